@@ -1,0 +1,278 @@
+package io.hyperplane.config;
+
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.Ipv4Cidr;
+import io.hyperplane.packet.MacAddress;
+import io.hyperplane.packet.VxlanHeader;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Everything a forwarder node needs, as of one {@code version}: the Hyperplane ENIs it serves,
+ * the execution environments tunnelled to them, and the VPC policy that applies. The control
+ * plane pushes this shape; {@code hyperplane node --config FILE} reads it from a file.
+ * <p>
+ * Validated as a whole when constructed: identifiers unique, every reference resolvable, VNIs
+ * unique across subnets and execution environments, every ENI inside its subnet.
+ */
+public record NodeSnapshot(
+        long version,
+        Gateway eeGateway,
+        List<Vpc> vpcs,
+        List<Subnet> subnets,
+        List<SecurityGroup> securityGroups,
+        List<NetworkAcl> networkAcls,
+        List<RouteTable> routeTables,
+        List<Eni> enis,
+        List<ExecutionEnvironment> executionEnvironments) {
+
+    public NodeSnapshot {
+        if (version < 0) {
+            throw new IllegalArgumentException("version " + version + ": must be >= 0");
+        }
+        Objects.requireNonNull(eeGateway, "eeGateway: missing");
+        vpcs = List.copyOf(orEmpty(vpcs));
+        subnets = List.copyOf(orEmpty(subnets));
+        securityGroups = List.copyOf(orEmpty(securityGroups));
+        networkAcls = List.copyOf(orEmpty(networkAcls));
+        routeTables = List.copyOf(orEmpty(routeTables));
+        enis = List.copyOf(orEmpty(enis));
+        executionEnvironments = List.copyOf(orEmpty(executionEnvironments));
+        validateReferences(vpcs, subnets, securityGroups, networkAcls, routeTables, enis, executionEnvironments);
+    }
+
+    private static <T> List<T> orEmpty(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+
+    private static void validateReferences(List<Vpc> vpcs, List<Subnet> subnets, List<SecurityGroup> groups,
+                                           List<NetworkAcl> acls, List<RouteTable> tables, List<Eni> enis,
+                                           List<ExecutionEnvironment> ees) {
+        Map<String, Vpc> vpcById = index("vpc", vpcs, Vpc::id);
+        Map<String, Subnet> subnetById = index("subnet", subnets, Subnet::id);
+        Map<String, SecurityGroup> groupById = index("security group", groups, SecurityGroup::id);
+        Map<String, NetworkAcl> aclById = index("network ACL", acls, NetworkAcl::id);
+        Map<String, RouteTable> tableById = index("route table", tables, RouteTable::id);
+        Map<String, Eni> eniById = index("eni", enis, Eni::id);
+        index("execution environment", ees, ExecutionEnvironment::id);
+        Set<Integer> vnis = new HashSet<>();
+        for (Subnet subnet : subnets) {
+            Vpc vpc = require(vpcById, subnet.vpcId(), "subnet " + subnet.id() + ": vpc");
+            if (!Ipv4Cidr.parse(vpc.cidr()).contains(Ipv4Cidr.parse(subnet.cidr()))) {
+                throw new IllegalArgumentException("subnet " + subnet.id() + ": cidr " + subnet.cidr() + " is outside vpc " + vpc.id() + " " + vpc.cidr());
+            }
+            require(aclById, subnet.networkAclId(), "subnet " + subnet.id() + ": networkAclId");
+            require(tableById, subnet.routeTableId(), "subnet " + subnet.id() + ": routeTableId");
+            if (!vnis.add(subnet.vni())) {
+                throw new IllegalArgumentException("subnet " + subnet.id() + ": vni " + subnet.vni() + " is used twice");
+            }
+        }
+        for (SecurityGroup group : groups) {
+            for (SecurityGroupRule rule : group.egress()) {
+                if (rule.groupId() != null) {
+                    require(groupById, rule.groupId(), "security group " + group.id() + ": egress rule groupId");
+                }
+            }
+        }
+        Set<Integer> eniIps = new HashSet<>();
+        for (Eni eni : enis) {
+            Subnet subnet = require(subnetById, eni.subnetId(), "eni " + eni.id() + ": subnetId");
+            int ip = Ipv4Address.parse(eni.ip());
+            if (!Ipv4Cidr.parse(subnet.cidr()).contains(ip)) {
+                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is outside subnet " + subnet.id() + " " + subnet.cidr());
+            }
+            if (!eniIps.add(ip)) {
+                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is used by another eni");
+            }
+            for (String groupId : eni.securityGroupIds()) {
+                require(groupById, groupId, "eni " + eni.id() + ": securityGroupIds");
+            }
+        }
+        for (ExecutionEnvironment ee : ees) {
+            require(eniById, ee.eniId(), "execution environment " + ee.id() + ": eniId");
+            if (!vnis.add(ee.vni())) {
+                throw new IllegalArgumentException("execution environment " + ee.id() + ": vni " + ee.vni() + " is used twice");
+            }
+        }
+    }
+
+    private static <T> Map<String, T> index(String kind, List<T> items, java.util.function.Function<T, String> id) {
+        Map<String, T> byId = new HashMap<>();
+        for (T item : items) {
+            if (byId.put(id.apply(item), item) != null) {
+                throw new IllegalArgumentException(kind + " " + id.apply(item) + ": id is used twice");
+            }
+        }
+        return byId;
+    }
+
+    private static <T> T require(Map<String, T> byId, String id, String what) {
+        T found = byId.get(id);
+        if (found == null) {
+            throw new IllegalArgumentException(what + " " + id + ": no such resource in the snapshot");
+        }
+        return found;
+    }
+
+    static String requireId(String id, String what) {
+        if (id == null || id.isBlank()) {
+            throw new IllegalArgumentException(what + ": id missing");
+        }
+        return id;
+    }
+
+    static int requireVni(int vni, String what) {
+        if (vni < 1 || vni > VxlanHeader.MAX_VNI) {
+            throw new IllegalArgumentException(what + ": vni " + vni + " must be 1.." + VxlanHeader.MAX_VNI);
+        }
+        return vni;
+    }
+
+    static void requirePortRange(int from, int to, String what) {
+        if (from < 0 || to > 65535 || from > to) {
+            throw new IllegalArgumentException(what + ": port range " + from + "-" + to + " must satisfy 0 <= from <= to <= 65535");
+        }
+    }
+
+    /** The address execution environments use as their default gateway, answered by every node. */
+    public record Gateway(String ip, String mac) {
+        public Gateway {
+            Ipv4Address.parse(ip);
+            MacAddress.parse(mac);
+        }
+    }
+
+    public record Vpc(String id, String cidr) {
+        public Vpc {
+            requireId(id, "vpc");
+            Ipv4Cidr.parse(cidr);
+        }
+    }
+
+    /**
+     * A subnet as the node sees it: its VNI on the tunnel toward the VPC, and the VPC's VTEP
+     * (underlay address) that terminates it. The subnet router is the first host address, as in AWS.
+     */
+    public record Subnet(String id, String vpcId, String cidr, int vni, String vtep, String networkAclId, String routeTableId) {
+        public Subnet {
+            requireId(id, "subnet");
+            Ipv4Cidr.parse(cidr);
+            requireVni(vni, "subnet " + id);
+            Ipv4Address.parse(vtep);
+        }
+
+        public int gatewayIp() {
+            return Ipv4Cidr.parse(cidr).network() + 1;
+        }
+    }
+
+    /** A security group: its egress rules and the addresses of the interfaces that belong to it. */
+    public record SecurityGroup(String id, List<SecurityGroupRule> egress, List<String> members) {
+        public SecurityGroup {
+            requireId(id, "security group");
+            egress = List.copyOf(orEmpty(egress));
+            members = List.copyOf(orEmpty(members));
+            members.forEach(Ipv4Address::parse);
+        }
+    }
+
+    /** One rule: protocol, port range (TCP/UDP) and either a CIDR or a referenced group. */
+    public record SecurityGroupRule(String protocol, int fromPort, int toPort, String cidr, String groupId) {
+        public SecurityGroupRule {
+            int number = Protocols.parse(protocol);
+            if (Protocols.hasPorts(number)) {
+                requirePortRange(fromPort, toPort, "security group rule " + protocol);
+            }
+            if ((cidr == null) == (groupId == null)) {
+                throw new IllegalArgumentException("security group rule " + protocol + " " + fromPort + "-" + toPort + ": give exactly one of cidr and groupId");
+            }
+            if (cidr != null) {
+                Ipv4Cidr.parse(cidr);
+            }
+        }
+    }
+
+    public record NetworkAcl(String id, List<NetworkAclEntry> entries) {
+        public NetworkAcl {
+            requireId(id, "network ACL");
+            entries = List.copyOf(orEmpty(entries));
+            Set<String> seen = new HashSet<>();
+            for (NetworkAclEntry entry : entries) {
+                if (!seen.add(entry.egress() + "/" + entry.ruleNumber())) {
+                    throw new IllegalArgumentException("network ACL " + id + ": rule " + entry.ruleNumber() + " (" + (entry.egress() ? "egress" : "ingress") + ") appears twice");
+                }
+            }
+        }
+    }
+
+    /**
+     * A numbered, stateless ACL rule (EC2 CreateNetworkAclEntry). Rules are evaluated in ascending
+     * number, the first match decides, and anything unmatched is denied. ICMP type/code -1 mean all.
+     */
+    public record NetworkAclEntry(int ruleNumber, boolean egress, String protocol, String action, String cidr,
+                                  int fromPort, int toPort, int icmpType, int icmpCode) {
+        public static final int MAX_RULE_NUMBER = 32766; // EC2 limit; 32767 is the implicit deny
+
+        public NetworkAclEntry {
+            if (ruleNumber < 1 || ruleNumber > MAX_RULE_NUMBER) {
+                throw new IllegalArgumentException("network ACL rule " + ruleNumber + ": number must be 1.." + MAX_RULE_NUMBER);
+            }
+            int number = Protocols.parse(protocol);
+            if (!"allow".equals(action) && !"deny".equals(action)) {
+                throw new IllegalArgumentException("network ACL rule " + ruleNumber + ": action '" + action + "' must be allow or deny");
+            }
+            Ipv4Cidr.parse(cidr);
+            if (Protocols.hasPorts(number)) {
+                requirePortRange(fromPort, toPort, "network ACL rule " + ruleNumber);
+            }
+        }
+
+        public boolean allows() {
+            return "allow".equals(action);
+        }
+    }
+
+    public record RouteTable(String id, List<Route> routes) {
+        public RouteTable {
+            requireId(id, "route table");
+            routes = List.copyOf(orEmpty(routes));
+        }
+    }
+
+    /** A route: destination prefix and target: "local", "blackhole", or a gateway id (not yet forwarded). */
+    public record Route(String destination, String target) {
+        public Route {
+            Ipv4Cidr.parse(destination);
+            requireId(target, "route " + destination + " target");
+        }
+    }
+
+    /** A Hyperplane ENI: one address in one subnet, shared by every EE of its (subnet, SG set). */
+    public record Eni(String id, String ip, String mac, String subnetId, List<String> securityGroupIds) {
+        public Eni {
+            requireId(id, "eni");
+            Ipv4Address.parse(ip);
+            MacAddress.parse(mac);
+            securityGroupIds = List.copyOf(orEmpty(securityGroupIds));
+        }
+    }
+
+    /**
+     * An execution environment: its own VNI, the underlay address of the worker host whose
+     * kernel VXLAN device carries it, its inner address and MAC, and the ENI it egresses through.
+     */
+    public record ExecutionEnvironment(String id, int vni, String host, String ip, String mac, String eniId) {
+        public ExecutionEnvironment {
+            requireId(id, "execution environment");
+            requireVni(vni, "execution environment " + id);
+            Ipv4Address.parse(host);
+            Ipv4Address.parse(ip);
+            MacAddress.parse(mac);
+        }
+    }
+}
