@@ -1,0 +1,646 @@
+package io.hyperplane.dataplane;
+
+import io.hyperplane.dataplane.arp.NeighborTable;
+import io.hyperplane.dataplane.arp.PendingResolutions;
+import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.dataplane.counters.EniPortCounts;
+import io.hyperplane.dataplane.flow.FlowState;
+import io.hyperplane.dataplane.flow.FlowTable;
+import io.hyperplane.dataplane.flow.FlowTimeouts;
+import io.hyperplane.dataplane.flow.NatPortAllocator;
+import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.dataplane.policy.RouteTableRules;
+import io.hyperplane.packet.ArpPacket;
+import io.hyperplane.packet.Checksums;
+import io.hyperplane.packet.EthernetHeader;
+import io.hyperplane.packet.FrameDecoder;
+import io.hyperplane.packet.IcmpHeader;
+import io.hyperplane.packet.Ipv4Header;
+import io.hyperplane.packet.MacAddress;
+import io.hyperplane.packet.Malformation;
+import io.hyperplane.packet.VxlanHeader;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The forwarding decision for one VXLAN datagram, DESIGN.md §3, with no knowledge of sockets:
+ * bytes in, rewritten bytes out through a {@link PacketSink}. One instance per forwarding thread;
+ * it owns its flow table and counters and is never called from two threads.
+ * <pre>
+ *   from an EE (VNI = EE)                          from the VPC (VNI = subnet)
+ *   decap, anti-spoof (host, MAC, inner source)    decap, outer source = the subnet's VTEP
+ *   ARP for the EE gateway -> reply                ARP for an ENI address -> reply; learn next hops
+ *   new flow: security-group egress               match a flow by (remote, ENI address, NAT port)
+ *   NACL outbound, route (longest prefix)          NACL inbound
+ *   NAT onto the ENI address and a port            reverse the rewrite (ICMP errors: inner header too)
+ *   next-hop MAC (ARP over the tunnel)             MACs of the EE gateway and the EE
+ *   re-encap: subnet VNI -> the VPC's VTEP         re-encap: EE VNI -> the EE's worker host
+ * </pre>
+ * Packets are rewritten in place: the datagram that leaves has the same length as the one that
+ * arrived, so the caller can send the receive buffer itself. Checksums are updated incrementally
+ * (RFC 1624). Nothing here allocates, logs, or locks.
+ */
+public final class Forwarder {
+
+    /**
+     * Where forwarded datagrams go. A send from the buffer given to {@link #process} refers to
+     * that buffer; any other buffer (ARP requests, packets released after resolution) is reused
+     * by the forwarder as soon as the call returns, so the sink must copy it.
+     */
+    public interface PacketSink {
+        void send(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort);
+    }
+
+    /** Tunable sizes and intervals, with the defaults a node uses. */
+    public record Settings(int flowCapacity, FlowTimeouts timeouts, int vxlanPort, int neighborCapacity,
+                           int neighborTtlSeconds, int pendingResolutions, int arpRetrySeconds,
+                           int arpGiveUpSeconds, int expiryBudget, int maxEnis) {
+        public static final Settings DEFAULTS = new Settings(1 << 20, FlowTimeouts.DEFAULTS, VxlanHeader.UDP_PORT,
+                16_384, 60, 256, 1, 3, 4096, 4096);
+
+        public Settings {
+            if (flowCapacity < 1) {
+                throw new IllegalArgumentException("flowCapacity " + flowCapacity + ": must be >= 1");
+            }
+            if (vxlanPort < 1 || vxlanPort > 65535) {
+                throw new IllegalArgumentException("vxlanPort " + vxlanPort + ": must be 1..65535");
+            }
+        }
+
+        public Settings withFlowCapacity(int capacity) {
+            return new Settings(capacity, timeouts, vxlanPort, neighborCapacity, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis);
+        }
+
+        public Settings withTimeouts(FlowTimeouts t) {
+            return new Settings(flowCapacity, t, vxlanPort, neighborCapacity, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis);
+        }
+    }
+
+    private static final int ETHERNET_MIN_FRAME = 60; // without FCS (IEEE 802.3)
+    private static final int PENDING_SLOT_BYTES = 2048;
+    private static final int ARP_FRAME_LENGTH = VxlanHeader.LENGTH + ETHERNET_MIN_FRAME;
+
+    private final FrameDecoder d = new FrameDecoder();
+    private final Settings settings;
+    private final FlowTable flows;
+    private final NatPortAllocator nat;
+    private final Counters counters = new Counters();
+    private final EniPortCounts eniPorts;
+    private final NeighborTable neighbors;
+    private final PendingResolutions pending;
+    private final FlowTable.ExpiryListener flowGone = this::flowGone;
+    private final ByteBuffer arpScratch = ByteBuffer.allocateDirect(ARP_FRAME_LENGTH);
+    private final VxlanHeader scratchVxlan = new VxlanHeader();
+    private final EthernetHeader scratchEthernet = new EthernetHeader();
+    private final ArpPacket scratchArp = new ArpPacket();
+
+    private CompiledConfig config;
+    private int now;
+
+    public Forwarder(Settings settings) {
+        this.settings = settings;
+        flows = new FlowTable(settings.flowCapacity());
+        nat = new NatPortAllocator(flows, this::portReclaimed);
+        eniPorts = new EniPortCounts(settings.maxEnis());
+        neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborTtlSeconds());
+        pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
+    }
+
+    /** Installs a new configuration. Call on the forwarding thread, between packets. */
+    public void config(CompiledConfig newConfig) {
+        config = newConfig;
+        counters.set(Counter.CONFIG_VERSION, newConfig.version());
+        counters.increment(Counter.CONFIG_APPLIED);
+    }
+
+    public CompiledConfig config() {
+        return config;
+    }
+
+    /**
+     * Advances time to {@code nowSeconds} (any monotonic origin) and does bounded timer work:
+     * expiring flows and giving up on unanswered ARP. Call once per duty cycle, before processing.
+     */
+    public void tick(int nowSeconds, PacketSink out) {
+        if (nowSeconds != now) {
+            now = nowSeconds;
+            expirePending();
+        }
+        flows.expire(now, settings.expiryBudget(), flowGone);
+        counters.set(Counter.FLOWS_ACTIVE, flows.size());
+    }
+
+    /** Starts the clock; call once before the first {@link #process} when time does not start at 0. */
+    public void startClock(int nowSeconds) {
+        now = nowSeconds;
+        flows.startClock(nowSeconds);
+    }
+
+    /** Decides the fate of one VXLAN payload received from {@code outerSource} (the sending VTEP). */
+    public void process(ByteBuffer buffer, int offset, int length, int outerSource, PacketSink out) {
+        counters.increment(Counter.RECEIVED);
+        Malformation m = d.decode(buffer, offset, length);
+        if (m != Malformation.NONE) {
+            counters.malformed(m);
+            return;
+        }
+        CompiledConfig c = config;
+        if (c == null) {
+            counters.increment(Counter.DROP_UNKNOWN_VNI);
+            return;
+        }
+        int vni = d.vxlan.vni();
+        int ee = c.eeByVni(vni);
+        if (ee != CompiledConfig.NONE) {
+            fromExecutionEnvironment(c, ee, vni, outerSource, length, out);
+            return;
+        }
+        int subnet = c.subnetByVni(vni);
+        if (subnet != CompiledConfig.NONE) {
+            fromVpc(c, subnet, vni, outerSource, length, out);
+            return;
+        }
+        counters.increment(Counter.DROP_UNKNOWN_VNI);
+    }
+
+    // ---- EE -> VPC ------------------------------------------------------------------------------
+
+    private void fromExecutionEnvironment(CompiledConfig c, int ee, int vni, int outerSource, int length, PacketSink out) {
+        // Anti-spoofing (DESIGN §3.2): the tunnel must come from the EE's own host, the frame from its MAC.
+        if (outerSource != c.eeHost(ee) || d.ethernet.source() != c.eeMac(ee)) {
+            counters.increment(Counter.DROP_SPOOF);
+            return;
+        }
+        if (d.etherType() == EthernetHeader.TYPE_ARP) {
+            gatewayArp(c, ee, length, out);
+            return;
+        }
+        Ipv4Header ip = d.ip;
+        int eeIp = c.eeIp(ee);
+        if (ip.source() != eeIp) {
+            counters.increment(Counter.DROP_SPOOF);
+            return;
+        }
+        int proto = d.protocol();
+        int eePort;
+        int remotePort;
+        int portOrType;
+        int icmpCode = 0;
+        int tcpFlags = 0;
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> {
+                eePort = d.tcp.sourcePort();
+                remotePort = d.tcp.destinationPort();
+                portOrType = remotePort;
+                tcpFlags = d.tcp.flags();
+            }
+            case Ipv4Header.PROTOCOL_UDP -> {
+                eePort = d.udp.sourcePort();
+                remotePort = d.udp.destinationPort();
+                portOrType = remotePort;
+            }
+            case Ipv4Header.PROTOCOL_ICMP -> {
+                // Only echo requests open flows; nothing else an EE sends can belong to one.
+                if (d.icmp.type() != IcmpHeader.ECHO_REQUEST) {
+                    counters.increment(Counter.DROP_NO_FLOW);
+                    return;
+                }
+                eePort = d.icmp.identifier();
+                remotePort = 0;
+                portOrType = IcmpHeader.ECHO_REQUEST;
+                icmpCode = d.icmp.code();
+            }
+            default -> {
+                counters.increment(Counter.DROP_UNSUPPORTED_PROTOCOL);
+                return;
+            }
+        }
+        int destination = ip.destination();
+        int eni = c.eeEni(ee);
+        int subnet = c.eniSubnet(eni);
+        int eniIp = c.eniIp(eni);
+        // An EE reaches the VPC through its own ENI only: never an ENI address (its own or another
+        // function's) nor the EE-side gateway, which would let EEs reach each other or the node.
+        if (c.eniByIp(destination) != CompiledConfig.NONE || destination == c.gatewayIp()) {
+            counters.increment(Counter.DROP_NO_ROUTE);
+            return;
+        }
+        if (ip.ttl() <= 1) {
+            counters.increment(Counter.DROP_TTL_EXCEEDED);
+            return;
+        }
+        int flow = flows.findForward(vni, proto, eePort, destination, remotePort);
+        boolean reopening = flow != FlowTable.NONE && proto == Ipv4Header.PROTOCOL_TCP
+                && FlowState.isReclaimable(flows.state(flow)) && FlowState.isOpeningSyn(tcpFlags);
+        if (flow == FlowTable.NONE || reopening) {
+            if (proto == Ipv4Header.PROTOCOL_TCP && !FlowState.isOpeningSyn(tcpFlags)) {
+                counters.increment(Counter.DROP_NO_FLOW); // mid-stream segment of no known connection
+                return;
+            }
+            if (!c.eniEgress(eni).allows(proto, destination, portOrType, icmpCode)) {
+                counters.increment(Counter.DROP_SG_DENY);
+                return;
+            }
+        }
+        if (!c.subnetAcl(subnet).allowsEgress(proto, destination, portOrType, icmpCode)) {
+            counters.increment(Counter.DROP_NACL_DENY);
+            return;
+        }
+        if (c.subnetRoutes(subnet).lookup(destination) != RouteTableRules.LOCAL) {
+            counters.increment(Counter.DROP_NO_ROUTE); // no route, a blackhole, or a target not served yet
+            return;
+        }
+        if (flow == FlowTable.NONE) {
+            int natPort = nat.allocate(eniIp, proto, destination, remotePort, eePort);
+            if (natPort == NatPortAllocator.EXHAUSTED) {
+                counters.increment(Counter.DROP_PORT_EXHAUSTION);
+                return;
+            }
+            byte state = proto == Ipv4Header.PROTOCOL_TCP ? FlowState.TCP_SYN_SENT
+                    : proto == Ipv4Header.PROTOCOL_UDP ? FlowState.UDP_UNREPLIED : FlowState.ICMP;
+            flow = flows.insert(vni, proto, eePort, destination, remotePort, eniIp, natPort, state,
+                    now + FlowState.timeoutSeconds(state, settings.timeouts()));
+            if (flow == FlowTable.NONE) {
+                counters.increment(Counter.DROP_FLOW_TABLE_FULL);
+                return;
+            }
+            eniPorts.increment(eniIp);
+            counters.increment(Counter.FLOWS_CREATED);
+        } else if (reopening) {
+            flows.state(flow, FlowState.TCP_SYN_SENT);
+            flows.expiresAt(flow, now + settings.timeouts().tcpSynSent());
+        } else {
+            track(flow, proto, tcpFlags, true);
+        }
+
+        int natPort = flows.natPort(flow);
+        ip.rewriteSource(eniIp);
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> d.tcp.pseudoHeaderAddressChanged(eeIp, eniIp).rewriteSourcePort(natPort);
+            case Ipv4Header.PROTOCOL_UDP -> d.udp.pseudoHeaderAddressChanged(eeIp, eniIp).rewriteSourcePort(natPort);
+            default -> d.icmp.rewriteIdentifier(natPort);
+        }
+        ip.decrementTtl();
+        int nextHop = c.subnetContains(subnet, destination) ? destination : c.subnetGateway(subnet);
+        toVpc(c, eni, subnet, nextHop, length, out);
+    }
+
+    private void gatewayArp(CompiledConfig c, int ee, int length, PacketSink out) {
+        ArpPacket arp = d.arp;
+        if (arp.senderIp() != c.eeIp(ee) || arp.senderMac() != c.eeMac(ee)) {
+            counters.increment(Counter.DROP_SPOOF);
+            return;
+        }
+        if (arp.operation() != ArpPacket.REQUEST || arp.targetIp() != c.gatewayIp()) {
+            counters.increment(Counter.DROP_ARP_IGNORED);
+            return;
+        }
+        replyToArp(c.gatewayMac(), c.gatewayIp());
+        out.send(d.buffer(), d.offset(), length, c.eeHost(ee), settings.vxlanPort());
+        counters.increment(Counter.ARP_REPLIES_SENT);
+    }
+
+    private void toVpc(CompiledConfig c, int eni, int subnet, int nextHop, int length, PacketSink out) {
+        int subnetVni = c.subnetVni(subnet);
+        d.vxlan.vni(subnetVni);
+        d.ethernet.source(c.eniMac(eni));
+        long mac = neighbors.lookup(subnetVni, nextHop, now);
+        if (mac == NeighborTable.MISSING) {
+            holdAndResolve(c, eni, subnetVni, nextHop, c.subnetVtep(subnet), length, out);
+            return;
+        }
+        d.ethernet.destination(mac);
+        out.send(d.buffer(), d.offset(), length, c.subnetVtep(subnet), settings.vxlanPort());
+        counters.increment(Counter.FORWARDED);
+        counters.increment(Counter.FORWARDED_TO_VPC);
+    }
+
+    private void holdAndResolve(CompiledConfig c, int eni, int subnetVni, int nextHop, int vtep, int length, PacketSink out) {
+        int slot = pending.acquire(subnetVni, nextHop, now);
+        if (pending.evictedHeldPacket()) {
+            counters.increment(Counter.DROP_ARP_UNRESOLVED);
+        }
+        if (pending.hold(slot, d.buffer(), d.offset(), length, vtep)) {
+            counters.increment(Counter.DROP_ARP_UNRESOLVED);
+        }
+        if (pending.shouldRequest(slot, now, settings.arpRetrySeconds())) {
+            arpScratch.clear();
+            for (int i = 0; i < ARP_FRAME_LENGTH; i++) {
+                arpScratch.put(i, (byte) 0);
+            }
+            scratchVxlan.wrap(arpScratch, 0);
+            scratchVxlan.set(subnetVni);
+            scratchEthernet.wrap(arpScratch, FrameDecoder.ETHERNET_OFFSET);
+            scratchEthernet.destination(MacAddress.BROADCAST).source(c.eniMac(eni)).type(EthernetHeader.TYPE_ARP);
+            scratchArp.wrap(arpScratch, FrameDecoder.L3_OFFSET);
+            scratchArp.set(ArpPacket.REQUEST, c.eniMac(eni), c.eniIp(eni), 0L, nextHop);
+            out.send(arpScratch, 0, ARP_FRAME_LENGTH, vtep, settings.vxlanPort());
+            counters.increment(Counter.ARP_REQUESTS_SENT);
+        }
+    }
+
+    // ---- VPC -> EE ------------------------------------------------------------------------------
+
+    private void fromVpc(CompiledConfig c, int subnet, int vni, int outerSource, int length, PacketSink out) {
+        if (outerSource != c.subnetVtep(subnet)) {
+            counters.increment(Counter.DROP_SPOOF);
+            return;
+        }
+        if (d.etherType() == EthernetHeader.TYPE_ARP) {
+            vpcArp(c, subnet, vni, length, out);
+            return;
+        }
+        Ipv4Header ip = d.ip;
+        int eniIp = ip.destination();
+        int eni = c.eniByIp(eniIp);
+        if (eni == CompiledConfig.NONE || c.eniSubnet(eni) != subnet) {
+            counters.increment(Counter.DROP_NO_FLOW);
+            return;
+        }
+        int proto = d.protocol();
+        int remote = ip.source();
+        int flow;
+        int portOrType;
+        int icmpCode = 0;
+        int tcpFlags = 0;
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> {
+                portOrType = d.tcp.destinationPort();
+                flow = flows.findReverse(proto, remote, d.tcp.sourcePort(), eniIp, portOrType);
+                tcpFlags = d.tcp.flags();
+            }
+            case Ipv4Header.PROTOCOL_UDP -> {
+                portOrType = d.udp.destinationPort();
+                flow = flows.findReverse(proto, remote, d.udp.sourcePort(), eniIp, portOrType);
+            }
+            case Ipv4Header.PROTOCOL_ICMP -> {
+                if (d.icmp.isError()) {
+                    icmpErrorFromVpc(c, subnet, eniIp, remote, length, out);
+                    return;
+                }
+                if (d.icmp.type() != IcmpHeader.ECHO_REPLY) {
+                    counters.increment(Counter.DROP_NO_FLOW); // nothing may open a flow toward an EE
+                    return;
+                }
+                portOrType = IcmpHeader.ECHO_REPLY;
+                icmpCode = d.icmp.code();
+                flow = flows.findReverse(proto, remote, 0, eniIp, d.icmp.identifier());
+            }
+            default -> {
+                counters.increment(Counter.DROP_UNSUPPORTED_PROTOCOL);
+                return;
+            }
+        }
+        if (flow == FlowTable.NONE) {
+            counters.increment(Counter.DROP_NO_FLOW);
+            return;
+        }
+        if (!c.subnetAcl(subnet).allowsIngress(proto, remote, portOrType, icmpCode)) {
+            counters.increment(Counter.DROP_NACL_DENY);
+            return;
+        }
+        int ee = c.eeByVni(flows.vni(flow));
+        if (ee == CompiledConfig.NONE) {
+            counters.increment(Counter.DROP_NO_FLOW); // the EE is gone; its flows wait out their timers
+            return;
+        }
+        if (ip.ttl() <= 1) {
+            counters.increment(Counter.DROP_TTL_EXCEEDED);
+            return;
+        }
+        track(flow, proto, tcpFlags, false);
+        int eeIp = c.eeIp(ee);
+        int eePort = flows.eePort(flow);
+        ip.rewriteDestination(eeIp);
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> d.tcp.pseudoHeaderAddressChanged(eniIp, eeIp).rewriteDestinationPort(eePort);
+            case Ipv4Header.PROTOCOL_UDP -> d.udp.pseudoHeaderAddressChanged(eniIp, eeIp).rewriteDestinationPort(eePort);
+            default -> d.icmp.rewriteIdentifier(eePort);
+        }
+        ip.decrementTtl();
+        toExecutionEnvironment(c, ee, flows.vni(flow), length, out);
+    }
+
+    /**
+     * An ICMP error about a packet we translated (RFC 5508 §4.2): find the flow from the embedded
+     * header, then rewrite the outer destination and the embedded source address and port, keeping
+     * the embedded IP checksum, the embedded transport checksum (when present) and the ICMP
+     * checksum right, each incrementally.
+     */
+    private void icmpErrorFromVpc(CompiledConfig c, int subnet, int eniIp, int remote, int length, PacketSink out) {
+        Malformation m = d.decodeIcmpError();
+        if (m != Malformation.NONE) {
+            counters.malformed(m);
+            return;
+        }
+        Ipv4Header inner = d.embeddedIp;
+        if (inner.source() != eniIp) {
+            counters.increment(Counter.DROP_NO_FLOW);
+            return;
+        }
+        ByteBuffer b = d.buffer();
+        int innerProto = inner.protocol();
+        int innerL4 = d.embeddedL4Offset();
+        int icmpEnd = d.l4Offset() + d.l4Length();
+        int natPortAt;
+        int remotePort;
+        int innerChecksumAt;
+        switch (innerProto) {
+            case Ipv4Header.PROTOCOL_TCP -> {
+                natPortAt = innerL4;
+                remotePort = u16(b, innerL4 + 2);
+                innerChecksumAt = innerL4 + 16 + 2 <= icmpEnd ? innerL4 + 16 : -1;
+            }
+            case Ipv4Header.PROTOCOL_UDP -> {
+                natPortAt = innerL4;
+                remotePort = u16(b, innerL4 + 2);
+                innerChecksumAt = u16(b, innerL4 + 6) != 0 ? innerL4 + 6 : -1;
+            }
+            case Ipv4Header.PROTOCOL_ICMP -> {
+                if ((b.get(innerL4) & 0xff) != IcmpHeader.ECHO_REQUEST) {
+                    counters.increment(Counter.DROP_NO_FLOW);
+                    return;
+                }
+                natPortAt = innerL4 + IcmpHeader.IDENTIFIER_OFFSET;
+                remotePort = 0;
+                innerChecksumAt = innerL4 + IcmpHeader.CHECKSUM_OFFSET;
+            }
+            default -> {
+                counters.increment(Counter.DROP_NO_FLOW);
+                return;
+            }
+        }
+        int natPort = u16(b, natPortAt);
+        int flow = flows.findReverse(innerProto, inner.destination(), remotePort, eniIp, natPort);
+        if (flow == FlowTable.NONE) {
+            counters.increment(Counter.DROP_NO_FLOW);
+            return;
+        }
+        if (!c.subnetAcl(subnet).allowsIngress(Ipv4Header.PROTOCOL_ICMP, remote, d.icmp.type(), d.icmp.code())) {
+            counters.increment(Counter.DROP_NACL_DENY);
+            return;
+        }
+        int ee = c.eeByVni(flows.vni(flow));
+        if (ee == CompiledConfig.NONE) {
+            counters.increment(Counter.DROP_NO_FLOW);
+            return;
+        }
+        if (d.ip.ttl() <= 1) {
+            counters.increment(Counter.DROP_TTL_EXCEEDED);
+            return;
+        }
+        int eeIp = c.eeIp(ee);
+        int eePort = flows.eePort(flow);
+        int icmpSum = d.icmp.checksum();
+
+        int oldInnerIpSum = inner.checksum();
+        inner.rewriteSource(eeIp);
+        icmpSum = Checksums.update32(icmpSum, eniIp, eeIp);
+        icmpSum = Checksums.update16(icmpSum, oldInnerIpSum, inner.checksum());
+
+        b.putShort(natPortAt, (short) eePort);
+        icmpSum = Checksums.update16(icmpSum, natPort, eePort);
+        if (innerChecksumAt >= 0) {
+            int oldSum = u16(b, innerChecksumAt);
+            int newSum = Checksums.update16(oldSum, natPort, eePort);
+            if (innerProto != Ipv4Header.PROTOCOL_ICMP) {
+                newSum = Checksums.update32(newSum, eniIp, eeIp); // the pseudo-header address
+            }
+            b.putShort(innerChecksumAt, (short) newSum);
+            icmpSum = Checksums.update16(icmpSum, oldSum, newSum);
+        }
+        d.icmp.checksum(icmpSum);
+        d.ip.rewriteDestination(eeIp);
+        d.ip.decrementTtl();
+        toExecutionEnvironment(c, ee, flows.vni(flow), length, out);
+    }
+
+    private void vpcArp(CompiledConfig c, int subnet, int vni, int length, PacketSink out) {
+        ArpPacket arp = d.arp;
+        int target = arp.targetIp();
+        int eni = c.eniByIp(target);
+        if (eni == CompiledConfig.NONE || c.eniSubnet(eni) != subnet) {
+            counters.increment(Counter.DROP_ARP_IGNORED); // flooded ARP about other hosts
+            return;
+        }
+        int sender = arp.senderIp();
+        long senderMac = arp.senderMac();
+        // Learn only from ARP addressed to our ENIs (as Linux does without arp_accept), and only
+        // addresses of this subnet: a request for us or the answer to our own request.
+        if (c.subnetContains(subnet, sender) && !MacAddress.isMulticast(senderMac) && senderMac != 0) {
+            if (neighbors.learn(vni, sender, senderMac, now)) {
+                counters.increment(Counter.ARP_ENTRIES_LEARNED);
+            }
+            releaseHeld(vni, sender, senderMac, out);
+        }
+        if (arp.operation() == ArpPacket.REQUEST) {
+            replyToArp(c.eniMac(eni), target);
+            out.send(d.buffer(), d.offset(), length, c.subnetVtep(subnet), settings.vxlanPort());
+            counters.increment(Counter.ARP_REPLIES_SENT);
+        }
+    }
+
+    private void releaseHeld(int vni, int ip, long mac, PacketSink out) {
+        int slot = pending.find(vni, ip);
+        if (slot == PendingResolutions.NONE) {
+            return;
+        }
+        if (pending.length(slot) > 0) {
+            ByteBuffer storage = pending.storage();
+            int at = pending.offset(slot);
+            scratchEthernet.wrap(storage, at + FrameDecoder.ETHERNET_OFFSET);
+            scratchEthernet.destination(mac);
+            out.send(storage, at, pending.length(slot), pending.vtep(slot), settings.vxlanPort());
+            counters.increment(Counter.FORWARDED);
+            counters.increment(Counter.FORWARDED_TO_VPC);
+        }
+        pending.release(slot);
+    }
+
+    private void expirePending() {
+        for (int i = 0; i < pending.slots(); i++) {
+            if (pending.isUsed(i) && now - pending.createdAt(i) >= settings.arpGiveUpSeconds()) {
+                if (pending.length(i) > 0) {
+                    counters.increment(Counter.DROP_ARP_UNRESOLVED);
+                }
+                pending.release(i);
+            }
+        }
+    }
+
+    // ---- shared ---------------------------------------------------------------------------------
+
+    private void toExecutionEnvironment(CompiledConfig c, int ee, int eeVni, int length, PacketSink out) {
+        d.vxlan.vni(eeVni);
+        d.ethernet.source(c.gatewayMac()).destination(c.eeMac(ee));
+        out.send(d.buffer(), d.offset(), length, c.eeHost(ee), settings.vxlanPort());
+        counters.increment(Counter.FORWARDED);
+        counters.increment(Counter.FORWARDED_TO_EE);
+    }
+
+    /** Turns the decoded ARP request into our reply, in place: same VNI, back to the asker. */
+    private void replyToArp(long ourMac, int ourIp) {
+        ArpPacket arp = d.arp;
+        long askerMac = arp.senderMac();
+        int askerIp = arp.senderIp();
+        d.ethernet.destination(askerMac).source(ourMac);
+        arp.set(ArpPacket.REPLY, ourMac, ourIp, askerMac, askerIp);
+    }
+
+    private void track(int flow, int proto, int tcpFlags, boolean fromEe) {
+        byte state = flows.state(flow);
+        byte next = state;
+        if (proto == Ipv4Header.PROTOCOL_TCP) {
+            next = FlowState.tcp(state, tcpFlags, fromEe);
+        } else if (proto == Ipv4Header.PROTOCOL_UDP && !fromEe) {
+            next = FlowState.UDP_REPLIED;
+        }
+        if (next != state) {
+            flows.state(flow, next);
+        }
+        flows.expiresAt(flow, now + FlowState.timeoutSeconds(next, settings.timeouts()));
+    }
+
+    private void flowGone(int flow) {
+        eniPorts.decrement(flows.eniIp(flow));
+        counters.increment(Counter.FLOWS_EXPIRED);
+    }
+
+    private void portReclaimed(int flow) {
+        flowGone(flow);
+        counters.increment(Counter.NAT_PORTS_STOLEN);
+    }
+
+    private static int u16(ByteBuffer b, int at) {
+        return b.getShort(at) & 0xffff;
+    }
+
+    // ---- inspection -----------------------------------------------------------------------------
+
+    public Counters counters() {
+        return counters;
+    }
+
+    public EniPortCounts eniPorts() {
+        return eniPorts;
+    }
+
+    public FlowTable flows() {
+        return flows;
+    }
+
+    public NeighborTable neighbors() {
+        return neighbors;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public int now() {
+        return now;
+    }
+}

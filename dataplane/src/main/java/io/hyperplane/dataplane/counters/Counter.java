@@ -1,0 +1,84 @@
+package io.hyperplane.dataplane.counters;
+
+/**
+ * The node's counters: stable ids (never renumber: files and dashboards key on them) and labels
+ * as shown by {@code hyperplane stat} and metrics. Drop reasons are DESIGN.md §3's list plus the
+ * few the implementation adds. In the spirit of Aeron's {@code SystemCounterDescriptor}.
+ */
+public enum Counter {
+    RECEIVED(0, "packets-received"),
+    FORWARDED(1, "forwarded"),
+    FORWARDED_TO_VPC(2, "forwarded-to-vpc"),
+    FORWARDED_TO_EE(3, "forwarded-to-ee"),
+    ARP_REPLIES_SENT(4, "arp-replies-sent"),
+    ARP_REQUESTS_SENT(5, "arp-requests-sent"),
+    ARP_ENTRIES_LEARNED(6, "arp-entries-learned"),
+    FLOWS_ACTIVE(7, "flows"),
+    FLOWS_CREATED(8, "flows-created"),
+    FLOWS_EXPIRED(9, "flows-expired"),
+    DROP_MALFORMED(10, "drop-malformed"),
+    DROP_UNKNOWN_VNI(11, "drop-unknown-vni"),
+    DROP_SPOOF(12, "drop-spoof"),
+    DROP_SG_DENY(13, "drop-sg-deny"),
+    DROP_NACL_DENY(14, "drop-nacl-deny"),
+    DROP_NO_ROUTE(15, "drop-no-route"),
+    DROP_NO_FLOW(16, "drop-no-flow"),
+    DROP_PORT_EXHAUSTION(17, "drop-port-exhaustion"),
+    DROP_FLOW_TABLE_FULL(18, "drop-flow-table-full"),
+    DROP_UNSUPPORTED_PROTOCOL(19, "drop-unsupported-protocol"),
+    DROP_TTL_EXCEEDED(20, "drop-ttl-exceeded"),
+    DROP_ARP_UNRESOLVED(21, "drop-arp-unresolved"),
+    DROP_ARP_IGNORED(22, "drop-arp-ignored"),
+    DROP_IO_TRUNCATED(23, "drop-io-truncated"),
+    DROP_IO_SEND(24, "drop-io-send"),
+    CONFIG_VERSION(25, "config-version"),
+    CONFIG_APPLIED(26, "config-applied"),
+    CONFIG_REJECTED(27, "config-rejected"),
+    NAT_PORTS_STOLEN(28, "nat-ports-reclaimed"),
+    ALLOCATED_BYTES_FORWARDING_THREAD(29, "forwarding-thread-allocated-bytes");
+
+    private static final Counter[] BY_ID;
+
+    static {
+        int max = 0;
+        for (Counter c : values()) {
+            max = Math.max(max, c.id);
+        }
+        BY_ID = new Counter[max + 1];
+        for (Counter c : values()) {
+            if (BY_ID[c.id] != null) {
+                throw new ExceptionInInitializerError("counter id " + c.id + " used twice");
+            }
+            BY_ID[c.id] = c;
+        }
+    }
+
+    private final int id;
+    private final String label;
+
+    Counter(int id, String label) {
+        this.id = id;
+        this.label = label;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public boolean isDrop() {
+        return label.startsWith("drop-");
+    }
+
+    /** The counter with this id, or null for an id this build does not know. */
+    public static Counter byId(int id) {
+        return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+
+    public static int maxId() {
+        return BY_ID.length - 1;
+    }
+}

@@ -1,0 +1,239 @@
+package io.hyperplane.dataplane.policy;
+
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.NodeSnapshot.Eni;
+import io.hyperplane.config.NodeSnapshot.ExecutionEnvironment;
+import io.hyperplane.config.NodeSnapshot.NetworkAcl;
+import io.hyperplane.config.NodeSnapshot.RouteTable;
+import io.hyperplane.config.NodeSnapshot.SecurityGroup;
+import io.hyperplane.config.NodeSnapshot.Subnet;
+import io.hyperplane.dataplane.util.IntIntMap;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.Ipv4Cidr;
+import io.hyperplane.packet.MacAddress;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * A {@link NodeSnapshot} compiled for the hot path: arrays indexed by small integers and
+ * primitive maps from VNI and ENI address. Immutable; built off the forwarding thread and
+ * handed over whole, so a reload is one reference swap between batches. Flows refer to EEs by
+ * VNI and to ENIs by address, never by these indexes, so they survive a reload.
+ */
+public final class CompiledConfig {
+    public static final int NONE = IntIntMap.MISSING;
+
+    private final long version;
+    private final int gatewayIp;
+    private final long gatewayMac;
+
+    private final IntIntMap eeByVni;
+    private final int[] eeHost;
+    private final int[] eeIp;
+    private final long[] eeMac;
+    private final int[] eeEni;
+    private final String[] eeId;
+
+    private final IntIntMap subnetByVni;
+    private final int[] subnetVni;
+    private final int[] subnetVtep;
+    private final int[] subnetNetwork;
+    private final int[] subnetMask;
+    private final int[] subnetGateway;
+    private final NetworkAclRules[] subnetAcl;
+    private final RouteTableRules[] subnetRoutes;
+
+    private final IntIntMap eniByIp;
+    private final int[] eniIp;
+    private final long[] eniMac;
+    private final int[] eniSubnet;
+    private final SecurityGroupRules[] eniEgress;
+    private final String[] eniId;
+
+    private CompiledConfig(NodeSnapshot s) {
+        version = s.version();
+        gatewayIp = Ipv4Address.parse(s.eeGateway().ip());
+        gatewayMac = MacAddress.parse(s.eeGateway().mac());
+
+        Map<String, SecurityGroup> groups = byId(s.securityGroups(), SecurityGroup::id);
+        Map<String, NetworkAcl> acls = byId(s.networkAcls(), NetworkAcl::id);
+        Map<String, RouteTable> tables = byId(s.routeTables(), RouteTable::id);
+
+        List<Subnet> subnets = s.subnets();
+        int ns = subnets.size();
+        subnetByVni = new IntIntMap(ns);
+        subnetVni = new int[ns];
+        subnetVtep = new int[ns];
+        subnetNetwork = new int[ns];
+        subnetMask = new int[ns];
+        subnetGateway = new int[ns];
+        subnetAcl = new NetworkAclRules[ns];
+        subnetRoutes = new RouteTableRules[ns];
+        Map<String, Integer> subnetIndex = new HashMap<>();
+        for (int i = 0; i < ns; i++) {
+            Subnet subnet = subnets.get(i);
+            Ipv4Cidr cidr = Ipv4Cidr.parse(subnet.cidr());
+            subnetIndex.put(subnet.id(), i);
+            subnetByVni.put(subnet.vni(), i);
+            subnetVni[i] = subnet.vni();
+            subnetVtep[i] = Ipv4Address.parse(subnet.vtep());
+            subnetNetwork[i] = cidr.network();
+            subnetMask[i] = cidr.mask();
+            subnetGateway[i] = subnet.gatewayIp();
+            subnetAcl[i] = NetworkAclRules.compile(acls.get(subnet.networkAclId()));
+            subnetRoutes[i] = RouteTableRules.compile(tables.get(subnet.routeTableId()));
+        }
+
+        List<Eni> enis = s.enis();
+        int ne = enis.size();
+        eniByIp = new IntIntMap(ne);
+        eniIp = new int[ne];
+        eniMac = new long[ne];
+        eniSubnet = new int[ne];
+        eniEgress = new SecurityGroupRules[ne];
+        eniId = new String[ne];
+        Map<String, Integer> eniIndex = new HashMap<>();
+        for (int i = 0; i < ne; i++) {
+            Eni eni = enis.get(i);
+            eniIndex.put(eni.id(), i);
+            eniIp[i] = Ipv4Address.parse(eni.ip());
+            eniByIp.put(eniIp[i], i);
+            eniMac[i] = MacAddress.parse(eni.mac());
+            eniSubnet[i] = subnetIndex.get(eni.subnetId());
+            eniEgress[i] = SecurityGroupRules.egress(eni.securityGroupIds(), groups);
+            eniId[i] = eni.id();
+        }
+
+        List<ExecutionEnvironment> ees = s.executionEnvironments();
+        int nee = ees.size();
+        eeByVni = new IntIntMap(nee);
+        eeHost = new int[nee];
+        eeIp = new int[nee];
+        eeMac = new long[nee];
+        eeEni = new int[nee];
+        eeId = new String[nee];
+        for (int i = 0; i < nee; i++) {
+            ExecutionEnvironment ee = ees.get(i);
+            eeByVni.put(ee.vni(), i);
+            eeHost[i] = Ipv4Address.parse(ee.host());
+            eeIp[i] = Ipv4Address.parse(ee.ip());
+            eeMac[i] = MacAddress.parse(ee.mac());
+            eeEni[i] = eniIndex.get(ee.eniId());
+            eeId[i] = ee.id();
+        }
+    }
+
+    public static CompiledConfig compile(NodeSnapshot snapshot) {
+        return new CompiledConfig(snapshot);
+    }
+
+    private static <T> Map<String, T> byId(List<T> items, Function<T, String> id) {
+        return items.stream().collect(Collectors.toMap(id, Function.identity()));
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public int gatewayIp() {
+        return gatewayIp;
+    }
+
+    public long gatewayMac() {
+        return gatewayMac;
+    }
+
+    // ---- execution environments
+
+    public int eeByVni(int vni) {
+        return eeByVni.get(vni);
+    }
+
+    public int eeHost(int ee) {
+        return eeHost[ee];
+    }
+
+    public int eeIp(int ee) {
+        return eeIp[ee];
+    }
+
+    public long eeMac(int ee) {
+        return eeMac[ee];
+    }
+
+    public int eeEni(int ee) {
+        return eeEni[ee];
+    }
+
+    public String eeId(int ee) {
+        return eeId[ee];
+    }
+
+    public int eeCount() {
+        return eeIp.length;
+    }
+
+    // ---- subnets
+
+    public int subnetByVni(int vni) {
+        return subnetByVni.get(vni);
+    }
+
+    public int subnetVni(int subnet) {
+        return subnetVni[subnet];
+    }
+
+    public int subnetVtep(int subnet) {
+        return subnetVtep[subnet];
+    }
+
+    public boolean subnetContains(int subnet, int address) {
+        return (address & subnetMask[subnet]) == subnetNetwork[subnet];
+    }
+
+    public int subnetGateway(int subnet) {
+        return subnetGateway[subnet];
+    }
+
+    public NetworkAclRules subnetAcl(int subnet) {
+        return subnetAcl[subnet];
+    }
+
+    public RouteTableRules subnetRoutes(int subnet) {
+        return subnetRoutes[subnet];
+    }
+
+    // ---- ENIs
+
+    public int eniByIp(int ip) {
+        return eniByIp.get(ip);
+    }
+
+    public int eniIp(int eni) {
+        return eniIp[eni];
+    }
+
+    public long eniMac(int eni) {
+        return eniMac[eni];
+    }
+
+    public int eniSubnet(int eni) {
+        return eniSubnet[eni];
+    }
+
+    public SecurityGroupRules eniEgress(int eni) {
+        return eniEgress[eni];
+    }
+
+    public String eniId(int eni) {
+        return eniId[eni];
+    }
+
+    public int eniCount() {
+        return eniIp.length;
+    }
+}

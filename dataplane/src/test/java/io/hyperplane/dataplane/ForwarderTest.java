@@ -1,0 +1,439 @@
+package io.hyperplane.dataplane;
+
+import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.flow.FlowState;
+import io.hyperplane.dataplane.flow.FlowTimeouts;
+import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.packet.ArpPacket;
+import io.hyperplane.packet.Checksums;
+import io.hyperplane.packet.FrameDecoder;
+import io.hyperplane.packet.IcmpHeader;
+import io.hyperplane.packet.MacAddress;
+import io.hyperplane.packet.Malformation;
+import io.hyperplane.packet.TcpHeader;
+import io.hyperplane.packet.VxlanHeader;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static io.hyperplane.dataplane.TestConfigs.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ForwarderTest {
+    private static final int PORT = VxlanHeader.UDP_PORT;
+    private final RecordingSink out = new RecordingSink();
+    private Forwarder forwarder;
+
+    @BeforeEach
+    void setUp() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1 << 16));
+        forwarder.startClock(1000);
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+    }
+
+    private void process(ByteBuffer frame, int outerSource) {
+        forwarder.process(frame, 0, frame.limit(), outerSource, out);
+    }
+
+    private long count(Counter c) {
+        return forwarder.counters().get(c);
+    }
+
+    private FrameDecoder decode(RecordingSink.Sent sent) {
+        FrameDecoder d = new FrameDecoder();
+        assertThat(d.decode(sent.bytes(), 0, sent.bytes().limit())).isEqualTo(Malformation.NONE);
+        return d;
+    }
+
+    /** Teaches the node a VPC neighbor the way it learns in the lab: an ARP reply to the ENI. */
+    private void learn(int vni, int ip, long mac) {
+        process(TestFrames.arp(vni, mac, ENI_MAC, ArpPacket.REPLY, mac, ip, ENI_MAC, ENI_IP), VTEP);
+    }
+
+    private FrameDecoder eeSyn(int sport, int dst, int dport) {
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sport, dst, dport, TcpHeader.SYN, 0), HOST);
+        RecordingSink.Sent sent = out.only();
+        assertThat(sent.destinationIp()).isEqualTo(VTEP);
+        return decode(sent);
+    }
+
+    @Test
+    void shouldAnswerArpForTheGatewayOnTheEeSide() {
+        process(TestFrames.arp(EE1_VNI, EE1_MAC, MacAddress.BROADCAST, ArpPacket.REQUEST, EE1_MAC, EE1_IP, 0, GATEWAY_IP), HOST);
+
+        RecordingSink.Sent sent = out.only();
+        assertThat(sent.destinationIp()).isEqualTo(HOST);
+        assertThat(sent.destinationPort()).isEqualTo(PORT);
+        FrameDecoder d = decode(sent);
+        assertThat(d.vxlan.vni()).isEqualTo(EE1_VNI);
+        assertThat(d.ethernet.destination()).isEqualTo(EE1_MAC);
+        assertThat(d.arp.operation()).isEqualTo(ArpPacket.REPLY);
+        assertThat(d.arp.senderMac()).isEqualTo(GATEWAY_MAC);
+        assertThat(d.arp.senderIp()).isEqualTo(GATEWAY_IP);
+        assertThat(d.arp.targetIp()).isEqualTo(EE1_IP);
+    }
+
+    @Test
+    void shouldAnswerArpForTheEniAddressOnTheVpcSide() {
+        process(TestFrames.arp(SUBNET1_VNI, RES1_MAC, MacAddress.BROADCAST, ArpPacket.REQUEST, RES1_MAC, RES1, 0, ENI_IP), VTEP);
+
+        FrameDecoder d = decode(out.only());
+        assertThat(d.arp.operation()).isEqualTo(ArpPacket.REPLY);
+        assertThat(d.arp.senderMac()).isEqualTo(ENI_MAC);
+        assertThat(d.arp.senderIp()).isEqualTo(ENI_IP);
+        assertThat(d.ethernet.destination()).isEqualTo(RES1_MAC);
+    }
+
+    @Test
+    void shouldHoldTheFirstPacketWhileResolvingTheNextHopThenSendIt() {
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+
+        FrameDecoder request = decode(out.only());
+        assertThat(request.vxlan.vni()).isEqualTo(SUBNET1_VNI);
+        assertThat(request.arp.operation()).isEqualTo(ArpPacket.REQUEST);
+        assertThat(request.arp.senderIp()).isEqualTo(ENI_IP);
+        assertThat(request.arp.targetIp()).isEqualTo(RES1);
+
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+
+        FrameDecoder released = decode(out.only());
+        assertThat(released.ethernet.destination()).isEqualTo(RES1_MAC);
+        assertThat(released.ip.source()).isEqualTo(ENI_IP);
+        assertThat(released.tcp.flags()).isEqualTo(TcpHeader.SYN);
+        assertThat(count(Counter.FORWARDED_TO_VPC)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldForwardHeldPacketsFromDirectBuffersWithValidChecksums() {
+        ByteBuffer heap = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0);
+        ByteBuffer direct = ByteBuffer.allocateDirect(4096);
+        direct.put(1000, heap, 0, heap.limit());
+        forwarder.process(direct, 1000, heap.limit(), HOST, out);
+        out.take();
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+
+        FrameDecoder released = decode(out.only());
+        assertThat(released.ip.hasValidChecksum()).isTrue();
+        assertThat(Checksums.transportValid(released.ip, released.l4Offset(), released.l4Length())).isTrue();
+    }
+
+    @Test
+    void shouldTranslateATcpConnectionBothWaysWithValidChecksums() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        FrameDecoder syn = eeSyn(40000, RES1, 5432);
+        assertThat(syn.vxlan.vni()).isEqualTo(SUBNET1_VNI);
+        assertThat(syn.ethernet.source()).isEqualTo(ENI_MAC);
+        assertThat(syn.ethernet.destination()).isEqualTo(RES1_MAC);
+        assertThat(syn.ip.source()).isEqualTo(ENI_IP);
+        assertThat(syn.ip.destination()).isEqualTo(RES1);
+        assertThat(syn.ip.ttl()).isEqualTo(63);
+        assertThat(syn.ip.hasValidChecksum()).isTrue();
+        assertThat(syn.tcp.sourcePort()).isEqualTo(40000); // port preserved when free
+        assertThat(Checksums.transportValid(syn.ip, syn.l4Offset(), syn.l4Length())).isTrue();
+
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, 40000, TcpHeader.SYN | TcpHeader.ACK, 5), VTEP);
+
+        RecordingSink.Sent back = out.only();
+        assertThat(back.destinationIp()).isEqualTo(HOST);
+        FrameDecoder d = decode(back);
+        assertThat(d.vxlan.vni()).isEqualTo(EE1_VNI);
+        assertThat(d.ethernet.source()).isEqualTo(GATEWAY_MAC);
+        assertThat(d.ethernet.destination()).isEqualTo(EE1_MAC);
+        assertThat(d.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(d.tcp.destinationPort()).isEqualTo(40000);
+        assertThat(d.ip.hasValidChecksum()).isTrue();
+        assertThat(Checksums.transportValid(d.ip, d.l4Offset(), d.l4Length())).isTrue();
+        int flow = forwarder.flows().findForward(EE1_VNI, 6, 40000, RES1, 5432);
+        assertThat(forwarder.flows().state(flow)).isEqualTo(FlowState.TCP_ESTABLISHED);
+        assertThat(forwarder.eniPorts().get(ENI_IP)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldRouteOtherSubnetsThroughTheSubnetGateway() {
+        learn(SUBNET1_VNI, ROUTER1, ROUTER1_MAC);
+        FrameDecoder d = eeSyn(40001, RES2, 80);
+        assertThat(d.ethernet.destination()).isEqualTo(ROUTER1_MAC);
+        assertThat(d.vxlan.vni()).isEqualTo(SUBNET1_VNI);
+        assertThat(d.ip.destination()).isEqualTo(RES2);
+    }
+
+    @Test
+    void shouldGiveTwoEesConnectingFromTheSamePortDistinctTranslations() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.tcp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 40000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        FrameDecoder a = decode(out.take());
+        int portA = a.tcp.sourcePort();
+        FrameDecoder b = decode(out.take());
+        assertThat(b.ip.source()).isEqualTo(ENI_IP);
+        assertThat(b.tcp.sourcePort()).isNotEqualTo(portA);
+
+        // Each reply reaches its own EE.
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, b.tcp.sourcePort(), TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        FrameDecoder back = decode(out.only());
+        assertThat(back.vxlan.vni()).isEqualTo(EE2_VNI);
+        assertThat(back.ip.destination()).isEqualTo(EE2_IP);
+        assertThat(back.tcp.destinationPort()).isEqualTo(40000);
+    }
+
+    @Test
+    void shouldTranslateUdpAndIcmpEcho() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5353, RES1, 53, 12), HOST);
+        FrameDecoder udp = decode(out.only());
+        assertThat(udp.ip.source()).isEqualTo(ENI_IP);
+        assertThat(Checksums.transportValid(udp.ip, udp.l4Offset(), udp.l4Length())).isTrue();
+        process(TestFrames.udp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 53, ENI_IP, udp.udp.sourcePort(), 12), VTEP);
+        FrameDecoder reply = decode(out.only());
+        assertThat(reply.udp.destinationPort()).isEqualTo(5353);
+        assertThat(Checksums.transportValid(reply.ip, reply.l4Offset(), reply.l4Length())).isTrue();
+
+        process(TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 77, 1), HOST);
+        FrameDecoder ping = decode(out.only());
+        int natId = ping.icmp.identifier();
+        assertThat(Checksums.finish(Checksums.sum(ping.buffer(), ping.l4Offset(), ping.l4Length(), 0))).isZero();
+        process(TestFrames.icmpEcho(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, ENI_IP, IcmpHeader.ECHO_REPLY, natId, 1), VTEP);
+        FrameDecoder pong = decode(out.only());
+        assertThat(pong.icmp.identifier()).isEqualTo(77);
+        assertThat(pong.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(Checksums.finish(Checksums.sum(pong.buffer(), pong.l4Offset(), pong.l4Length(), 0))).isZero();
+    }
+
+    @Test
+    void shouldTranslateIcmpErrorsIncludingTheEmbeddedHeader() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5353, RES1, 53, 4), HOST);
+        RecordingSink.Sent sent = out.only();
+        ByteBuffer translated = sent.bytes();
+
+        process(TestFrames.icmpError(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, IcmpHeader.DESTINATION_UNREACHABLE, 3, translated, 8), VTEP);
+
+        FrameDecoder d = decode(out.only());
+        assertThat(d.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(d.ip.hasValidChecksum()).isTrue();
+        assertThat(Checksums.finish(Checksums.sum(d.buffer(), d.l4Offset(), d.l4Length(), 0))).as("ICMP checksum").isZero();
+        assertThat(d.decodeIcmpError()).isEqualTo(Malformation.NONE);
+        assertThat(d.embeddedIp.source()).isEqualTo(EE1_IP);
+        assertThat(d.embeddedIp.hasValidChecksum()).isTrue();
+        assertThat(d.buffer().getShort(d.embeddedL4Offset()) & 0xffff).isEqualTo(5353);
+    }
+
+    @Test
+    void shouldDropNewFlowsTheSecurityGroupDoesNotAllow() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 7, TcpHeader.SYN, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1);
+        assertThat(forwarder.flows().size()).isZero();
+    }
+
+    @Test
+    void shouldAllowSecurityGroupReferencesByMembership() {
+        learn(SUBNET1_VNI, ROUTER1, ROUTER1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, ip("10.0.2.30"), 6379, TcpHeader.SYN, 0), HOST);
+        assertThat(out.only().destinationIp()).isEqualTo(VTEP);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40001, ip("10.0.2.31"), 6379, TcpHeader.SYN, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldApplyNetworkAclDenyRulesInBothDirections() {
+        var denyOut = List.of(
+                new io.hyperplane.config.NodeSnapshot.NetworkAclEntry(50, true, "tcp", "deny", "10.0.1.10/32", 80, 80, -1, -1),
+                allowAll(100, true),
+                new io.hyperplane.config.NodeSnapshot.NetworkAclEntry(50, false, "tcp", "deny", "10.0.1.11/32", 0, 65535, -1, -1),
+                allowAll(100, false));
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, denyOut, defaultRoutes())));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        learn(SUBNET1_VNI, ip("10.0.1.11"), RES1_MAC + 1);
+
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NACL_DENY)).isEqualTo(1);
+
+        FrameDecoder syn = eeSyn(40001, ip("10.0.1.11"), 80); // outbound allowed...
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC + 1, ENI_MAC, ip("10.0.1.11"), 80, ENI_IP, syn.tcp.sourcePort(),
+                TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        assertThat(out.isEmpty()).isTrue(); // ...the reply is not: NACLs are stateless
+        assertThat(count(Counter.DROP_NACL_DENY)).isEqualTo(2);
+    }
+
+    @Test
+    void shouldDenyEverythingWhenNoAclRuleMatches() {
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, List.of(allowAll(100, false)), defaultRoutes())));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(count(Counter.DROP_NACL_DENY)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldDropDestinationsWithoutARouteOrBlackholed() {
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, defaultAcl(),
+                List.of(new io.hyperplane.config.NodeSnapshot.Route("10.0.0.0/16", "local"),
+                        new io.hyperplane.config.NodeSnapshot.Route("10.0.2.0/24", "blackhole")))));
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES2, 80, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, ip("192.0.2.1"), 53, 1), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NO_ROUTE)).isEqualTo(1);
+        assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1); // 192.0.2.1 is outside the SG's CIDR first
+    }
+
+    @Test
+    void shouldDropSpoofedSourcesHostsAndMacs() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE2_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0), ip("198.18.0.12"));
+        process(TestFrames.tcp(EE1_VNI, EE2_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.arp(EE1_VNI, EE1_MAC, MacAddress.BROADCAST, ArpPacket.REQUEST, EE1_MAC, EE2_IP, 0, GATEWAY_IP), HOST);
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 80, ENI_IP, 40000, TcpHeader.SYN, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_SPOOF)).isEqualTo(5);
+    }
+
+    @Test
+    void shouldDropUnknownVnisAndMalformedFrames() {
+        process(TestFrames.tcp(7777, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        ByteBuffer truncated = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.SYN, 0);
+        forwarder.process(truncated, 0, 30, HOST, out);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_UNKNOWN_VNI)).isEqualTo(1);
+        assertThat(count(Counter.DROP_MALFORMED)).isEqualTo(1);
+        assertThat(forwarder.counters().malformedCount(Malformation.TRUNCATED_IPV4)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldNeverLetTheVpcOpenAConnection() {
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5000, ENI_IP, 40000, TcpHeader.SYN, 0), VTEP);
+        process(TestFrames.udp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 53, ENI_IP, 5353, 4), VTEP);
+        process(TestFrames.icmpEcho(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, ENI_IP, IcmpHeader.ECHO_REQUEST, 1, 1), VTEP);
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5000, EE1_IP, 40000, TcpHeader.SYN, 0), VTEP);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NO_FLOW)).isEqualTo(4);
+    }
+
+    @Test
+    void shouldNotLetAnEeReachEniAddressesOrTheGateway() {
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, ENI_IP, 80, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, GATEWAY_IP, IcmpHeader.ECHO_REQUEST, 1, 1), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NO_ROUTE)).isEqualTo(2);
+    }
+
+    @Test
+    void shouldDropMidStreamTcpWithoutAFlow() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.ACK, 10), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NO_FLOW)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldKeepEstablishedFlowsAcrossAReloadEvenWhenTheSecurityGroupNoLongerAllowsThem() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        FrameDecoder syn = eeSyn(40000, RES1, 5432);
+        int natPort = syn.tcp.sourcePort();
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        out.take();
+
+        var snapshot = TestConfigs.snapshot(3);
+        var noDb = new io.hyperplane.config.NodeSnapshot(3, snapshot.eeGateway(), snapshot.vpcs(), snapshot.subnets(),
+                List.of(new io.hyperplane.config.NodeSnapshot.SecurityGroup("sg-lambda", List.of(), List.of()),
+                        snapshot.securityGroups().get(1)),
+                snapshot.networkAcls(), snapshot.routeTables(), snapshot.enis(), snapshot.executionEnvironments());
+        forwarder.config(CompiledConfig.compile(noDb));
+
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 20), HOST);
+        assertThat(decode(out.only()).tcp.sourcePort()).isEqualTo(natPort);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40001, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1);
+        assertThat(count(Counter.CONFIG_VERSION)).isEqualTo(3);
+    }
+
+    @Test
+    void shouldExpireFlowsByStateTimeouts() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024));
+        forwarder.startClock(0);
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        FrameDecoder syn = eeSyn(40000, RES1, 5432);
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, syn.tcp.sourcePort(), TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5353, RES1, 53, 1), HOST);
+        out.sent.clear();
+        FlowTimeouts t = FlowTimeouts.DEFAULTS;
+
+        forwarder.tick(t.udpUnreplied(), out);
+        assertThat(forwarder.flows().size()).as("UDP gone after 30 s, TCP established stays").isEqualTo(1);
+        forwarder.tick(t.tcpEstablished() - 1, out);
+        assertThat(forwarder.flows().size()).isEqualTo(1);
+        forwarder.tick(t.tcpEstablished(), out);
+        assertThat(forwarder.flows().size()).isZero();
+        assertThat(forwarder.eniPorts().get(ENI_IP)).isZero();
+        assertThat(count(Counter.FLOWS_EXPIRED)).isEqualTo(2);
+    }
+
+    @Test
+    void shouldShortenTheTimeoutWhenAConnectionCloses() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024));
+        forwarder.startClock(0);
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        int nat = eeSyn(40000, RES1, 5432).tcp.sourcePort();
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, nat, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.RST, 0), HOST);
+        forwarder.tick(FlowTimeouts.DEFAULTS.tcpClosed(), out);
+        assertThat(forwarder.flows().size()).isZero();
+    }
+
+    @Test
+    void shouldReuseAClosedTupleForANewConnection() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        int nat = eeSyn(40000, RES1, 5432).tcp.sourcePort();
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.RST, 0), HOST);
+        out.sent.clear();
+        assertThat(eeSyn(40000, RES1, 5432).tcp.sourcePort()).isEqualTo(nat);
+        assertThat(forwarder.flows().size()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldGiveTenThousandConcurrentFlowsDistinctTranslations() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            int vni = i % 2 == 0 ? EE1_VNI : EE2_VNI;
+            process(TestFrames.tcp(vni, vni == EE1_VNI ? EE1_MAC : EE2_MAC, GATEWAY_MAC, vni == EE1_VNI ? EE1_IP : EE2_IP,
+                    30000 + i / 2, RES1, 80, TcpHeader.SYN, 0), HOST);
+            FrameDecoder d = decode(out.only());
+            assertThat(d.ip.source()).isEqualTo(ENI_IP);
+            ports.add(d.tcp.sourcePort());
+        }
+        assertThat(ports).hasSize(10_000);
+        assertThat(forwarder.eniPorts().get(ENI_IP)).isEqualTo(10_000);
+    }
+
+    @Test
+    void shouldCountPortExhaustionOnceEveryPortToADestinationIsTaken() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(70_000));
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        for (int i = 0; i < 64_512; i++) {
+            int eePort = i;
+            int vni = eePort < 65536 / 2 ? EE1_VNI : EE2_VNI;
+            boolean one = vni == EE1_VNI;
+            process(TestFrames.udp(vni, one ? EE1_MAC : EE2_MAC, GATEWAY_MAC, one ? EE1_IP : EE2_IP, eePort % 32768 + (one ? 0 : 32768), RES1, 53, 0), HOST);
+        }
+        assertThat(count(Counter.FORWARDED_TO_VPC)).isEqualTo(64_512);
+        out.sent.clear();
+        process(TestFrames.udp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 65535, RES1, 53, 0), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_PORT_EXHAUSTION)).isEqualTo(1);
+        // Another destination port is a different NAT space.
+        process(TestFrames.udp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 65535, RES1, 54, 0), HOST);
+        assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1); // 54 is not allowed: the NAT was not the obstacle
+    }
+}

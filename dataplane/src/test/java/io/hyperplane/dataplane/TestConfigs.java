@@ -1,0 +1,89 @@
+package io.hyperplane.dataplane;
+
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.NodeSnapshot.Eni;
+import io.hyperplane.config.NodeSnapshot.ExecutionEnvironment;
+import io.hyperplane.config.NodeSnapshot.Gateway;
+import io.hyperplane.config.NodeSnapshot.NetworkAcl;
+import io.hyperplane.config.NodeSnapshot.NetworkAclEntry;
+import io.hyperplane.config.NodeSnapshot.Route;
+import io.hyperplane.config.NodeSnapshot.RouteTable;
+import io.hyperplane.config.NodeSnapshot.SecurityGroup;
+import io.hyperplane.config.NodeSnapshot.SecurityGroupRule;
+import io.hyperplane.config.NodeSnapshot.Subnet;
+import io.hyperplane.config.NodeSnapshot.Vpc;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.MacAddress;
+
+import java.util.List;
+
+/** The default lab's topology as a snapshot, with knobs for the ACL and routes. */
+public final class TestConfigs {
+    public static final int GATEWAY_IP = ip("100.64.0.1");
+    public static final long GATEWAY_MAC = MacAddress.parse("02:48:50:00:00:01");
+    public static final int HOST = ip("198.18.0.11");
+    public static final int VTEP = ip("198.18.0.21");
+    public static final int EE1_VNI = 5001;
+    public static final int EE2_VNI = 5002;
+    public static final int EE1_IP = ip("100.64.0.11");
+    public static final int EE2_IP = ip("100.64.0.12");
+    public static final long EE1_MAC = MacAddress.parse("02:ee:00:00:00:01");
+    public static final long EE2_MAC = MacAddress.parse("02:ee:00:00:00:02");
+    public static final int SUBNET1_VNI = 1001;
+    public static final int SUBNET2_VNI = 1002;
+    public static final int ENI_IP = ip("10.0.1.4");
+    public static final long ENI_MAC = MacAddress.parse("02:48:50:00:01:04");
+    public static final int RES1 = ip("10.0.1.10");
+    public static final long RES1_MAC = MacAddress.parse("02:00:00:00:01:10");
+    public static final int RES2 = ip("10.0.2.10");
+    public static final int ROUTER1 = ip("10.0.1.1");
+    public static final long ROUTER1_MAC = MacAddress.parse("02:00:00:00:01:01");
+
+    private TestConfigs() {
+    }
+
+    public static int ip(String text) {
+        return Ipv4Address.parse(text);
+    }
+
+    public static NetworkAclEntry allowAll(int rule, boolean egress) {
+        return new NetworkAclEntry(rule, egress, "-1", "allow", "0.0.0.0/0", 0, 0, -1, -1);
+    }
+
+    public static List<NetworkAclEntry> defaultAcl() {
+        return List.of(allowAll(100, true), allowAll(100, false));
+    }
+
+    public static List<Route> defaultRoutes() {
+        return List.of(new Route("10.0.0.0/16", "local"), new Route("10.0.9.0/24", "blackhole"));
+    }
+
+    public static NodeSnapshot snapshot(long version) {
+        return snapshot(version, defaultAcl(), defaultRoutes());
+    }
+
+    public static NodeSnapshot snapshot(long version, List<NetworkAclEntry> acl, List<Route> routes) {
+        return snapshot(version, acl, routes, "198.18.0.11", "198.18.0.21");
+    }
+
+    /** The same topology with other underlay addresses for the worker host and the VPC's VTEP. */
+    public static NodeSnapshot snapshot(long version, List<NetworkAclEntry> acl, List<Route> routes, String host, String vtep) {
+        SecurityGroup lambda = new SecurityGroup("sg-lambda", List.of(
+                new SecurityGroupRule("tcp", 80, 80, "10.0.0.0/16", null),
+                new SecurityGroupRule("tcp", 5432, 5432, "10.0.0.0/16", null),
+                new SecurityGroupRule("udp", 53, 53, "10.0.0.0/16", null),
+                new SecurityGroupRule("icmp", -1, -1, "10.0.0.0/16", null),
+                new SecurityGroupRule("tcp", 6379, 6379, null, "sg-cache")), List.of());
+        SecurityGroup cache = new SecurityGroup("sg-cache", List.of(), List.of("10.0.2.30"));
+        return new NodeSnapshot(version, new Gateway("100.64.0.1", "02:48:50:00:00:01"),
+                List.of(new Vpc("vpc-1", "10.0.0.0/16")),
+                List.of(new Subnet("subnet-1", "vpc-1", "10.0.1.0/24", SUBNET1_VNI, vtep, "acl-1", "rtb-1"),
+                        new Subnet("subnet-2", "vpc-1", "10.0.2.0/24", SUBNET2_VNI, vtep, "acl-1", "rtb-1")),
+                List.of(lambda, cache),
+                List.of(new NetworkAcl("acl-1", acl)),
+                List.of(new RouteTable("rtb-1", routes)),
+                List.of(new Eni("eni-1", "10.0.1.4", "02:48:50:00:01:04", "subnet-1", List.of("sg-lambda", "sg-cache"))),
+                List.of(new ExecutionEnvironment("ee-1", EE1_VNI, host, "100.64.0.11", "02:ee:00:00:00:01", "eni-1"),
+                        new ExecutionEnvironment("ee-2", EE2_VNI, host, "100.64.0.12", "02:ee:00:00:00:02", "eni-1")));
+    }
+}
