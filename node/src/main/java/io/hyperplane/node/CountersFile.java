@@ -1,0 +1,189 @@
+package io.hyperplane.node;
+
+import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.dataplane.counters.EniPortCounts;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.Malformation;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A node's counters in a memory-mapped file, as Aeron's CnC file exposes a media driver's: the
+ * forwarding thread copies its counters in once per publish interval; {@code hyperplane stat}
+ * and tests map the same file read-only. Nothing listens on a port for it.
+ * <pre>
+ *  0   magic "HPCNTRS1"           8   layout version (int), counter slots N (int)
+ *  16  pid (long)                 24  started, epoch ms (long)
+ *  32  heartbeat, epoch ms (long) 40  malformation slots K (int), ENI slots M (int)
+ *  48  node name (64 bytes, UTF-8, zero padded)
+ *  112 N counter records, then K malformation records: value (long), id (int), label length
+ *      (int), label (48 bytes)  -- 64 bytes each
+ *  ... M ENI records: ip (int), in use (int), NAT ports in use (long)  -- 16 bytes each
+ * </pre>
+ * Labels travel in the file so an older {@code stat} can show a newer node's counters.
+ */
+public final class CountersFile implements AutoCloseable {
+    private static final byte[] MAGIC = "HPCNTRS1".getBytes(StandardCharsets.US_ASCII);
+    private static final int LAYOUT_VERSION = 1;
+    private static final int HEADER = 112;
+    private static final int RECORD = 64;
+    private static final int LABEL_MAX = 48;
+    private static final int ENI_RECORD = 16;
+    private static final int NAME_OFFSET = 48;
+    private static final int NAME_MAX = 64;
+    public static final int ENI_SLOTS = 256;
+
+    private final FileChannel channel;
+    private final MappedByteBuffer map;
+    private final int counterSlots;
+    private final int malformationSlots;
+    private final int eniBase;
+
+    private CountersFile(FileChannel channel, MappedByteBuffer map, int counterSlots, int malformationSlots) {
+        this.channel = channel;
+        this.map = map;
+        this.counterSlots = counterSlots;
+        this.malformationSlots = malformationSlots;
+        this.eniBase = HEADER + (counterSlots + malformationSlots) * RECORD;
+    }
+
+    /** Creates (or truncates) the file and writes its fixed parts. */
+    public static CountersFile create(Path path, String nodeName) throws IOException {
+        int n = Counter.maxId() + 1;
+        int k = Malformation.values().length;
+        int size = HEADER + (n + k) * RECORD + ENI_SLOTS * ENI_RECORD;
+        if (path.getParent() != null) {
+            Files.createDirectories(path.getParent());
+        }
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+        map.put(0, MAGIC);
+        map.putInt(8, LAYOUT_VERSION);
+        map.putInt(12, n);
+        map.putLong(16, ProcessHandle.current().pid());
+        map.putLong(24, System.currentTimeMillis());
+        map.putInt(40, k);
+        map.putInt(44, ENI_SLOTS);
+        byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
+        map.put(NAME_OFFSET, name, 0, Math.min(name.length, NAME_MAX));
+        for (int id = 0; id < n; id++) {
+            Counter c = Counter.byId(id);
+            label(map, HEADER + id * RECORD, id, c == null ? "unused-" + id : c.label());
+        }
+        for (Malformation m : Malformation.values()) {
+            label(map, HEADER + (n + m.ordinal()) * RECORD, m.ordinal(), "malformed-" + m.name().toLowerCase().replace('_', '-'));
+        }
+        return new CountersFile(channel, map, n, k);
+    }
+
+    private static void label(ByteBuffer map, int at, int id, String label) {
+        byte[] bytes = label.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(bytes.length, LABEL_MAX);
+        map.putInt(at + 8, id);
+        map.putInt(at + 12, length);
+        map.put(at + 16, bytes, 0, length);
+    }
+
+    /** Copies the counters in; called by the forwarding thread, allocation free. */
+    public void publish(Counters counters, EniPortCounts eniPorts, long nowEpochMillis) {
+        for (int id = 0; id < counterSlots; id++) {
+            Counter c = Counter.byId(id);
+            if (c != null) {
+                map.putLong(HEADER + id * RECORD, counters.get(c));
+            }
+        }
+        Malformation[] kinds = Malformation.VALUES;
+        for (int i = 0; i < malformationSlots && i < kinds.length; i++) {
+            map.putLong(HEADER + (counterSlots + i) * RECORD, counters.malformedCount(kinds[i]));
+        }
+        int written = 0;
+        for (int s = 0; s < eniPorts.slots() && written < ENI_SLOTS; s++) {
+            if (eniPorts.isUsed(s)) {
+                int at = eniBase + written * ENI_RECORD;
+                map.putInt(at, eniPorts.ipAt(s));
+                map.putInt(at + 4, 1);
+                map.putLong(at + 8, eniPorts.countAt(s));
+                written++;
+            }
+        }
+        map.putLong(32, nowEpochMillis);
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    /** What a reader sees: counters by label in id order, malformation breakdown, NAT ports per ENI. */
+    public record Snapshot(String node, long pid, long startedMillis, long heartbeatMillis,
+                           Map<String, Long> counters, Map<String, Long> malformations, Map<String, Long> natPortsByEni) {
+        public long get(String label) {
+            Long v = counters.get(label);
+            if (v == null) {
+                throw new IllegalArgumentException("no counter '" + label + "' in " + counters.keySet());
+            }
+            return v;
+        }
+
+        public long get(Counter counter) {
+            return get(counter.label());
+        }
+
+        public boolean processAlive() {
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        }
+    }
+
+    public static Snapshot read(Path path) throws IOException {
+        byte[] bytes = Files.readAllBytes(path);
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length < HEADER || !java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
+            throw new IOException(path + ": not a hyperplane counters file");
+        }
+        if (b.getInt(8) != LAYOUT_VERSION) {
+            throw new IOException(path + ": counters layout version " + b.getInt(8) + ", this build reads " + LAYOUT_VERSION);
+        }
+        int n = b.getInt(12);
+        int k = b.getInt(40);
+        int m = b.getInt(44);
+        int nameLength = 0;
+        while (nameLength < NAME_MAX && bytes[NAME_OFFSET + nameLength] != 0) {
+            nameLength++;
+        }
+        String name = new String(bytes, NAME_OFFSET, nameLength, StandardCharsets.UTF_8);
+        Map<String, Long> counters = records(b, HEADER, n);
+        Map<String, Long> malformations = records(b, HEADER + n * RECORD, k);
+        Map<String, Long> enis = new LinkedHashMap<>();
+        int base = HEADER + (n + k) * RECORD;
+        for (int i = 0; i < m; i++) {
+            int at = base + i * ENI_RECORD;
+            if (b.getInt(at + 4) == 1) {
+                enis.put(Ipv4Address.format(b.getInt(at)), b.getLong(at + 8));
+            }
+        }
+        return new Snapshot(name, b.getLong(16), b.getLong(24), b.getLong(32), counters, malformations, enis);
+    }
+
+    private static Map<String, Long> records(ByteBuffer b, int base, int count) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++) {
+            int at = base + i * RECORD;
+            int length = Math.min(b.getInt(at + 12), LABEL_MAX);
+            byte[] label = new byte[length];
+            b.get(at + 16, label);
+            out.put(new String(label, StandardCharsets.UTF_8), b.getLong(at));
+        }
+        return out;
+    }
+}
