@@ -1,0 +1,23 @@
+package io.hyperplane.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code hyperplane} command. */
+@Command(name = "hyperplane", mixinStandardHelpOptions = true, version = "hyperplane 0.1.0",
+        description = "Shared-ENI VPC networking for serverless functions, for real, on one machine.",
+        subcommands = {NodeCommand.class, StatCommand.class, LabCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("hyperplane " + commandLine.getCommandName() + ": " + e.getMessage());
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}
