@@ -26,7 +26,7 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--counters", paramLabel = "FILE", description = "Counters file (default: <config>.counters).")
     Path counters;
 
-    @Option(names = "--flow-capacity", defaultValue = "1048576", description = "Tracked flows (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--flow-capacity", defaultValue = "1000000", description = "Tracked flows (default: ${DEFAULT-VALUE}).")
     int flowCapacity;
 
     @Option(names = "--tcp-established-timeout", defaultValue = "350", paramLabel = "SECONDS",

@@ -229,17 +229,22 @@ public final class Lab {
         }
     }
 
+    /** How long a probe may take: its --timeout-ms (or the default) plus any --duration-ms it runs for. */
     private static long probeTimeoutMillis(String[] args) {
+        long timeout = ProbeMain.DEFAULT_TIMEOUT_MS;
+        long duration = 0;
         for (int i = 0; i + 1 < args.length; i++) {
-            if (args[i].equals("--timeout-ms")) {
-                try {
-                    return Long.parseLong(args[i + 1]);
-                } catch (NumberFormatException e) {
-                    return 0; // ProbeMain reports the bad value itself
+            try {
+                if (args[i].equals("--timeout-ms")) {
+                    timeout = Long.parseLong(args[i + 1]);
+                } else if (args[i].equals("--duration-ms")) {
+                    duration = Long.parseLong(args[i + 1]);
                 }
+            } catch (NumberFormatException e) {
+                return 0; // ProbeMain reports the bad value itself
             }
         }
-        return ProbeMain.DEFAULT_TIMEOUT_MS;
+        return timeout + duration;
     }
 
     private void requireLabNamespace(String namespace) {

@@ -182,9 +182,9 @@ class DefaultLabTest {
     void shouldTurnOffloadsOffOnKernelVteps() {
         ExecResult underlay = lab.exec("hp-t-host1", SHORT, Tools.command(Tool.ETHTOOL), "-k", "hp-t-ul0");
         ExecResult subnet = lab.exec("hp-t-vpc1", SHORT, Tools.command(Tool.ETHTOOL), "-k", "hp-t-vx1001");
-        ExecResult resource = lab.exec("hp-t-res1", SHORT, Tools.command(Tool.ETHTOOL), "-k", "hp-t-eth0");
+        ExecResult ee = lab.exec("hp-t-ee1", SHORT, Tools.command(Tool.ETHTOOL), "-k", "hp-t-vx5001");
 
-        for (ExecResult result : List.of(underlay, subnet, resource)) {
+        for (ExecResult result : List.of(underlay, subnet, ee)) {
             assertThat(result.stdout()).as(result.commandLine())
                     .contains("tx-checksumming: off", "tcp-segmentation-offload: off", "generic-segmentation-offload: off");
         }

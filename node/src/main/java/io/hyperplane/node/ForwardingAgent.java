@@ -118,6 +118,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.DROP_IO_TRUNCATED, ioTruncated);
         c.set(Counter.DROP_IO_SEND, socket.sendErrors() + socket.queueOverflows());
         c.set(Counter.CONFIG_REJECTED, rejectedConfigs);
+        c.set(Counter.GSO_SEGMENTS, socket.coalesced());
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
         countersFile.publish(c, forwarder.eniPorts(), System.currentTimeMillis());
     }

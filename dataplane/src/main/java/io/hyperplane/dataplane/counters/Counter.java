@@ -35,7 +35,8 @@ public enum Counter {
     CONFIG_APPLIED(26, "config-applied"),
     CONFIG_REJECTED(27, "config-rejected"),
     NAT_PORTS_STOLEN(28, "nat-ports-reclaimed"),
-    ALLOCATED_BYTES_FORWARDING_THREAD(29, "forwarding-thread-allocated-bytes");
+    ALLOCATED_BYTES_FORWARDING_THREAD(29, "forwarding-thread-allocated-bytes"),
+    GSO_SEGMENTS(30, "gso-segments-coalesced");
 
     private static final Counter[] BY_ID;
 

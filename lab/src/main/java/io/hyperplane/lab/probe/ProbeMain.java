@@ -25,7 +25,8 @@ public final class ProbeMain {
     public static final long DEFAULT_TIMEOUT_MS = 2000;
     public static final String USAGE = "usage: ProbeMain tcp|udp HOST:PORT --send TEXT [--timeout-ms N]"
             + " | http HOST:PORT PATH [--timeout-ms N] | connect-many HOST:PORT --count N [--hold-ms N] [--timeout-ms N]"
-            + " | flood HOST:PORT --count N [--seed N] [--timeout-ms N]";
+            + " | flood HOST:PORT --count N [--seed N] [--timeout-ms N]"
+            + " | rr HOST:PORT [--duration-ms N] | conn-rate HOST:PORT [--clients N] [--duration-ms N]";
 
     private ProbeMain() {
     }
@@ -59,6 +60,8 @@ public final class ProbeMain {
         int count = -1;
         long holdMs = 0;
         long seed = 1;
+        long durationMs = 5000;
+        int clients = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--send" -> send = value(args, ++i, "--send");
@@ -66,6 +69,8 @@ public final class ProbeMain {
                 case "--count" -> count = (int) number(value(args, ++i, "--count"), "--count", 1);
                 case "--hold-ms" -> holdMs = number(value(args, ++i, "--hold-ms"), "--hold-ms", 0);
                 case "--seed" -> seed = number(value(args, ++i, "--seed"), "--seed", 0);
+                case "--duration-ms" -> durationMs = number(value(args, ++i, "--duration-ms"), "--duration-ms", 100);
+                case "--clients" -> clients = (int) number(value(args, ++i, "--clients"), "--clients", 1);
                 default -> {
                     if (args[i].startsWith("--")) {
                         throw new IllegalArgumentException("unknown option " + args[i]);
@@ -94,6 +99,8 @@ public final class ProbeMain {
                 }
                 yield new ConnectMany(target, count, timeoutMs, holdMs).run();
             }
+            case "rr" -> RequestResponse.run(target, durationMs);
+            case "conn-rate" -> ConnectRate.run(target, clients, durationMs);
             case "flood" -> {
                 if (count < 1) {
                     throw new IllegalArgumentException("flood needs --count N");

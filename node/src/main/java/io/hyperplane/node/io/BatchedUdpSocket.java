@@ -113,6 +113,21 @@ public final class BatchedUdpSocket implements AutoCloseable {
     /** Slots start on a cache line so headers parsed in place do not straddle more lines than needed. */
     private static final long SLOT_ALIGNMENT = 64;
 
+    // UDP generic segmentation offload (Linux 4.18+, <linux/udp.h>): one sendmmsg entry carries
+    // several same-size datagrams to one destination and the kernel splits them after routing.
+    private static final int SOL_UDP = 17;
+    private static final int UDP_SEGMENT = 103;
+    /** The kernel's UDP_MAX_SEGMENTS (64 before Linux 6.10, 128 since): the lower one. */
+    public static final int MAX_GSO_SEGMENTS = 64;
+    /** Keeps a GSO send under the 64 KB IPv4 packet limit with headers to spare. */
+    private static final int MAX_GSO_BYTES = 60_000;
+    // cmsg carrying a u16 segment size: CMSG_SPACE(2) = 24 bytes, CMSG_LEN(2) = 18.
+    private static final int GSO_CMSG_SPACE = 24;
+    private static final int GSO_CMSG_LEN = 18;
+    private static final int CMSG_LEVEL_OFFSET = 8;
+    private static final int CMSG_TYPE_OFFSET = 12;
+    private static final int CMSG_DATA_OFFSET = 16;
+
     private static final ValueLayout.OfShort NET_SHORT = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt NET_INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.BIG_ENDIAN);
 
@@ -135,7 +150,16 @@ public final class BatchedUdpSocket implements AutoCloseable {
     /** txMessages sliced at every entry, made once so a partial-send retry need not slice (allocate). */
     private final MemorySegment[] txMessagesFrom;
     private final MemorySegment txIovecs;
+    private final MemorySegment txControl;
     private final MemorySegment txAddresses;
+    /** Per transmit entry: destination, segment size, segments, bytes, and whether more may join. */
+    private final int[] txDestinationIp;
+    private final int[] txDestinationPort;
+    private final int[] txSegmentSize;
+    private final int[] txSegments;
+    private final int[] txBytes;
+    private final boolean[] txOpen;
+    private boolean gso;
     private final MemorySegment txSlots;
     private final ByteBuffer txBuffer;
     /** Private view of the scratch memory used for copies, immune to the caller moving txBuffer's limit. */
@@ -152,6 +176,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
     private int txQueued;
     private long sendErrors;
     private long queueOverflows;
+    private long coalesced;
 
     private BatchedUdpSocket(int batchSize, int slotSize) {
         this.batchSize = batchSize;
@@ -163,7 +188,8 @@ public final class BatchedUdpSocket implements AutoCloseable {
             rxAddresses = arena.allocate((long) SOCKADDR_IN_SIZE * batchSize, STRUCT_ALIGNMENT);
             rxSlots = arena.allocate((long) slotSize * batchSize, SLOT_ALIGNMENT);
             txMessages = arena.allocate((long) MMSGHDR_SIZE * batchSize, STRUCT_ALIGNMENT);
-            txIovecs = arena.allocate((long) IOVEC_SIZE * batchSize, STRUCT_ALIGNMENT);
+            txIovecs = arena.allocate((long) IOVEC_SIZE * batchSize * MAX_GSO_SEGMENTS, STRUCT_ALIGNMENT);
+            txControl = arena.allocate((long) GSO_CMSG_SPACE * batchSize, STRUCT_ALIGNMENT);
             txAddresses = arena.allocate((long) SOCKADDR_IN_SIZE * batchSize, STRUCT_ALIGNMENT);
             txSlots = arena.allocate((long) slotSize * batchSize, SLOT_ALIGNMENT);
             controlErrno = arena.allocate(Libc.CAPTURE_STATE_SIZE, STRUCT_ALIGNMENT);
@@ -175,6 +201,12 @@ public final class BatchedUdpSocket implements AutoCloseable {
             txBuffer = txSlots.asByteBuffer();
             txCopyView = txSlots.asByteBuffer();
             txMessagesFrom = new MemorySegment[batchSize];
+            txDestinationIp = new int[batchSize];
+            txDestinationPort = new int[batchSize];
+            txSegmentSize = new int[batchSize];
+            txSegments = new int[batchSize];
+            txBytes = new int[batchSize];
+            txOpen = new boolean[batchSize];
             for (int i = 0; i < batchSize; i++) {
                 // Receive entries never change except namelen (reset per call) and the kernel's outputs.
                 rxIovecs.set(ValueLayout.JAVA_LONG, (long) i * IOVEC_SIZE + IOV_BASE_OFFSET, rxSlotsAddress + (long) i * slotSize);
@@ -183,6 +215,13 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 // Transmit entries: queue() fills in iov_base/iov_len and the destination port/address.
                 txAddresses.set(ValueLayout.JAVA_SHORT, (long) i * SOCKADDR_IN_SIZE + SIN_FAMILY_OFFSET, (short) AF_INET);
                 initMessage(txMessages, i, txAddresses, txIovecs);
+                // Each transmit entry owns MAX_GSO_SEGMENTS iovecs and one UDP_SEGMENT cmsg.
+                txMessages.set(ValueLayout.JAVA_LONG, (long) i * MMSGHDR_SIZE + MSG_IOV_OFFSET,
+                        txIovecs.address() + (long) i * MAX_GSO_SEGMENTS * IOVEC_SIZE);
+                long cmsg = (long) i * GSO_CMSG_SPACE;
+                txControl.set(ValueLayout.JAVA_LONG, cmsg, GSO_CMSG_LEN);
+                txControl.set(ValueLayout.JAVA_INT, cmsg + CMSG_LEVEL_OFFSET, SOL_UDP);
+                txControl.set(ValueLayout.JAVA_INT, cmsg + CMSG_TYPE_OFFSET, UDP_SEGMENT);
                 txMessagesFrom[i] = txMessages.asSlice((long) i * MMSGHDR_SIZE);
             }
         } catch (RuntimeException | Error e) {
@@ -271,6 +310,15 @@ public final class BatchedUdpSocket implements AutoCloseable {
             throw failure("getsockname", errno(controlErrno));
         }
         localPort = Short.toUnsignedInt(bound.get(NET_SHORT, SIN_PORT_OFFSET));
+
+        // UDP_SEGMENT as a socket option with size 0 changes nothing but tells whether the kernel has GSO.
+        MemorySegment zero = controlScratch.asSlice(0, C_INT_SIZE).fill((byte) 0);
+        gso = callInt(() -> (int) Libc.SETSOCKOPT.invokeExact(controlErrno, fd, SOL_UDP, UDP_SEGMENT, zero, C_INT_SIZE)) == 0;
+    }
+
+    /** True when datagrams queued from the receive buffer are coalesced into GSO sends. */
+    public boolean segmentationOffload() {
+        return gso;
     }
 
     /** Sets a socket buffer size, forcing past the sysctl cap if permitted (we normally run as root). */
@@ -403,11 +451,27 @@ public final class BatchedUdpSocket implements AutoCloseable {
         if (fd < 0) {
             throw new IllegalStateException("socket closed");
         }
+        checkPort(destinationPort, "destinationPort");
+        boolean inPlace = buffer == rxBuffer || buffer == txBuffer;
+        // Coalescing: the newest entry to this destination takes the datagram as one more GSO
+        // segment when it fits; otherwise that entry is closed, so datagrams to one destination
+        // always leave in the order they were queued.
+        for (int e = txQueued - 1; e >= 0; e--) {
+            if (txDestinationIp[e] != destinationIp || txDestinationPort[e] != destinationPort) {
+                continue;
+            }
+            if (inPlace && gso && txOpen[e] && length <= txSegmentSize[e] && txSegments[e] < MAX_GSO_SEGMENTS
+                    && txBytes[e] + length <= MAX_GSO_BYTES) {
+                appendSegment(e, buffer == rxBuffer ? rxSlotsAddress : txSlotsAddress, buffer.capacity(), offset, length);
+                return true;
+            }
+            txOpen[e] = false;
+            break;
+        }
         if (txQueued == batchSize) {
             queueOverflows++;
             return false;
         }
-        checkPort(destinationPort, "destinationPort");
         int entry = txQueued;
         long base;
         if (buffer == rxBuffer) {
@@ -424,12 +488,49 @@ public final class BatchedUdpSocket implements AutoCloseable {
             txCopyView.put(slot, buffer, offset, length); // bounds-checked against buffer's limit
             base = txSlotsAddress + slot;
         }
-        long iovec = (long) entry * IOVEC_SIZE;
+        long iovec = (long) entry * MAX_GSO_SEGMENTS * IOVEC_SIZE;
         txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, base);
         txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, length);
+        long message = (long) entry * MMSGHDR_SIZE;
+        txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, 1L);
+        txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET, 0L);
+        txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, 0L);
         writeSockaddr(txAddresses, (long) entry * SOCKADDR_IN_SIZE, destinationIp, destinationPort);
+        txDestinationIp[entry] = destinationIp;
+        txDestinationPort[entry] = destinationPort;
+        txSegmentSize[entry] = length;
+        txSegments[entry] = 1;
+        txBytes[entry] = length;
+        txOpen[entry] = inPlace;
         txQueued = entry + 1;
         return true;
+    }
+
+    /**
+     * Adds a datagram to entry {@code e} as a further GSO segment: one more iovec (the kernel
+     * concatenates iovecs, then cuts every segment-size bytes) and the UDP_SEGMENT cmsg. A
+     * segment shorter than the others must be the last (udp(7)), so it closes the entry.
+     */
+    private void appendSegment(int e, long bufferAddress, int capacity, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, capacity);
+        int n = txSegments[e];
+        long iovec = ((long) e * MAX_GSO_SEGMENTS + n) * IOVEC_SIZE;
+        txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_BASE_OFFSET, bufferAddress + offset);
+        txIovecs.set(ValueLayout.JAVA_LONG, iovec + IOV_LEN_OFFSET, length);
+        long message = (long) e * MMSGHDR_SIZE;
+        txMessages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN_OFFSET, n + 1L);
+        if (n == 1) {
+            long cmsg = (long) e * GSO_CMSG_SPACE;
+            txControl.set(ValueLayout.JAVA_SHORT, cmsg + CMSG_DATA_OFFSET, (short) txSegmentSize[e]);
+            txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROL_OFFSET, txControl.address() + cmsg);
+            txMessages.set(ValueLayout.JAVA_LONG, message + MSG_CONTROLLEN_OFFSET, GSO_CMSG_SPACE);
+        }
+        txSegments[e] = n + 1;
+        txBytes[e] += length;
+        if (length < txSegmentSize[e]) {
+            txOpen[e] = false;
+        }
+        coalesced++;
     }
 
     /**
@@ -477,7 +578,12 @@ public final class BatchedUdpSocket implements AutoCloseable {
         return sent;
     }
 
-    /** Datagrams queued for the next {@link #flush()}. */
+    /** Datagrams that went out as further GSO segments of another datagram's send, since open. */
+    public long coalesced() {
+        return coalesced;
+    }
+
+    /** Transmit entries queued for the next {@link #flush()}; a GSO entry carries several datagrams. */
     public int queued() {
         return txQueued;
     }

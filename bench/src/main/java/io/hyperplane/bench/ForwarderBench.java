@@ -1,0 +1,298 @@
+package io.hyperplane.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.lab.Lab;
+import io.hyperplane.lab.LabStatus;
+import io.hyperplane.lab.NodeLauncher;
+import io.hyperplane.lab.exec.ExecResult;
+import io.hyperplane.lab.spec.LabSpec;
+import io.hyperplane.lab.spec.LabSpecYaml;
+import io.hyperplane.lab.spec.SnapshotFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * {@code hyperplane bench forwarder}: the same lab built twice, side by side, once with our node
+ * and once with the kernel doing the node's job ({@link KernelRouter}), then every metric measured
+ * on both, interleaved round by round (kernel first in odd rounds, ours first in even ones) so
+ * that machine noise lands on both columns. Medians per column; ratio = ours / kernel.
+ * <pre>
+ *   world "hp-ba-": ee1 --VXLAN--> node1 (Java forwarder) --VXLAN--> vpc1 --> res1 (iperf3, echo)
+ *   world "hp-bb-": ee1 --VXLAN--> node1 (kernel VXLAN + forwarding + nftables masquerade) --> res1
+ * </pre>
+ * Clients run in ee1, servers in res1: iperf3 for TCP throughput and 64-byte UDP, the lab probe
+ * for 1-byte request/response latency and connect-exchange-close rates. Heap per flow is measured
+ * in this JVM at 1M flows; the kernel's figure is the nf_conntrack slab object size.
+ */
+public final class ForwarderBench {
+    public static final String OURS_PREFIX = "hp-ba-";
+    public static final String KERNEL_PREFIX = "hp-bb-";
+    private static final String SERVER = "10.0.1.10";
+    private static final String IPERF_PORT = "5201";
+    private static final String ECHO = SERVER + ":5432";
+    private static final int REFERENCE_CONNTRACK_BYTES = 256; // Linux nf_conntrack slab object, when /proc/slabinfo is unreadable
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** How long and how often to measure. */
+    public record Settings(Duration measure, int rounds, Duration warmup, int flowsForMemory, Path stateRoot, boolean keep) {
+        public Settings {
+            if (measure.toSeconds() < 1) {
+                throw new IllegalArgumentException("measure " + measure + ": at least 1 second (iperf3 counts whole seconds)");
+            }
+            if (rounds < 1) {
+                throw new IllegalArgumentException("rounds " + rounds + ": at least 1");
+            }
+            if (flowsForMemory < 1) {
+                throw new IllegalArgumentException("flows for memory " + flowsForMemory + ": at least 1");
+            }
+        }
+    }
+
+    enum Metric {
+        TCP_1_STREAM, TCP_4_STREAMS, UDP_64B, REQUEST_RESPONSE, CONNECTIONS_1_CLIENT, CONNECTIONS_4_CLIENTS
+    }
+
+    private record World(String name, String prefix, Lab lab, LabSpec spec) {
+        String ns(String name) {
+            return prefix + name;
+        }
+    }
+
+    private final Consumer<String> progress;
+
+    public ForwarderBench(Consumer<String> progress) {
+        this.progress = progress;
+    }
+
+    public BenchReport run(Settings settings, NodeLauncher nodeLauncher) throws IOException {
+        LabSpec base = LabSpecYaml.parse(resource("/bench-lab.yaml"), "bench-lab.yaml");
+        World ours = world("hyperplane", OURS_PREFIX, base, settings);
+        World kernel = world("kernel", KERNEL_PREFIX, base, settings);
+        List<World> built = new ArrayList<>();
+        List<Process> servers = new ArrayList<>();
+        try {
+            progress.accept("bench: building the lab with the hyperplane node (" + OURS_PREFIX + "*)");
+            built.add(ours);
+            LabStatus oursStatus = ours.lab().up(ours.spec(), nodeLauncher);
+            progress.accept("bench: building the same lab with the kernel as the router (" + KERNEL_PREFIX + "*)");
+            built.add(kernel);
+            LabStatus kernelStatus = kernel.lab().up(kernel.spec(), null);
+            NodeSnapshot snapshot = SnapshotFactory.snapshot(kernel.spec());
+            LabStatus.NodeStatus node = kernelStatus.nodes().getFirst();
+            KernelRouter.configure(kernel.lab(), node.namespace(), node.underlayIp(), snapshot);
+            for (World w : List.of(ours, kernel)) {
+                tuneClient(w);
+                servers.add(startIperfServer(w));
+            }
+            for (World w : List.of(ours, kernel)) {
+                awaitListening(w);
+            }
+            progress.accept("bench: node " + oursStatus.nodes().getFirst().namespace() + " vs kernel in " + node.namespace());
+
+            Map<Metric, double[]> oursResults = new EnumMap<>(Metric.class);
+            Map<Metric, double[]> kernelResults = new EnumMap<>(Metric.class);
+            if (!settings.warmup().isZero()) {
+                progress.accept("bench: warm-up (" + settings.warmup().toSeconds() + " s per metric, discarded)");
+                for (Metric m : Metric.values()) {
+                    measure(ours, m, settings.warmup());
+                    measure(kernel, m, settings.warmup());
+                }
+            }
+            List<Map<Metric, double[]>> oursRounds = new ArrayList<>();
+            List<Map<Metric, double[]>> kernelRounds = new ArrayList<>();
+            for (int round = 1; round <= settings.rounds(); round++) {
+                Map<Metric, double[]> o = new EnumMap<>(Metric.class);
+                Map<Metric, double[]> k = new EnumMap<>(Metric.class);
+                for (Metric m : Metric.values()) {
+                    boolean kernelFirst = round % 2 == 1;
+                    for (World w : kernelFirst ? List.of(kernel, ours) : List.of(ours, kernel)) {
+                        double[] v = measure(w, m, settings.measure());
+                        (w == ours ? o : k).put(m, v);
+                        progress.accept(String.format("bench: round %d/%d %-22s %-10s %s", round, settings.rounds(),
+                                m.name().toLowerCase(), w.name(), Arrays.toString(round2(v))));
+                    }
+                }
+                oursRounds.add(o);
+                kernelRounds.add(k);
+            }
+            for (Metric m : Metric.values()) {
+                oursResults.put(m, medians(oursRounds, m));
+                kernelResults.put(m, medians(kernelRounds, m));
+            }
+            List<BenchRow> rows = rows(kernelResults, oursResults);
+            progress.accept("bench: heap per flow at " + settings.flowsForMemory() + " flows");
+            double perFlow = FlowMemory.bytesPerFlow(settings.flowsForMemory());
+            int conntrack = KernelRouter.conntrackEntryBytes();
+            rows.add(BenchRow.of("heap-per-flow", "bytes", conntrack > 0 ? conntrack : REFERENCE_CONNTRACK_BYTES, perFlow, "lower"));
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("date", Instant.now().toString());
+            run.put("kernel", System.getProperty("os.version"));
+            run.put("cpus", Runtime.getRuntime().availableProcessors());
+            run.put("java", Runtime.version().toString());
+            run.put("measureSeconds", settings.measure().toSeconds());
+            run.put("rounds", settings.rounds());
+            run.put("warmupSeconds", settings.warmup().toSeconds());
+            run.put("flowsForMemory", settings.flowsForMemory());
+            run.put("conntrackEntryBytes", conntrack > 0 ? "/proc/slabinfo nf_conntrack objsize" : "reference value " + REFERENCE_CONNTRACK_BYTES);
+            return new BenchReport(rows, run);
+        } finally {
+            servers.forEach(Process::destroy);
+            if (!settings.keep()) {
+                for (World w : built.reversed()) {
+                    try {
+                        w.lab().down();
+                    } catch (RuntimeException e) {
+                        progress.accept("bench: " + w.name() + " lab down failed: " + e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    private World world(String name, String prefix, LabSpec base, Settings settings) {
+        return new World(name, prefix, new Lab(settings.stateRoot().resolve(prefix), line -> progress.accept("  " + line)),
+                base.withPrefix(prefix));
+    }
+
+    private static List<BenchRow> rows(Map<Metric, double[]> kernel, Map<Metric, double[]> ours) {
+        List<BenchRow> rows = new ArrayList<>();
+        rows.add(BenchRow.of("tcp-1-stream", "Gbit/s", kernel.get(Metric.TCP_1_STREAM)[0], ours.get(Metric.TCP_1_STREAM)[0], "higher"));
+        rows.add(BenchRow.of("tcp-4-streams", "Gbit/s", kernel.get(Metric.TCP_4_STREAMS)[0], ours.get(Metric.TCP_4_STREAMS)[0], "higher"));
+        rows.add(BenchRow.of("udp-64B-received", "pkt/s", kernel.get(Metric.UDP_64B)[0], ours.get(Metric.UDP_64B)[0], "higher"));
+        rows.add(BenchRow.of("tcp-rr-1B-p50", "us", kernel.get(Metric.REQUEST_RESPONSE)[0], ours.get(Metric.REQUEST_RESPONSE)[0], "lower"));
+        rows.add(BenchRow.of("tcp-rr-1B-p99", "us", kernel.get(Metric.REQUEST_RESPONSE)[1], ours.get(Metric.REQUEST_RESPONSE)[1], "lower"));
+        rows.add(BenchRow.of("connections-1-client", "conn/s", kernel.get(Metric.CONNECTIONS_1_CLIENT)[0], ours.get(Metric.CONNECTIONS_1_CLIENT)[0], "higher"));
+        rows.add(BenchRow.of("connections-4-clients", "conn/s", kernel.get(Metric.CONNECTIONS_4_CLIENTS)[0], ours.get(Metric.CONNECTIONS_4_CLIENTS)[0], "higher"));
+        return rows;
+    }
+
+    private double[] measure(World w, Metric metric, Duration duration) {
+        long ms = duration.toMillis();
+        int seconds = (int) Math.max(1, duration.toSeconds());
+        return switch (metric) {
+            case TCP_1_STREAM -> new double[] {iperfTcp(w, 1, seconds)};
+            case TCP_4_STREAMS -> new double[] {iperfTcp(w, 4, seconds)};
+            case UDP_64B -> new double[] {iperfUdp(w, seconds)};
+            case REQUEST_RESPONSE -> {
+                JsonNode r = probe(w, "rr", ECHO, "--duration-ms", String.valueOf(ms));
+                yield new double[] {r.path("p50Us").asDouble(), r.path("p99Us").asDouble()};
+            }
+            case CONNECTIONS_1_CLIENT -> new double[] {connections(w, 1, ms)};
+            case CONNECTIONS_4_CLIENTS -> new double[] {connections(w, 4, ms)};
+        };
+    }
+
+    private double iperfTcp(World w, int streams, int seconds) {
+        JsonNode r = iperf(w, seconds, "-P", String.valueOf(streams));
+        return r.path("end").path("sum_received").path("bits_per_second").asDouble() / 1e9;
+    }
+
+    /** 64-byte UDP datagrams offered as fast as iperf3 can send; packets per second that arrived. */
+    private double iperfUdp(World w, int seconds) {
+        JsonNode sum = iperf(w, seconds, "-u", "-l", "64", "-b", "0").path("end").path("sum");
+        double received = sum.path("packets").asDouble() - sum.path("lost_packets").asDouble();
+        return received / Math.max(sum.path("seconds").asDouble(), 1e-9);
+    }
+
+    private JsonNode iperf(World w, int seconds, String... extra) {
+        List<String> command = new ArrayList<>(List.of("iperf3", "-c", SERVER, "-p", IPERF_PORT, "-t", String.valueOf(seconds),
+                "-J", "--connect-timeout", "3000"));
+        command.addAll(List.of(extra));
+        ExecResult r = w.lab().exec(w.ns("ee1"), Duration.ofSeconds(seconds + 30L), command.toArray(String[]::new));
+        try {
+            JsonNode json = JSON.readTree(r.stdout());
+            if (!r.ok() || json.has("error")) {
+                throw new IllegalStateException("iperf3 in " + w.ns("ee1") + " failed: " + json.path("error").asText(r.stderr().strip()));
+            }
+            return json;
+        } catch (IOException e) {
+            throw new IllegalStateException("iperf3 in " + w.ns("ee1") + " printed no JSON (exit " + r.exitCode() + "): " + r.stderr().strip(), e);
+        }
+    }
+
+    private double connections(World w, int clients, long ms) {
+        JsonNode r = probe(w, "conn-rate", ECHO, "--clients", String.valueOf(clients), "--duration-ms", String.valueOf(ms));
+        return r.path("connectionsPerSecond").asDouble();
+    }
+
+    private JsonNode probe(World w, String... args) {
+        JsonNode r = w.lab().probe(w.ns("ee1"), args);
+        if (!r.path("ok").asBoolean()) {
+            throw new IllegalStateException("probe " + String.join(" ", args) + " in " + w.ns("ee1") + " failed: " + r);
+        }
+        return r;
+    }
+
+    /** Lets connect-close loops reuse client ports in TIME_WAIT, in both worlds alike. */
+    private void tuneClient(World w) {
+        w.lab().exec(w.ns("ee1"), Duration.ofSeconds(5), "sh", "-c", "echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse");
+    }
+
+    private static Process startIperfServer(World w) throws IOException {
+        return new ProcessBuilder("ip", "netns", "exec", w.ns("res1"), "iperf3", "-s", "-p", IPERF_PORT)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    private static void awaitListening(World w) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            ExecResult r = w.lab().exec(w.ns("res1"), Duration.ofSeconds(5), "ss", "-Hltn", "sport", "=", ":" + IPERF_PORT);
+            if (r.ok() && !r.stdout().isBlank()) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new IllegalStateException("iperf3 server in " + w.ns("res1") + " did not start listening on " + IPERF_PORT);
+    }
+
+    private static double[] medians(List<Map<Metric, double[]>> rounds, Metric m) {
+        int width = rounds.getFirst().get(m).length;
+        double[] out = new double[width];
+        for (int i = 0; i < width; i++) {
+            double[] values = new double[rounds.size()];
+            for (int r = 0; r < rounds.size(); r++) {
+                values[r] = rounds.get(r).get(m)[i];
+            }
+            Arrays.sort(values);
+            int n = values.length;
+            out[i] = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+        }
+        return out;
+    }
+
+    private static double[] round2(double[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = Math.round(v[i] * 100) / 100.0;
+        }
+        return out;
+    }
+
+    private static String resource(String name) throws IOException {
+        try (InputStream in = ForwarderBench.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException("missing resource " + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.bench.BenchReport;
+import io.hyperplane.bench.ForwarderBench;
+import io.hyperplane.lab.Lab;
+import io.hyperplane.lab.NodeLauncher;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
+        subcommands = {BenchCommand.Forwarder.class})
+final class BenchCommand {
+
+    @Command(name = "forwarder", mixinStandardHelpOptions = true,
+            description = {"The forwarder node against the Linux kernel doing the same job (VXLAN, forwarding, nftables SNAT),",
+                    "in the same lab built twice, measured interleaved in one run: TCP throughput (1 and 4 streams),",
+                    "64-byte UDP packets/s, 1-byte request/response p50/p99, new connections/s (1 and 4 clients),",
+                    "heap bytes per tracked flow. Needs root; takes a few minutes with the defaults."})
+    static final class Forwarder implements Callable<Integer> {
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write {rows: [{name, unit, kernel, hyperplane, ratio, better}]}.")
+        Path json;
+
+        @Option(names = "--seconds", defaultValue = "5", description = "Seconds per measurement (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Option(names = "--rounds", defaultValue = "3", description = "Interleaved rounds; medians are reported (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--warmup", defaultValue = "2", description = "Warm-up seconds per metric, discarded (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--flows", defaultValue = "1000000", description = "Flows for the heap-per-flow row (default: ${DEFAULT-VALUE}).")
+        int flows;
+
+        @Option(names = "--keep", description = "Leave both labs up afterwards (remove them with 'lab down --prefix ...').")
+        boolean keep;
+
+        @Override
+        public Integer call() throws Exception {
+            ForwarderBench bench = new ForwarderBench(System.out::println);
+            ForwarderBench.Settings settings = new ForwarderBench.Settings(Duration.ofSeconds(seconds), rounds,
+                    Duration.ofSeconds(warmup), flows, Lab.DEFAULT_STATE_ROOT, keep);
+            BenchReport report = bench.run(settings, NodeLauncher.currentJvm(Main.class.getName(), "node"));
+            System.out.println();
+            System.out.print(report.table());
+            if (json != null) {
+                report.writeJson(json);
+                System.out.println("wrote " + json);
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.hyperplane.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code hyperplane bench forwarder} for real but short (1 s per metric, one round): both labs are
+ * built, every metric is measured on both, the JSON has the documented shape, and nothing is left
+ * behind. It asserts no timing figure: numbers belong in docs/benchmarks.md, not in a test.
+ */
+class BenchForwarderEndToEndTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(300)
+    void shouldMeasureBothPathsAndWriteTheDocumentedJson() throws IOException {
+        Path json = dir.resolve("bench.json");
+
+        int exit = Main.run("bench", "forwarder", "--seconds", "1", "--rounds", "1", "--warmup", "0",
+                "--flows", "100000", "--json", json.toString());
+
+        assertThat(exit).isZero();
+        JsonNode rows = new ObjectMapper().readTree(json.toFile()).path("rows");
+        List<String> names = new ArrayList<>();
+        for (JsonNode row : rows) {
+            names.add(row.path("name").asText());
+            assertThat(row.path("unit").asText()).isNotBlank();
+            assertThat(row.path("better").asText()).isIn("higher", "lower");
+            double kernel = row.path("kernel").asDouble();
+            double ours = row.path("hyperplane").asDouble();
+            assertThat(kernel).as(row.toString()).isPositive();
+            assertThat(ours).as(row.toString()).isPositive();
+            assertThat(row.path("ratio").asDouble()).isCloseTo(ours / kernel, org.assertj.core.data.Offset.offset(1e-9));
+        }
+        assertThat(names).containsExactly("tcp-1-stream", "tcp-4-streams", "udp-64B-received", "tcp-rr-1B-p50",
+                "tcp-rr-1B-p99", "connections-1-client", "connections-4-clients", "heap-per-flow");
+        Process list = new ProcessBuilder("ip", "netns", "list").start();
+        String namespaces = new String(list.getInputStream().readAllBytes());
+        assertThat(namespaces).doesNotContain("hp-ba-", "hp-bb-");
+    }
+}
