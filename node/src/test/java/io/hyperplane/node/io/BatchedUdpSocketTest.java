@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -100,6 +102,68 @@ class BatchedUdpSocketTest {
                 }
                 atA += n;
             }
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void shouldCoalesceEqualSizedDatagramsToOneDestinationIntoOneSegmentedSend() throws IOException {
+        try (BatchedUdpSocket a = open(BATCH, SLOT); BatchedUdpSocket b = open(BATCH, SLOT)) {
+            assertThat(a.segmentationOffload()).as("UDP GSO (Linux 4.18+)").isTrue();
+            ByteBuffer tx = a.transmitBuffer();
+            int[] lengths = {100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 40};
+            for (int k = 0; k < lengths.length; k++) {
+                for (int j = 0; j < lengths[k]; j++) {
+                    tx.put(k * SLOT + j, (byte) (k * 31 + j));
+                }
+                assertThat(a.queue(tx, k * SLOT, lengths[k], LOCALHOST, b.localPort())).isTrue();
+            }
+
+            assertThat(a.queued()).as("one sendmmsg entry for all eleven").isEqualTo(1);
+            assertThat(a.flush()).isEqualTo(1);
+            assertThat(a.coalesced()).isEqualTo(10);
+
+            int got = 0;
+            while (got < lengths.length) {
+                int n = b.receive();
+                for (int i = 0; i < n; i++, got++) {
+                    assertThat(b.length(i)).as("datagram " + got).isEqualTo(lengths[got]);
+                    byte[] bytes = slotBytes(b, i);
+                    for (int j = 0; j < bytes.length; j++) {
+                        assertThat(bytes[j]).isEqualTo((byte) (got * 31 + j));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    @Timeout(10)
+    void shouldKeepTheOrderPerDestinationWhileCoalescing() throws IOException {
+        try (BatchedUdpSocket a = open(BATCH, SLOT); BatchedUdpSocket b = open(BATCH, SLOT);
+             BatchedUdpSocket c = open(BATCH, SLOT)) {
+            ByteBuffer tx = a.transmitBuffer();
+            // To b: 100, 100; to c: 100; to b: 100 (joins b's run), 200 (cannot: closes it and starts a run
+            // of 200-byte segments), 100 (joins that one as its shorter last segment).
+            int[][] plan = {{b.localPort(), 100}, {b.localPort(), 100}, {c.localPort(), 100}, {b.localPort(), 100},
+                    {b.localPort(), 200}, {b.localPort(), 100}};
+            for (int k = 0; k < plan.length; k++) {
+                tx.put(k * SLOT, (byte) k);
+                assertThat(a.queue(tx, k * SLOT, plan[k][1], LOCALHOST, plan[k][0])).isTrue();
+            }
+            assertThat(a.queued()).isEqualTo(3);
+            a.flush();
+
+            List<Integer> atB = new ArrayList<>();
+            while (atB.size() < 5) {
+                int n = b.receive();
+                for (int i = 0; i < n; i++) {
+                    atB.add((int) b.receiveBuffer().get(i * b.slotSize()));
+                }
+            }
+            assertThat(atB).containsExactly(0, 1, 3, 4, 5);
+            assertThat(c.receive()).isEqualTo(1);
+            assertThat(c.receiveBuffer().get(0)).isEqualTo((byte) 2);
         }
     }
 
