@@ -8,9 +8,4 @@ public record BenchRow(String name, String unit, double kernel, double hyperplan
     public static BenchRow of(String name, String unit, double kernel, double hyperplane, String better) {
         return new BenchRow(name, unit, kernel, hyperplane, kernel == 0 ? Double.NaN : hyperplane / kernel, better);
     }
-
-    /** True when ours is at least as good as the kernel's. */
-    public boolean meetsKernel() {
-        return "higher".equals(better) ? ratio >= 1.0 : ratio <= 1.0;
-    }
 }

@@ -25,7 +25,7 @@ final class StatCommand implements Callable<Integer> {
     static final Path DEFAULT_LAB_STATE = Path.of("/run/hyperplane/lab");
 
     @Parameters(arity = "0..*", paramLabel = "COUNTERS_FILE",
-            description = "Counters files (default: every node of running labs under " + "/run/hyperplane/lab).")
+            description = "Counters files (default: every node of running labs under /run/hyperplane/lab).")
     List<Path> files = new ArrayList<>();
 
     @Option(names = "--once", description = "Print once and exit.")

@@ -638,15 +638,7 @@ public final class Forwarder {
         return flows;
     }
 
-    public NeighborTable neighbors() {
-        return neighbors;
-    }
-
     public Settings settings() {
         return settings;
-    }
-
-    public int now() {
-        return now;
     }
 }

@@ -1,7 +1,6 @@
 package io.hyperplane.node;
 
 import io.hyperplane.dataplane.Forwarder;
-import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.node.io.BatchedUdpSocket;
 import io.hyperplane.packet.Ipv4Address;
 
@@ -77,11 +76,6 @@ public final class NodeSettings {
 
     public NodeSettings tcpEstablishedTimeout(Duration timeout) {
         this.forwarder = forwarder.withTimeouts(forwarder.timeouts().withTcpEstablished((int) timeout.toSeconds()));
-        return this;
-    }
-
-    public NodeSettings timeouts(FlowTimeouts timeouts) {
-        this.forwarder = forwarder.withTimeouts(timeouts);
         return this;
     }
 

@@ -10,7 +10,6 @@ public final class EniPortCounts {
     private final long[] counts;
     private final boolean[] used;
     private final int mask;
-    private long overflows;
 
     public EniPortCounts(int maxEnis) {
         int slots = Integer.highestOneBit(Math.max(4, maxEnis * 2 - 1)) << 1;
@@ -55,8 +54,7 @@ public final class EniPortCounts {
             }
             i = (i + 1) & mask;
         }
-        overflows++;
-        return -1;
+        return -1; // more ENI addresses than slots: the count is not kept
     }
 
     /** Slots for publishing: iterate 0..slots()-1, skipping those not {@link #isUsed}. */
@@ -74,9 +72,5 @@ public final class EniPortCounts {
 
     public long countAt(int slot) {
         return counts[slot];
-    }
-
-    public long overflows() {
-        return overflows;
     }
 }

@@ -256,11 +256,6 @@ public final class FlowTable {
         return expiresAt[f];
     }
 
-    /** True when {@code f} is a live flow id (for inspection tools and tests, not the hot path). */
-    public boolean isLive(int f) {
-        return f >= 0 && f < capacity && state[f] != 0;
-    }
-
     // ---- internals ----------------------------------------------------------------------------
 
     private void file(int f, int deadline) {

@@ -24,7 +24,6 @@ public final class NatPortAllocator {
     private final FlowTable flows;
     private final FlowTable.ExpiryListener reclaimed;
     private int cursor;
-    private long reclaimedCount;
 
     /** {@code reclaimed} is told about a finished flow before its port is given to a new one. */
     public NatPortAllocator(FlowTable flows, FlowTable.ExpiryListener reclaimed) {
@@ -55,13 +54,8 @@ public final class NatPortAllocator {
         if (FlowState.isReclaimable(flows.state(f))) {
             reclaimed.expired(f);
             flows.remove(f);
-            reclaimedCount++;
             return true;
         }
         return false;
-    }
-
-    public long reclaimedCount() {
-        return reclaimedCount;
     }
 }

@@ -36,7 +36,6 @@ public final class CompiledConfig {
     private final int[] eeIp;
     private final long[] eeMac;
     private final int[] eeEni;
-    private final String[] eeId;
 
     private final IntIntMap subnetByVni;
     private final int[] subnetVni;
@@ -52,7 +51,6 @@ public final class CompiledConfig {
     private final long[] eniMac;
     private final int[] eniSubnet;
     private final SecurityGroupRules[] eniEgress;
-    private final String[] eniId;
 
     private CompiledConfig(NodeSnapshot s) {
         version = s.version();
@@ -95,7 +93,6 @@ public final class CompiledConfig {
         eniMac = new long[ne];
         eniSubnet = new int[ne];
         eniEgress = new SecurityGroupRules[ne];
-        eniId = new String[ne];
         Map<String, Integer> eniIndex = new HashMap<>();
         for (int i = 0; i < ne; i++) {
             Eni eni = enis.get(i);
@@ -105,7 +102,6 @@ public final class CompiledConfig {
             eniMac[i] = MacAddress.parse(eni.mac());
             eniSubnet[i] = subnetIndex.get(eni.subnetId());
             eniEgress[i] = SecurityGroupRules.egress(eni.securityGroupIds(), groups);
-            eniId[i] = eni.id();
         }
 
         List<ExecutionEnvironment> ees = s.executionEnvironments();
@@ -115,7 +111,6 @@ public final class CompiledConfig {
         eeIp = new int[nee];
         eeMac = new long[nee];
         eeEni = new int[nee];
-        eeId = new String[nee];
         for (int i = 0; i < nee; i++) {
             ExecutionEnvironment ee = ees.get(i);
             eeByVni.put(ee.vni(), i);
@@ -123,7 +118,6 @@ public final class CompiledConfig {
             eeIp[i] = Ipv4Address.parse(ee.ip());
             eeMac[i] = MacAddress.parse(ee.mac());
             eeEni[i] = eniIndex.get(ee.eniId());
-            eeId[i] = ee.id();
         }
     }
 
@@ -167,14 +161,6 @@ public final class CompiledConfig {
 
     public int eeEni(int ee) {
         return eeEni[ee];
-    }
-
-    public String eeId(int ee) {
-        return eeId[ee];
-    }
-
-    public int eeCount() {
-        return eeIp.length;
     }
 
     // ---- subnets
@@ -227,13 +213,5 @@ public final class CompiledConfig {
 
     public SecurityGroupRules eniEgress(int eni) {
         return eniEgress[eni];
-    }
-
-    public String eniId(int eni) {
-        return eniId[eni];
-    }
-
-    public int eniCount() {
-        return eniIp.length;
     }
 }
