@@ -26,15 +26,18 @@ final class ConfigWatcher implements Runnable {
     private final long pollMillis;
     private final Consumer<CompiledConfig> accepted;
     private final Runnable rejected;
+    private final Runnable everyPoll;
     private volatile boolean running = true;
     private Object lastStamp;
     private long lastVersion = -1;
 
-    ConfigWatcher(Path file, long pollMillis, Consumer<CompiledConfig> accepted, Runnable rejected) {
+    /** {@code everyPoll} runs on this thread at each poll: other slow-path sampling for the node. */
+    ConfigWatcher(Path file, long pollMillis, Consumer<CompiledConfig> accepted, Runnable rejected, Runnable everyPoll) {
         this.file = file;
         this.pollMillis = pollMillis;
         this.accepted = accepted;
         this.rejected = rejected;
+        this.everyPoll = everyPoll;
     }
 
     /** Loads the file now; throws with a clear message when it is missing or invalid. */
@@ -58,6 +61,7 @@ final class ConfigWatcher implements Runnable {
         while (running) {
             try {
                 Thread.sleep(pollMillis);
+                everyPoll.run();
                 Object stamp = stamp();
                 if (stamp.equals(lastStamp)) {
                     continue;

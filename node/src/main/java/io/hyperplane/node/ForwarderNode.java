@@ -27,12 +27,14 @@ public final class ForwarderNode implements AutoCloseable {
     private final Thread forwardingThread;
     private final Thread watcherThread;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final KernelUdpDrops kernelDrops = new KernelUdpDrops();
     private volatile Throwable failure;
 
     private ForwarderNode(NodeSettings settings) throws IOException {
         this.settings = settings.validate();
         Forwarder forwarder = new Forwarder(settings.forwarder());
-        this.watcher = new ConfigWatcher(settings.configFile(), settings.configPoll().toMillis(), this::offer, this::rejected);
+        this.watcher = new ConfigWatcher(settings.configFile(), settings.configPoll().toMillis(), this::offer, this::rejected,
+                this::sampleKernelDrops);
         CompiledConfig initial;
         try {
             initial = watcher.loadInitial();
@@ -74,6 +76,10 @@ public final class ForwarderNode implements AutoCloseable {
 
     private void rejected() {
         agent.configRejected();
+    }
+
+    private void sampleKernelDrops() {
+        agent.socketOverflows(Math.max(0, kernelDrops.sinceStart()));
     }
 
     public int localPort() {

@@ -34,6 +34,7 @@ final class ForwardingAgent implements Runnable {
     private final long originNanos = System.nanoTime();
     private volatile boolean running = true;
     private volatile long rejectedConfigs;
+    private volatile long socketOverflows;
     private long nextPublishNanos;
     private long ioTruncated;
 
@@ -51,6 +52,11 @@ final class ForwardingAgent implements Runnable {
 
     void configRejected() {
         rejectedConfigs++;
+    }
+
+    /** Datagrams the kernel dropped at this node's full receive buffer, as sampled by another thread. */
+    void socketOverflows(long drops) {
+        socketOverflows = drops;
     }
 
     void stop() {
@@ -119,6 +125,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.DROP_IO_SEND, socket.sendErrors() + socket.queueOverflows());
         c.set(Counter.CONFIG_REJECTED, rejectedConfigs);
         c.set(Counter.GSO_SEGMENTS, socket.coalesced());
+        c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
         countersFile.publish(c, forwarder.eniPorts(), System.currentTimeMillis());
     }

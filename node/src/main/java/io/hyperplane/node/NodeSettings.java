@@ -69,6 +69,12 @@ public final class NodeSettings {
         return this;
     }
 
+    /** Socket send and receive buffer size in bytes; 0 keeps the kernel's default. */
+    public NodeSettings socketBufferBytes(int bytes) {
+        this.socketBufferBytes = bytes;
+        return this;
+    }
+
     public NodeSettings flowCapacity(int capacity) {
         this.forwarder = forwarder.withFlowCapacity(capacity);
         return this;

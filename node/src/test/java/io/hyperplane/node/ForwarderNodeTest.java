@@ -175,6 +175,24 @@ class ForwarderNodeTest {
         assertThat(counters().processAlive()).isTrue();
     }
 
+    @Test
+    void shouldCountDatagramsTheKernelDropsAtAFullReceiveBuffer() throws IOException {
+        node.close();
+        node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
+                .flowCapacity(1024).batchSize(1).socketBufferBytes(4096).configPoll(Duration.ofMillis(20)));
+        byte[] garbage = new byte[200];
+        DatagramPacket packet = new DatagramPacket(garbage, garbage.length, InetAddress.getByName(NODE), VXLAN);
+        int sent = 50_000;
+        for (int i = 0; i < sent; i++) {
+            host.send(packet);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            CountersFile.Snapshot c = counters();
+            assertThat(c.get(Counter.DROP_SOCKET_OVERFLOW)).as("overload loss is counted, not silent").isPositive();
+            assertThat(c.get(Counter.RECEIVED) + c.get(Counter.DROP_SOCKET_OVERFLOW)).isGreaterThanOrEqualTo(sent);
+        });
+    }
+
     /**
      * Zero allocation per packet once compiled. The FFM call-state object of each recvmmsg and
      * sendmmsg is removed by C2's escape analysis only, so the warm-up must reach C2: small

@@ -36,7 +36,8 @@ public enum Counter {
     CONFIG_REJECTED(27, "config-rejected"),
     NAT_PORTS_STOLEN(28, "nat-ports-reclaimed"),
     ALLOCATED_BYTES_FORWARDING_THREAD(29, "forwarding-thread-allocated-bytes"),
-    GSO_SEGMENTS(30, "gso-segments-coalesced");
+    GSO_SEGMENTS(30, "gso-segments-coalesced"),
+    DROP_SOCKET_OVERFLOW(31, "drop-socket-overflow");
 
     private static final Counter[] BY_ID;
 
