@@ -1,0 +1,59 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.server.ControlPlaneServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "server", mixinStandardHelpOptions = true,
+        description = "Run the control plane: AWS-compatible APIs (EC2 Query subset) over a persistent store.")
+final class ServerCommand implements Callable<Integer> {
+    static final String DEFAULT_LISTEN = "127.0.0.1:8765";
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "State: the embedded database and the credentials file.")
+    Path dataDir;
+
+    @Option(names = "--listen", defaultValue = DEFAULT_LISTEN, paramLabel = "HOST:PORT",
+            description = "Address to serve on (default: ${DEFAULT-VALUE}, loopback only).")
+    String listen;
+
+    @Option(names = "--jdbc-url", paramLabel = "URL", description = "Use this database instead of embedded H2, e.g. jdbc:postgresql://localhost/hyperplane.")
+    String jdbcUrl;
+
+    @Option(names = "--jdbc-user", description = "Database user (with --jdbc-url).")
+    String jdbcUser;
+
+    @Option(names = "--jdbc-password", description = "Database password (with --jdbc-url).")
+    String jdbcPassword;
+
+    @Override
+    public Integer call() throws Exception {
+        ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen);
+        if (jdbcUrl != null) {
+            settings = settings.withDatabase(jdbcUrl, jdbcUser, jdbcPassword);
+        }
+        ControlPlaneServer server = ControlPlaneServer.start(settings);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "hp-server-shutdown"));
+        System.out.println("hyperplane server ready: " + server.endpoint() + " (store " + server.databaseUrl() + ")");
+        Credential credential = server.defaultCredential();
+        if (server.createdDefaultAccount()) {
+            System.out.println("created the default account " + credential.accountId() + "; its key is in " + server.credentialsFile() + ":");
+            System.out.println("  aws_access_key_id     = " + credential.accessKeyId());
+            System.out.println("  aws_secret_access_key = " + credential.secretAccessKey());
+        }
+        System.out.println("try:");
+        System.out.println("  AWS_SHARED_CREDENTIALS_FILE=" + server.credentialsFile().toAbsolutePath()
+                + " aws --region us-east-1 --endpoint-url " + server.endpoint() + " ec2 describe-vpcs");
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+}

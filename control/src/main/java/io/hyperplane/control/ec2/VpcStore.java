@@ -1,0 +1,311 @@
+package io.hyperplane.control.ec2;
+
+import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Ids;
+import io.hyperplane.packet.Ipv4Cidr;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * VPCs, subnets and tags in the store, with EC2's rules. Every mutation takes the account's lock
+ * first, validates against what exists, then writes: one transaction, so a refused call changes
+ * nothing and a crash leaves either all of a call or none of it.
+ */
+final class VpcStore {
+    static final int MIN_PREFIX = 16; // EC2: "The allowed block size is between a /16 netmask and /28 netmask"
+    static final int MAX_PREFIX = 28;
+    /** AWS reserves the first four and the last address of every subnet. */
+    static final int RESERVED_ADDRESSES = 5;
+    static final List<String> AVAILABILITY_ZONES = List.of("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d",
+            "us-east-1e", "us-east-1f");
+
+    record Vpc(String id, String accountId, String cidr, Map<String, String> tags) {
+    }
+
+    record Subnet(String id, String accountId, String vpcId, String cidr, String availabilityZone, int vni,
+                  Map<String, String> tags) {
+        long availableAddresses() {
+            return Ipv4Cidr.parse(cidr).size() - RESERVED_ADDRESSES;
+        }
+    }
+
+    private final Database db;
+
+    VpcStore(Database db) {
+        this.db = db;
+    }
+
+    // ---- VPCs
+
+    Vpc createVpc(String accountId, String cidrText, Map<String, String> tags) {
+        Ipv4Cidr cidr = blockOf(cidrText, "cidrBlock", "InvalidVpc.Range");
+        return db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            String id = Ids.next("vpc");
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO vpcs (id, account_id, cidr, created_at) VALUES (?, ?, ?, ?)")) {
+                s.setString(1, id);
+                s.setString(2, accountId);
+                s.setString(3, cidr.toString());
+                s.setTimestamp(4, Timestamp.from(Instant.now()));
+                s.executeUpdate();
+            }
+            putTags(c, accountId, id, tags);
+            return new Vpc(id, accountId, cidr.toString(), tags);
+        });
+    }
+
+    List<Vpc> vpcs(String accountId) {
+        return db.inTransaction(c -> {
+            Map<String, Map<String, String>> tags = tags(c, accountId);
+            List<Vpc> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT id, cidr FROM vpcs WHERE account_id = ? ORDER BY created_at, id")) {
+                s.setString(1, accountId);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        out.add(new Vpc(r.getString(1), accountId, r.getString(2), tags.getOrDefault(r.getString(1), Map.of())));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    void deleteVpc(String accountId, String vpcId) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            requireVpc(c, accountId, vpcId);
+            if (count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) > 0) {
+                throw Ec2Error.client("DependencyViolation", "The vpc '" + vpcId + "' has dependencies and cannot be deleted.");
+            }
+            deleteTags(c, vpcId);
+            update(c, "DELETE FROM vpcs WHERE id = ?", vpcId);
+            return null;
+        });
+    }
+
+    // ---- subnets
+
+    Subnet createSubnet(String accountId, String vpcId, String cidrText, String zone, Map<String, String> tags) {
+        Ipv4Cidr cidr = blockOf(cidrText, "cidrBlock", "InvalidSubnet.Range");
+        String availabilityZone = zone == null ? AVAILABILITY_ZONES.getFirst() : zone;
+        if (!AVAILABILITY_ZONES.contains(availabilityZone)) {
+            throw Ec2Error.invalidValue("availabilityZone", availabilityZone,
+                    "Subnets can currently only be created in the following availability zones: " + String.join(", ", AVAILABILITY_ZONES) + ".");
+        }
+        return db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            Ipv4Cidr vpcCidr = Ipv4Cidr.parse(requireVpc(c, accountId, vpcId));
+            // Rule 1: a subnet lies inside its VPC's block.
+            if (!vpcCidr.contains(cidr)) {
+                throw Ec2Error.client("InvalidSubnet.Range", "The CIDR '" + cidr + "' is invalid.");
+            }
+            // Rule 2: subnets of one VPC never overlap.
+            try (PreparedStatement s = c.prepareStatement("SELECT cidr FROM subnets WHERE vpc_id = ?")) {
+                s.setString(1, vpcId);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        if (Ipv4Cidr.parse(r.getString(1)).overlaps(cidr)) {
+                            throw Ec2Error.client("InvalidSubnet.Conflict", "The CIDR '" + cidr + "' conflicts with another subnet");
+                        }
+                    }
+                }
+            }
+            String id = Ids.next("subnet");
+            int vni = (int) allocate(c, "subnet-vni");
+            try (PreparedStatement s = c.prepareStatement("INSERT INTO subnets (id, account_id, vpc_id, cidr, availability_zone, vni, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                s.setString(1, id);
+                s.setString(2, accountId);
+                s.setString(3, vpcId);
+                s.setString(4, cidr.toString());
+                s.setString(5, availabilityZone);
+                s.setInt(6, vni);
+                s.setTimestamp(7, Timestamp.from(Instant.now()));
+                s.executeUpdate();
+            }
+            putTags(c, accountId, id, tags);
+            return new Subnet(id, accountId, vpcId, cidr.toString(), availabilityZone, vni, tags);
+        });
+    }
+
+    List<Subnet> subnets(String accountId) {
+        return db.inTransaction(c -> {
+            Map<String, Map<String, String>> tags = tags(c, accountId);
+            List<Subnet> out = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT id, vpc_id, cidr, availability_zone, vni FROM subnets WHERE account_id = ? ORDER BY created_at, id")) {
+                s.setString(1, accountId);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        out.add(new Subnet(r.getString(1), accountId, r.getString(2), r.getString(3), r.getString(4), r.getInt(5),
+                                tags.getOrDefault(r.getString(1), Map.of())));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    void deleteSubnet(String accountId, String subnetId) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            if (update(c, "DELETE FROM subnets WHERE id = ? AND account_id = ?", subnetId, accountId) == 0) {
+                throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
+            }
+            deleteTags(c, subnetId);
+            return null;
+        });
+    }
+
+    // ---- tags
+
+    /** CreateTags: every resource must exist in this account, or nothing is tagged. */
+    void createTags(String accountId, List<String> resourceIds, Map<String, String> tags) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            for (String id : resourceIds) {
+                requireResource(c, accountId, id);
+            }
+            for (String id : resourceIds) {
+                putTags(c, accountId, id, tags);
+            }
+            return null;
+        });
+    }
+
+    void deleteTags(String accountId, List<String> resourceIds, Map<String, String> tags) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            for (String id : resourceIds) {
+                requireResource(c, accountId, id);
+            }
+            for (String id : resourceIds) {
+                for (Map.Entry<String, String> tag : tags.entrySet()) {
+                    if (tag.getValue() == null) {
+                        update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", id, tag.getKey());
+                    } else {
+                        update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ? AND tag_value = ?", id, tag.getKey(), tag.getValue());
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** All tags of the account: resource id -> key -> value. */
+    Map<String, Map<String, String>> tags(String accountId) {
+        return db.inTransaction(c -> tags(c, accountId));
+    }
+
+    private static Map<String, Map<String, String>> tags(Connection c, String accountId) throws SQLException {
+        Map<String, Map<String, String>> out = new LinkedHashMap<>();
+        try (PreparedStatement s = c.prepareStatement("SELECT resource_id, tag_key, tag_value FROM tags WHERE account_id = ? ORDER BY resource_id, tag_key")) {
+            s.setString(1, accountId);
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    out.computeIfAbsent(r.getString(1), k -> new LinkedHashMap<>()).put(r.getString(2), r.getString(3));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void putTags(Connection c, String accountId, String resourceId, Map<String, String> tags) throws SQLException {
+        for (Map.Entry<String, String> tag : tags.entrySet()) {
+            update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", resourceId, tag.getKey());
+            update(c, "INSERT INTO tags (resource_id, account_id, tag_key, tag_value) VALUES (?, ?, ?, ?)",
+                    resourceId, accountId, tag.getKey(), tag.getValue() == null ? "" : tag.getValue());
+        }
+    }
+
+    private static void deleteTags(Connection c, String resourceId) throws SQLException {
+        update(c, "DELETE FROM tags WHERE resource_id = ?", resourceId);
+    }
+
+    // ---- helpers
+
+    /** Parses a block for a VPC or subnet: malformed text and sizes outside /16../28 are EC2's distinct errors. */
+    private static Ipv4Cidr blockOf(String text, String parameter, String rangeCode) {
+        if (text == null || text.isEmpty()) {
+            throw Ec2Error.missing(parameter.substring(0, 1).toUpperCase() + parameter.substring(1));
+        }
+        Ipv4Cidr cidr;
+        try {
+            cidr = Ipv4Cidr.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw Ec2Error.invalidValue(parameter, text, "This is not a valid CIDR block.");
+        }
+        if (cidr.prefixLength() < MIN_PREFIX || cidr.prefixLength() > MAX_PREFIX) {
+            throw Ec2Error.client(rangeCode, "The CIDR '" + text + "' is invalid.");
+        }
+        return cidr;
+    }
+
+    /** The VPC's CIDR; another account's VPC is as unknown as a missing one. */
+    private static String requireVpc(Connection c, String accountId, String vpcId) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT cidr FROM vpcs WHERE id = ? AND account_id = ?")) {
+            s.setString(1, vpcId);
+            s.setString(2, accountId);
+            try (ResultSet r = s.executeQuery()) {
+                if (!r.next()) {
+                    throw Ec2Error.client("InvalidVpcID.NotFound", "The vpc ID '" + vpcId + "' does not exist");
+                }
+                return r.getString(1);
+            }
+        }
+    }
+
+    private static void requireResource(Connection c, String accountId, String id) throws SQLException {
+        if (id.startsWith("vpc-")) {
+            requireVpc(c, accountId, id);
+        } else if (id.startsWith("subnet-")) {
+            if (count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND account_id = ?", id, accountId) == 0) {
+                throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + id + "' does not exist");
+            }
+        } else {
+            throw Ec2Error.client("InvalidID", "The ID '" + id + "' is not valid");
+        }
+    }
+
+    private static long allocate(Connection c, String name) throws SQLException {
+        update(c, "UPDATE allocators SET next_value = next_value + 1 WHERE name = ?", name);
+        try (PreparedStatement s = c.prepareStatement("SELECT next_value - 1 FROM allocators WHERE name = ?")) {
+            s.setString(1, name);
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+
+    private static long count(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setString(i + 1, args[i]);
+            }
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+
+    private static int update(Connection c, String sql, String... args) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setString(i + 1, args[i]);
+            }
+            return s.executeUpdate();
+        }
+    }
+}

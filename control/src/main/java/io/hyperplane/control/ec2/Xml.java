@@ -1,0 +1,71 @@
+package io.hyperplane.control.ec2;
+
+/**
+ * A small writer for EC2's response XML: elements in order, text escaped. EC2 responses are
+ * shallow and regular (an item list per set), so a writer beats an XML binding here.
+ */
+final class Xml {
+    static final String EC2_NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+    private final StringBuilder out = new StringBuilder(512);
+
+    Xml() {
+        out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+
+    Xml open(String name) {
+        out.append('<').append(name).append('>');
+        return this;
+    }
+
+    Xml openRoot(String name) {
+        out.append('<').append(name).append(" xmlns=\"").append(EC2_NAMESPACE).append("\">");
+        return this;
+    }
+
+    Xml close(String name) {
+        out.append("</").append(name).append('>');
+        return this;
+    }
+
+    Xml element(String name, Object value) {
+        if (value == null) {
+            return this;
+        }
+        out.append('<').append(name).append('>');
+        escape(String.valueOf(value));
+        return close(name);
+    }
+
+    Xml empty(String name) {
+        out.append('<').append(name).append("/>");
+        return this;
+    }
+
+    private void escape(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '&' -> out.append("&amp;");
+                case '"' -> out.append("&quot;");
+                case '\'' -> out.append("&apos;");
+                default -> out.append(c);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return out.toString();
+    }
+
+    /** EC2's error envelope (EC2 API reference, "Error codes": "Response/Errors/Error"). */
+    static String error(String code, String message, String requestId) {
+        Xml x = new Xml();
+        x.open("Response").open("Errors").open("Error").element("Code", code).element("Message", message)
+                .close("Error").close("Errors").element("RequestID", requestId).close("Response");
+        return x.toString();
+    }
+}

@@ -1,0 +1,208 @@
+package io.hyperplane.control.server;
+
+import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.auth.Failure;
+import io.hyperplane.control.auth.SigV4Verifier;
+import io.hyperplane.control.auth.SignedRequest;
+import io.hyperplane.control.auth.Verification;
+import io.hyperplane.control.ec2.Ec2Api;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.StoreException;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * {@code hyperplane server}: one HTTP endpoint serving the AWS APIs (so far the EC2 Query subset)
+ * over the store, every request authenticated with Signature Version 4 against the accounts' keys.
+ * <pre>
+ *   POST /  (form: Action=CreateVpc&amp;Version=2016-11-15&amp;...)  --SigV4--> Ec2Api --> Database
+ * </pre>
+ */
+public final class ControlPlaneServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneServer.class);
+    private static final String XML = "text/xml;charset=UTF-8";
+
+    /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
+    public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
+        public Settings {
+            if (dataDir == null) {
+                throw new IllegalArgumentException("data dir: required (--data-dir DIR)");
+            }
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port " + port + ": must be 0..65535");
+            }
+        }
+
+        public static Settings local(Path dataDir, String hostPort) {
+            int colon = hostPort.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("listen '" + hostPort + "': expected HOST:PORT");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(hostPort.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("listen '" + hostPort + "': port is not a number");
+            }
+            return new Settings(dataDir, hostPort.substring(0, colon), port, null, null, null);
+        }
+
+        public Settings withDatabase(String url, String user, String password) {
+            return new Settings(dataDir, host, port, url, user, password);
+        }
+    }
+
+    private final Database db;
+    private final Accounts accounts;
+    private final Accounts.DefaultAccount defaultAccount;
+    private final Path credentialsFile;
+    private final Ec2Api ec2;
+    private final SigV4Verifier verifier;
+    private final Javalin app;
+
+    private ControlPlaneServer(Settings settings) throws IOException {
+        Files.createDirectories(settings.dataDir());
+        db = settings.jdbcUrl() == null ? Database.embedded(settings.dataDir())
+                : Database.open(settings.jdbcUrl(), settings.jdbcUser(), settings.jdbcPassword());
+        try {
+            accounts = new Accounts(db);
+            credentialsFile = settings.dataDir().resolve("credentials");
+            defaultAccount = accounts.ensureDefault(credentialsFile);
+            ec2 = new Ec2Api(db);
+            verifier = new SigV4Verifier(accounts, Clock.systemUTC());
+            app = Javalin.create(config -> {
+                config.startup.showJavalinBanner = false;
+                config.routes.post("/", this::query);
+                config.routes.get("/", this::query);
+            }).start(settings.host(), settings.port());
+        } catch (RuntimeException | IOException e) {
+            db.close();
+            throw e;
+        }
+    }
+
+    public static ControlPlaneServer start(Settings settings) throws IOException {
+        return new ControlPlaneServer(settings);
+    }
+
+    public URI endpoint() {
+        return URI.create("http://" + hostForUri() + ":" + app.port());
+    }
+
+    private String hostForUri() {
+        String host = app.jettyServer().server().getURI() == null ? "127.0.0.1" : app.jettyServer().server().getURI().getHost();
+        return host == null || host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public Credential defaultCredential() {
+        return defaultAccount.credential();
+    }
+
+    /** True when this start made the default account (first start on this data directory). */
+    public boolean createdDefaultAccount() {
+        return defaultAccount.created();
+    }
+
+    public Path credentialsFile() {
+        return credentialsFile;
+    }
+
+    public Accounts accounts() {
+        return accounts;
+    }
+
+    public String databaseUrl() {
+        return db.url();
+    }
+
+    private void query(Context ctx) {
+        String requestId = UUID.randomUUID().toString();
+        byte[] body = ctx.bodyAsBytes();
+        Verification verification = verifier.verify(new SignedRequest(ctx.method().name(), ctx.req().getRequestURI(),
+                ctx.req().getQueryString(), headers(ctx), body));
+        ctx.header("x-amzn-RequestId", requestId).contentType(XML);
+        if (verification instanceof Verification.Rejected rejected) {
+            ErrorCode error = ec2Error(rejected.failure());
+            ctx.status(error.status()).result(Ec2Api.errorXml(error.code(), rejected.message(), requestId));
+            return;
+        }
+        Credential caller = ((Verification.Authenticated) verification).credential();
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parse(ctx.req().getQueryString(), parameters);
+        String contentType = ctx.contentType();
+        if (contentType == null || contentType.startsWith("application/x-www-form-urlencoded")) {
+            parse(new String(body, StandardCharsets.UTF_8), parameters);
+        }
+        try {
+            Ec2Api.Response response = ec2.handle(caller.accountId(), parameters, requestId);
+            ctx.status(response.status()).result(response.xml());
+        } catch (StoreException e) {
+            LOG.error("request {} failed in the store", requestId, e);
+            ctx.status(500).result(Ec2Api.errorXml("InternalError", "An internal error has occurred", requestId));
+        }
+    }
+
+    private record ErrorCode(String code, int status) {
+    }
+
+    /** EC2's codes for authentication failures (EC2 API reference, "Common client error codes"). */
+    private static ErrorCode ec2Error(Failure failure) {
+        return switch (failure) {
+            case MISSING_AUTHENTICATION -> new ErrorCode("MissingAuthenticationToken", 401);
+            case INCOMPLETE_SIGNATURE -> new ErrorCode("IncompleteSignature", 400);
+            case UNKNOWN_ACCESS_KEY -> new ErrorCode("AuthFailure", 401);
+            case SIGNATURE_MISMATCH -> new ErrorCode("SignatureDoesNotMatch", 403);
+            case EXPIRED -> new ErrorCode("RequestExpired", 400);
+        };
+    }
+
+    private static Map<String, List<String>> headers(Context ctx) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(ctx.req().getHeaderNames())) {
+            headers.put(name, new ArrayList<>(Collections.list(ctx.req().getHeaders(name))));
+        }
+        return headers;
+    }
+
+    private static void parse(String form, Map<String, String> into) {
+        if (form == null || form.isEmpty()) {
+            return;
+        }
+        for (String pair : form.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            into.put(name, value);
+        }
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+        db.close();
+    }
+}
