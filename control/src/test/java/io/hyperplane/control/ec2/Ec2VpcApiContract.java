@@ -30,18 +30,28 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-/** The VPC half of the EC2 API as the AWS SDK for Java v2 calls it, against a real server and store. */
+/**
+ * The VPC half of the EC2 API as the AWS SDK for Java v2 calls it, against a real server and
+ * store: run once on embedded H2 ({@link Ec2VpcApiH2Test}) and once on PostgreSQL
+ * ({@link Ec2VpcApiPostgresTest}).
+ */
 @Timeout(60)
-class Ec2VpcApiTest {
+abstract class Ec2VpcApiContract {
     @TempDir
     Path dir;
     private ControlPlaneServer server;
     private final List<Ec2Client> clients = new ArrayList<>();
     private Ec2Client ec2;
 
+    /** The server's settings for one test: a fresh, empty store. */
+    abstract ControlPlaneServer.Settings settings(Path dataDir) throws Exception;
+
+    private ControlPlaneServer.Settings settings;
+
     @BeforeEach
-    void start() throws IOException {
-        server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir, "127.0.0.1", 0, null, null, null));
+    void start() throws Exception {
+        settings = settings(dir);
+        server = ControlPlaneServer.start(settings);
         ec2 = client(server.defaultCredential());
     }
 
@@ -232,7 +242,7 @@ class Ec2VpcApiTest {
         clients.clear();
         server.close();
 
-        server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir, "127.0.0.1", 0, null, null, null));
+        server = ControlPlaneServer.start(settings);
 
         assertThat(server.createdDefaultAccount()).isFalse();
         assertThat(server.defaultCredential()).isEqualTo(credential);
