@@ -18,9 +18,15 @@ public final class Ec2Api {
     private static final String REGION = "us-east-1";
 
     private final VpcStore store;
+    private final SecurityGroupActions securityGroups;
+    private final NetworkAclActions networkAcls;
+    private final RouteTableActions routeTables;
 
     public Ec2Api(Database db) {
         this.store = new VpcStore(db);
+        this.securityGroups = new SecurityGroupActions(db);
+        this.networkAcls = new NetworkAclActions(db);
+        this.routeTables = new RouteTableActions(db);
     }
 
     /** EC2's error envelope, for errors raised outside the API (authentication, the store). */
@@ -46,6 +52,27 @@ public final class Ec2Api {
                 case "CreateTags" -> createTags(accountId, p, requestId);
                 case "DeleteTags" -> deleteTags(accountId, p, requestId);
                 case "DescribeTags" -> describeTags(accountId, p, requestId);
+                case "CreateSecurityGroup" -> securityGroups.create(accountId, p, requestId);
+                case "DescribeSecurityGroups" -> securityGroups.describe(accountId, p, requestId);
+                case "DeleteSecurityGroup" -> securityGroups.delete(accountId, p, requestId);
+                case "AuthorizeSecurityGroupIngress" -> securityGroups.change(accountId, p, requestId, false, true);
+                case "AuthorizeSecurityGroupEgress" -> securityGroups.change(accountId, p, requestId, true, true);
+                case "RevokeSecurityGroupIngress" -> securityGroups.change(accountId, p, requestId, false, false);
+                case "RevokeSecurityGroupEgress" -> securityGroups.change(accountId, p, requestId, true, false);
+                case "CreateNetworkAcl" -> networkAcls.create(accountId, p, requestId);
+                case "DescribeNetworkAcls" -> networkAcls.describe(accountId, p, requestId);
+                case "DeleteNetworkAcl" -> networkAcls.delete(accountId, p, requestId);
+                case "CreateNetworkAclEntry" -> networkAcls.putEntry(accountId, p, requestId, false);
+                case "ReplaceNetworkAclEntry" -> networkAcls.putEntry(accountId, p, requestId, true);
+                case "DeleteNetworkAclEntry" -> networkAcls.deleteEntry(accountId, p, requestId);
+                case "ReplaceNetworkAclAssociation" -> networkAcls.replaceAssociation(accountId, p, requestId);
+                case "CreateRouteTable" -> routeTables.create(accountId, p, requestId);
+                case "DescribeRouteTables" -> routeTables.describe(accountId, p, requestId);
+                case "DeleteRouteTable" -> routeTables.delete(accountId, p, requestId);
+                case "CreateRoute" -> routeTables.createRoute(accountId, p, requestId);
+                case "DeleteRoute" -> routeTables.deleteRoute(accountId, p, requestId);
+                case "AssociateRouteTable" -> routeTables.associate(accountId, p, requestId);
+                case "DisassociateRouteTable" -> routeTables.disassociate(accountId, p, requestId);
                 default -> throw Ec2Error.client("InvalidAction", "The action " + action + " is not valid for this web service.");
             };
             return new Response(200, xml);
@@ -219,7 +246,7 @@ public final class Ec2Api {
     // ---- shared
 
     /** Tags given at creation: TagSpecification.N.ResourceType must name this resource type. */
-    private static Map<String, String> tagSpecifications(QueryParams p, String resourceType) {
+    static Map<String, String> tagSpecifications(QueryParams p, String resourceType) {
         Map<String, String> tags = new LinkedHashMap<>();
         for (QueryParams spec : p.structures("TagSpecification")) {
             String type = spec.get("ResourceType");
@@ -246,7 +273,7 @@ public final class Ec2Api {
         return tags;
     }
 
-    private static void tagSet(Xml x, Map<String, String> tags) {
+    static void tagSet(Xml x, Map<String, String> tags) {
         if (tags.isEmpty()) {
             x.empty("tagSet");
             return;
@@ -264,7 +291,7 @@ public final class Ec2Api {
         }
     }
 
-    private static String returnTrue(String root, String requestId) {
+    static String returnTrue(String root, String requestId) {
         return new Xml().openRoot(root).element("requestId", requestId).element("return", "true").close(root).toString();
     }
 }

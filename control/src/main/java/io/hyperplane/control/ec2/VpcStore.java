@@ -3,6 +3,7 @@ package io.hyperplane.control.ec2;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
+import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
 
 import java.sql.Connection;
@@ -60,6 +61,7 @@ final class VpcStore {
                 s.executeUpdate();
             }
             putTags(c, accountId, id, tags);
+            VpcDefaults.create(c, accountId, id, cidr.toString());
             return new Vpc(id, accountId, cidr.toString(), tags);
         });
     }
@@ -84,11 +86,17 @@ final class VpcStore {
         db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             requireVpc(c, accountId, vpcId);
-            if (count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) > 0) {
+            // Subnets and anything the user made in the VPC must go first; the defaults go with it.
+            if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM security_groups WHERE vpc_id = ? AND NOT is_default", vpcId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM network_acls WHERE vpc_id = ? AND NOT is_default", vpcId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM route_tables t WHERE vpc_id = ? AND NOT EXISTS "
+                    + "(SELECT 1 FROM route_table_associations a WHERE a.route_table_id = t.id AND a.is_main)", vpcId) > 0) {
                 throw Ec2Error.client("DependencyViolation", "The vpc '" + vpcId + "' has dependencies and cannot be deleted.");
             }
+            VpcDefaults.delete(c, vpcId);
             deleteTags(c, vpcId);
-            update(c, "DELETE FROM vpcs WHERE id = ?", vpcId);
+            Sql.update(c, "DELETE FROM vpcs WHERE id = ?", vpcId);
             return null;
         });
     }
@@ -121,7 +129,7 @@ final class VpcStore {
                 }
             }
             String id = Ids.next("subnet");
-            int vni = (int) allocate(c, "subnet-vni");
+            int vni = (int) Sql.allocate(c, "subnet-vni");
             try (PreparedStatement s = c.prepareStatement("INSERT INTO subnets (id, account_id, vpc_id, cidr, availability_zone, vni, created_at)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, id);
@@ -134,6 +142,9 @@ final class VpcStore {
                 s.executeUpdate();
             }
             putTags(c, accountId, id, tags);
+            // A new subnet joins the VPC's default network ACL and, implicitly, its main route table.
+            Sql.update(c, "INSERT INTO network_acl_associations (id, acl_id, subnet_id) SELECT ?, id, ? FROM network_acls"
+                    + " WHERE vpc_id = ? AND is_default", Ids.next("aclassoc"), id, vpcId);
             return new Subnet(id, accountId, vpcId, cidr.toString(), availabilityZone, vni, tags);
         });
     }
@@ -159,9 +170,12 @@ final class VpcStore {
     void deleteSubnet(String accountId, String subnetId) {
         db.inTransaction(c -> {
             Accounts.lock(c, accountId);
-            if (update(c, "DELETE FROM subnets WHERE id = ? AND account_id = ?", subnetId, accountId) == 0) {
+            if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND account_id = ?", subnetId, accountId) == 0) {
                 throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
             }
+            Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);
+            Sql.update(c, "DELETE FROM route_table_associations WHERE subnet_id = ?", subnetId);
+            Sql.update(c, "DELETE FROM subnets WHERE id = ?", subnetId);
             deleteTags(c, subnetId);
             return null;
         });
@@ -192,9 +206,9 @@ final class VpcStore {
             for (String id : resourceIds) {
                 for (Map.Entry<String, String> tag : tags.entrySet()) {
                     if (tag.getValue() == null) {
-                        update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", id, tag.getKey());
+                        Sql.update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", id, tag.getKey());
                     } else {
-                        update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ? AND tag_value = ?", id, tag.getKey(), tag.getValue());
+                        Sql.update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ? AND tag_value = ?", id, tag.getKey(), tag.getValue());
                     }
                 }
             }
@@ -207,7 +221,7 @@ final class VpcStore {
         return db.inTransaction(c -> tags(c, accountId));
     }
 
-    private static Map<String, Map<String, String>> tags(Connection c, String accountId) throws SQLException {
+    static Map<String, Map<String, String>> tags(Connection c, String accountId) throws SQLException {
         Map<String, Map<String, String>> out = new LinkedHashMap<>();
         try (PreparedStatement s = c.prepareStatement("SELECT resource_id, tag_key, tag_value FROM tags WHERE account_id = ? ORDER BY resource_id, tag_key")) {
             s.setString(1, accountId);
@@ -220,16 +234,16 @@ final class VpcStore {
         return out;
     }
 
-    private static void putTags(Connection c, String accountId, String resourceId, Map<String, String> tags) throws SQLException {
+    static void putTags(Connection c, String accountId, String resourceId, Map<String, String> tags) throws SQLException {
         for (Map.Entry<String, String> tag : tags.entrySet()) {
-            update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", resourceId, tag.getKey());
-            update(c, "INSERT INTO tags (resource_id, account_id, tag_key, tag_value) VALUES (?, ?, ?, ?)",
+            Sql.update(c, "DELETE FROM tags WHERE resource_id = ? AND tag_key = ?", resourceId, tag.getKey());
+            Sql.update(c, "INSERT INTO tags (resource_id, account_id, tag_key, tag_value) VALUES (?, ?, ?, ?)",
                     resourceId, accountId, tag.getKey(), tag.getValue() == null ? "" : tag.getValue());
         }
     }
 
     private static void deleteTags(Connection c, String resourceId) throws SQLException {
-        update(c, "DELETE FROM tags WHERE resource_id = ?", resourceId);
+        Sql.update(c, "DELETE FROM tags WHERE resource_id = ?", resourceId);
     }
 
     // ---- helpers
@@ -252,7 +266,7 @@ final class VpcStore {
     }
 
     /** The VPC's CIDR; another account's VPC is as unknown as a missing one. */
-    private static String requireVpc(Connection c, String accountId, String vpcId) throws SQLException {
+    static String requireVpc(Connection c, String accountId, String vpcId) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("SELECT cidr FROM vpcs WHERE id = ? AND account_id = ?")) {
             s.setString(1, vpcId);
             s.setString(2, accountId);
@@ -265,47 +279,20 @@ final class VpcStore {
         }
     }
 
+    /** Tags may go on any resource of the account: the table and error code by id prefix. */
     private static void requireResource(Connection c, String accountId, String id) throws SQLException {
-        if (id.startsWith("vpc-")) {
-            requireVpc(c, accountId, id);
-        } else if (id.startsWith("subnet-")) {
-            if (count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND account_id = ?", id, accountId) == 0) {
-                throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + id + "' does not exist");
-            }
-        } else {
-            throw Ec2Error.client("InvalidID", "The ID '" + id + "' is not valid");
+        record Kind(String table, String notFound, String noun) {
         }
-    }
-
-    private static long allocate(Connection c, String name) throws SQLException {
-        update(c, "UPDATE allocators SET next_value = next_value + 1 WHERE name = ?", name);
-        try (PreparedStatement s = c.prepareStatement("SELECT next_value - 1 FROM allocators WHERE name = ?")) {
-            s.setString(1, name);
-            try (ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1);
-            }
-        }
-    }
-
-    private static long count(Connection c, String sql, String... args) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setString(i + 1, args[i]);
-            }
-            try (ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1);
-            }
-        }
-    }
-
-    private static int update(Connection c, String sql, String... args) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setString(i + 1, args[i]);
-            }
-            return s.executeUpdate();
+        Kind kind = switch (id.substring(0, Math.max(0, id.indexOf('-')))) {
+            case "vpc" -> new Kind("vpcs", "InvalidVpcID.NotFound", "vpc ID");
+            case "subnet" -> new Kind("subnets", "InvalidSubnetID.NotFound", "subnet ID");
+            case "sg" -> new Kind("security_groups", "InvalidGroup.NotFound", "security group");
+            case "acl" -> new Kind("network_acls", "InvalidNetworkAclID.NotFound", "network ACL ID");
+            case "rtb" -> new Kind("route_tables", "InvalidRouteTableID.NotFound", "route table ID");
+            default -> throw Ec2Error.client("InvalidID", "The ID '" + id + "' is not valid");
+        };
+        if (Sql.count(c, "SELECT COUNT(*) FROM " + kind.table() + " WHERE id = ? AND account_id = ?", id, accountId) == 0) {
+            throw Ec2Error.client(kind.notFound(), "The " + kind.noun() + " '" + id + "' does not exist");
         }
     }
 }

@@ -5,7 +5,7 @@ import io.hyperplane.control.server.ControlPlaneServer;
 import java.nio.file.Path;
 
 /** The contract on the default store: embedded H2 in the data directory. */
-class Ec2VpcApiH2Test extends Ec2VpcApiContract {
+class Ec2ApiH2Test extends Ec2ApiContract {
     @Override
     ControlPlaneServer.Settings settings(Path dataDir) {
         return new ControlPlaneServer.Settings(dataDir, "127.0.0.1", 0, null, null, null);

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.BeforeAll;
 import java.nio.file.Path;
 
 /** The contract on PostgreSQL: a private cluster for the class, a new database per test. */
-class Ec2VpcApiPostgresTest extends Ec2VpcApiContract {
+class Ec2ApiPostgresTest extends Ec2ApiContract {
     private static PostgresCluster cluster;
 
     @BeforeAll

@@ -15,6 +15,14 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Filter;
+import software.amazon.awssdk.services.ec2.model.IpPermission;
+import software.amazon.awssdk.services.ec2.model.IpRange;
+import software.amazon.awssdk.services.ec2.model.NetworkAcl;
+import software.amazon.awssdk.services.ec2.model.NetworkAclAssociation;
+import software.amazon.awssdk.services.ec2.model.NetworkAclEntry;
+import software.amazon.awssdk.services.ec2.model.RouteTable;
+import software.amazon.awssdk.services.ec2.model.SecurityGroup;
+import software.amazon.awssdk.services.ec2.model.UserIdGroupPair;
 import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Subnet;
 import software.amazon.awssdk.services.ec2.model.Tag;
@@ -31,12 +39,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
- * The VPC half of the EC2 API as the AWS SDK for Java v2 calls it, against a real server and
- * store: run once on embedded H2 ({@link Ec2VpcApiH2Test}) and once on PostgreSQL
- * ({@link Ec2VpcApiPostgresTest}).
+ * The VPC half of the EC2 API (VPCs, subnets, tags, security groups, network ACLs, route tables)
+ * as the AWS SDK for Java v2 calls it, against a real server and store: run once on embedded H2
+ * ({@link Ec2ApiH2Test}) and once on PostgreSQL ({@link Ec2ApiPostgresTest}).
  */
 @Timeout(60)
-abstract class Ec2VpcApiContract {
+abstract class Ec2ApiContract {
     @TempDir
     Path dir;
     private ControlPlaneServer server;
@@ -249,6 +257,148 @@ abstract class Ec2VpcApiContract {
         ec2 = client(credential);
         assertThat(ec2.describeSubnets().subnets()).extracting(Subnet::subnetId).containsExactly(subnet.subnetId());
         assertThat(ec2.describeVpcs().vpcs()).extracting(Vpc::vpcId).containsExactly(vpc.vpcId());
+    }
+
+    @Test
+    void shouldCreateTheMainRouteTableDefaultAclAndDefaultGroupWithEveryVpc() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+
+        RouteTable main = ec2.describeRouteTables(b -> b.filters(filter("vpc-id", vpc.vpcId()))).routeTables().getFirst();
+        assertThat(main.associations()).singleElement().satisfies(a -> assertThat(a.main()).isTrue());
+        assertThat(main.routes()).singleElement().satisfies(r -> {
+            assertThat(r.destinationCidrBlock()).isEqualTo("10.0.0.0/16");
+            assertThat(r.gatewayId()).isEqualTo("local");
+        });
+
+        NetworkAcl acl = ec2.describeNetworkAcls(b -> b.filters(filter("vpc-id", vpc.vpcId()))).networkAcls().getFirst();
+        assertThat(acl.isDefault()).isTrue();
+        assertThat(acl.entries()).extracting(e -> e.ruleNumber() + " " + e.ruleActionAsString() + " " + e.egress())
+                .containsExactlyInAnyOrder("100 allow true", "100 allow false", "32767 deny true", "32767 deny false");
+        assertThat(acl.associations()).extracting(NetworkAclAssociation::subnetId).containsExactly(subnet.subnetId());
+
+        SecurityGroup group = ec2.describeSecurityGroups(b -> b.filters(filter("vpc-id", vpc.vpcId()))).securityGroups().getFirst();
+        assertThat(group.groupName()).isEqualTo("default");
+        assertThat(group.ipPermissionsEgress()).singleElement().satisfies(p -> {
+            assertThat(p.ipProtocol()).isEqualTo("-1");
+            assertThat(p.ipRanges()).extracting(IpRange::cidrIp).containsExactly("0.0.0.0/0");
+        });
+        assertThat(group.ipPermissions()).singleElement()
+                .satisfies(p -> assertThat(p.userIdGroupPairs()).extracting(UserIdGroupPair::groupId).containsExactly(group.groupId()));
+        assertThat(error(() -> ec2.deleteSecurityGroup(b -> b.groupId(group.groupId()))).awsErrorDetails().errorCode()).isEqualTo("CannotDelete");
+        assertThat(error(() -> ec2.deleteNetworkAcl(b -> b.networkAclId(acl.networkAclId()))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidParameterValue");
+    }
+
+    @Test
+    void shouldAuthorizeAndRevokeSecurityGroupRulesByCidrAndByGroup() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        String lambda = ec2.createSecurityGroup(b -> b.vpcId(vpc.vpcId()).groupName("lambda").description("functions")).groupId();
+        String db = ec2.createSecurityGroup(b -> b.vpcId(vpc.vpcId()).groupName("db").description("database")).groupId();
+        SecurityGroup fresh = group(db);
+        assertThat(fresh.ipPermissions()).as("a new group admits nothing").isEmpty();
+        assertThat(fresh.ipPermissionsEgress()).as("and allows all egress").singleElement()
+                .satisfies(p -> assertThat(p.ipProtocol()).isEqualTo("-1"));
+
+        IpPermission fromLambda = IpPermission.builder().ipProtocol("tcp").fromPort(5432).toPort(5432)
+                .userIdGroupPairs(UserIdGroupPair.builder().groupId(lambda).build()).build();
+        IpPermission ssh = IpPermission.builder().ipProtocol("tcp").fromPort(22).toPort(22)
+                .ipRanges(IpRange.builder().cidrIp("10.0.0.0/16").build()).build();
+        ec2.authorizeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(fromLambda, ssh));
+
+        assertThat(group(db).ipPermissions()).extracting(p -> p.ipProtocol() + ":" + p.fromPort() + "-" + p.toPort())
+                .containsExactlyInAnyOrder("tcp:5432-5432", "tcp:22-22");
+        assertThat(error(() -> ec2.authorizeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(ssh))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidPermission.Duplicate");
+        assertThat(error(() -> ec2.deleteSecurityGroup(b -> b.groupId(lambda))).awsErrorDetails().errorCode()).isEqualTo("DependencyViolation");
+        assertThat(error(() -> ec2.createSecurityGroup(b -> b.vpcId(vpc.vpcId()).groupName("db").description("again"))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidGroup.Duplicate");
+        assertThat(error(() -> ec2.authorizeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(IpPermission.builder().ipProtocol("tcp")
+                .fromPort(90).toPort(80).ipRanges(IpRange.builder().cidrIp("10.0.0.0/16").build()).build()))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidParameterValue");
+        assertThat(error(() -> ec2.authorizeSecurityGroupIngress(b -> b.groupId("sg-0123456789abcdef0").ipPermissions(ssh))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidGroup.NotFound");
+
+        ec2.revokeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(fromLambda));
+        assertThat(group(db).ipPermissions()).extracting(IpPermission::fromPort).containsExactly(22);
+        assertThat(error(() -> ec2.revokeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(fromLambda))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidPermission.NotFound");
+        ec2.revokeSecurityGroupEgress(b -> b.groupId(db).ipPermissions(IpPermission.builder().ipProtocol("-1")
+                .ipRanges(IpRange.builder().cidrIp("0.0.0.0/0").build()).build()));
+        assertThat(group(db).ipPermissionsEgress()).isEmpty();
+        ec2.deleteSecurityGroup(b -> b.groupId(lambda));
+        assertThat(ec2.describeSecurityGroups(b -> b.filters(filter("group-name", "lambda"))).securityGroups()).isEmpty();
+    }
+
+    private SecurityGroup group(String id) {
+        return ec2.describeSecurityGroups(b -> b.groupIds(id)).securityGroups().getFirst();
+    }
+
+    @Test
+    void shouldManageNetworkAclEntriesAndMoveSubnetsBetweenAcls() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+        NetworkAcl custom = ec2.createNetworkAcl(b -> b.vpcId(vpc.vpcId())).networkAcl();
+        assertThat(custom.entries()).as("a new ACL denies everything").extracting(NetworkAclEntry::ruleNumber).containsOnly(32767);
+
+        ec2.createNetworkAclEntry(b -> b.networkAclId(custom.networkAclId()).ruleNumber(100).egress(true).protocol("6")
+                .ruleAction("allow").cidrBlock("0.0.0.0/0").portRange(pr -> pr.from(443).to(443)));
+        assertThat(error(() -> ec2.createNetworkAclEntry(b -> b.networkAclId(custom.networkAclId()).ruleNumber(100).egress(true)
+                .protocol("-1").ruleAction("deny").cidrBlock("0.0.0.0/0"))).awsErrorDetails().errorCode()).isEqualTo("NetworkAclEntryAlreadyExists");
+        ec2.replaceNetworkAclEntry(b -> b.networkAclId(custom.networkAclId()).ruleNumber(100).egress(true).protocol("-1")
+                .ruleAction("deny").cidrBlock("10.0.2.0/24"));
+        assertThat(acl(custom.networkAclId()).entries()).filteredOn(e -> e.ruleNumber() == 100).singleElement()
+                .satisfies(e -> assertThat(e.ruleActionAsString() + " " + e.cidrBlock()).isEqualTo("deny 10.0.2.0/24"));
+        assertThat(error(() -> ec2.createNetworkAclEntry(b -> b.networkAclId(custom.networkAclId()).ruleNumber(40000).egress(false)
+                .protocol("-1").ruleAction("allow").cidrBlock("0.0.0.0/0"))).awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+
+        String association = ec2.describeNetworkAcls(b -> b.filters(filter("association.subnet-id", subnet.subnetId())))
+                .networkAcls().getFirst().associations().getFirst().networkAclAssociationId();
+        String moved = ec2.replaceNetworkAclAssociation(b -> b.associationId(association).networkAclId(custom.networkAclId())).newAssociationId();
+        assertThat(acl(custom.networkAclId()).associations()).extracting(NetworkAclAssociation::networkAclAssociationId).containsExactly(moved);
+        assertThat(error(() -> ec2.deleteNetworkAcl(b -> b.networkAclId(custom.networkAclId()))).awsErrorDetails().errorCode())
+                .isEqualTo("DependencyViolation");
+        ec2.deleteNetworkAclEntry(b -> b.networkAclId(custom.networkAclId()).ruleNumber(100).egress(true));
+        assertThat(acl(custom.networkAclId()).entries()).extracting(NetworkAclEntry::ruleNumber).containsOnly(32767);
+    }
+
+    private NetworkAcl acl(String id) {
+        return ec2.describeNetworkAcls(b -> b.networkAclIds(id)).networkAcls().getFirst();
+    }
+
+    @Test
+    void shouldManageRoutesAndAssociationsAndGuardTheLocalRoute() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+        RouteTable table = ec2.createRouteTable(b -> b.vpcId(vpc.vpcId())).routeTable();
+        assertThat(table.routes()).extracting(software.amazon.awssdk.services.ec2.model.Route::gatewayId).containsExactly("local");
+
+        ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0").natGatewayId("nat-0123456789abcdef0"));
+        assertThat(error(() -> ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0")
+                .gatewayId("igw-0123456789abcdef0"))).awsErrorDetails().errorCode()).isEqualTo("RouteAlreadyExists");
+        assertThat(error(() -> ec2.deleteRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("10.0.0.0/16")))
+                .awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+        String association = ec2.associateRouteTable(b -> b.routeTableId(table.routeTableId()).subnetId(subnet.subnetId())).associationId();
+        assertThat(error(() -> ec2.associateRouteTable(b -> b.routeTableId(table.routeTableId()).subnetId(subnet.subnetId())))
+                .awsErrorDetails().errorCode()).isEqualTo("Resource.AlreadyAssociated");
+        assertThat(ec2.describeRouteTables(b -> b.filters(filter("association.subnet-id", subnet.subnetId()))).routeTables())
+                .extracting(RouteTable::routeTableId).containsExactly(table.routeTableId());
+        assertThat(error(() -> ec2.deleteRouteTable(b -> b.routeTableId(table.routeTableId()))).awsErrorDetails().errorCode())
+                .isEqualTo("DependencyViolation");
+        assertThat(error(() -> ec2.deleteVpc(b -> b.vpcId(vpc.vpcId()))).awsErrorDetails().errorCode()).isEqualTo("DependencyViolation");
+        String mainAssociation = ec2.describeRouteTables(b -> b.filters(filter("association.main", "true"))).routeTables().getFirst()
+                .associations().getFirst().routeTableAssociationId();
+        assertThat(error(() -> ec2.disassociateRouteTable(b -> b.associationId(mainAssociation))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidParameterValue");
+
+        ec2.disassociateRouteTable(b -> b.associationId(association));
+        ec2.deleteRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0"));
+        ec2.deleteRouteTable(b -> b.routeTableId(table.routeTableId()));
+        ec2.deleteSubnet(b -> b.subnetId(subnet.subnetId()));
+        ec2.deleteVpc(b -> b.vpcId(vpc.vpcId()));
+        assertThat(ec2.describeRouteTables().routeTables()).isEmpty();
+        assertThat(ec2.describeNetworkAcls().networkAcls()).isEmpty();
+        assertThat(ec2.describeSecurityGroups().securityGroups()).isEmpty();
     }
 
     private static Tag tag(String key, String value) {
