@@ -185,8 +185,31 @@ public final class LabCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             try {
-                parent.lab(parent.effectivePrefix(), spec.commandLine().getOut()).down();
+                if (parent.prefix != null || parent.stateDir != null) {
+                    parent.lab(parent.effectivePrefix(), spec.commandLine().getOut()).down();
+                    return 0;
+                }
+                // No prefix given: everything the project built on this machine, every journalled
+                // lab under the state root (the default lab, benchmark labs, the server's fabric).
+                boolean any = false;
+                if (java.nio.file.Files.isDirectory(Lab.DEFAULT_STATE_ROOT)) {
+                    try (var dirs = java.nio.file.Files.list(Lab.DEFAULT_STATE_ROOT)) {
+                        for (java.nio.file.Path dir : dirs.sorted().toList()) {
+                            Lab lab = new Lab(dir, line -> spec.commandLine().getOut().println(line));
+                            if (lab.isUp()) {
+                                lab.down();
+                                any = true;
+                            }
+                        }
+                    }
+                }
+                if (!any) {
+                    spec.commandLine().getOut().println("lab: nothing to take down under " + Lab.DEFAULT_STATE_ROOT);
+                }
+                spec.commandLine().getOut().flush();
                 return 0;
+            } catch (java.io.IOException e) {
+                return fail(spec, new IllegalStateException("cannot list " + Lab.DEFAULT_STATE_ROOT + ": " + e.getMessage(), e));
             } catch (LabException | IllegalArgumentException | IllegalStateException e) {
                 return fail(spec, e);
             }

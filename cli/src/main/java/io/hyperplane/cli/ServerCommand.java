@@ -1,6 +1,9 @@
 package io.hyperplane.cli;
 
+import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.auth.Credential;
+import io.hyperplane.lab.Lab;
+import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.control.server.ControlPlaneServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,13 +33,31 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--jdbc-password", description = "Database password (with --jdbc-url).")
     String jdbcPassword;
 
+    @Option(names = "--fabric", defaultValue = "lab", description = "Where VPCs and instances become networks: lab (namespaces on this"
+            + " machine, needs root) or none (the API alone). Default: ${DEFAULT-VALUE}.")
+    String fabric;
+
+    @Option(names = "--fabric-prefix", defaultValue = LabFabric.DEFAULT_PREFIX,
+            description = "Name prefix of the lab fabric's namespaces; one server per prefix (default: ${DEFAULT-VALUE}).")
+    String fabricPrefix;
+
     @Override
     public Integer call() throws Exception {
         ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen);
         if (jdbcUrl != null) {
             settings = settings.withDatabase(jdbcUrl, jdbcUser, jdbcPassword);
         }
-        ControlPlaneServer server = ControlPlaneServer.start(settings);
+        Fabric networks = switch (fabric) {
+            case "none" -> Fabric.NONE;
+            case "lab" -> {
+                if (!"root".equals(System.getProperty("user.name"))) {
+                    throw new IllegalArgumentException("--fabric lab builds network namespaces and needs root; use --fabric none for the API alone");
+                }
+                yield new LabFabric(Lab.DEFAULT_STATE_ROOT.resolve(fabricPrefix), fabricPrefix, System.out::println);
+            }
+            default -> throw new IllegalArgumentException("--fabric " + fabric + ": expected lab or none");
+        };
+        ControlPlaneServer server = ControlPlaneServer.start(settings, networks);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

@@ -95,7 +95,7 @@ class ServerCrashTest {
             }
             String java = ProcessHandle.current().info().command().orElseThrow();
             Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "server", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port)
+                    "server", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--fabric", "none")
                     .redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             String line;

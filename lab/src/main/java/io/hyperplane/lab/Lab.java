@@ -58,7 +58,7 @@ public final class Lab {
     private static final List<String> SERVICE_JVM_OPTIONS = List.of("-Xmx128m", "-XX:+UseSerialGC");
     private static final List<String> PROBE_JVM_OPTIONS = List.of("-Xmx256m", "-XX:+UseSerialGC");
     // Files the lab writes into its state directory; down deletes these and nothing else.
-    private static final Pattern STATE_FILE = Pattern.compile("journal|lab\\.yaml|[a-z0-9-]+\\.(json|json\\.tmp|log|counters)");
+    private static final Pattern STATE_FILE = Pattern.compile("journal|lab\\.yaml|[a-z0-9-]+\\.(json|json\\.tmp|log|counters|userdata|started)");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path stateDir;

@@ -21,12 +21,18 @@ public final class Ec2Api {
     private final SecurityGroupActions securityGroups;
     private final NetworkAclActions networkAcls;
     private final RouteTableActions routeTables;
+    private final InstanceActions instances;
 
-    public Ec2Api(Database db) {
+    private final Runnable changed;
+
+    /** {@code changed} runs after every call that changed state (the fabric converges on it). */
+    public Ec2Api(Database db, Runnable changed) {
+        this.changed = changed;
         this.store = new VpcStore(db);
         this.securityGroups = new SecurityGroupActions(db);
         this.networkAcls = new NetworkAclActions(db);
         this.routeTables = new RouteTableActions(db);
+        this.instances = new InstanceActions(db);
     }
 
     /** EC2's error envelope, for errors raised outside the API (authentication, the store). */
@@ -73,8 +79,14 @@ public final class Ec2Api {
                 case "DeleteRoute" -> routeTables.deleteRoute(accountId, p, requestId);
                 case "AssociateRouteTable" -> routeTables.associate(accountId, p, requestId);
                 case "DisassociateRouteTable" -> routeTables.disassociate(accountId, p, requestId);
+                case "RunInstances" -> instances.run(accountId, p, requestId);
+                case "DescribeInstances" -> instances.describe(accountId, p, requestId);
+                case "TerminateInstances" -> instances.terminate(accountId, p, requestId);
                 default -> throw Ec2Error.client("InvalidAction", "The action " + action + " is not valid for this web service.");
             };
+            if (!action.startsWith("Describe")) {
+                changed.run();
+            }
             return new Response(200, xml);
         } catch (Ec2Error e) {
             return new Response(e.status(), Xml.error(e.code(), e.getMessage(), requestId));

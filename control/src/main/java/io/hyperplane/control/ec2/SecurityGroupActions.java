@@ -150,7 +150,9 @@ final class SecurityGroupActions {
             if (g.isDefault()) {
                 throw Ec2Error.client("CannotDelete", "the specified group: \"" + id + "\" name: \"default\" cannot be deleted by a user");
             }
-            if (Sql.count(c, "SELECT COUNT(*) FROM security_group_rules WHERE referenced_group_id = ? AND group_id <> ?", id, id) > 0) {
+            if (Sql.count(c, "SELECT COUNT(*) FROM security_group_rules WHERE referenced_group_id = ? AND group_id <> ?", id, id) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM instance_security_groups m JOIN instances i ON i.id = m.instance_id"
+                    + " WHERE m.group_id = ? AND i.state <> 'terminated'", id) > 0) {
                 throw Ec2Error.client("DependencyViolation", "resource " + id + " has a dependent object");
             }
             Sql.update(c, "DELETE FROM security_group_rules WHERE group_id = ?", id);

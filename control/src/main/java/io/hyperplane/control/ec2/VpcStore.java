@@ -173,6 +173,9 @@ final class VpcStore {
             if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND account_id = ?", subnetId, accountId) == 0) {
                 throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
             }
+            if (Sql.count(c, "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND state <> 'terminated'", subnetId) > 0) {
+                throw Ec2Error.client("DependencyViolation", "The subnet '" + subnetId + "' has dependencies and cannot be deleted.");
+            }
             Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);
             Sql.update(c, "DELETE FROM route_table_associations WHERE subnet_id = ?", subnetId);
             Sql.update(c, "DELETE FROM subnets WHERE id = ?", subnetId);
@@ -289,6 +292,7 @@ final class VpcStore {
             case "sg" -> new Kind("security_groups", "InvalidGroup.NotFound", "security group");
             case "acl" -> new Kind("network_acls", "InvalidNetworkAclID.NotFound", "network ACL ID");
             case "rtb" -> new Kind("route_tables", "InvalidRouteTableID.NotFound", "route table ID");
+            case "i" -> new Kind("instances", "InvalidInstanceID.NotFound", "instance ID");
             default -> throw Ec2Error.client("InvalidID", "The ID '" + id + "' is not valid");
         };
         if (Sql.count(c, "SELECT COUNT(*) FROM " + kind.table() + " WHERE id = ? AND account_id = ?", id, accountId) == 0) {

@@ -1,6 +1,8 @@
 package io.hyperplane.control.server;
 
+import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.auth.Failure;
 import io.hyperplane.control.auth.SigV4Verifier;
@@ -74,10 +76,11 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final Accounts.DefaultAccount defaultAccount;
     private final Path credentialsFile;
     private final Ec2Api ec2;
+    private final FabricSync fabricSync;
     private final SigV4Verifier verifier;
     private final Javalin app;
 
-    private ControlPlaneServer(Settings settings) throws IOException {
+    private ControlPlaneServer(Settings settings, Fabric fabric) throws IOException {
         Files.createDirectories(settings.dataDir());
         db = settings.jdbcUrl() == null ? Database.embedded(settings.dataDir())
                 : Database.open(settings.jdbcUrl(), settings.jdbcUser(), settings.jdbcPassword());
@@ -85,7 +88,9 @@ public final class ControlPlaneServer implements AutoCloseable {
             accounts = new Accounts(db);
             credentialsFile = settings.dataDir().resolve("credentials");
             defaultAccount = accounts.ensureDefault(credentialsFile);
-            ec2 = new Ec2Api(db);
+            fabricSync = new FabricSync(db, fabric);
+            fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
+            ec2 = new Ec2Api(db, fabricSync::changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
@@ -98,8 +103,19 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
     }
 
+    /** A server with no fabric: the API and store alone. */
     public static ControlPlaneServer start(Settings settings) throws IOException {
-        return new ControlPlaneServer(settings);
+        return new ControlPlaneServer(settings, Fabric.NONE);
+    }
+
+    /** A server whose VPCs, subnets and instances become real networks through {@code fabric}. */
+    public static ControlPlaneServer start(Settings settings, Fabric fabric) throws IOException {
+        return new ControlPlaneServer(settings, fabric);
+    }
+
+    /** Converges the fabric now (otherwise it happens in the background within moments of a change). */
+    public void syncFabric() {
+        fabricSync.syncNow();
     }
 
     public URI endpoint() {
@@ -203,6 +219,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        fabricSync.close();
         db.close();
     }
 }

@@ -49,6 +49,12 @@ public final class Journal {
         return new Journal(file);
     }
 
+    /** The existing journal in {@code stateDir}, or a new one: for owners that converge repeatedly. */
+    public static Journal openOrCreate(Path stateDir, String prefix) throws IOException {
+        Path file = file(stateDir);
+        return Files.isRegularFile(file) ? new Journal(file) : create(stateDir, prefix);
+    }
+
     /** Records a namespace about to be created; returns only once the entry is on disk. */
     public void recordNamespace(String name) throws IOException {
         if (!NAMESPACE.matcher(name).matches()) {

@@ -26,7 +26,8 @@ public final class ProbeMain {
     public static final String USAGE = "usage: ProbeMain tcp|udp HOST:PORT --send TEXT [--timeout-ms N]"
             + " | http HOST:PORT PATH [--timeout-ms N] | connect-many HOST:PORT --count N [--hold-ms N] [--timeout-ms N]"
             + " | flood HOST:PORT --count N [--seed N] [--timeout-ms N]"
-            + " | rr HOST:PORT [--duration-ms N] | conn-rate HOST:PORT [--clients N] [--duration-ms N]";
+            + " | rr HOST:PORT [--duration-ms N] | conn-rate HOST:PORT [--clients N] [--duration-ms N]"
+            + " | http-keepalive HOST:PORT PATH --count N --hold-ms INTERVAL [--timeout-ms N]";
 
     private ProbeMain() {
     }
@@ -100,6 +101,12 @@ public final class ProbeMain {
                 yield new ConnectMany(target, count, timeoutMs, holdMs).run();
             }
             case "rr" -> RequestResponse.run(target, durationMs);
+            case "http-keepalive" -> {
+                if (positional.size() != 3 || !positional.get(2).startsWith("/")) {
+                    throw new IllegalArgumentException("http-keepalive needs a PATH starting with /");
+                }
+                yield HttpKeepAlive.run(target, positional.get(2), Math.max(count, 1), holdMs, timeoutMs);
+            }
             case "conn-rate" -> ConnectRate.run(target, clients, durationMs);
             case "flood" -> {
                 if (count < 1) {

@@ -1,0 +1,169 @@
+package io.hyperplane.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.lab.Lab;
+import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.service.ServiceHostMain;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Ec2Exception;
+import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.ec2.model.IpPermission;
+import software.amazon.awssdk.services.ec2.model.IpRange;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Issue 3's fabric for real: VPCs, subnets and instances made through the EC2 API become
+ * namespaces, bridges and nftables rules; an instance's UserData starts a server another instance
+ * reaches across subnets; revoking the ingress rule stops new connections but not an established
+ * one; a NACL deny between the subnets blocks traffic; deleting everything leaves nothing behind.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(300)
+class FabricEndToEndTest {
+    private static final String PREFIX = "hp-ft-";
+    private Path fabricState;
+    private ControlPlaneServer server;
+    private Ec2Client ec2;
+    private Lab fabricLab;
+
+    @BeforeAll
+    void start() throws IOException {
+        assertThat(System.getProperty("user.name")).as("the fabric builds namespaces: run as root").isEqualTo("root");
+        Path dir = Files.createTempDirectory("hp-fabric-e2e");
+        fabricState = dir.resolve("fabric");
+        server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null),
+                new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
+        ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey())))
+                .httpClient(UrlConnectionHttpClient.create()).build();
+        fabricLab = new Lab(fabricState, line -> { });
+    }
+
+    @AfterAll
+    void stop() throws IOException {
+        if (ec2 != null) {
+            ec2.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        new Lab(fabricState, line -> { }).down();
+        Process list = new ProcessBuilder("ip", "netns", "list").start();
+        assertThat(new String(list.getInputStream().readAllBytes())).as("namespaces left behind").doesNotContain(PREFIX);
+    }
+
+    private JsonNode probe(String instanceId, String... args) {
+        return fabricLab.probe(LabFabric.instanceNamespace(PREFIX, instanceId), args);
+    }
+
+    private Instance instance(String id) {
+        return ec2.describeInstances(b -> b.instanceIds(id)).reservations().getFirst().instances().getFirst();
+    }
+
+    @Test
+    void shouldTurnTheApiIntoRealNetworks() {
+        String vpc = ec2.createVpc(b -> b.cidrBlock("10.0.0.0/16")).vpc().vpcId();
+        String s1 = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.0.1.0/24")).subnet().subnetId();
+        String s2 = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.0.2.0/24")).subnet().subnetId();
+        String web = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("web").description("http")).groupId();
+        IpPermission http = IpPermission.builder().ipProtocol("tcp").fromPort(8080).toPort(8080)
+                .ipRanges(IpRange.builder().cidrIp("10.0.0.0/16").build()).build();
+        ec2.authorizeSecurityGroupIngress(b -> b.groupId(web).ipPermissions(http));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String userData = "#!/bin/sh\nexec " + java + " -Xmx96m -cp " + System.getProperty("java.class.path") + " "
+                + ServiceHostMain.class.getName() + " --http 8080\n";
+
+        long launched = System.nanoTime();
+        Instance a = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(s1).securityGroupIds(web)
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        Instance b = ec2.runInstances(r -> r.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(s2)).instances().getFirst();
+        assertThat(a.state().nameAsString()).isEqualTo("pending");
+        assertThat(a.privateIpAddress()).as("the first address after the four AWS reserves").isEqualTo("10.0.1.4");
+        await().atMost(Duration.ofSeconds(30)).until(() -> instance(a.instanceId()).state().nameAsString().equals("running")
+                && instance(b.instanceId()).state().nameAsString().equals("running"));
+
+        // UserData's server answers, across the VPC router, and sees the other instance's address.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
+                probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "1000").path("ok").asBoolean());
+        System.out.printf("RunInstances until the UserData server answered: %d ms%n", (System.nanoTime() - launched) / 1_000_000);
+        assertThat(probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami").path("body").asText())
+                .startsWith(b.privateIpAddress() + ":");
+
+        // Revoke: an established connection survives (connection tracking), new ones fail.
+        CompletableFuture<JsonNode> established = CompletableFuture.supplyAsync(() -> probe(b.instanceId(), "http-keepalive",
+                a.privateIpAddress() + ":8080", "/whoami", "--count", "6", "--hold-ms", "1000", "--timeout-ms", "3000"));
+        sleep(2500);
+        ec2.revokeSecurityGroupIngress(r -> r.groupId(web).ipPermissions(http));
+        server.syncFabric();
+        JsonNode fresh = probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "1500");
+        assertThat(fresh.path("ok").asBoolean()).as("a new connection after the revoke " + fresh).isFalse();
+        JsonNode kept = established.join();
+        assertThat(kept.path("answered").asInt()).as("the established connection kept working " + kept).isEqualTo(6);
+        ec2.authorizeSecurityGroupIngress(r -> r.groupId(web).ipPermissions(http));
+        server.syncFabric();
+        assertThat(probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "3000").path("ok").asBoolean()).isTrue();
+
+        // A network ACL deny between the subnets blocks traffic; removing it restores it.
+        String acl = ec2.describeNetworkAcls(r -> r.filters(f -> f.name("vpc-id").values(vpc))).networkAcls().getFirst().networkAclId();
+        ec2.createNetworkAclEntry(r -> r.networkAclId(acl).ruleNumber(50).egress(false).protocol("-1").ruleAction("deny").cidrBlock("10.0.2.0/24"));
+        server.syncFabric();
+        assertThat(probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "1500").path("ok").asBoolean()).isFalse();
+        ec2.deleteNetworkAclEntry(r -> r.networkAclId(acl).ruleNumber(50).egress(false));
+        server.syncFabric();
+        assertThat(probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "3000").path("ok").asBoolean()).isTrue();
+
+        // A VPC with instances cannot go; after terminating them everything can, and nothing is left.
+        Ec2Exception busy = catchThrowableOfType(Ec2Exception.class, () -> ec2.deleteSubnet(r -> r.subnetId(s1)));
+        assertThat(busy.awsErrorDetails().errorCode()).isEqualTo("DependencyViolation");
+        ec2.terminateInstances(r -> r.instanceIds(a.instanceId(), b.instanceId()));
+        server.syncFabric();
+        assertThat(instance(a.instanceId()).state().nameAsString()).isEqualTo("terminated");
+        for (String subnet : List.of(s1, s2)) {
+            ec2.deleteSubnet(r -> r.subnetId(subnet));
+        }
+        ec2.deleteSecurityGroup(r -> r.groupId(web));
+        ec2.deleteVpc(r -> r.vpcId(vpc));
+        server.syncFabric();
+        assertThat(namespaces()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
+    }
+
+    private static List<String> namespaces() {
+        try {
+            Process p = new ProcessBuilder("ip", "netns", "list").start();
+            return new String(p.getInputStream().readAllBytes()).lines().map(l -> l.split(" ")[0]).toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.hyperplane.control.fabric;
+
+import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Sql;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.Ipv4Cidr;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the desired networks out of the store, across all accounts: VPCs, subnets with their
+ * associated ACL's rules, and instances that are pending or running with their security groups'
+ * rules. A rule naming a group becomes the current members' addresses, so a membership change
+ * (an instance launched or terminated) changes the rules the fabric enforces.
+ */
+public final class FabricStateBuilder {
+    private FabricStateBuilder() {
+    }
+
+    public static FabricState build(Database db) {
+        return db.inTransaction(FabricStateBuilder::build);
+    }
+
+    private static FabricState build(Connection c) throws SQLException {
+        Map<String, List<String>> members = new LinkedHashMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT m.group_id, i.private_ip FROM instance_security_groups m JOIN instances i"
+                + " ON i.id = m.instance_id WHERE i.state IN ('pending', 'running') AND i.private_ip IS NOT NULL"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                members.computeIfAbsent(r.getString(1), k -> new ArrayList<>()).add(r.getString(2) + "/32");
+            }
+        }
+        Map<String, List<FabricState.Permission>> ingress = new LinkedHashMap<>();
+        Map<String, List<FabricState.Permission>> egress = new LinkedHashMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT group_id, egress, protocol, from_port, to_port, cidr, referenced_group_id"
+                + " FROM security_group_rules ORDER BY id"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                List<String> peers = r.getString(6) != null ? List.of(r.getString(6)) : members.getOrDefault(r.getString(7), List.of());
+                FabricState.Permission p = new FabricState.Permission(r.getString(3), r.getInt(4), r.getInt(5), peers);
+                (r.getBoolean(2) ? egress : ingress).computeIfAbsent(r.getString(1), k -> new ArrayList<>()).add(p);
+            }
+        }
+        Map<String, List<FabricState.AclRule>[]> acls = new LinkedHashMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT a.subnet_id, e.egress, e.rule_number, e.protocol, e.rule_action, e.cidr, e.from_port, e.to_port"
+                + " FROM network_acl_associations a JOIN network_acl_entries e ON e.acl_id = a.acl_id ORDER BY e.rule_number"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                @SuppressWarnings("unchecked")
+                List<FabricState.AclRule>[] both = acls.computeIfAbsent(r.getString(1), k -> new List[] {new ArrayList<>(), new ArrayList<>()});
+                Integer from = (Integer) r.getObject(7);
+                Integer to = (Integer) r.getObject(8);
+                both[r.getBoolean(2) ? 1 : 0].add(new FabricState.AclRule(r.getInt(3), r.getString(4), r.getString(5).equals("allow"),
+                        r.getString(6), from == null ? -1 : from, to == null ? -1 : to));
+            }
+        }
+        Map<String, List<FabricState.SubnetNetwork>> subnets = new LinkedHashMap<>();
+        Map<String, FabricState.SubnetNetwork> subnetById = new LinkedHashMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vpc_id, cidr, vni FROM subnets ORDER BY vni"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                Ipv4Cidr cidr = Ipv4Cidr.parse(r.getString(3));
+                @SuppressWarnings("unchecked")
+                List<FabricState.AclRule>[] both = acls.getOrDefault(r.getString(1), new List[] {List.of(), List.of()});
+                FabricState.SubnetNetwork subnet = new FabricState.SubnetNetwork(r.getString(1), cidr.toString(), r.getInt(4),
+                        Ipv4Address.format(cidr.network() + 1), both[0], both[1]);
+                subnets.computeIfAbsent(r.getString(2), k -> new ArrayList<>()).add(subnet);
+                subnetById.put(subnet.id(), subnet);
+            }
+        }
+        Map<String, List<FabricState.InstanceHost>> instances = new LinkedHashMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vpc_id, subnet_id, private_ip, user_data FROM instances"
+                + " WHERE state IN ('pending', 'running') ORDER BY launched_at, id"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                String id = r.getString(1);
+                FabricState.SubnetNetwork subnet = subnetById.get(r.getString(3));
+                List<FabricState.Permission> in = new ArrayList<>();
+                List<FabricState.Permission> out = new ArrayList<>();
+                for (String group : Sql.strings(c, "SELECT group_id FROM instance_security_groups WHERE instance_id = ?", id)) {
+                    in.addAll(ingress.getOrDefault(group, List.of()));
+                    out.addAll(egress.getOrDefault(group, List.of()));
+                }
+                instances.computeIfAbsent(r.getString(2), k -> new ArrayList<>()).add(new FabricState.InstanceHost(id, subnet.id(),
+                        r.getString(4), Ipv4Cidr.parse(subnet.cidr()).prefixLength(), subnet.gatewayIp(), r.getString(5), in, out));
+            }
+        }
+        List<FabricState.VpcNetwork> vpcs = new ArrayList<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, cidr FROM vpcs ORDER BY created_at, id"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                vpcs.add(new FabricState.VpcNetwork(r.getString(1), r.getString(2), subnets.getOrDefault(r.getString(1), List.of()),
+                        instances.getOrDefault(r.getString(1), List.of())));
+            }
+        }
+        return new FabricState(vpcs);
+    }
+}

@@ -1,0 +1,88 @@
+package io.hyperplane.control.fabric;
+
+import io.hyperplane.config.fabric.Fabric;
+import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Sql;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps the fabric converged on the store: one background thread applies the whole desired state
+ * whenever the API changed something (and every few seconds anyway, and once at start, which is
+ * how a restarted server adopts the networks it built before), then records what happened: pending
+ * instances that are up become running, shutting-down ones that are gone become terminated and
+ * release their address.
+ */
+public final class FabricSync implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FabricSync.class);
+    private static final long PERIOD_SECONDS = 5;
+
+    private final Database db;
+    private final Fabric fabric;
+    private final Semaphore wakeUp = new Semaphore(0);
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    public FabricSync(Database db, Fabric fabric) {
+        this.db = db;
+        this.fabric = fabric;
+        this.thread = Thread.ofPlatform().name("hp-fabric-sync").daemon().start(this::loop);
+    }
+
+    /** Asks for a convergence soon; cheap, callable from request threads. */
+    public void changed() {
+        wakeUp.release();
+    }
+
+    /** Converges once now, on the caller's thread (tests and start-up). */
+    public synchronized void syncNow() {
+        // Read who is leaving before the desired state: an instance terminated in between stays
+        // shutting-down until a later round has removed it.
+        List<String> leaving = db.inTransaction(c -> Sql.strings(c, "SELECT id FROM instances WHERE state = 'shutting-down'"));
+        FabricState desired = FabricStateBuilder.build(db);
+        Set<String> up = fabric.apply(desired);
+        db.inTransaction(c -> {
+            for (String id : up) {
+                Sql.update(c, "UPDATE instances SET state = 'running' WHERE id = ? AND state = 'pending'", id);
+            }
+            for (String id : leaving) {
+                Sql.update(c, "UPDATE instances SET state = 'terminated', private_ip = NULL WHERE id = ?", id);
+            }
+            return null;
+        });
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                wakeUp.tryAcquire(PERIOD_SECONDS, TimeUnit.SECONDS);
+                wakeUp.drainPermits();
+                if (running) {
+                    syncNow();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("fabric sync failed, retrying: {}", e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        fabric.close();
+    }
+}

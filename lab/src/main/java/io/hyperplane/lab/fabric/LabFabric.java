@@ -1,0 +1,181 @@
+package io.hyperplane.lab.fabric;
+
+import io.hyperplane.config.fabric.Fabric;
+import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.lab.exec.Commands;
+import io.hyperplane.lab.exec.DetachedProcess;
+import io.hyperplane.lab.exec.ExecResult;
+import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.lab.netns.Namespaces;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The lab's fabric: VPCs, subnets and instances as namespaces on this machine.
+ * <pre>
+ *   PREFIX + vpc-…   one per VPC: the VPC router. A bridge per subnet ("hp-b" + VNI) holding the
+ *                    subnet's router address (.1), IP forwarding, and the subnets' network ACLs
+ *                    as nftables chains on the forward hook (stateless, numbered, default deny)
+ *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
+ *                    address and default route, its security groups as a stateful nftables table
+ *                    (established first, then the allow rules, policy drop), its UserData run once
+ * </pre>
+ * Converges: creates what is missing, re-renders rules each time (atomically, so tracked
+ * connections survive rule changes, as AWS's security groups promise), deletes namespaces no
+ * longer wanted. Every namespace is journalled before it is made, so {@code hyperplane lab down
+ * --prefix PREFIX} removes exactly these, also after a crash; a restarted server adopts them.
+ */
+public final class LabFabric implements Fabric {
+    public static final String DEFAULT_PREFIX = "hp-f-";
+    private static final Duration STEP = Duration.ofSeconds(20);
+    private static final String ETH = "hp-eth0";
+
+    private final Path stateDir;
+    private final String prefix;
+    private final Consumer<String> log;
+
+    public LabFabric(Path stateDir, String prefix, Consumer<String> log) {
+        this.stateDir = stateDir;
+        this.prefix = prefix;
+        this.log = log;
+    }
+
+    public static String instanceNamespace(String prefix, String instanceId) {
+        return prefix + instanceId;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    @Override
+    public synchronized Set<String> apply(FabricState desired) {
+        try {
+            Journal journal = Journal.openOrCreate(stateDir, prefix);
+            Set<String> existing = Namespaces.list();
+            Set<String> wanted = new HashSet<>();
+            Set<String> up = new HashSet<>();
+            for (FabricState.VpcNetwork vpc : desired.vpcs()) {
+                String router = prefix + vpc.id();
+                wanted.add(router);
+                if (!existing.contains(router)) {
+                    namespace(journal, router);
+                    shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
+                    log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
+                }
+                for (FabricState.SubnetNetwork subnet : vpc.subnets()) {
+                    String bridge = "hp-b" + subnet.vni();
+                    if (!hasLink(router, bridge)) {
+                        ip(router, "link", "add", bridge, "type", "bridge");
+                        ip(router, "address", "add", subnet.gatewayIp() + "/" + prefixLength(subnet.cidr()), "dev", bridge);
+                        ip(router, "link", "set", bridge, "up");
+                        log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
+                    }
+                }
+                nft(router, AclRules.render(vpc.subnets()));
+                for (FabricState.InstanceHost instance : vpc.instances()) {
+                    String ns = instanceNamespace(prefix, instance.id());
+                    wanted.add(ns);
+                    FabricState.SubnetNetwork subnet = vpc.subnets().stream().filter(s -> s.id().equals(instance.subnetId())).findFirst().orElseThrow();
+                    if (!existing.contains(ns) || !hasLink(ns, ETH)) {
+                        if (!existing.contains(ns)) {
+                            namespace(journal, ns);
+                        }
+                        String peer = "hp-" + instance.id().substring(Math.max(0, instance.id().length() - 12));
+                        ip(ns, "link", "add", ETH, "type", "veth", "peer", "name", peer, "netns", router);
+                        ip(router, "link", "set", peer, "master", "hp-b" + subnet.vni(), "up");
+                        ip(ns, "address", "add", instance.ip() + "/" + instance.prefixLength(), "dev", ETH);
+                        ip(ns, "link", "set", ETH, "up");
+                        ip(ns, "route", "add", "default", "via", instance.gatewayIp());
+                        log.accept("fabric: instance " + instance.id() + " " + instance.ip() + " -> namespace " + ns);
+                    }
+                    nft(ns, SecurityGroupRules.render(instance));
+                    startUserData(ns, instance);
+                    up.add(instance.id());
+                }
+            }
+            List<String> stale = new ArrayList<>();
+            for (String ns : Journal.read(stateDir, log).namespaces()) {
+                if (!wanted.contains(ns) && existing.contains(ns)) {
+                    stale.add(ns);
+                }
+            }
+            if (!stale.isEmpty()) {
+                // instances before routers: a veth goes with either end, but processes should stop first
+                stale.sort((a, b) -> Boolean.compare(a.startsWith(prefix + "vpc-"), b.startsWith(prefix + "vpc-")));
+                Namespaces.killProcesses(stale, Duration.ofSeconds(3));
+                for (String ns : stale) {
+                    Namespaces.delete(ns);
+                    log.accept("fabric: removed namespace " + ns);
+                }
+            }
+            return up;
+        } catch (IOException e) {
+            throw new UncheckedIOException("fabric: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("fabric: interrupted", e);
+        }
+    }
+
+    /** UserData runs once per instance, as root inside its namespace, detached, logging to the state dir. */
+    private void startUserData(String ns, FabricState.InstanceHost instance) throws IOException {
+        Path marker = stateDir.resolve(instance.id() + ".started");
+        if (instance.userData() == null || Files.exists(marker)) {
+            return;
+        }
+        Path script = stateDir.resolve(instance.id() + ".userdata");
+        Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
+        DetachedProcess.start(instance.id(), Namespaces.execIn(ns, List.of("sh", script.toString())), stateDir.resolve(instance.id() + ".log"));
+        Files.writeString(marker, "");
+        log.accept("fabric: instance " + instance.id() + " UserData started (log " + stateDir.resolve(instance.id() + ".log") + ")");
+    }
+
+    private void namespace(Journal journal, String ns) throws IOException {
+        journal.recordNamespace(ns);
+        Namespaces.add(ns);
+        shell(ns, "if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"
+                + " && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi");
+        ip(ns, "link", "set", "lo", "up");
+    }
+
+    private static boolean hasLink(String ns, String device) {
+        return Commands.run(STEP, Namespaces.ipIn(ns, "link", "show", "dev", device)).ok();
+    }
+
+    private static void ip(String ns, String... args) {
+        Commands.check(STEP, Namespaces.ipIn(ns, args));
+    }
+
+    private static void shell(String ns, String script) {
+        Commands.check(STEP, Namespaces.execIn(ns, List.of("sh", "-c", script)));
+    }
+
+    /** Loads a ruleset in one nft transaction: the table is replaced whole or not at all. */
+    private static void nft(String ns, String ruleset) throws IOException {
+        Path file = Files.createTempFile("hp-fabric", ".nft");
+        try {
+            Files.writeString(file, ruleset, StandardCharsets.UTF_8);
+            ExecResult r = Commands.run(STEP, Namespaces.execIn(ns, List.of("nft", "-f", file.toString())));
+            if (!r.ok()) {
+                throw new IllegalStateException("nft in " + ns + " failed: " + r.stderr().strip() + "\n" + ruleset);
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    private static int prefixLength(String cidr) {
+        return Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
+    }
+}
