@@ -44,6 +44,7 @@ import static org.awaitility.Awaitility.await;
 class FabricEndToEndTest {
     private static final String PREFIX = "hp-ft-";
     private Path fabricState;
+    private ControlPlaneServer.Settings settings;
     private ControlPlaneServer server;
     private Ec2Client ec2;
     private Lab fabricLab;
@@ -53,13 +54,17 @@ class FabricEndToEndTest {
         assertThat(System.getProperty("user.name")).as("the fabric builds namespaces: run as root").isEqualTo("root");
         Path dir = Files.createTempDirectory("hp-fabric-e2e");
         fabricState = dir.resolve("fabric");
-        server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null),
-                new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
+        settings = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null);
+        startServer();
+        fabricLab = new Lab(fabricState, line -> { });
+    }
+
+    private void startServer() throws IOException {
+        server = ControlPlaneServer.start(settings, new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
         ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
                         server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey())))
                 .httpClient(UrlConnectionHttpClient.create()).build();
-        fabricLab = new Lab(fabricState, line -> { });
     }
 
     @AfterAll
@@ -148,6 +153,36 @@ class FabricEndToEndTest {
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
         assertThat(namespaces()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
+    }
+
+    @Test
+    void shouldAdoptItsNetworksAfterARestart() throws Exception {
+        String vpc = ec2.createVpc(b -> b.cidrBlock("10.1.0.0/16")).vpc().vpcId();
+        String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.1.1.0/24")).subnet().subnetId();
+        Path runs = Files.createTempFile("hp-userdata-runs", ".txt");
+        String userData = "#!/bin/sh\necho ran >> " + runs + "\nexec sleep 600\n";
+        String id = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet)
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
+        String ns = LabFabric.instanceNamespace(PREFIX, id);
+        await().atMost(Duration.ofSeconds(30)).until(() -> instance(id).state().nameAsString().equals("running")
+                && !io.hyperplane.lab.netns.Namespaces.pids(ns).isEmpty());
+        List<Long> before = io.hyperplane.lab.netns.Namespaces.pids(ns);
+
+        ec2.close();
+        server.close(); // a stop, not a teardown: the networks stay
+        startServer();
+
+        assertThat(instance(id).state().nameAsString()).isEqualTo("running");
+        assertThat(io.hyperplane.lab.netns.Namespaces.pids(ns)).as("the instance's processes were not restarted").containsAll(before);
+        assertThat(Files.readAllLines(runs)).as("UserData ran once").hasSize(1);
+
+        ec2.terminateInstances(b -> b.instanceIds(id));
+        server.syncFabric();
+        ec2.deleteSubnet(b -> b.subnetId(subnet));
+        ec2.deleteVpc(b -> b.vpcId(vpc));
+        server.syncFabric();
+        assertThat(namespaces()).noneMatch(n -> n.startsWith(PREFIX));
+        Files.deleteIfExists(runs);
     }
 
     private static List<String> namespaces() {
