@@ -1,5 +1,6 @@
 package io.hyperplane.cli;
 
+import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
 import io.hyperplane.bench.ForwarderBench;
 import io.hyperplane.lab.Lab;
@@ -12,7 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forwarder.class})
+        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class})
 final class BenchCommand {
 
     @Command(name = "forwarder", mixinStandardHelpOptions = true,
@@ -52,6 +53,30 @@ final class BenchCommand {
                 System.out.println("wrote " + json);
             }
             return 0;
+        }
+    }
+
+    @Command(name = "api", mixinStandardHelpOptions = true,
+            description = "DescribeSubnets latency (p50/p99) and rate with many concurrent clients, against a server in this JVM.")
+    static final class Api implements Callable<Integer> {
+        @Option(names = "--clients", defaultValue = "50", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
+        int clients;
+
+        @Option(names = "--subnets", defaultValue = "20", description = "Subnets in the VPC described (default: ${DEFAULT-VALUE}).")
+        int subnets;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "Seconds measured (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds, discarded (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Override
+        public Integer call() throws Exception {
+            ApiBench.Result r = new ApiBench(System.out::println).run(clients, subnets, Duration.ofSeconds(warmup), Duration.ofSeconds(seconds));
+            System.out.printf("DescribeSubnets, %d clients: p50 %.2f ms, p99 %.2f ms, %.0f requests/s (%d requests, %d failed)%n",
+                    r.clients(), r.p50Ms(), r.p99Ms(), r.perSecond(), r.requests(), r.failures());
+            return r.failures() == 0 ? 0 : 1;
         }
     }
 }
