@@ -70,18 +70,10 @@ class DataPlaneEndToEndTest {
         if (lab != null) {
             lab.down();
         }
-        Set<String> left = new HashSet<>(namespaces());
+        Set<String> left = new HashSet<>(io.hyperplane.lab.netns.Namespaces.list());
         assertThat(left).as("namespaces left behind").noneMatch(n -> n.startsWith(PREFIX));
     }
 
-    private static List<String> namespaces() {
-        try {
-            Process p = new ProcessBuilder("ip", "netns", "list").start();
-            return new String(p.getInputStream().readAllBytes()).lines().map(l -> l.split(" ")[0]).toList();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private String ns(String name) {
         return PREFIX + name;

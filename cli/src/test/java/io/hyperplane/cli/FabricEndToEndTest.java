@@ -152,7 +152,7 @@ class FabricEndToEndTest {
         ec2.deleteSecurityGroup(r -> r.groupId(web));
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
-        assertThat(namespaces()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
+        assertThat(io.hyperplane.lab.netns.Namespaces.list()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
     }
 
     @Test
@@ -181,18 +181,10 @@ class FabricEndToEndTest {
         ec2.deleteSubnet(b -> b.subnetId(subnet));
         ec2.deleteVpc(b -> b.vpcId(vpc));
         server.syncFabric();
-        assertThat(namespaces()).noneMatch(n -> n.startsWith(PREFIX));
+        assertThat(io.hyperplane.lab.netns.Namespaces.list()).noneMatch(n -> n.startsWith(PREFIX));
         Files.deleteIfExists(runs);
     }
 
-    private static List<String> namespaces() {
-        try {
-            Process p = new ProcessBuilder("ip", "netns", "list").start();
-            return new String(p.getInputStream().readAllBytes()).lines().map(l -> l.split(" ")[0]).toList();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static void sleep(long millis) {
         try {
