@@ -84,12 +84,14 @@ public final class ControlPlaneServer implements AutoCloseable {
         Files.createDirectories(settings.dataDir());
         db = settings.jdbcUrl() == null ? Database.embedded(settings.dataDir())
                 : Database.open(settings.jdbcUrl(), settings.jdbcUser(), settings.jdbcPassword());
+        FabricSync sync = null;
         try {
             accounts = new Accounts(db);
             credentialsFile = settings.dataDir().resolve("credentials");
             defaultAccount = accounts.ensureDefault(credentialsFile);
-            fabricSync = new FabricSync(db, fabric);
-            fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
+            sync = new FabricSync(db, fabric);
+            sync.syncNow(); // adopt or rebuild what the store says exists, before serving
+            fabricSync = sync;
             ec2 = new Ec2Api(db, fabricSync::changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
@@ -98,6 +100,9 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.routes.get("/", this::query);
             }).start(settings.host(), settings.port());
         } catch (RuntimeException | IOException e) {
+            if (sync != null) {
+                sync.close();
+            }
             db.close();
             throw e;
         }

@@ -92,6 +92,9 @@ public final class LabFabric implements Fabric {
                             namespace(journal, ns);
                         }
                         String peer = "hp-" + instance.id().substring(Math.max(0, instance.id().length() - 12));
+                        if (hasLink(router, peer)) {
+                            ip(router, "link", "del", peer); // left by a crash between the two ends' set-up
+                        }
                         ip(ns, "link", "add", ETH, "type", "veth", "peer", "name", peer, "netns", router);
                         ip(router, "link", "set", peer, "master", "hp-b" + subnet.vni(), "up");
                         ip(ns, "address", "add", instance.ip() + "/" + instance.prefixLength(), "dev", ETH);
