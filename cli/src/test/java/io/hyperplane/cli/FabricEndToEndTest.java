@@ -1,6 +1,7 @@
 package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
@@ -185,6 +186,130 @@ class FabricEndToEndTest {
         Files.deleteIfExists(runs);
     }
 
+
+    /**
+     * Issues 2 and 3 together: a forwarder node and an execution environment join the fabric's
+     * underlay; the node is given an ENI in a subnet made through the EC2 API; the EE reaches an
+     * instance in that subnet, which sees the ENI's address. The subnet's VXLAN toward the node is
+     * the fabric's doing.
+     */
+    @Test
+    void shouldLetAForwarderNodeCarryAnEeIntoAnApiSubnet() throws Exception {
+        server.forwarderNodes().register("tn1", "198.18.0.1");
+        String vpc = ec2.createVpc(b -> b.cidrBlock("10.2.0.0/16")).vpc().vpcId();
+        String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.2.1.0/24")).subnet().subnetId();
+        String web = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("web").description("http")).groupId();
+        ec2.authorizeSecurityGroupIngress(b -> b.groupId(web).ipPermissions(IpPermission.builder().ipProtocol("tcp").fromPort(8080)
+                .toPort(8080).ipRanges(IpRange.builder().cidrIp("10.2.0.0/16").build()).build()));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String userData = "#!/bin/sh\nexec " + java + " -Xmx96m -cp " + System.getProperty("java.class.path") + " "
+                + ServiceHostMain.class.getName() + " --http 8080\n";
+        Instance target = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet).securityGroupIds(web)
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        server.syncFabric();
+
+        String router = PREFIX + vpc;
+        String vtep = Ec2Lines.field(run(router, "ip", "-4", "-o", "addr", "show", "dev", "hp-ul0"), 3).split("/")[0];
+        String vxlan = run(router, "ip", "-o", "link", "show", "type", "vxlan").split(":")[1].trim().split("@")[0];
+        int vni = Integer.parseInt(vxlan.substring("hp-vx".length()));
+        assertThat(run(router, "bridge", "fdb", "show", "dev", vxlan)).as("the subnet floods to the node").contains("dst 198.18.0.1");
+
+        String underlay = LabFabric.underlayNamespace(PREFIX);
+        List<String> made = List.of(PREFIX + "t-node", PREFIX + "t-host", PREFIX + "t-ee");
+        Path dir = Files.createTempDirectory("hp-fabric-node");
+        try {
+            for (String ns : made) {
+                command("ip", "netns", "add", ns);
+            }
+            join(made.get(0), underlay, "hp-tn", "198.18.0.1");
+            join(made.get(1), underlay, "hp-th", "198.18.0.11");
+            command("ip", "-n", made.get(1), "link", "add", "hp-vx5001", "type", "vxlan", "id", "5001", "local", "198.18.0.11",
+                    "remote", "198.18.0.1", "dstport", "4789", "dev", "hp-ul0", "nolearning");
+            command("ip", "-n", made.get(1), "link", "set", "hp-vx5001", "address", "02:ee:00:00:00:01");
+            command("ip", "netns", "exec", made.get(1), "ethtool", "-K", "hp-vx5001", "tx", "off", "tso", "off", "gso", "off");
+            command("ip", "-n", made.get(1), "link", "set", "hp-vx5001", "netns", made.get(2));
+            command("ip", "-n", made.get(2), "link", "set", "hp-vx5001", "mtu", "1500", "up");
+            command("ip", "-n", made.get(2), "link", "set", "lo", "up");
+            command("ip", "-n", made.get(2), "address", "add", "100.64.0.11/24", "dev", "hp-vx5001");
+            command("ip", "-n", made.get(2), "route", "add", "default", "via", "100.64.0.1");
+
+            NodeSnapshot snapshot = new NodeSnapshot(1, new NodeSnapshot.Gateway("100.64.0.1", "02:48:50:00:00:01"),
+                    List.of(new NodeSnapshot.Vpc(vpc, "10.2.0.0/16")),
+                    List.of(new NodeSnapshot.Subnet(subnet, vpc, "10.2.1.0/24", vni, vtep, "acl", "rtb")),
+                    List.of(new NodeSnapshot.SecurityGroup("sg-fn", List.of(new NodeSnapshot.SecurityGroupRule("tcp", 8080, 8080, "10.2.0.0/16", null)), List.of())),
+                    List.of(new NodeSnapshot.NetworkAcl("acl", List.of(new NodeSnapshot.NetworkAclEntry(100, true, "-1", "allow", "0.0.0.0/0", 0, 0, -1, -1),
+                            new NodeSnapshot.NetworkAclEntry(100, false, "-1", "allow", "0.0.0.0/0", 0, 0, -1, -1)))),
+                    List.of(new NodeSnapshot.RouteTable("rtb", List.of(new NodeSnapshot.Route("10.2.0.0/16", "local")))),
+                    List.of(new NodeSnapshot.Eni("eni-fabric", "10.2.1.200", "02:48:50:00:02:00", subnet, List.of("sg-fn"))),
+                    List.of(new NodeSnapshot.ExecutionEnvironment("ee-1", 5001, "198.18.0.11", "100.64.0.11", "02:ee:00:00:00:01", "eni-fabric")));
+            Path config = dir.resolve("node.json");
+            io.hyperplane.config.SnapshotJson.writeAtomically(snapshot, config);
+            List<String> node = new java.util.ArrayList<>(List.of("ip", "netns", "exec", made.get(0), java, "--enable-native-access=ALL-UNNAMED",
+                    "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node", "--config", config.toString(),
+                    "--listen", "198.18.0.1:4789", "--name", "tn1", "--flow-capacity", "10000"));
+            Process nodeProcess = new ProcessBuilder(node).redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(dir.resolve("node.log")).contains("ready"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> instance(target.instanceId()).state().nameAsString().equals("running"));
+
+            // Every probe runs inside the EE's namespace: test traffic never leaves the lab.
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                    .until(() -> probeIn(made.get(2), target.privateIpAddress()).path("ok").asBoolean());
+            JsonNode whoami = probeIn(made.get(2), target.privateIpAddress());
+            assertThat(whoami.path("body").asText()).as("the instance sees the ENI, not the EE").startsWith("10.2.1.200:");
+            nodeProcess.destroy();
+            nodeProcess.waitFor();
+        } finally {
+            io.hyperplane.lab.netns.Namespaces.killProcesses(made, Duration.ofSeconds(3));
+            made.forEach(io.hyperplane.lab.netns.Namespaces::delete);
+            server.forwarderNodes().remove("tn1");
+        }
+        ec2.terminateInstances(b -> b.instanceIds(target.instanceId()));
+        server.syncFabric();
+        ec2.deleteSubnet(b -> b.subnetId(subnet));
+        ec2.deleteSecurityGroup(b -> b.groupId(web));
+        ec2.deleteVpc(b -> b.vpcId(vpc));
+        server.syncFabric();
+    }
+
+    private static JsonNode probeIn(String namespace, String ip) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder("ip", "netns", "exec", namespace, java, "-cp", System.getProperty("java.class.path"),
+                io.hyperplane.lab.probe.ProbeMain.class.getName(), "http", ip + ":8080", "/whoami", "--timeout-ms", "2000").start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.lines().filter(l -> l.startsWith("{")).findFirst().orElse("{}"));
+    }
+
+    private static void join(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
+        command("ip", "-n", ns, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", peer, "netns", underlay, "mtu", "1600");
+        command("ip", "-n", underlay, "link", "set", peer, "master", "hp-ul", "up");
+        command("ip", "netns", "exec", ns, "ethtool", "-K", "hp-ul0", "tx", "off", "tso", "off", "gso", "off");
+        command("ip", "-n", ns, "address", "add", ip + "/15", "dev", "hp-ul0");
+        command("ip", "-n", ns, "link", "set", "hp-ul0", "up");
+        command("ip", "-n", ns, "link", "set", "lo", "up");
+    }
+
+    private static String run(String ns, String... args) throws IOException, InterruptedException {
+        List<String> full = new java.util.ArrayList<>(List.of("ip", "netns", "exec", ns));
+        full.addAll(List.of(args));
+        return command(full.toArray(String[]::new));
+    }
+
+    private static String command(String... args) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException(String.join(" ", args) + " failed: " + out);
+        }
+        return out;
+    }
+
+    /** Whitespace-separated fields of `ip -o` output. */
+    private static final class Ec2Lines {
+        static String field(String line, int index) {
+            return line.trim().split("\\s+")[index];
+        }
+    }
 
     private static void sleep(long millis) {
         try {

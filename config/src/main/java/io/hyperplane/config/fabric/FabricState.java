@@ -8,12 +8,17 @@ import java.util.List;
  * rules, references to other groups already resolved to the members' addresses). Whole state,
  * not a diff: applying it twice changes nothing the second time.
  */
-public record FabricState(List<VpcNetwork> vpcs) {
+public record FabricState(List<VpcNetwork> vpcs, List<String> forwarderNodes) {
     public FabricState {
         vpcs = List.copyOf(vpcs);
+        forwarderNodes = List.copyOf(forwarderNodes);
     }
 
-    public record VpcNetwork(String id, String cidr, List<SubnetNetwork> subnets, List<InstanceHost> instances) {
+    /**
+     * A VPC: its block, the underlay address its router terminates the subnets' tunnels on (toward
+     * every forwarder node in {@link #forwarderNodes()}), its subnets and live instances.
+     */
+    public record VpcNetwork(String id, String cidr, String vtepIp, List<SubnetNetwork> subnets, List<InstanceHost> instances) {
         public VpcNetwork {
             subnets = List.copyOf(subnets);
             instances = List.copyOf(instances);

@@ -53,13 +53,8 @@ final class VpcStore {
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             String id = Ids.next("vpc");
-            try (PreparedStatement s = c.prepareStatement("INSERT INTO vpcs (id, account_id, cidr, created_at) VALUES (?, ?, ?, ?)")) {
-                s.setString(1, id);
-                s.setString(2, accountId);
-                s.setString(3, cidr.toString());
-                s.setTimestamp(4, Timestamp.from(Instant.now()));
-                s.executeUpdate();
-            }
+            Sql.update(c, "INSERT INTO vpcs (id, account_id, cidr, created_at, vtep_ip) VALUES (?, ?, ?, ?, ?)",
+                    id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtepAddress(Sql.allocate(c, "vpc-vtep")));
             putTags(c, accountId, id, tags);
             VpcDefaults.create(c, accountId, id, cidr.toString());
             return new Vpc(id, accountId, cidr.toString(), tags);
@@ -250,6 +245,16 @@ final class VpcStore {
     }
 
     // ---- helpers
+
+    /** The n-th VPC router's underlay address in 198.19.0.0/16 (skipping .0 and .255 of each /24). */
+    static String vtepAddress(long n) {
+        long host = n % 254 + 1;
+        long third = n / 254;
+        if (third > 255) {
+            throw Ec2Error.client("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+        }
+        return "198.19." + third + "." + host;
+    }
 
     /** Parses a block for a VPC or subnet: malformed text and sizes outside /16../28 are EC2's distinct errors. */
     private static Ipv4Cidr blockOf(String text, String parameter, String rangeCode) {

@@ -89,12 +89,12 @@ public final class FabricStateBuilder {
             }
         }
         List<FabricState.VpcNetwork> vpcs = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT id, cidr FROM vpcs ORDER BY created_at, id"); ResultSet r = s.executeQuery()) {
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, cidr, vtep_ip FROM vpcs ORDER BY created_at, id"); ResultSet r = s.executeQuery()) {
             while (r.next()) {
-                vpcs.add(new FabricState.VpcNetwork(r.getString(1), r.getString(2), subnets.getOrDefault(r.getString(1), List.of()),
-                        instances.getOrDefault(r.getString(1), List.of())));
+                vpcs.add(new FabricState.VpcNetwork(r.getString(1), r.getString(2), r.getString(3),
+                        subnets.getOrDefault(r.getString(1), List.of()), instances.getOrDefault(r.getString(1), List.of())));
             }
         }
-        return new FabricState(vpcs);
+        return new FabricState(vpcs, Sql.strings(c, "SELECT underlay_ip FROM forwarder_nodes ORDER BY underlay_ip"));
     }
 }

@@ -3,6 +3,7 @@ package io.hyperplane.control.server;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.fabric.FabricSync;
+import io.hyperplane.control.fabric.ForwarderNodes;
 import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.auth.Failure;
 import io.hyperplane.control.auth.SigV4Verifier;
@@ -77,6 +78,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final Path credentialsFile;
     private final Ec2Api ec2;
     private final FabricSync fabricSync;
+    private final ForwarderNodes forwarderNodes;
     private final SigV4Verifier verifier;
     private final Javalin app;
 
@@ -93,6 +95,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             sync.syncNow(); // adopt or rebuild what the store says exists, before serving
             fabricSync = sync;
             ec2 = new Ec2Api(db, fabricSync::changed);
+            forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
@@ -147,6 +150,10 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     public Path credentialsFile() {
         return credentialsFile;
+    }
+
+    public ForwarderNodes forwarderNodes() {
+        return forwarderNodes;
     }
 
     public Accounts accounts() {

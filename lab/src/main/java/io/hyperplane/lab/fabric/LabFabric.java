@@ -25,7 +25,11 @@ import java.util.function.Consumer;
  * <pre>
  *   PREFIX + vpc-…   one per VPC: the VPC router. A bridge per subnet ("hp-b" + VNI) holding the
  *                    subnet's router address (.1), IP forwarding, and the subnets' network ACLs
- *                    as nftables chains on the forward hook (stateless, numbered, default deny)
+ *                    as nftables chains on the forward hook (stateless, numbered, default deny);
+ *                    on the underlay at the VPC's VTEP address, a VXLAN device per subnet ("hp-vx"
+ *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
+ *                    the subnet (DESIGN.md §2, "VNI = subnet")
+ *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
  *                    (established first, then the allow rules, policy drop), its UserData run once
@@ -39,6 +43,11 @@ public final class LabFabric implements Fabric {
     public static final String DEFAULT_PREFIX = "hp-f-";
     private static final Duration STEP = Duration.ofSeconds(20);
     private static final String ETH = "hp-eth0";
+    private static final String UNDERLAY_BRIDGE = "hp-ul";
+    private static final String UNDERLAY_PORT = "hp-ul0";
+    private static final String UNDERLAY_PREFIX = "/15"; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
+    private static final String UNDERLAY_MTU = "1600"; // a 1500-byte inner frame plus VXLAN's 50 bytes
+    private static final String FLOOD = "00:00:00:00:00:00";
 
     private final Path stateDir;
     private final String prefix;
@@ -65,6 +74,15 @@ public final class LabFabric implements Fabric {
             Set<String> existing = Namespaces.list();
             Set<String> wanted = new HashSet<>();
             Set<String> up = new HashSet<>();
+            String underlay = underlayNamespace(prefix);
+            if (!desired.vpcs().isEmpty()) {
+                wanted.add(underlay);
+                if (!existing.contains(underlay)) {
+                    namespace(journal, underlay);
+                    ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", UNDERLAY_MTU, "type", "bridge");
+                    ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
+                }
+            }
             for (FabricState.VpcNetwork vpc : desired.vpcs()) {
                 String router = prefix + vpc.id();
                 wanted.add(router);
@@ -73,6 +91,15 @@ public final class LabFabric implements Fabric {
                     shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
                     log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
                 }
+                if (vpc.vtepIp() != null && !hasLink(router, UNDERLAY_PORT)) {
+                    String peer = "hp-u" + vpc.id().substring(Math.max(0, vpc.id().length() - 11));
+                    ip(router, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
+                            "netns", underlay, "mtu", UNDERLAY_MTU);
+                    ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
+                    offloadsOff(router, UNDERLAY_PORT);
+                    ip(router, "address", "add", vpc.vtepIp() + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
+                    ip(router, "link", "set", UNDERLAY_PORT, "up");
+                }
                 for (FabricState.SubnetNetwork subnet : vpc.subnets()) {
                     String bridge = "hp-b" + subnet.vni();
                     if (!hasLink(router, bridge)) {
@@ -80,6 +107,9 @@ public final class LabFabric implements Fabric {
                         ip(router, "address", "add", subnet.gatewayIp() + "/" + prefixLength(subnet.cidr()), "dev", bridge);
                         ip(router, "link", "set", bridge, "up");
                         log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
+                    }
+                    if (vpc.vtepIp() != null) {
+                        tunnel(router, vpc.vtepIp(), subnet, desired.forwarderNodes());
                     }
                 }
                 nft(router, AclRules.render(vpc.subnets()));
@@ -129,6 +159,45 @@ public final class LabFabric implements Fabric {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("fabric: interrupted", e);
         }
+    }
+
+    public static String underlayNamespace(String prefix) {
+        return prefix + "underlay";
+    }
+
+    /**
+     * The subnet's VXLAN toward the forwarder nodes: created once, its flood list (all-zero MAC
+     * entries, one per node) reconciled to the current nodes each time.
+     */
+    private static void tunnel(String router, String vtep, FabricState.SubnetNetwork subnet, List<String> nodes) {
+        String vx = "hp-vx" + subnet.vni();
+        if (!hasLink(router, vx)) {
+            ip(router, "link", "add", vx, "type", "vxlan", "id", String.valueOf(subnet.vni()), "local", vtep,
+                    "dstport", "4789", "dev", UNDERLAY_PORT, "nolearning");
+            offloadsOff(router, vx);
+            ip(router, "link", "set", vx, "mtu", "1500", "master", "hp-b" + subnet.vni(), "up");
+        }
+        Set<String> current = new HashSet<>();
+        ExecResult fdb = Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "show", "dev", vx)));
+        for (String line : fdb.stdout().lines().toList()) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 3 && f[0].equals(FLOOD) && f[1].equals("dst")) {
+                current.add(f[2]);
+            }
+        }
+        for (String node : nodes) {
+            if (!current.remove(node)) {
+                Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "append", FLOOD, "dev", vx, "dst", node)));
+            }
+        }
+        for (String gone : current) {
+            Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "del", FLOOD, "dev", vx, "dst", gone)));
+        }
+    }
+
+    /** Checksum and segmentation offloads off where packets enter a tunnel toward a userspace forwarder. */
+    private static void offloadsOff(String ns, String device) {
+        Commands.check(STEP, Namespaces.execIn(ns, List.of("ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off")));
     }
 
     /** UserData runs once per instance, as root inside its namespace, detached, logging to the state dir. */
