@@ -144,6 +144,8 @@ class FabricEndToEndTest {
         // A VPC with instances cannot go; after terminating them everything can, and nothing is left.
         Ec2Exception busy = catchThrowableOfType(Ec2Exception.class, () -> ec2.deleteSubnet(r -> r.subnetId(s1)));
         assertThat(busy.awsErrorDetails().errorCode()).isEqualTo("DependencyViolation");
+        Ec2Exception busyVpc = catchThrowableOfType(Ec2Exception.class, () -> ec2.deleteVpc(r -> r.vpcId(vpc)));
+        assertThat(busyVpc.awsErrorDetails().errorCode()).isEqualTo("DependencyViolation");
         ec2.terminateInstances(r -> r.instanceIds(a.instanceId(), b.instanceId()));
         server.syncFabric();
         assertThat(instance(a.instanceId()).state().nameAsString()).isEqualTo("terminated");
@@ -154,6 +156,44 @@ class FabricEndToEndTest {
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
         assertThat(io.hyperplane.lab.netns.Namespaces.list()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
+    }
+
+    /** A rule naming a group admits that group's members as they come: here one launched after the rule. */
+    @Test
+    void shouldAdmitMembersOfAReferencedGroupAsTheyJoin() {
+        String vpc = ec2.createVpc(b -> b.cidrBlock("10.3.0.0/16")).vpc().vpcId();
+        String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.3.1.0/24")).subnet().subnetId();
+        String clients = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("clients").description("may call db")).groupId();
+        String db = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("db").description("database")).groupId();
+        ec2.authorizeSecurityGroupIngress(b -> b.groupId(db).ipPermissions(IpPermission.builder().ipProtocol("tcp").fromPort(8080).toPort(8080)
+                .userIdGroupPairs(p -> p.groupId(clients)).build()));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String userData = "#!/bin/sh\nexec " + java + " -Xmx96m -cp " + System.getProperty("java.class.path") + " "
+                + ServiceHostMain.class.getName() + " --http 8080\n";
+        Instance server1 = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet).securityGroupIds(db)
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        Instance outsider = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet)).instances().getFirst();
+        server.syncFabric();
+        String target = server1.privateIpAddress() + ":8080";
+        // The service is up (it answers its own namespace), yet an instance outside "clients" is refused.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
+                .until(() -> probe(server1.instanceId(), "http", "127.0.0.1:8080", "/whoami", "--timeout-ms", "1000").path("ok").asBoolean());
+        assertThat(probe(outsider.instanceId(), "http", target, "/whoami", "--timeout-ms", "1500").path("ok").asBoolean()).isFalse();
+
+        Instance member = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet)
+                .securityGroupIds(clients)).instances().getFirst();
+        server.syncFabric();
+
+        assertThat(probe(member.instanceId(), "http", target, "/whoami", "--timeout-ms", "3000").path("ok").asBoolean())
+                .as("a new member of the referenced group is admitted").isTrue();
+        assertThat(probe(outsider.instanceId(), "http", target, "/whoami", "--timeout-ms", "1500").path("ok").asBoolean()).isFalse();
+        ec2.terminateInstances(b -> b.instanceIds(server1.instanceId(), outsider.instanceId(), member.instanceId()));
+        server.syncFabric();
+        ec2.deleteSubnet(b -> b.subnetId(subnet));
+        ec2.deleteSecurityGroup(b -> b.groupId(db));
+        ec2.deleteSecurityGroup(b -> b.groupId(clients));
+        ec2.deleteVpc(b -> b.vpcId(vpc));
+        server.syncFabric();
     }
 
     @Test

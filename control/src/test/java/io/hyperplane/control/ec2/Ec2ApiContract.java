@@ -401,6 +401,26 @@ abstract class Ec2ApiContract {
         assertThat(ec2.describeSecurityGroups().securityGroups()).isEmpty();
     }
 
+    @Test
+    void shouldRefuseResourcesOfAnotherVpc() {
+        Vpc a = vpc("10.0.0.0/16");
+        Vpc b = vpc("10.1.0.0/16");
+        Subnet inA = ec2.createSubnet(r -> r.vpcId(a.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+        RouteTable ofB = ec2.createRouteTable(r -> r.vpcId(b.vpcId())).routeTable();
+        String groupOfB = ec2.createSecurityGroup(r -> r.vpcId(b.vpcId()).groupName("b").description("in b")).groupId();
+        String groupOfA = ec2.createSecurityGroup(r -> r.vpcId(a.vpcId()).groupName("a").description("in a")).groupId();
+
+        assertThat(error(() -> ec2.associateRouteTable(r -> r.routeTableId(ofB.routeTableId()).subnetId(inA.subnetId())))
+                .awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+        assertThat(error(() -> ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(1).subnetId(inA.subnetId())
+                .securityGroupIds(groupOfB))).awsErrorDetails().errorCode()).isEqualTo("InvalidGroup.NotFound");
+        assertThat(error(() -> ec2.authorizeSecurityGroupIngress(r -> r.groupId(groupOfA).ipPermissions(IpPermission.builder()
+                .ipProtocol("tcp").fromPort(1).toPort(2).userIdGroupPairs(p -> p.groupId(groupOfB)).build()))).awsErrorDetails().errorCode())
+                .isEqualTo("InvalidGroup.NotFound");
+        assertThat(ec2.describeInstances().reservations()).as("nothing was launched").isEmpty();
+        assertThat(group(groupOfA).ipPermissions()).as("nothing was authorized").isEmpty();
+    }
+
     private static Tag tag(String key, String value) {
         return Tag.builder().key(key).value(value).build();
     }
