@@ -155,7 +155,8 @@ class FabricEndToEndTest {
         ec2.deleteSecurityGroup(r -> r.groupId(web));
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.lab.netns.Namespaces.list()).as("the fabric removed every namespace").noneMatch(n -> n.startsWith(PREFIX));
+        assertThat(io.hyperplane.lab.netns.Namespaces.list()).as("the fabric removed this VPC's namespaces")
+                .doesNotContain(PREFIX + vpc, LabFabric.instanceNamespace(PREFIX, a.instanceId()), LabFabric.instanceNamespace(PREFIX, b.instanceId()));
     }
 
     /** A rule naming a group admits that group's members as they come: here one launched after the rule. */
@@ -206,15 +207,15 @@ class FabricEndToEndTest {
                 .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
         String ns = LabFabric.instanceNamespace(PREFIX, id);
         await().atMost(Duration.ofSeconds(30)).until(() -> instance(id).state().nameAsString().equals("running")
-                && !io.hyperplane.lab.netns.Namespaces.pids(ns).isEmpty());
-        List<Long> before = io.hyperplane.lab.netns.Namespaces.pids(ns);
+                && !userDataProcesses(ns).isEmpty());
+        List<Long> before = userDataProcesses(ns);
 
         ec2.close();
         server.close(); // a stop, not a teardown: the networks stay
         startServer();
 
         assertThat(instance(id).state().nameAsString()).isEqualTo("running");
-        assertThat(io.hyperplane.lab.netns.Namespaces.pids(ns)).as("the instance's processes were not restarted").containsAll(before);
+        assertThat(userDataProcesses(ns)).as("the instance's processes were not restarted").isEqualTo(before);
         assertThat(Files.readAllLines(runs)).as("UserData ran once").hasSize(1);
 
         ec2.terminateInstances(b -> b.instanceIds(id));
@@ -222,8 +223,19 @@ class FabricEndToEndTest {
         ec2.deleteSubnet(b -> b.subnetId(subnet));
         ec2.deleteVpc(b -> b.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.lab.netns.Namespaces.list()).noneMatch(n -> n.startsWith(PREFIX));
+        assertThat(io.hyperplane.lab.netns.Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
         Files.deleteIfExists(runs);
+    }
+
+    /** The instance's long-running UserData process ("sleep 600"), not the fabric's passing nft runs. */
+    private static List<Long> userDataProcesses(String ns) {
+        return io.hyperplane.lab.netns.Namespaces.pids(ns).stream().filter(pid -> {
+            try {
+                return Files.readString(Path.of("/proc/" + pid + "/cmdline")).contains("sleep");
+            } catch (IOException e) {
+                return false; // gone already
+            }
+        }).sorted().toList();
     }
 
 
