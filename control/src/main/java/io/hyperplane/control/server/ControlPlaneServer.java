@@ -4,6 +4,7 @@ import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.fabric.ForwarderNodes;
+import io.hyperplane.control.iam.IamApi;
 import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.auth.Failure;
 import io.hyperplane.control.auth.SigV4Verifier;
@@ -77,6 +78,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final Accounts.DefaultAccount defaultAccount;
     private final Path credentialsFile;
     private final Ec2Api ec2;
+    private final IamApi iam;
     private final FabricSync fabricSync;
     private final ForwarderNodes forwarderNodes;
     private final SigV4Verifier verifier;
@@ -95,6 +97,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             sync.syncNow(); // adopt or rebuild what the store says exists, before serving
             fabricSync = sync;
             ec2 = new Ec2Api(db, fabricSync::changed);
+            iam = new IamApi(db);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
@@ -171,11 +174,18 @@ public final class ControlPlaneServer implements AutoCloseable {
                 ctx.req().getQueryString(), headers(ctx), body));
         ctx.header("x-amzn-RequestId", requestId).contentType(XML);
         if (verification instanceof Verification.Rejected rejected) {
-            ErrorCode error = ec2Error(rejected.failure());
-            ctx.status(error.status()).result(Ec2Api.errorXml(error.code(), rejected.message(), requestId));
+            String authorization = ctx.header("Authorization");
+            if (authorization != null && authorization.contains("/iam/aws4_request")) {
+                ErrorCode error = iamError(rejected.failure());
+                ctx.status(error.status()).result(IamApi.errorXml(error.code(), rejected.message(), requestId));
+            } else {
+                ErrorCode error = ec2Error(rejected.failure());
+                ctx.status(error.status()).result(Ec2Api.errorXml(error.code(), rejected.message(), requestId));
+            }
             return;
         }
-        Credential caller = ((Verification.Authenticated) verification).credential();
+        Verification.Authenticated authenticated = (Verification.Authenticated) verification;
+        Credential caller = authenticated.credential();
         Map<String, String> parameters = new LinkedHashMap<>();
         parse(ctx.req().getQueryString(), parameters);
         String contentType = ctx.contentType();
@@ -183,8 +193,19 @@ public final class ControlPlaneServer implements AutoCloseable {
             parse(new String(body, StandardCharsets.UTF_8), parameters);
         }
         try {
-            Ec2Api.Response response = ec2.handle(caller.accountId(), parameters, requestId);
-            ctx.status(response.status()).result(response.xml());
+            // The service the caller signed for picks the API (SigV4 credential scope).
+            switch (authenticated.service()) {
+                case "iam" -> {
+                    IamApi.Response response = iam.handle(caller.accountId(), parameters, requestId);
+                    ctx.status(response.status()).result(response.xml());
+                }
+                case "ec2" -> {
+                    Ec2Api.Response response = ec2.handle(caller.accountId(), parameters, requestId);
+                    ctx.status(response.status()).result(response.xml());
+                }
+                default -> ctx.status(400).result(Ec2Api.errorXml("InvalidAction",
+                        "This endpoint serves ec2 and iam; the request was signed for '" + authenticated.service() + "'", requestId));
+            }
         } catch (StoreException e) {
             LOG.error("request {} failed in the store", requestId, e);
             ctx.status(500).result(Ec2Api.errorXml("InternalError", "An internal error has occurred", requestId));
@@ -203,6 +224,21 @@ public final class ControlPlaneServer implements AutoCloseable {
             case SIGNATURE_MISMATCH -> new ErrorCode("SignatureDoesNotMatch", 403);
             case EXPIRED -> new ErrorCode("RequestExpired", 400);
         };
+    }
+
+    /** IAM's codes for authentication failures (IAM API reference, "Common Errors"). */
+    private static ErrorCode iamError(Failure failure) {
+        return switch (failure) {
+            case MISSING_AUTHENTICATION -> new ErrorCode("MissingAuthenticationToken", 403);
+            case INCOMPLETE_SIGNATURE -> new ErrorCode("IncompleteSignature", 400);
+            case UNKNOWN_ACCESS_KEY -> new ErrorCode("InvalidClientTokenId", 403);
+            case SIGNATURE_MISMATCH -> new ErrorCode("SignatureDoesNotMatch", 403);
+            case EXPIRED -> new ErrorCode("RequestExpired", 400);
+        };
+    }
+
+    public IamApi iam() {
+        return iam;
     }
 
     private static Map<String, List<String>> headers(Context ctx) {
