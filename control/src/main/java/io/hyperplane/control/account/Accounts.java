@@ -30,6 +30,11 @@ public final class Accounts implements CredentialLookup {
     private static final int SECRET_LENGTH = 40;
 
     private final Database db;
+    /**
+     * Access keys already looked up: every request authenticates, and keys never change once made
+     * (there is no DeleteAccessKey yet; when there is, it must evict here).
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Credential> known = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Accounts(Database db) {
         this.db = db;
@@ -99,14 +104,20 @@ public final class Accounts implements CredentialLookup {
 
     @Override
     public Optional<Credential> find(String accessKeyId) {
-        return db.inTransaction(c -> {
+        Credential cached = known.get(accessKeyId);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
+        Optional<Credential> found = db.inTransaction(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT secret, account_id FROM access_keys WHERE access_key_id = ?")) {
                 s.setString(1, accessKeyId);
                 try (ResultSet r = s.executeQuery()) {
-                    return r.next() ? Optional.of(new Credential(accessKeyId, r.getString(1), r.getString(2))) : Optional.empty();
+                    return r.next() ? Optional.of(new Credential(accessKeyId, r.getString(1), r.getString(2))) : Optional.<Credential>empty();
                 }
             }
         });
+        found.ifPresent(credential -> known.put(accessKeyId, credential));
+        return found;
     }
 
     /**
