@@ -86,55 +86,12 @@ public final class LabFabric implements Fabric {
             for (FabricState.VpcNetwork vpc : desired.vpcs()) {
                 String router = prefix + vpc.id();
                 wanted.add(router);
-                if (!existing.contains(router)) {
-                    namespace(journal, router);
-                    shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
-                    log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
-                }
-                if (vpc.vtepIp() != null && !hasLink(router, UNDERLAY_PORT)) {
-                    String peer = "hp-u" + vpc.id().substring(Math.max(0, vpc.id().length() - 11));
-                    ip(router, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
-                            "netns", underlay, "mtu", UNDERLAY_MTU);
-                    ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
-                    offloadsOff(router, UNDERLAY_PORT);
-                    ip(router, "address", "add", vpc.vtepIp() + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
-                    ip(router, "link", "set", UNDERLAY_PORT, "up");
-                }
-                for (FabricState.SubnetNetwork subnet : vpc.subnets()) {
-                    String bridge = "hp-b" + subnet.vni();
-                    if (!hasLink(router, bridge)) {
-                        ip(router, "link", "add", bridge, "type", "bridge");
-                        ip(router, "address", "add", subnet.gatewayIp() + "/" + prefixLength(subnet.cidr()), "dev", bridge);
-                        ip(router, "link", "set", bridge, "up");
-                        log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
-                    }
-                    if (vpc.vtepIp() != null) {
-                        tunnel(router, vpc.vtepIp(), subnet, desired.forwarderNodes());
-                    }
-                }
-                nft(router, AclRules.render(vpc.subnets()));
-                for (FabricState.InstanceHost instance : vpc.instances()) {
-                    String ns = instanceNamespace(prefix, instance.id());
-                    wanted.add(ns);
-                    FabricState.SubnetNetwork subnet = vpc.subnets().stream().filter(s -> s.id().equals(instance.subnetId())).findFirst().orElseThrow();
-                    if (!existing.contains(ns) || !hasLink(ns, ETH)) {
-                        if (!existing.contains(ns)) {
-                            namespace(journal, ns);
-                        }
-                        String peer = "hp-" + instance.id().substring(Math.max(0, instance.id().length() - 12));
-                        if (hasLink(router, peer)) {
-                            ip(router, "link", "del", peer); // left by a crash between the two ends' set-up
-                        }
-                        ip(ns, "link", "add", ETH, "type", "veth", "peer", "name", peer, "netns", router);
-                        ip(router, "link", "set", peer, "master", "hp-b" + subnet.vni(), "up");
-                        ip(ns, "address", "add", instance.ip() + "/" + instance.prefixLength(), "dev", ETH);
-                        ip(ns, "link", "set", ETH, "up");
-                        ip(ns, "route", "add", "default", "via", instance.gatewayIp());
-                        log.accept("fabric: instance " + instance.id() + " " + instance.ip() + " -> namespace " + ns);
-                    }
-                    nft(ns, SecurityGroupRules.render(instance));
-                    startUserData(ns, instance);
-                    up.add(instance.id());
+                vpc.instances().forEach(i -> wanted.add(instanceNamespace(prefix, i.id())));
+                try {
+                    applyVpc(journal, existing, desired, vpc, router, underlay, up);
+                } catch (IOException | RuntimeException e) {
+                    // One VPC's trouble must not stall the others: its instances stay pending, and it is retried next round.
+                    log.accept("fabric: vpc " + vpc.id() + " not converged: " + e.getMessage());
                 }
             }
             List<String> stale = new ArrayList<>();
@@ -159,6 +116,70 @@ public final class LabFabric implements Fabric {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("fabric: interrupted", e);
         }
+    }
+
+    /** Converges one VPC: its router, underlay link, subnets and tunnels, ACLs, then each instance on its own. */
+    private void applyVpc(Journal journal, Set<String> existing, FabricState desired, FabricState.VpcNetwork vpc, String router,
+                          String underlay, Set<String> up) throws IOException {
+        if (!existing.contains(router)) {
+            namespace(journal, router);
+            shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
+            log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
+        }
+        if (vpc.vtepIp() != null && !hasLink(router, UNDERLAY_PORT)) {
+            String peer = "hp-u" + vpc.id().substring(Math.max(0, vpc.id().length() - 11));
+            ip(router, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
+                    "netns", underlay, "mtu", UNDERLAY_MTU);
+            ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
+            offloadsOff(router, UNDERLAY_PORT);
+            ip(router, "address", "add", vpc.vtepIp() + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
+            ip(router, "link", "set", UNDERLAY_PORT, "up");
+        }
+        for (FabricState.SubnetNetwork subnet : vpc.subnets()) {
+            String bridge = "hp-b" + subnet.vni();
+            if (!hasLink(router, bridge)) {
+                ip(router, "link", "add", bridge, "type", "bridge");
+                ip(router, "address", "add", subnet.gatewayIp() + "/" + prefixLength(subnet.cidr()), "dev", bridge);
+                ip(router, "link", "set", bridge, "up");
+                log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
+            }
+            if (vpc.vtepIp() != null) {
+                tunnel(router, vpc.vtepIp(), subnet, desired.forwarderNodes());
+            }
+        }
+        nft(router, AclRules.render(vpc.subnets()));
+        for (FabricState.InstanceHost instance : vpc.instances()) {
+            try {
+                applyInstance(journal, existing, vpc, router, instance);
+                up.add(instance.id());
+            } catch (IOException | RuntimeException e) {
+                // This instance stays pending and is retried next round; the others go on.
+                log.accept("fabric: instance " + instance.id() + " not converged: " + e.getMessage());
+            }
+        }
+    }
+
+    private void applyInstance(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router,
+                               FabricState.InstanceHost instance) throws IOException {
+        String ns = instanceNamespace(prefix, instance.id());
+        FabricState.SubnetNetwork subnet = vpc.subnets().stream().filter(s -> s.id().equals(instance.subnetId())).findFirst().orElseThrow();
+        if (!existing.contains(ns) || !hasLink(ns, ETH)) {
+            if (!existing.contains(ns)) {
+                namespace(journal, ns);
+            }
+            String peer = "hp-" + instance.id().substring(Math.max(0, instance.id().length() - 12));
+            if (hasLink(router, peer)) {
+                ip(router, "link", "del", peer); // left by a crash between the two ends' set-up
+            }
+            ip(ns, "link", "add", ETH, "type", "veth", "peer", "name", peer, "netns", router);
+            ip(router, "link", "set", peer, "master", "hp-b" + subnet.vni(), "up");
+            ip(ns, "address", "add", instance.ip() + "/" + instance.prefixLength(), "dev", ETH);
+            ip(ns, "link", "set", ETH, "up");
+            ip(ns, "route", "add", "default", "via", instance.gatewayIp());
+            log.accept("fabric: instance " + instance.id() + " " + instance.ip() + " -> namespace " + ns);
+        }
+        nft(ns, SecurityGroupRules.render(instance));
+        startUserData(ns, instance);
     }
 
     public static String underlayNamespace(String prefix) {
