@@ -18,9 +18,9 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shared set-up for tests that build real namespaces (they need root and iproute2). */
-final class TestLabs {
+public final class TestLabs {
     /** A small lab: one node, one host with one EE, one VPC with one subnet and one resource host. */
-    static final String SMALL = """
+    public static final String SMALL = """
             prefix: %s
             underlay: { cidr: 198.18.0.0/15 }
             eeNetwork: { cidr: 100.64.0.0/24, gateway: 100.64.0.1, gatewayMac: "02:48:50:00:00:01" }

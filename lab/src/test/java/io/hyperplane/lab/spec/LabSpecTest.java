@@ -2,6 +2,7 @@ package io.hyperplane.lab.spec;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
+import io.hyperplane.lab.TestLabs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,24 +18,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 @Timeout(10)
 class LabSpecTest {
-    private static final String SMALL = """
-            prefix: hp-s-
-            underlay: { cidr: 198.18.0.0/15 }
-            eeNetwork: { cidr: 100.64.0.0/24, gateway: 100.64.0.1, gatewayMac: "02:48:50:00:00:01" }
-            nodes: [ { name: node1, underlayIp: 198.18.0.1 } ]
-            hosts:
-              - name: host1
-                underlayIp: 198.18.0.11
-                executionEnvironments: [ { name: ee1, ip: 100.64.0.11, vni: 5001, eni: eni-1 } ]
-            vpcs:
-              - id: vpc-1
-                cidr: 10.0.0.0/16
-                router: { name: vpc1, underlayIp: 198.18.0.21 }
-                subnets: [ { id: subnet-1, cidr: 10.0.1.0/24, vni: 1001 } ]
-                networkAcls: [ { id: acl-1, default: true } ]
-                routeTables: [ { id: rtb-1, main: true, routes: [ { destination: 10.0.0.0/16, target: local } ] } ]
-                enis: [ { id: eni-1, subnet: subnet-1, ip: 10.0.1.4 } ]
-            """;
+    private static final String SMALL = TestLabs.SMALL.formatted("hp-s-");
 
     @Test
     void shouldDescribeTheDefaultLab() {
