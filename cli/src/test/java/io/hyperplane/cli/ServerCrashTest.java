@@ -1,5 +1,7 @@
 package io.hyperplane.cli;
 
+import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.client.Ec2QueryClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +19,6 @@ import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -107,17 +108,8 @@ class ServerCrashTest {
                 throw new IllegalStateException("server exited before it was ready:\n" + seen);
             }
             Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
-            String keyId = null;
-            String secret = null;
-            for (String l : Files.readAllLines(dataDir.resolve("credentials"))) {
-                String[] kv = l.split("=", 2);
-                if (kv.length == 2 && kv[0].trim().equals("aws_access_key_id")) {
-                    keyId = kv[1].trim();
-                } else if (kv.length == 2 && kv[0].trim().equals("aws_secret_access_key")) {
-                    secret = kv[1].trim();
-                }
-            }
-            return new Server(process, URI.create("http://127.0.0.1:" + port), keyId, secret);
+            Credential key = Ec2QueryClient.credentialsFrom(dataDir.resolve("credentials"));
+            return new Server(process, URI.create("http://127.0.0.1:" + port), key.accessKeyId(), key.secretAccessKey());
         }
 
         Ec2Client client() {

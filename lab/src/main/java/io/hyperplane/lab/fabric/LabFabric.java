@@ -52,6 +52,11 @@ public final class LabFabric implements Fabric {
     private final Path stateDir;
     private final String prefix;
     private final Consumer<String> log;
+    /**
+     * The ruleset last loaded into each namespace: a sync reloads only what changed. Empty after a
+     * restart, so the first sync reloads everything once (adoption). Changed by the sync thread only.
+     */
+    private final java.util.Map<String, String> loaded = new java.util.HashMap<>();
 
     public LabFabric(Path stateDir, String prefix, Consumer<String> log) {
         this.stateDir = stateDir;
@@ -105,6 +110,7 @@ public final class LabFabric implements Fabric {
                 stale.sort((a, b) -> Boolean.compare(a.startsWith(prefix + "vpc-"), b.startsWith(prefix + "vpc-")));
                 Namespaces.killProcesses(stale, Duration.ofSeconds(3));
                 for (String ns : stale) {
+                    loaded.remove(ns);
                     Namespaces.delete(ns);
                     log.accept("fabric: removed namespace " + ns);
                 }
@@ -235,6 +241,7 @@ public final class LabFabric implements Fabric {
     }
 
     private void namespace(Journal journal, String ns) throws IOException {
+        loaded.remove(ns); // a new namespace has no rules, whatever was loaded into an earlier one of that name
         journal.recordNamespace(ns);
         Namespaces.add(ns);
         shell(ns, "if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"
@@ -254,15 +261,20 @@ public final class LabFabric implements Fabric {
         Commands.check(STEP, Namespaces.execIn(ns, List.of("sh", "-c", script)));
     }
 
-    /** Loads a ruleset in one nft transaction: the table is replaced whole or not at all. */
-    private static void nft(String ns, String ruleset) throws IOException {
+    /** Loads a ruleset in one nft transaction (the table is replaced whole or not at all), unless it is already loaded. */
+    private void nft(String ns, String ruleset) throws IOException {
+        if (ruleset.equals(loaded.get(ns))) {
+            return;
+        }
         Path file = Files.createTempFile("hp-fabric", ".nft");
         try {
             Files.writeString(file, ruleset, StandardCharsets.UTF_8);
             ExecResult r = Commands.run(STEP, Namespaces.execIn(ns, List.of("nft", "-f", file.toString())));
             if (!r.ok()) {
+                loaded.remove(ns);
                 throw new IllegalStateException("nft in " + ns + " failed: " + r.stderr().strip() + "\n" + ruleset);
             }
+            loaded.put(ns, ruleset);
         } finally {
             Files.deleteIfExists(file);
         }
