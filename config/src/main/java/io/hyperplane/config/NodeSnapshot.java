@@ -141,6 +141,9 @@ public record NodeSnapshot(
 
     /** The address execution environments use as their default gateway, answered by every node. */
     public record Gateway(String ip, String mac) {
+        /** The gateway the control plane gives every execution environment (RFC 6598 shared space). */
+        public static final Gateway DEFAULT = new Gateway("100.64.0.1", "02:48:50:00:00:01");
+
         public Gateway {
             Ipv4Address.parse(ip);
             MacAddress.parse(mac);

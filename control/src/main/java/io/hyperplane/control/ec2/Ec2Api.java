@@ -22,6 +22,7 @@ public final class Ec2Api {
     private final NetworkAclActions networkAcls;
     private final RouteTableActions routeTables;
     private final InstanceActions instances;
+    private final NetworkInterfaceActions networkInterfaces;
 
     private final Runnable changed;
 
@@ -33,6 +34,7 @@ public final class Ec2Api {
         this.networkAcls = new NetworkAclActions(db);
         this.routeTables = new RouteTableActions(db);
         this.instances = new InstanceActions(db);
+        this.networkInterfaces = new NetworkInterfaceActions(db);
     }
 
     /** EC2's error envelope, for errors raised outside the API (authentication, the store). */
@@ -82,6 +84,8 @@ public final class Ec2Api {
                 case "RunInstances" -> instances.run(accountId, p, requestId);
                 case "DescribeInstances" -> instances.describe(accountId, p, requestId);
                 case "TerminateInstances" -> instances.terminate(accountId, p, requestId);
+                case "DescribeNetworkInterfaces" -> networkInterfaces.describe(accountId, p, requestId);
+                case "DeleteNetworkInterface" -> networkInterfaces.delete(accountId, p, requestId);
                 default -> throw Ec2Error.client("InvalidAction", "The action " + action + " is not valid for this web service.");
             };
             if (!action.startsWith("Describe")) {

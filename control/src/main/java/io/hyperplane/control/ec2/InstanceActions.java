@@ -36,7 +36,6 @@ public final class InstanceActions {
     public static final String SHUTTING_DOWN = "shutting-down";
     public static final String TERMINATED = "terminated";
     private static final Map<String, Integer> STATE_CODES = Map.of(PENDING, 0, RUNNING, 16, SHUTTING_DOWN, 32, TERMINATED, 48);
-    private static final int FIRST_USABLE_OFFSET = 4; // AWS reserves the network address and the next three
     private static final int MAX_USER_DATA_BYTES = 16 * 1024; // EC2's limit, before base64
 
     record Instance(String id, String accountId, String reservationId, String vpcId, String subnetId, String privateIp,
@@ -111,9 +110,9 @@ public final class InstanceActions {
 
     /** Addresses for up to {@code max} instances, at least {@code min}, from the subnet's free ones. */
     private static List<String> addresses(Connection c, String subnetId, Ipv4Cidr cidr, String requested, int min, int max) throws SQLException {
-        Set<String> used = new HashSet<>(Sql.strings(c, "SELECT private_ip FROM instances WHERE subnet_id = ? AND private_ip IS NOT NULL", subnetId));
-        int first = cidr.network() + FIRST_USABLE_OFFSET;
-        int last = cidr.last() - 1; // the broadcast address is reserved too
+        Set<String> used = SubnetAddresses.used(c, subnetId);
+        int first = SubnetAddresses.first(cidr);
+        int last = SubnetAddresses.last(cidr);
         if (requested != null) {
             int ip;
             try {
@@ -132,13 +131,7 @@ public final class InstanceActions {
             }
             return List.of(requested);
         }
-        List<String> out = new ArrayList<>();
-        for (int ip = first; ip <= last && out.size() < max; ip++) {
-            String text = Ipv4Address.format(ip);
-            if (!used.contains(text)) {
-                out.add(text);
-            }
-        }
+        List<String> out = SubnetAddresses.free(cidr, used, max);
         if (out.size() < min) {
             throw Ec2Error.client("InsufficientFreeAddressesInSubnet", "The specified subnet does not have enough free addresses to satisfy the request.");
         }

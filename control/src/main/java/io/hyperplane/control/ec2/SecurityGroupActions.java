@@ -152,7 +152,8 @@ final class SecurityGroupActions {
             }
             if (Sql.count(c, "SELECT COUNT(*) FROM security_group_rules WHERE referenced_group_id = ? AND group_id <> ?", id, id) > 0
                     || Sql.count(c, "SELECT COUNT(*) FROM instance_security_groups m JOIN instances i ON i.id = m.instance_id"
-                    + " WHERE m.group_id = ? AND i.state <> 'terminated'", id) > 0) {
+                    + " WHERE m.group_id = ? AND i.state <> 'terminated'", id) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM network_interface_groups WHERE group_id = ?", id) > 0) {
                 throw Ec2Error.client("DependencyViolation", "resource " + id + " has a dependent object");
             }
             Sql.update(c, "DELETE FROM security_group_rules WHERE group_id = ?", id);

@@ -168,7 +168,8 @@ final class VpcStore {
             if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND account_id = ?", subnetId, accountId) == 0) {
                 throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
             }
-            if (Sql.count(c, "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND state <> 'terminated'", subnetId) > 0) {
+            if (Sql.count(c, "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND state <> 'terminated'", subnetId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE subnet_id = ?", subnetId) > 0) {
                 throw Ec2Error.client("DependencyViolation", "The subnet '" + subnetId + "' has dependencies and cannot be deleted.");
             }
             Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);

@@ -18,8 +18,9 @@ import java.util.Map;
 /**
  * Reads the desired networks out of the store, across all accounts: VPCs, subnets with their
  * associated ACL's rules, and instances that are pending or running with their security groups'
- * rules. A rule naming a group becomes the current members' addresses, so a membership change
- * (an instance launched or terminated) changes the rules the fabric enforces.
+ * rules. A rule naming a group becomes the current members' addresses (instances and Hyperplane
+ * ENIs), so a membership change (an instance launched or terminated, an ENI created or deleted)
+ * changes the rules the fabric enforces.
  */
 public final class FabricStateBuilder {
     private FabricStateBuilder() {
@@ -33,6 +34,14 @@ public final class FabricStateBuilder {
         Map<String, List<String>> members = new LinkedHashMap<>();
         try (PreparedStatement s = Sql.prepare(c, "SELECT m.group_id, i.private_ip FROM instance_security_groups m JOIN instances i"
                 + " ON i.id = m.instance_id WHERE i.state IN ('pending', 'running') AND i.private_ip IS NOT NULL"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                members.computeIfAbsent(r.getString(1), k -> new ArrayList<>()).add(r.getString(2) + "/32");
+            }
+        }
+        // Hyperplane ENIs are members of their groups too: an instance admitting a function's group
+        // admits the function's ENI address (the source every EE's flows are translated to).
+        try (PreparedStatement s = Sql.prepare(c, "SELECT g.group_id, e.private_ip FROM network_interface_groups g JOIN network_interfaces e"
+                + " ON e.id = g.eni_id"); ResultSet r = s.executeQuery()) {
             while (r.next()) {
                 members.computeIfAbsent(r.getString(1), k -> new ArrayList<>()).add(r.getString(2) + "/32");
             }

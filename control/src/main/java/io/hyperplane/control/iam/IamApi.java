@@ -216,6 +216,38 @@ public final class IamApi {
         return allowed;
     }
 
+    /** Whether the role may perform every one of {@code actions}. */
+    public boolean allowsAll(String account, String roleArn, List<String> actions) {
+        for (String action : actions) {
+            if (!allows(account, roleArn, action)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the role exists in {@code account} and its trust policy lets {@code service} (for
+     * example lambda.amazonaws.com) call sts:AssumeRole.
+     */
+    public boolean canBeAssumedBy(String account, String roleArn, String service) {
+        String name = roleArn.substring(roleArn.lastIndexOf('/') + 1);
+        List<String> trust = db.inTransaction(c -> Sql.strings(c, "SELECT assume_role_policy FROM iam_roles WHERE account_id = ? AND name = ?", account, name));
+        if (trust.isEmpty()) {
+            return false;
+        }
+        boolean allowed = false;
+        for (PolicyDocument.Statement s : PolicyDocument.parse(trust.getFirst()).statements()) {
+            if (s.matches("sts:AssumeRole") && (s.services().contains(service) || s.services().contains("*"))) {
+                if (!s.allow()) {
+                    return false;
+                }
+                allowed = true;
+            }
+        }
+        return allowed;
+    }
+
     private static void requireRole(Connection c, String account, String name) throws SQLException {
         if (Sql.count(c, "SELECT COUNT(*) FROM iam_roles WHERE account_id = ? AND name = ?", account, name) == 0) {
             throw noRole(name);

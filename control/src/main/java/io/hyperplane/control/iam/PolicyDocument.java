@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
 public record PolicyDocument(List<Statement> statements) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public record Statement(boolean allow, List<Pattern> actions, List<String> resources) {
+    /** {@code services}: the Principal's Service entries (trust policies name who may assume a role). */
+    public record Statement(boolean allow, List<Pattern> actions, List<String> resources, List<String> services) {
         boolean matches(String action) {
             for (Pattern p : actions) {
                 if (p.matcher(action.toLowerCase(Locale.ROOT)).matches()) {
@@ -52,7 +53,9 @@ public record PolicyDocument(List<Statement> statements) {
             if (actions.isEmpty()) {
                 throw new IllegalArgumentException("Policy statement must contain actions.");
             }
-            out.add(new Statement(effect.equals("Allow"), actions, strings(s.get("Resource"))));
+            JsonNode principal = s.get("Principal");
+            List<String> services = principal == null ? List.of() : principal.isTextual() ? strings(principal) : strings(principal.get("Service"));
+            out.add(new Statement(effect.equals("Allow"), actions, strings(s.get("Resource")), services));
         }
         return new PolicyDocument(out);
     }

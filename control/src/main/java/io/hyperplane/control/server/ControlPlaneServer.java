@@ -12,6 +12,11 @@ import io.hyperplane.control.auth.SignedRequest;
 import io.hyperplane.control.auth.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.lambda.LambdaApi;
+import io.hyperplane.control.lambda.LambdaError;
+import io.hyperplane.control.nodes.NodeConfigPublisher;
+import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.StoreException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -25,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -33,10 +39,14 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * {@code hyperplane server}: one HTTP endpoint serving the AWS APIs (so far the EC2 Query subset)
- * over the store, every request authenticated with Signature Version 4 against the accounts' keys.
+ * {@code hyperplane server}: one HTTP endpoint serving the AWS APIs over the store, every request
+ * authenticated with Signature Version 4 against the accounts' keys, and the endpoints forwarder
+ * nodes and workers use (bearer token).
  * <pre>
- *   POST /  (form: Action=CreateVpc&amp;Version=2016-11-15&amp;...)  --SigV4--> Ec2Api --> Database
+ *   POST /  (form: Action=CreateVpc&amp;...)         --SigV4 ec2/iam--> Ec2Api / IamApi --> Database
+ *   /2015-03-31/functions/...  (JSON)             --SigV4 lambda---> LambdaApi ------> Database
+ *   /hyperplane/v1/nodes/NAME[/config]            --bearer-------->  NodeEndpoints (heartbeat, long-poll)
+ *   FunctionReconciler: functions -> ENIs -> NodeConfigPublisher -> nodes; FabricSync: VPCs -> namespaces
  * </pre>
  */
 public final class ControlPlaneServer implements AutoCloseable {
@@ -44,8 +54,20 @@ public final class ControlPlaneServer implements AutoCloseable {
     private static final String XML = "text/xml;charset=UTF-8";
 
     /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
-    public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
+    public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword,
+                           FunctionReconciler.Settings functions, int accountConcurrency, Duration nodeLiveness) {
+        public static final int DEFAULT_ACCOUNT_CONCURRENCY = 1000; // Lambda's default per region
+        public static final Duration DEFAULT_NODE_LIVENESS = Duration.ofSeconds(3); // three missed 1 s heartbeats
+
+        public Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
+            this(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, FunctionReconciler.Settings.DEFAULTS, DEFAULT_ACCOUNT_CONCURRENCY,
+                    DEFAULT_NODE_LIVENESS);
+        }
+
         public Settings {
+            if (accountConcurrency < 1) {
+                throw new IllegalArgumentException("account concurrency " + accountConcurrency + ": must be at least 1");
+            }
             if (dataDir == null) {
                 throw new IllegalArgumentException("data dir: required (--data-dir DIR)");
             }
@@ -69,7 +91,15 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
 
         public Settings withDatabase(String url, String user, String password) {
-            return new Settings(dataDir, host, port, url, user, password);
+            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness);
+        }
+
+        public Settings withFunctions(FunctionReconciler.Settings functions) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness);
+        }
+
+        public Settings withAccountConcurrency(int concurrency) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness);
         }
     }
 
@@ -81,6 +111,11 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final IamApi iam;
     private final FabricSync fabricSync;
     private final ForwarderNodes forwarderNodes;
+    private final NodeConfigPublisher nodeConfig;
+    private final NodeRegistry nodes;
+    private final FunctionReconciler reconciler;
+    private final LambdaApi lambda;
+    private final NodeEndpoints nodeEndpoints;
     private final SigV4Verifier verifier;
     private final Javalin app;
 
@@ -88,29 +123,59 @@ public final class ControlPlaneServer implements AutoCloseable {
         Files.createDirectories(settings.dataDir());
         db = settings.jdbcUrl() == null ? Database.embedded(settings.dataDir())
                 : Database.open(settings.jdbcUrl(), settings.jdbcUser(), settings.jdbcPassword());
-        FabricSync sync = null;
+        List<AutoCloseable> started = new ArrayList<>();
         try {
             accounts = new Accounts(db);
             credentialsFile = settings.dataDir().resolve("credentials");
             defaultAccount = accounts.ensureDefault(credentialsFile);
-            sync = new FabricSync(db, fabric);
-            sync.syncNow(); // adopt or rebuild what the store says exists, before serving
-            fabricSync = sync;
-            ec2 = new Ec2Api(db, fabricSync::changed);
-            iam = new IamApi(db);
+            fabricSync = new FabricSync(db, fabric);
+            started.add(fabricSync);
+            fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
+            Runnable[] reconcile = {() -> { }};
+            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run());
+            started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
+            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> reconcile[0].run());
+            iam = new IamApi(db);
+            reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
+            started.add(reconciler);
+            reconcile[0] = reconciler::changed;
+            Runnable changed = () -> {
+                fabricSync.changed();
+                nodeConfig.changed();
+                reconciler.changed();
+            };
+            ec2 = new Ec2Api(db, changed);
+            lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), changed);
+            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token")), changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
                 config.routes.post("/", this::query);
                 config.routes.get("/", this::query);
+                for (String api : List.of("/2015-03-31/*", "/2017-10-31/*", "/2019-09-30/*")) {
+                    config.routes.get(api, this::lambda);
+                    config.routes.post(api, this::lambda);
+                    config.routes.put(api, this::lambda);
+                    config.routes.delete(api, this::lambda);
+                }
+                config.routes.get("/hyperplane/v1/enis", this::enis);
+                nodeEndpoints.addRoutes(config.routes);
             }).start(settings.host(), settings.port());
         } catch (RuntimeException | IOException e) {
-            if (sync != null) {
-                sync.close();
+            for (AutoCloseable c : started.reversed()) {
+                closeQuietly(c);
             }
             db.close();
             throw e;
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("closing {}: {}", c, e.getMessage());
         }
     }
 
@@ -167,11 +232,94 @@ public final class ControlPlaneServer implements AutoCloseable {
         return db.url();
     }
 
+    public LambdaApi lambda() {
+        return lambda;
+    }
+
+    public FunctionReconciler reconciler() {
+        return reconciler;
+    }
+
+    public NodeRegistry nodes() {
+        return nodes;
+    }
+
+    public NodeConfigPublisher nodeConfig() {
+        return nodeConfig;
+    }
+
+    /** The token forwarder nodes and workers present (Authorization: Bearer), kept in DIR/node-token. */
+    public String nodeToken() {
+        return nodeEndpoints.token();
+    }
+
+    private Verification verify(Context ctx, byte[] body) {
+        return verifier.verify(new SignedRequest(ctx.method().name(), ctx.req().getRequestURI(), ctx.req().getQueryString(), headers(ctx), body));
+    }
+
+    /** Lambda's REST API: JSON in and out, errors named in X-Amzn-ErrorType. */
+    private void lambda(Context ctx) {
+        String requestId = UUID.randomUUID().toString();
+        byte[] body = ctx.bodyAsBytes();
+        ctx.header("x-amzn-RequestId", requestId);
+        LambdaApi.Response response;
+        Verification verification = verify(ctx, body);
+        if (verification instanceof Verification.Rejected rejected) {
+            ErrorCode error = lambdaError(rejected.failure());
+            response = LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message()));
+        } else {
+            Verification.Authenticated authenticated = (Verification.Authenticated) verification;
+            Map<String, String> query = new LinkedHashMap<>();
+            parse(ctx.req().getQueryString(), query);
+            Map<String, String> headers = new LinkedHashMap<>();
+            for (String name : Collections.list(ctx.req().getHeaderNames())) {
+                headers.put(name.toLowerCase(java.util.Locale.ROOT), ctx.req().getHeader(name));
+            }
+            try {
+                response = lambda.handle(authenticated.credential().accountId(), authenticated.region(), ctx.method().name(),
+                        ctx.req().getRequestURI(), query, headers, body);
+            } catch (LambdaError e) {
+                response = LambdaApi.error(e);
+            } catch (StoreException e) {
+                LOG.error("request {} failed in the store", requestId, e);
+                response = LambdaApi.error(new LambdaError("ServiceException", 500, "An internal error has occurred"));
+            }
+        }
+        response.headers().forEach(ctx::header);
+        ctx.status(response.status());
+        if (response.body() != null) {
+            ctx.contentType("application/json").result(response.body());
+        }
+    }
+
+    /** {@code hyperplane enis}: the caller's Hyperplane ENIs, who uses them and their load on the nodes. */
+    private void enis(Context ctx) {
+        Verification verification = verify(ctx, ctx.bodyAsBytes());
+        if (verification instanceof Verification.Rejected rejected) {
+            ErrorCode error = lambdaError(rejected.failure());
+            LambdaApi.Response response = LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message()));
+            response.headers().forEach(ctx::header);
+            ctx.status(response.status()).contentType("application/json").result(response.body());
+            return;
+        }
+        String account = ((Verification.Authenticated) verification).credential().accountId();
+        ctx.contentType("application/json").result(nodeEndpoints.enisJson(account));
+    }
+
+    /** Lambda's codes for authentication failures. */
+    private static ErrorCode lambdaError(Failure failure) {
+        return switch (failure) {
+            case MISSING_AUTHENTICATION -> new ErrorCode("MissingAuthenticationTokenException", 403);
+            case INCOMPLETE_SIGNATURE -> new ErrorCode("IncompleteSignatureException", 400);
+            case UNKNOWN_ACCESS_KEY -> new ErrorCode("UnrecognizedClientException", 403);
+            case SIGNATURE_MISMATCH, EXPIRED -> new ErrorCode("InvalidSignatureException", 403);
+        };
+    }
+
     private void query(Context ctx) {
         String requestId = UUID.randomUUID().toString();
         byte[] body = ctx.bodyAsBytes();
-        Verification verification = verifier.verify(new SignedRequest(ctx.method().name(), ctx.req().getRequestURI(),
-                ctx.req().getQueryString(), headers(ctx), body));
+        Verification verification = verify(ctx, body);
         ctx.header("x-amzn-RequestId", requestId).contentType(XML);
         if (verification instanceof Verification.Rejected rejected) {
             String authorization = ctx.header("Authorization");
@@ -267,6 +415,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        reconciler.close();
+        nodeConfig.close();
         fabricSync.close();
         db.close();
     }

@@ -1,0 +1,107 @@
+package io.hyperplane.control.nodes;
+
+import io.hyperplane.control.fabric.ForwarderNodes;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
+ * live while heartbeats keep coming (within {@code liveness}). Each heartbeat says which
+ * configuration version the node's forwarding thread runs and, per ENI address, its flows and NAT
+ * ports in use. Registration is also recorded in the store ({@link ForwarderNodes}), which is what
+ * the VPC tunnels flood to; liveness is kept in memory only: after a restart nodes are live again
+ * with their next heartbeat.
+ */
+public final class NodeRegistry {
+    /** One ENI's load on one node. */
+    public record EniLoad(String ip, long flows, long natPorts) {
+    }
+
+    /** What a node last reported. */
+    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniLoad> enis) {
+    }
+
+    private final Map<String, NodeStatus> nodes = new ConcurrentHashMap<>();
+    private final ForwarderNodes registered;
+    private final Duration liveness;
+    private final Clock clock;
+    private final Runnable changed;
+
+    /** {@code changed} runs when a node's applied version or liveness may have changed. */
+    public NodeRegistry(ForwarderNodes registered, Duration liveness, Clock clock, Runnable changed) {
+        this.registered = registered;
+        this.liveness = liveness;
+        this.clock = clock;
+        this.changed = changed;
+    }
+
+    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, List<EniLoad> enis) {
+        NodeStatus previous = nodes.put(name, new NodeStatus(name, underlayIp, port, appliedVersion, clock.instant(), List.copyOf(enis)));
+        if (previous == null || !previous.underlayIp().equals(underlayIp)) {
+            registered.register(name, underlayIp);
+        }
+        if (previous == null || previous.appliedVersion() != appliedVersion || !isLive(previous)) {
+            changed.run();
+        }
+    }
+
+    /** A node leaving cleanly: VPCs stop flooding to it and it no longer holds up programming. */
+    public void remove(String name) {
+        nodes.remove(name);
+        registered.remove(name);
+        changed.run();
+    }
+
+    public List<NodeStatus> live() {
+        List<NodeStatus> out = new ArrayList<>();
+        for (NodeStatus n : nodes.values()) {
+            if (isLive(n)) {
+                out.add(n);
+            }
+        }
+        out.sort(Comparator.comparing(NodeStatus::name));
+        return out;
+    }
+
+    public List<NodeStatus> all() {
+        List<NodeStatus> out = new ArrayList<>(nodes.values());
+        out.sort(Comparator.comparing(NodeStatus::name));
+        return out;
+    }
+
+    public boolean isLive(NodeStatus n) {
+        return !n.lastSeen().plus(liveness).isBefore(clock.instant());
+    }
+
+    /** The live nodes that have not yet applied {@code version}. */
+    public List<String> behind(long version) {
+        List<String> out = new ArrayList<>();
+        for (NodeStatus n : live()) {
+            if (n.appliedVersion() < version) {
+                out.add(n.name() + " (at " + n.appliedVersion() + ")");
+            }
+        }
+        return out;
+    }
+
+    /** Flows and NAT ports per ENI address, summed over live nodes. */
+    public Map<String, long[]> loadByEniIp() {
+        Map<String, long[]> out = new HashMap<>();
+        for (NodeStatus n : live()) {
+            for (EniLoad load : n.enis()) {
+                long[] sum = out.computeIfAbsent(load.ip(), k -> new long[2]);
+                sum[0] += load.flows();
+                sum[1] += load.natPorts();
+            }
+        }
+        return out;
+    }
+}

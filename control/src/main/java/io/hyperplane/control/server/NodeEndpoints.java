@@ -1,0 +1,265 @@
+package io.hyperplane.control.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.control.nodes.NodeConfigPublisher;
+import io.hyperplane.control.nodes.NodeRegistry;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Sql;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.MacAddress;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The endpoints the fleet uses, authenticated by a bearer token kept in the data directory (not by
+ * tenants' keys: nodes and workers are the operator's):
+ * <pre>
+ *   GET    /hyperplane/v1/nodes/NAME/config?after=V&amp;waitSeconds=S   long-poll: 200 + snapshot JSON when the version is not V, else 304
+ *   PUT    /hyperplane/v1/nodes/NAME        heartbeat {"underlayIp","port","appliedVersion","enis":[{"ip","flows","natPorts"}]}
+ *   DELETE /hyperplane/v1/nodes/NAME        a node leaving cleanly
+ *   POST   /hyperplane/v1/execution-environments        {"id","hostIp","ip","mac","eniId"} -> {"id","vni"}
+ *   DELETE /hyperplane/v1/execution-environments/ID
+ * </pre>
+ */
+final class NodeEndpoints {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
+    private static final int MAX_WAIT_SECONDS = 60;
+
+    private final Database db;
+    private final NodeConfigPublisher publisher;
+    private final NodeRegistry registry;
+    private final String token;
+    private final byte[] tokenBytes;
+    private final Runnable changed;
+
+    NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, String token, Runnable changed) {
+        this.db = db;
+        this.publisher = publisher;
+        this.registry = registry;
+        this.token = token;
+        this.tokenBytes = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.changed = changed;
+    }
+
+    /** Reads the token, or makes one (readable by root only) on first start. */
+    static String ensureToken(Path file) throws IOException {
+        if (Files.exists(file)) {
+            String token = Files.readString(file).trim();
+            if (token.isEmpty()) {
+                throw new IOException(file + ": empty node token; delete the file to have a new one made");
+            }
+            return token;
+        }
+        byte[] random = new byte[24];
+        new SecureRandom().nextBytes(random);
+        String token = HexFormat.of().formatHex(random);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, token + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return token;
+    }
+
+    String token() {
+        return token;
+    }
+
+    void addRoutes(RoutesConfig routes) {
+        routes.get("/hyperplane/v1/nodes/{name}/config", ctx -> authorized(ctx, this::config));
+        routes.put("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::heartbeat));
+        routes.delete("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::leave));
+        routes.post("/hyperplane/v1/execution-environments", ctx -> authorized(ctx, this::addEnvironment));
+        routes.delete("/hyperplane/v1/execution-environments/{id}", ctx -> authorized(ctx, this::removeEnvironment));
+    }
+
+    private interface Handler {
+        void handle(Context ctx) throws Exception;
+    }
+
+    private void authorized(Context ctx, Handler handler) throws Exception {
+        String header = ctx.header("Authorization");
+        if (header == null || !MessageDigest.isEqual(header.getBytes(StandardCharsets.UTF_8), tokenBytes)) {
+            ctx.status(401).json(Map.of("message", "missing or wrong bearer token (see the server's data directory: node-token)"));
+            return;
+        }
+        try {
+            handler.handle(ctx);
+        } catch (IllegalArgumentException e) {
+            ctx.status(400).json(Map.of("message", e.getMessage()));
+        }
+    }
+
+    private static String name(Context ctx) {
+        String name = ctx.pathParam("name");
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("node name '" + name + "': use 1-64 letters, digits, '.', '_' or '-'");
+        }
+        return name;
+    }
+
+    private void config(Context ctx) {
+        name(ctx);
+        long after = parseLong(ctx.queryParam("after"), -1, "after");
+        long wait = Math.min(MAX_WAIT_SECONDS, parseLong(ctx.queryParam("waitSeconds"), 20, "waitSeconds"));
+        ctx.future(() -> publisher.next(after, Duration.ofSeconds(Math.max(0, wait))).thenAccept(published -> {
+            if (published == null) {
+                ctx.status(304);
+                return;
+            }
+            ctx.header("X-Hyperplane-Config-Version", Long.toString(published.version())).contentType("application/json").result(published.json());
+        }));
+    }
+
+    private void heartbeat(Context ctx) throws IOException {
+        String name = name(ctx);
+        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
+        if (body == null || !body.isObject()) {
+            throw new IllegalArgumentException("heartbeat: expected a JSON object");
+        }
+        String underlay = body.path("underlayIp").asText("");
+        try {
+            Ipv4Address.parse(underlay);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("heartbeat: underlayIp '" + underlay + "' is not an IPv4 address");
+        }
+        List<NodeRegistry.EniLoad> loads = new ArrayList<>();
+        for (JsonNode eni : body.path("enis")) {
+            loads.add(new NodeRegistry.EniLoad(eni.path("ip").asText(), eni.path("flows").asLong(), eni.path("natPorts").asLong()));
+        }
+        registry.heartbeat(name, underlay, body.path("port").asInt(4789), body.path("appliedVersion").asLong(-1), loads);
+        ctx.json(Map.of("heartbeatIntervalMs", 1000, "configVersion", publisher.current().version()));
+    }
+
+    private void leave(Context ctx) {
+        registry.remove(name(ctx));
+        ctx.status(204);
+    }
+
+    private void addEnvironment(Context ctx) throws IOException {
+        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
+        if (body == null || !body.isObject()) {
+            throw new IllegalArgumentException("execution environment: expected a JSON object");
+        }
+        String id = body.path("id").asText("");
+        if (!id.matches("[a-zA-Z0-9_.-]{1,64}")) {
+            throw new IllegalArgumentException("execution environment id '" + id + "': use 1-64 letters, digits, '.', '_' or '-'");
+        }
+        String host = body.path("hostIp").asText("");
+        String ip = body.path("ip").asText("");
+        String mac = body.path("mac").asText("");
+        String eni = body.path("eniId").asText("");
+        Ipv4Address.parse(host);
+        Ipv4Address.parse(ip);
+        MacAddress.parse(mac);
+        long vni = db.inTransaction(c -> {
+            if (Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", eni) == 0) {
+                throw new IllegalArgumentException("execution environment " + id + ": no such ENI '" + eni + "'");
+            }
+            List<String> existing = Sql.strings(c, "SELECT vni FROM execution_environments WHERE id = ?", id);
+            if (!existing.isEmpty()) {
+                Sql.update(c, "UPDATE execution_environments SET host_ip = ?, ip = ?, mac = ?, eni_id = ? WHERE id = ?", host, ip, mac, eni, id);
+                return Long.parseLong(existing.getFirst());
+            }
+            long allocated = Sql.allocate(c, "ee-vni");
+            Sql.update(c, "INSERT INTO execution_environments (id, vni, host_ip, ip, mac, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    id, allocated, host, ip, mac, eni, Timestamp.from(Instant.now()));
+            return allocated;
+        });
+        NodeConfigPublisher.Published published = publisher.refresh();
+        changed.run();
+        ctx.status(201).json(Map.of("id", id, "vni", vni, "configVersion", published.version()));
+    }
+
+    private void removeEnvironment(Context ctx) {
+        String id = ctx.pathParam("id");
+        int removed = db.inTransaction(c -> Sql.update(c, "DELETE FROM execution_environments WHERE id = ?", id));
+        if (removed == 0) {
+            ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
+            return;
+        }
+        publisher.refresh();
+        changed.run();
+        ctx.status(204);
+    }
+
+    /** The account's ENIs with their key, address, state, users, and load as reported by live nodes. */
+    String enisJson(String account) {
+        Map<String, long[]> load = registry.loadByEniIp();
+        ObjectNode out = NODES.objectNode();
+        ArrayNode list = out.putArray("NetworkInterfaces");
+        db.inTransaction(c -> {
+            try (PreparedStatement s = Sql.prepare(c, "SELECT id, vpc_id, subnet_id, group_key, private_ip, status, unused_since, created_at"
+                    + " FROM network_interfaces WHERE account_id = ? ORDER BY created_at, id", account); ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    ObjectNode eni = list.addObject();
+                    eni.put("NetworkInterfaceId", r.getString(1)).put("VpcId", r.getString(2)).put("SubnetId", r.getString(3));
+                    ArrayNode groups = eni.putArray("SecurityGroupIds");
+                    for (String g : r.getString(4).split(",")) {
+                        groups.add(g);
+                    }
+                    eni.put("PrivateIpAddress", r.getString(5)).put("State", r.getTimestamp(7) != null ? "unused" : r.getString(6));
+                    if (r.getTimestamp(7) != null) {
+                        eni.put("UnusedSince", r.getTimestamp(7).toInstant().toString());
+                    }
+                    ArrayNode functions = eni.putArray("Functions");
+                    for (String f : Sql.strings(c, "SELECT function_name || ':' || version FROM function_enis WHERE eni_id = ? ORDER BY function_name, version",
+                            r.getString(1))) {
+                        functions.add(f);
+                    }
+                    eni.put("ExecutionEnvironments", Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", r.getString(1)));
+                    long[] l = load.getOrDefault(r.getString(5), new long[2]);
+                    eni.put("Flows", l[0]).put("NatPorts", l[1]);
+                }
+            }
+            return null;
+        });
+        ArrayNode nodes = out.putArray("Nodes");
+        for (NodeRegistry.NodeStatus n : registry.all()) {
+            nodes.addObject().put("Name", n.name()).put("UnderlayIp", n.underlayIp()).put("AppliedVersion", n.appliedVersion())
+                    .put("Live", registry.isLive(n)).put("LastSeen", n.lastSeen().toString());
+        }
+        out.put("ConfigVersion", publisher.current().version());
+        try {
+            return JSON.writeValueAsString(out);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static long parseLong(String value, long otherwise, String name) {
+        if (value == null || value.isEmpty()) {
+            return otherwise;
+        }
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " '" + value + "' is not a number");
+        }
+    }
+}
