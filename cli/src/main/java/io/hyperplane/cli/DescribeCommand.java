@@ -71,13 +71,7 @@ final class DescribeCommand implements Callable<Integer> {
         if (kind == null) {
             throw new IllegalArgumentException("'" + what + "': expected one of " + String.join(", ", KINDS.keySet().stream().sorted().toList()));
         }
-        Path file = credentials != null ? credentials : System.getenv("AWS_SHARED_CREDENTIALS_FILE") != null
-                ? Path.of(System.getenv("AWS_SHARED_CREDENTIALS_FILE")) : Path.of(System.getProperty("user.home"), ".aws", "credentials");
-        if (!java.nio.file.Files.isReadable(file)) {
-            throw new IllegalArgumentException("no credentials file " + file + ": give --credentials DIR/credentials (the server's"
-                    + " --data-dir has one) or set AWS_SHARED_CREDENTIALS_FILE");
-        }
-        Ec2QueryClient client = new Ec2QueryClient(endpoint, Ec2QueryClient.credentialsFrom(file));
+        Ec2QueryClient client = new Ec2QueryClient(endpoint, Ec2QueryClient.credentialsFrom(credentialsFile(credentials)));
         Element root = client.call(kind.action(), Map.of());
         List<Element> items = new ArrayList<>();
         for (Element item : Ec2QueryClient.items(Ec2QueryClient.child(root, kind.set()))) {
@@ -98,20 +92,19 @@ final class DescribeCommand implements Callable<Integer> {
         for (Element item : items) {
             rows.add(kind.columns().stream().map(c -> c.value().apply(item)).toArray(String[]::new));
         }
-        int[] widths = new int[rows.getFirst().length];
-        for (String[] row : rows) {
-            for (int i = 0; i < row.length; i++) {
-                widths[i] = Math.max(widths[i], row[i].length());
-            }
-        }
-        for (String[] row : rows) {
-            StringBuilder line = new StringBuilder();
-            for (int i = 0; i < row.length; i++) {
-                line.append(String.format("%-" + widths[i] + "s", row[i])).append(i + 1 < row.length ? "  " : "");
-            }
-            System.out.println(line.toString().stripTrailing());
-        }
+        Table.print(new java.io.PrintWriter(System.out, true), rows);
         return 0;
+    }
+
+    /** --credentials, else $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; must be readable. */
+    static Path credentialsFile(Path given) {
+        Path file = given != null ? given : System.getenv("AWS_SHARED_CREDENTIALS_FILE") != null
+                ? Path.of(System.getenv("AWS_SHARED_CREDENTIALS_FILE")) : Path.of(System.getProperty("user.home"), ".aws", "credentials");
+        if (!java.nio.file.Files.isReadable(file)) {
+            throw new IllegalArgumentException("no credentials file " + file + ": give --credentials DIR/credentials (the server's"
+                    + " --data-dir has one) or set AWS_SHARED_CREDENTIALS_FILE");
+        }
+        return file;
     }
 
     private static Column col(String header, String element) {

@@ -12,9 +12,29 @@ import java.util.concurrent.Callable;
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = "Run a forwarder node: tunnels EE traffic to Hyperplane ENIs, with SG/NACL/route policy and NAT.")
 final class NodeCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, paramLabel = "FILE",
-            description = "Node snapshot (JSON). Reloaded when it changes; established flows are kept.")
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Node snapshot (JSON). Reloaded when it changes; established flows are kept. Or use --control.")
     Path config;
+
+    @Option(names = "--control", paramLabel = "URL",
+            description = "Fetch the config from the control plane at URL (e.g. http://127.0.0.1:8765) instead of --config,"
+                    + " and register with it.")
+    String control;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "The control plane's bearer token (one line); needed with --control.")
+    Path tokenFile;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "With --control: cache of the last snapshot and the counters file (default: /var/lib/hyperplane/node-<name>).")
+    Path stateDir;
+
+    @Option(names = "--underlay-ip", paramLabel = "IP",
+            description = "With --control: the address VPCs tunnel to, as registered (default: the --listen IP).")
+    String underlayIp;
+
+    @Option(names = "--netns", paramLabel = "NAME",
+            description = "Open the VXLAN socket in network namespace NAME (/run/netns/NAME); the rest of the node stays in its own.")
+    String netns;
 
     @Option(names = "--listen", defaultValue = "0.0.0.0:4789", paramLabel = "IP:PORT",
             description = "VXLAN underlay address to bind (default: ${DEFAULT-VALUE}).")
@@ -23,7 +43,8 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "node", description = "Node name, shown by 'hyperplane stat'.")
     String name;
 
-    @Option(names = "--counters", paramLabel = "FILE", description = "Counters file (default: <config>.counters).")
+    @Option(names = "--counters", paramLabel = "FILE",
+            description = "Counters file (default: <config>.counters, or <state-dir>/counters with --control).")
     Path counters;
 
     @Option(names = "--flow-capacity", defaultValue = "1000000", description = "Tracked flows (default: ${DEFAULT-VALUE}).")
@@ -38,13 +59,16 @@ final class NodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).countersFile(counters)
+        NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).controlUrl(control)
+                .tokenFile(tokenFile).stateDir(stateDir).underlayIp(underlayIp).netns(netns).countersFile(counters)
                 .flowCapacity(flowCapacity).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished)).batchSize(batch);
         ForwarderNode node = ForwarderNode.start(settings);
         Thread hook = new Thread(node::close, "hp-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        String version = node.configVersion() >= 0 ? "config version " + node.configVersion()
+                : "no config yet, waiting for the control plane at " + settings.controlUrl();
         System.out.println("hyperplane node " + settings.name() + " ready: listening on " + listen
-                + ", config version " + node.configVersion() + ", counters " + settings.countersFile());
+                + (netns == null ? "" : " in netns " + netns) + ", " + version + ", counters " + settings.countersFile());
         System.out.flush();
         node.awaitStop();
         return 0;

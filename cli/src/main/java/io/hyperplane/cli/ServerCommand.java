@@ -2,6 +2,7 @@ package io.hyperplane.cli;
 
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.control.server.ControlPlaneServer;
@@ -9,11 +10,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "server", mixinStandardHelpOptions = true,
-        description = "Run the control plane: AWS-compatible APIs (EC2 Query subset) over a persistent store.")
+        description = "Run the control plane: AWS-compatible APIs (EC2, IAM and Lambda subsets) over a persistent store, the ENI"
+                + " reconciler, and the configuration forwarder nodes fetch (hyperplane node --control).")
 final class ServerCommand implements Callable<Integer> {
     static final String DEFAULT_LISTEN = "127.0.0.1:8765";
 
@@ -41,9 +44,33 @@ final class ServerCommand implements Callable<Integer> {
             description = "Name prefix of the lab fabric's namespaces; one server per prefix (default: ${DEFAULT-VALUE}).")
     String fabricPrefix;
 
+    @Option(names = "--eni-quota", defaultValue = "500", paramLabel = "N",
+            description = "Hyperplane ENIs per VPC (Lambda's quota; default: ${DEFAULT-VALUE}).")
+    int eniQuota;
+
+    @Option(names = "--eni-grace", defaultValue = "30", paramLabel = "SECONDS",
+            description = "How long an ENI no function uses is kept before it is deleted (AWS: up to 20 minutes; default: ${DEFAULT-VALUE}).")
+    long eniGrace;
+
+    @Option(names = "--idle-after", defaultValue = "1209600", paramLabel = "SECONDS",
+            description = "A function not invoked this long becomes Inactive and its ENIs are reclaimed (AWS: 14 days; default: ${DEFAULT-VALUE}).")
+    long idleAfter;
+
+    @Option(names = "--programming-timeout", defaultValue = "60", paramLabel = "SECONDS",
+            description = "How long a new ENI may take to reach every live forwarder node before the function fails with InternalError"
+                    + " (default: ${DEFAULT-VALUE}).")
+    long programmingTimeout;
+
+    @Option(names = "--account-concurrency", defaultValue = "1000", paramLabel = "N",
+            description = "Concurrent executions per account (default: ${DEFAULT-VALUE}).")
+    int accountConcurrency;
+
     @Override
     public Integer call() throws Exception {
-        ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen);
+        ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen)
+                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniQuotaPerVpc(eniQuota).withEniGrace(Duration.ofSeconds(eniGrace))
+                        .withIdleAfter(Duration.ofSeconds(idleAfter)).withProgrammingTimeout(Duration.ofSeconds(programmingTimeout)))
+                .withAccountConcurrency(accountConcurrency);
         if (jdbcUrl != null) {
             settings = settings.withDatabase(jdbcUrl, jdbcUser, jdbcPassword);
         }
@@ -73,6 +100,8 @@ final class ServerCommand implements Callable<Integer> {
         System.out.println("try:");
         System.out.println("  AWS_SHARED_CREDENTIALS_FILE=" + server.credentialsFile().toAbsolutePath()
                 + " aws --region us-east-1 --endpoint-url " + server.endpoint() + " ec2 describe-vpcs");
+        System.out.println("forwarder nodes: hyperplane node --control " + server.endpoint() + " --token-file "
+                + settings.dataDir().resolve("node-token").toAbsolutePath() + " --listen UNDERLAY_IP:4789 [--netns NS]");
         System.out.flush();
         stopped.await();
         return 0;

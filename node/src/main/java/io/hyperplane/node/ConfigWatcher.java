@@ -1,8 +1,6 @@
 package io.hyperplane.node;
 
-import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.dataplane.policy.CompiledConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +22,7 @@ final class ConfigWatcher implements Runnable {
 
     private final Path file;
     private final long pollMillis;
-    private final Consumer<CompiledConfig> accepted;
+    private final Consumer<LoadedConfig> accepted;
     private final Runnable rejected;
     private final Runnable everyPoll;
     private volatile boolean running = true;
@@ -32,7 +30,7 @@ final class ConfigWatcher implements Runnable {
     private long lastVersion = -1;
 
     /** {@code everyPoll} runs on this thread at each poll: other slow-path sampling for the node. */
-    ConfigWatcher(Path file, long pollMillis, Consumer<CompiledConfig> accepted, Runnable rejected, Runnable everyPoll) {
+    ConfigWatcher(Path file, long pollMillis, Consumer<LoadedConfig> accepted, Runnable rejected, Runnable everyPoll) {
         this.file = file;
         this.pollMillis = pollMillis;
         this.accepted = accepted;
@@ -41,11 +39,11 @@ final class ConfigWatcher implements Runnable {
     }
 
     /** Loads the file now; throws with a clear message when it is missing or invalid. */
-    CompiledConfig loadInitial() throws IOException {
+    LoadedConfig loadInitial() throws IOException {
         lastStamp = stamp();
-        NodeSnapshot snapshot = SnapshotJson.read(file);
-        lastVersion = snapshot.version();
-        return CompiledConfig.compile(snapshot);
+        LoadedConfig loaded = LoadedConfig.of(SnapshotJson.read(file));
+        lastVersion = loaded.version();
+        return loaded;
     }
 
     long lastVersion() {
@@ -67,11 +65,11 @@ final class ConfigWatcher implements Runnable {
                     continue;
                 }
                 lastStamp = stamp;
-                NodeSnapshot snapshot = SnapshotJson.read(file);
-                accepted.accept(CompiledConfig.compile(snapshot));
+                LoadedConfig loaded = LoadedConfig.of(SnapshotJson.read(file));
+                accepted.accept(loaded);
                 LOG.info("config {} version {} applied ({} ENIs, {} execution environments)", file,
-                        snapshot.version(), snapshot.enis().size(), snapshot.executionEnvironments().size());
-                lastVersion = snapshot.version();
+                        loaded.version(), loaded.snapshot().enis().size(), loaded.snapshot().executionEnvironments().size());
+                lastVersion = loaded.version();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

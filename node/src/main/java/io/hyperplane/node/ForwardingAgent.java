@@ -3,7 +3,6 @@ package io.hyperplane.node;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
-import io.hyperplane.dataplane.policy.CompiledConfig;
 import io.hyperplane.node.io.BatchedUdpSocket;
 
 import java.io.IOException;
@@ -20,34 +19,68 @@ import java.util.concurrent.atomic.AtomicReference;
  *   every publish interval: copy counters to the counters file
  * </pre>
  * One batch per wakeup: looping until the socket is empty measured worse (prototype notes).
- * Other threads talk to it only through {@link #offer(CompiledConfig)} and {@link #stop()}.
+ * Other threads talk to it only through {@link #offer(LoadedConfig)} and {@link #stop()}, and read
+ * what it publishes: the config it has switched to ({@link #applied()}) and NAT ports per ENI
+ * ({@link #eniPorts()}).
  */
 final class ForwardingAgent implements Runnable {
     private final BatchedUdpSocket socket;
     private final Forwarder forwarder;
     private final CountersFile countersFile;
     private final long publishIntervalNanos;
-    private final AtomicReference<CompiledConfig> handover = new AtomicReference<>();
+    private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
+    private final PublishedEniPorts publishedEniPorts;
+    private final Runnable onApplied;
     private final Forwarder.PacketSink sink = this::send;
     private final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
     private volatile boolean running = true;
+    /** The config the forwarding thread switched to; written by it only. */
+    private volatile LoadedConfig applied;
     private volatile long rejectedConfigs;
     private volatile long socketOverflows;
     private long nextPublishNanos;
     private long ioTruncated;
 
-    ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos) {
+    /**
+     * {@code initial} (null: none, the node drops everything until one is offered) is installed
+     * now, before the thread starts. {@code onApplied} runs on the forwarding thread right after it
+     * switches to an offered config: rare, so it may wake another thread, but it must not block.
+     */
+    ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
+                    LoadedConfig initial, Runnable onApplied) {
         this.socket = socket;
         this.forwarder = forwarder;
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
+        this.publishedEniPorts = new PublishedEniPorts(forwarder.eniPorts().slots());
+        this.onApplied = onApplied;
+        if (initial != null) {
+            forwarder.config(initial.compiled());
+            applied = initial;
+        }
     }
 
     /** Hands a new configuration to the forwarding thread; it applies it before its next batch. */
-    void offer(CompiledConfig config) {
+    void offer(LoadedConfig config) {
         handover.set(config);
+    }
+
+    /** The config the forwarding thread is running on, not merely offered; null before any. */
+    LoadedConfig applied() {
+        return applied;
+    }
+
+    /** The version of {@link #applied()}, -1 before any. */
+    long appliedVersion() {
+        LoadedConfig a = applied;
+        return a == null ? -1 : a.version();
+    }
+
+    /** NAT ports per ENI as of the last publish interval. */
+    PublishedEniPorts eniPorts() {
+        return publishedEniPorts;
     }
 
     void configRejected() {
@@ -86,9 +119,11 @@ final class ForwardingAgent implements Runnable {
     int doWork() throws IOException {
         int received = socket.receive();
         long now = System.nanoTime();
-        CompiledConfig next = handover.getAndSet(null);
+        LoadedConfig next = handover.getAndSet(null);
         if (next != null) {
-            forwarder.config(next);
+            forwarder.config(next.compiled());
+            applied = next;
+            onApplied.run();
         }
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
         ByteBuffer rx = socket.receiveBuffer();
@@ -128,5 +163,6 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
         countersFile.publish(c, forwarder.eniPorts(), System.currentTimeMillis());
+        publishedEniPorts.publish(forwarder.eniPorts());
     }
 }

@@ -4,9 +4,10 @@ import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.node.io.BatchedUdpSocket;
 import io.hyperplane.packet.Ipv4Address;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 
 /**
  * Everything a forwarder node is started with: named defaults in one place, fluent setters, and
@@ -19,11 +20,22 @@ public final class NodeSettings {
     public static final Duration DEFAULT_RECEIVE_TIMEOUT = Duration.ofMillis(50); // bounds timer and shutdown latency
     public static final Duration DEFAULT_PUBLISH_INTERVAL = Duration.ofMillis(100);
     public static final Duration DEFAULT_CONFIG_POLL = Duration.ofMillis(250);
+    /** How long the control plane may hold a config request open when nothing changes (the contract's waitSeconds). */
+    public static final Duration DEFAULT_CONTROL_WAIT = Duration.ofSeconds(20);
+    /** Heartbeats keep the node registered and report NAT ports; the control plane's view is at most this stale. */
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
+    /** Where a node fetching its config from the control plane keeps its cache and counters, by node name. */
+    public static final Path DEFAULT_STATE_ROOT = Path.of("/var/lib/hyperplane");
 
     private String name = "node";
     private int listenIp;
     private int listenPort = Forwarder.Settings.DEFAULTS.vxlanPort();
     private Path configFile;
+    private URI controlUrl;
+    private Path tokenFile;
+    private Path stateDir;
+    private int underlayIp;
+    private String netns;
     private Path countersFile;
     private int batchSize = DEFAULT_BATCH_SIZE;
     private int slotSize = DEFAULT_SLOT_SIZE;
@@ -31,6 +43,8 @@ public final class NodeSettings {
     private Duration receiveTimeout = DEFAULT_RECEIVE_TIMEOUT;
     private Duration publishInterval = DEFAULT_PUBLISH_INTERVAL;
     private Duration configPoll = DEFAULT_CONFIG_POLL;
+    private Duration controlWait = DEFAULT_CONTROL_WAIT;
+    private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     private Forwarder.Settings forwarder = Forwarder.Settings.DEFAULTS;
 
     public NodeSettings name(String name) {
@@ -56,6 +70,50 @@ public final class NodeSettings {
 
     public NodeSettings configFile(Path configFile) {
         this.configFile = configFile;
+        return this;
+    }
+
+    /** The control plane's base URL, e.g. {@code http://127.0.0.1:8765}: the node fetches its config there instead of a file. */
+    public NodeSettings controlUrl(String url) {
+        if (url == null) {
+            this.controlUrl = null;
+            return this;
+        }
+        URI uri;
+        try {
+            uri = new URI(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("control URL '" + url + "': " + e.getReason());
+        }
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || uri.getQuery() != null || uri.getFragment() != null) {
+            throw new IllegalArgumentException("control URL '" + url + "': must be http://HOST[:PORT][/PATH] or https://...");
+        }
+        this.controlUrl = uri;
+        return this;
+    }
+
+    /** A file holding the bearer token for the control plane (one line). */
+    public NodeSettings tokenFile(Path tokenFile) {
+        this.tokenFile = tokenFile;
+        return this;
+    }
+
+    /** Where a control-plane node caches its last snapshot and keeps its counters; default {@code /var/lib/hyperplane/node-NAME}. */
+    public NodeSettings stateDir(Path stateDir) {
+        this.stateDir = stateDir;
+        return this;
+    }
+
+    /** The address VPCs tunnel to, as registered with the control plane; default the listen address. Null clears it. */
+    public NodeSettings underlayIp(String ip) {
+        this.underlayIp = ip == null ? 0 : Ipv4Address.parse(ip);
+        return this;
+    }
+
+    /** Opens the UDP socket inside network namespace {@code /run/netns/NAME}; the rest of the node stays where it is. */
+    public NodeSettings netns(String netns) {
+        this.netns = netns;
         return this;
     }
 
@@ -90,6 +148,16 @@ public final class NodeSettings {
         return this;
     }
 
+    public NodeSettings controlWait(Duration wait) {
+        this.controlWait = wait;
+        return this;
+    }
+
+    public NodeSettings heartbeatInterval(Duration interval) {
+        this.heartbeatInterval = interval;
+        return this;
+    }
+
     public NodeSettings validate() {
         if (name == null || !name.matches("[A-Za-z0-9_.-]{1,32}")) {
             throw new IllegalArgumentException("name '" + name + "': 1-32 letters, digits, '.', '_' or '-'");
@@ -97,7 +165,17 @@ public final class NodeSettings {
         if (listenPort < 1 || listenPort > 65535) {
             throw new IllegalArgumentException("listen port " + listenPort + ": must be 1..65535");
         }
-        Objects.requireNonNull(configFile, "config file: required (--config FILE)");
+        if ((configFile == null) == (controlUrl == null)) {
+            throw new IllegalArgumentException(configFile == null
+                    ? "no configuration source: give --config FILE or --control URL"
+                    : "--config " + configFile + " and --control " + controlUrl + ": give only one of them");
+        }
+        if (controlUrl != null) {
+            validateControl();
+        }
+        if (netns != null && (!netns.matches("[A-Za-z0-9_.-]{1,64}") || netns.startsWith("."))) {
+            throw new IllegalArgumentException("netns '" + netns + "': a name under /run/netns (letters, digits, '.', '_', '-'; not starting with '.')");
+        }
         if (batchSize < 1 || batchSize > BatchedUdpSocket.MAX_BATCH_SIZE) {
             throw new IllegalArgumentException("batch size " + batchSize + ": must be 1.." + BatchedUdpSocket.MAX_BATCH_SIZE);
         }
@@ -105,6 +183,22 @@ public final class NodeSettings {
             throw new IllegalArgumentException("receive timeout " + receiveTimeout + ": must be at least 1 ms");
         }
         return this;
+    }
+
+    private void validateControl() {
+        if (tokenFile == null) {
+            throw new IllegalArgumentException("--control " + controlUrl + ": needs --token-file FILE (the control plane's bearer token)");
+        }
+        if (underlayIp() == 0) {
+            throw new IllegalArgumentException("--control " + controlUrl + ": the control plane must know where VPCs tunnel to this node;"
+                    + " give --underlay-ip IP or --listen with a specific IP (not 0.0.0.0)");
+        }
+        if (controlWait.toSeconds() < 1) {
+            throw new IllegalArgumentException("control wait " + controlWait + ": must be at least 1 s");
+        }
+        if (heartbeatInterval.toMillis() < 1) {
+            throw new IllegalArgumentException("heartbeat interval " + heartbeatInterval + ": must be at least 1 ms");
+        }
     }
 
     public String name() {
@@ -123,9 +217,39 @@ public final class NodeSettings {
         return configFile;
     }
 
-    /** The counters file: as given, else {@code <config file>.counters}. */
+    /** Null when the node reads its config from a file. */
+    public URI controlUrl() {
+        return controlUrl;
+    }
+
+    public Path tokenFile() {
+        return tokenFile;
+    }
+
+    /** The state directory: as given, else {@code /var/lib/hyperplane/node-NAME}. Used only with a control plane. */
+    public Path stateDir() {
+        return stateDir != null ? stateDir : DEFAULT_STATE_ROOT.resolve("node-" + name);
+    }
+
+    /** The address registered with the control plane: {@link #underlayIp(String)} if given, else the listen address. */
+    public int underlayIp() {
+        return underlayIp != 0 ? underlayIp : listenIp;
+    }
+
+    /** Null: the socket opens in the JVM's own network namespace. */
+    public String netns() {
+        return netns;
+    }
+
+    /**
+     * The counters file: as given, else {@code <config file>.counters}, or {@code <state dir>/counters}
+     * with a control plane.
+     */
     public Path countersFile() {
-        return countersFile != null ? countersFile : configFile.resolveSibling(configFile.getFileName() + ".counters");
+        if (countersFile != null) {
+            return countersFile;
+        }
+        return configFile != null ? configFile.resolveSibling(configFile.getFileName() + ".counters") : stateDir().resolve("counters");
     }
 
     public int batchSize() {
@@ -150,6 +274,14 @@ public final class NodeSettings {
 
     public Duration configPoll() {
         return configPoll;
+    }
+
+    public Duration controlWait() {
+        return controlWait;
+    }
+
+    public Duration heartbeatInterval() {
+        return heartbeatInterval;
     }
 
     public Forwarder.Settings forwarder() {

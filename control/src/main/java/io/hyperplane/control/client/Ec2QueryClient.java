@@ -81,6 +81,19 @@ public final class Ec2QueryClient {
         return root;
     }
 
+    /** A signed GET of one of the server's own JSON views (for example /hyperplane/v1/enis); the body. */
+    public String getJson(String path) throws IOException, InterruptedException {
+        String host = endpoint.getHost() + (endpoint.getPort() > 0 ? ":" + endpoint.getPort() : "");
+        Map<String, String> auth = SigV4Signer.sign("GET", path, null, Map.of("Host", host), new byte[0], credential, REGION, "lambda", Instant.now());
+        HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
+        auth.forEach(request::header);
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException("GET " + path + ": HTTP " + response.statusCode() + " " + response.body());
+        }
+        return response.body();
+    }
+
     private static Element parse(byte[] xml) throws IOException {
         try {
             DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();

@@ -151,9 +151,12 @@ public final class NodeConfigPublisher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        List<Waiter> left;
         synchronized (waiters) {
-            waiters.forEach(w -> w.future().complete(null));
+            left = new ArrayList<>(waiters);
             waiters.clear();
         }
+        left.forEach(w -> w.future().complete(null)); // outside the lock: completing removes the waiter
+
     }
 }
