@@ -139,7 +139,7 @@ class NodeProgrammingTest {
         String oldEni = w.enis().getFirst().networkInterfaceId();
 
         // A live node stuck on an old version: heartbeats keep it live, but it never catches up.
-        CompletableFuture<Void> stuck = CompletableFuture.runAsync(() -> {
+        Thread stuck = Thread.ofPlatform().daemon().start(() -> {
             try {
                 while (!Thread.currentThread().isInterrupted()) {
                     w.heartbeat("stuck", 0);
@@ -165,7 +165,8 @@ class NodeProgrammingTest {
             assertThat(w.configuration("new").stateReasonCodeAsString()).isEqualTo("InternalError");
             assertThat(w.configuration("new").stateReason()).contains("stuck");
         } finally {
-            stuck.cancel(true);
+            stuck.interrupt();
+            stuck.join();
         }
     }
 
@@ -205,6 +206,36 @@ class NodeProgrammingTest {
         catchThrowableOfType(LambdaException.class, () -> w.lambda.invoke(b -> b.functionName("fn2")));
         await().atMost(Duration.ofSeconds(30)).until(() -> w.configuration("fn2").state() == State.FAILED);
         assertThat(w.configuration("fn2").stateReasonCodeAsString()).isEqualTo("InvalidSubnet");
+    }
+
+    /**
+     * The reconciler keeps no state of its own between rounds: stopped with a function Pending and
+     * its ENI half-programmed (a node behind), a restarted server picks up where it was — the same
+     * ENI and address, and Active once the node runs a version that has it.
+     */
+    @Test
+    void shouldResumeAPendingFunctionAfterARestart() throws Exception {
+        start(FunctionReconciler.Settings.DEFAULTS);
+        World x = world();
+        w.heartbeat("n1", 0);
+        w.create("fn", x.role(), List.of(x.subnetA()), List.of(x.group()));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !w.enis().isEmpty());
+        String eni = w.enis().getFirst().networkInterfaceId();
+        String ip = w.enis().getFirst().privateIpAddress();
+        assertThat(w.configuration("fn").state()).isEqualTo(State.PENDING);
+        w.close();
+        w = null;
+
+        start(FunctionReconciler.Settings.DEFAULTS);
+        assertThat(w.configuration("fn").state()).isEqualTo(State.PENDING);
+        w.heartbeat("n1", 0);
+        Thread.sleep(1500);
+        assertThat(w.configuration("fn").state()).as("the node is still behind").isEqualTo(State.PENDING);
+        NodeSnapshot current = poll(-1, 0);
+        assertThat(current.enis()).extracting(NodeSnapshot.Eni::id).containsExactly(eni);
+        w.heartbeat("n1", current.version());
+        await().atMost(Duration.ofSeconds(30)).until(() -> w.configuration("fn").state() == State.ACTIVE);
+        assertThat(w.enis()).extracting(e -> e.networkInterfaceId() + " " + e.privateIpAddress()).containsExactly(eni + " " + ip);
     }
 
     @Test
