@@ -104,6 +104,12 @@ public final class LambdaApi {
         return accountConcurrency;
     }
 
+    /** A version's code (the zip as uploaded), or null if there is no such version; for workers. */
+    public byte[] code(String account, String name, String version) {
+        String base64 = db.inTransaction(c -> FunctionStore.codeBase64(c, account, name, version));
+        return base64 == null ? null : Base64.getDecoder().decode(base64);
+    }
+
     /** Serves one request; {@code rawPath} is as received (percent-encoded). */
     public Response handle(String account, String region, String method, String rawPath, Map<String, String> query,
                            Map<String, String> headers, byte[] body) {

@@ -108,7 +108,7 @@ public final class NodeConfigBuilder {
             tables.add(new NodeSnapshot.RouteTable(tableId, routes));
         }
         List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vni, host_ip, ip, mac, eni_id FROM execution_environments ORDER BY vni");
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vni, host_ip, ip, mac, eni_id FROM execution_environments WHERE eni_id IS NOT NULL ORDER BY vni");
              ResultSet r = s.executeQuery()) {
             while (r.next()) {
                 ees.add(new NodeSnapshot.ExecutionEnvironment(r.getString(1), r.getInt(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6)));

@@ -39,6 +39,8 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final Thread thread;
     private volatile Published current;
     private volatile boolean running = true;
+    private final java.util.concurrent.atomic.AtomicLong requested = new java.util.concurrent.atomic.AtomicLong();
+    private long built;
 
     private record Waiter(long after, CompletableFuture<Published> future) {
     }
@@ -56,8 +58,26 @@ public final class NodeConfigPublisher implements AutoCloseable {
         wakeUp.release();
     }
 
+    /**
+     * A version that includes every change committed before this call. Concurrent callers share
+     * one rebuild (group commit): a rebuild that started after a caller's commit serves it too,
+     * so a burst of execution environments costs a few rebuilds, not one each.
+     */
+    public Published refresh() {
+        long mine = requested.incrementAndGet();
+        synchronized (this) {
+            if (built >= mine) {
+                return current;
+            }
+            long covers = requested.get(); // every commit counted so far happened before this rebuild starts
+            Published published = rebuild();
+            built = covers;
+            return published;
+        }
+    }
+
     /** Rebuilds now and publishes a new version if the content changed; returns the current one. */
-    public synchronized Published refresh() {
+    private synchronized Published rebuild() {
         NodeSnapshot content = db.inTransaction(NodeConfigBuilder::build);
         Published previous = current;
         if (previous != null && sameContent(previous.snapshot(), content)) {

@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -30,6 +31,10 @@ public final class NodeRegistry {
     }
 
     private final Map<String, NodeStatus> nodes = new ConcurrentHashMap<>();
+    private final List<VersionWaiter> waiters = new ArrayList<>();
+
+    private record VersionWaiter(long version, CompletableFuture<Void> future) {
+    }
     private final ForwarderNodes registered;
     private final Duration liveness;
     private final Clock clock;
@@ -50,7 +55,39 @@ public final class NodeRegistry {
         }
         if (previous == null || previous.appliedVersion() != appliedVersion || !isLive(previous)) {
             changed.run();
+            releaseWaiters();
         }
+    }
+
+    /**
+     * Completes once every live node has applied {@code version} (at once if none is behind, or
+     * none is live), or exceptionally with a TimeoutException after {@code timeout}. This is how
+     * an execution environment is known to be programmed before its first packet.
+     */
+    public CompletableFuture<Void> whenApplied(long version, Duration timeout) {
+        CompletableFuture<Void> future = new CompletableFuture<>();
+        synchronized (waiters) {
+            waiters.add(new VersionWaiter(version, future));
+        }
+        releaseWaiters();
+        future.whenComplete((v, e) -> {
+            synchronized (waiters) {
+                waiters.removeIf(w -> w.future() == future);
+            }
+        });
+        return future.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    private void releaseWaiters() {
+        List<VersionWaiter> ready = new ArrayList<>();
+        synchronized (waiters) {
+            for (VersionWaiter w : waiters) {
+                if (behind(w.version()).isEmpty()) {
+                    ready.add(w);
+                }
+            }
+        }
+        ready.forEach(w -> w.future().complete(null));
     }
 
     /** A node leaving cleanly: VPCs stop flooding to it and it no longer holds up programming. */
@@ -58,6 +95,7 @@ public final class NodeRegistry {
         nodes.remove(name);
         registered.remove(name);
         changed.run();
+        releaseWaiters();
     }
 
     public List<NodeStatus> live() {

@@ -13,6 +13,9 @@ import io.hyperplane.control.auth.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.lambda.InvocationService;
+import io.hyperplane.control.lambda.LegacyEnis;
+import io.hyperplane.control.nodes.WorkerRegistry;
 import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
@@ -55,13 +58,14 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
     public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword,
-                           FunctionReconciler.Settings functions, int accountConcurrency, Duration nodeLiveness) {
+                           FunctionReconciler.Settings functions, int accountConcurrency, Duration nodeLiveness,
+                           InvocationService.Settings invocations, LegacyEnis.Settings legacyEnis) {
         public static final int DEFAULT_ACCOUNT_CONCURRENCY = 1000; // Lambda's default per region
         public static final Duration DEFAULT_NODE_LIVENESS = Duration.ofSeconds(3); // three missed 1 s heartbeats
 
         public Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
             this(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, FunctionReconciler.Settings.DEFAULTS, DEFAULT_ACCOUNT_CONCURRENCY,
-                    DEFAULT_NODE_LIVENESS);
+                    DEFAULT_NODE_LIVENESS, InvocationService.Settings.DEFAULTS, LegacyEnis.Settings.DEFAULTS);
         }
 
         public Settings {
@@ -91,15 +95,23 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
 
         public Settings withDatabase(String url, String user, String password) {
-            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness);
+            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
         }
 
         public Settings withFunctions(FunctionReconciler.Settings functions) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+        }
+
+        public Settings withInvocations(InvocationService.Settings invocations) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+        }
+
+        public Settings withLegacyEnis(LegacyEnis.Settings legacyEnis) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
         }
 
         public Settings withAccountConcurrency(int concurrency) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis);
         }
     }
 
@@ -116,6 +128,9 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final FunctionReconciler reconciler;
     private final LambdaApi lambda;
     private final NodeEndpoints nodeEndpoints;
+    private final WorkerRegistry workers;
+    private final InvocationService invocations;
+    private final LegacyEnis legacyEnis;
     private final SigV4Verifier verifier;
     private final Javalin app;
 
@@ -147,7 +162,13 @@ public final class ControlPlaneServer implements AutoCloseable {
             };
             ec2 = new Ec2Api(db, changed);
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), changed);
-            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token")), changed);
+            String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
+            workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
+            invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations());
+            started.add(invocations);
+            lambda.invoker(invocations);
+            legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
+            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, token, changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
@@ -234,6 +255,18 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     public LambdaApi lambda() {
         return lambda;
+    }
+
+    public WorkerRegistry workers() {
+        return workers;
+    }
+
+    public InvocationService invocations() {
+        return invocations;
+    }
+
+    public LegacyEnis legacyEnis() {
+        return legacyEnis;
     }
 
     public FunctionReconciler reconciler() {
@@ -415,6 +448,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        invocations.close();
         reconciler.close();
         nodeConfig.close();
         fabricSync.close();

@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.control.lambda.LambdaApi;
+import io.hyperplane.control.lambda.LambdaError;
+import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
+import io.hyperplane.control.nodes.WorkerRegistry;
 import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Sql;
@@ -40,8 +44,12 @@ import java.util.regex.Pattern;
  *   GET    /hyperplane/v1/nodes/NAME/config?after=V&amp;waitSeconds=S   long-poll: 200 + snapshot JSON when the version is not V, else 304
  *   PUT    /hyperplane/v1/nodes/NAME        heartbeat {"underlayIp","port","appliedVersion","enis":[{"ip","flows","natPorts"}]}
  *   DELETE /hyperplane/v1/nodes/NAME        a node leaving cleanly
- *   POST   /hyperplane/v1/execution-environments        {"id","hostIp","ip","mac","eniId"} -> {"id","vni"}
+ *   POST   /hyperplane/v1/execution-environments[?waitForNodes=true]   {"id","hostIp","ip","mac","eniId"} -> {"id","vni"}
+ *          (no eniId: a network slot prepared ahead; posting again with one binds it)
  *   DELETE /hyperplane/v1/execution-environments/ID
+ *   PUT    /hyperplane/v1/workers/NAME      heartbeat {"url","underlayIp","networkModel","environments"} -> {"nodes":[...]}
+ *   GET    /hyperplane/v1/code/ACCOUNT/FUNCTION/VERSION      the version's zip
+ *   POST   /hyperplane/v1/legacy-enis       legacy model: one ENI per environment, rate-limited like EC2
  * </pre>
  */
 final class NodeEndpoints {
@@ -53,14 +61,21 @@ final class NodeEndpoints {
     private final Database db;
     private final NodeConfigPublisher publisher;
     private final NodeRegistry registry;
+    private final WorkerRegistry workers;
+    private final LambdaApi lambda;
+    private final LegacyEnis legacyEnis;
     private final String token;
     private final byte[] tokenBytes;
     private final Runnable changed;
 
-    NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, String token, Runnable changed) {
+    NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
+                  LegacyEnis legacyEnis, String token, Runnable changed) {
         this.db = db;
         this.publisher = publisher;
         this.registry = registry;
+        this.workers = workers;
+        this.lambda = lambda;
+        this.legacyEnis = legacyEnis;
         this.token = token;
         this.tokenBytes = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         this.changed = changed;
@@ -96,6 +111,67 @@ final class NodeEndpoints {
         routes.delete("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::leave));
         routes.post("/hyperplane/v1/execution-environments", ctx -> authorized(ctx, this::addEnvironment));
         routes.delete("/hyperplane/v1/execution-environments/{id}", ctx -> authorized(ctx, this::removeEnvironment));
+        routes.put("/hyperplane/v1/workers/{name}", ctx -> authorized(ctx, this::workerHeartbeat));
+        routes.delete("/hyperplane/v1/workers/{name}", ctx -> authorized(ctx, c -> {
+            workers.remove(name(c));
+            c.status(204);
+        }));
+        routes.get("/hyperplane/v1/code/{account}/{function}/{version}", ctx -> authorized(ctx, this::code));
+        routes.post("/hyperplane/v1/legacy-enis", ctx -> authorized(ctx, this::createLegacyEni));
+        routes.delete("/hyperplane/v1/legacy-enis/{id}", ctx -> authorized(ctx, c -> {
+            legacyEnis.delete(c.pathParam("id"));
+            publisher.refresh();
+            changed.run();
+            c.status(204);
+        }));
+    }
+
+    private void workerHeartbeat(Context ctx) throws IOException {
+        String name = name(ctx);
+        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
+        if (body == null || !body.isObject()) {
+            throw new IllegalArgumentException("worker heartbeat: expected a JSON object");
+        }
+        java.net.URI url;
+        try {
+            url = java.net.URI.create(body.path("url").asText(""));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("worker heartbeat: url '" + body.path("url").asText() + "' is not a URI");
+        }
+        if (url.getHost() == null || url.getPort() < 1) {
+            throw new IllegalArgumentException("worker heartbeat: url '" + url + "' needs a host and a port");
+        }
+        String underlay = body.path("underlayIp").asText("");
+        Ipv4Address.parse(underlay);
+        workers.heartbeat(name, url, underlay, body.path("networkModel").asText("shared"), body.path("environments").asInt());
+        ObjectNode out = NODES.objectNode();
+        ArrayNode nodes = out.putArray("nodes");
+        for (NodeRegistry.NodeStatus n : registry.live()) {
+            nodes.addObject().put("name", n.name()).put("underlayIp", n.underlayIp()).put("port", n.port());
+        }
+        ctx.contentType("application/json").result(out.toString());
+    }
+
+    private void code(Context ctx) {
+        byte[] zip = lambda.code(ctx.pathParam("account"), ctx.pathParam("function"), ctx.pathParam("version"));
+        if (zip == null) {
+            ctx.status(404).json(Map.of("message", "no such function version"));
+            return;
+        }
+        ctx.contentType("application/zip").result(zip);
+    }
+
+    private void createLegacyEni(Context ctx) throws Exception {
+        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
+        List<String> groups = new ArrayList<>();
+        body.path("securityGroupIds").forEach(g -> groups.add(g.asText()));
+        try {
+            LegacyEnis.Created eni = legacyEnis.create(body.path("accountId").asText(), body.path("functionName").asText(),
+                    body.path("subnetId").asText(), groups);
+            ctx.status(201).json(Map.of("eniId", eni.eniId(), "ip", eni.ip(), "throttled", eni.throttled(), "createMillis", eni.createMillis()));
+        } catch (LambdaError e) {
+            ctx.status(e.status()).json(Map.of("errorType", e.type(), "message", e.getMessage()));
+        }
     }
 
     private interface Handler {
@@ -173,12 +249,12 @@ final class NodeEndpoints {
         String host = body.path("hostIp").asText("");
         String ip = body.path("ip").asText("");
         String mac = body.path("mac").asText("");
-        String eni = body.path("eniId").asText("");
+        String eni = body.hasNonNull("eniId") ? body.path("eniId").asText() : null; // null: a slot prepared ahead, bound later
         Ipv4Address.parse(host);
         Ipv4Address.parse(ip);
         MacAddress.parse(mac);
         long vni = db.inTransaction(c -> {
-            if (Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", eni) == 0) {
+            if (eni != null && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", eni) == 0) {
                 throw new IllegalArgumentException("execution environment " + id + ": no such ENI '" + eni + "'");
             }
             List<String> existing = Sql.strings(c, "SELECT vni FROM execution_environments WHERE id = ?", id);
@@ -193,7 +269,22 @@ final class NodeEndpoints {
         });
         NodeConfigPublisher.Published published = publisher.refresh();
         changed.run();
-        ctx.status(201).json(Map.of("id", id, "vni", vni, "configVersion", published.version()));
+        Map<String, Object> answer = Map.of("id", id, "vni", vni, "configVersion", published.version());
+        if (!"true".equals(ctx.queryParam("waitForNodes"))) {
+            ctx.status(201).json(answer);
+            return;
+        }
+        // Answered once every live node runs the version with this environment: its first packet
+        // will find it programmed.
+        ctx.future(() -> registry.whenApplied(published.version(), Duration.ofSeconds(10)).handle((ok, failure) -> {
+            if (failure != null) {
+                ctx.status(504).json(Map.of("message", "execution environment " + id + ": nodes did not apply config version "
+                        + published.version() + " within 10 s: " + registry.behind(published.version())));
+            } else {
+                ctx.status(201).json(answer);
+            }
+            return null;
+        }));
     }
 
     private void removeEnvironment(Context ctx) {

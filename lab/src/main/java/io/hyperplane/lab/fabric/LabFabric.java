@@ -68,6 +68,26 @@ public final class LabFabric implements Fabric {
         return prefix + instanceId;
     }
 
+    private volatile boolean underlayPinned;
+
+    /**
+     * Builds the underlay now and keeps it even while there is no VPC: for hosts (forwarder nodes,
+     * workers) that join it before any VPC exists.
+     */
+    public synchronized void pinUnderlay() {
+        underlayPinned = true;
+        String underlay = underlayNamespace(prefix);
+        try {
+            if (!Namespaces.list().contains(underlay)) {
+                namespace(Journal.openOrCreate(stateDir, prefix), underlay);
+                ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", UNDERLAY_MTU, "type", "bridge");
+                ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("fabric: underlay: " + e.getMessage(), e);
+        }
+    }
+
     public String prefix() {
         return prefix;
     }
@@ -80,7 +100,7 @@ public final class LabFabric implements Fabric {
             Set<String> wanted = new HashSet<>();
             Set<String> up = new HashSet<>();
             String underlay = underlayNamespace(prefix);
-            if (!desired.vpcs().isEmpty()) {
+            if (!desired.vpcs().isEmpty() || underlayPinned) {
                 wanted.add(underlay);
                 if (!existing.contains(underlay)) {
                     namespace(journal, underlay);

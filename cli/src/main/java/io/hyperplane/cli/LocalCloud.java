@@ -1,0 +1,232 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.lab.Lab;
+import io.hyperplane.lab.exec.DetachedProcess;
+import io.hyperplane.lab.exec.Jvm;
+import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.lab.netns.Namespaces;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The whole system on one machine, each part where it belongs: the control plane (in this JVM,
+ * on loopback) with the lab fabric; a forwarder node and a worker as processes of their own,
+ * whose data-plane ends live in namespaces on the fabric's underlay (the node's socket at
+ * 198.18.0.1, the worker host's tunnels at 198.18.0.11) while the processes themselves stay on
+ * loopback with the control plane. {@link #close} stops and removes all of it.
+ */
+public final class LocalCloud implements AutoCloseable {
+    public static final String NODE_IP = "198.18.0.1";
+    public static final String WORKER_IP = "198.18.0.11";
+
+    /** Where and how; {@code prefix} names every namespace (the fabric's and the two hosts'). */
+    public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
+                           int readyNetworks) {
+    }
+
+    private final Settings settings;
+    private final Consumer<String> progress;
+    private final Path hostsState;
+    private final Path fabricState;
+    private final String nodeNamespace;
+    private final String workerNamespace;
+    private ControlPlaneServer server;
+    private DetachedProcess node;
+    private DetachedProcess worker;
+
+    private LocalCloud(Settings settings, Consumer<String> progress) {
+        this.settings = settings;
+        this.progress = progress;
+        this.fabricState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix());
+        this.hostsState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix() + "hosts");
+        this.nodeNamespace = settings.prefix() + "node";
+        this.workerNamespace = settings.prefix() + "worker";
+    }
+
+    public static LocalCloud start(Settings settings, Consumer<String> progress) throws IOException, InterruptedException {
+        LocalCloud cloud = new LocalCloud(settings, progress);
+        try {
+            cloud.up();
+            return cloud;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            cloud.close();
+            throw e;
+        }
+    }
+
+    private void up() throws IOException, InterruptedException {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            throw new IllegalStateException("the local cloud builds network namespaces: run as root");
+        }
+        progress.accept("starting the control plane (store in " + settings.server().dataDir() + ")");
+        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
+        server = ControlPlaneServer.start(settings.server(), fabric);
+        fabric.pinUnderlay();
+        progress.accept("joining the forwarder node's and the worker's hosts to the underlay");
+        removeHosts(); // a previous run's, if it was killed
+        Journal journal = Journal.openOrCreate(hostsState, settings.prefix());
+        String underlay = LabFabric.underlayNamespace(settings.prefix());
+        join(journal, nodeNamespace, underlay, "hp-un", NODE_IP);
+        join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
+        startNode();
+        startWorker(settings.networkModel());
+    }
+
+    private void startNode() throws IOException, InterruptedException {
+        Path dir = settings.server().dataDir().resolve("node");
+        Files.createDirectories(dir);
+        List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"), Main.class.getName()));
+        command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
+                "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
+        progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
+        node = DetachedProcess.start("forwarder node", command, dir.resolve("node.log"));
+        node.awaitReady("ready", Duration.ofSeconds(60));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (server.nodes().live().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the forwarder node did not register within 30 s; see " + node.log());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Starts (or restarts, with another network model) the worker. */
+    public void startWorker(String networkModel) throws IOException, InterruptedException {
+        stopWorker();
+        Path dir = settings.server().dataDir().resolve("worker");
+        Files.createDirectories(dir);
+        List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"), Main.class.getName()));
+        command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", workerNamespace,
+                "--underlay-ip", WORKER_IP, "--name", settings.workerName(), "--state-dir", dir.toString(), "--network-model", networkModel,
+                "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
+        progress.accept("starting the worker (" + networkModel + " network model, tunnels from " + workerNamespace + " at " + WORKER_IP + ")");
+        worker = DetachedProcess.start("worker", command, dir.resolve("worker-" + networkModel + ".log"));
+        worker.awaitReady("ready", Duration.ofSeconds(60));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (server.workers().live().stream().noneMatch(w -> w.networkModel().equals(networkModel))) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the worker did not register within 30 s; see " + worker.log());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Stops the worker (SIGTERM: it removes its environments) and waits for it. */
+    public void stopWorker() throws InterruptedException {
+        if (worker != null) {
+            String name = settings.workerName();
+            terminate(worker.pid());
+            server.workers().remove(name);
+            worker = null;
+        }
+    }
+
+    /** Kills the worker with SIGKILL, as a crash would; {@link #startWorker} afterwards cleans up after it. */
+    public void killWorker() throws InterruptedException {
+        if (worker != null) {
+            ProcessHandle.of(worker.pid()).ifPresent(ProcessHandle::destroyForcibly);
+            ProcessHandle.of(worker.pid()).ifPresent(p -> p.onExit().join());
+            server.workers().remove(settings.workerName());
+            worker = null;
+        }
+    }
+
+    public long workerPid() {
+        return worker == null ? -1 : worker.pid();
+    }
+
+    public Path workerLog() {
+        return worker == null ? null : worker.log();
+    }
+
+    private static void terminate(long pid) throws InterruptedException {
+        ProcessHandle handle = ProcessHandle.of(pid).orElse(null);
+        if (handle == null) {
+            return;
+        }
+        handle.destroy();
+        try {
+            handle.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            handle.destroyForcibly();
+        }
+    }
+
+    public ControlPlaneServer server() {
+        return server;
+    }
+
+    public Path tokenFile() {
+        return settings.server().dataDir().resolve("node-token");
+    }
+
+    public String nodeNamespace() {
+        return nodeNamespace;
+    }
+
+    public String workerNamespace() {
+        return workerNamespace;
+    }
+
+    private static void join(Journal journal, String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
+        journal.recordNamespace(ns);
+        run("ip", "netns", "add", ns);
+        run("ip", "-n", ns, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", peer, "netns", underlay, "mtu", "1600");
+        run("ip", "-n", underlay, "link", "set", peer, "master", "hp-ul", "up");
+        run("ip", "netns", "exec", ns, "ethtool", "-K", "hp-ul0", "tx", "off", "tso", "off", "gso", "off");
+        run("ip", "-n", ns, "address", "add", ip + "/15", "dev", "hp-ul0");
+        run("ip", "-n", ns, "link", "set", "hp-ul0", "up");
+        run("ip", "-n", ns, "link", "set", "lo", "up");
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(String.join(" ", command) + ": " + out.strip());
+        }
+    }
+
+    private void removeHosts() throws IOException, InterruptedException {
+        if (Files.exists(Journal.file(hostsState))) {
+            List<String> names = Journal.read(hostsState, progress).namespaces();
+            Namespaces.killProcesses(names, Duration.ofSeconds(2));
+            names.forEach(Namespaces::delete);
+            Files.delete(Journal.file(hostsState));
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            stopWorker();
+            if (node != null) {
+                terminate(node.pid());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            removeHosts();
+        } catch (IOException | InterruptedException e) {
+            progress.accept("removing the hosts: " + e.getMessage());
+        }
+        if (server != null) {
+            server.close();
+        }
+        try {
+            new Lab(fabricState, progress).down();
+        } catch (RuntimeException e) {
+            progress.accept("removing the fabric: " + e.getMessage());
+        }
+    }
+}

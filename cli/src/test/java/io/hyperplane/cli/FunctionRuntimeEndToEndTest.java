@@ -1,0 +1,387 @@
+package io.hyperplane.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.lab.netns.Namespaces;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.lambda.model.InvocationType;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+import software.amazon.awssdk.services.lambda.model.LambdaException;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Issue 5 for real: functions run in execution environments on a worker, reach a database
+ * instance in their VPC through the shared ENI, and scale; errors, timeouts and init failures are
+ * reported as AWS reports them; function code cannot leave its network; a killed worker leaves
+ * nothing behind once it restarts.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(600)
+class FunctionRuntimeEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String PYTHON_APP = """
+            import json, os, socket, subprocess, time, urllib.request, shutil
+
+            def handler(event, context):
+                action = event.get("action", "whoami")
+                if action == "whoami":
+                    with urllib.request.urlopen("http://" + event["target"] + "/whoami", timeout=5) as r:
+                        seen = r.read().decode()
+                    time.sleep(event.get("hold", 0))
+                    return {"seen": seen, "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "uid": os.getuid(),
+                            "requestId": context.aws_request_id, "memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]}
+                if action == "fail":
+                    raise ValueError("asked to fail")
+                if action == "sleep":
+                    time.sleep(event["seconds"])
+                    return "slept"
+                if action == "escape":
+                    ip = shutil.which("ip") or "/usr/sbin/ip"
+                    out = {"linkDown": subprocess.run([ip, "link", "set", "eth0", "down"], capture_output=True).returncode,
+                           "addrAdd": subprocess.run([ip, "addr", "add", "100.64.9.9/32", "dev", "eth0"], capture_output=True).returncode}
+                    for name, (host, port) in event["probes"].items():
+                        try:
+                            socket.create_connection((host, port), timeout=2).close()
+                            out[name] = "connected"
+                        except Exception as e:
+                            out[name] = type(e).__name__
+                    return out
+                return "unknown action"
+            """;
+    static final String PROVIDED_BOOTSTRAP = """
+            #!/usr/bin/env python3
+            import json, os, urllib.request
+            api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+            while True:
+                with urllib.request.urlopen("http://" + api + "/2018-06-01/runtime/invocation/next") as r:
+                    rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+                    event = json.loads(r.read())
+                print("provided bootstrap handling", rid, flush=True)
+                with urllib.request.urlopen("http://" + event["target"] + "/whoami", timeout=5) as r:
+                    body = json.dumps({"seen": r.read().decode()}).encode()
+                urllib.request.urlopen(urllib.request.Request("http://" + api + "/2018-06-01/runtime/invocation/" + rid + "/response",
+                                                              data=body, method="POST")).read()
+            """;
+    static final String JAVA_HANDLER = """
+            import com.amazonaws.services.lambda.runtime.Context;
+            import com.amazonaws.services.lambda.runtime.RequestHandler;
+            import java.io.IOException;
+            import java.io.UncheckedIOException;
+            import java.net.InetSocketAddress;
+            import java.net.Socket;
+            import java.nio.charset.StandardCharsets;
+            import java.util.Map;
+
+            public class Probe implements RequestHandler<Map<String, String>, String> {
+                @Override
+                public String handleRequest(Map<String, String> event, Context context) {
+                    String[] target = event.get("target").split(":");
+                    try (Socket socket = new Socket()) {
+                        socket.connect(new InetSocketAddress(target[0], Integer.parseInt(target[1])), 5000);
+                        socket.getOutputStream().write("GET /whoami HTTP/1.0\\r\\nHost: db\\r\\n\\r\\n".getBytes(StandardCharsets.US_ASCII));
+                        String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                        context.getLogger().log("java handler saw " + response.length() + " bytes");
+                        return response.substring(response.indexOf("\\r\\n\\r\\n") + 4);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+            """;
+
+    private RuntimeWorld w;
+    private String eniIp;
+
+    @BeforeAll
+    void start() throws Exception {
+        w = new RuntimeWorld("hp-rt-", "rt", "shared");
+        w.buildVpc("10.5.0.0/16", "10.5.1.0/24", "10.5.2.0/24");
+        w.createFunction("py", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 10, 128);
+        eniIp = w.ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+            InvokeResponse r = w.invoke("py", whoami());
+            System.out.println("first invocation: " + r.payload().asUtf8String() + "\n" + RuntimeWorld.log(r));
+            return JSON.readTree(r.payload().asUtf8String()).path("seen").asText().startsWith(eniIp);
+        });
+    }
+
+    @AfterAll
+    void stop() {
+        if (w != null) {
+            w.close();
+        }
+        assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-rt-") || n.startsWith("hp-ee-rt-"));
+    }
+
+    private String whoami() {
+        return "{\"action\":\"whoami\",\"target\":\"" + w.target() + "\"}";
+    }
+
+    private JsonNode payload(InvokeResponse r) throws Exception {
+        return JSON.readTree(r.payload().asUtf8String());
+    }
+
+    @Test
+    @Order(1)
+    void shouldRunAPythonFunctionAsAnUnprivilegedUserThroughTheSharedEni() throws Exception {
+        InvokeResponse r = w.invoke("py", whoami());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.functionError()).isNull();
+        assertThat(r.executedVersion()).isEqualTo("$LATEST");
+        JsonNode body = payload(r);
+        assertThat(body.path("seen").asText()).as("the database sees the ENI's address").startsWith(eniIp + ":");
+        assertThat(body.path("uid").asInt()).as("not root").isGreaterThanOrEqualTo(61000);
+        assertThat(body.path("function").asText()).isEqualTo("py");
+        assertThat(body.path("memory").asText()).isEqualTo("128");
+        String log = RuntimeWorld.log(r);
+        System.out.println("a warm python invocation's log:\n" + log);
+        assertThat(log).contains("START RequestId: ").contains("END RequestId: ").contains("REPORT RequestId: ")
+                .contains("Duration: ").contains("Billed Duration: ").contains("Memory Size: 128 MB").contains("Max Memory Used: ");
+    }
+
+    @Test
+    @Order(2)
+    void shouldRunTheOfficialJavaRuntimeClientAndAProvidedBootstrap() throws Exception {
+        w.createFunction("java", "java21", "Probe::handleRequest", javaZip(), List.of(w.subnetA), 30, 512);
+        InvokeResponse cold = w.invoke("java", "{\"target\":\"" + w.target() + "\"}");
+        assertThat(cold.functionError()).as(cold.payload().asUtf8String()).isNull();
+        assertThat(JSON.readTree(cold.payload().asUtf8String()).asText()).as("the Java handler saw the ENI").startsWith(eniIp + ":");
+        String log = RuntimeWorld.log(cold);
+        System.out.println(log);
+        assertThat(log).contains("Init Duration: ").contains("Network Attach: ").contains("Process Start: ").contains("Runtime Init: ")
+                .contains("java handler saw");
+        System.out.println("worker metrics: " + workerMetrics());
+        InvokeResponse warm = w.invoke("java", "{\"target\":\"" + w.target() + "\"}");
+        assertThat(RuntimeWorld.log(warm)).as("a warm invoke has no init").doesNotContain("Init Duration");
+
+        byte[] provided = providedZip();
+        w.createFunction("provided", "provided.al2023", "bootstrap", provided, List.of(w.subnetA), 10, 128);
+        InvokeResponse p = w.invoke("provided", whoami());
+        assertThat(p.functionError()).as(p.payload().asUtf8String()).isNull();
+        assertThat(payload(p).path("seen").asText()).startsWith(eniIp + ":");
+        assertThat(RuntimeWorld.log(p)).contains("provided bootstrap handling");
+    }
+
+    @Test
+    @Order(3)
+    void shouldReportFunctionErrorsTimeoutsAndInitFailuresAsLambdaDoes() throws Exception {
+        InvokeResponse failed = w.invoke("py", "{\"action\":\"fail\"}");
+        assertThat(failed.statusCode()).isEqualTo(200);
+        assertThat(failed.functionError()).isEqualTo("Unhandled");
+        assertThat(payload(failed).path("errorType").asText()).isEqualTo("ValueError");
+        assertThat(payload(failed).path("errorMessage").asText()).isEqualTo("asked to fail");
+
+        w.createFunction("slow", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 2, 128);
+        InvokeResponse timedOut = w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":6}");
+        assertThat(timedOut.functionError()).isEqualTo("Unhandled");
+        assertThat(payload(timedOut).path("errorMessage").asText()).contains("Task timed out after 2.00 seconds");
+        assertThat(RuntimeWorld.log(timedOut)).contains("Task timed out after 2.00 seconds");
+        assertThat(w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":0}").payload().asUtf8String()).as("a fresh environment after the timeout")
+                .isEqualTo("\"slept\"");
+
+        w.createFunction("broken", "python3.12", "missing.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 10, 128);
+        InvokeResponse importError = w.invoke("broken", "{}");
+        assertThat(importError.functionError()).isEqualTo("Unhandled");
+        assertThat(payload(importError).path("errorType").asText()).isEqualTo("Runtime.ImportModuleError");
+
+        w.createFunction("crash", "provided.al2023", "bootstrap", RuntimeWorld.zip(Map.of("bootstrap", "#!/bin/sh\necho dying\nexit 3\n")),
+                List.of(w.subnetA), 10, 128);
+        InvokeResponse crash = w.invoke("crash", "{}");
+        assertThat(crash.functionError()).isEqualTo("Unhandled");
+        assertThat(payload(crash).path("errorType").asText()).isEqualTo("Runtime.ExitError");
+        assertThat(payload(crash).path("errorMessage").asText()).contains("exit status 3");
+    }
+
+    @Test
+    @Order(4)
+    void shouldScaleTo50EnvironmentsOnOneEniAndThrottleBeyondReservedConcurrency() throws Exception {
+        w.createFunction("burst", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 60, 128);
+        String hold = "{\"action\":\"whoami\",\"target\":\"" + w.target() + "\",\"hold\":3}";
+        ExecutorService pool = Executors.newFixedThreadPool(50);
+        try {
+            List<CompletableFuture<InvokeResponse>> calls = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                calls.add(CompletableFuture.supplyAsync(() -> w.invoke("burst", hold), pool));
+            }
+            List<String> ids = new ArrayList<>();
+            for (CompletableFuture<InvokeResponse> call : calls) {
+                InvokeResponse r = call.join();
+                assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+                assertThat(payload(r).path("seen").asText()).startsWith(eniIp + ":");
+                ids.add(payload(r).path("requestId").asText());
+            }
+            assertThat(ids).doesNotHaveDuplicates();
+        } finally {
+            pool.shutdownNow();
+        }
+        JsonNode metrics = workerMetrics();
+        assertThat(metrics.path("environments").asInt()).as("50 concurrent invocations, 50 environments").isGreaterThanOrEqualTo(50);
+        assertThat(w.ec2.describeNetworkInterfaces(b -> b.filters(f -> f.name("subnet-id").values(w.subnetA))).networkInterfaces())
+                .as("one ENI, one address for all of them").hasSize(1);
+        System.out.println("worker metrics after the burst: " + metrics);
+
+        w.lambda.putFunctionConcurrency(b -> b.functionName("slow").reservedConcurrentExecutions(1));
+        CompletableFuture<InvokeResponse> holding = CompletableFuture.supplyAsync(() -> w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":1.5}"));
+        Thread.sleep(500);
+        LambdaException throttled = catchThrowableOfType(LambdaException.class, () -> w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":0}"));
+        assertThat(throttled.statusCode()).isEqualTo(429);
+        assertThat(throttled.awsErrorDetails().errorCode()).isEqualTo("TooManyRequestsException");
+        assertThat(holding.join().functionError()).isNull();
+    }
+
+    @Test
+    @Order(5)
+    void shouldKeepFunctionCodeInsideItsOwnNetwork() throws Exception {
+        String other = w.ec2.createVpc(b -> b.cidrBlock("10.6.0.0/16")).vpc().vpcId();
+        String otherSubnet = w.ec2.createSubnet(b -> b.vpcId(other).cidrBlock("10.6.1.0/24")).subnet().subnetId();
+        String open = w.ec2.createSecurityGroup(b -> b.vpcId(other).groupName("open").description("open")).groupId();
+        w.ec2.authorizeSecurityGroupIngress(b -> b.groupId(open).ipPermissions(p -> p.ipProtocol("-1").ipRanges(r -> r.cidrIp("0.0.0.0/0"))));
+        String userData = "#!/bin/sh\nexec " + ProcessHandle.current().info().command().orElseThrow() + " -Xmx64m -cp "
+                + System.getProperty("java.class.path") + " " + io.hyperplane.lab.service.ServiceHostMain.class.getName() + " --http 8080\n";
+        var foreign = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(otherSubnet).securityGroupIds(open)
+                .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        await().atMost(Duration.ofSeconds(60)).until(() -> w.ec2.describeInstances(b -> b.instanceIds(foreign.instanceId())).reservations()
+                .getFirst().instances().getFirst().state().nameAsString().equals("running"));
+        int workerPort = w.server.workers().live().getFirst().url().getPort();
+        String event = JSON.createObjectNode().put("action", "escape").set("probes", JSON.createObjectNode()
+                .set("otherVpc", JSON.createArrayNode().add(foreign.privateIpAddress()).add(8080))).toString();
+        ObjectMapperHelper probes = new ObjectMapperHelper(event);
+        probes.add("db", w.db.privateIpAddress(), 8080);
+        probes.add("workerManagement", "127.0.0.1", workerPort);
+        probes.add("node", LocalCloud.NODE_IP, 4789);
+        probes.add("workerHost", LocalCloud.WORKER_IP, 22);
+        probes.add("otherEnvironment", "100.64.0.17", 9001);
+        JsonNode out = payload(w.invoke("py", probes.toString()));
+        System.out.println("escape attempts: " + out);
+        assertThat(out.path("linkDown").asInt()).as("cannot take its tunnel down").isNotZero();
+        assertThat(out.path("addrAdd").asInt()).as("cannot change its address").isNotZero();
+        assertThat(out.path("db").asText()).as("its own VPC, through the ENI").isEqualTo("connected");
+        assertThat(out.path("otherVpc").asText()).as("another VPC").isNotEqualTo("connected");
+        assertThat(out.path("workerManagement").asText()).as("the worker's port").isNotEqualTo("connected");
+        assertThat(out.path("node").asText()).as("the node").isNotEqualTo("connected");
+        assertThat(out.path("workerHost").asText()).as("the worker host").isNotEqualTo("connected");
+        assertThat(out.path("otherEnvironment").asText()).as("another environment").isNotEqualTo("connected");
+    }
+
+    /** Builds the escape event's probe map. */
+    private static final class ObjectMapperHelper {
+        private final com.fasterxml.jackson.databind.node.ObjectNode root;
+
+        ObjectMapperHelper(String json) throws Exception {
+            root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(json);
+        }
+
+        void add(String name, String host, int port) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(host).add(port));
+        }
+
+        @Override
+        public String toString() {
+            return root.toString();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void shouldQueueEventInvocationsRetryThemTwiceAndAnswerDryRuns() {
+        InvokeResponse dry = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.DRY_RUN));
+        assertThat(dry.statusCode()).isEqualTo(204);
+        InvokeResponse ok = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.EVENT).payload(SdkBytes.fromUtf8String(whoami())));
+        assertThat(ok.statusCode()).isEqualTo(202);
+        InvokeResponse bad = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.EVENT)
+                .payload(SdkBytes.fromUtf8String("{\"action\":\"fail\"}")));
+        assertThat(bad.statusCode()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60)).until(() -> w.server.invocations().eventOutcomes().values().stream()
+                .filter(e -> e.function().equals("py")).allMatch(e -> e.succeeded() || e.attempts() == 3)
+                && w.server.invocations().eventOutcomes().size() >= 2);
+        assertThat(w.server.invocations().eventOutcomes().values()).filteredOn(e -> e.function().equals("py"))
+                .extracting(e -> e.succeeded() + "/" + e.attempts()).containsExactlyInAnyOrder("true/1", "false/3");
+    }
+
+    @Test
+    @Order(7)
+    void shouldLeaveNothingBehindWhenTheWorkerIsKilled() throws Exception {
+        assertThat(Namespaces.list()).anyMatch(n -> n.startsWith("hp-ee-rt-"));
+        w.cloud.killWorker();
+        assertThat(Namespaces.list()).as("the killed worker's environments are still there").anyMatch(n -> n.startsWith("hp-ee-rt-"));
+        w.cloud.startWorker("shared");
+        assertThat(Namespaces.list()).as("the restarted worker removed them").noneMatch(n -> n.startsWith("hp-ee-rt-"));
+        Process ps = new ProcessBuilder("ps", "-eo", "uid=").start();
+        String uids = new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(Arrays.stream(uids.split("\\s+")).filter(s -> !s.isBlank()).mapToInt(Integer::parseInt).filter(u -> u >= 61000 && u < 65000).count())
+                .as("no function process is left").isZero();
+        assertThat(payload(w.invoke("py", whoami())).path("seen").asText()).startsWith(eniIp + ":");
+    }
+
+    private JsonNode workerMetrics() throws Exception {
+        var worker = w.server.workers().live().getFirst();
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    private static byte[] providedZip() throws Exception {
+        Path dir = Files.createTempDirectory("hp-provided");
+        Path bootstrap = dir.resolve("bootstrap");
+        Files.writeString(bootstrap, PROVIDED_BOOTSTRAP);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (var fs = java.nio.file.FileSystems.newFileSystem(java.net.URI.create("jar:" + dir.resolve("f.zip").toUri()), Map.of("create", "true",
+                "enablePosixFileAttributes", "true"))) {
+            Path target = fs.getPath("/bootstrap");
+            Files.copy(bootstrap, target);
+            Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return Files.readAllBytes(dir.resolve("f.zip"));
+    }
+
+    /** Compiles the Java handler against the runtime library this JVM has (aws-lambda-java-core) and zips the class. */
+    static byte[] javaZip() throws Exception {
+        Path dir = Files.createTempDirectory("hp-java-fn");
+        Path source = dir.resolve("Probe.java");
+        Files.writeString(source, JAVA_HANDLER);
+        String core = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(p -> p.contains("aws-lambda-java-core")).findFirst().orElseThrow();
+        JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
+        int code = compiler.run(null, null, null, "--release", "17", "-cp", core, "-d", dir.toString(), source.toString());
+        assertThat(code).isZero();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            zip.putNextEntry(new ZipEntry("Probe.class"));
+            zip.write(Files.readAllBytes(dir.resolve("Probe.class")));
+            zip.closeEntry();
+        }
+        return bytes.toByteArray();
+    }
+}

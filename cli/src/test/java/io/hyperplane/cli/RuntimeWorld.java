@@ -1,0 +1,138 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.control.iam.ManagedPolicies;
+import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.lab.service.ServiceHostMain;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.iam.IamClient;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.InvokeResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A local cloud (control plane, fabric, forwarder node, worker) with SDK clients, a VPC with two
+ * subnets, and a "database" instance in subnet A whose UserData serves /whoami on 8080 and admits
+ * only the functions' security group.
+ */
+final class RuntimeWorld implements AutoCloseable {
+    static final String TRUST = """
+            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}""";
+
+    final LocalCloud cloud;
+    final ControlPlaneServer server;
+    final Ec2Client ec2;
+    final IamClient iam;
+    final LambdaClient lambda;
+    final Path dir;
+    String vpc;
+    String subnetA;
+    String subnetB;
+    String fnGroup;
+    String dbGroup;
+    String role;
+    Instance db;
+
+    RuntimeWorld(String prefix, String workerName, String networkModel) throws Exception {
+        dir = Files.createTempDirectory("hp-runtime-e2e");
+        ControlPlaneServer.Settings settings = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
+                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1)));
+        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, Duration.ofSeconds(300), 64),
+                line -> System.out.println("  " + line));
+        server = cloud.server();
+        StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey()));
+        ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
+                .httpClient(UrlConnectionHttpClient.create()).build();
+        iam = IamClient.builder().endpointOverride(server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
+                .httpClient(UrlConnectionHttpClient.create()).build();
+        lambda = LambdaClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
+                .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.retries.DefaultRetryStrategy.doNotRetry())
+                        .apiCallTimeout(Duration.ofSeconds(120)).apiCallAttemptTimeout(Duration.ofSeconds(120)))
+                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(120)).build()).build();
+    }
+
+    /** The VPC, groups, role and the database instance (waits until it answers is the caller's). */
+    void buildVpc(String cidr, String subnetACidr, String subnetBCidr) {
+        vpc = ec2.createVpc(b -> b.cidrBlock(cidr)).vpc().vpcId();
+        subnetA = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock(subnetACidr)).subnet().subnetId();
+        subnetB = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock(subnetBCidr)).subnet().subnetId();
+        fnGroup = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("functions").description("functions")).groupId();
+        dbGroup = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("db").description("db")).groupId();
+        ec2.authorizeSecurityGroupIngress(b -> b.groupId(dbGroup).ipPermissions(p -> p.ipProtocol("tcp").fromPort(8080).toPort(8080)
+                .userIdGroupPairs(g -> g.groupId(fnGroup))));
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String userData = "#!/bin/sh\nexec " + java + " -Xmx96m -cp " + System.getProperty("java.class.path") + " "
+                + ServiceHostMain.class.getName() + " --http 8080\n";
+        db = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnetA).securityGroupIds(dbGroup)
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        role = iam.createRole(b -> b.roleName("fn-role").assumeRolePolicyDocument(TRUST)).role().arn();
+        iam.attachRolePolicy(b -> b.roleName("fn-role").policyArn(ManagedPolicies.VPC_ACCESS_EXECUTION));
+        await().atMost(Duration.ofSeconds(60)).until(() -> ec2.describeInstances(b -> b.instanceIds(db.instanceId())).reservations().getFirst()
+                .instances().getFirst().state().nameAsString().equals("running"));
+    }
+
+    String target() {
+        return db.privateIpAddress() + ":8080";
+    }
+
+    void createFunction(String name, String runtime, String handler, byte[] zip, List<String> subnets, int timeout, int memory) {
+        lambda.createFunction(b -> b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup)));
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));
+    }
+
+    InvokeResponse invoke(String name, String payload) {
+        return lambda.invoke(b -> b.functionName(name).logType("Tail").payload(SdkBytes.fromUtf8String(payload)));
+    }
+
+    static String log(InvokeResponse r) {
+        return r.logResult() == null ? "" : new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+    }
+
+    static byte[] zip(Map<String, String> files) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            for (Map.Entry<String, String> f : files.entrySet()) {
+                zip.putNextEntry(new ZipEntry(f.getKey()));
+                zip.write(f.getValue().getBytes(StandardCharsets.UTF_8));
+                zip.closeEntry();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : new AutoCloseable[] {lambda, iam, ec2}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                System.out.println("closing: " + e.getMessage());
+            }
+        }
+        cloud.close();
+    }
+}

@@ -1,0 +1,315 @@
+package io.hyperplane.control.lambda;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
+import io.hyperplane.control.lambda.FunctionStore.Version;
+import io.hyperplane.control.nodes.WorkerRegistry;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Sql;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.DelayQueue;
+import java.util.concurrent.Delayed;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Invoke for Active functions: concurrency accounting, then the invocation goes to a live worker,
+ * which runs it in an execution environment. RequestResponse waits for the result; Event is
+ * queued (in memory) and retried twice on a function error, as Lambda does; DryRun only checks.
+ * <p>Concurrency (one invocation per environment, so in-flight invocations are the concurrency):
+ * a function with reserved concurrency R runs at most R at once; the others share what the
+ * account's limit leaves unreserved. Beyond that: TooManyRequestsException (429).
+ */
+public final class InvocationService implements LambdaApi.Invoker, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InvocationService.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024; // Lambda: 6 MB request and response
+    private static final int EVENT_PAYLOAD_LIMIT = 256 * 1024; // Lambda: 256 KB for asynchronous invocation
+    private static final int LOG_TAIL_BYTES = 4096;
+
+    /** Asynchronous invocation: attempts after the first on a function error, and the delay before each. */
+    public record Settings(int eventRetries, Duration eventRetryDelay, int eventDispatchers, Duration coldStartAllowance) {
+        public static final Settings DEFAULTS = new Settings(2, Duration.ofSeconds(1), 8, Duration.ofSeconds(90));
+    }
+
+    /** What became of one asynchronous invocation (for inspection: `hyperplane` tests and the demo). */
+    public record EventOutcome(String requestId, String function, int attempts, boolean succeeded, String lastError) {
+    }
+
+    private final Database db;
+    private final WorkerRegistry workers;
+    private final String token;
+    private final int accountConcurrency;
+    private final Settings settings;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
+    private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
+    private final AtomicLong throttled = new AtomicLong();
+    private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
+    private final List<Thread> dispatchers = new ArrayList<>();
+    private volatile boolean running = true;
+
+    public InvocationService(Database db, WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
+        this.db = db;
+        this.workers = workers;
+        this.token = token;
+        this.accountConcurrency = accountConcurrency;
+        this.settings = settings;
+        for (int i = 0; i < settings.eventDispatchers(); i++) {
+            dispatchers.add(Thread.ofPlatform().name("hp-events-" + i).daemon().start(this::dispatch));
+        }
+    }
+
+    @Override
+    public LambdaApi.Response invoke(String account, String region, String name, String version, Map<String, String> headers, byte[] payload) {
+        String type = headers.getOrDefault("x-amz-invocation-type", "RequestResponse");
+        Target target = target(account, region, name, version);
+        switch (type) {
+            case "DryRun" -> {
+                return new LambdaApi.Response(204, null, Map.of("X-Amz-Executed-Version", target.version().version()));
+            }
+            case "Event" -> {
+                if (payload.length > EVENT_PAYLOAD_LIMIT) {
+                    throw new LambdaError("RequestTooLargeException", 413, "Request must be smaller than " + EVENT_PAYLOAD_LIMIT
+                            + " bytes for the InvokeAsync operation");
+                }
+                String requestId = UUID.randomUUID().toString();
+                events.put(requestId, new EventOutcome(requestId, name, 0, false, null));
+                queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null), 0, System.nanoTime()));
+                return new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version()));
+            }
+            case "RequestResponse" -> {
+                if (payload.length > SYNC_PAYLOAD_LIMIT) {
+                    throw new LambdaError("RequestTooLargeException", 413, "Request must be smaller than " + SYNC_PAYLOAD_LIMIT
+                            + " bytes for the InvokeFunction operation");
+                }
+                Call call = new Call(UUID.randomUUID().toString(), target, payload, headers.getOrDefault("x-amz-log-type", "None"),
+                        headers.get("x-amz-client-context"));
+                String slot = acquire(target);
+                try {
+                    return respond(call, run(call));
+                } finally {
+                    release(slot);
+                }
+            }
+            default -> throw LambdaError.invalid("X-Amz-Invocation-Type " + type + ": expected RequestResponse, Event or DryRun");
+        }
+    }
+
+    /** Invocations refused for concurrency since start. */
+    public long throttledInvocations() {
+        return throttled.get();
+    }
+
+    public Map<String, EventOutcome> eventOutcomes() {
+        return Map.copyOf(events);
+    }
+
+    // ---- Resolving the function -----------------------------------------------------------------
+
+    record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
+    }
+
+    record Target(String account, String region, Version version, Lifecycle lifecycle, List<Subnet> subnets, long sumReservedOthers) {
+        String key() {
+            return account + "/" + version.name();
+        }
+    }
+
+    private Target target(String account, String region, String name, String version) {
+        return db.inTransaction(c -> {
+            Version v = FunctionStore.version(c, account, name, version).orElseThrow(() -> LambdaError.notFound(LambdaApi.arn(region, account, name)));
+            Lifecycle l = FunctionStore.lifecycle(c, account, name).orElseThrow();
+            List<Subnet> subnets = new ArrayList<>();
+            try (PreparedStatement s = Sql.prepare(c, "SELECT e.subnet_id, e.id, e.group_key FROM function_enis f JOIN network_interfaces e ON e.id = f.eni_id"
+                    + " WHERE f.account_id = ? AND f.function_name = ? AND f.version = ? ORDER BY e.subnet_id", account, name, version); ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    subnets.add(new Subnet(r.getString(1), r.getString(2), List.of(r.getString(3).split(","))));
+                }
+            }
+            long others = Sql.count(c, "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE account_id = ? AND name <> ?", account, name);
+            return new Target(account, region, v, l, subnets, others);
+        });
+    }
+
+    // ---- Concurrency ----------------------------------------------------------------------------
+
+    private String acquire(Target t) {
+        Integer reserved = t.lifecycle().reservedConcurrency();
+        String slot = reserved != null ? t.key() : t.account();
+        int limit = reserved != null ? reserved : (int) Math.max(0, accountConcurrency - t.sumReservedOthers());
+        int[] count = inFlight.computeIfAbsent(slot, k -> new int[1]);
+        synchronized (count) {
+            if (count[0] >= limit) {
+                throttled.incrementAndGet();
+                throw new LambdaError("TooManyRequestsException", 429, "Rate Exceeded.");
+            }
+            count[0]++;
+        }
+        return slot;
+    }
+
+    private void release(String slot) {
+        int[] count = inFlight.get(slot);
+        synchronized (count) {
+            count[0]--;
+        }
+    }
+
+    // ---- Running on a worker --------------------------------------------------------------------
+
+    private record Call(String requestId, Target target, byte[] payload, String logType, String clientContext) {
+    }
+
+    private JsonNode run(Call call) {
+        Target t = call.target();
+        WorkerRegistry.WorkerStatus worker = workers.pick(t.key()).orElseThrow(() ->
+                new LambdaError("ServiceException", 500, "No worker is available to run function " + t.version().name() + "."));
+        Version v = t.version();
+        ObjectNode request = JSON.createObjectNode();
+        request.put("requestId", call.requestId()).put("accountId", t.account()).put("region", t.region()).put("functionName", v.name())
+                .put("version", v.version()).put("functionArn", LambdaApi.arn(t.region(), t.account(), v.name())
+                        + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()))
+                .put("runtime", v.runtime()).put("handler", v.handler()).put("memoryMb", v.memory()).put("timeoutSeconds", v.timeout())
+                .put("codeSha256", v.codeSha256()).put("revisionId", v.revisionId()).put("logType", call.logType())
+                .put("payload", Base64.getEncoder().encodeToString(call.payload()));
+        if (call.clientContext() != null) {
+            request.put("clientContext", new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8));
+        }
+        ObjectNode environment = request.putObject("environment");
+        if (v.environment() != null) {
+            v.environment().forEach(environment::put);
+        }
+        ArrayNode subnets = request.putArray("subnets");
+        for (Subnet s : t.subnets()) {
+            ObjectNode o = subnets.addObject().put("subnetId", s.subnetId()).put("eniId", s.eniId());
+            s.securityGroupIds().forEach(o.putArray("securityGroupIds")::add);
+        }
+        HttpRequest http = HttpRequest.newBuilder(worker.url().resolve("/invoke"))
+                .timeout(Duration.ofSeconds(v.timeout()).plus(settings.coldStartAllowance()))
+                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(request.toString())).build();
+        try {
+            HttpResponse<String> response = this.http.send(http, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                LOG.warn("worker {} answered {} for {}: {}", worker.name(), response.statusCode(), call.requestId(), response.body());
+                throw new LambdaError("ServiceException", 500, "The worker could not run the invocation (HTTP " + response.statusCode() + ").");
+            }
+            return JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " is unreachable: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LambdaError("ServiceException", 500, "Interrupted.");
+        }
+    }
+
+    /** The worker's answer as Lambda's Invoke response. */
+    private static LambdaApi.Response respond(Call call, JsonNode result) {
+        String outcome = result.path("outcome").asText();
+        if (outcome.equals("error")) {
+            // A service-side failure (e.g. legacy ENI creation): Lambda's error type and status.
+            throw new LambdaError(result.path("errorType").asText("ServiceException"), result.path("status").asInt(500),
+                    result.path("message").asText("The invocation failed."));
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("X-Amz-Executed-Version", call.target().version().version());
+        headers.put("Content-Type", "application/json");
+        if (outcome.equals("function-error")) {
+            headers.put("X-Amz-Function-Error", result.path("functionError").asText("Unhandled"));
+        }
+        if ("Tail".equals(call.logType())) {
+            byte[] log = result.path("log").asText("").getBytes(StandardCharsets.UTF_8);
+            int from = Math.max(0, log.length - LOG_TAIL_BYTES);
+            headers.put("X-Amz-Log-Result", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(log, from, log.length)));
+        }
+        byte[] payload = Base64.getDecoder().decode(result.path("payload").asText(""));
+        return new LambdaApi.Response(200, new String(payload, StandardCharsets.UTF_8), headers);
+    }
+
+    // ---- Asynchronous invocation ----------------------------------------------------------------
+
+    private record QueuedEvent(Call call, int attempt, long dueNanos) implements Delayed {
+        @Override
+        public long getDelay(TimeUnit unit) {
+            return unit.convert(dueNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public int compareTo(Delayed o) {
+            return Long.compare(dueNanos, ((QueuedEvent) o).dueNanos);
+        }
+    }
+
+    private void dispatch() {
+        while (running) {
+            QueuedEvent e;
+            try {
+                e = queue.poll(500, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException ie) {
+                return;
+            }
+            if (e == null) {
+                continue;
+            }
+            Call call = e.call();
+            String error;
+            try {
+                String slot = acquire(call.target());
+                try {
+                    JsonNode result = run(call);
+                    String outcome = result.path("outcome").asText();
+                    error = outcome.equals("success") ? null : outcome.equals("function-error")
+                            ? new String(Base64.getDecoder().decode(result.path("payload").asText("")), StandardCharsets.UTF_8)
+                            : result.path("errorType").asText();
+                } finally {
+                    release(slot);
+                }
+            } catch (LambdaError le) {
+                if (le.status() == 429) { // throttled: Lambda keeps such events and tries again later
+                    queue.add(new QueuedEvent(call, e.attempt(), System.nanoTime() + settings.eventRetryDelay().toNanos()));
+                    continue;
+                }
+                error = le.type() + ": " + le.getMessage();
+            }
+            int attempts = e.attempt() + 1;
+            events.put(call.requestId(), new EventOutcome(call.requestId(), call.target().version().name(), attempts, error == null, error));
+            if (error != null && e.attempt() < settings.eventRetries()) {
+                queue.add(new QueuedEvent(call, attempts, System.nanoTime() + settings.eventRetryDelay().toNanos() * attempts));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        dispatchers.forEach(Thread::interrupt);
+        for (Thread t : dispatchers) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

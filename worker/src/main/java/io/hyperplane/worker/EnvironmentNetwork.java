@@ -1,0 +1,105 @@
+package io.hyperplane.worker;
+
+import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.packet.Ipv4Address;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An environment's network: its namespace, whose only interface is a VXLAN device with the
+ * environment's own VNI (created in the worker host's namespace, next to the underlay, then moved
+ * in), its address in 100.64.0.0/10 and the default route via the gateway every forwarder node
+ * answers.
+ * <p>Built in two steps. A {@link Slot} is prepared ahead of need: namespace, VNI (registered with
+ * the control plane without an ENI, so no node forwards for it yet) and tunnel. A cold start then
+ * only <em>binds</em> a slot to the function's ENI and waits until every live node runs a
+ * configuration that has it — the environment's first packet is never dropped as unknown.
+ */
+record EnvironmentNetwork(String namespace, int vni, String ip, String mac, String eniId, String legacyEniId) {
+    static final String GATEWAY = "100.64.0.1";
+    private static final int BASE = Ipv4Address.parse("100.64.0.0");
+    private static final String DEVICE = "eth0";
+
+    /** A prepared network not yet bound to an ENI. */
+    record Slot(long index, String namespace, int vni, String ip, String mac) {
+    }
+
+    /** Where a slot's preparation time goes: the namespace, the VNI registration, the tunnel device. */
+    interface Steps {
+        void record(double namespaceMs, double registerMs, double deviceMs);
+    }
+
+    static String address(long index) {
+        return Ipv4Address.format(BASE + 16 + (int) index);
+    }
+
+    static String mac(long index) {
+        return String.format("02:ee:%02x:%02x:%02x:%02x", (index >> 24) & 0xff, (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff);
+    }
+
+    /** Prepares a slot; the namespace is journaled before it exists. */
+    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp, Steps steps)
+            throws IOException, InterruptedException {
+        String ip = address(index);
+        String mac = mac(index);
+        long t0 = System.nanoTime();
+        journal.recordNamespace(namespace);
+        Namespaces.add(namespace);
+        long t1 = System.nanoTime();
+        int vni = control.registerEnvironment(namespace, w.underlayIp(), ip, mac, null, false);
+        long t2 = System.nanoTime();
+        String device = "hp-e" + index;
+        batch(w.hostNamespace(), List.of(
+                "link add " + device + " address " + mac + " type vxlan id " + vni + " local " + w.underlayIp() + " remote " + nodeIp
+                        + " dstport 4789 dev hp-ul0 nolearning",
+                "link set " + device + " netns " + namespace));
+        offloadsOff(namespace, device);
+        batch(namespace, List.of(
+                "link set lo up",
+                "link set " + device + " name " + DEVICE,
+                "link set " + DEVICE + " mtu 1500 up",
+                "address add " + ip + "/10 dev " + DEVICE,
+                "route add default via " + GATEWAY));
+        steps.record((t1 - t0) / 1e6, (t2 - t1) / 1e6, (System.nanoTime() - t2) / 1e6);
+        return new Slot(index, namespace, vni, ip, mac);
+    }
+
+    /** Binds a slot to an ENI; returns once every live forwarder node runs it. */
+    static EnvironmentNetwork bind(WorkerSettings w, ControlClient control, Slot slot, String eniId, String legacyEniId)
+            throws IOException, InterruptedException {
+        int vni = control.registerEnvironment(slot.namespace(), w.underlayIp(), slot.ip(), slot.mac(), eniId, true);
+        if (vni != slot.vni()) {
+            throw new IOException("environment " + slot.namespace() + ": the control plane gave VNI " + vni + ", the tunnel has " + slot.vni());
+        }
+        return new EnvironmentNetwork(slot.namespace(), vni, slot.ip(), slot.mac(), eniId, legacyEniId);
+    }
+
+    /**
+     * The tunnel entry must hand the node complete inner checksums and no 64 KB segments (a
+     * userspace VTEP sees what the kernel would otherwise leave to offload).
+     */
+    private static void offloadsOff(String namespace, String device) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("ethtool -K " + device + " in " + namespace + ": " + out.strip());
+        }
+    }
+
+    /** Runs ip commands in one process ({@code ip -n NS -batch -}): one fork for the lot. */
+    static void batch(String namespace, List<String> commands) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("ip", "-n", namespace, "-batch", "-"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getOutputStream().write((String.join("\n", commands) + "\n").getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("ip -n " + namespace + " -batch: " + out.strip() + " (commands: " + String.join("; ", commands) + ")");
+        }
+    }
+}

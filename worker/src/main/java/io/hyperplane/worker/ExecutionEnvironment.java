@@ -1,0 +1,415 @@
+package io.hyperplane.worker;
+
+import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.node.io.NetworkNamespace;
+import io.hyperplane.runtime.InitOutcome;
+import io.hyperplane.runtime.Invocation;
+import io.hyperplane.runtime.LaunchSpec;
+import io.hyperplane.runtime.RuntimeLaunchException;
+import io.hyperplane.runtime.InvocationOutcome;
+import io.hyperplane.runtime.RuntimeApiServer;
+import io.hyperplane.runtime.Runtimes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+
+/**
+ * One execution environment: a network namespace tunnelled to the forwarder nodes, the Lambda
+ * Runtime API on 127.0.0.1:9001 inside it, and the function's process running there as a user of
+ * its own with no capabilities, in a memory cgroup sized by MemorySize, in a working directory
+ * holding the unpacked code. One invocation at a time.
+ */
+final class ExecutionEnvironment {
+    private static final Logger LOG = LoggerFactory.getLogger(ExecutionEnvironment.class);
+    static final int RUNTIME_API_PORT = 9001;
+    private static final int LOG_LIMIT = 256 * 1024;
+
+    /** Milliseconds of each cold-start phase. */
+    record Phases(double networkAttachMs, double processStartMs, double runtimeInitMs) {
+        double initMs() {
+            return processStartMs + runtimeInitMs;
+        }
+    }
+
+    /** An invocation's result as the worker reports it to the control plane. */
+    record Result(String outcome, byte[] payload, String functionError, String log, boolean fatal) {
+    }
+
+    final String id;
+    final String key;
+    final InvokeRequest function;
+    final EnvironmentNetwork network;
+    private Phases phases;
+    private final Path dir;
+    private final Process process;
+    private final RuntimeApiServer runtimeApi;
+    private final MemoryCgroup cgroup;
+    private final StringBuilder log = new StringBuilder();
+    private volatile long lastUsedNanos = System.nanoTime();
+    private boolean firstInvocation = true;
+
+    private ExecutionEnvironment(String id, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
+                                 RuntimeApiServer runtimeApi, MemoryCgroup cgroup) {
+        this.id = id;
+        this.key = function.environmentKey();
+        this.function = function;
+        this.network = network;
+        this.dir = dir;
+        this.process = process;
+        this.runtimeApi = runtimeApi;
+        this.cgroup = cgroup;
+    }
+
+    /** Thrown when the runtime fails to initialise: Lambda reports it as the invocation's function error. */
+    static final class InitFailed extends Exception {
+        final String errorType;
+        final String body;
+        final String log;
+
+        InitFailed(String errorType, String message, String body, String log) {
+            super(message);
+            this.errorType = errorType;
+            this.body = body;
+            this.log = log;
+        }
+    }
+
+    /**
+     * A cold start: network (already attached by the caller, who measured it), code, Runtime API,
+     * process, and init up to the runtime's first /next. On failure everything made is removed.
+     */
+    static ExecutionEnvironment start(WorkerSettings w, String id, int uid, InvokeRequest f, EnvironmentNetwork network, double attachMs,
+                                      byte[] zip) throws IOException, InterruptedException, InitFailed {
+        long t0 = System.nanoTime();
+        Path dir = w.environmentsRoot().resolve(id);
+        Path task = dir.resolve("task");
+        Path tmp = dir.resolve("tmp");
+        RuntimeApiServer api = null;
+        MemoryCgroup cgroup = null;
+        Process process = null;
+        try {
+            Files.createDirectories(task);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            unzip(zip, task);
+            Files.createDirectories(tmp);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));
+            Files.setAttribute(tmp, "unix:uid", uid);
+            Files.setAttribute(tmp, "unix:gid", uid);
+            api = NetworkNamespace.call(network.namespace(), () -> RuntimeApiServer.start(new InetSocketAddress("127.0.0.1", RUNTIME_API_PORT)));
+            LaunchSpec launch;
+            try {
+                launch = Runtimes.launch(f.runtime(), task, f.handler() == null ? "bootstrap" : f.handler(), f.memoryMb(), tmp);
+            } catch (RuntimeLaunchException e) {
+                throw new InitFailed(e.errorType(), e.getMessage(), errorJson(e.errorType(), e.getMessage()), "");
+            }
+            cgroup = MemoryCgroup.create(w.name(), id, (long) f.memoryMb() * 1024 * 1024);
+            List<String> command = new ArrayList<>();
+            if (cgroup != null) {
+                command.addAll(List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs().toString()));
+            }
+            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
+            command.addAll(launch.command());
+            ProcessBuilder pb = new ProcessBuilder(command).directory(task.toFile()).redirectErrorStream(true);
+            pb.environment().clear();
+            pb.environment().putAll(environment(f, task, tmp));
+            pb.environment().putAll(launch.extraEnvironment());
+            long t1 = System.nanoTime();
+            process = pb.start();
+            long t2 = System.nanoTime();
+            ExecutionEnvironment ee = new ExecutionEnvironment(id, f, network, dir, process, api, cgroup);
+            ee.readLog();
+            InitOutcome init = awaitInit(api, process, w.initTimeout());
+            long t3 = System.nanoTime();
+            if (init == null) {
+                Thread.sleep(5);
+                String message = "RequestId: " + f.requestId() + " Error: Runtime exited with error: exit status " + process.exitValue();
+                throw new InitFailed("Runtime.ExitError", message, errorJson("Runtime.ExitError", message), ee.drainLog() + message + "\n");
+            }
+            switch (init) {
+                case InitOutcome.Ready ready -> {
+                    ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, (t3 - t2) / 1e6);
+                    return ee;
+                }
+                case InitOutcome.InitError error -> throw new InitFailed(error.errorType(), error.errorMessage(),
+                        new String(error.rawBody(), StandardCharsets.UTF_8), ee.drainLog());
+                case InitOutcome.TimedOut timedOut -> throw new InitFailed("Runtime.InitTimeout", "Init timed out after "
+                        + w.initTimeout().toSeconds() + " seconds", errorJson("Runtime.InitTimeout", "Init timed out"), ee.drainLog());
+            }
+        } catch (IOException | InterruptedException | InitFailed | RuntimeException e) {
+            kill(process, network.namespace());
+            if (api != null) {
+                api.close();
+            }
+            if (cgroup != null) {
+                cgroup.delete();
+            }
+            deleteTree(dir);
+            throw e;
+        }
+    }
+
+    private void readLog() {
+        // Chunks, not lines: a runtime's logger may write without a newline (Java's LambdaLogger.log).
+        Thread.ofPlatform().daemon().name("hp-log-" + id).start(() -> {
+            try (InputStreamReader reader = new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)) {
+                char[] chunk = new char[8192];
+                int n;
+                while ((n = reader.read(chunk)) > 0) {
+                    synchronized (log) {
+                        log.append(chunk, 0, n);
+                        if (log.length() > LOG_LIMIT) {
+                            log.delete(0, log.length() - LOG_LIMIT / 2);
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                LOG.debug("log of {} ended: {}", id, e.getMessage());
+            }
+        });
+    }
+
+    /** Text written since the last call, ending with a newline when there is any. */
+    private String drainLog() {
+        synchronized (log) {
+            String text = log.toString();
+            log.setLength(0);
+            return text.isEmpty() || text.endsWith("\n") ? text : text + "\n";
+        }
+    }
+
+    Phases phases() {
+        return phases;
+    }
+
+    /** Init's outcome, or null if the process exited before finishing init. */
+    private static InitOutcome awaitInit(RuntimeApiServer api, Process process, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            InitOutcome outcome = api.awaitInit(java.time.Duration.ofNanos(Math.max(0, Math.min(left, 50_000_000L))));
+            if (!(outcome instanceof InitOutcome.TimedOut) || left <= 0) {
+                return outcome;
+            }
+            if (!process.isAlive()) {
+                InitOutcome last = api.awaitInit(java.time.Duration.ZERO); // it may have finished init just before exiting
+                return last instanceof InitOutcome.TimedOut ? null : last;
+            }
+        }
+    }
+
+    /** Lambda's environment variables for the function process. */
+    private static Map<String, String> environment(InvokeRequest f, Path task, Path tmp) {
+        Map<String, String> env = new LinkedHashMap<>(f.environment());
+        env.put("AWS_LAMBDA_FUNCTION_NAME", f.functionName());
+        env.put("AWS_LAMBDA_FUNCTION_VERSION", f.version());
+        env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(f.memoryMb()));
+        env.put("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + RUNTIME_API_PORT);
+        env.put("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + f.functionName());
+        env.put("AWS_LAMBDA_LOG_STREAM_NAME", java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString().replace('-', '/') + "/[" + f.version() + "]"
+                + java.util.UUID.randomUUID().toString().replace("-", ""));
+        env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + f.runtime());
+        env.put("_HANDLER", f.handler() == null ? "" : f.handler());
+        env.put("LAMBDA_TASK_ROOT", task.toString());
+        env.put("LAMBDA_RUNTIME_DIR", task.toString());
+        env.put("AWS_REGION", f.region());
+        env.put("AWS_DEFAULT_REGION", f.region());
+        env.put("TZ", ":UTC");
+        env.put("LANG", "en_US.UTF-8");
+        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        env.put("HOME", tmp.toString());
+        env.put("TMPDIR", tmp.toString());
+        return env;
+    }
+
+    /** Runs one invocation; {@code fatal} in the result means this environment must be destroyed. */
+    Result invoke(InvokeRequest r) throws InterruptedException {
+        lastUsedNanos = System.nanoTime();
+        boolean cold = firstInvocation;
+        firstInvocation = false;
+        String preamble = drainLog(); // init's output on a cold start; on a warm one, what came after the last END
+        long deadline = System.currentTimeMillis() + r.timeoutSeconds() * 1000L;
+        long start = System.nanoTime();
+        CompletableFuture<InvocationOutcome> outcome = runtimeApi.invoke(new Invocation(r.requestId(), r.payload(), deadline, r.functionArn(),
+                "Root=1-" + Long.toHexString(System.currentTimeMillis() / 1000) + "-" + r.requestId().replace("-", "").substring(0, 24) + ";Sampled=0",
+                r.clientContext(), null));
+        Object done;
+        boolean timedOut = false;
+        try {
+            done = CompletableFuture.anyOf(outcome, process.onExit()).get(r.timeoutSeconds() * 1000L, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            done = null;
+            timedOut = true;
+        } catch (ExecutionException e) {
+            done = null;
+        }
+        double durationMs = (System.nanoTime() - start) / 1e6;
+        Thread.sleep(5); // let the log reader catch the last lines the function wrote
+        String functionLog = drainLog();
+        StringBuilder text = new StringBuilder(preamble);
+        text.append("START RequestId: ").append(r.requestId()).append(" Version: ").append(r.version()).append('\n').append(functionLog);
+        Result result;
+        if (timedOut) {
+            String message = java.time.Instant.now() + " " + r.requestId() + " Task timed out after "
+                    + String.format("%.2f", r.timeoutSeconds() * 1.0) + " seconds";
+            text.append(message).append('\n');
+            runtimeApi.abandon(r.requestId());
+            result = new Result("function-error", errorJson("Sandbox.Timedout", message).getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
+        } else if (done instanceof InvocationOutcome.Success success) {
+            result = new Result("success", success.payload(), null, null, false);
+        } else if (done instanceof InvocationOutcome.FunctionError error) {
+            result = new Result("function-error", error.body(), "Unhandled", null, false);
+        } else {
+            int status = process.isAlive() ? -1 : process.exitValue();
+            String message = "RequestId: " + r.requestId() + " Error: Runtime exited with error: exit status " + status;
+            text.append(message).append('\n');
+            runtimeApi.abandon(r.requestId());
+            result = new Result("function-error", errorJson("Runtime.ExitError", message).getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
+        }
+        text.append("END RequestId: ").append(r.requestId()).append('\n');
+        text.append("REPORT RequestId: ").append(r.requestId()).append("\tDuration: ").append(String.format("%.2f", durationMs))
+                .append(" ms\tBilled Duration: ").append((long) Math.ceil(durationMs)).append(" ms\tMemory Size: ").append(r.memoryMb())
+                .append(" MB\tMax Memory Used: ").append(maxMemoryMb()).append(" MB\t");
+        if (cold) {
+            text.append("Init Duration: ").append(String.format("%.2f", phases.initMs())).append(" ms\tNetwork Attach: ")
+                    .append(String.format("%.2f", phases.networkAttachMs())).append(" ms\tProcess Start: ")
+                    .append(String.format("%.2f", phases.processStartMs())).append(" ms\tRuntime Init: ")
+                    .append(String.format("%.2f", phases.runtimeInitMs())).append(" ms\t");
+        }
+        text.append('\n');
+        lastUsedNanos = System.nanoTime();
+        return new Result(result.outcome(), result.payload(), result.functionError(), text.toString(), result.fatal());
+    }
+
+    private long maxMemoryMb() {
+        if (cgroup != null) {
+            return Math.max(1, cgroup.peakBytes() / (1024 * 1024));
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    long idleNanos() {
+        return System.nanoTime() - lastUsedNanos;
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    /** Ends the process and removes the Runtime API, cgroup and files; the network is the caller's. */
+    void destroy() {
+        kill(process, network.namespace());
+        runtimeApi.close();
+        if (cgroup != null) {
+            cgroup.delete();
+        }
+        deleteTree(dir);
+    }
+
+    private static void kill(Process process, String namespace) {
+        if (process != null) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+        try {
+            Namespaces.killProcesses(List.of(namespace), java.time.Duration.ZERO);
+            if (process != null) {
+                process.waitFor(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String errorJson(String type, String message) {
+        return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("errorMessage", message).put("errorType", type).toString();
+    }
+
+    /** Unpacks the code keeping the zip's Unix permissions (bootstrap must stay executable). */
+    private static void unzip(byte[] zip, Path task) throws IOException {
+        Path file = task.getParent().resolve("code.zip");
+        Files.write(file, zip);
+        try (FileSystem fs = FileSystems.newFileSystem(file, Map.of("enablePosixFileAttributes", "true"))) {
+            Path root = fs.getPath("/");
+            try (Stream<Path> entries = Files.walk(root)) {
+                for (Path entry : (Iterable<Path>) entries::iterator) {
+                    if (entry.equals(root)) {
+                        continue;
+                    }
+                    Path target = task.resolve(root.relativize(entry).toString()).normalize();
+                    if (!target.startsWith(task)) {
+                        throw new IOException("zip entry " + entry + " points outside the task root");
+                    }
+                    if (Files.isDirectory(entry)) {
+                        Files.createDirectories(target);
+                        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+                        continue;
+                    }
+                    Files.createDirectories(target.getParent());
+                    Files.copy(entry, target);
+                    Set<PosixFilePermission> mode = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+                            PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ);
+                    boolean executable;
+                    try {
+                        executable = Files.getPosixFilePermissions(entry).contains(PosixFilePermission.OWNER_EXECUTE);
+                    } catch (UnsupportedOperationException | IOException e) {
+                        executable = false;
+                    }
+                    if (executable || root.relativize(entry).toString().equals("bootstrap")) {
+                        mode.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
+                    }
+                    Files.setPosixFilePermissions(target, mode);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.warn("removing {}: {}", p, e.getMessage());
+                }
+            });
+        } catch (IOException e) {
+            LOG.warn("removing {}: {}", dir, e.getMessage());
+        }
+    }
+}

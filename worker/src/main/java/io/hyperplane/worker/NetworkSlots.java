@@ -1,0 +1,117 @@
+package io.hyperplane.worker;
+
+import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.lab.netns.Namespaces;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Environment networks prepared ahead of need, so a cold start's network attach is only the bind
+ * (as Lambda keeps its sandboxes' networking ready): a background thread keeps {@code target}
+ * slots ready while a forwarder node is live. When the pool is empty a cold start prepares one
+ * itself.
+ */
+final class NetworkSlots implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NetworkSlots.class);
+
+    private final WorkerSettings settings;
+    private final ControlClient control;
+    private final Journal journal;
+    private final Supplier<List<String>> nodes;
+    private final AtomicLong nextIndex;
+    private final EnvironmentNetwork.Steps steps;
+    private final String prefix;
+    private final int target;
+    private final LinkedBlockingDeque<EnvironmentNetwork.Slot> ready = new LinkedBlockingDeque<>();
+    private final Thread filler;
+    private volatile boolean running = true;
+
+    NetworkSlots(WorkerSettings settings, ControlClient control, Journal journal, Supplier<List<String>> nodes, AtomicLong nextIndex,
+                 String prefix, int target, EnvironmentNetwork.Steps steps) {
+        this.settings = settings;
+        this.control = control;
+        this.journal = journal;
+        this.nodes = nodes;
+        this.nextIndex = nextIndex;
+        this.prefix = prefix;
+        this.target = target;
+        this.steps = steps;
+        this.filler = Thread.ofPlatform().name("hp-worker-slots").daemon().start(this::fill);
+    }
+
+    int ready() {
+        return ready.size();
+    }
+
+    /** A ready slot, or a new one prepared now (on the caller's time) when none is. */
+    EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
+        EnvironmentNetwork.Slot slot = ready.pollFirst();
+        return slot != null ? slot : prepare(nodeIp);
+    }
+
+    private EnvironmentNetwork.Slot prepare(String nodeIp) throws IOException, InterruptedException {
+        long index = nextIndex.incrementAndGet();
+        String namespace = prefix + index;
+        try {
+            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, steps);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            discard(namespace);
+            throw e;
+        }
+    }
+
+    private void fill() {
+        while (running) {
+            try {
+                List<String> live = nodes.get();
+                if (ready.size() >= target || live.isEmpty()) {
+                    Thread.sleep(50);
+                    continue;
+                }
+                ready.addLast(prepare(live.getFirst()));
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("preparing an environment network failed, retrying: {}", e.getMessage());
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Removes a slot's namespace and registration. */
+    void discard(String namespace) {
+        Namespaces.delete(namespace);
+        try {
+            control.deregisterEnvironment(namespace);
+        } catch (IOException e) {
+            LOG.warn("deregistering {}: {}", namespace, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        filler.interrupt();
+        try {
+            filler.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        EnvironmentNetwork.Slot slot;
+        while ((slot = ready.pollFirst()) != null) {
+            discard(slot.namespace());
+        }
+    }
+}

@@ -1,0 +1,519 @@
+package io.hyperplane.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.lab.netns.Namespaces;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code hyperplane worker}: hosts execution environments for the control plane. It serves one
+ * call, {@code POST /invoke} (bearer token, loopback only): run this invocation in an idle
+ * environment of the same function version, or start a new one (a cold start). Environments are
+ * kept warm and reaped after the idle timeout. Every namespace is journaled before it is made, so
+ * a worker killed at any point removes what it left behind when it starts again.
+ */
+public final class Worker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PREFIX = "hp-ee-";
+
+    private final WorkerSettings settings;
+    private final ControlClient control;
+    private final Journal journal;
+    private final HttpServer server;
+    private final URI url;
+    private final Map<String, Deque<ExecutionEnvironment>> idle = new ConcurrentHashMap<>();
+    private final Map<String, ExecutionEnvironment> all = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> placement = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> code = new ConcurrentHashMap<>();
+    private final AtomicLong nextIndex = new AtomicLong();
+    private final Metrics metrics = new Metrics();
+    private final Thread heartbeat;
+    private final Thread reaper;
+    private final NetworkSlots slots;
+    private volatile List<String> nodes = List.of();
+    private volatile boolean running = true;
+
+    private Worker(WorkerSettings settings) throws IOException, InterruptedException {
+        this.settings = settings;
+        this.control = new ControlClient(settings.control(), settings.token());
+        Files.createDirectories(settings.stateDir());
+        cleanUpLeftovers();
+        this.journal = Journal.openOrCreate(settings.stateDir(), PREFIX + settings.name() + "-");
+        this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/invoke", this::serveInvoke);
+        server.createContext("/metrics", this::serveMetrics);
+        server.start();
+        this.url = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        this.slots = new NetworkSlots(settings, control, journal, () -> nodes, nextIndex, PREFIX + settings.name() + "-", settings.readySlots(),
+                (ns, reg, dev) -> {
+                    metrics.slotNamespaceMs.add(ns);
+                    metrics.slotRegisterMs.add(reg);
+                    metrics.slotDeviceMs.add(dev);
+                });
+        this.heartbeat = Thread.ofPlatform().name("hp-worker-heartbeat").daemon().start(this::heartbeats);
+        this.reaper = Thread.ofPlatform().name("hp-worker-reaper").daemon().start(this::reap);
+    }
+
+    public static Worker start(WorkerSettings settings) throws IOException, InterruptedException {
+        return new Worker(settings);
+    }
+
+    public URI url() {
+        return url;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public int environments() {
+        return all.size();
+    }
+
+    /** Kills processes and deletes namespaces, cgroups and files a previous run journaled. */
+    private void cleanUpLeftovers() throws IOException, InterruptedException {
+        if (Files.exists(Journal.file(settings.stateDir()))) {
+            List<String> left = Journal.read(settings.stateDir(), warning -> LOG.warn("journal: {}", warning)).namespaces();
+            List<String> existing = left.stream().filter(Namespaces.list()::contains).toList();
+            if (!existing.isEmpty()) {
+                LOG.info("removing {} environments a previous run left: {}", existing.size(), existing);
+                Namespaces.killProcesses(existing, Duration.ofSeconds(1));
+                existing.forEach(Namespaces::delete);
+            }
+            for (String ns : left) {
+                try {
+                    control.deregisterEnvironment(ns);
+                } catch (IOException e) {
+                    LOG.warn("deregistering {} (left by a previous run): {}", ns, e.getMessage());
+                }
+            }
+            Files.delete(Journal.file(settings.stateDir()));
+        }
+        MemoryCgroup.deleteLeftovers(settings.name());
+        ExecutionEnvironment.deleteTree(settings.environmentsRoot());
+        Files.createDirectories(settings.environmentsRoot());
+        for (Path p = settings.environmentsRoot(); p != null && p.startsWith("/run/hyperplane"); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        }
+    }
+
+    private void heartbeats() {
+        boolean reachable = true;
+        while (running) {
+            try {
+                nodes = control.heartbeat(settings.name(), url, settings.underlayIp(), settings.networkModel().wireName(), all.size());
+                if (!reachable) {
+                    LOG.info("control plane {} reached again", settings.control());
+                    reachable = true;
+                }
+            } catch (IOException e) {
+                if (reachable) {
+                    LOG.warn("control plane {} unreachable: {}", settings.control(), e.getMessage());
+                    reachable = false;
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void reap() {
+        while (running) {
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Deque<ExecutionEnvironment> queue : idle.values()) {
+                List<ExecutionEnvironment> expired = new ArrayList<>();
+                synchronized (queue) {
+                    queue.removeIf(ee -> {
+                        boolean gone = ee.idleNanos() > settings.idleTimeout().toNanos() || !ee.alive();
+                        if (gone) {
+                            expired.add(ee);
+                        }
+                        return gone;
+                    });
+                }
+                expired.forEach(ee -> {
+                    LOG.info("environment {} of {} reaped after {} s idle", ee.id, ee.function.functionName(), ee.idleNanos() / 1_000_000_000L);
+                    destroy(ee);
+                });
+            }
+        }
+    }
+
+    // ---- Invocations ----------------------------------------------------------------------------
+
+    private void serveInvoke(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
+                send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+                return;
+            }
+            if (!exchange.getRequestMethod().equals("POST")) {
+                send(exchange, 405, JSON.createObjectNode().put("message", "POST only"));
+                return;
+            }
+            InvokeRequest request = InvokeRequest.parse(JSON.readTree(exchange.getRequestBody()));
+            send(exchange, 200, invoke(request));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("invocation failed", e);
+            send(exchange, 500, JSON.createObjectNode().put("message", String.valueOf(e.getMessage())));
+        }
+    }
+
+    private void serveMetrics(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            ObjectNode json = (ObjectNode) metrics.json(all.size());
+            json.put("readySlots", slots.ready());
+            send(exchange, 200, json);
+        }
+    }
+
+    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
+        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    /** Runs one invocation, warm or cold; the answer the control plane turns into Invoke's response. */
+    ObjectNode invoke(InvokeRequest r) throws InterruptedException {
+        ExecutionEnvironment ee = takeIdle(r.environmentKey());
+        boolean cold = ee == null;
+        String initLog = "";
+        if (cold) {
+            try {
+                ee = coldStart(r);
+            } catch (ServiceError e) {
+                return JSON.createObjectNode().put("outcome", "error").put("errorType", e.type).put("status", e.status).put("message", e.getMessage());
+            } catch (ExecutionEnvironment.InitFailed e) {
+                metrics.initFailures.incrementAndGet();
+                String log = e.log + "INIT_REPORT Init Duration: n/a\tPhase: init\tStatus: error\tError Type: " + e.errorType + "\n"
+                        + "START RequestId: " + r.requestId() + " Version: " + r.version() + "\nEND RequestId: " + r.requestId() + "\n";
+                return JSON.createObjectNode().put("outcome", "function-error").put("functionError", "Unhandled")
+                        .put("payload", Base64.getEncoder().encodeToString(e.body.getBytes(StandardCharsets.UTF_8))).put("log", log)
+                        .put("coldStart", true);
+            } catch (IOException e) {
+                LOG.error("cold start of {} failed", r.functionName(), e);
+                return JSON.createObjectNode().put("outcome", "error").put("errorType", "ServiceException").put("status", 500)
+                        .put("message", "The environment could not be started: " + e.getMessage());
+            }
+        }
+        ExecutionEnvironment.Result result = ee.invoke(r);
+        metrics.invocations.incrementAndGet();
+        if (result.fatal() || !ee.alive()) {
+            destroy(ee);
+        } else {
+            giveBack(ee);
+        }
+        ObjectNode out = JSON.createObjectNode().put("outcome", result.outcome()).put("payload", Base64.getEncoder().encodeToString(result.payload()))
+                .put("log", initLog + result.log()).put("coldStart", cold).put("environmentId", ee.id);
+        if (result.functionError() != null) {
+            out.put("functionError", result.functionError());
+        }
+        if (cold && ee.phases() != null) {
+            out.putObject("phases").put("networkAttachMs", ee.phases().networkAttachMs()).put("processStartMs", ee.phases().processStartMs())
+                    .put("runtimeInitMs", ee.phases().runtimeInitMs());
+        }
+        return out;
+    }
+
+    private ExecutionEnvironment takeIdle(String key) {
+        Deque<ExecutionEnvironment> queue = idle.get(key);
+        if (queue == null) {
+            return null;
+        }
+        synchronized (queue) {
+            while (!queue.isEmpty()) {
+                ExecutionEnvironment ee = queue.pollLast(); // the most recently used: warmest
+                if (ee.alive()) {
+                    return ee;
+                }
+                destroy(ee);
+            }
+        }
+        return null;
+    }
+
+    private void giveBack(ExecutionEnvironment ee) {
+        Deque<ExecutionEnvironment> queue = idle.computeIfAbsent(ee.key, k -> new ArrayDeque<>());
+        synchronized (queue) {
+            queue.addLast(ee);
+        }
+    }
+
+    /** A failure Lambda reports as a service error (legacy ENI creation): type and HTTP status. */
+    static final class ServiceError extends Exception {
+        final String type;
+        final int status;
+
+        ServiceError(String type, int status, String message) {
+            super(message);
+            this.type = type;
+            this.status = status;
+        }
+    }
+
+    private ExecutionEnvironment coldStart(InvokeRequest r) throws IOException, InterruptedException, ServiceError, ExecutionEnvironment.InitFailed {
+        long t0 = System.nanoTime();
+        EnvironmentNetwork network = null;
+        String namespace = null;
+        String legacy = null;
+        long index;
+        try {
+            if (r.inVpc()) {
+                List<String> live = liveNodes();
+                if (live.isEmpty()) {
+                    throw new ServiceError("ServiceException", 500, "No forwarder node is live: the function's VPC cannot be reached.");
+                }
+                InvokeRequest.Subnet subnet = r.subnets().get(Math.floorMod(placement.computeIfAbsent(r.environmentKey(), k -> new AtomicInteger())
+                        .getAndIncrement(), r.subnets().size()));
+                String eni = subnet.eniId();
+                if (settings.networkModel() == WorkerSettings.NetworkModel.LEGACY) {
+                    eni = legacy = createLegacyEni(r, subnet);
+                }
+                long a0 = System.nanoTime();
+                EnvironmentNetwork.Slot slot = slots.take(live.getFirst());
+                namespace = slot.namespace();
+                index = slot.index();
+                long a1 = System.nanoTime();
+                network = EnvironmentNetwork.bind(settings, control, slot, eni, legacy);
+                metrics.attachBindMs.add((System.nanoTime() - a1) / 1e6);
+                metrics.attachSlotWaitMs.add((a1 - a0) / 1e6);
+            } else {
+                index = nextIndex.incrementAndGet();
+                namespace = PREFIX + settings.name() + "-" + index;
+                journal.recordNamespace(namespace);
+                Namespaces.add(namespace);
+                EnvironmentNetwork.batch(namespace, List.of("link set lo up"));
+                network = new EnvironmentNetwork(namespace, 0, null, null, null, null);
+            }
+            // Network attach: what the cold start waited for (legacy: including its own ENI's creation).
+            double attachMs = (System.nanoTime() - t0) / 1e6;
+            byte[] zip = code.get(r.codeSha256());
+            if (zip == null) {
+                zip = control.code(r.accountId(), r.functionName(), r.version());
+                code.put(r.codeSha256(), zip);
+            }
+            // A user of its own per live environment (indexes are consecutive, so 4000 apart before one repeats).
+            int uid = settings.firstUid() + (int) (index % 4000);
+            ExecutionEnvironment ee = ExecutionEnvironment.start(settings, namespace, uid, r, network, attachMs, zip);
+            all.put(namespace, ee);
+            metrics.coldStart(ee.phases(), (System.nanoTime() - t0) / 1e6);
+            LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, init {} ms)", namespace, r.functionName(), r.version(),
+                    network.eniId() == null ? "no VPC" : network.eniId(), fmt(ee.phases().networkAttachMs()), fmt(ee.phases().processStartMs()),
+                    fmt(ee.phases().runtimeInitMs()));
+            return ee;
+        } catch (IOException | InterruptedException | ServiceError | ExecutionEnvironment.InitFailed | RuntimeException e) {
+            if (namespace != null) {
+                removeNetwork(namespace, network != null ? network : new EnvironmentNetwork(namespace, 0, null, null, null, legacy));
+            } else if (legacy != null) {
+                deleteLegacyEni(legacy);
+            }
+            throw e;
+        }
+    }
+
+    private List<String> liveNodes() throws IOException, InterruptedException {
+        List<String> live = nodes;
+        if (live.isEmpty()) {
+            live = control.heartbeat(settings.name(), url, settings.underlayIp(), settings.networkModel().wireName(), all.size());
+            nodes = live;
+        }
+        return live;
+    }
+
+    /** Legacy model: the environment's own ENI, created in the cold start's path (rate-limited like EC2). */
+    private String createLegacyEni(InvokeRequest r, InvokeRequest.Subnet subnet) throws IOException, InterruptedException, ServiceError {
+        long c0 = System.nanoTime();
+        try {
+            JsonNode created = control.createLegacyEni(r.accountId(), r.functionName(), subnet.subnetId(), subnet.securityGroupIds());
+            metrics.legacyEnisCreated.incrementAndGet();
+            if (created.path("throttled").asBoolean()) {
+                metrics.legacyThrottled.incrementAndGet();
+            }
+            return created.path("eniId").asText();
+        } catch (ControlClient.ControlException e) {
+            if ("EC2ThrottledException".equals(e.errorType)) {
+                metrics.legacyThrottled.incrementAndGet();
+            }
+            metrics.legacyFailures.incrementAndGet();
+            throw new ServiceError(e.errorType == null ? "ServiceException" : e.errorType, e.status, e.getMessage());
+        } finally {
+            metrics.eniCreateMs.add((System.nanoTime() - c0) / 1e6);
+        }
+    }
+
+    private void deleteLegacyEni(String eniId) {
+        try {
+            control.deleteLegacyEni(eniId);
+        } catch (IOException e) {
+            LOG.warn("deleting legacy ENI {}: {}", eniId, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String fmt(double ms) {
+        return String.format("%.1f", ms);
+    }
+
+    private void destroy(ExecutionEnvironment ee) {
+        all.remove(ee.id);
+        ee.destroy();
+        removeNetwork(ee.id, ee.network);
+    }
+
+    /** Deletes the namespace (its tunnel goes with it), the registration, and a legacy ENI. */
+    private void removeNetwork(String namespace, EnvironmentNetwork network) {
+        slots.discard(namespace);
+        if (network.legacyEniId() != null) {
+            deleteLegacyEni(network.legacyEniId());
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        heartbeat.interrupt();
+        reaper.interrupt();
+        server.stop(0);
+        slots.close();
+        for (ExecutionEnvironment ee : List.copyOf(all.values())) {
+            destroy(ee);
+        }
+        try {
+            control.leave(settings.name());
+        } catch (IOException e) {
+            LOG.debug("leaving: {}", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            Files.deleteIfExists(Journal.file(settings.stateDir()));
+        } catch (IOException e) {
+            LOG.warn("removing the journal: {}", e.getMessage());
+        }
+        MemoryCgroup.deleteLeftovers(settings.name());
+        ExecutionEnvironment.deleteTree(settings.environmentsRoot());
+    }
+
+    /** Cold-start phases and counts, served at GET /metrics. */
+    public static final class Metrics {
+        final AtomicLong invocations = new AtomicLong();
+        final AtomicLong coldStarts = new AtomicLong();
+        final AtomicLong initFailures = new AtomicLong();
+        final AtomicLong legacyEnisCreated = new AtomicLong();
+        final AtomicLong legacyThrottled = new AtomicLong();
+        final AtomicLong legacyFailures = new AtomicLong();
+        final Samples networkAttachMs = new Samples();
+        final Samples processStartMs = new Samples();
+        final Samples runtimeInitMs = new Samples();
+        final Samples coldStartMs = new Samples();
+        final Samples eniCreateMs = new Samples();
+        final Samples attachBindMs = new Samples();
+        final Samples attachSlotWaitMs = new Samples();
+        final Samples slotNamespaceMs = new Samples();
+        final Samples slotRegisterMs = new Samples();
+        final Samples slotDeviceMs = new Samples();
+
+        void coldStart(ExecutionEnvironment.Phases phases, double totalMs) {
+            coldStarts.incrementAndGet();
+            networkAttachMs.add(phases.networkAttachMs());
+            processStartMs.add(phases.processStartMs());
+            runtimeInitMs.add(phases.runtimeInitMs());
+            coldStartMs.add(totalMs);
+        }
+
+        public JsonNode json(int environments) {
+            ObjectNode o = JSON.createObjectNode().put("environments", environments).put("invocations", invocations.get())
+                    .put("coldStarts", coldStarts.get()).put("initFailures", initFailures.get()).put("legacyEnisCreated", legacyEnisCreated.get())
+                    .put("legacyEniCreationsThrottled", legacyThrottled.get()).put("legacyEniFailures", legacyFailures.get());
+            o.set("networkAttachMs", networkAttachMs.json());
+            o.set("processStartMs", processStartMs.json());
+            o.set("runtimeInitMs", runtimeInitMs.json());
+            o.set("coldStartMs", coldStartMs.json());
+            o.set("legacyEniCreateMs", eniCreateMs.json());
+            ObjectNode steps = o.putObject("networkAttachSteps");
+            steps.set("takeSlotMs", attachSlotWaitMs.json());
+            steps.set("bindUntilEveryNodeHasItMs", attachBindMs.json());
+            ObjectNode slot = o.putObject("slotPreparation");
+            slot.set("namespaceMs", slotNamespaceMs.json());
+            slot.set("registerVniMs", slotRegisterMs.json());
+            slot.set("tunnelDeviceMs", slotDeviceMs.json());
+            return o;
+        }
+    }
+
+    /** Recorded samples with percentiles (cold starts are few; all are kept). */
+    static final class Samples {
+        private final List<Double> values = new ArrayList<>();
+
+        synchronized void add(double v) {
+            values.add(v);
+        }
+
+        synchronized JsonNode json() {
+            List<Double> sorted = new ArrayList<>(values);
+            sorted.sort(null);
+            ObjectNode o = JSON.createObjectNode().put("count", sorted.size());
+            if (!sorted.isEmpty()) {
+                o.put("p50", percentile(sorted, 50)).put("p99", percentile(sorted, 99)).put("max", sorted.getLast());
+            }
+            return o;
+        }
+
+        static double percentile(List<Double> sorted, int p) {
+            int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+            return Math.round(sorted.get(Math.max(0, i)) * 100) / 100.0;
+        }
+    }
+
+    static String sha256Hex(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
