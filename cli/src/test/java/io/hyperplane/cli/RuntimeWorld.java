@@ -54,9 +54,14 @@ final class RuntimeWorld implements AutoCloseable {
     Instance db;
 
     RuntimeWorld(String prefix, String workerName, String networkModel) throws Exception {
+        this(prefix, workerName, networkModel, s -> s);
+    }
+
+    RuntimeWorld(String prefix, String workerName, String networkModel,
+                 java.util.function.UnaryOperator<ControlPlaneServer.Settings> customize) throws Exception {
         dir = Files.createTempDirectory("hp-runtime-e2e");
-        ControlPlaneServer.Settings settings = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
-                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1)));
+        ControlPlaneServer.Settings settings = customize.apply(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
+                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1))));
         cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, Duration.ofSeconds(300), 64),
                 line -> System.out.println("  " + line));
         server = cloud.server();
@@ -100,6 +105,30 @@ final class RuntimeWorld implements AutoCloseable {
         lambda.createFunction(b -> b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup)));
         lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));
+    }
+
+    /** {@code count} concurrent invocations; returns them in order (each completes or throws). */
+    List<java.util.concurrent.CompletableFuture<InvokeResponse>> burst(String name, String payload, int count) {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(count);
+        try {
+            List<java.util.concurrent.CompletableFuture<InvokeResponse>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                calls.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> invoke(name, payload), pool));
+            }
+            java.util.concurrent.CompletableFuture.allOf(calls.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .exceptionally(e -> null).join();
+            return calls;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** The worker's /metrics. */
+    com.fasterxml.jackson.databind.JsonNode workerMetrics() throws Exception {
+        var worker = server.workers().live().getFirst();
+        var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
     }
 
     InvokeResponse invoke(String name, String payload) {

@@ -35,9 +35,34 @@ public final class FabricSync implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("hp-fabric-sync").daemon().start(this::loop);
     }
 
+    private final java.util.concurrent.atomic.AtomicLong requested = new java.util.concurrent.atomic.AtomicLong();
+    private final Object completedLock = new Object();
+    private long completed;
+
     /** Asks for a convergence soon; cheap, callable from request threads. */
     public void changed() {
+        requested.incrementAndGet();
         wakeUp.release();
+    }
+
+    /**
+     * Asks for a convergence and waits (at most {@code timeout}) until one that started after
+     * this call has finished: for changes the fabric must enforce before the caller goes on.
+     */
+    public boolean changedAndWait(java.time.Duration timeout) throws InterruptedException {
+        long mine = requested.incrementAndGet();
+        wakeUp.release();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (completedLock) {
+            while (completed < mine) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                completedLock.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        return true;
     }
 
     /** Converges once now, on the caller's thread (tests and start-up). */
@@ -64,7 +89,12 @@ public final class FabricSync implements AutoCloseable {
                 wakeUp.tryAcquire(PERIOD_SECONDS, TimeUnit.SECONDS);
                 wakeUp.drainPermits();
                 if (running) {
+                    long covers = requested.get(); // changes asked for so far are committed: this round sees them
                     syncNow();
+                    synchronized (completedLock) {
+                        completed = Math.max(completed, covers);
+                        completedLock.notifyAll();
+                    }
                 }
             } catch (InterruptedException e) {
                 return;

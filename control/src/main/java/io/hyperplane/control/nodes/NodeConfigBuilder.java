@@ -107,6 +107,12 @@ public final class NodeConfigBuilder {
             }
             tables.add(new NodeSnapshot.RouteTable(tableId, routes));
         }
+        return new NodeSnapshot(0, NodeSnapshot.Gateway.DEFAULT, vpcs, subnets, new ArrayList<>(groups.values()), acls, tables, enis,
+                environments(c));
+    }
+
+    /** The execution environments bound to an ENI (what changes at every cold start). */
+    public static List<NodeSnapshot.ExecutionEnvironment> environments(Connection c) throws SQLException {
         List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
         try (PreparedStatement s = Sql.prepare(c, "SELECT id, vni, host_ip, ip, mac, eni_id FROM execution_environments WHERE eni_id IS NOT NULL ORDER BY vni");
              ResultSet r = s.executeQuery()) {
@@ -114,7 +120,7 @@ public final class NodeConfigBuilder {
                 ees.add(new NodeSnapshot.ExecutionEnvironment(r.getString(1), r.getInt(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6)));
             }
         }
-        return new NodeSnapshot(0, NodeSnapshot.Gateway.DEFAULT, vpcs, subnets, new ArrayList<>(groups.values()), acls, tables, enis, ees);
+        return ees;
     }
 
     /** The subnet's explicitly associated route table, else its VPC's main one. */

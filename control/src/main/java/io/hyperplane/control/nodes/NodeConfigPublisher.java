@@ -33,52 +33,101 @@ public final class NodeConfigPublisher implements AutoCloseable {
 
     private final Database db;
     private final Runnable published;
+    private final Runnable enisChanged;
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
     private final List<Waiter> waiters = new ArrayList<>();
     private final Semaphore wakeUp = new Semaphore(0);
     private final Thread thread;
     private volatile Published current;
     private volatile boolean running = true;
-    private final java.util.concurrent.atomic.AtomicLong requested = new java.util.concurrent.atomic.AtomicLong();
-    private long built;
+    private volatile boolean baseStale = true;
+    private final java.util.concurrent.atomic.AtomicLong requestedFull = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong requestedEnvironments = new java.util.concurrent.atomic.AtomicLong();
+    private long builtFull;
+    private long builtEnvironments;
 
     private record Waiter(long after, CompletableFuture<Published> future) {
     }
 
-    /** {@code published} runs after each new version (the reconciler waits for nodes to apply it). */
-    public NodeConfigPublisher(Database db, Runnable published) {
+    /**
+     * {@code published} runs after each new version (the reconciler waits for nodes to apply it);
+     * {@code enisChanged} when its set of ENIs differs from the last one's (the fabric's group
+     * members change with it).
+     */
+    public NodeConfigPublisher(Database db, Runnable published, Runnable enisChanged) {
         this.db = db;
         this.published = published;
+        this.enisChanged = enisChanged;
         refresh();
         this.thread = Thread.ofPlatform().name("hp-node-config").daemon().start(this::loop);
     }
 
     /** Asks for a rebuild soon; cheap, callable from request threads. */
     public void changed() {
+        baseStale = true;
         wakeUp.release();
+    }
+
+    private synchronized Published rebuildEnvironments() {
+        NodeSnapshot base = current.snapshot();
+        List<NodeSnapshot.ExecutionEnvironment> environments = db.inTransaction(NodeConfigBuilder::environments);
+        return publish(new NodeSnapshot(0, base.eeGateway(), base.vpcs(), base.subnets(), base.securityGroups(), base.networkAcls(),
+                base.routeTables(), base.enis(), environments));
     }
 
     /**
      * A version that includes every change committed before this call. Concurrent callers share
      * one rebuild (group commit): a rebuild that started after a caller's commit serves it too,
-     * so a burst of execution environments costs a few rebuilds, not one each.
+     * so a burst of changes costs a few rebuilds, not one each.
      */
     public Published refresh() {
-        long mine = requested.incrementAndGet();
+        long mine = requestedFull.incrementAndGet();
         synchronized (this) {
-            if (built >= mine) {
+            if (builtFull >= mine) {
                 return current;
             }
-            long covers = requested.get(); // every commit counted so far happened before this rebuild starts
-            Published published = rebuild();
-            built = covers;
+            return rebuildCovering();
+        }
+    }
+
+    /**
+     * Like {@link #refresh}, after a change to execution environments only: the rest of the last
+     * snapshot (ENIs, groups, ACLs, routes) is reused unless something marked it stale or a full
+     * rebuild is due, so a cold start's registration costs one query.
+     */
+    public Published refreshEnvironments() {
+        long mine = requestedEnvironments.incrementAndGet();
+        synchronized (this) {
+            if (builtEnvironments >= mine) {
+                return current;
+            }
+            if (baseStale || current == null || builtFull < requestedFull.get()) {
+                return rebuildCovering();
+            }
+            long covers = requestedEnvironments.get(); // every commit counted so far happened before this read
+            Published published = rebuildEnvironments();
+            builtEnvironments = covers;
             return published;
         }
     }
 
+    /** A full rebuild: serves every request, of either kind, counted before it starts. */
+    private Published rebuildCovering() {
+        long full = requestedFull.get();
+        long environments = requestedEnvironments.get();
+        Published published = rebuild();
+        builtFull = full;
+        builtEnvironments = Math.max(builtEnvironments, environments);
+        return published;
+    }
+
     /** Rebuilds now and publishes a new version if the content changed; returns the current one. */
     private synchronized Published rebuild() {
-        NodeSnapshot content = db.inTransaction(NodeConfigBuilder::build);
+        baseStale = false; // before reading: a change committed during the read marks it stale again
+        return publish(db.inTransaction(NodeConfigBuilder::build));
+    }
+
+    private Published publish(NodeSnapshot content) {
         Published previous = current;
         if (previous != null && sameContent(previous.snapshot(), content)) {
             return previous;
@@ -103,6 +152,9 @@ public final class NodeConfigPublisher implements AutoCloseable {
         LOG.info("node config version {} published ({} ENIs, {} execution environments)", version, snapshot.enis().size(),
                 snapshot.executionEnvironments().size());
         published.run();
+        if (previous == null || !previous.snapshot().enis().equals(snapshot.enis())) {
+            enisChanged.run();
+        }
         return next;
     }
 

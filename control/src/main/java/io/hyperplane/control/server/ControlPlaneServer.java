@@ -147,7 +147,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             started.add(fabricSync);
             fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
             Runnable[] reconcile = {() -> { }};
-            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run());
+            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run(), fabricSync::changed);
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
             nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> reconcile[0].run());
@@ -168,7 +168,8 @@ public final class ControlPlaneServer implements AutoCloseable {
             started.add(invocations);
             lambda.invoker(invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
-            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, token, changed);
+            // Environments and legacy ENIs change what nodes run and what ENIs are used, not the fabric.
+            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, fabricSync, token, reconciler::changed);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.lambda.LegacyEnis;
@@ -64,12 +65,14 @@ final class NodeEndpoints {
     private final WorkerRegistry workers;
     private final LambdaApi lambda;
     private final LegacyEnis legacyEnis;
+    private final FabricSync fabric;
     private final String token;
     private final byte[] tokenBytes;
     private final Runnable changed;
 
     NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
-                  LegacyEnis legacyEnis, String token, Runnable changed) {
+                  LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
+        this.fabric = fabric;
         this.db = db;
         this.publisher = publisher;
         this.registry = registry;
@@ -168,6 +171,9 @@ final class NodeEndpoints {
         try {
             LegacyEnis.Created eni = legacyEnis.create(body.path("accountId").asText(), body.path("functionName").asText(),
                     body.path("subnetId").asText(), groups);
+            publisher.refresh(); // a new ENI: the nodes' whole snapshot changes, not only environments
+            // Instances admitting the function's group must admit this address before its first packet.
+            fabric.changedAndWait(Duration.ofSeconds(10));
             ctx.status(201).json(Map.of("eniId", eni.eniId(), "ip", eni.ip(), "throttled", eni.throttled(), "createMillis", eni.createMillis()));
         } catch (LambdaError e) {
             ctx.status(e.status()).json(Map.of("errorType", e.type(), "message", e.getMessage()));
@@ -267,7 +273,7 @@ final class NodeEndpoints {
                     id, allocated, host, ip, mac, eni, Timestamp.from(Instant.now()));
             return allocated;
         });
-        NodeConfigPublisher.Published published = publisher.refresh();
+        NodeConfigPublisher.Published published = publisher.refreshEnvironments();
         changed.run();
         Map<String, Object> answer = Map.of("id", id, "vni", vni, "configVersion", published.version());
         if (!"true".equals(ctx.queryParam("waitForNodes"))) {
@@ -294,7 +300,7 @@ final class NodeEndpoints {
             ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
             return;
         }
-        publisher.refresh();
+        publisher.refreshEnvironments();
         changed.run();
         ctx.status(204);
     }
