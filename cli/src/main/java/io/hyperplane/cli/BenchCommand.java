@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class})
+        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class})
 final class BenchCommand {
 
     @Command(name = "forwarder", mixinStandardHelpOptions = true,
@@ -77,6 +77,49 @@ final class BenchCommand {
             System.out.printf("DescribeSubnets, %d clients: p50 %.2f ms, p99 %.2f ms, %.0f requests/s (%d requests, %d failed)%n",
                     r.clients(), r.p50Ms(), r.p99Ms(), r.perSecond(), r.requests(), r.failures());
             return r.failures() == 0 ? 0 : 1;
+        }
+    }
+
+    @Command(name = "runtime", mixinStandardHelpOptions = true,
+            description = {"The function runtime in the shared-ENI model and in the legacy (one ENI per environment) model, side by side:",
+                    "network attach, cold starts per runtime, warm invoke latency, invokes/s at concurrency 1, 10 and 50, a burst of 50.",
+                    "Brings up its own control plane, fabric, node and worker (namespaces prefixed hp-bn-) and removes them after."})
+    static final class RuntimeCommand implements Callable<Integer> {
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the full results as JSON.")
+        java.nio.file.Path json;
+
+        @Option(names = "--cold-starts", defaultValue = "20", description = "Cold starts per runtime, shared model (default: ${DEFAULT-VALUE}).")
+        int coldStarts;
+
+        @Option(names = "--legacy-cold-starts", defaultValue = "10",
+                description = "Cold starts per runtime, legacy model: each waits for its own ENI (default: ${DEFAULT-VALUE}).")
+        int legacyColdStarts;
+
+        @Option(names = "--warm-invokes", defaultValue = "200", description = "Sequential warm invokes (default: ${DEFAULT-VALUE}).")
+        int warmInvokes;
+
+        @Option(names = "--seconds", defaultValue = "5", description = "Seconds per throughput measurement (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Option(names = "--burst", defaultValue = "50", description = "Concurrent invocations in the burst (default: ${DEFAULT-VALUE}).")
+        int burst;
+
+        @Option(names = "--no-java", description = "Skip the java21 runtime (each cold start is a JVM).")
+        boolean noJava;
+
+        @Override
+        public Integer call() throws Exception {
+            RuntimeBench bench = new RuntimeBench(new RuntimeBench.Settings(coldStarts, legacyColdStarts, warmInvokes, seconds, burst, !noJava),
+                    line -> System.out.println("  " + line));
+            com.fasterxml.jackson.databind.node.ObjectNode report = bench.run();
+            System.out.println();
+            System.out.print(RuntimeBench.table(report));
+            if (json != null) {
+                java.nio.file.Files.writeString(json, new com.fasterxml.jackson.databind.ObjectMapper()
+                        .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+                System.out.println("written to " + json);
+            }
+            return 0;
         }
     }
 }

@@ -16,8 +16,6 @@ import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,8 +31,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -94,33 +90,6 @@ class FunctionRuntimeEndToEndTest {
                 urllib.request.urlopen(urllib.request.Request("http://" + api + "/2018-06-01/runtime/invocation/" + rid + "/response",
                                                               data=body, method="POST")).read()
             """;
-    static final String JAVA_HANDLER = """
-            import com.amazonaws.services.lambda.runtime.Context;
-            import com.amazonaws.services.lambda.runtime.RequestHandler;
-            import java.io.IOException;
-            import java.io.UncheckedIOException;
-            import java.net.InetSocketAddress;
-            import java.net.Socket;
-            import java.nio.charset.StandardCharsets;
-            import java.util.Map;
-
-            public class Probe implements RequestHandler<Map<String, String>, String> {
-                @Override
-                public String handleRequest(Map<String, String> event, Context context) {
-                    String[] target = event.get("target").split(":");
-                    try (Socket socket = new Socket()) {
-                        socket.connect(new InetSocketAddress(target[0], Integer.parseInt(target[1])), 5000);
-                        socket.getOutputStream().write("GET /whoami HTTP/1.0\\r\\nHost: db\\r\\n\\r\\n".getBytes(StandardCharsets.US_ASCII));
-                        String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                        context.getLogger().log("java handler saw " + response.length() + " bytes");
-                        return response.substring(response.indexOf("\\r\\n\\r\\n") + 4);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-            }
-            """;
-
     private RuntimeWorld w;
     private String eniIp;
 
@@ -174,7 +143,7 @@ class FunctionRuntimeEndToEndTest {
     @Test
     @Order(2)
     void shouldRunTheOfficialJavaRuntimeClientAndAProvidedBootstrap() throws Exception {
-        w.createFunction("java", "java21", "Probe::handleRequest", javaZip(), List.of(w.subnetA), 30, 512);
+        w.createFunction("java", "java21", "Probe::handleRequest", JavaProbe.zip(), List.of(w.subnetA), 30, 512);
         InvokeResponse cold = w.invoke("java", "{\"target\":\"" + w.target() + "\"}");
         assertThat(cold.functionError()).as(cold.payload().asUtf8String()).isNull();
         assertThat(JSON.readTree(cold.payload().asUtf8String()).asText()).as("the Java handler saw the ENI").startsWith(eniIp + ":");
@@ -386,22 +355,4 @@ class FunctionRuntimeEndToEndTest {
         return Files.readAllBytes(dir.resolve("f.zip"));
     }
 
-    /** Compiles the Java handler against the runtime library this JVM has (aws-lambda-java-core) and zips the class. */
-    static byte[] javaZip() throws Exception {
-        Path dir = Files.createTempDirectory("hp-java-fn");
-        Path source = dir.resolve("Probe.java");
-        Files.writeString(source, JAVA_HANDLER);
-        String core = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .filter(p -> p.contains("aws-lambda-java-core")).findFirst().orElseThrow();
-        JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
-        int code = compiler.run(null, null, null, "--release", "17", "-cp", core, "-d", dir.toString(), source.toString());
-        assertThat(code).isZero();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            zip.putNextEntry(new ZipEntry("Probe.class"));
-            zip.write(Files.readAllBytes(dir.resolve("Probe.class")));
-            zip.closeEntry();
-        }
-        return bytes.toByteArray();
-    }
 }

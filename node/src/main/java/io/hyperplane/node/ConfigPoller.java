@@ -36,12 +36,18 @@ final class ConfigPoller implements Runnable {
     private final Runnable rejected;
     private final Duration wait;
     private final Backoff backoff = new Backoff();
+    private final java.util.function.LongSupplier applied;
+    private final java.util.concurrent.atomic.AtomicReference<LoadedConfig> pendingCache = new java.util.concurrent.atomic.AtomicReference<>();
+    private final java.util.concurrent.ExecutorService cacheWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("hp-config-cache").daemon().unstarted(r));
+    private static final long APPLY_WAIT_NANOS = 1_000_000_000L;
     private long after;
     private String lastRejected;
 
     /** {@code after}: the version the node already has (-1: none). */
     ConfigPoller(ControlPlaneApi api, ControlPlaneHealth health, SnapshotCache cache, Consumer<LoadedConfig> accepted,
-                 Runnable rejected, long after, Duration wait) {
+                 Runnable rejected, long after, Duration wait, java.util.function.LongSupplier applied) {
+        this.applied = applied;
         this.api = api;
         this.health = health;
         this.cache = cache;
@@ -84,6 +90,20 @@ final class ConfigPoller implements Runnable {
         backoff.reset();
     }
 
+    /** Writes the newest accepted snapshot (older ones queued behind it are skipped). */
+    private void writeCache() {
+        LoadedConfig loaded = pendingCache.getAndSet(null);
+        if (loaded == null) {
+            return;
+        }
+        try {
+            cache.store(loaded.snapshot());
+        } catch (IOException e) {
+            LOG.warn("config version {} not cached in {}: {}; a restart while the control plane is down would start without it",
+                    loaded.version(), cache.file(), e.getMessage());
+        }
+    }
+
     /** Validates, offers and caches a new config; false when it was not taken. */
     private boolean accept(ControlPlaneApi.NewConfig answer) {
         LoadedConfig loaded;
@@ -109,16 +129,19 @@ final class ConfigPoller implements Runnable {
             return false;
         }
         accepted.accept(loaded);
+        // The next poll's "after" tells the control plane this version runs: ask only once the
+        // forwarding thread has switched to it (within one receive timeout), so it is true.
+        long deadline = System.nanoTime() + APPLY_WAIT_NANOS;
+        while (applied.getAsLong() < loaded.version() && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
         after = loaded.version();
         lastRejected = null;
         LOG.info("config version {} applied ({} ENIs, {} execution environments)", loaded.version(),
                 loaded.snapshot().enis().size(), loaded.snapshot().executionEnvironments().size());
-        try {
-            cache.store(loaded.snapshot());
-        } catch (IOException e) {
-            LOG.warn("config version {} not cached in {}: {}; a restart while the control plane is down would start without it",
-                    loaded.version(), cache.file(), e.getMessage());
-        }
+        // Off this thread: a synced file write would delay the next poll, which acknowledges the version.
+        pendingCache.set(loaded);
+        cacheWriter.execute(this::writeCache);
         return true;
     }
 }

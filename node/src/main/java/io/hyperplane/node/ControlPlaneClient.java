@@ -44,7 +44,7 @@ final class ControlPlaneClient implements AutoCloseable {
         this.api = new ControlPlaneApi(http, settings.controlUrl(), name, token);
         ControlPlaneHealth health = new ControlPlaneHealth(settings.controlUrl(), agent::appliedVersion);
         ConfigPoller poller = new ConfigPoller(api, health, cache, agent::offer, agent::configRejected, agent.appliedVersion(),
-                settings.controlWait());
+                settings.controlWait(), agent::appliedVersion);
         this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port,
                 settings.heartbeatInterval().toNanos(), everyHeartbeat);
         this.pollerThread = Thread.ofPlatform().name("hp-control-" + name).daemon().unstarted(poller);

@@ -74,8 +74,9 @@ public final class ForwarderNode implements AutoCloseable {
         BoundSocket bound = null;
         try {
             bound = openSocket(settings);
+            BoundSocket sockets = bound;
             this.agent = new ForwardingAgent(bound.socket(), forwarder, countersFile, settings.publishInterval().toNanos(),
-                    initial, this::configApplied);
+                    initial, this::configApplied, sockets::wake);
             this.control = settings.controlUrl() == null ? null
                     : new ControlPlaneClient(settings, bound.socket().localPort(), agent, cache, this::sampleKernelDrops);
         } catch (IOException | RuntimeException e) {
@@ -125,11 +126,31 @@ public final class ForwarderNode implements AutoCloseable {
     }
 
     /** The node's socket and the kernel's drop counters of the namespace it lives in. */
-    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops) implements AutoCloseable {
+    /**
+     * The forwarding socket, the kernel's drop counters of its namespace, and a small socket in the
+     * same namespace that wakes the forwarding thread (an empty datagram to the forwarding socket)
+     * when a new config is handed over, so an idle node switches at once rather than at its next
+     * receive timeout: an environment's registration waits for that switch.
+     */
+    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, java.net.DatagramSocket waker) implements AutoCloseable {
+        void wake() {
+            if (waker == null) {
+                return;
+            }
+            try {
+                waker.send(new java.net.DatagramPacket(new byte[0], 0)); // (NIO's channels do not send empty datagrams)
+            } catch (IOException e) {
+                LOG.debug("wake-up datagram not sent: {}", e.getMessage()); // the receive timeout wakes it anyway
+            }
+        }
+
         @Override
         public void close() {
             socket.close();
             drops.close();
+            if (waker != null) {
+                waker.close();
+            }
         }
     }
 
@@ -138,7 +159,17 @@ public final class ForwarderNode implements AutoCloseable {
         NetworkNamespace.Action<BoundSocket> open = () -> {
             BatchedUdpSocket socket = BatchedUdpSocket.open(settings.listenIp(), settings.listenPort(), settings.batchSize(),
                     settings.slotSize(), settings.socketBufferBytes(), (int) settings.receiveTimeout().toMillis());
-            return new BoundSocket(socket, KernelUdpDrops.open());
+            java.net.DatagramSocket waker = new java.net.DatagramSocket();
+            try {
+                String ip = settings.listenIp() == 0 ? "127.0.0.1" : io.hyperplane.packet.Ipv4Address.format(settings.listenIp());
+                waker.connect(new java.net.InetSocketAddress(ip, socket.localPort()));
+            } catch (IOException | IllegalArgumentException e) {
+                // e.g. loopback down in the namespace: the receive timeout bounds the switch instead
+                LOG.info("no wake-up socket ({}): config switches wait up to the receive timeout", e.getMessage());
+                waker.close();
+                waker = null;
+            }
+            return new BoundSocket(socket, KernelUdpDrops.open(), waker);
         };
         return settings.netns() == null ? open.run() : NetworkNamespace.call(settings.netns(), open);
     }

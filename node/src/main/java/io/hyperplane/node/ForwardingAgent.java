@@ -31,6 +31,7 @@ final class ForwardingAgent implements Runnable {
     private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
     private final PublishedEniPorts publishedEniPorts;
     private final Runnable onApplied;
+    private final Runnable wakeUp;
     private final Forwarder.PacketSink sink = this::send;
     private final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -50,6 +51,13 @@ final class ForwardingAgent implements Runnable {
      */
     ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
                     LoadedConfig initial, Runnable onApplied) {
+        this(socket, forwarder, countersFile, publishIntervalNanos, initial, onApplied, () -> { });
+    }
+
+    /** {@code wakeUp} makes the forwarding thread's receive return (an empty datagram to its socket). */
+    ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
+                    LoadedConfig initial, Runnable onApplied, Runnable wakeUp) {
+        this.wakeUp = wakeUp;
         this.socket = socket;
         this.forwarder = forwarder;
         this.countersFile = countersFile;
@@ -65,6 +73,7 @@ final class ForwardingAgent implements Runnable {
     /** Hands a new configuration to the forwarding thread; it applies it before its next batch. */
     void offer(LoadedConfig config) {
         handover.set(config);
+        wakeUp.run();
     }
 
     /** The config the forwarding thread is running on, not merely offered; null before any. */
@@ -132,6 +141,9 @@ final class ForwardingAgent implements Runnable {
             if (socket.truncated(i)) {
                 ioTruncated++; // larger than a slot: a GSO super-packet or a jumbo frame
                 continue;
+            }
+            if (socket.length(i) == 0) {
+                continue; // a wake-up (no VXLAN datagram is empty): the thread is awake, there is nothing to forward
             }
             forwarder.process(rx, i * slot, socket.length(i), socket.sourceIp(i), sink);
         }

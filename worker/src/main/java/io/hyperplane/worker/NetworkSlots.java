@@ -19,6 +19,7 @@ import java.util.function.Supplier;
  */
 final class NetworkSlots implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkSlots.class);
+    private static final long QUIET_NANOS = 300_000_000L;
 
     private final WorkerSettings settings;
     private final ControlClient control;
@@ -49,8 +50,11 @@ final class NetworkSlots implements AutoCloseable {
         return ready.size();
     }
 
+    private volatile long lastTakenNanos;
+
     /** A ready slot, or a new one prepared now (on the caller's time) when none is. */
     EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
+        lastTakenNanos = System.nanoTime();
         EnvironmentNetwork.Slot slot = ready.pollFirst();
         return slot != null ? slot : prepare(nodeIp);
     }
@@ -70,7 +74,10 @@ final class NetworkSlots implements AutoCloseable {
         while (running) {
             try {
                 List<String> live = nodes.get();
-                if (ready.size() >= target || live.isEmpty()) {
+                // Refilling competes with cold starts for CPU and for the control plane: while they
+                // come (one in the last 300 ms), refill only when the pool runs low.
+                boolean busy = System.nanoTime() - lastTakenNanos < QUIET_NANOS && ready.size() >= target / 4;
+                if (ready.size() >= target || live.isEmpty() || busy) {
                     Thread.sleep(50);
                     continue;
                 }

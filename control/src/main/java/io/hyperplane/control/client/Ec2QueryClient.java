@@ -30,17 +30,29 @@ import java.util.stream.Collectors;
  * SigV4, XML answer parsed into a DOM. Thread-safe; one HTTP client underneath.
  */
 public final class Ec2QueryClient {
-    private static final String SERVICE = "ec2";
     private static final String REGION = "us-east-1";
     private static final String CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8";
 
     private final URI endpoint;
     private final Credential credential;
+    private final String service;
+    private final String version;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public Ec2QueryClient(URI endpoint, Credential credential) {
+        this(endpoint, credential, "ec2", "2016-11-15");
+    }
+
+    private Ec2QueryClient(URI endpoint, Credential credential, String service, String version) {
         this.endpoint = endpoint;
         this.credential = credential;
+        this.service = service;
+        this.version = version;
+    }
+
+    /** The same client for the IAM Query API (service iam, version 2010-05-08). */
+    public static Ec2QueryClient iam(URI endpoint, Credential credential) {
+        return new Ec2QueryClient(endpoint, credential, "iam", "2010-05-08");
     }
 
     /** An error answer from the API: EC2's code and message. */
@@ -61,7 +73,7 @@ public final class Ec2QueryClient {
     public Element call(String action, Map<String, String> parameters) throws IOException, InterruptedException {
         Map<String, String> form = new LinkedHashMap<>();
         form.put("Action", action);
-        form.put("Version", "2016-11-15");
+        form.put("Version", version);
         form.putAll(parameters);
         byte[] body = form.entrySet().stream().map(e -> encode(e.getKey()) + "=" + encode(e.getValue()))
                 .collect(Collectors.joining("&")).getBytes(StandardCharsets.UTF_8);
@@ -69,7 +81,7 @@ public final class Ec2QueryClient {
         Map<String, String> signedHeaders = new LinkedHashMap<>();
         signedHeaders.put("Host", host);
         signedHeaders.put("Content-Type", CONTENT_TYPE);
-        Map<String, String> auth = SigV4Signer.sign("POST", "/", null, signedHeaders, body, credential, REGION, SERVICE, Instant.now());
+        Map<String, String> auth = SigV4Signer.sign("POST", "/", null, signedHeaders, body, credential, REGION, service, Instant.now());
         HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve("/")).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", CONTENT_TYPE).POST(HttpRequest.BodyPublishers.ofByteArray(body));
         auth.forEach(request::header);

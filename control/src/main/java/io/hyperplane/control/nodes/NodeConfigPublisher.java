@@ -132,7 +132,7 @@ public final class NodeConfigPublisher implements AutoCloseable {
         if (previous != null && sameContent(previous.snapshot(), content)) {
             return previous;
         }
-        long version = db.inTransaction(c -> Sql.allocate(c, "node-config"));
+        long version = nextVersion();
         NodeSnapshot snapshot = new NodeSnapshot(version, content.eeGateway(), content.vpcs(), content.subnets(), content.securityGroups(),
                 content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments());
         Published next = new Published(version, snapshot, SnapshotJson.write(snapshot));
@@ -163,6 +163,27 @@ public final class NodeConfigPublisher implements AutoCloseable {
                 && a.securityGroups().equals(b.securityGroups()) && a.networkAcls().equals(b.networkAcls())
                 && a.routeTables().equals(b.routeTables()) && a.enis().equals(b.enis())
                 && a.executionEnvironments().equals(b.executionEnvironments());
+    }
+
+    private static final long VERSION_BLOCK = 1000;
+    private long nextVersion;
+    private long versionLimit;
+
+    /**
+     * Versions come from the store in blocks (hi/lo): they keep growing across restarts (a restart
+     * skips the rest of its block) without a store write per publish.
+     */
+    private long nextVersion() {
+        if (nextVersion >= versionLimit) {
+            long start = db.inTransaction(c -> {
+                long first = Sql.allocate(c, "node-config");
+                Sql.update(c, "UPDATE allocators SET next_value = next_value + ? WHERE name = 'node-config'", VERSION_BLOCK - 1);
+                return first;
+            });
+            nextVersion = start;
+            versionLimit = start + VERSION_BLOCK;
+        }
+        return nextVersion++;
     }
 
     public Published current() {

@@ -90,6 +90,19 @@ public final class NodeRegistry {
         ready.forEach(w -> w.future().complete(null));
     }
 
+    /**
+     * A node asking for configuration after {@code version} runs it (it asks only once its
+     * forwarding thread has switched): as good as a heartbeat for what it applied, and sooner.
+     */
+    public void polled(String name, long version) {
+        NodeStatus previous = nodes.get(name);
+        if (previous != null && version > previous.appliedVersion()) {
+            nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis()));
+            changed.run();
+            releaseWaiters();
+        }
+    }
+
     /** A node leaving cleanly: VPCs stop flooding to it and it no longer holds up programming. */
     public void remove(String name) {
         nodes.remove(name);

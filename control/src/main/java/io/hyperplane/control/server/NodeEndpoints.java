@@ -206,8 +206,9 @@ final class NodeEndpoints {
     }
 
     private void config(Context ctx) {
-        name(ctx);
+        String name = name(ctx);
         long after = parseLong(ctx.queryParam("after"), -1, "after");
+        registry.polled(name, after);
         long wait = Math.min(MAX_WAIT_SECONDS, parseLong(ctx.queryParam("waitSeconds"), 20, "waitSeconds"));
         ctx.future(() -> publisher.next(after, Duration.ofSeconds(Math.max(0, wait))).thenAccept(published -> {
             if (published == null) {
@@ -273,8 +274,8 @@ final class NodeEndpoints {
                     id, allocated, host, ip, mac, eni, Timestamp.from(Instant.now()));
             return allocated;
         });
+        // The reconciler learns of environments in its next round (they only keep ENIs from deletion).
         NodeConfigPublisher.Published published = publisher.refreshEnvironments();
-        changed.run();
         Map<String, Object> answer = Map.of("id", id, "vni", vni, "configVersion", published.version());
         if (!"true".equals(ctx.queryParam("waitForNodes"))) {
             ctx.status(201).json(answer);
@@ -301,7 +302,6 @@ final class NodeEndpoints {
             return;
         }
         publisher.refreshEnvironments();
-        changed.run();
         ctx.status(204);
     }
 
