@@ -54,6 +54,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class FunctionReconciler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FunctionReconciler.class);
+    /**
+     * A legacy (per-environment) ENI is unused from its creation until its environment binds it,
+     * and the worker deletes it when the environment goes: collected here only if a worker died
+     * and left it, after this long.
+     */
+    private static final Duration LEGACY_GRACE = Duration.ofMinutes(5);
     static final List<String> ENI_ACTIONS = List.of("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface");
 
     /** Quota and timings; {@code period} is how often a round runs when nothing asks for one. */
@@ -339,12 +345,12 @@ public final class FunctionReconciler implements AutoCloseable {
         Instant now = clock.instant();
         return db.inTransaction(c -> {
             boolean deleted = false;
-            try (PreparedStatement s = Sql.prepare(c, "SELECT e.id, e.unused_since,"
+            try (PreparedStatement s = Sql.prepare(c, "SELECT e.id, e.unused_since, e.group_key,"
                     + " (SELECT COUNT(*) FROM function_enis f WHERE f.eni_id = e.id) + (SELECT COUNT(*) FROM execution_environments x WHERE x.eni_id = e.id)"
                     + " FROM network_interfaces e"); ResultSet r = s.executeQuery()) {
                 List<Object[]> rows = new ArrayList<>();
                 while (r.next()) {
-                    rows.add(new Object[] {r.getString(1), r.getTimestamp(2), r.getLong(3)});
+                    rows.add(new Object[] {r.getString(1), r.getTimestamp(2), r.getLong(4), r.getString(3).contains("|")});
                 }
                 for (Object[] row : rows) {
                     String id = (String) row[0];
@@ -356,7 +362,7 @@ public final class FunctionReconciler implements AutoCloseable {
                         }
                     } else if (since == null) {
                         Sql.update(c, "UPDATE network_interfaces SET unused_since = ? WHERE id = ?", Timestamp.from(now), id);
-                    } else if (!since.toInstant().plus(settings.eniGrace()).isAfter(now)) {
+                    } else if (!since.toInstant().plus((Boolean) row[3] ? LEGACY_GRACE : settings.eniGrace()).isAfter(now)) {
                         Sql.update(c, "DELETE FROM network_interface_groups WHERE eni_id = ?", id);
                         Sql.update(c, "DELETE FROM network_interfaces WHERE id = ?", id);
                         LOG.info("ENI {} deleted: unused for {} s", id, settings.eniGrace().toSeconds());
