@@ -102,6 +102,14 @@ public final class Worker implements AutoCloseable {
     private void cleanUpLeftovers() throws IOException, InterruptedException {
         if (Files.exists(Journal.file(settings.stateDir()))) {
             List<String> left = Journal.read(settings.stateDir(), warning -> LOG.warn("journal: {}", warning)).namespaces();
+            // New environments continue the numbering, so no name of the previous run is reused.
+            for (String ns : left) {
+                try {
+                    nextIndex.accumulateAndGet(Long.parseLong(ns.substring(ns.lastIndexOf('-') + 1)), Math::max);
+                } catch (NumberFormatException e) {
+                    LOG.debug("journal entry {} has no index", ns);
+                }
+            }
             List<String> existing = left.stream().filter(Namespaces.list()::contains).toList();
             if (!existing.isEmpty()) {
                 LOG.info("removing {} environments a previous run left: {}", existing.size(), existing);
