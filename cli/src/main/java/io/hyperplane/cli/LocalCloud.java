@@ -27,10 +27,15 @@ import java.util.function.Consumer;
 public final class LocalCloud implements AutoCloseable {
     public static final String NODE_IP = "198.18.0.1";
     public static final String WORKER_IP = "198.18.0.11";
+    public static final String LEGACY_WORKER_IP = "198.18.0.12";
 
     /** Where and how; {@code prefix} names every namespace (the fabric's and the two hosts'). */
     public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
-                           int readyNetworks) {
+                           int readyNetworks, boolean legacyWorker) {
+        public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
+                        int readyNetworks) {
+            this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, false);
+        }
     }
 
     private final Settings settings;
@@ -42,6 +47,7 @@ public final class LocalCloud implements AutoCloseable {
     private ControlPlaneServer server;
     private DetachedProcess node;
     private DetachedProcess worker;
+    private DetachedProcess legacyWorker;
 
     private LocalCloud(Settings settings, Consumer<String> progress) {
         this.settings = settings;
@@ -77,8 +83,17 @@ public final class LocalCloud implements AutoCloseable {
         String underlay = LabFabric.underlayNamespace(settings.prefix());
         join(journal, nodeNamespace, underlay, "hp-un", NODE_IP);
         join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
+        if (settings.legacyWorker()) {
+            join(journal, workerNamespace + "2", underlay, "hp-uw2", LEGACY_WORKER_IP);
+        }
         startNode();
         startWorker(settings.networkModel());
+        if (settings.legacyWorker()) {
+            // A second worker in the pre-2019 model, used by invocations that ask for it
+            // (X-Hyperplane-Network-Model: legacy): both models side by side on one system.
+            legacyWorker = launchWorker(settings.workerName() + "l", workerNamespace + "2", LEGACY_WORKER_IP, "legacy",
+                    settings.server().dataDir().resolve("worker-legacy"));
+        }
     }
 
     private void startNode() throws IOException, InterruptedException {
@@ -102,22 +117,27 @@ public final class LocalCloud implements AutoCloseable {
     /** Starts (or restarts, with another network model) the worker. */
     public void startWorker(String networkModel) throws IOException, InterruptedException {
         stopWorker();
-        Path dir = settings.server().dataDir().resolve("worker");
+        worker = launchWorker(settings.workerName(), workerNamespace, WORKER_IP, networkModel, settings.server().dataDir().resolve("worker"));
+    }
+
+    private DetachedProcess launchWorker(String name, String hostNamespace, String ip, String networkModel, Path dir)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir);
         List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"), Main.class.getName()));
-        command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", workerNamespace,
-                "--underlay-ip", WORKER_IP, "--name", settings.workerName(), "--state-dir", dir.toString(), "--network-model", networkModel,
+        command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", hostNamespace,
+                "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString(), "--network-model", networkModel,
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
-        progress.accept("starting the worker (" + networkModel + " network model, tunnels from " + workerNamespace + " at " + WORKER_IP + ")");
-        worker = DetachedProcess.start("worker", command, dir.resolve("worker-" + networkModel + ".log"));
-        worker.awaitReady("ready", Duration.ofSeconds(60));
+        progress.accept("starting worker " + name + " (" + networkModel + " network model, tunnels from " + hostNamespace + " at " + ip + ")");
+        DetachedProcess started = DetachedProcess.start("worker " + name, command, dir.resolve("worker-" + networkModel + ".log"));
+        started.awaitReady("ready", Duration.ofSeconds(60));
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (server.workers().live().stream().noneMatch(w -> w.networkModel().equals(networkModel))) {
+        while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the worker did not register within 30 s; see " + worker.log());
+                throw new IllegalStateException("worker " + name + " did not register within 30 s; see " + started.log());
             }
             Thread.sleep(50);
         }
+        return started;
     }
 
     /** Stops the worker (SIGTERM: it removes its environments) and waits for it. */
@@ -209,6 +229,11 @@ public final class LocalCloud implements AutoCloseable {
     public void close() {
         try {
             stopWorker();
+            if (legacyWorker != null) {
+                terminate(legacyWorker.pid());
+                server.workers().remove(settings.workerName() + "l");
+                legacyWorker = null;
+            }
             if (node != null) {
                 terminate(node.pid());
             }

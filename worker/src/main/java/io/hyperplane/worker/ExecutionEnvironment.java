@@ -46,7 +46,7 @@ final class ExecutionEnvironment {
     private static final int LOG_LIMIT = 256 * 1024;
 
     /** Milliseconds of each cold-start phase. */
-    record Phases(double networkAttachMs, double processStartMs, double runtimeInitMs) {
+    record Phases(double networkAttachMs, double processStartMs, double runtimeInitMs, double eniCreationMs, boolean eniThrottled) {
         double initMs() {
             return processStartMs + runtimeInitMs;
         }
@@ -100,7 +100,7 @@ final class ExecutionEnvironment {
      * process, and init up to the runtime's first /next. On failure everything made is removed.
      */
     static ExecutionEnvironment start(WorkerSettings w, String id, int uid, InvokeRequest f, EnvironmentNetwork network, double attachMs,
-                                      byte[] zip) throws IOException, InterruptedException, InitFailed {
+                                      double[] eniCreation, byte[] zip) throws IOException, InterruptedException, InitFailed {
         long t0 = System.nanoTime();
         Path dir = w.environmentsRoot().resolve(id);
         Path task = dir.resolve("task");
@@ -149,7 +149,7 @@ final class ExecutionEnvironment {
             }
             switch (init) {
                 case InitOutcome.Ready ready -> {
-                    ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, (t3 - t2) / 1e6);
+                    ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, (t3 - t2) / 1e6, eniCreation[0], eniCreation[1] > 0);
                     return ee;
                 }
                 case InitOutcome.InitError error -> throw new InitFailed(error.errorType(), error.errorMessage(),
@@ -296,6 +296,11 @@ final class ExecutionEnvironment {
                     .append(String.format("%.2f", phases.networkAttachMs())).append(" ms\tProcess Start: ")
                     .append(String.format("%.2f", phases.processStartMs())).append(" ms\tRuntime Init: ")
                     .append(String.format("%.2f", phases.runtimeInitMs())).append(" ms\t");
+            if (!Double.isNaN(phases.eniCreationMs())) {
+                // legacy model: the environment's own ENI, created during this cold start (part of Network Attach)
+                text.append("ENI Creation: ").append(String.format("%.2f", phases.eniCreationMs())).append(" ms")
+                        .append(phases.eniThrottled() ? " (throttled)" : "").append('\t');
+            }
         }
         text.append('\n');
         lastUsedNanos = System.nanoTime();

@@ -52,6 +52,7 @@ public final class Worker implements AutoCloseable {
     private final Map<String, ExecutionEnvironment> all = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> placement = new ConcurrentHashMap<>();
     private final Map<String, byte[]> code = new ConcurrentHashMap<>();
+    private final java.util.Set<String> evicted = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextIndex = new AtomicLong();
     private final Metrics metrics = new Metrics();
     private final Thread heartbeat;
@@ -70,6 +71,7 @@ public final class Worker implements AutoCloseable {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/invoke", this::serveInvoke);
         server.createContext("/metrics", this::serveMetrics);
+        server.createContext("/evict", this::serveEvict);
         server.start();
         this.url = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
         this.slots = new NetworkSlots(settings, control, journal, () -> nodes, nextIndex, PREFIX + settings.name() + "-", settings.readySlots(),
@@ -207,6 +209,35 @@ public final class Worker implements AutoCloseable {
         }
     }
 
+    /** POST /evict {"accountId","functionName"}: the function was deleted; its environments go (busy ones when done). */
+    private void serveEvict(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
+                send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+                return;
+            }
+            JsonNode body = JSON.readTree(exchange.getRequestBody());
+            String prefix = body.path("accountId").asText() + "/" + body.path("functionName").asText() + "/";
+            evicted.add(prefix);
+            int ended = 0;
+            for (Map.Entry<String, Deque<ExecutionEnvironment>> e : idle.entrySet()) {
+                if (!e.getKey().startsWith(prefix)) {
+                    continue;
+                }
+                List<ExecutionEnvironment> gone;
+                synchronized (e.getValue()) {
+                    gone = new ArrayList<>(e.getValue());
+                    e.getValue().clear();
+                }
+                gone.forEach(this::destroy);
+                ended += gone.size();
+            }
+            LOG.info("function {} deleted: {} idle environments ended", prefix, ended);
+            send(exchange, 200, JSON.createObjectNode().put("ended", ended));
+        }
+    }
+
     private void serveMetrics(HttpExchange exchange) throws IOException {
         try (exchange) {
             ObjectNode json = (ObjectNode) metrics.json(all.size());
@@ -226,6 +257,7 @@ public final class Worker implements AutoCloseable {
 
     /** Runs one invocation, warm or cold; the answer the control plane turns into Invoke's response. */
     ObjectNode invoke(InvokeRequest r) throws InterruptedException {
+        evicted.removeIf(r.environmentKey()::startsWith); // a function of that name exists again
         ExecutionEnvironment ee = takeIdle(r.environmentKey());
         boolean cold = ee == null;
         String initLog = "";
@@ -284,6 +316,10 @@ public final class Worker implements AutoCloseable {
     }
 
     private void giveBack(ExecutionEnvironment ee) {
+        if (evicted.stream().anyMatch(ee.key::startsWith)) {
+            destroy(ee); // its function was deleted while it ran
+            return;
+        }
         Deque<ExecutionEnvironment> queue = idle.computeIfAbsent(ee.key, k -> new ArrayDeque<>());
         synchronized (queue) {
             queue.addLast(ee);
@@ -308,6 +344,7 @@ public final class Worker implements AutoCloseable {
         String namespace = null;
         String legacy = null;
         long index;
+        double[] eniCreation = {Double.NaN, 0};
         try {
             if (r.inVpc()) {
                 List<String> live = liveNodes();
@@ -318,7 +355,7 @@ public final class Worker implements AutoCloseable {
                         .getAndIncrement(), r.subnets().size()));
                 String eni = subnet.eniId();
                 if (settings.networkModel() == WorkerSettings.NetworkModel.LEGACY) {
-                    eni = legacy = createLegacyEni(r, subnet);
+                    eni = legacy = createLegacyEni(r, subnet, eniCreation);
                 }
                 long a0 = System.nanoTime();
                 EnvironmentNetwork.Slot slot = slots.take(live.getFirst());
@@ -345,7 +382,7 @@ public final class Worker implements AutoCloseable {
             }
             // A user of its own per live environment (indexes are consecutive, so 4000 apart before one repeats).
             int uid = settings.firstUid() + (int) (index % 4000);
-            ExecutionEnvironment ee = ExecutionEnvironment.start(settings, namespace, uid, r, network, attachMs, zip);
+            ExecutionEnvironment ee = ExecutionEnvironment.start(settings, namespace, uid, r, network, attachMs, eniCreation, zip);
             all.put(namespace, ee);
             metrics.coldStart(ee.phases(), (System.nanoTime() - t0) / 1e6);
             LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, init {} ms)", namespace, r.functionName(), r.version(),
@@ -372,13 +409,15 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Legacy model: the environment's own ENI, created in the cold start's path (rate-limited like EC2). */
-    private String createLegacyEni(InvokeRequest r, InvokeRequest.Subnet subnet) throws IOException, InterruptedException, ServiceError {
+    private String createLegacyEni(InvokeRequest r, InvokeRequest.Subnet subnet, double[] creation) throws IOException, InterruptedException, ServiceError {
         long c0 = System.nanoTime();
         try {
             JsonNode created = control.createLegacyEni(r.accountId(), r.functionName(), subnet.subnetId(), subnet.securityGroupIds());
             metrics.legacyEnisCreated.incrementAndGet();
+            creation[0] = (System.nanoTime() - c0) / 1e6;
             if (created.path("throttled").asBoolean()) {
                 metrics.legacyThrottled.incrementAndGet();
+                creation[1] = 1;
             }
             return created.path("eniId").asText();
         } catch (ControlClient.ControlException e) {

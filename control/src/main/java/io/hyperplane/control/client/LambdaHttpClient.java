@@ -28,6 +28,12 @@ public final class LambdaHttpClient {
 
     /** An HTTP answer: status, headers the caller may need, body. */
     public record Answer(int status, String errorType, String functionError, String logTail, String body) {
+        public Answer {
+            if (errorType != null && errorType.contains(":")) {
+                errorType = errorType.substring(0, errorType.indexOf(':'));
+            }
+        }
+
         public boolean ok() {
             return status / 100 == 2 && functionError == null;
         }
@@ -53,8 +59,15 @@ public final class LambdaHttpClient {
 
     /** Invoke (RequestResponse) with the log tail requested. */
     public Answer invoke(String function, String payload) throws IOException, InterruptedException {
+        return invoke(function, payload, Map.of());
+    }
+
+    /** Invoke with extra headers (e.g. X-Hyperplane-Network-Model: legacy). */
+    public Answer invoke(String function, String payload, Map<String, String> headers) throws IOException, InterruptedException {
+        Map<String, String> all = new LinkedHashMap<>(headers);
+        all.put("X-Amz-Log-Type", "Tail");
         return send("POST", "/2015-03-31/functions/" + URLEncoder.encode(function, StandardCharsets.UTF_8) + "/invocations",
-                payload.getBytes(StandardCharsets.UTF_8), Map.of("X-Amz-Log-Type", "Tail"));
+                payload.getBytes(StandardCharsets.UTF_8), all);
     }
 
     /** Polls GetFunctionConfiguration until State is Active (or Failed, which throws). */

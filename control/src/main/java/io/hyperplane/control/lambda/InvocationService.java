@@ -46,6 +46,8 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private static final int SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024; // Lambda: 6 MB request and response
     private static final int EVENT_PAYLOAD_LIMIT = 256 * 1024; // Lambda: 256 KB for asynchronous invocation
     private static final int LOG_TAIL_BYTES = 4096;
+    /** Project extension: run on a worker of this network model (shared | legacy). */
+    public static final String NETWORK_MODEL_HEADER = "x-hyperplane-network-model";
 
     /** Asynchronous invocation: attempts after the first on a function error, and the delay before each. */
     public record Settings(int eventRetries, Duration eventRetryDelay, int eventDispatchers, Duration coldStartAllowance) {
@@ -95,7 +97,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 }
                 String requestId = UUID.randomUUID().toString();
                 events.put(requestId, new EventOutcome(requestId, name, 0, false, null));
-                queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null), 0, System.nanoTime()));
+                queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null, headers.get(NETWORK_MODEL_HEADER)), 0, System.nanoTime()));
                 return new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version()));
             }
             case "RequestResponse" -> {
@@ -104,7 +106,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                             + " bytes for the InvokeFunction operation");
                 }
                 Call call = new Call(UUID.randomUUID().toString(), target, payload, headers.getOrDefault("x-amz-log-type", "None"),
-                        headers.get("x-amz-client-context"));
+                        headers.get("x-amz-client-context"), headers.get(NETWORK_MODEL_HEADER));
                 String slot = acquire(target);
                 try {
                     return respond(call, run(call));
@@ -113,6 +115,21 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 }
             }
             default -> throw LambdaError.invalid("X-Amz-Invocation-Type " + type + ": expected RequestResponse, Event or DryRun");
+        }
+    }
+
+    /** Asks every live worker to end the function's environments (their ENIs are then released). */
+    @Override
+    public void functionDeleted(String account, String name) {
+        String body = JSON.createObjectNode().put("accountId", account).put("functionName", name).toString();
+        for (WorkerRegistry.WorkerStatus w : workers.live()) {
+            http.sendAsync(HttpRequest.newBuilder(w.url().resolve("/evict")).timeout(Duration.ofSeconds(10))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.discarding())
+                    .exceptionally(e -> {
+                        LOG.warn("worker {} not told that {} is deleted: {}", w.name(), name, e.getMessage());
+                        return null;
+                    });
         }
     }
 
@@ -178,13 +195,19 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
 
     // ---- Running on a worker --------------------------------------------------------------------
 
-    private record Call(String requestId, Target target, byte[] payload, String logType, String clientContext) {
+    /**
+     * One invocation. {@code networkModel}: the X-Hyperplane-Network-Model header, a project
+     * extension that asks for a worker of that model ("legacy" to measure the pre-2019 design
+     * side by side); null for the default.
+     */
+    private record Call(String requestId, Target target, byte[] payload, String logType, String clientContext, String networkModel) {
     }
 
     private JsonNode run(Call call) {
         Target t = call.target();
-        WorkerRegistry.WorkerStatus worker = workers.pick(t.key()).orElseThrow(() ->
-                new LambdaError("ServiceException", 500, "No worker is available to run function " + t.version().name() + "."));
+        WorkerRegistry.WorkerStatus worker = workers.pick(t.key(), call.networkModel()).orElseThrow(() ->
+                new LambdaError("ServiceException", 500, "No worker" + (call.networkModel() == null ? "" : " of the " + call.networkModel()
+                        + " network model") + " is available to run function " + t.version().name() + "."));
         Version v = t.version();
         ObjectNode request = JSON.createObjectNode();
         request.put("requestId", call.requestId()).put("accountId", t.account()).put("region", t.region()).put("functionName", v.name())

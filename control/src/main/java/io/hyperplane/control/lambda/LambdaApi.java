@@ -71,6 +71,10 @@ public final class LambdaApi {
         Invoker NONE = (account, region, name, version, headers, payload) -> {
             throw new LambdaError("ServiceException", 500, "No worker is available to run function " + name + ".");
         };
+
+        /** The function (all versions) is gone: its execution environments should go too. */
+        default void functionDeleted(String account, String name) {
+        }
     }
 
     /** An HTTP response: status, JSON body (null for none) and extra headers. */
@@ -600,6 +604,7 @@ public final class LambdaApi {
                 FunctionStore.delete(c, account, ref.name());
                 return null;
             }
+
             if (ref.qualifier().equals(FunctionStore.LATEST)) {
                 throw LambdaError.invalid("$LATEST version cannot be deleted without deleting the function.");
             }
@@ -610,6 +615,9 @@ public final class LambdaApi {
             Sql.update(c, "DELETE FROM function_enis WHERE account_id = ? AND function_name = ? AND version = ?", account, ref.name(), ref.qualifier());
             return null;
         });
+        if (ref.qualifier() == null) {
+            invoker.functionDeleted(account, ref.name());
+        }
         changed.run();
         return new Response(204, null);
     }

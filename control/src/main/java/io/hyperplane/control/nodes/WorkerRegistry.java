@@ -49,12 +49,19 @@ public final class WorkerRegistry {
         return out;
     }
 
-    /** The live worker for {@code key} (stable while the live set is), or empty when none is live. */
-    public Optional<WorkerStatus> pick(String key) {
+    /**
+     * The live worker for {@code key} (stable while the live set is) running {@code networkModel};
+     * with null, a shared-model worker if any is live, else any live worker. Empty when none fits.
+     */
+    public Optional<WorkerStatus> pick(String key, String networkModel) {
         List<WorkerStatus> live = live();
-        if (live.isEmpty()) {
+        List<WorkerStatus> fitting = live.stream().filter(w -> w.networkModel().equals(networkModel == null ? "shared" : networkModel)).toList();
+        if (fitting.isEmpty() && networkModel == null) {
+            fitting = live;
+        }
+        if (fitting.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(live.get(Math.floorMod(key.hashCode(), live.size())));
+        return Optional.of(fitting.get(Math.floorMod(key.hashCode(), fitting.size())));
     }
 }

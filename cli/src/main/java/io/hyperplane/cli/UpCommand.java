@@ -1,0 +1,72 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.server.ControlPlaneServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = {"Run the whole system on this machine until Ctrl-C or SIGTERM: the control plane (embedded H2 in the data directory)",
+                "with the lab fabric, one forwarder node, and two workers (the shared-ENI model, and the legacy model for invocations",
+                "that ask for it with X-Hyperplane-Network-Model: legacy). A second 'up' on the same data directory restores",
+                "functions, VPCs and ENIs (with their addresses). Stopping removes every namespace and process it made."})
+final class UpCommand implements Callable<Integer> {
+    static final String DEFAULT_DATA_DIR = "/var/lib/hyperplane/up";
+    static final String PREFIX = "hp-up-";
+
+    @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, paramLabel = "DIR",
+            description = "State: the store, the credentials, the node's and workers' files (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--listen", defaultValue = ServerCommand.DEFAULT_LISTEN, paramLabel = "HOST:PORT",
+            description = "Where the APIs are served (default: ${DEFAULT-VALUE}, loopback only).")
+    String listen;
+
+    static LocalCloud.Settings settings(Path dataDir, String listen, String prefix) {
+        ControlPlaneServer.Settings server = ControlPlaneServer.Settings.local(dataDir, listen)
+                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(10)));
+        return new LocalCloud.Settings(server, prefix, prefix.equals(PREFIX) ? "w" : "d", "shared", Duration.ofMinutes(5), 64, true);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Files.createDirectories(dataDir);
+        long t0 = System.nanoTime();
+        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX), line -> System.out.println("  " + line));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Path marker = dataDir.resolve("up.endpoint");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("stopping: workers, node, control plane, fabric");
+            cloud.close();
+            try {
+                Files.deleteIfExists(marker);
+            } catch (java.io.IOException e) {
+                System.out.println("  " + marker + ": " + e.getMessage());
+            }
+            System.out.println("stopped; every namespace and process is gone");
+            stopped.countDown();
+        }, "hp-up-shutdown"));
+        Files.writeString(marker, cloud.server().endpoint() + "\n");
+        Credential c = cloud.server().defaultCredential();
+        System.out.printf("%nhyperplane is up (%.1f s): %s%n", (System.nanoTime() - t0) / 1e9, cloud.server().endpoint());
+        System.out.println("  credentials (also in " + cloud.server().credentialsFile() + "):");
+        System.out.println("    aws_access_key_id     = " + c.accessKeyId());
+        System.out.println("    aws_secret_access_key = " + c.secretAccessKey());
+        System.out.println("  try:");
+        System.out.println("    export AWS_SHARED_CREDENTIALS_FILE=" + cloud.server().credentialsFile().toAbsolutePath());
+        System.out.println("    aws --region us-east-1 --endpoint-url " + cloud.server().endpoint() + " ec2 create-vpc --cidr-block 10.0.0.0/16");
+        System.out.println("    aws --region us-east-1 --endpoint-url " + cloud.server().endpoint() + " lambda list-functions");
+        System.out.println("    ./hyperplane demo        # the demo against this system");
+        System.out.println("  Ctrl-C stops everything.");
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,65 @@
+package io.hyperplane.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.lab.netns.Namespaces;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Issue 6's demo, run as a user runs it (no 'up' running: it brings up its own): PostgreSQL in a
+ * private subnet, a burst of VPC functions reaching it through one shared ENI, then the legacy
+ * model with one ENI per environment; nothing is left behind.
+ */
+@Timeout(600)
+class DemoEndToEndTest {
+    @Test
+    void shouldShowOneSharedEniAgainstOnePerEnvironmentAndLeaveNothingBehind() throws Exception {
+        Path root = Files.createTempDirectory("hp-demo-test");
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x")); // PostgreSQL runs as its own user
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream previous = System.out;
+        int code;
+        try (PrintStream tee = new PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                captured.write(b);
+                previous.write(b);
+            }
+        }, true, StandardCharsets.UTF_8)) {
+            System.setOut(tee);
+            code = new CommandLine(new Main()).execute("demo", "--burst", "12", "--json", "--data-dir", root.resolve("up").toString());
+        } finally {
+            System.setOut(previous);
+        }
+        String output = captured.toString(StandardCharsets.UTF_8);
+        String last = output.strip().lines().reduce((a, b) -> b).orElseThrow();
+        JsonNode r = new ObjectMapper().readTree(last);
+        assertThat(code).as(output).isZero();
+        assertThat(r.path("functionState").asText()).isEqualTo("Active");
+        assertThat(r.path("pendingToActiveMs").asLong()).isPositive();
+        JsonNode shared = r.path("shared");
+        assertThat(shared.path("invocationsOk").asInt()).isEqualTo(12);
+        assertThat(shared.path("enis").asInt()).as("one shared ENI").isEqualTo(1);
+        assertThat(shared.path("subnetIpsUsed").asInt()).isEqualTo(1);
+        assertThat(shared.path("clientAddressesSeenByDatabase")).as("PostgreSQL saw only the ENI").hasSize(1);
+        assertThat(shared.path("executionEnvironments").asInt()).isGreaterThan(1);
+        JsonNode legacy = r.path("legacy");
+        assertThat(legacy.path("invocationsOk").asInt()).isEqualTo(12);
+        assertThat(legacy.path("enis").asInt()).as("one ENI per environment").isEqualTo(legacy.path("executionEnvironments").asInt());
+        assertThat(legacy.path("clientAddressesSeenByDatabase").size()).isEqualTo(legacy.path("executionEnvironments").asInt());
+        assertThat(output).contains("| EEs started |").contains("| ENIs |");
+        assertThat(Namespaces.list()).as("nothing left").noneMatch(n -> n.startsWith("hp-demo-") || n.startsWith("hp-ee-d-") || n.startsWith("hp-ee-dl-"));
+        assertThat(root.resolve("demo")).as("the embedded system's state is removed").doesNotExist();
+    }
+}
