@@ -65,7 +65,11 @@ final class NetworkSlots implements AutoCloseable {
         try {
             return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, steps);
         } catch (IOException | InterruptedException | RuntimeException e) {
+            boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
             discard(namespace);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
             throw e;
         }
     }

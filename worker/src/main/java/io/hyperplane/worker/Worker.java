@@ -477,9 +477,18 @@ public final class Worker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         try {
+            // Whatever was still being prepared when we stopped: every namespace this run made is journaled.
+            List<String> made = Journal.read(settings.stateDir(), warning -> LOG.warn("journal: {}", warning)).namespaces();
+            List<String> left = made.stream().filter(Namespaces.list()::contains).toList();
+            if (!left.isEmpty()) {
+                Namespaces.killProcesses(left, Duration.ofSeconds(1));
+                left.forEach(slots::discard);
+            }
             Files.deleteIfExists(Journal.file(settings.stateDir()));
         } catch (IOException e) {
             LOG.warn("removing the journal: {}", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         MemoryCgroup.deleteLeftovers(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());

@@ -448,10 +448,10 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     @Override
     public void close() {
-        app.stop();
         invocations.close();
+        nodeConfig.close(); // answers the nodes' pending long polls while the server still can
+        app.stop();
         reconciler.close();
-        nodeConfig.close();
         fabricSync.close();
         db.close();
     }

@@ -1,0 +1,108 @@
+package io.hyperplane.cli;
+
+import io.hyperplane.control.iam.ManagedPolicies;
+import io.hyperplane.lab.exec.Jvm;
+import io.hyperplane.lab.netns.Namespaces;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.profiles.ProfileFile;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.iam.IamClient;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code hyperplane up} as a process: it comes up and says where; a VPC function made with the
+ * SDK becomes Active; SIGTERM removes every namespace and process; a second {@code up} on the same
+ * data directory brings the function, the VPC and the ENI (with its address) back.
+ */
+@Timeout(300)
+class UpEndToEndTest {
+    private static final String LISTEN = "127.0.0.1:18765";
+
+    private Process up(Path dataDir, Path log) throws Exception {
+        List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED"), Main.class.getName()));
+        command.addAll(List.of("up", "--data-dir", dataDir.toString(), "--listen", LISTEN));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        await().atMost(Duration.ofSeconds(120)).until(() -> !p.isAlive() || Files.readString(log).contains("hyperplane is up"));
+        assertThat(p.isAlive()).as(Files.readString(log)).isTrue();
+        return p;
+    }
+
+    private static void stop(Process p) throws Exception {
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp() throws Exception {
+        Path dir = Files.createTempDirectory("hp-up-test");
+        Path data = dir.resolve("data");
+        Process first = up(data, dir.resolve("up1.log"));
+        String output = Files.readString(dir.resolve("up1.log"));
+        assertThat(output).contains("http://" + LISTEN).contains("aws_access_key_id").contains("aws --region us-east-1 --endpoint-url");
+        String eniIp;
+        try {
+            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
+                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            URI endpoint = URI.create("http://" + LISTEN);
+            try (Ec2Client ec2 = Ec2Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
+                    .httpClient(UrlConnectionHttpClient.create()).build();
+                 IamClient iam = IamClient.builder().endpointOverride(endpoint).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
+                         .httpClient(UrlConnectionHttpClient.create()).build();
+                 LambdaClient lambda = LambdaClient.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
+                         .httpClient(UrlConnectionHttpClient.create()).build()) {
+                String vpc = ec2.createVpc(b -> b.cidrBlock("10.50.0.0/16")).vpc().vpcId();
+                String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.50.1.0/24")).subnet().subnetId();
+                String group = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("fn").description("fn")).groupId();
+                String role = iam.createRole(b -> b.roleName("fn").assumeRolePolicyDocument(RuntimeWorld.TRUST)).role().arn();
+                iam.attachRolePolicy(b -> b.roleName("fn").policyArn(ManagedPolicies.VPC_ACCESS_EXECUTION));
+                lambda.createFunction(b -> b.functionName("kept").role(role).runtime("python3.12").handler("app.handler")
+                        .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n")))))
+                        .vpcConfig(v -> v.subnetIds(subnet).securityGroupIds(group)));
+                lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("kept"));
+                assertThat(lambda.invoke(b -> b.functionName("kept")).payload().asUtf8String()).isEqualTo("\"ok\"");
+                eniIp = ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
+            }
+        } finally {
+            stop(first);
+        }
+        assertThat(Namespaces.list()).as("stopping removed every namespace").noneMatch(n -> n.startsWith("hp-up-") || n.startsWith("hp-ee-w"));
+
+        Process second = up(data, dir.resolve("up2.log"));
+        try {
+            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
+                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            URI endpoint = URI.create("http://" + LISTEN);
+            try (Ec2Client ec2 = Ec2Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
+                    .httpClient(UrlConnectionHttpClient.create()).build();
+                 LambdaClient lambda = LambdaClient.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
+                         .httpClient(UrlConnectionHttpClient.create()).build()) {
+                assertThat(lambda.getFunctionConfiguration(b -> b.functionName("kept")).stateAsString()).isEqualTo("Active");
+                assertThat(ec2.describeVpcs().vpcs()).anyMatch(v -> v.cidrBlock().equals("10.50.0.0/16"));
+                assertThat(ec2.describeNetworkInterfaces().networkInterfaces()).extracting(n -> n.privateIpAddress()).containsExactly(eniIp);
+                assertThat(lambda.invoke(b -> b.functionName("kept")).payload().asUtf8String()).isEqualTo("\"ok\"");
+            }
+        } finally {
+            stop(second);
+        }
+        assertThat(Namespaces.list()).noneMatch(n -> n.startsWith("hp-up-") || n.startsWith("hp-ee-w"));
+        String survivors = new String(new ProcessBuilder("ps", "-eo", "args").start().getInputStream().readAllBytes());
+        assertThat(survivors).as("no worker or node process survives").doesNotContain("--netns hp-up-");
+    }
+}
