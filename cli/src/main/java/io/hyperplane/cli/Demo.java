@@ -254,7 +254,7 @@ final class Demo {
             r.set("errors", JSON.valueToTree(errors));
         }
         detail(ok + " succeeded, " + failed + " failed" + (errors.isEmpty() ? "" : " " + errors) + "; " + cold.size() + " cold starts; "
-                + enis.size() + " ENI(s): " + enis.stream().map(e -> e.path("ip").asText()).toList());
+                + enis.size() + " ENI(s): " + abbreviate(new TreeSet<>(enis.stream().map(e -> e.path("ip").asText()).toList())));
         detail("PostgreSQL's pg_stat_activity saw client address(es) " + abbreviate(seen) + "; its log: connections from " + abbreviate(databaseLog));
         return r;
     }

@@ -223,6 +223,13 @@ public final class LocalCloud implements AutoCloseable {
             names.forEach(Namespaces::delete);
             Files.delete(Journal.file(hostsState));
         }
+        if (Files.isDirectory(hostsState)) {
+            try (var left = Files.list(hostsState)) {
+                if (left.findAny().isEmpty()) {
+                    Files.delete(hostsState);
+                }
+            }
+        }
     }
 
     @Override

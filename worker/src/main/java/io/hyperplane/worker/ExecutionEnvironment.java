@@ -119,7 +119,10 @@ final class ExecutionEnvironment {
             api = NetworkNamespace.call(network.namespace(), () -> RuntimeApiServer.start(new InetSocketAddress("127.0.0.1", RUNTIME_API_PORT)));
             LaunchSpec launch;
             try {
-                launch = Runtimes.launch(f.runtime(), task, f.handler() == null ? "bootstrap" : f.handler(), f.memoryMb(), tmp);
+                // The runtimes' own files (the python bootstrap, the Java client's jars and JNI library) in the worker's
+                // directory, which it removes when it stops or, after a crash, when it starts again.
+                launch = Runtimes.launch(f.runtime(), task, f.handler() == null ? "bootstrap" : f.handler(), f.memoryMb(), tmp,
+                        runtimeDir(w));
             } catch (RuntimeLaunchException e) {
                 throw new InitFailed(e.errorType(), e.getMessage(), errorJson(e.errorType(), e.getMessage()), "");
             }
@@ -201,6 +204,15 @@ final class ExecutionEnvironment {
 
     Phases phases() {
         return phases;
+    }
+
+    private static Path runtimeDir(WorkerSettings w) throws IOException {
+        Path dir = w.environmentsRoot().resolve("runtime");
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return dir;
     }
 
     /** Init's outcome, or null if the process exited before finishing init. */

@@ -61,7 +61,7 @@ def query(host, port, user, database, sql):
 def handler(event, context):
     hold = float(event.get("holdSeconds", 0))
     rows = query(event["host"], int(event.get("port", 5432)), "postgres", "postgres",
-                 "SELECT a.client_addr::text, version() FROM pg_stat_activity a, pg_sleep(%f) s "
+                 "SELECT host(a.client_addr), version() FROM pg_stat_activity a, pg_sleep(%f) s "
                  "WHERE a.pid = pg_backend_pid()" % hold)
     return {"clientAddressSeenByPostgres": rows[0][0], "server": rows[0][1].split(",")[0],
             "environment": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")}
