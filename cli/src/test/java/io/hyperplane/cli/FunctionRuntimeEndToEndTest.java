@@ -67,7 +67,15 @@ class FunctionRuntimeEndToEndTest {
                     ip = shutil.which("ip") or "/usr/sbin/ip"
                     out = {"linkDown": subprocess.run([ip, "link", "set", "eth0", "down"], capture_output=True).returncode,
                            "addrAdd": subprocess.run([ip, "addr", "add", "100.64.9.9/32", "dev", "eth0"], capture_output=True).returncode}
+                    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    probe.connect((event["probes"]["db"][0], 9))
+                    own = probe.getsockname()[0]
+                    probe.close()
+                    out["ownAddress"] = own
                     for name, (host, port) in event["probes"].items():
+                        if isinstance(host, list):  # candidates: the first that is not this environment
+                            host = next(h for h in host if h != own)
+                            out[name + "Address"] = host
                         try:
                             socket.create_connection((host, port), timeout=2).close()
                             out[name] = "connected"
@@ -268,7 +276,7 @@ class FunctionRuntimeEndToEndTest {
         probes.add("workerManagement", "127.0.0.1", workerPort);
         probes.add("node", LocalCloud.NODE_IP, 4789);
         probes.add("workerHost", LocalCloud.WORKER_IP, 22);
-        probes.add("otherEnvironment", "100.64.0.17", 9001);
+        probes.addCandidates("otherEnvironment", List.of("100.64.0.17", "100.64.0.18"), 9001);
         JsonNode out = payload(w.invoke("py", probes.toString()));
         System.out.println("escape attempts: " + out);
         assertThat(out.path("linkDown").asInt()).as("cannot take its tunnel down").isNotZero();
@@ -278,7 +286,8 @@ class FunctionRuntimeEndToEndTest {
         assertThat(out.path("workerManagement").asText()).as("the worker's port").isNotEqualTo("connected");
         assertThat(out.path("node").asText()).as("the node").isNotEqualTo("connected");
         assertThat(out.path("workerHost").asText()).as("the worker host").isNotEqualTo("connected");
-        assertThat(out.path("otherEnvironment").asText()).as("another environment").isNotEqualTo("connected");
+        assertThat(out.path("otherEnvironmentAddress").asText()).as("a probe of another environment, not itself").isNotEqualTo(out.path("ownAddress").asText());
+        assertThat(out.path("otherEnvironment").asText()).as("another environment (burst environments are alive)").isEqualTo("TimeoutError");
     }
 
     /** Builds the escape event's probe map. */
@@ -287,6 +296,12 @@ class FunctionRuntimeEndToEndTest {
 
         ObjectMapperHelper(String json) throws Exception {
             root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(json);
+        }
+
+        void addCandidates(String name, List<String> hosts, int port) {
+            com.fasterxml.jackson.databind.node.ArrayNode candidates = JSON.createArrayNode();
+            hosts.forEach(candidates::add);
+            ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(candidates).add(port));
         }
 
         void add(String name, String host, int port) {

@@ -30,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * after its 11 usable addresses with SubnetIPAddressLimitReachedException.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 @Timeout(600)
 class LegacyModelEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -38,7 +39,7 @@ class LegacyModelEndToEndTest {
     @BeforeAll
     void start() throws Exception {
         w = new RuntimeWorld("hp-lg-", "lg", "legacy", s -> s.withLegacyEnis(new LegacyEnis.Settings(20, 5, Duration.ofMillis(500),
-                Duration.ofSeconds(30))));
+                Duration.ofSeconds(30))), Duration.ofSeconds(15));
         w.buildVpc("10.7.0.0/16", "10.7.1.0/24", "10.7.2.0/28");
     }
 
@@ -55,6 +56,7 @@ class LegacyModelEndToEndTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(1)
     void shouldCreateOneEniAndOneAddressPerEnvironmentWithThrottlingVisible() throws Exception {
         w.createFunction("burst", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", FunctionRuntimeEndToEndTest.PYTHON_APP)),
                 List.of(w.subnetA), 60, 128);
@@ -76,7 +78,17 @@ class LegacyModelEndToEndTest {
         assertThat(w.server.legacyEnis().throttledCount()).isGreaterThan(0);
     }
 
+    /** Idle environments are reaped, and in the legacy model their ENIs and addresses go with them. */
     @Test
+    @org.junit.jupiter.api.Order(3)
+    void shouldReapIdleEnvironmentsAndTheirEnis() throws Exception {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> w.workerMetrics().path("environments").asInt() == 0);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> w.ec2.describeNetworkInterfaces().networkInterfaces().stream()
+                .noneMatch(LegacyModelEndToEndTest::legacy));
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(2)
     void shouldRunOutOfAddressesInASlash28() throws Exception {
         w.createFunction("small", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", FunctionRuntimeEndToEndTest.PYTHON_APP)),
                 List.of(w.subnetB), 60, 128);

@@ -59,10 +59,15 @@ final class RuntimeWorld implements AutoCloseable {
 
     RuntimeWorld(String prefix, String workerName, String networkModel,
                  java.util.function.UnaryOperator<ControlPlaneServer.Settings> customize) throws Exception {
+        this(prefix, workerName, networkModel, customize, Duration.ofSeconds(300));
+    }
+
+    RuntimeWorld(String prefix, String workerName, String networkModel,
+                 java.util.function.UnaryOperator<ControlPlaneServer.Settings> customize, Duration workerIdleTimeout) throws Exception {
         dir = Files.createTempDirectory("hp-runtime-e2e");
         ControlPlaneServer.Settings settings = customize.apply(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1))));
-        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, Duration.ofSeconds(300), 64),
+        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64),
                 line -> System.out.println("  " + line));
         server = cloud.server();
         StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(

@@ -3,14 +3,14 @@ package io.hyperplane.control.fabric;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Rounds;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps the fabric converged on the store: one background thread applies the whole desired state
@@ -25,14 +25,12 @@ public final class FabricSync implements AutoCloseable {
 
     private final Database db;
     private final Fabric fabric;
-    private final Semaphore wakeUp = new Semaphore(0);
-    private final Thread thread;
-    private volatile boolean running = true;
+    private final Rounds rounds;
 
     public FabricSync(Database db, Fabric fabric) {
         this.db = db;
         this.fabric = fabric;
-        this.thread = Thread.ofPlatform().name("hp-fabric-sync").daemon().start(this::loop);
+        this.rounds = new Rounds("hp-fabric-sync", Duration.ofSeconds(PERIOD_SECONDS), this::round, LOG);
     }
 
     private final java.util.concurrent.atomic.AtomicLong requested = new java.util.concurrent.atomic.AtomicLong();
@@ -42,7 +40,7 @@ public final class FabricSync implements AutoCloseable {
     /** Asks for a convergence soon; cheap, callable from request threads. */
     public void changed() {
         requested.incrementAndGet();
-        wakeUp.release();
+        rounds.wake();
     }
 
     /**
@@ -51,7 +49,7 @@ public final class FabricSync implements AutoCloseable {
      */
     public boolean changedAndWait(java.time.Duration timeout) throws InterruptedException {
         long mine = requested.incrementAndGet();
-        wakeUp.release();
+        rounds.wake();
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (completedLock) {
             while (completed < mine) {
@@ -83,36 +81,18 @@ public final class FabricSync implements AutoCloseable {
         });
     }
 
-    private void loop() {
-        while (running) {
-            try {
-                wakeUp.tryAcquire(PERIOD_SECONDS, TimeUnit.SECONDS);
-                wakeUp.drainPermits();
-                if (running) {
-                    long covers = requested.get(); // changes asked for so far are committed: this round sees them
-                    syncNow();
-                    synchronized (completedLock) {
-                        completed = Math.max(completed, covers);
-                        completedLock.notifyAll();
-                    }
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("fabric sync failed, retrying: {}", e.getMessage(), e);
-            }
+    private void round() {
+        long covers = requested.get(); // changes asked for so far are committed: this round sees them
+        syncNow();
+        synchronized (completedLock) {
+            completed = Math.max(completed, covers);
+            completedLock.notifyAll();
         }
     }
 
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        rounds.close();
         fabric.close();
     }
 }

@@ -9,6 +9,7 @@ import io.hyperplane.control.nodes.NodeConfigPublisher;
 import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
+import io.hyperplane.control.store.Rounds;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
 import org.slf4j.Logger;
@@ -29,8 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Drives functions to their networks: desired state (each function version's subnets and
@@ -96,9 +95,7 @@ public final class FunctionReconciler implements AutoCloseable {
     private final NodeRegistry nodes;
     private final Settings settings;
     private final Clock clock;
-    private final Semaphore wakeUp = new Semaphore(0);
-    private final Thread thread;
-    private volatile boolean running = true;
+    private final Rounds rounds;
 
     public FunctionReconciler(Database db, IamApi iam, NodeConfigPublisher publisher, NodeRegistry nodes, Settings settings, Clock clock) {
         this.db = db;
@@ -107,7 +104,7 @@ public final class FunctionReconciler implements AutoCloseable {
         this.nodes = nodes;
         this.settings = settings;
         this.clock = clock;
-        this.thread = Thread.ofPlatform().name("hp-reconciler").daemon().start(this::loop);
+        this.rounds = new Rounds("hp-reconciler", settings.period(), this::reconcileOnce, LOG);
     }
 
     public Settings settings() {
@@ -116,23 +113,7 @@ public final class FunctionReconciler implements AutoCloseable {
 
     /** Asks for a round soon; cheap, callable from request threads. */
     public void changed() {
-        wakeUp.release();
-    }
-
-    private void loop() {
-        while (running) {
-            try {
-                wakeUp.tryAcquire(settings.period().toMillis(), TimeUnit.MILLISECONDS);
-                wakeUp.drainPermits();
-                if (running) {
-                    reconcileOnce();
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("reconciler round failed, retrying: {}", e.getMessage(), e);
-            }
-        }
+        rounds.wake();
     }
 
     /** One full round (tests call it to step deterministically). */
@@ -386,12 +367,6 @@ public final class FunctionReconciler implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        rounds.close();
     }
 }

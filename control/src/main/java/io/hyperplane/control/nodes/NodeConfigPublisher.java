@@ -3,6 +3,7 @@ package io.hyperplane.control.nodes;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Rounds;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,9 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The versioned configuration every forwarder node runs on. Whenever the store changes (and every
@@ -36,10 +36,8 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final Runnable enisChanged;
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
     private final List<Waiter> waiters = new ArrayList<>();
-    private final Semaphore wakeUp = new Semaphore(0);
-    private final Thread thread;
+    private final Rounds rounds;
     private volatile Published current;
-    private volatile boolean running = true;
     private volatile boolean baseStale = true;
     private final java.util.concurrent.atomic.AtomicLong requestedFull = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong requestedEnvironments = new java.util.concurrent.atomic.AtomicLong();
@@ -59,13 +57,13 @@ public final class NodeConfigPublisher implements AutoCloseable {
         this.published = published;
         this.enisChanged = enisChanged;
         refresh();
-        this.thread = Thread.ofPlatform().name("hp-node-config").daemon().start(this::loop);
+        this.rounds = new Rounds("hp-node-config", Duration.ofSeconds(PERIOD_SECONDS), this::refresh, LOG);
     }
 
     /** Asks for a rebuild soon; cheap, callable from request threads. */
     public void changed() {
         baseStale = true;
-        wakeUp.release();
+        rounds.wake();
     }
 
     private synchronized Published rebuildEnvironments() {
@@ -219,31 +217,9 @@ public final class NodeConfigPublisher implements AutoCloseable {
         return future.completeOnTimeout(null, wait.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void loop() {
-        while (running) {
-            try {
-                wakeUp.tryAcquire(PERIOD_SECONDS, TimeUnit.SECONDS);
-                wakeUp.drainPermits();
-                if (running) {
-                    refresh();
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.warn("node config rebuild failed, retrying: {}", e.getMessage(), e);
-            }
-        }
-    }
-
     @Override
     public void close() {
-        running = false;
-        thread.interrupt();
-        try {
-            thread.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        rounds.close();
         List<Waiter> left;
         synchronized (waiters) {
             left = new ArrayList<>(waiters);
