@@ -132,13 +132,17 @@ public final class ForwarderNode implements AutoCloseable {
      * when a new config is handed over, so an idle node switches at once rather than at its next
      * receive timeout: an environment's registration waits for that switch.
      */
-    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, java.net.DatagramSocket waker) implements AutoCloseable {
+    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, java.nio.channels.DatagramChannel waker,
+                               java.net.InetSocketAddress target) implements AutoCloseable {
+        private static final java.nio.ByteBuffer EMPTY = java.nio.ByteBuffer.allocateDirect(0);
+
         void wake() {
             if (waker == null) {
                 return;
             }
             try {
-                waker.send(new java.net.DatagramPacket(new byte[0], 0)); // (NIO's channels do not send empty datagrams)
+                // Unconnected send: the JDK sends an empty datagram this way (not through write() or DatagramSocket).
+                waker.send(EMPTY.duplicate(), target);
             } catch (IOException e) {
                 LOG.debug("wake-up datagram not sent: {}", e.getMessage()); // the receive timeout wakes it anyway
             }
@@ -149,27 +153,34 @@ public final class ForwarderNode implements AutoCloseable {
             socket.close();
             drops.close();
             if (waker != null) {
-                waker.close();
+                try {
+                    waker.close();
+                } catch (IOException e) {
+                    LOG.debug("closing the wake-up socket: {}", e.getMessage());
+                }
             }
         }
     }
+
+    private static final java.nio.ByteBuffer EMPTY_PROBE = java.nio.ByteBuffer.allocateDirect(0);
 
     /** Binds the socket, inside {@link NodeSettings#netns()} when one is given; the JVM itself stays where it is. */
     private static BoundSocket openSocket(NodeSettings settings) throws IOException {
         NetworkNamespace.Action<BoundSocket> open = () -> {
             BatchedUdpSocket socket = BatchedUdpSocket.open(settings.listenIp(), settings.listenPort(), settings.batchSize(),
                     settings.slotSize(), settings.socketBufferBytes(), (int) settings.receiveTimeout().toMillis());
-            java.net.DatagramSocket waker = new java.net.DatagramSocket();
+            String ip = settings.listenIp() == 0 ? "127.0.0.1" : io.hyperplane.packet.Ipv4Address.format(settings.listenIp());
+            java.net.InetSocketAddress target = new java.net.InetSocketAddress(ip, socket.localPort());
+            java.nio.channels.DatagramChannel waker = java.nio.channels.DatagramChannel.open();
             try {
-                String ip = settings.listenIp() == 0 ? "127.0.0.1" : io.hyperplane.packet.Ipv4Address.format(settings.listenIp());
-                waker.connect(new java.net.InetSocketAddress(ip, socket.localPort()));
-            } catch (IOException | IllegalArgumentException e) {
-                // e.g. loopback down in the namespace: the receive timeout bounds the switch instead
+                waker.configureBlocking(false);
+                waker.send(EMPTY_PROBE.duplicate(), target); // reachable? (loopback may be down in a bare namespace)
+            } catch (IOException e) {
                 LOG.info("no wake-up socket ({}): config switches wait up to the receive timeout", e.getMessage());
                 waker.close();
                 waker = null;
             }
-            return new BoundSocket(socket, KernelUdpDrops.open(), waker);
+            return new BoundSocket(socket, KernelUdpDrops.open(), waker, target);
         };
         return settings.netns() == null ? open.run() : NetworkNamespace.call(settings.netns(), open);
     }

@@ -30,7 +30,7 @@ final class ControlClient {
 
     private final URI control;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
     ControlClient(URI control, String token) {
         this.control = control;

@@ -37,7 +37,7 @@ public final class Ec2QueryClient {
     private final Credential credential;
     private final String service;
     private final String version;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     public Ec2QueryClient(URI endpoint, Credential credential) {
         this(endpoint, credential, "ec2", "2016-11-15");

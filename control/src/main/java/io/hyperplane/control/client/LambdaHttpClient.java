@@ -46,7 +46,7 @@ public final class LambdaHttpClient {
 
     private final URI endpoint;
     private final Credential credential;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     public LambdaHttpClient(URI endpoint, Credential credential) {
         this.endpoint = endpoint;

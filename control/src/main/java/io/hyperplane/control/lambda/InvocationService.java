@@ -63,7 +63,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final String token;
     private final int accountConcurrency;
     private final Settings settings;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
     private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
     private final AtomicLong throttled = new AtomicLong();
