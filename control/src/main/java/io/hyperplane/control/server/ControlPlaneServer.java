@@ -161,7 +161,9 @@ public final class ControlPlaneServer implements AutoCloseable {
                 reconciler.changed();
             };
             ec2 = new Ec2Api(db, changed);
-            lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), changed);
+            // Lambda calls change what the reconciler works on; ENIs it creates or deletes reach the nodes and the
+            // fabric through the publisher, so a CreateFunction or PublishVersion wakes neither directly.
+            lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed);
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
             invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations());
