@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.control.server.ControlPlaneServer;
@@ -65,9 +66,24 @@ final class ServerCommand implements Callable<Integer> {
             description = "Concurrent executions per account (default: ${DEFAULT-VALUE}).")
     int accountConcurrency;
 
+    @Option(names = "--legacy-eni-latency", defaultValue = "3000", paramLabel = "MS",
+            description = "Legacy model: how long creating an environment's own ENI takes (reported 10-30 s on AWS before 2019;"
+                    + " default: ${DEFAULT-VALUE}).")
+    long legacyLatencyMs;
+
+    @Option(names = "--legacy-eni-bucket", defaultValue = "100", paramLabel = "N",
+            description = "Legacy model: EC2's CreateNetworkInterface token bucket size (default: ${DEFAULT-VALUE}).")
+    int legacyBucket;
+
+    @Option(names = "--legacy-eni-refill", defaultValue = "5", paramLabel = "PER_SECOND",
+            description = "Legacy model: the bucket's refill rate (default: ${DEFAULT-VALUE}).")
+    double legacyRefill;
+
     @Override
     public Integer call() throws Exception {
         ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen)
+                .withLegacyEnis(new LegacyEnis.Settings(legacyBucket, legacyRefill, Duration.ofMillis(legacyLatencyMs),
+                        LegacyEnis.Settings.DEFAULTS.throttleWait()))
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniQuotaPerVpc(eniQuota).withEniGrace(Duration.ofSeconds(eniGrace))
                         .withIdleAfter(Duration.ofSeconds(idleAfter)).withProgrammingTimeout(Duration.ofSeconds(programmingTimeout)))
                 .withAccountConcurrency(accountConcurrency);

@@ -2,6 +2,7 @@ package io.hyperplane.cli;
 
 import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,9 +30,19 @@ final class UpCommand implements Callable<Integer> {
             description = "Where the APIs are served (default: ${DEFAULT-VALUE}, loopback only).")
     String listen;
 
+    @Option(names = "--legacy-eni-latency", defaultValue = "3000", paramLabel = "MS",
+            description = "Legacy model: how long creating an environment's own ENI takes (default: ${DEFAULT-VALUE}).")
+    long legacyLatencyMs;
+
     static LocalCloud.Settings settings(Path dataDir, String listen, String prefix) {
+        return settings(dataDir, listen, prefix, LegacyEnis.Settings.DEFAULTS.latency());
+    }
+
+    static LocalCloud.Settings settings(Path dataDir, String listen, String prefix, Duration legacyLatency) {
+        LegacyEnis.Settings legacy = LegacyEnis.Settings.DEFAULTS;
         ControlPlaneServer.Settings server = ControlPlaneServer.Settings.local(dataDir, listen)
-                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(10)));
+                .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(10)))
+                .withLegacyEnis(new LegacyEnis.Settings(legacy.bucket(), legacy.refillPerSecond(), legacyLatency, legacy.throttleWait()));
         return new LocalCloud.Settings(server, prefix, prefix.equals(PREFIX) ? "w" : "d", "shared", Duration.ofMinutes(5), 64, true);
     }
 
@@ -39,7 +50,8 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Files.createDirectories(dataDir);
         long t0 = System.nanoTime();
-        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX), line -> System.out.println("  " + line));
+        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs)),
+                line -> System.out.println("  " + line));
         CountDownLatch stopped = new CountDownLatch(1);
         Path marker = dataDir.resolve("up.endpoint");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
