@@ -229,13 +229,17 @@ class FunctionRuntimeEndToEndTest {
                 .as("one ENI, one address for all of them").hasSize(1);
         System.out.println("worker metrics after the burst: " + metrics);
 
-        w.lambda.putFunctionConcurrency(b -> b.functionName("slow").reservedConcurrentExecutions(1));
-        CompletableFuture<InvokeResponse> holding = CompletableFuture.supplyAsync(() -> w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":1.5}"));
-        Thread.sleep(500);
-        LambdaException throttled = catchThrowableOfType(LambdaException.class, () -> w.invoke("slow", "{\"action\":\"sleep\",\"seconds\":0}"));
-        assertThat(throttled.statusCode()).isEqualTo(429);
-        assertThat(throttled.awsErrorDetails().errorCode()).isEqualTo("TooManyRequestsException");
-        assertThat(holding.join().functionError()).isNull();
+        w.lambda.putFunctionConcurrency(b -> b.functionName("py").reservedConcurrentExecutions(1));
+        try {
+            CompletableFuture<InvokeResponse> holding = CompletableFuture.supplyAsync(() -> w.invoke("py", "{\"action\":\"sleep\",\"seconds\":4}"));
+            Thread.sleep(1500); // the first invocation holds the one reserved slot
+            LambdaException throttled = catchThrowableOfType(LambdaException.class, () -> w.invoke("py", "{\"action\":\"sleep\",\"seconds\":0}"));
+            assertThat(throttled.statusCode()).isEqualTo(429);
+            assertThat(throttled.awsErrorDetails().errorCode()).isEqualTo("TooManyRequestsException");
+            assertThat(holding.join().functionError()).isNull();
+        } finally {
+            w.lambda.deleteFunctionConcurrency(b -> b.functionName("py"));
+        }
     }
 
     /** A /28 has 11 usable addresses: the shared model needs one of them however many environments run. */
