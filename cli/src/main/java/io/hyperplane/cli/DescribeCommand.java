@@ -9,11 +9,10 @@ import io.hyperplane.control.client.Ec2QueryClient;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.net.URI;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -58,12 +57,8 @@ final class DescribeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON array of the resources, field names as in the EC2 API.")
     boolean json;
 
-    @Option(names = "--endpoint", defaultValue = "http://" + ServerCommand.DEFAULT_LISTEN, description = "The server (default: ${DEFAULT-VALUE}).")
-    URI endpoint;
-
-    @Option(names = "--credentials", paramLabel = "FILE",
-            description = "Shared-credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).")
-    Path credentials;
+    @Mixin
+    ServerClientOptions server;
 
     @Override
     public Integer call() throws Exception {
@@ -71,7 +66,7 @@ final class DescribeCommand implements Callable<Integer> {
         if (kind == null) {
             throw new IllegalArgumentException("'" + what + "': expected one of " + String.join(", ", KINDS.keySet().stream().sorted().toList()));
         }
-        Ec2QueryClient client = new Ec2QueryClient(endpoint, Ec2QueryClient.credentialsFrom(credentialsFile(credentials)));
+        Ec2QueryClient client = server.client();
         Element root = client.call(kind.action(), Map.of());
         List<Element> items = new ArrayList<>();
         for (Element item : Ec2QueryClient.items(Ec2QueryClient.child(root, kind.set()))) {
@@ -94,17 +89,6 @@ final class DescribeCommand implements Callable<Integer> {
         }
         Table.print(new java.io.PrintWriter(System.out, true), rows);
         return 0;
-    }
-
-    /** --credentials, else $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; must be readable. */
-    static Path credentialsFile(Path given) {
-        Path file = given != null ? given : System.getenv("AWS_SHARED_CREDENTIALS_FILE") != null
-                ? Path.of(System.getenv("AWS_SHARED_CREDENTIALS_FILE")) : Path.of(System.getProperty("user.home"), ".aws", "credentials");
-        if (!java.nio.file.Files.isReadable(file)) {
-            throw new IllegalArgumentException("no credentials file " + file + ": give --credentials DIR/credentials (the server's"
-                    + " --data-dir has one) or set AWS_SHARED_CREDENTIALS_FILE");
-        }
-        return file;
     }
 
     private static Column col(String header, String element) {

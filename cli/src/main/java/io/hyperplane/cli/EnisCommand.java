@@ -6,12 +6,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hyperplane.control.client.Ec2QueryClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.net.URI;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -27,16 +26,12 @@ final class EnisCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the server's JSON view as is.")
     boolean json;
 
-    @Option(names = "--endpoint", defaultValue = "http://" + ServerCommand.DEFAULT_LISTEN, description = "The server (default: ${DEFAULT-VALUE}).")
-    URI endpoint;
-
-    @Option(names = "--credentials", paramLabel = "FILE",
-            description = "Shared-credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).")
-    Path credentials;
+    @Mixin
+    ServerClientOptions server;
 
     @Override
     public Integer call() throws Exception {
-        Ec2QueryClient client = new Ec2QueryClient(endpoint, Ec2QueryClient.credentialsFrom(DescribeCommand.credentialsFile(credentials)));
+        Ec2QueryClient client = server.client();
         JsonNode view = new ObjectMapper().readTree(client.getJson("/hyperplane/v1/enis"));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

@@ -200,6 +200,14 @@ public final class LocalCloud implements AutoCloseable {
     private static void join(Journal journal, String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
         journal.recordNamespace(ns);
         run("ip", "netns", "add", ns);
+        joinUnderlay(ns, underlay, peer, ip);
+    }
+
+    /**
+     * Joins an existing namespace to the fabric's underlay bridge: a veth {@code hp-ul0} at
+     * {@code ip}/15 (offloads off: it is a VTEP's lower device), its peer {@code peer} on the bridge.
+     */
+    static void joinUnderlay(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
         run("ip", "-n", ns, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", peer, "netns", underlay, "mtu", "1600");
         run("ip", "-n", underlay, "link", "set", peer, "master", "hp-ul", "up");
         run("ip", "netns", "exec", ns, "ethtool", "-K", "hp-ul0", "tx", "off", "tso", "off", "gso", "off");
@@ -208,12 +216,14 @@ public final class LocalCloud implements AutoCloseable {
         run("ip", "-n", ns, "link", "set", "lo", "up");
     }
 
-    private static void run(String... command) throws IOException, InterruptedException {
+    /** Runs a command; its output, or an IOException with it when it fails. */
+    static String run(String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IOException(String.join(" ", command) + ": " + out.strip());
         }
+        return out;
     }
 
     private void removeHosts() throws IOException, InterruptedException {

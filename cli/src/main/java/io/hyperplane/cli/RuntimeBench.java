@@ -269,7 +269,8 @@ final class RuntimeBench {
         }
     }
 
-    private static JsonNode workerMetrics(LocalCloud cloud) throws Exception {
+    /** The (main) worker's GET /metrics. */
+    static JsonNode workerMetrics(LocalCloud cloud) throws Exception {
         URI url = cloud.server().workers().live().getFirst().url();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(url.resolve("/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());

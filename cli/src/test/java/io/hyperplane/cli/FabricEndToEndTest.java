@@ -333,12 +333,7 @@ class FabricEndToEndTest {
     }
 
     private static void join(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
-        command("ip", "-n", ns, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", peer, "netns", underlay, "mtu", "1600");
-        command("ip", "-n", underlay, "link", "set", peer, "master", "hp-ul", "up");
-        command("ip", "netns", "exec", ns, "ethtool", "-K", "hp-ul0", "tx", "off", "tso", "off", "gso", "off");
-        command("ip", "-n", ns, "address", "add", ip + "/15", "dev", "hp-ul0");
-        command("ip", "-n", ns, "link", "set", "hp-ul0", "up");
-        command("ip", "-n", ns, "link", "set", "lo", "up");
+        LocalCloud.joinUnderlay(ns, underlay, peer, ip);
     }
 
     private static String run(String ns, String... args) throws IOException, InterruptedException {
@@ -348,12 +343,7 @@ class FabricEndToEndTest {
     }
 
     private static String command(String... args) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(args).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", args) + " failed: " + out);
-        }
-        return out;
+        return LocalCloud.run(args);
     }
 
     /** Whitespace-separated fields of `ip -o` output. */

@@ -16,13 +16,7 @@ import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 
-import java.io.ByteArrayOutputStream;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -354,24 +348,11 @@ class FunctionRuntimeEndToEndTest {
     }
 
     private JsonNode workerMetrics() throws Exception {
-        var worker = w.server.workers().live().getFirst();
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return JSON.readTree(r.body());
+        return w.workerMetrics();
     }
 
     private static byte[] providedZip() throws Exception {
-        Path dir = Files.createTempDirectory("hp-provided");
-        Path bootstrap = dir.resolve("bootstrap");
-        Files.writeString(bootstrap, PROVIDED_BOOTSTRAP);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (var fs = java.nio.file.FileSystems.newFileSystem(java.net.URI.create("jar:" + dir.resolve("f.zip").toUri()), Map.of("create", "true",
-                "enablePosixFileAttributes", "true"))) {
-            Path target = fs.getPath("/bootstrap");
-            Files.copy(bootstrap, target);
-            Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        return Files.readAllBytes(dir.resolve("f.zip"));
+        return RuntimeBench.zip(Map.of("bootstrap", PROVIDED_BOOTSTRAP), true);
     }
 
 }

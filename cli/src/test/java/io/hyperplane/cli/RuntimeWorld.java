@@ -15,7 +15,6 @@ import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -25,8 +24,6 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 import static org.awaitility.Awaitility.await;
 
@@ -130,10 +127,7 @@ final class RuntimeWorld implements AutoCloseable {
 
     /** The worker's /metrics. */
     com.fasterxml.jackson.databind.JsonNode workerMetrics() throws Exception {
-        var worker = server.workers().live().getFirst();
-        var r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString());
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        return RuntimeBench.workerMetrics(cloud);
     }
 
     InvokeResponse invoke(String name, String payload) {
@@ -145,17 +139,11 @@ final class RuntimeWorld implements AutoCloseable {
     }
 
     static byte[] zip(Map<String, String> files) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (Map.Entry<String, String> f : files.entrySet()) {
-                zip.putNextEntry(new ZipEntry(f.getKey()));
-                zip.write(f.getValue().getBytes(StandardCharsets.UTF_8));
-                zip.closeEntry();
-            }
+        try {
+            return RuntimeBench.zip(files, false);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return bytes.toByteArray();
     }
 
     @Override

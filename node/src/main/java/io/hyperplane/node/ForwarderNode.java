@@ -134,8 +134,6 @@ public final class ForwarderNode implements AutoCloseable {
      */
     private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, java.nio.channels.DatagramChannel waker,
                                java.net.InetSocketAddress target) implements AutoCloseable {
-        private static final java.nio.ByteBuffer EMPTY = java.nio.ByteBuffer.allocateDirect(0);
-
         void wake() {
             if (waker == null) {
                 return;
@@ -162,7 +160,8 @@ public final class ForwarderNode implements AutoCloseable {
         }
     }
 
-    private static final java.nio.ByteBuffer EMPTY_PROBE = java.nio.ByteBuffer.allocateDirect(0);
+    /** The wake-up datagram's (empty) payload. */
+    private static final java.nio.ByteBuffer EMPTY = java.nio.ByteBuffer.allocateDirect(0);
 
     /** Binds the socket, inside {@link NodeSettings#netns()} when one is given; the JVM itself stays where it is. */
     private static BoundSocket openSocket(NodeSettings settings) throws IOException {
@@ -174,7 +173,7 @@ public final class ForwarderNode implements AutoCloseable {
             java.nio.channels.DatagramChannel waker = java.nio.channels.DatagramChannel.open();
             try {
                 waker.configureBlocking(false);
-                waker.send(EMPTY_PROBE.duplicate(), target); // reachable? (loopback may be down in a bare namespace)
+                waker.send(EMPTY.duplicate(), target); // reachable? (loopback may be down in a bare namespace)
             } catch (IOException e) {
                 LOG.info("no wake-up socket ({}): config switches wait up to the receive timeout", e.getMessage());
                 waker.close();

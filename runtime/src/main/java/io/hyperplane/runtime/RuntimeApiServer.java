@@ -412,19 +412,11 @@ public final class RuntimeApiServer implements AutoCloseable {
 
     private Reply response(HttpExchange exchange, String requestId) throws IOException {
         Body body = Body.read(exchange.getRequestBody());
-        Pending done;
-        lock.lock();
-        try {
-            Reply rejected = checkRequestId(requestId);
-            if (rejected != null) {
-                return rejected;
-            }
-            done = inFlight;
-            inFlight = null;
-            state = RuntimeState.RESPONSE_SENT;
-        } finally {
-            lock.unlock();
+        Answered answered = answer(requestId);
+        if (answered.rejected() != null) {
+            return answered.rejected();
         }
+        Pending done = answered.done();
         if (body.tooLarge()) {
             done.future().complete(responseTooLarge(body.length()));
             return requestEntityTooLarge();
@@ -436,19 +428,11 @@ public final class RuntimeApiServer implements AutoCloseable {
     private Reply error(HttpExchange exchange, String requestId) throws IOException {
         Body body = Body.read(exchange.getRequestBody());
         String typeHeader = exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER);
-        Pending done;
-        lock.lock();
-        try {
-            Reply rejected = checkRequestId(requestId);
-            if (rejected != null) {
-                return rejected;
-            }
-            done = inFlight;
-            inFlight = null;
-            state = RuntimeState.RESPONSE_SENT;
-        } finally {
-            lock.unlock();
+        Answered answered = answer(requestId);
+        if (answered.rejected() != null) {
+            return answered.rejected();
         }
+        Pending done = answered.done();
         if (body.tooLarge()) {
             done.future().complete(responseTooLarge(body.length()));
             return requestEntityTooLarge();
@@ -488,6 +472,26 @@ public final class RuntimeApiServer implements AutoCloseable {
     }
 
     /** Null when {@code requestId} is the invocation in flight; else AWS's answer. Call with the lock held. */
+    /** The in-flight invocation the runtime answers, taken off (state: response sent); or why it cannot be. */
+    private record Answered(Pending done, Reply rejected) {
+    }
+
+    private Answered answer(String requestId) {
+        lock.lock();
+        try {
+            Reply rejected = checkRequestId(requestId);
+            if (rejected != null) {
+                return new Answered(null, rejected);
+            }
+            Pending done = inFlight;
+            inFlight = null;
+            state = RuntimeState.RESPONSE_SENT;
+            return new Answered(done, null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private Reply checkRequestId(String requestId) {
         if (inFlight != null && inFlight.invocation().requestId().equals(requestId)) {
             return null;

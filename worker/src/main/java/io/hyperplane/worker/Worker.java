@@ -23,7 +23,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -190,9 +189,7 @@ public final class Worker implements AutoCloseable {
 
     private void serveInvoke(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String auth = exchange.getRequestHeaders().getFirst("Authorization");
-            if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
-                send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+            if (!authorized(exchange)) {
                 return;
             }
             if (!exchange.getRequestMethod().equals("POST")) {
@@ -212,9 +209,7 @@ public final class Worker implements AutoCloseable {
     /** POST /evict {"accountId","functionName"}: the function was deleted; its environments go (busy ones when done). */
     private void serveEvict(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String auth = exchange.getRequestHeaders().getFirst("Authorization");
-            if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
-                send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+            if (!authorized(exchange)) {
                 return;
             }
             JsonNode body = JSON.readTree(exchange.getRequestBody());
@@ -236,6 +231,16 @@ public final class Worker implements AutoCloseable {
             LOG.info("function {} deleted: {} idle environments ended", prefix, ended);
             send(exchange, 200, JSON.createObjectNode().put("ended", ended));
         }
+    }
+
+    /** The control plane's bearer token, or a 401 answered here. */
+    private boolean authorized(HttpExchange exchange) throws IOException {
+        String auth = exchange.getRequestHeaders().getFirst("Authorization");
+        if (auth != null && MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
+            return true;
+        }
+        send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+        return false;
     }
 
     private void serveMetrics(HttpExchange exchange) throws IOException {
@@ -260,7 +265,6 @@ public final class Worker implements AutoCloseable {
         evicted.removeIf(r.environmentKey()::startsWith); // a function of that name exists again
         ExecutionEnvironment ee = takeIdle(r.environmentKey());
         boolean cold = ee == null;
-        String initLog = "";
         if (cold) {
             try {
                 ee = coldStart(r);
@@ -287,7 +291,7 @@ public final class Worker implements AutoCloseable {
             giveBack(ee);
         }
         ObjectNode out = JSON.createObjectNode().put("outcome", result.outcome()).put("payload", Base64.getEncoder().encodeToString(result.payload()))
-                .put("log", initLog + result.log()).put("coldStart", cold).put("environmentId", ee.id);
+                .put("log", result.log()).put("coldStart", cold).put("environmentId", ee.id);
         if (result.functionError() != null) {
             out.put("functionError", result.functionError());
         }
@@ -562,14 +566,6 @@ public final class Worker implements AutoCloseable {
         static double percentile(List<Double> sorted, int p) {
             int i = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
             return Math.round(sorted.get(Math.max(0, i)) * 100) / 100.0;
-        }
-    }
-
-    static String sha256Hex(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

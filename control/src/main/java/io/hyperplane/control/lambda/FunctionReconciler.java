@@ -107,10 +107,6 @@ public final class FunctionReconciler implements AutoCloseable {
         this.rounds = new Rounds("hp-reconciler", settings.period(), this::reconcileOnce, LOG);
     }
 
-    public Settings settings() {
-        return settings;
-    }
-
     /** Asks for a round soon; cheap, callable from request threads. */
     public void changed() {
         rounds.wake();

@@ -30,7 +30,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Invoke for Active functions: concurrency accounting, then the invocation goes to a live worker,
@@ -66,7 +65,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
     private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
-    private final AtomicLong throttled = new AtomicLong();
     private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
     private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean running = true;
@@ -133,11 +131,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         }
     }
 
-    /** Invocations refused for concurrency since start. */
-    public long throttledInvocations() {
-        return throttled.get();
-    }
-
     public Map<String, EventOutcome> eventOutcomes() {
         return Map.copyOf(events);
     }
@@ -178,7 +171,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         int[] count = inFlight.computeIfAbsent(slot, k -> new int[1]);
         synchronized (count) {
             if (count[0] >= limit) {
-                throttled.incrementAndGet();
                 throw new LambdaError("TooManyRequestsException", 429, "Rate Exceeded.");
             }
             count[0]++;

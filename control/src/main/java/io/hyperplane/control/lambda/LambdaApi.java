@@ -104,10 +104,6 @@ public final class LambdaApi {
         this.invoker = invoker;
     }
 
-    public int accountConcurrency() {
-        return accountConcurrency;
-    }
-
     /** A version's code (the zip as uploaded), or null if there is no such version; for workers. */
     public byte[] code(String account, String name, String version) {
         String base64 = db.inTransaction(c -> FunctionStore.codeBase64(c, account, name, version));

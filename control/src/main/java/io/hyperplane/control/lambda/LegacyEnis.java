@@ -35,7 +35,6 @@ public final class LegacyEnis {
     private final Database db;
     private final Settings settings;
     private final int quotaPerVpc;
-    private final AtomicLong created = new AtomicLong();
     private final AtomicLong throttled = new AtomicLong();
     private double tokens;
     private long refilledAt = System.nanoTime();
@@ -45,10 +44,6 @@ public final class LegacyEnis {
         this.settings = settings;
         this.quotaPerVpc = quotaPerVpc;
         this.tokens = settings.bucket();
-    }
-
-    public long createdCount() {
-        return created.get();
     }
 
     /** Creations that found the bucket empty (waited, or failed with EC2ThrottledException). */
@@ -101,7 +96,6 @@ public final class LegacyEnis {
             }
             return new Created(id, free.getFirst(), false, 0);
         });
-        created.incrementAndGet();
         return new Created(eni.eniId(), eni.ip(), waited, (System.nanoTime() - start) / 1_000_000);
     }
 

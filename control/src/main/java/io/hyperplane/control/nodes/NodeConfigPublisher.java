@@ -35,7 +35,7 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final Runnable published;
     private final Runnable enisChanged;
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
-    private final List<Waiter> waiters = new ArrayList<>();
+    private final List<CompletableFuture<Published>> waiters = new ArrayList<>();
     private final Rounds rounds;
     private volatile Published current;
     private volatile boolean baseStale = true;
@@ -43,9 +43,6 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong requestedEnvironments = new java.util.concurrent.atomic.AtomicLong();
     private long builtFull;
     private long builtEnvironments;
-
-    private record Waiter(long after, CompletableFuture<Published> future) {
-    }
 
     /**
      * {@code published} runs after each new version (the reconciler waits for nodes to apply it);
@@ -139,13 +136,13 @@ public final class NodeConfigPublisher implements AutoCloseable {
         }
         firstVersionWithEni.keySet().retainAll(snapshot.enis().stream().map(NodeSnapshot.Eni::id).toList());
         current = next;
-        List<Waiter> woken;
+        List<CompletableFuture<Published>> woken;
         synchronized (waiters) {
             woken = new ArrayList<>(waiters);
             waiters.clear();
         }
-        for (Waiter w : woken) {
-            w.future().complete(next);
+        for (CompletableFuture<Published> w : woken) {
+            w.complete(next);
         }
         LOG.info("node config version {} published ({} ENIs, {} execution environments)", version, snapshot.enis().size(),
                 snapshot.executionEnvironments().size());
@@ -204,14 +201,14 @@ public final class NodeConfigPublisher implements AutoCloseable {
         }
         CompletableFuture<Published> future = new CompletableFuture<>();
         synchronized (waiters) {
-            waiters.add(new Waiter(after, future));
+            waiters.add(future);
         }
         if (current.version() != after) { // published between the check and the registration
             future.complete(current);
         }
         future.whenComplete((p, e) -> {
             synchronized (waiters) {
-                waiters.removeIf(w -> w.future() == future);
+                waiters.remove(future);
             }
         });
         return future.completeOnTimeout(null, wait.toMillis(), TimeUnit.MILLISECONDS);
@@ -220,12 +217,12 @@ public final class NodeConfigPublisher implements AutoCloseable {
     @Override
     public void close() {
         rounds.close();
-        List<Waiter> left;
+        List<CompletableFuture<Published>> left;
         synchronized (waiters) {
             left = new ArrayList<>(waiters);
             waiters.clear();
         }
-        left.forEach(w -> w.future().complete(null)); // outside the lock: completing removes the waiter
+        left.forEach(w -> w.complete(null)); // outside the lock: completing removes the waiter
 
     }
 }

@@ -72,7 +72,7 @@ class NodeProgrammingTest {
         start(FunctionReconciler.Settings.DEFAULTS);
         World x = world();
         assertThat(w.node("GET", "/hyperplane/v1/nodes/n1/config?after=-1", null).statusCode()).isEqualTo(200);
-        HttpResponse<String> noToken = w.server.endpoint() == null ? null : java.net.http.HttpClient.newHttpClient().send(
+        HttpResponse<String> noToken = java.net.http.HttpClient.newHttpClient().send(
                 java.net.http.HttpRequest.newBuilder(w.server.endpoint().resolve("/hyperplane/v1/nodes/n1/config")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(noToken.statusCode()).isEqualTo(401);

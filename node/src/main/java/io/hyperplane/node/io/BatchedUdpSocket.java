@@ -11,7 +11,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
@@ -657,7 +656,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
 
     /** {@code "<what>: <strerror> (errno N)"}, the text a C program would print with perror. */
     private static IOException failure(String what, int errno) {
-        return new IOException(what + ": " + Libc.strerror(errno) + " (errno " + errno + ")");
+        return new IOException(what + ": " + Strerror.of(errno) + " (errno " + errno + ")");
     }
 
     /**
@@ -693,7 +692,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
     }
 
     /**
-     * libc downcall handles, built on first use. Every handle but strerror captures errno. Linking is a
+     * libc downcall handles, built on first use. Every handle but the hot ones captures errno. Linking is a
      * restricted operation: the JVM must run with {@code --enable-native-access=ALL-UNNAMED} (or the module).
      */
     @SuppressWarnings("restricted")
@@ -726,11 +725,6 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 FunctionDescriptor.of(POINTER));
         /** int close(int fd) */
         static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(C_INT, C_INT));
-        /** char *strerror(int errno): error paths only, so no errno capture. */
-        private static final MethodHandle STRERROR = LINKER.downcallHandle(
-                LIBC.findOrThrow("strerror"), FunctionDescriptor.of(POINTER, C_INT));
-        /** strerror returns a NUL-terminated string of unknown length; messages are short. */
-        private static final long MAX_MESSAGE_LENGTH = 256;
 
         private Libc() {
         }
@@ -749,21 +743,5 @@ public final class BatchedUdpSocket implements AutoCloseable {
             }
         }
 
-        static String strerror(int errno) {
-            try {
-                MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
-                if (text.equals(MemorySegment.NULL)) {
-                    return "Unknown error";
-                }
-                MemorySegment bounded = text.reinterpret(MAX_MESSAGE_LENGTH);
-                long end = 0;
-                while (end < MAX_MESSAGE_LENGTH && bounded.get(ValueLayout.JAVA_BYTE, end) != 0) {
-                    end++;
-                }
-                return new String(bounded.asSlice(0, end).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-            } catch (Throwable t) {
-                return "Unknown error";
-            }
-        }
     }
 }

@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -173,7 +172,7 @@ public final class NetworkNamespace {
     }
 
     private static IOException failure(String what, int errno) {
-        return new IOException(what + ": " + Libc.strerror(errno) + " (errno " + errno + ")");
+        return new IOException(what + ": " + Strerror.of(errno) + " (errno " + errno + ")");
     }
 
     /** The few libc calls this needs, errno captured; setup paths only. Needs --enable-native-access. */
@@ -185,7 +184,6 @@ public final class NetworkNamespace {
         static final long CAPTURE_STATE_SIZE = Linker.Option.captureStateLayout().byteSize();
         static final long ERRNO_OFFSET = Linker.Option.captureStateLayout().byteOffset(MemoryLayout.PathElement.groupElement("errno"));
         private static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
-        private static final long MAX_MESSAGE_LENGTH = 256;
 
         /** int open(const char *path, int flags): variadic in C, but the two fixed arguments are all we pass. */
         private static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.findOrThrow("open"),
@@ -196,9 +194,6 @@ public final class NetworkNamespace {
         /** int close(int fd) */
         private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
                 FunctionDescriptor.of(C_INT, C_INT), CAPTURE_ERRNO);
-        /** char *strerror(int errno) */
-        private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.findOrThrow("strerror"),
-                FunctionDescriptor.of(ValueLayout.ADDRESS, C_INT));
 
         private Libc() {
         }
@@ -224,23 +219,6 @@ public final class NetworkNamespace {
                 int ignored = (int) CLOSE.invokeExact(errno, fd);
             } catch (Throwable t) {
                 throw unexpected(t);
-            }
-        }
-
-        static String strerror(int errno) {
-            try {
-                MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
-                if (text.equals(MemorySegment.NULL)) {
-                    return "Unknown error";
-                }
-                MemorySegment bounded = text.reinterpret(MAX_MESSAGE_LENGTH);
-                long end = 0;
-                while (end < MAX_MESSAGE_LENGTH && bounded.get(ValueLayout.JAVA_BYTE, end) != 0) {
-                    end++;
-                }
-                return new String(bounded.asSlice(0, end).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-            } catch (Throwable t) {
-                return "Unknown error";
             }
         }
 
