@@ -212,6 +212,7 @@ class FunctionEndToEndTest {
         assertThat(view.path("NetworkInterfaces").get(0).path("Functions").get(0).asText()).isEqualTo("query:$LATEST");
         assertThat(view.path("NetworkInterfaces").get(0).path("ExecutionEnvironments").asInt()).isEqualTo(1);
         assertThat(view.path("Nodes").get(0).path("Live").asBoolean()).isTrue();
+        assertThat(view.path("Nodes").get(0).path("ConfigStream").asBoolean()).as("the node takes its config over the stream").isTrue();
 
         // Cleanup through the APIs: EE gone, function deleted, ENI deleted after the grace period.
         assertThat(nodeApi("DELETE", "/hyperplane/v1/execution-environments/ee-1", null).statusCode()).isEqualTo(204);

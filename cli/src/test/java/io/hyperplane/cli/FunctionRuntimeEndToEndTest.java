@@ -219,6 +219,9 @@ class FunctionRuntimeEndToEndTest {
         }
         JsonNode metrics = workerMetrics();
         assertThat(metrics.path("environments").asInt()).as("50 concurrent invocations, 50 environments").isGreaterThanOrEqualTo(50);
+        assertThat(metrics.path("bindsAnswered").path("overControlStream").asInt()).as("cold starts bind over the control stream")
+                .isGreaterThanOrEqualTo(50);
+        assertThat(metrics.path("bindsAnswered").path("overHttp").asInt()).as("none fell back to HTTP").isZero();
         assertThat(w.ec2.describeNetworkInterfaces(b -> b.filters(f -> f.name("subnet-id").values(w.subnetA))).networkInterfaces())
                 .as("one ENI, one address for all of them").hasSize(1);
         System.out.println("worker metrics after the burst: " + metrics);

@@ -9,6 +9,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.time.Duration;
 import java.util.List;
 
@@ -25,6 +30,9 @@ import java.util.List;
  *             "enis":[{"ip":"10.0.1.4","flows":12,"natPorts":12}]}
  *            200  (body ignored)
  *   DELETE /hyperplane/v1/nodes/N     the node leaves (clean shutdown): stop tunnelling to it
+ *   WS     /hyperplane/v1/nodes/N/stream?after=V   the configuration stream (ConfigStreamMessage):
+ *            every version as published, environments-only changes as deltas; the node
+ *            acknowledges each version it runs. Preferred to the long poll when the control plane has it.
  *   any    401  the token is wrong ({@link Unauthorized})
  * </pre>
  * Any other status, and every transport failure, is an {@link IOException} that names the request.
@@ -36,17 +44,24 @@ final class ControlPlaneApi {
     private static final Duration POLL_MARGIN = Duration.ofSeconds(10);
     /** A heartbeat that takes longer is stale anyway; the next one carries fresher numbers. */
     private static final Duration HEARTBEAT_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration STREAM_CONNECT_TIMEOUT = Duration.ofSeconds(2);
     private static final int OK = 200;
     private static final int NOT_MODIFIED = 304;
     private static final int UNAUTHORIZED = 401;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpClient http;
+    private final HttpClient streamHttp;
     private final String nodeUrl;
     private final BearerToken token;
 
-    ControlPlaneApi(HttpClient http, URI controlUrl, String nodeName, BearerToken token) {
+    /**
+     * {@code streamHttp} carries only the configuration stream; its executor may be the selector
+     * thread itself (a message is then handled without a hand-off).
+     */
+    ControlPlaneApi(HttpClient http, HttpClient streamHttp, URI controlUrl, String nodeName, BearerToken token) {
         this.http = http;
+        this.streamHttp = streamHttp;
         this.nodeUrl = controlUrl + "/hyperplane/v1/nodes/" + nodeName;
         this.token = token;
     }
@@ -69,6 +84,37 @@ final class ControlPlaneApi {
 
     /** One ENI of the applied config: NAT ports in use, one per tracked flow. */
     record EniUsage(String ip, long flows, long natPorts) {
+    }
+
+    /** The control plane answered the stream's upgrade with another status than 101 (and not 401): it has no stream. */
+    static final class StreamUnavailable extends IOException {
+        StreamUnavailable(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Opens the configuration stream for a node running version {@code after} (-1: none);
+     * {@code listener} gets its messages.
+     */
+    WebSocket openStream(long after, WebSocket.Listener listener) throws IOException, InterruptedException {
+        URI uri = URI.create(nodeUrl.replaceFirst("^http", "ws") + "/stream?after=" + after);
+        try {
+            return streamHttp.newWebSocketBuilder().header("Authorization", token.authorization()).connectTimeout(STREAM_CONNECT_TIMEOUT)
+                    .buildAsync(uri, listener).get(STREAM_CONNECT_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WebSocketHandshakeException h) {
+                int status = h.getResponse().statusCode();
+                if (status == UNAUTHORIZED) {
+                    token.refused();
+                    throw new Unauthorized("WS " + uri + ": HTTP 401 with the token from " + token.file());
+                }
+                throw new StreamUnavailable("WS " + uri + ": HTTP " + status);
+            }
+            throw new IOException("WS " + uri + ": " + reason(e.getCause()), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException("WS " + uri + ": no answer within " + STREAM_CONNECT_TIMEOUT.toMillis() * 2 + " ms");
+        }
     }
 
     /** The control plane refused the token (HTTP 401). */

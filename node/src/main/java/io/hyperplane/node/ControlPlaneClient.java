@@ -8,7 +8,7 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 
 /**
- * A node's connection to its control plane: the config long poll and the heartbeat, each on a
+ * A node's connection to its control plane: the configuration stream (or long poll) and the heartbeat, each on a
  * daemon platform thread of its own so that a 20-second poll never delays a heartbeat, over one
  * HTTP/1.1 client. The forwarding thread never waits for any of it.
  * <p>
@@ -25,6 +25,7 @@ final class ControlPlaneClient implements AutoCloseable {
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(2);
 
     private final HttpClient http;
+    private final HttpClient streamHttp;
     private final ControlPlaneApi api;
     private final HeartbeatSender heartbeat;
     private final Thread pollerThread;
@@ -41,9 +42,11 @@ final class ControlPlaneClient implements AutoCloseable {
         BearerToken token = BearerToken.read(settings.tokenFile());
         this.name = settings.name();
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT).build();
-        this.api = new ControlPlaneApi(http, settings.controlUrl(), name, token);
+        // The stream's messages are handled on its client's selector thread: one hand-off fewer per message.
+        this.streamHttp = HttpClient.newBuilder().executor(Runnable::run).connectTimeout(CONNECT_TIMEOUT).build();
+        this.api = new ControlPlaneApi(http, streamHttp, settings.controlUrl(), name, token);
         ControlPlaneHealth health = new ControlPlaneHealth(settings.controlUrl(), agent::appliedVersion);
-        ConfigPoller poller = new ConfigPoller(api, health, cache, agent::offer, agent::configRejected, agent.appliedVersion(),
+        ConfigPoller poller = new ConfigPoller(api, health, cache, agent::offer, agent::configRejected, agent.applied(),
                 settings.controlWait(), agent::appliedVersion);
         this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port,
                 settings.heartbeatInterval().toNanos(), everyHeartbeat);
@@ -77,6 +80,7 @@ final class ControlPlaneClient implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             http.shutdownNow();
+            streamHttp.shutdownNow();
         }
     }
 }

@@ -31,10 +31,22 @@ final class ControlClient {
     private final URI control;
     private final String token;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+    private final ControlStream stream;
+    /** Cold-start registrations answered over the control stream, and over HTTP (no stream, or it dropped). */
+    final java.util.concurrent.atomic.AtomicLong registeredOverStream = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong registeredOverHttp = new java.util.concurrent.atomic.AtomicLong();
 
-    ControlClient(URI control, String token) {
+    ControlClient(URI control, String token, String workerName) {
         this.control = control;
         this.token = token;
+        // Its own client, whose selector thread handles each answer itself: one hand-off fewer per cold start.
+        this.stream = new ControlStream(HttpClient.newBuilder().executor(Runnable::run).connectTimeout(Duration.ofSeconds(2)).build(),
+                control, workerName, token);
+    }
+
+    /** Closes the control stream (requests still waiting on it fail). */
+    void closeStream() {
+        stream.close();
     }
 
     private JsonNode call(String method, String path, String body, Duration timeout) throws IOException, InterruptedException {
@@ -78,6 +90,24 @@ final class ControlClient {
         ObjectNode body = JSON.createObjectNode().put("id", id).put("hostIp", hostIp).put("ip", ip).put("mac", mac);
         if (eniId != null) {
             body.put("eniId", eniId);
+        }
+        if (waitForNodes) {
+            // A cold start waits for this: over the control stream when there is one (a message each
+            // way on an open socket), else over HTTP. Registering again is harmless, so a stream that
+            // drops mid-request falls back too.
+            ObjectNode request = JSON.createObjectNode().put("waitForNodes", true);
+            request.set("register", body);
+            try {
+                JsonNode answer = stream.request(request, Duration.ofSeconds(15));
+                int status = answer.path("status").asInt(500);
+                if (status / 100 != 2) {
+                    throw new ControlException(status, null, "registering environment " + id + ": " + status + " " + answer.path("message").asText());
+                }
+                registeredOverStream.incrementAndGet();
+                return answer.path("vni").asInt();
+            } catch (ControlStream.Unavailable e) {
+                registeredOverHttp.incrementAndGet(); // below
+            }
         }
         return call("POST", "/hyperplane/v1/execution-environments" + (waitForNodes ? "?waitForNodes=true" : ""), body.toString(),
                 Duration.ofSeconds(15)).path("vni").asInt();

@@ -1,7 +1,6 @@
 package io.hyperplane.worker;
 
 import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
 import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;
@@ -23,6 +22,8 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
     static final String GATEWAY = "100.64.0.1";
     private static final int BASE = Ipv4Address.parse("100.64.0.0");
     private static final String DEVICE = "eth0";
+    /** The prefix that runs a command at the lowest CPU priority. */
+    private static final List<String> BACKGROUND = List.of("nice", "-n", "19");
 
     /** A prepared network not yet bound to an ENI. */
     record Slot(long index, String namespace, int vni, String ip, String mac) {
@@ -41,24 +42,28 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
         return String.format("02:ee:%02x:%02x:%02x:%02x", (index >> 24) & 0xff, (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff);
     }
 
-    /** Prepares a slot; the namespace is journaled before it exists. */
-    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp, Steps steps)
-            throws IOException, InterruptedException {
+    /**
+     * Prepares a slot; the namespace is journaled before it exists. {@code background}: its
+     * processes run at nice 19 (ahead of need, they must not take CPU from cold starts).
+     */
+    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp,
+                        boolean background, Steps steps) throws IOException, InterruptedException {
         String ip = address(index);
         String mac = mac(index);
+        List<String> nice = background ? BACKGROUND : List.of();
         long t0 = System.nanoTime();
         journal.recordNamespace(namespace);
-        Namespaces.add(namespace);
+        run(nice, List.of("ip", "netns", "add", namespace), null);
         long t1 = System.nanoTime();
         int vni = control.registerEnvironment(namespace, w.underlayIp(), ip, mac, null, false);
         long t2 = System.nanoTime();
         String device = "hp-e" + index;
-        batch(w.hostNamespace(), List.of(
+        batch(nice, w.hostNamespace(), List.of(
                 "link add " + device + " address " + mac + " type vxlan id " + vni + " local " + w.underlayIp() + " remote " + nodeIp
                         + " dstport 4789 dev hp-ul0 nolearning",
                 "link set " + device + " netns " + namespace));
-        offloadsOff(namespace, device);
-        batch(namespace, List.of(
+        run(nice, List.of("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off"), null);
+        batch(nice, namespace, List.of(
                 "link set lo up",
                 "link set " + device + " name " + DEVICE,
                 "link set " + DEVICE + " mtu 1500 up",
@@ -78,28 +83,32 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
         return new EnvironmentNetwork(slot.namespace(), vni, slot.ip(), slot.mac(), eniId, legacyEniId);
     }
 
-    /**
-     * The tunnel entry must hand the node complete inner checksums and no 64 KB segments (a
-     * userspace VTEP sees what the kernel would otherwise leave to offload).
-     */
-    private static void offloadsOff(String namespace, String device) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IOException("ethtool -K " + device + " in " + namespace + ": " + out.strip());
-        }
-    }
-
     /** Runs ip commands in one process ({@code ip -n NS -batch -}): one fork for the lot. */
     static void batch(String namespace, List<String> commands) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("ip", "-n", namespace, "-batch", "-"));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getOutputStream().write((String.join("\n", commands) + "\n").getBytes(StandardCharsets.UTF_8));
+        batch(List.of(), namespace, commands);
+    }
+
+    private static void batch(List<String> nice, String namespace, List<String> commands) throws IOException, InterruptedException {
+        run(nice, List.of("ip", "-n", namespace, "-batch", "-"), String.join("\n", commands) + "\n");
+    }
+
+    /**
+     * Runs {@code command} (behind {@code nice}, a prefix such as {@link #BACKGROUND}) with
+     * {@code input} on its standard input; throws with its output when it fails. The tunnel's
+     * offloads are turned off with it too: the node must get complete inner checksums and no
+     * 64 KB segments (a userspace VTEP sees what the kernel would otherwise leave to offload).
+     */
+    private static void run(List<String> nice, List<String> command, String input) throws IOException, InterruptedException {
+        List<String> full = new ArrayList<>(nice);
+        full.addAll(command);
+        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+        if (input != null) {
+            p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
+        }
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
-            throw new IOException("ip -n " + namespace + " -batch: " + out.strip() + " (commands: " + String.join("; ", commands) + ")");
+            throw new IOException(String.join(" ", command) + ": " + out.strip() + (input == null ? "" : " (input: " + input.strip().replace("\n", "; ") + ")"));
         }
     }
 }

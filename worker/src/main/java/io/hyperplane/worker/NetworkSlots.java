@@ -56,14 +56,15 @@ final class NetworkSlots implements AutoCloseable {
     EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
         lastTakenNanos = System.nanoTime();
         EnvironmentNetwork.Slot slot = ready.pollFirst();
-        return slot != null ? slot : prepare(nodeIp);
+        return slot != null ? slot : prepare(nodeIp, false);
     }
 
-    private EnvironmentNetwork.Slot prepare(String nodeIp) throws IOException, InterruptedException {
+    /** {@code background}: the ip and ethtool processes run at the lowest CPU priority, yielding to cold starts. */
+    private EnvironmentNetwork.Slot prepare(String nodeIp, boolean background) throws IOException, InterruptedException {
         long index = nextIndex.incrementAndGet();
         String namespace = prefix + index;
         try {
-            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, steps);
+            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, background, steps);
         } catch (IOException | InterruptedException | RuntimeException e) {
             boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
             discard(namespace);
@@ -85,7 +86,7 @@ final class NetworkSlots implements AutoCloseable {
                     Thread.sleep(50);
                     continue;
                 }
-                ready.addLast(prepare(live.getFirst()));
+                ready.addLast(prepare(live.getFirst(), true));
             } catch (InterruptedException e) {
                 return;
             } catch (IOException | RuntimeException e) {

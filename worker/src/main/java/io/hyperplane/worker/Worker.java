@@ -62,7 +62,7 @@ public final class Worker implements AutoCloseable {
 
     private Worker(WorkerSettings settings) throws IOException, InterruptedException {
         this.settings = settings;
-        this.control = new ControlClient(settings.control(), settings.token());
+        this.control = new ControlClient(settings.control(), settings.token(), settings.name());
         Files.createDirectories(settings.stateDir());
         cleanUpLeftovers();
         this.journal = Journal.openOrCreate(settings.stateDir(), PREFIX + settings.name() + "-");
@@ -247,6 +247,7 @@ public final class Worker implements AutoCloseable {
         try (exchange) {
             ObjectNode json = (ObjectNode) metrics.json(all.size());
             json.put("readySlots", slots.ready());
+            json.putObject("bindsAnswered").put("overControlStream", control.registeredOverStream.get()).put("overHttp", control.registeredOverHttp.get());
             send(exchange, 200, json);
         }
     }
@@ -473,6 +474,7 @@ public final class Worker implements AutoCloseable {
         for (ExecutionEnvironment ee : List.copyOf(all.values())) {
             destroy(ee);
         }
+        control.closeStream();
         try {
             control.leave(settings.name());
         } catch (IOException e) {

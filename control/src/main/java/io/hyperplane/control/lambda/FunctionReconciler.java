@@ -112,7 +112,21 @@ public final class FunctionReconciler implements AutoCloseable {
         rounds.wake();
     }
 
+    /**
+     * A node applied a version, or came or went: a round soon if an ENI is waiting for the nodes
+     * (otherwise nothing here depends on them, and a round per cold start, whose registration every
+     * node acknowledges, would only compete with it).
+     */
+    public void nodesProgressed() {
+        if (awaitingNodes) {
+            rounds.wake();
+        }
+    }
+
     /** One full round (tests call it to step deterministically). */
+    /** Whether the last round left an ENI waiting for nodes to apply it. */
+    private volatile boolean awaitingNodes = true;
+
     public synchronized void reconcileOnce() {
         Set<String> wanted = new HashSet<>();
         boolean created = false;
@@ -289,13 +303,21 @@ public final class FunctionReconciler implements AutoCloseable {
 
     /** ENIs being created become in-use once every live node runs a version that has them. */
     private void promoteProgrammed() {
-        for (String eni : db.inTransaction(c -> Sql.strings(c, "SELECT id FROM network_interfaces WHERE status = 'creating'"))) {
+        boolean waiting = false;
+        List<String> creating = db.inTransaction(c -> Sql.strings(c, "SELECT id FROM network_interfaces WHERE status = 'creating'"));
+        if (!creating.isEmpty()) {
+            awaitingNodes = true; // before reading the nodes: one that applies meanwhile wakes another round
+        }
+        for (String eni : creating) {
             long version = publisher.versionWithEni(eni);
             if (version >= 0 && nodes.behind(version).isEmpty()) {
                 db.inTransaction(c -> Sql.update(c, "UPDATE network_interfaces SET status = 'in-use' WHERE id = ? AND status = 'creating'", eni));
                 LOG.info("ENI {} is programmed on every live node (config version {})", eni, version);
+            } else {
+                waiting = true;
             }
         }
+        awaitingNodes = waiting;
     }
 
     /** Functions not invoked for the idle period become Inactive and let go of their ENIs. */

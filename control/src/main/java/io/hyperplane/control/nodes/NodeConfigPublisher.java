@@ -1,5 +1,6 @@
 package io.hyperplane.control.nodes;
 
+import io.hyperplane.config.EnvironmentsDelta;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.control.store.Database;
@@ -27,8 +28,49 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeConfigPublisher.class);
     private static final long PERIOD_SECONDS = 2;
 
-    /** One published version: the snapshot and its JSON as sent to nodes. */
-    public record Published(long version, NodeSnapshot snapshot, String json) {
+    /**
+     * One published version: the snapshot, its JSON as sent to nodes (written when first asked
+     * for), and, when only execution environments changed since the version before, that change.
+     */
+    public static final class Published {
+        private final NodeSnapshot snapshot;
+        private final EnvironmentsDelta delta;
+        private volatile String json;
+
+        Published(NodeSnapshot snapshot, EnvironmentsDelta delta) {
+            this.snapshot = snapshot;
+            this.delta = delta;
+        }
+
+        public long version() {
+            return snapshot.version();
+        }
+
+        public NodeSnapshot snapshot() {
+            return snapshot;
+        }
+
+        /** What changed since version {@code delta().base()}; null when more than environments did. */
+        public EnvironmentsDelta delta() {
+            return delta;
+        }
+
+        public String json() {
+            String j = json;
+            if (j == null) {
+                j = SnapshotJson.write(snapshot);
+                json = j;
+            }
+            return j;
+        }
+    }
+
+    /**
+     * Told of every version as it is published, in order, while holding the publisher: a
+     * configuration stream to one node. Must not block (it queues a send).
+     */
+    public interface Subscriber {
+        void publish(Published version);
     }
 
     private final Database db;
@@ -36,13 +78,12 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final Runnable enisChanged;
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
     private final List<CompletableFuture<Published>> waiters = new ArrayList<>();
+    private final List<Subscriber> subscribers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Rounds rounds;
     private volatile Published current;
     private volatile boolean baseStale = true;
     private final java.util.concurrent.atomic.AtomicLong requestedFull = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong requestedEnvironments = new java.util.concurrent.atomic.AtomicLong();
     private long builtFull;
-    private long builtEnvironments;
 
     /**
      * {@code published} runs after each new version (the reconciler waits for nodes to apply it);
@@ -63,13 +104,6 @@ public final class NodeConfigPublisher implements AutoCloseable {
         rounds.wake();
     }
 
-    private synchronized Published rebuildEnvironments() {
-        NodeSnapshot base = current.snapshot();
-        List<NodeSnapshot.ExecutionEnvironment> environments = db.inTransaction(NodeConfigBuilder::environments);
-        return publish(new NodeSnapshot(0, base.eeGateway(), base.vpcs(), base.subnets(), base.securityGroups(), base.networkAcls(),
-                base.routeTables(), base.enis(), environments));
-    }
-
     /**
      * A version that includes every change committed before this call. Concurrent callers share
      * one rebuild (group commit): a rebuild that started after a caller's commit serves it too,
@@ -86,51 +120,61 @@ public final class NodeConfigPublisher implements AutoCloseable {
     }
 
     /**
-     * Like {@link #refresh}, after a change to execution environments only: the rest of the last
-     * snapshot (ENIs, groups, ACLs, routes) is reused unless something marked it stale or a full
-     * rebuild is due, so a cold start's registration costs one query.
+     * A version with execution environments put (replacing any with the same id; those without an
+     * ENI are prepared slots, which nodes do not know of) and removed, after the change is
+     * committed: the next version is the current one with that change, without reading the store
+     * or rebuilding the rest, and nodes on the current version are sent only the change. A change
+     * that is already in is no new version. Ordering is safe against a concurrent full rebuild:
+     * the rebuild reads and publishes under this object's lock, so it either saw this commit or
+     * publishes before this change is applied on top.
      */
-    public Published refreshEnvironments() {
-        long mine = requestedEnvironments.incrementAndGet();
-        synchronized (this) {
-            if (builtEnvironments >= mine) {
-                return current;
-            }
-            if (baseStale || current == null || builtFull < requestedFull.get()) {
-                return rebuildCovering();
-            }
-            long covers = requestedEnvironments.get(); // every commit counted so far happened before this read
-            Published published = rebuildEnvironments();
-            builtEnvironments = covers;
-            return published;
+    public synchronized Published environmentsChanged(List<NodeSnapshot.ExecutionEnvironment> put, List<String> remove) {
+        Published base = current;
+        List<NodeSnapshot.ExecutionEnvironment> bound = put.stream().filter(ee -> ee.eniId() != null).toList();
+        List<String> gone = new ArrayList<>(remove);
+        put.stream().filter(ee -> ee.eniId() == null).map(NodeSnapshot.ExecutionEnvironment::id).forEach(gone::add); // a slot again
+        List<NodeSnapshot.ExecutionEnvironment> before = base.snapshot().executionEnvironments();
+        if (EnvironmentsDelta.environments(before, bound, gone).equals(before)) {
+            return base;
         }
+        long version = nextVersion();
+        EnvironmentsDelta delta = new EnvironmentsDelta(base.version(), version, bound, gone);
+        NodeSnapshot next;
+        try {
+            next = delta.applyTo(base.snapshot());
+        } catch (IllegalArgumentException e) {
+            // e.g. an ENI this snapshot does not have yet: read everything instead
+            LOG.debug("environments change not applicable to version {} ({}): rebuilding", base.version(), e.getMessage());
+            return rebuildCovering();
+        }
+        return publish(new Published(next, delta));
     }
 
-    /** A full rebuild: serves every request, of either kind, counted before it starts. */
+    /** A full rebuild: serves every request counted before it starts. */
     private Published rebuildCovering() {
         long full = requestedFull.get();
-        long environments = requestedEnvironments.get();
         Published published = rebuild();
         builtFull = full;
-        builtEnvironments = Math.max(builtEnvironments, environments);
         return published;
     }
 
     /** Rebuilds now and publishes a new version if the content changed; returns the current one. */
     private synchronized Published rebuild() {
         baseStale = false; // before reading: a change committed during the read marks it stale again
-        return publish(db.inTransaction(NodeConfigBuilder::build));
-    }
-
-    private Published publish(NodeSnapshot content) {
+        NodeSnapshot content = db.inTransaction(NodeConfigBuilder::build);
         Published previous = current;
         if (previous != null && sameContent(previous.snapshot(), content)) {
             return previous;
         }
         long version = nextVersion();
-        NodeSnapshot snapshot = new NodeSnapshot(version, content.eeGateway(), content.vpcs(), content.subnets(), content.securityGroups(),
-                content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments());
-        Published next = new Published(version, snapshot, SnapshotJson.write(snapshot));
+        return publish(new Published(new NodeSnapshot(version, content.eeGateway(), content.vpcs(), content.subnets(), content.securityGroups(),
+                content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments()), null));
+    }
+
+    private Published publish(Published next) {
+        Published previous = current;
+        NodeSnapshot snapshot = next.snapshot();
+        long version = next.version();
         for (NodeSnapshot.Eni eni : snapshot.enis()) {
             firstVersionWithEni.putIfAbsent(eni.id(), version);
         }
@@ -141,12 +185,21 @@ public final class NodeConfigPublisher implements AutoCloseable {
             woken = new ArrayList<>(waiters);
             waiters.clear();
         }
+        for (Subscriber s : subscribers) {
+            s.publish(next);
+        }
         for (CompletableFuture<Published> w : woken) {
             w.complete(next);
         }
-        LOG.info("node config version {} published ({} ENIs, {} execution environments)", version, snapshot.enis().size(),
-                snapshot.executionEnvironments().size());
-        published.run();
+        if (next.delta() == null) {
+            LOG.info("node config version {} published ({} ENIs, {} execution environments)", version, snapshot.enis().size(),
+                    snapshot.executionEnvironments().size());
+        } else {
+            LOG.debug("node config version {} published ({} execution environments)", version, snapshot.executionEnvironments().size());
+        }
+        if (next.delta() == null) {
+            published.run(); // environments-only versions bring no ENI nodes could be waited for
+        }
         if (previous == null || !previous.snapshot().enis().equals(snapshot.enis())) {
             enisChanged.run();
         }
@@ -183,6 +236,21 @@ public final class NodeConfigPublisher implements AutoCloseable {
 
     public Published current() {
         return current;
+    }
+
+    /**
+     * Adds a subscriber, first telling it of the current version unless that is {@code after}
+     * (the version its node already runs); atomically with publishing, so it misses none.
+     */
+    public synchronized void subscribe(Subscriber subscriber, long after) {
+        if (current.version() != after) {
+            subscriber.publish(current);
+        }
+        subscribers.add(subscriber);
+    }
+
+    public void unsubscribe(Subscriber subscriber) {
+        subscribers.remove(subscriber);
     }
 
     /** The first version that contains the ENI (so a node running it or later has it), or -1. */

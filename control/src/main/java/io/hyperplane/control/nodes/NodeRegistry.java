@@ -103,6 +103,18 @@ public final class NodeRegistry {
         }
     }
 
+    private final Map<String, Integer> streams = new ConcurrentHashMap<>();
+
+    /** A node opened (+1) or closed (-1) a configuration stream. */
+    public void stream(String name, int delta) {
+        streams.merge(name, delta, (a, b) -> a + b == 0 ? null : a + b);
+    }
+
+    /** Whether the node takes its configuration over a stream now (rather than by long poll). */
+    public boolean streaming(String name) {
+        return streams.containsKey(name);
+    }
+
     /** A node leaving cleanly: VPCs stop flooding to it and it no longer holds up programming. */
     public void remove(String name) {
         nodes.remove(name);

@@ -49,6 +49,7 @@ import java.util.UUID;
  *   POST /  (form: Action=CreateVpc&amp;...)         --SigV4 ec2/iam--> Ec2Api / IamApi --> Database
  *   /2015-03-31/functions/...  (JSON)             --SigV4 lambda---> LambdaApi ------> Database
  *   /hyperplane/v1/nodes/NAME[/config]            --bearer-------->  NodeEndpoints (heartbeat, long-poll)
+ *   WS /hyperplane/v1/{nodes,workers}/NAME/stream --bearer-------->  FleetStreams (config stream, environment registration)
  *   FunctionReconciler: functions -> ENIs -> NodeConfigPublisher -> nodes; FabricSync: VPCs -> namespaces
  * </pre>
  */
@@ -128,6 +129,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final FunctionReconciler reconciler;
     private final LambdaApi lambda;
     private final NodeEndpoints nodeEndpoints;
+    private final FleetStreams fleetStreams;
     private final WorkerRegistry workers;
     private final InvocationService invocations;
     private final LegacyEnis legacyEnis;
@@ -150,11 +152,13 @@ public final class ControlPlaneServer implements AutoCloseable {
             nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run(), fabricSync::changed);
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
-            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> reconcile[0].run());
+            Runnable[] nodesProgressed = {() -> { }};
+            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> nodesProgressed[0].run());
             iam = new IamApi(db);
             reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
             started.add(reconciler);
             reconcile[0] = reconciler::changed;
+            nodesProgressed[0] = reconciler::nodesProgressed;
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();
@@ -172,6 +176,8 @@ public final class ControlPlaneServer implements AutoCloseable {
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
             // Environments and legacy ENIs change what nodes run and what ENIs are used, not the fabric.
             nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, fabricSync, token, reconciler::changed);
+            fleetStreams = new FleetStreams(nodeEndpoints, nodeConfig, nodes);
+            started.add(fleetStreams);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
@@ -185,6 +191,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 }
                 config.routes.get("/hyperplane/v1/enis", this::enis);
                 nodeEndpoints.addRoutes(config.routes);
+                fleetStreams.addRoutes(config.routes);
             }).start(settings.host(), settings.port());
         } catch (RuntimeException | IOException e) {
             for (AutoCloseable c : started.reversed()) {
@@ -453,6 +460,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         invocations.close();
         nodeConfig.close(); // answers the nodes' pending long polls while the server still can
         app.stop();
+        fleetStreams.close();
         reconciler.close();
         fabricSync.close();
         db.close();

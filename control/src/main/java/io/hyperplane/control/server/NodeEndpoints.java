@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
@@ -36,6 +37,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
 
 /**
@@ -58,6 +60,7 @@ final class NodeEndpoints {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
     private static final int MAX_WAIT_SECONDS = 60;
+    private static final Duration NODES_TIMEOUT = Duration.ofSeconds(10);
 
     private final Database db;
     private final NodeConfigPublisher publisher;
@@ -184,9 +187,13 @@ final class NodeEndpoints {
         void handle(Context ctx) throws Exception;
     }
 
+    /** Whether an Authorization header carries the fleet's bearer token (compared in constant time). */
+    boolean authorizes(String header) {
+        return header != null && MessageDigest.isEqual(header.getBytes(StandardCharsets.UTF_8), tokenBytes);
+    }
+
     private void authorized(Context ctx, Handler handler) throws Exception {
-        String header = ctx.header("Authorization");
-        if (header == null || !MessageDigest.isEqual(header.getBytes(StandardCharsets.UTF_8), tokenBytes)) {
+        if (!authorizes(ctx.header("Authorization"))) {
             ctx.status(401).json(Map.of("message", "missing or wrong bearer token (see the server's data directory: node-token)"));
             return;
         }
@@ -244,8 +251,20 @@ final class NodeEndpoints {
         ctx.status(204);
     }
 
-    private void addEnvironment(Context ctx) throws IOException {
-        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
+    /** An environment as registered: its VNI and the first configuration version that has it as asked. */
+    record Registered(String id, long vni, long configVersion) {
+        Map<String, Object> json() {
+            return Map.of("id", id, "vni", vni, "configVersion", configVersion);
+        }
+    }
+
+    /**
+     * Registers an execution environment ({@code {"id","hostIp","ip","mac","eniId"}}; without an
+     * eniId, a network slot prepared ahead), or binds or rebinds one: committed, then published
+     * to nodes as an environments-only change. Throws IllegalArgumentException for bad input,
+     * having changed nothing.
+     */
+    Registered registerEnvironment(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw new IllegalArgumentException("execution environment: expected a JSON object");
         }
@@ -275,22 +294,35 @@ final class NodeEndpoints {
             return allocated;
         });
         // The reconciler learns of environments in its next round (they only keep ENIs from deletion).
-        NodeConfigPublisher.Published published = publisher.refreshEnvironments();
-        Map<String, Object> answer = Map.of("id", id, "vni", vni, "configVersion", published.version());
+        NodeConfigPublisher.Published published = publisher.environmentsChanged(
+                List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of());
+        return new Registered(id, vni, published.version());
+    }
+
+    /**
+     * Completes once every live node runs {@code version}; on timeout, with a message naming the
+     * nodes behind.
+     */
+    CompletableFuture<String> whenNodesApplied(String id, long version) {
+        return registry.whenApplied(version, NODES_TIMEOUT).handle((ok, failure) -> failure == null ? null
+                : "execution environment " + id + ": nodes did not apply config version " + version + " within "
+                + NODES_TIMEOUT.toSeconds() + " s: " + registry.behind(version));
+    }
+
+    private void addEnvironment(Context ctx) throws IOException {
+        Registered registered = registerEnvironment(JSON.readTree(ctx.bodyAsBytes()));
         if (!"true".equals(ctx.queryParam("waitForNodes"))) {
-            ctx.status(201).json(answer);
+            ctx.status(201).json(registered.json());
             return;
         }
         // Answered once every live node runs the version with this environment: its first packet
         // will find it programmed.
-        ctx.future(() -> registry.whenApplied(published.version(), Duration.ofSeconds(10)).handle((ok, failure) -> {
+        ctx.future(() -> whenNodesApplied(registered.id(), registered.configVersion()).thenAccept(failure -> {
             if (failure != null) {
-                ctx.status(504).json(Map.of("message", "execution environment " + id + ": nodes did not apply config version "
-                        + published.version() + " within 10 s: " + registry.behind(published.version())));
+                ctx.status(504).json(Map.of("message", failure));
             } else {
-                ctx.status(201).json(answer);
+                ctx.status(201).json(registered.json());
             }
-            return null;
         }));
     }
 
@@ -301,7 +333,7 @@ final class NodeEndpoints {
             ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
             return;
         }
-        publisher.refreshEnvironments();
+        publisher.environmentsChanged(List.of(), List.of(id));
         ctx.status(204);
     }
 
@@ -339,7 +371,7 @@ final class NodeEndpoints {
         ArrayNode nodes = out.putArray("Nodes");
         for (NodeRegistry.NodeStatus n : registry.all()) {
             nodes.addObject().put("Name", n.name()).put("UnderlayIp", n.underlayIp()).put("AppliedVersion", n.appliedVersion())
-                    .put("Live", registry.isLive(n)).put("LastSeen", n.lastSeen().toString());
+                    .put("Live", registry.isLive(n)).put("LastSeen", n.lastSeen().toString()).put("ConfigStream", registry.streaming(n.name()));
         }
         out.put("ConfigVersion", publisher.current().version());
         try {
