@@ -96,10 +96,34 @@ public final class LocalCloud implements AutoCloseable {
         }
     }
 
+    /**
+     * The node's and workers' JVM options: a 512 MB heap and the low-pause collector (ZGC: a
+     * pause of G1's on a worker with hundreds of runtime threads takes milliseconds, which a cold
+     * start's network attach would wait for), then whatever HYPERPLANE_JAVA_OPTS adds.
+     */
+    /**
+     * The JIT compiles in the background, at nice 19 (native thread priorities need root): on a
+     * small machine its bursts otherwise delay cold starts by milliseconds.
+     */
+    static final List<String> BACKGROUND_JIT = List.of("-XX:ThreadPriorityPolicy=1", "-XX:CompilerThreadPriority=19");
+
+    static List<String> serviceJvmOptions() {
+        List<String> extra = List.of(System.getenv().getOrDefault("HYPERPLANE_JAVA_OPTS", "").trim().split("\\s+"));
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
+        if (extra.stream().noneMatch(o -> o.matches("-XX:\\+Use\\w+GC"))) {
+            options.add("-XX:+UseZGC");
+        }
+        if ("root".equals(System.getProperty("user.name"))) {
+            options.addAll(BACKGROUND_JIT);
+        }
+        extra.stream().filter(o -> !o.isEmpty()).forEach(options::add);
+        return options;
+    }
+
     private void startNode() throws IOException, InterruptedException {
         Path dir = settings.server().dataDir().resolve("node");
         Files.createDirectories(dir);
-        List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"), Main.class.getName()));
+        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
         progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
@@ -123,7 +147,7 @@ public final class LocalCloud implements AutoCloseable {
     private DetachedProcess launchWorker(String name, String hostNamespace, String ip, String networkModel, Path dir)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
-        List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"), Main.class.getName()));
+        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
         command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", hostNamespace,
                 "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString(), "--network-model", networkModel,
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));

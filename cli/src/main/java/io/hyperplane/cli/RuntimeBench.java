@@ -95,10 +95,10 @@ final class RuntimeBench {
             report.put("machine", Runtime.getRuntime().availableProcessors() + " vCPUs");
             report.put("legacyEniCreation", "bucket " + LegacyEnis.Settings.DEFAULTS.bucket() + ", refill " + LegacyEnis.Settings.DEFAULTS.refillPerSecond()
                     + "/s, latency " + LegacyEnis.Settings.DEFAULTS.latency().toMillis() + " ms");
-            report.set("shared", measure(cloud, lambda, world, "shared", settings.coldStarts()));
+            report.set("shared", measure(cloud, lambda, ec2, world, "shared", settings.coldStarts()));
             progress.accept("restarting the worker with the legacy network model");
             cloud.startWorker("legacy");
-            report.set("legacy", measure(cloud, lambda, world, "legacy", settings.legacyColdStarts()));
+            report.set("legacy", measure(cloud, lambda, ec2, world, "legacy", settings.legacyColdStarts()));
         }
         return report;
     }
@@ -161,7 +161,37 @@ final class RuntimeBench {
         return "{\"target\":\"" + w.target() + "\",\"hold\":" + hold + "}";
     }
 
-    private ObjectNode measure(LocalCloud cloud, LambdaHttpClient lambda, World w, String model, int coldStarts) throws Exception {
+    /**
+     * The most subnet addresses Lambda's interfaces held while {@code load} ran (DescribeNetworkInterfaces
+     * in the functions' subnet, every 100 ms): one per ENI.
+     */
+    private static <T> long subnetIpsDuring(Ec2QueryClient ec2, String subnet, Call<T> load) throws Exception {
+        java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sampler = Thread.ofPlatform().name("hp-bench-ips").start(() -> {
+            while (!done.get()) {
+                try {
+                    long n = Ec2QueryClient.items(Ec2QueryClient.child(ec2.call("DescribeNetworkInterfaces",
+                            Map.of("Filter.1.Name", "subnet-id", "Filter.1.Value.1", subnet)), "networkInterfaceSet")).size();
+                    most.accumulateAndGet(n, Math::max);
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    // a sample missed; the next one counts
+                }
+            }
+        });
+        try {
+            load.run();
+        } finally {
+            done.set(true);
+            sampler.join();
+        }
+        return most.get();
+    }
+
+    private ObjectNode measure(LocalCloud cloud, LambdaHttpClient lambda, Ec2QueryClient ec2, World w, String model, int coldStarts) throws Exception {
         ObjectNode out = JSON.createObjectNode();
         List<String> functions = new ArrayList<>(List.of("bench-python", "bench-provided"));
         if (settings.java()) {
@@ -218,11 +248,12 @@ final class RuntimeBench {
                 .put("networkAttachP50Ms", afterBurst.path("networkAttachMs").path("p50").asDouble())
                 .put("networkAttachP99Ms", afterBurst.path("networkAttachMs").path("p99").asDouble());
         ObjectNode throughput = out.putObject("invokesPerSecond");
+        ObjectNode ips = out.putObject("subnetIpsInUse");
         for (int c : new int[] {1, 10, settings.burst()}) {
             progress.accept(model + ": invokes per second at concurrency " + c);
             AtomicLong count = new AtomicLong();
             long end = System.nanoTime() + Duration.ofSeconds(settings.seconds()).toNanos();
-            concurrently(c, () -> {
+            ips.put("c" + c, subnetIpsDuring(ec2, w.subnet(), () -> concurrently(c, () -> {
                 LambdaHttpClient.Answer last = null;
                 while (System.nanoTime() < end) {
                     last = lambda.invoke("bench-python", event(w, 0));
@@ -231,7 +262,7 @@ final class RuntimeBench {
                     }
                 }
                 return last;
-            });
+            })));
             throughput.put("c" + c, Math.round(count.get() / (double) settings.seconds()));
         }
         JsonNode after = workerMetrics(cloud);
@@ -347,6 +378,13 @@ final class RuntimeBench {
             long b = lg.path("invokesPerSecond").path(c).asLong();
             s.append("| invokes/s at concurrency ").append(c.substring(1)).append(" | ").append(a).append(" | ").append(b).append(" | ")
                     .append(a == 0 ? "-" : String.format("%.2f", b / (double) a)).append(" |\n");
+        }
+        for (var it = sh.path("subnetIpsInUse").fieldNames(); it.hasNext(); ) {
+            String c = it.next();
+            long a = sh.path("subnetIpsInUse").path(c).asLong();
+            long b = lg.path("subnetIpsInUse").path(c).asLong();
+            s.append("| subnet IPs held by function ENIs at concurrency ").append(c.substring(1)).append(" | ").append(a).append(" | ").append(b)
+                    .append(" | ").append(a == 0 ? "-" : String.format("%.0f", b / (double) a)).append(" |\n");
         }
         JsonNode bs = sh.path("burst");
         JsonNode bl = lg.path("burst");

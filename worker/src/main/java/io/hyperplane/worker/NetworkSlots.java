@@ -16,10 +16,16 @@ import java.util.function.Supplier;
  * (as Lambda keeps its sandboxes' networking ready): a background thread keeps {@code target}
  * slots ready while a forwarder node is live. When the pool is empty a cold start prepares one
  * itself.
+ * <p>
+ * When it refills matters on a small machine. Preparing a slot takes the control plane's store and
+ * a few processes' worth of CPU, and a cold start's bind waits for both, so while cold starts come
+ * the thread replaces a taken slot right after that cold start has bound its own ({@link #bound})
+ * &mdash; the quietest moment before the next one &mdash; and refills freely only after
+ * {@link #QUIET_NANOS} without any.
  */
 final class NetworkSlots implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkSlots.class);
-    private static final long QUIET_NANOS = 300_000_000L;
+    private static final long QUIET_NANOS = 1_000_000_000L;
 
     private final WorkerSettings settings;
     private final ControlClient control;
@@ -30,6 +36,7 @@ final class NetworkSlots implements AutoCloseable {
     private final String prefix;
     private final int target;
     private final LinkedBlockingDeque<EnvironmentNetwork.Slot> ready = new LinkedBlockingDeque<>();
+    private final java.util.concurrent.Semaphore bound = new java.util.concurrent.Semaphore(0);
     private final Thread filler;
     private volatile boolean running = true;
 
@@ -78,12 +85,10 @@ final class NetworkSlots implements AutoCloseable {
     private void fill() {
         while (running) {
             try {
+                boolean afterBind = bound.tryAcquire(50, java.util.concurrent.TimeUnit.MILLISECONDS);
                 List<String> live = nodes.get();
-                // Refilling competes with cold starts for CPU and for the control plane: while they
-                // come (one in the last 300 ms), refill only when the pool runs low.
-                boolean busy = System.nanoTime() - lastTakenNanos < QUIET_NANOS && ready.size() >= target / 4;
-                if (ready.size() >= target || live.isEmpty() || busy) {
-                    Thread.sleep(50);
+                boolean quiet = System.nanoTime() - lastTakenNanos > QUIET_NANOS;
+                if (ready.size() >= target || live.isEmpty() || !(afterBind || quiet)) {
                     continue;
                 }
                 ready.addLast(prepare(live.getFirst(), true));
@@ -98,6 +103,11 @@ final class NetworkSlots implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A cold start has bound the slot it took: a good moment to prepare its replacement. */
+    void bound() {
+        bound.release();
     }
 
     /** Removes a slot's namespace and registration. */

@@ -67,7 +67,10 @@ public final class Worker implements AutoCloseable {
         cleanUpLeftovers();
         this.journal = Journal.openOrCreate(settings.stateDir(), PREFIX + settings.name() + "-");
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        // Platform threads, not virtual ones: a cold start waits on the control stream and process
+        // pipes, and a virtual thread resumes only when one of the few carrier threads is free,
+        // which on a busy machine costs its network attach milliseconds.
+        server.setExecutor(Executors.newCachedThreadPool(r -> Thread.ofPlatform().name("hp-worker-invoke").daemon().unstarted(r)));
         server.createContext("/invoke", this::serveInvoke);
         server.createContext("/metrics", this::serveMetrics);
         server.createContext("/evict", this::serveEvict);
@@ -367,7 +370,11 @@ public final class Worker implements AutoCloseable {
                 namespace = slot.namespace();
                 index = slot.index();
                 long a1 = System.nanoTime();
-                network = EnvironmentNetwork.bind(settings, control, slot, eni, legacy);
+                try {
+                    network = EnvironmentNetwork.bind(settings, control, slot, eni, legacy);
+                } finally {
+                    slots.bound();
+                }
                 metrics.attachBindMs.add((System.nanoTime() - a1) / 1e6);
                 metrics.attachSlotWaitMs.add((a1 - a0) / 1e6);
             } else {

@@ -52,8 +52,12 @@ final class FleetStreams implements AutoCloseable {
     private final NodeConfigPublisher publisher;
     private final NodeRegistry registry;
     private final Map<String, NodeStream> nodeStreams = new ConcurrentHashMap<>();
-    /** Registrations commit to the store: off the WebSocket's thread, so one worker's burst is not serialised behind it. */
-    private final ExecutorService registrations = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("hp-ee-register-", 0).factory());
+    /**
+     * Registrations commit to the store: off the WebSocket's thread, so one worker's burst is not
+     * serialised behind it; on platform threads, which resume as soon as they are woken (a virtual
+     * thread waits for a free carrier, milliseconds on a busy machine).
+     */
+    private final ExecutorService registrations = Executors.newCachedThreadPool(Thread.ofPlatform().name("hp-ee-register-", 0).daemon().factory());
 
     FleetStreams(NodeEndpoints endpoints, NodeConfigPublisher publisher, NodeRegistry registry) {
         this.endpoints = endpoints;
