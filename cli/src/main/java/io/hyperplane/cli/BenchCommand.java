@@ -88,7 +88,7 @@ final class BenchCommand {
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the full results as JSON.")
         java.nio.file.Path json;
 
-        @Option(names = "--cold-starts", defaultValue = "20", description = "Cold starts per runtime, shared model (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--cold-starts", defaultValue = "50", description = "Cold starts per runtime, shared model (default: ${DEFAULT-VALUE}).")
         int coldStarts;
 
         @Option(names = "--legacy-cold-starts", defaultValue = "10",

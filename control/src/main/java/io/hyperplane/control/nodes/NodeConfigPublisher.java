@@ -83,7 +83,11 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private volatile Published current;
     private volatile boolean baseStale = true;
     private final java.util.concurrent.atomic.AtomicLong requestedFull = new java.util.concurrent.atomic.AtomicLong();
-    private long builtFull;
+    private long builtFull; // guarded by rebuilding
+    /** Serialises full rebuilds (they read the store without this object's lock). */
+    private final Object rebuilding = new Object();
+    /** While a rebuild reads the store: the environments changed meanwhile (null otherwise); guarded by this. */
+    private java.util.Set<String> changedDuringRebuild;
 
     /**
      * {@code published} runs after each new version (the reconciler waits for nodes to apply it);
@@ -111,11 +115,14 @@ public final class NodeConfigPublisher implements AutoCloseable {
      */
     public Published refresh() {
         long mine = requestedFull.incrementAndGet();
-        synchronized (this) {
+        synchronized (rebuilding) {
             if (builtFull >= mine) {
                 return current;
             }
-            return rebuildCovering();
+            long full = requestedFull.get();
+            Published published = rebuild();
+            builtFull = full;
+            return published;
         }
     }
 
@@ -124,11 +131,15 @@ public final class NodeConfigPublisher implements AutoCloseable {
      * ENI are prepared slots, which nodes do not know of) and removed, after the change is
      * committed: the next version is the current one with that change, without reading the store
      * or rebuilding the rest, and nodes on the current version are sent only the change. A change
-     * that is already in is no new version. Ordering is safe against a concurrent full rebuild:
-     * the rebuild reads and publishes under this object's lock, so it either saw this commit or
-     * publishes before this change is applied on top.
+     * that is already in is no new version. A full rebuild running meanwhile does not hold this up
+     * (it reads the store without the lock) and does not lose it ({@link #rebuild}).
      */
-    public synchronized Published environmentsChanged(List<NodeSnapshot.ExecutionEnvironment> put, List<String> remove) {
+    public Published environmentsChanged(List<NodeSnapshot.ExecutionEnvironment> put, List<String> remove) {
+        Published published = applyEnvironments(put, remove);
+        return published != null ? published : refresh(); // e.g. an ENI the current snapshot does not have yet: read everything
+    }
+
+    private synchronized Published applyEnvironments(List<NodeSnapshot.ExecutionEnvironment> put, List<String> remove) {
         Published base = current;
         List<NodeSnapshot.ExecutionEnvironment> bound = put.stream().filter(ee -> ee.eniId() != null).toList();
         List<String> gone = new ArrayList<>(remove);
@@ -137,35 +148,55 @@ public final class NodeConfigPublisher implements AutoCloseable {
         if (EnvironmentsDelta.environments(before, bound, gone).equals(before)) {
             return base;
         }
-        long version = nextVersion();
-        EnvironmentsDelta delta = new EnvironmentsDelta(base.version(), version, bound, gone);
-        NodeSnapshot next;
         try {
-            next = delta.applyTo(base.snapshot());
+            new EnvironmentsDelta(base.version(), base.version() + 1, bound, gone).applyTo(base.snapshot()); // valid on this base?
         } catch (IllegalArgumentException e) {
-            // e.g. an ENI this snapshot does not have yet: read everything instead
             LOG.debug("environments change not applicable to version {} ({}): rebuilding", base.version(), e.getMessage());
-            return rebuildCovering();
+            return null;
+        }
+        EnvironmentsDelta delta = new EnvironmentsDelta(base.version(), nextVersion(), bound, gone);
+        NodeSnapshot next = delta.applyTo(base.snapshot());
+        if (changedDuringRebuild != null) {
+            bound.forEach(ee -> changedDuringRebuild.add(ee.id()));
+            changedDuringRebuild.addAll(gone);
         }
         return publish(new Published(next, delta));
     }
 
-    /** A full rebuild: serves every request counted before it starts. */
-    private Published rebuildCovering() {
-        long full = requestedFull.get();
-        Published published = rebuild();
-        builtFull = full;
-        return published;
+    /**
+     * Rebuilds from the store and publishes a new version if the content changed; returns the
+     * current one. Called holding {@link #rebuilding}. The store is read without this object's
+     * lock, so a cold start's environments change is never held up by a rebuild's reads (every
+     * few seconds, several milliseconds). An environment changed while it read is newer in memory
+     * than in what it read, so for those the rebuilt snapshot takes the current state; for every
+     * other one the store's.
+     */
+    private Published rebuild() {
+        baseStale = false; // before reading: a change committed during the read marks it stale again
+        synchronized (this) {
+            changedDuringRebuild = new java.util.HashSet<>();
+        }
+        NodeSnapshot read = db.inTransaction(NodeConfigBuilder::build);
+        synchronized (this) {
+            java.util.Set<String> changed = changedDuringRebuild;
+            changedDuringRebuild = null;
+            Published previous = current;
+            NodeSnapshot content = read;
+            if (!changed.isEmpty() && previous != null) {
+                java.util.Set<String> enis = new java.util.HashSet<>(read.enis().stream().map(NodeSnapshot.Eni::id).toList());
+                List<NodeSnapshot.ExecutionEnvironment> newer = previous.snapshot().executionEnvironments().stream()
+                        .filter(ee -> changed.contains(ee.id()) && enis.contains(ee.eniId())).toList();
+                content = new NodeSnapshot(0, read.eeGateway(), read.vpcs(), read.subnets(), read.securityGroups(), read.networkAcls(),
+                        read.routeTables(), read.enis(), EnvironmentsDelta.environments(read.executionEnvironments(), newer, List.copyOf(changed)));
+            }
+            if (previous != null && sameContent(previous.snapshot(), content)) {
+                return previous;
+            }
+            return publishRebuilt(content);
+        }
     }
 
-    /** Rebuilds now and publishes a new version if the content changed; returns the current one. */
-    private synchronized Published rebuild() {
-        baseStale = false; // before reading: a change committed during the read marks it stale again
-        NodeSnapshot content = db.inTransaction(NodeConfigBuilder::build);
-        Published previous = current;
-        if (previous != null && sameContent(previous.snapshot(), content)) {
-            return previous;
-        }
+    private Published publishRebuilt(NodeSnapshot content) {
         long version = nextVersion();
         return publish(new Published(new NodeSnapshot(version, content.eeGateway(), content.vpcs(), content.subnets(), content.securityGroups(),
                 content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments()), null));

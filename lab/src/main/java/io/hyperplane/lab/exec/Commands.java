@@ -20,14 +20,36 @@ public final class Commands {
     private static final Duration DRAIN = Duration.ofSeconds(2);
     private static final Pattern PLAIN_WORD = Pattern.compile("[A-Za-z0-9_./:=@%+,-]+");
 
+    private static final ThreadLocal<Boolean> BACKGROUND = ThreadLocal.withInitial(() -> false);
+    private static final List<String> NICE = List.of("nice", "-n", "19");
+
     private Commands() {
+    }
+
+    /**
+     * Runs {@code work} with every command it runs on this thread at the lowest CPU priority
+     * (nice 19): background convergence yields the CPU to work someone waits for.
+     */
+    public static <T> T inBackground(java.util.function.Supplier<T> work) {
+        boolean before = BACKGROUND.get();
+        BACKGROUND.set(true);
+        try {
+            return work.get();
+        } finally {
+            BACKGROUND.set(before);
+        }
     }
 
     /** Runs and returns however it ended; a timeout reports exit code -1 and says so on stderr. */
     public static ExecResult run(Duration timeout, List<String> command) {
         Process process;
         try {
-            process = new ProcessBuilder(command).start();
+            List<String> started = command;
+            if (BACKGROUND.get()) {
+                started = new java.util.ArrayList<>(NICE);
+                started.addAll(command);
+            }
+            process = new ProcessBuilder(started).start();
         } catch (IOException e) {
             return new ExecResult(command, 127, "", e.getMessage());
         }

@@ -94,6 +94,11 @@ public final class LabFabric implements Fabric {
 
     @Override
     public synchronized Set<String> apply(FabricState desired) {
+        // Convergence is background work: its ip/nft processes run at nice 19, behind cold starts.
+        return Commands.inBackground(() -> converge(desired));
+    }
+
+    private Set<String> converge(FabricState desired) {
         try {
             Journal journal = Journal.openOrCreate(stateDir, prefix);
             Set<String> existing = Namespaces.list();
