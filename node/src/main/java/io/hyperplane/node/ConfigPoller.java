@@ -103,18 +103,13 @@ final class ConfigPoller implements Runnable {
         WebSocket ws;
         try {
             ws = api.openStream(version(), stream);
-        } catch (ControlPlaneApi.Unauthorized e) {
-            health.unauthorized(e.getMessage());
-            Thread.sleep(UNAUTHORIZED_RETRY_MILLIS);
-            return;
         } catch (ControlPlaneApi.StreamUnavailable e) {
             LOG.info("no configuration stream ({}): long polling, trying the stream again in {} s", e.getMessage(),
                     TimeUnit.NANOSECONDS.toSeconds(STREAM_RETRY_NANOS));
             streamRetryAt = System.nanoTime() + STREAM_RETRY_NANOS;
             return;
         } catch (IOException e) {
-            health.unreachable(e.getMessage());
-            Thread.sleep(backoff.nextMillis());
+            pauseAfter(e);
             return;
         }
         health.reached();
@@ -138,13 +133,8 @@ final class ConfigPoller implements Runnable {
         ControlPlaneApi.ConfigAnswer answer;
         try {
             answer = api.config(version(), wait);
-        } catch (ControlPlaneApi.Unauthorized e) {
-            health.unauthorized(e.getMessage());
-            Thread.sleep(UNAUTHORIZED_RETRY_MILLIS);
-            return;
         } catch (IOException e) {
-            health.unreachable(e.getMessage());
-            Thread.sleep(backoff.nextMillis());
+            pauseAfter(e);
             return;
         }
         health.reached();
@@ -153,6 +143,17 @@ final class ConfigPoller implements Runnable {
             return;
         }
         backoff.reset();
+    }
+
+    /** Reports a failed request and pauses: a refused token is not fixed in milliseconds, an outage backs off. */
+    private void pauseAfter(IOException e) throws InterruptedException {
+        if (e instanceof ControlPlaneApi.Unauthorized) {
+            health.unauthorized(e.getMessage());
+            Thread.sleep(UNAUTHORIZED_RETRY_MILLIS);
+        } else {
+            health.unreachable(e.getMessage());
+            Thread.sleep(backoff.nextMillis());
+        }
     }
 
     private synchronized long version() {

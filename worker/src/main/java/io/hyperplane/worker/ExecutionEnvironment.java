@@ -41,6 +41,8 @@ import java.util.stream.Stream;
  * holding the unpacked code. One invocation at a time.
  */
 final class ExecutionEnvironment {
+    /** The CPU priority (nice value) of function processes: below the system's own. */
+    static final int TENANT_NICE = 10;
     private static final Logger LOG = LoggerFactory.getLogger(ExecutionEnvironment.class);
     static final int RUNTIME_API_PORT = 9001;
     private static final int LOG_LIMIT = 256 * 1024;
@@ -131,7 +133,11 @@ final class ExecutionEnvironment {
             if (cgroup != null) {
                 command.addAll(List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs().toString()));
             }
-            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+            // Tenant code runs at nice 10, below the system that serves it (the worker, the nodes, the
+            // control plane): a burst of runtimes starting must not starve the next cold start's
+            // network attach or the forwarding of packets. Without capabilities it cannot undo that.
+            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "nice", "-n", Integer.toString(TENANT_NICE),
+                    "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
             command.addAll(launch.command());
             ProcessBuilder pb = new ProcessBuilder(command).directory(task.toFile()).redirectErrorStream(true);
