@@ -91,6 +91,11 @@ final class BenchCommand {
         @Option(names = "--cold-starts", defaultValue = "50", description = "Cold starts per runtime, shared model (default: ${DEFAULT-VALUE}).")
         int coldStarts;
 
+        @Option(names = "--warmup-cold-starts", defaultValue = "10",
+                description = "Cold starts made before each model's measured ones and not counted: the JITs of a freshly started "
+                        + "system are cold (default: ${DEFAULT-VALUE}).")
+        int warmupColdStarts;
+
         @Option(names = "--legacy-cold-starts", defaultValue = "10",
                 description = "Cold starts per runtime, legacy model: each waits for its own ENI (default: ${DEFAULT-VALUE}).")
         int legacyColdStarts;
@@ -109,7 +114,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            RuntimeBench bench = new RuntimeBench(new RuntimeBench.Settings(coldStarts, legacyColdStarts, warmInvokes, seconds, burst, !noJava),
+            RuntimeBench bench = new RuntimeBench(new RuntimeBench.Settings(coldStarts, legacyColdStarts, warmInvokes, seconds, burst, !noJava, warmupColdStarts),
                     line -> System.out.println("  " + line));
             com.fasterxml.jackson.databind.node.ObjectNode report = bench.run();
             System.out.println();

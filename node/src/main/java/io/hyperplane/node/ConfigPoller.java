@@ -59,8 +59,14 @@ final class ConfigPoller implements Runnable {
     private final Backoff backoff = new Backoff();
     private final java.util.function.LongSupplier applied;
     private final java.util.concurrent.atomic.AtomicReference<LoadedConfig> pendingCache = new java.util.concurrent.atomic.AtomicReference<>();
-    private final java.util.concurrent.ExecutorService cacheWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
+    private final java.util.concurrent.ScheduledExecutorService cacheWriter = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("hp-config-cache").daemon().unstarted(r));
+    /**
+     * The cache is written this long after a version is taken, once for all taken meanwhile: writing
+     * the whole snapshot (JSON, then a rename) takes CPU just when the cold start whose environment
+     * the version brought is waiting, and a cache a moment old is as good for a restart.
+     */
+    private static final long CACHE_DELAY_MILLIS = 500;
     private static final long APPLY_WAIT_NANOS = 1_000_000_000L;
     /** The version offered last (-1: none) and its config; guarded by this. */
     private long after;
@@ -188,7 +194,7 @@ final class ConfigPoller implements Runnable {
             rejectedOnce("version " + answer.versionHeader(), e);
             return false;
         }
-        return install(loaded, true, () -> { });
+        return install(loaded, true, true, () -> { });
     }
 
     /** Counts and logs a rejected config once: the same bad version comes back at every retry. */
@@ -202,9 +208,10 @@ final class ConfigPoller implements Runnable {
     }
 
     /**
-     * Offers a config to the forwarding thread, runs {@code offered}, and returns once the thread
-     * runs it (within one receive timeout), so that what the next poll's {@code after} tells the
-     * control plane is true. False when it is the version already offered.
+     * Offers a config to the forwarding thread, runs {@code offered}, and, with {@code awaitSwitch},
+     * returns only once the thread runs it (within one receive timeout), so that what the next
+     * poll's {@code after} tells the control plane is true. False when it is the version already
+     * offered.
      * <p>
      * What the stream's acknowledgement ({@code offered}) promises is slightly different and
      * already true at the offer: every datagram the node receives from now on is forwarded by this
@@ -212,14 +219,14 @@ final class ConfigPoller implements Runnable {
      * receive and before deciding any datagram of it. An environment's first packet is sent only
      * after its registration is acknowledged, so it always finds itself programmed.
      */
-    private synchronized boolean install(LoadedConfig loaded, boolean logInfo, Runnable offered) {
+    private synchronized boolean install(LoadedConfig loaded, boolean logInfo, boolean awaitSwitch, Runnable offered) {
         if (loaded.version() == after) {
             // Not newer than what we asked after: a control plane answering so at once would make us spin.
             return false;
         }
         accepted.accept(loaded);
         offered.run();
-        long deadline = System.nanoTime() + APPLY_WAIT_NANOS;
+        long deadline = System.nanoTime() + (awaitSwitch ? APPLY_WAIT_NANOS : 0);
         while (applied.getAsLong() < loaded.version() && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(100_000);
         }
@@ -232,9 +239,10 @@ final class ConfigPoller implements Runnable {
         } else {
             LOG.debug("config version {} applied ({} execution environments)", loaded.version(), loaded.snapshot().executionEnvironments().size());
         }
-        // Off this thread: a synced file write would delay the acknowledgement.
-        pendingCache.set(loaded);
-        cacheWriter.execute(this::writeCache);
+        // Off this thread, and a moment later: a synced file write would delay the acknowledgement.
+        if (pendingCache.getAndSet(loaded) == null) {
+            cacheWriter.schedule(this::writeCache, CACHE_DELAY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
         return true;
     }
 
@@ -318,7 +326,7 @@ final class ConfigPoller implements Runnable {
                 return true;
             }
             String ack = ConfigStreamMessage.applied(loaded.version());
-            install(loaded, whole, () -> sending = sending.thenCompose(w -> w.sendText(ack, true)));
+            install(loaded, whole, false, () -> sending = sending.thenCompose(w -> w.sendText(ack, true)));
             return true;
         }
 
