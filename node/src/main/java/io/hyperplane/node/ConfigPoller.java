@@ -166,6 +166,24 @@ final class ConfigPoller implements Runnable {
         return after;
     }
 
+    /**
+     * On the way out, after this poller's thread has stopped: writes a snapshot still waiting for
+     * its delayed write, so that a node stopped right after a new version starts on it next time.
+     */
+    void flushCache() {
+        if (cacheWriter instanceof java.util.concurrent.ScheduledThreadPoolExecutor pool) {
+            pool.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // the write below does it now
+        }
+        cacheWriter.shutdown(); // a write under way finishes; none is interrupted half-way
+        try {
+            cacheWriter.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        writeCache();
+    }
+
     /** Writes the newest accepted snapshot (older ones queued behind it are skipped). */
     private void writeCache() {
         LoadedConfig loaded = pendingCache.getAndSet(null);

@@ -28,6 +28,7 @@ final class ControlPlaneClient implements AutoCloseable {
     private final HttpClient streamHttp;
     private final ControlPlaneApi api;
     private final HeartbeatSender heartbeat;
+    private final ConfigPoller poller;
     private final Thread pollerThread;
     private final Thread heartbeatThread;
     private final String name;
@@ -50,6 +51,7 @@ final class ControlPlaneClient implements AutoCloseable {
                 settings.controlWait(), agent::appliedVersion);
         this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port,
                 settings.heartbeatInterval().toNanos(), everyHeartbeat);
+        this.poller = poller;
         this.pollerThread = Thread.ofPlatform().name("hp-control-" + name).daemon().unstarted(poller);
         this.heartbeatThread = Thread.ofPlatform().name("hp-heartbeat-" + name).daemon().unstarted(heartbeat);
     }
@@ -72,6 +74,7 @@ final class ControlPlaneClient implements AutoCloseable {
             // Joined before leaving, so that a heartbeat in flight cannot register the node again after the DELETE.
             pollerThread.join(STOP_TIMEOUT);
             heartbeatThread.join(STOP_TIMEOUT);
+            poller.flushCache();
             api.leave(LEAVE_TIMEOUT);
             LOG.info("node {} left the control plane", name);
         } catch (IOException e) {
