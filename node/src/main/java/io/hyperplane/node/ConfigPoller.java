@@ -68,8 +68,7 @@ final class ConfigPoller implements Runnable {
      */
     private static final long CACHE_DELAY_MILLIS = 500;
     private static final long APPLY_WAIT_NANOS = 1_000_000_000L;
-    /** The version offered last (-1: none) and its config; guarded by this. */
-    private long after;
+    /** The config offered last (null: none); guarded by this. */
     private LoadedConfig current;
     private String lastRejected;
     private long streamRetryAt = System.nanoTime();
@@ -84,7 +83,6 @@ final class ConfigPoller implements Runnable {
         this.accepted = accepted;
         this.rejected = rejected;
         this.current = initial;
-        this.after = initial == null ? -1 : initial.version();
         this.wait = wait;
     }
 
@@ -163,7 +161,7 @@ final class ConfigPoller implements Runnable {
     }
 
     private synchronized long version() {
-        return after;
+        return current == null ? -1 : current.version();
     }
 
     /**
@@ -221,7 +219,7 @@ final class ConfigPoller implements Runnable {
         if (!Objects.equals(lastRejected, key)) {
             lastRejected = key;
             rejected.run();
-            LOG.warn("config {} from the control plane rejected, keeping version {}: {}", what, after, e.getMessage());
+            LOG.warn("config {} from the control plane rejected, keeping version {}: {}", what, version(), e.getMessage());
         }
     }
 
@@ -238,7 +236,7 @@ final class ConfigPoller implements Runnable {
      * after its registration is acknowledged, so it always finds itself programmed.
      */
     private synchronized boolean install(LoadedConfig loaded, boolean logInfo, boolean awaitSwitch, Runnable offered) {
-        if (loaded.version() == after) {
+        if (loaded.version() == version()) {
             // Not newer than what we asked after: a control plane answering so at once would make us spin.
             return false;
         }
@@ -248,7 +246,6 @@ final class ConfigPoller implements Runnable {
         while (applied.getAsLong() < loaded.version() && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(100_000);
         }
-        after = loaded.version();
         current = loaded;
         lastRejected = null;
         if (logInfo) {
@@ -305,7 +302,7 @@ final class ConfigPoller implements Runnable {
                 String text = partial.toString();
                 partial.setLength(0);
                 messages++;
-                if (!handle(ws, text)) {
+                if (!handle(text)) {
                     ws.abort();
                     end.complete("a delta on another version than this node runs; reopening for the whole version");
                     return null;
@@ -316,7 +313,7 @@ final class ConfigPoller implements Runnable {
         }
 
         /** False when the stream must be reopened. */
-        private boolean handle(WebSocket ws, String text) {
+        private boolean handle(String text) {
             LoadedConfig loaded;
             boolean whole;
             try {

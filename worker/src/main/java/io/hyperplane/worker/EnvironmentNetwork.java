@@ -1,11 +1,11 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.lab.exec.Commands;
 import io.hyperplane.lab.netns.Journal;
 import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -22,8 +22,6 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
     static final String GATEWAY = "100.64.0.1";
     private static final int BASE = Ipv4Address.parse("100.64.0.0");
     private static final String DEVICE = "eth0";
-    /** The prefix that runs a command at the lowest CPU priority. */
-    private static final List<String> BACKGROUND = List.of("nice", "-n", "19");
 
     /** A prepared network not yet bound to an ENI. */
     record Slot(long index, String namespace, int vni, String ip, String mac) {
@@ -43,27 +41,26 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
     }
 
     /**
-     * Prepares a slot; the namespace is journaled before it exists. {@code background}: its
-     * processes run at nice 19 (ahead of need, they must not take CPU from cold starts).
+     * Prepares a slot; the namespace is journaled before it exists. On a background thread
+     * ({@link Commands#inBackgroundFromNow}) its processes run at nice 19.
      */
-    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp,
-                        boolean background, Steps steps) throws IOException, InterruptedException {
+    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp, Steps steps)
+            throws IOException, InterruptedException {
         String ip = address(index);
         String mac = mac(index);
-        List<String> nice = background ? BACKGROUND : List.of();
         long t0 = System.nanoTime();
         journal.recordNamespace(namespace);
-        run(nice, List.of("ip", "netns", "add", namespace), null);
+        run(List.of("ip", "netns", "add", namespace), null);
         long t1 = System.nanoTime();
         int vni = control.registerEnvironment(namespace, w.underlayIp(), ip, mac, null, false);
         long t2 = System.nanoTime();
         String device = "hp-e" + index;
-        batch(nice, w.hostNamespace(), List.of(
+        batch(w.hostNamespace(), List.of(
                 "link add " + device + " address " + mac + " type vxlan id " + vni + " local " + w.underlayIp() + " remote " + nodeIp
                         + " dstport 4789 dev hp-ul0 nolearning",
                 "link set " + device + " netns " + namespace));
-        run(nice, List.of("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off"), null);
-        batch(nice, namespace, List.of(
+        run(List.of("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off"), null);
+        batch(namespace, List.of(
                 "link set lo up",
                 "link set " + device + " name " + DEVICE,
                 "link set " + DEVICE + " mtu 1500 up",
@@ -85,23 +82,17 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
 
     /** Runs ip commands in one process ({@code ip -n NS -batch -}): one fork for the lot. */
     static void batch(String namespace, List<String> commands) throws IOException, InterruptedException {
-        batch(List.of(), namespace, commands);
-    }
-
-    private static void batch(List<String> nice, String namespace, List<String> commands) throws IOException, InterruptedException {
-        run(nice, List.of("ip", "-n", namespace, "-batch", "-"), String.join("\n", commands) + "\n");
+        run(List.of("ip", "-n", namespace, "-batch", "-"), String.join("\n", commands) + "\n");
     }
 
     /**
-     * Runs {@code command} (behind {@code nice}, a prefix such as {@link #BACKGROUND}) with
+     * Runs {@code command} (at nice 19 on a background thread, as {@link Commands} does) with
      * {@code input} on its standard input; throws with its output when it fails. The tunnel's
      * offloads are turned off with it too: the node must get complete inner checksums and no
      * 64 KB segments (a userspace VTEP sees what the kernel would otherwise leave to offload).
      */
-    private static void run(List<String> nice, List<String> command, String input) throws IOException, InterruptedException {
-        List<String> full = new ArrayList<>(nice);
-        full.addAll(command);
-        Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+    private static void run(List<String> command, String input) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(Commands.asStarted(command)).redirectErrorStream(true).start();
         if (input != null) {
             p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
         }

@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.lab.exec.Commands;
 import io.hyperplane.lab.netns.Journal;
 import io.hyperplane.lab.netns.Namespaces;
 import org.slf4j.Logger;
@@ -63,15 +64,14 @@ final class NetworkSlots implements AutoCloseable {
     EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
         lastTakenNanos = System.nanoTime();
         EnvironmentNetwork.Slot slot = ready.pollFirst();
-        return slot != null ? slot : prepare(nodeIp, false);
+        return slot != null ? slot : prepare(nodeIp);
     }
 
-    /** {@code background}: the ip and ethtool processes run at the lowest CPU priority, yielding to cold starts. */
-    private EnvironmentNetwork.Slot prepare(String nodeIp, boolean background) throws IOException, InterruptedException {
+    private EnvironmentNetwork.Slot prepare(String nodeIp) throws IOException, InterruptedException {
         long index = nextIndex.incrementAndGet();
         String namespace = prefix + index;
         try {
-            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, background, steps);
+            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, steps);
         } catch (IOException | InterruptedException | RuntimeException e) {
             boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
             discard(namespace);
@@ -83,6 +83,8 @@ final class NetworkSlots implements AutoCloseable {
     }
 
     private void fill() {
+        // Ahead of need: the ip and ethtool processes this thread runs go at nice 19, behind cold starts.
+        Commands.inBackgroundFromNow();
         while (running) {
             try {
                 boolean afterBind = bound.tryAcquire(50, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -91,7 +93,7 @@ final class NetworkSlots implements AutoCloseable {
                 if (ready.size() >= target || live.isEmpty() || !(afterBind || quiet)) {
                     continue;
                 }
-                ready.addLast(prepare(live.getFirst(), true));
+                ready.addLast(prepare(live.getFirst()));
             } catch (InterruptedException e) {
                 return;
             } catch (IOException | RuntimeException e) {

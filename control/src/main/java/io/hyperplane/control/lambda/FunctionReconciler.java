@@ -112,6 +112,9 @@ public final class FunctionReconciler implements AutoCloseable {
         rounds.wake();
     }
 
+    /** Whether the last round left an ENI waiting for nodes to apply it. */
+    private volatile boolean awaitingNodes = true;
+
     /**
      * A node applied a version, or came or went: a round soon if an ENI is waiting for the nodes
      * (otherwise nothing here depends on them, and a round per cold start, whose registration every
@@ -124,9 +127,6 @@ public final class FunctionReconciler implements AutoCloseable {
     }
 
     /** One full round (tests call it to step deterministically). */
-    /** Whether the last round left an ENI waiting for nodes to apply it. */
-    private volatile boolean awaitingNodes = true;
-
     public synchronized void reconcileOnce() {
         Set<String> wanted = new HashSet<>();
         boolean created = false;

@@ -81,7 +81,6 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final List<Subscriber> subscribers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Rounds rounds;
     private volatile Published current;
-    private volatile boolean baseStale = true;
     private final java.util.concurrent.atomic.AtomicLong requestedFull = new java.util.concurrent.atomic.AtomicLong();
     private long builtFull; // guarded by rebuilding
     /** Serialises full rebuilds (they read the store without this object's lock). */
@@ -104,7 +103,6 @@ public final class NodeConfigPublisher implements AutoCloseable {
 
     /** Asks for a rebuild soon; cheap, callable from request threads. */
     public void changed() {
-        baseStale = true;
         rounds.wake();
     }
 
@@ -148,14 +146,14 @@ public final class NodeConfigPublisher implements AutoCloseable {
         if (EnvironmentsDelta.environments(before, bound, gone).equals(before)) {
             return base;
         }
+        EnvironmentsDelta delta = new EnvironmentsDelta(base.version(), nextVersion(), bound, gone);
+        NodeSnapshot next;
         try {
-            new EnvironmentsDelta(base.version(), base.version() + 1, bound, gone).applyTo(base.snapshot()); // valid on this base?
-        } catch (IllegalArgumentException e) {
+            next = delta.applyTo(base.snapshot());
+        } catch (IllegalArgumentException e) { // its version goes unused: versions need only grow
             LOG.debug("environments change not applicable to version {} ({}): rebuilding", base.version(), e.getMessage());
             return null;
         }
-        EnvironmentsDelta delta = new EnvironmentsDelta(base.version(), nextVersion(), bound, gone);
-        NodeSnapshot next = delta.applyTo(base.snapshot());
         if (changedDuringRebuild != null) {
             bound.forEach(ee -> changedDuringRebuild.add(ee.id()));
             changedDuringRebuild.addAll(gone);
@@ -172,7 +170,6 @@ public final class NodeConfigPublisher implements AutoCloseable {
      * other one the store's.
      */
     private Published rebuild() {
-        baseStale = false; // before reading: a change committed during the read marks it stale again
         synchronized (this) {
             changedDuringRebuild = new java.util.HashSet<>();
         }
@@ -192,14 +189,9 @@ public final class NodeConfigPublisher implements AutoCloseable {
             if (previous != null && sameContent(previous.snapshot(), content)) {
                 return previous;
             }
-            return publishRebuilt(content);
+            return publish(new Published(new NodeSnapshot(nextVersion(), content.eeGateway(), content.vpcs(), content.subnets(),
+                    content.securityGroups(), content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments()), null));
         }
-    }
-
-    private Published publishRebuilt(NodeSnapshot content) {
-        long version = nextVersion();
-        return publish(new Published(new NodeSnapshot(version, content.eeGateway(), content.vpcs(), content.subnets(), content.securityGroups(),
-                content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments()), null));
     }
 
     private Published publish(Published next) {
@@ -225,11 +217,9 @@ public final class NodeConfigPublisher implements AutoCloseable {
         if (next.delta() == null) {
             LOG.info("node config version {} published ({} ENIs, {} execution environments)", version, snapshot.enis().size(),
                     snapshot.executionEnvironments().size());
+            published.run(); // environments-only versions bring no ENI nodes could be waited for
         } else {
             LOG.debug("node config version {} published ({} execution environments)", version, snapshot.executionEnvironments().size());
-        }
-        if (next.delta() == null) {
-            published.run(); // environments-only versions bring no ENI nodes could be waited for
         }
         if (previous == null || !previous.snapshot().enis().equals(snapshot.enis())) {
             enisChanged.run();

@@ -24,7 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * The fleet's WebSockets, the fast path of a cold start's network attach (same bearer token and
@@ -44,7 +43,6 @@ import java.util.regex.Pattern;
 final class FleetStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetStreams.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
     private static final String NODE_STREAM = "/hyperplane/v1/nodes/{name}/stream";
     private static final String WORKER_STREAM = "/hyperplane/v1/workers/{name}/stream";
 
@@ -85,7 +83,7 @@ final class FleetStreams implements AutoCloseable {
         if (!endpoints.authorizes(ctx.header("Authorization"))) {
             throw new UnauthorizedResponse("missing or wrong bearer token (see the server's data directory: node-token)");
         }
-        if (!NAME.matcher(ctx.pathParam("name")).matches()) {
+        if (!NodeEndpoints.NAME.matcher(ctx.pathParam("name")).matches()) {
             throw new BadRequestResponse("name '" + ctx.pathParam("name") + "': use 1-64 letters, digits, '.', '_' or '-'");
         }
         String after = ctx.queryParam("after");

@@ -58,7 +58,7 @@ import java.util.regex.Pattern;
 final class NodeEndpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
+    static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
     private static final int MAX_WAIT_SECONDS = 60;
     private static final Duration NODES_TIMEOUT = Duration.ofSeconds(10);
 

@@ -40,16 +40,26 @@ public final class Commands {
         }
     }
 
+    /** Marks the calling thread as background for good: every command it runs from now on runs at nice 19. */
+    public static void inBackgroundFromNow() {
+        BACKGROUND.set(true);
+    }
+
+    /** {@code command} as this thread starts it: behind {@code nice -n 19} on a background thread. */
+    public static List<String> asStarted(List<String> command) {
+        if (!BACKGROUND.get()) {
+            return command;
+        }
+        List<String> started = new java.util.ArrayList<>(NICE);
+        started.addAll(command);
+        return started;
+    }
+
     /** Runs and returns however it ended; a timeout reports exit code -1 and says so on stderr. */
     public static ExecResult run(Duration timeout, List<String> command) {
         Process process;
         try {
-            List<String> started = command;
-            if (BACKGROUND.get()) {
-                started = new java.util.ArrayList<>(NICE);
-                started.addAll(command);
-            }
-            process = new ProcessBuilder(started).start();
+            process = new ProcessBuilder(asStarted(command)).start();
         } catch (IOException e) {
             return new ExecResult(command, 127, "", e.getMessage());
         }
