@@ -97,16 +97,16 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     /**
-     * The node's and workers' JVM options: a 512 MB heap and the low-pause collector (ZGC: a
-     * pause of G1's on a worker with hundreds of runtime threads takes milliseconds, which a cold
-     * start's network attach would wait for), then whatever HYPERPLANE_JAVA_OPTS adds.
-     */
-    /**
      * The JIT compiles in the background, at nice 19 (native thread priorities need root): on a
      * small machine its bursts otherwise delay cold starts by milliseconds.
      */
     static final List<String> BACKGROUND_JIT = List.of("-XX:ThreadPriorityPolicy=1", "-XX:CompilerThreadPriority=19");
 
+    /**
+     * The node's and workers' JVM options: a 512 MB heap and the low-pause collector (ZGC: a
+     * pause of G1's on a worker with hundreds of runtime threads takes milliseconds, which a cold
+     * start's network attach would wait for), then whatever HYPERPLANE_JAVA_OPTS adds.
+     */
     static List<String> serviceJvmOptions() {
         List<String> extra = List.of(System.getenv().getOrDefault("HYPERPLANE_JAVA_OPTS", "").trim().split("\\s+"));
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx512m"));
@@ -127,7 +127,9 @@ public final class LocalCloud implements AutoCloseable {
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
         progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
-        node = DetachedProcess.start("forwarder node", command, dir.resolve("node.log"));
+        // In this process's session, as the worker: the control plane, node and worker share one
+        // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
+        node = DetachedProcess.start("forwarder node", command, dir.resolve("node.log"), false);
         node.awaitReady("ready", Duration.ofSeconds(60));
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (server.nodes().live().isEmpty()) {
@@ -152,7 +154,7 @@ public final class LocalCloud implements AutoCloseable {
                 "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString(), "--network-model", networkModel,
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
         progress.accept("starting worker " + name + " (" + networkModel + " network model, tunnels from " + hostNamespace + " at " + ip + ")");
-        DetachedProcess started = DetachedProcess.start("worker " + name, command, dir.resolve("worker-" + networkModel + ".log"));
+        DetachedProcess started = DetachedProcess.start("worker " + name, command, dir.resolve("worker-" + networkModel + ".log"), false);
         started.awaitReady("ready", Duration.ofSeconds(60));
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {

@@ -61,6 +61,8 @@ class FunctionRuntimeEndToEndTest {
                     ip = shutil.which("ip") or "/usr/sbin/ip"
                     out = {"linkDown": subprocess.run([ip, "link", "set", "eth0", "down"], capture_output=True).returncode,
                            "addrAdd": subprocess.run([ip, "addr", "add", "100.64.9.9/32", "dev", "eth0"], capture_output=True).returncode}
+                    out["pid"] = os.getpid()
+                    out["cgroupsVisible"] = os.path.exists("/sys/fs/cgroup/cpu") or os.path.exists("/sys/fs/cgroup/cgroup.procs")
                     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                     probe.connect((event["probes"]["db"][0], 9))
                     own = probe.getsockname()[0]
@@ -282,6 +284,8 @@ class FunctionRuntimeEndToEndTest {
         System.out.println("escape attempts: " + out);
         assertThat(out.path("linkDown").asInt()).as("cannot take its tunnel down").isNotZero();
         assertThat(out.path("addrAdd").asInt()).as("cannot change its address").isNotZero();
+        assertThat(cpuIdle(out.path("pid").asLong())).as("after init its CPU group is idle: below the system's threads").isEqualTo("1");
+        assertThat(out.path("cgroupsVisible").asBoolean()).as("it cannot see (or leave) its cgroups").isFalse();
         assertThat(out.path("db").asText()).as("its own VPC, through the ENI").isEqualTo("connected");
         assertThat(out.path("otherVpc").asText()).as("another VPC").isNotEqualTo("connected");
         assertThat(out.path("workerManagement").asText()).as("the worker's port").isNotEqualTo("connected");
@@ -289,6 +293,23 @@ class FunctionRuntimeEndToEndTest {
         assertThat(out.path("workerHost").asText()).as("the worker host").isNotEqualTo("connected");
         assertThat(out.path("otherEnvironmentAddress").asText()).as("a probe of another environment, not itself").isNotEqualTo(out.path("ownAddress").asText());
         assertThat(out.path("otherEnvironment").asText()).as("another environment (burst environments are alive)").isEqualTo("TimeoutError");
+    }
+
+    /** cpu.idle of the CPU cgroup process {@code pid} is in (cgroup v1 or v2). */
+    private static String cpuIdle(long pid) throws Exception {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] parts = line.split(":", 3);
+            java.nio.file.Path dir = null;
+            if (java.util.Arrays.asList(parts[1].split(",")).contains("cpu")) {
+                dir = java.nio.file.Path.of("/sys/fs/cgroup/cpu" + parts[2]);
+            } else if (parts[0].equals("0") && parts[1].isEmpty() && !java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/fs/cgroup/cpu"))) {
+                dir = java.nio.file.Path.of("/sys/fs/cgroup" + parts[2]).getParent(); // v2: the worker's cgroup of environments
+            }
+            if (dir != null) {
+                return java.nio.file.Files.readString(dir.resolve("cpu.idle")).trim();
+            }
+        }
+        return "no cpu cgroup";
     }
 
     /** Builds the escape event's probe map. */

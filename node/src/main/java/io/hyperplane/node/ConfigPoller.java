@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * <p>
  * It prefers the <b>configuration stream</b>, a WebSocket on which the control plane sends every
  * version as it is published (an environments-only change as a delta on the version the node
- * runs) and the node acknowledges each once its forwarding thread has switched: a cold start's
+ * runs) and the node acknowledges each once it has handed it to its forwarding thread: a cold start's
  * registration reaches the forwarding thread and is confirmed in two messages. A stream that
  * closes is reopened (with the version the node runs); a control plane without one is long-polled
  * instead, and the stream tried again every {@link #STREAM_RETRY_NANOS}.

@@ -26,8 +26,9 @@ import java.util.List;
  *                 header X-Hyperplane-Config-Version = its version
  *            304  nothing newer within W seconds: ask again
  *   PUT    /hyperplane/v1/nodes/N     heartbeat and registration, about once a second
- *            {"underlayIp":"198.18.0.1","port":4789,"appliedVersion":7,
+ *            {"underlayIp":"198.18.0.1","port":4789,"appliedVersion":7,"incarnation":"5f0c...",
  *             "enis":[{"ip":"10.0.1.4","flows":12,"natPorts":12}]}
+ *            (appliedVersion never lowers the version a node acknowledged within one incarnation)
  *            200  (body ignored)
  *   DELETE /hyperplane/v1/nodes/N     the node leaves (clean shutdown): stop tunnelling to it
  *   WS     /hyperplane/v1/nodes/N/stream?after=V   the configuration stream (ConfigStreamMessage):
@@ -79,7 +80,8 @@ final class ControlPlaneApi {
     }
 
     /** The heartbeat's body. */
-    record Heartbeat(String underlayIp, int port, long appliedVersion, List<EniUsage> enis) {
+    /** {@code incarnation}: the same for every heartbeat of one node process, another after a restart. */
+    record Heartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
     }
 
     /** One ENI of the applied config: NAT ports in use, one per tracked flow. */

@@ -61,11 +61,6 @@ final class ControlPlaneClient implements AutoCloseable {
         heartbeatThread.start();
     }
 
-    /** The forwarding thread switched config: report it now. Called on the forwarding thread; never blocks. */
-    void configApplied() {
-        heartbeat.wake();
-    }
-
     @Override
     public void close() {
         pollerThread.interrupt();

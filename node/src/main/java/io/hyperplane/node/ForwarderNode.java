@@ -76,7 +76,7 @@ public final class ForwarderNode implements AutoCloseable {
             bound = openSocket(settings);
             BoundSocket sockets = bound;
             this.agent = new ForwardingAgent(bound.socket(), forwarder, countersFile, settings.publishInterval().toNanos(),
-                    initial, this::configApplied, sockets::wake);
+                    initial, sockets::wake);
             this.control = settings.controlUrl() == null ? null
                     : new ControlPlaneClient(settings, bound.socket().localPort(), agent, cache, this::sampleKernelDrops);
         } catch (IOException | RuntimeException e) {
@@ -201,13 +201,6 @@ public final class ForwarderNode implements AutoCloseable {
 
     private void rejected() {
         agent.configRejected();
-    }
-
-    /** Runs on the forwarding thread right after it switched config. */
-    private void configApplied() {
-        if (control != null) {
-            control.configApplied();
-        }
     }
 
     private void sampleKernelDrops() {

@@ -30,7 +30,6 @@ final class ForwardingAgent implements Runnable {
     private final long publishIntervalNanos;
     private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
     private final PublishedEniPorts publishedEniPorts;
-    private final Runnable onApplied;
     private final Runnable wakeUp;
     private final Forwarder.PacketSink sink = this::send;
     private final com.sun.management.ThreadMXBean threads =
@@ -39,6 +38,7 @@ final class ForwardingAgent implements Runnable {
     private volatile boolean running = true;
     /** The config the forwarding thread switched to; written by it only. */
     private volatile LoadedConfig applied;
+    private volatile long offeredVersion = -1;
     private volatile long rejectedConfigs;
     private volatile long socketOverflows;
     private long nextPublishNanos;
@@ -46,34 +46,39 @@ final class ForwardingAgent implements Runnable {
 
     /**
      * {@code initial} (null: none, the node drops everything until one is offered) is installed
-     * now, before the thread starts. {@code onApplied} runs on the forwarding thread right after it
-     * switches to an offered config: rare, so it may wake another thread, but it must not block.
+     * now, before the thread starts. {@code wakeUp} makes the forwarding thread's receive return
+     * (an empty datagram to its socket).
      */
     ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
-                    LoadedConfig initial, Runnable onApplied) {
-        this(socket, forwarder, countersFile, publishIntervalNanos, initial, onApplied, () -> { });
-    }
-
-    /** {@code wakeUp} makes the forwarding thread's receive return (an empty datagram to its socket). */
-    ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
-                    LoadedConfig initial, Runnable onApplied, Runnable wakeUp) {
+                    LoadedConfig initial, Runnable wakeUp) {
         this.wakeUp = wakeUp;
         this.socket = socket;
         this.forwarder = forwarder;
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
         this.publishedEniPorts = new PublishedEniPorts(forwarder.eniPorts().slots());
-        this.onApplied = onApplied;
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
+            offeredVersion = initial.version();
         }
     }
 
     /** Hands a new configuration to the forwarding thread; it applies it before its next batch. */
     void offer(LoadedConfig config) {
         handover.set(config);
+        offeredVersion = config.version();
         wakeUp.run();
+    }
+
+    /**
+     * The version of the config last handed over (or installed at start), -1 before any: what the
+     * node acknowledges and reports. The forwarding thread takes a handed-over config after every
+     * receive and before deciding any datagram of it, so a packet sent after this is reported
+     * already meets it.
+     */
+    long acknowledgedVersion() {
+        return offeredVersion;
     }
 
     /** The config the forwarding thread is running on, not merely offered; null before any. */
@@ -132,7 +137,6 @@ final class ForwardingAgent implements Runnable {
         if (next != null) {
             forwarder.config(next.compiled());
             applied = next;
-            onApplied.run();
         }
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
         ByteBuffer rx = socket.receiveBuffer();

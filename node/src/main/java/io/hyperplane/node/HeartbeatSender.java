@@ -11,11 +11,13 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Registers the node with the control plane and keeps it registered: a PUT every heartbeat
- * interval, and one at once when the forwarding thread switches to a new config ({@link #wake()}),
- * because the control plane waits for {@code appliedVersion} on every node before it calls a new
- * ENI programmed. Reports only what the forwarding thread has published: the config it actually
- * runs on and NAT ports per ENI as of its last publish interval. Runs on its own thread until
- * interrupted; failures are retried with the same backoff and 401 rule as {@link ConfigPoller}.
+ * interval, reporting the config version the node has acknowledged (handed to its forwarding
+ * thread; see {@link ForwardingAgent#acknowledgedVersion()}), so a heartbeat never reports less
+ * than the configuration stream or long poll already did, and NAT ports per ENI as of the
+ * forwarding thread's last publish interval. A new version is reported by the stream's
+ * acknowledgement or the next long poll, not by an extra heartbeat: that would put two more
+ * requests on every cold start's path. Runs on its own thread until interrupted; failures are
+ * retried with the same backoff and 401 rule as {@link ConfigPoller}.
  */
 final class HeartbeatSender implements Runnable {
     private final ControlPlaneApi api;
@@ -26,7 +28,8 @@ final class HeartbeatSender implements Runnable {
     private final long intervalNanos;
     private final Runnable everyBeat;
     private final Backoff backoff = new Backoff();
-    private volatile Thread thread;
+    /** This node process's run: the control plane tells a restart by it. */
+    private final String incarnation = java.util.UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
     HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port,
@@ -40,17 +43,8 @@ final class HeartbeatSender implements Runnable {
         this.everyBeat = everyBeat;
     }
 
-    /** Sends the next heartbeat now rather than at the end of the interval. Any thread; never blocks. */
-    void wake() {
-        Thread t = thread;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
-    }
-
     @Override
     public void run() {
-        thread = Thread.currentThread();
         while (!Thread.currentThread().isInterrupted()) {
             everyBeat.run();
             long pauseNanos;
@@ -69,14 +63,14 @@ final class HeartbeatSender implements Runnable {
                 Thread.currentThread().interrupt();
                 return;
             }
-            LockSupport.parkNanos(this, pauseNanos); // returns early on wake() or interrupt
+            LockSupport.parkNanos(this, pauseNanos); // returns early on interrupt
         }
     }
 
     private ControlPlaneApi.Heartbeat heartbeat() {
         LoadedConfig applied = agent.applied();
         if (applied == null) {
-            return new ControlPlaneApi.Heartbeat(underlayIp, port, -1, List.of());
+            return new ControlPlaneApi.Heartbeat(underlayIp, port, -1, incarnation, List.of());
         }
         List<NodeSnapshot.Eni> enis = applied.snapshot().enis();
         List<ControlPlaneApi.EniUsage> usage = new ArrayList<>(enis.size());
@@ -84,6 +78,6 @@ final class HeartbeatSender implements Runnable {
             long natPorts = agent.eniPorts().natPorts(Ipv4Address.parse(eni.ip()));
             usage.add(new ControlPlaneApi.EniUsage(eni.ip(), natPorts, natPorts)); // one NAT port per tracked flow
         }
-        return new ControlPlaneApi.Heartbeat(underlayIp, port, applied.version(), usage);
+        return new ControlPlaneApi.Heartbeat(underlayIp, port, Math.max(applied.version(), agent.acknowledgedVersion()), incarnation, usage);
     }
 }

@@ -41,8 +41,6 @@ import java.util.stream.Stream;
  * holding the unpacked code. One invocation at a time.
  */
 final class ExecutionEnvironment {
-    /** The CPU priority (nice value) of function processes: below the system's own. */
-    static final int TENANT_NICE = 10;
     private static final Logger LOG = LoggerFactory.getLogger(ExecutionEnvironment.class);
     static final int RUNTIME_API_PORT = 9001;
     private static final int LOG_LIMIT = 256 * 1024;
@@ -58,6 +56,7 @@ final class ExecutionEnvironment {
     record Result(String outcome, byte[] payload, String functionError, String log, boolean fatal) {
     }
 
+    private final String worker;
     final String id;
     final String key;
     final InvokeRequest function;
@@ -71,8 +70,9 @@ final class ExecutionEnvironment {
     private volatile long lastUsedNanos = System.nanoTime();
     private boolean firstInvocation = true;
 
-    private ExecutionEnvironment(String id, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
+    private ExecutionEnvironment(String worker, String id, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
                                  RuntimeApiServer runtimeApi, MemoryCgroup cgroup) {
+        this.worker = worker;
         this.id = id;
         this.key = function.environmentKey();
         this.function = function;
@@ -133,10 +133,10 @@ final class ExecutionEnvironment {
             if (cgroup != null) {
                 command.addAll(List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs().toString()));
             }
-            // Tenant code runs at nice 10, below the system that serves it (the worker, the nodes, the
-            // control plane): a burst of runtimes starting must not starve the next cold start's
-            // network attach or the forwarding of packets. Without capabilities it cannot undo that.
-            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "nice", "-n", Integer.toString(TENANT_NICE),
+            // Tenant code initialises at nice 10, then runs in the worker's idle CPU group (TenantCpu),
+            // below the system that serves it: runtimes starting or compiling must not delay the next
+            // cold start's network attach or the forwarding of packets. It cannot undo either.
+            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "nice", "-n", Integer.toString(TenantCpu.INIT_NICE),
                     "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
             command.addAll(launch.command());
@@ -147,7 +147,7 @@ final class ExecutionEnvironment {
             long t1 = System.nanoTime();
             process = pb.start();
             long t2 = System.nanoTime();
-            ExecutionEnvironment ee = new ExecutionEnvironment(id, f, network, dir, process, api, cgroup);
+            ExecutionEnvironment ee = new ExecutionEnvironment(w.name(), id, f, network, dir, process, api, cgroup);
             ee.readLog();
             InitOutcome init = awaitInit(api, process, w.initTimeout());
             long t3 = System.nanoTime();
@@ -158,6 +158,7 @@ final class ExecutionEnvironment {
             }
             switch (init) {
                 case InitOutcome.Ready ready -> {
+                    TenantCpu.toIdle(w.name(), cgroup, process.toHandle());
                     ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, (t3 - t2) / 1e6, eniCreation[0], eniCreation[1] > 0);
                     return ee;
                 }
@@ -283,6 +284,9 @@ final class ExecutionEnvironment {
             done = null;
         }
         double durationMs = (System.nanoTime() - start) / 1e6;
+        if (cold) {
+            TenantCpu.toIdle(worker, cgroup, process.toHandle()); // processes started while init's were being moved
+        }
         Thread.sleep(5); // let the log reader catch the last lines the function wrote
         String functionLog = drainLog();
         StringBuilder text = new StringBuilder(preamble);

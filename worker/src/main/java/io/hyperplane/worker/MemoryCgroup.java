@@ -83,6 +83,11 @@ final class MemoryCgroup {
         return dir.resolve("cgroup.procs");
     }
 
+    /** The processes in it now. */
+    java.util.List<Long> pids() {
+        return TenantCpu.pids(procs());
+    }
+
     /** Peak memory use so far, in bytes (0 if unknown). */
     long peakBytes() {
         Path file = dir.resolve(KIND == Kind.V1 ? "memory.max_usage_in_bytes" : "memory.peak");
@@ -98,7 +103,8 @@ final class MemoryCgroup {
         delete(dir);
     }
 
-    private static void delete(Path dir) {
+    /** Removes a cgroup directory, retrying while its last process exits. */
+    static void delete(Path dir) {
         for (int attempt = 0; attempt < 50; attempt++) {
             try {
                 Files.deleteIfExists(dir); // a cgroup directory is removed with rmdir, its files go with it

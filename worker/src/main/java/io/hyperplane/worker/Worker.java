@@ -130,6 +130,7 @@ public final class Worker implements AutoCloseable {
             Files.delete(Journal.file(settings.stateDir()));
         }
         MemoryCgroup.deleteLeftovers(settings.name());
+        TenantCpu.delete(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
         Files.createDirectories(settings.environmentsRoot());
         for (Path p = settings.environmentsRoot(); p != null && p.startsWith("/run/hyperplane"); p = p.getParent()) {
@@ -504,6 +505,7 @@ public final class Worker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         MemoryCgroup.deleteLeftovers(settings.name());
+        TenantCpu.delete(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
     }
 

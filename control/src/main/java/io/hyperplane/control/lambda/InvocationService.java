@@ -280,12 +280,9 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         while (running) {
             QueuedEvent e;
             try {
-                e = queue.poll(500, TimeUnit.MILLISECONDS);
+                e = queue.take(); // idle dispatchers sleep until an event is due; close() interrupts them
             } catch (InterruptedException ie) {
                 return;
-            }
-            if (e == null) {
-                continue;
             }
             Call call = e.call();
             String error;

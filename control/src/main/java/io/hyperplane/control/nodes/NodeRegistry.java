@@ -26,8 +26,12 @@ public final class NodeRegistry {
     public record EniLoad(String ip, long flows, long natPorts) {
     }
 
-    /** What a node last reported. */
-    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniLoad> enis) {
+    /**
+     * What a node last reported. {@code incarnation} tells one run of a node process from the next
+     * (empty if the node sends none).
+     */
+    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniLoad> enis,
+                             String incarnation) {
     }
 
     private final Map<String, NodeStatus> nodes = new ConcurrentHashMap<>();
@@ -48,12 +52,24 @@ public final class NodeRegistry {
         this.changed = changed;
     }
 
-    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, List<EniLoad> enis) {
-        NodeStatus previous = nodes.put(name, new NodeStatus(name, underlayIp, port, appliedVersion, clock.instant(), List.copyOf(enis)));
+    /**
+     * A node's heartbeat. Within one incarnation a node's version only grows, so a heartbeat
+     * reporting less than the node already acknowledged (it was written before an acknowledgement
+     * that overtook it) does not lower it; a new incarnation (a restarted node) reports what it runs.
+     */
+    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniLoad> enis) {
+        NodeStatus[] before = new NodeStatus[1];
+        NodeStatus now = nodes.compute(name, (n, previous) -> {
+            before[0] = previous;
+            long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
+                    ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
+            return new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation);
+        });
+        NodeStatus previous = before[0];
         if (previous == null || !previous.underlayIp().equals(underlayIp)) {
             registered.register(name, underlayIp);
         }
-        if (previous == null || previous.appliedVersion() != appliedVersion || !isLive(previous)) {
+        if (previous == null || previous.appliedVersion() != now.appliedVersion() || !isLive(previous)) {
             changed.run();
             releaseWaiters();
         }
@@ -95,9 +111,15 @@ public final class NodeRegistry {
      * forwarding thread has switched): as good as a heartbeat for what it applied, and sooner.
      */
     public void polled(String name, long version) {
-        NodeStatus previous = nodes.get(name);
-        if (previous != null && version > previous.appliedVersion()) {
-            nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis()));
+        boolean[] raised = new boolean[1];
+        nodes.computeIfPresent(name, (n, previous) -> {
+            if (version <= previous.appliedVersion()) {
+                return previous;
+            }
+            raised[0] = true;
+            return new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(), previous.incarnation());
+        });
+        if (raised[0]) {
             changed.run();
             releaseWaiters();
         }

@@ -242,7 +242,8 @@ final class NodeEndpoints {
         for (JsonNode eni : body.path("enis")) {
             loads.add(new NodeRegistry.EniLoad(eni.path("ip").asText(), eni.path("flows").asLong(), eni.path("natPorts").asLong()));
         }
-        registry.heartbeat(name, underlay, body.path("port").asInt(4789), body.path("appliedVersion").asLong(-1), loads);
+        registry.heartbeat(name, underlay, body.path("port").asInt(4789), body.path("appliedVersion").asLong(-1),
+                body.path("incarnation").asText(""), loads);
         ctx.json(Map.of("heartbeatIntervalMs", 1000, "configVersion", publisher.current().version()));
     }
 

@@ -29,8 +29,21 @@ public final class DetachedProcess {
     }
 
     public static DetachedProcess start(String name, List<String> command, Path log) throws IOException {
+        return start(name, command, log, true);
+    }
+
+    /**
+     * As {@link #start(String, List, Path)}; with {@code ownSession} false the process stays in the
+     * caller's session, for processes the caller owns and stops. With the kernel's autogroups (on
+     * by default) each session is one scheduling group, and nice values only order threads within
+     * a group: processes that share the CPU by priority (a background JIT, background work at nice
+     * 19, functions run idle) must share a session.
+     */
+    public static DetachedProcess start(String name, List<String> command, Path log, boolean ownSession) throws IOException {
         List<String> detached = new ArrayList<>();
-        detached.add(Tools.command(Tool.SETSID));
+        if (ownSession) {
+            detached.add(Tools.command(Tool.SETSID));
+        }
         detached.addAll(command);
         Files.writeString(log, "# " + Commands.commandLine(detached) + "\n", StandardCharsets.UTF_8);
         Process process = new ProcessBuilder(detached)
