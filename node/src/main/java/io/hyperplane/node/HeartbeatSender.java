@@ -78,6 +78,6 @@ final class HeartbeatSender implements Runnable {
             long natPorts = agent.eniPorts().natPorts(Ipv4Address.parse(eni.ip()));
             usage.add(new ControlPlaneApi.EniUsage(eni.ip(), natPorts, natPorts)); // one NAT port per tracked flow
         }
-        return new ControlPlaneApi.Heartbeat(underlayIp, port, Math.max(applied.version(), agent.acknowledgedVersion()), incarnation, usage);
+        return new ControlPlaneApi.Heartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage);
     }
 }

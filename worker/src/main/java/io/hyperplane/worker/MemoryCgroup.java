@@ -83,9 +83,13 @@ final class MemoryCgroup {
         return dir.resolve("cgroup.procs");
     }
 
-    /** The processes in it now. */
+    /** The processes in it now (empty once it is gone). */
     java.util.List<Long> pids() {
-        return TenantCpu.pids(procs());
+        try (Stream<String> lines = Files.lines(procs())) {
+            return lines.map(String::trim).filter(s -> !s.isEmpty()).map(Long::parseLong).toList();
+        } catch (IOException | NumberFormatException e) {
+            return java.util.List.of();
+        }
     }
 
     /** Peak memory use so far, in bytes (0 if unknown). */

@@ -6,7 +6,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -26,8 +25,9 @@ import java.util.stream.Stream;
  * visible in its mount namespace.
  * <p>
  * cgroup v1 (this machine's kind): {@code /sys/fs/cgroup/cpu/hyperplane-WORKER}. cgroup v2: the
- * worker's cgroup of environment cgroups is itself marked {@code cpu.idle}, so there runtimes are
- * idle from the start (no faster init). Without a cpu controller they keep nice 10.
+ * worker's cgroup of environment cgroups is itself marked {@code cpu.idle} at the first init done,
+ * so from then on runtimes are idle from their start (no faster init). Without a cpu controller
+ * that has {@code cpu.idle} they keep nice 10.
  */
 final class TenantCpu {
     private static final Logger LOG = LoggerFactory.getLogger(TenantCpu.class);
@@ -44,7 +44,7 @@ final class TenantCpu {
     }
 
     private static Kind detect() {
-        if (Files.isRegularFile(V1.resolve("cpu.idle")) || Files.isRegularFile(V1.resolve("cpu.shares"))) {
+        if (Files.isRegularFile(V1.resolve("cpu.idle"))) {
             return Kind.V1;
         }
         try {
@@ -109,15 +109,6 @@ final class TenantCpu {
         Path group = group(worker);
         if (group != null && Files.isDirectory(group)) {
             MemoryCgroup.delete(group);
-        }
-    }
-
-    /** The pids listed in a cgroup's {@code cgroup.procs}; empty if it is gone. */
-    static List<Long> pids(Path procs) {
-        try (Stream<String> lines = Files.lines(procs)) {
-            return lines.map(String::trim).filter(s -> !s.isEmpty()).map(Long::parseLong).toList();
-        } catch (IOException | NumberFormatException e) {
-            return List.of();
         }
     }
 }
