@@ -8,10 +8,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One invocation as the control plane hands it over: the function version's configuration and the event. */
+/**
+ * One invocation as the control plane hands it over: the function version's configuration and the event.
+ * {@code ephemeralStorageMb} is the size of the function's /tmp (Lambda's EphemeralStorage).
+ */
 record InvokeRequest(String requestId, String accountId, String region, String functionName, String version, String functionArn,
-                     String runtime, String handler, int memoryMb, int timeoutSeconds, String codeSha256, String revisionId,
-                     Map<String, String> environment, List<Subnet> subnets, String logType, String clientContext, byte[] payload) {
+                     String runtime, String handler, int memoryMb, int timeoutSeconds, int ephemeralStorageMb, String codeSha256,
+                     String revisionId, Map<String, String> environment, List<Subnet> subnets, String logType, String clientContext,
+                     byte[] payload) {
+    static final int DEFAULT_EPHEMERAL_STORAGE_MB = 512; // Lambda's default /tmp, for a control plane that does not send one
 
     /** A subnet the function runs in, and its Hyperplane ENI there. */
     record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
@@ -29,8 +34,9 @@ record InvokeRequest(String requestId, String accountId, String region, String f
         return new InvokeRequest(j.path("requestId").asText(), j.path("accountId").asText(), j.path("region").asText(),
                 j.path("functionName").asText(), j.path("version").asText(), j.path("functionArn").asText(), j.path("runtime").asText(),
                 j.path("handler").isNull() ? null : j.path("handler").asText(null), j.path("memoryMb").asInt(128), j.path("timeoutSeconds").asInt(3),
-                j.path("codeSha256").asText(), j.path("revisionId").asText(), environment, subnets, j.path("logType").asText("None"),
-                j.path("clientContext").asText(null), Base64.getDecoder().decode(j.path("payload").asText("")));
+                j.path("ephemeralStorageMb").asInt(DEFAULT_EPHEMERAL_STORAGE_MB), j.path("codeSha256").asText(), j.path("revisionId").asText(),
+                environment, subnets, j.path("logType").asText("None"), j.path("clientContext").asText(null),
+                Base64.getDecoder().decode(j.path("payload").asText("")));
     }
 
     /** Environments are reused only for the same code and configuration of the same version. */

@@ -35,10 +35,10 @@ final class FunctionStore {
     private FunctionStore() {
     }
 
-    /** One configuration of a function ($LATEST or a published version). */
+    /** One configuration of a function ($LATEST or a published version); {@code ephemeralStorage} is /tmp's size in MB. */
     record Version(String name, String version, String runtime, String handler, String role, String description, int timeout,
-                   int memory, Map<String, String> environment, String codeSha256, long codeSize, List<String> subnetIds,
-                   List<String> securityGroupIds, String vpcId, String revisionId, Instant lastModified) {
+                   int memory, int ephemeralStorage, Map<String, String> environment, String codeSha256, long codeSize,
+                   List<String> subnetIds, List<String> securityGroupIds, String vpcId, String revisionId, Instant lastModified) {
         boolean inVpc() {
             return !subnetIds.isEmpty();
         }
@@ -70,7 +70,7 @@ final class FunctionStore {
     }
 
     private static final String VERSION_COLUMNS = "function_name, version, runtime, handler, role, description, timeout_seconds, memory_mb,"
-            + " environment, code_sha256, code_size, subnet_ids, security_group_ids, vpc_id, revision_id, last_modified";
+            + " ephemeral_storage_mb, environment, code_sha256, code_size, subnet_ids, security_group_ids, vpc_id, revision_id, last_modified";
 
     static Optional<Version> version(Connection c, String account, String name, String version) throws SQLException {
         List<Version> found = versions(c, "SELECT " + VERSION_COLUMNS + " FROM function_versions WHERE account_id = ? AND function_name = ? AND version = ?",
@@ -95,8 +95,8 @@ final class FunctionStore {
         try (PreparedStatement s = Sql.prepare(c, sql, args); ResultSet r = s.executeQuery()) {
             while (r.next()) {
                 out.add(new Version(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6),
-                        r.getInt(7), r.getInt(8), environment(r.getString(9)), r.getString(10), r.getLong(11), split(r.getString(12)),
-                        split(r.getString(13)), r.getString(14), r.getString(15), r.getTimestamp(16).toInstant()));
+                        r.getInt(7), r.getInt(8), r.getInt(9), environment(r.getString(10)), r.getString(11), r.getLong(12),
+                        split(r.getString(13)), split(r.getString(14)), r.getString(15), r.getString(16), r.getTimestamp(17).toInstant()));
             }
         }
         return out;
@@ -110,19 +110,21 @@ final class FunctionStore {
 
     static void putVersion(Connection c, String account, Version v, String codeBase64) throws SQLException {
         Sql.update(c, "DELETE FROM function_versions WHERE account_id = ? AND function_name = ? AND version = ?", account, v.name(), v.version());
-        Sql.update(c, "INSERT INTO function_versions (account_id, " + VERSION_COLUMNS + ", code_base64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        Sql.update(c, "INSERT INTO function_versions (account_id, " + VERSION_COLUMNS + ", code_base64) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 account, v.name(), v.version(), v.runtime(), v.handler(), v.role(), v.description(), v.timeout(), v.memory(),
-                v.environment() == null ? null : json(v.environment()), v.codeSha256(), v.codeSize(), String.join(",", v.subnetIds()),
-                String.join(",", v.securityGroupIds()), v.vpcId(), v.revisionId(), Timestamp.from(v.lastModified()), codeBase64);
+                v.ephemeralStorage(), v.environment() == null ? null : json(v.environment()), v.codeSha256(), v.codeSize(),
+                String.join(",", v.subnetIds()), String.join(",", v.securityGroupIds()), v.vpcId(), v.revisionId(),
+                Timestamp.from(v.lastModified()), codeBase64);
     }
 
     /** Replaces the configuration columns of a version, keeping its code. */
     static void updateVersion(Connection c, String account, Version v) throws SQLException {
         Sql.update(c, "UPDATE function_versions SET runtime = ?, handler = ?, role = ?, description = ?, timeout_seconds = ?, memory_mb = ?,"
-                + " environment = ?, code_sha256 = ?, code_size = ?, subnet_ids = ?, security_group_ids = ?, vpc_id = ?, revision_id = ?, last_modified = ?"
-                + " WHERE account_id = ? AND function_name = ? AND version = ?", v.runtime(), v.handler(), v.role(), v.description(), v.timeout(),
-                v.memory(), v.environment() == null ? null : json(v.environment()), v.codeSha256(), v.codeSize(), String.join(",", v.subnetIds()),
-                String.join(",", v.securityGroupIds()), v.vpcId(), v.revisionId(), Timestamp.from(v.lastModified()), account, v.name(), v.version());
+                + " ephemeral_storage_mb = ?, environment = ?, code_sha256 = ?, code_size = ?, subnet_ids = ?, security_group_ids = ?, vpc_id = ?,"
+                + " revision_id = ?, last_modified = ? WHERE account_id = ? AND function_name = ? AND version = ?", v.runtime(), v.handler(),
+                v.role(), v.description(), v.timeout(), v.memory(), v.ephemeralStorage(), v.environment() == null ? null : json(v.environment()),
+                v.codeSha256(), v.codeSize(), String.join(",", v.subnetIds()), String.join(",", v.securityGroupIds()), v.vpcId(), v.revisionId(),
+                Timestamp.from(v.lastModified()), account, v.name(), v.version());
     }
 
     static String codeBase64(Connection c, String account, String name, String version) throws SQLException {

@@ -206,7 +206,8 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 .put("version", v.version()).put("functionArn", LambdaApi.arn(t.region(), t.account(), v.name())
                         + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()))
                 .put("runtime", v.runtime()).put("handler", v.handler()).put("memoryMb", v.memory()).put("timeoutSeconds", v.timeout())
-                .put("codeSha256", v.codeSha256()).put("revisionId", v.revisionId()).put("logType", call.logType())
+                .put("ephemeralStorageMb", v.ephemeralStorage()).put("codeSha256", v.codeSha256()).put("revisionId", v.revisionId())
+                .put("logType", call.logType())
                 .put("payload", Base64.getEncoder().encodeToString(call.payload()));
         if (call.clientContext() != null) {
             request.put("clientContext", new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8));

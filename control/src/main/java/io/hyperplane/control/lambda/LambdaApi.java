@@ -54,6 +54,9 @@ public final class LambdaApi {
     static final int MAX_SECURITY_GROUPS = 5;
     private static final int UNRESERVED_MINIMUM = 100; // Lambda keeps this much of the account's concurrency unreserved
     private static final int MAX_ENVIRONMENT_BYTES = 4096;
+    private static final int DEFAULT_EPHEMERAL_STORAGE_MB = 512; // Lambda's /tmp when a function does not choose one
+    private static final int MIN_EPHEMERAL_STORAGE_MB = 512; // the API model's EphemeralStorageSize: 512..10240 MB
+    private static final int MAX_EPHEMERAL_STORAGE_MB = 10240;
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     private static final Pattern ROLE = Pattern.compile("arn:(aws[a-zA-Z-]*)?:iam::(\\d{12}):role/?([a-zA-Z_0-9+=,.@\\-_/]+)");
     private static final Set<String> RUNTIMES = Set.of("provided.al2023", "provided.al2", "provided", "java25", "java21", "java17", "java11",
@@ -182,6 +185,8 @@ public final class LambdaApi {
         Code code = code(codeNode);
         int timeout = range(request, "Timeout", 3, 1, 900, "timeout");
         int memory = range(request, "MemorySize", 128, 128, 10240, "memorySize");
+        Integer requestedStorage = ephemeralStorage(request);
+        int ephemeralStorage = requestedStorage == null ? DEFAULT_EPHEMERAL_STORAGE_MB : requestedStorage;
         Map<String, String> environment = environment(request.get("Environment"));
         String description = description(text(request, "Description"));
         boolean publish = request.path("Publish").asBoolean(false);
@@ -193,8 +198,8 @@ public final class LambdaApi {
                 throw LambdaError.conflict("Function already exist: " + name);
             }
             FunctionStore.insertFunction(c, account, name, now);
-            Version latest = new Version(name, FunctionStore.LATEST, runtime, handler, role, description, timeout, memory, environment,
-                    code.sha256(), code.size(), vpc.subnets(), vpc.groups(), vpc.vpcId(), UUID.randomUUID().toString(), now);
+            Version latest = new Version(name, FunctionStore.LATEST, runtime, handler, role, description, timeout, memory, ephemeralStorage,
+                    environment, code.sha256(), code.size(), vpc.subnets(), vpc.groups(), vpc.vpcId(), UUID.randomUUID().toString(), now);
             FunctionStore.putVersion(c, account, latest, code.base64());
             if (publish) {
                 return render(region, account, publishVersion(c, account, name, latest), FunctionStore.lifecycle(c, account, name).orElseThrow());
@@ -368,6 +373,18 @@ public final class LambdaApi {
         return out;
     }
 
+    /** EphemeralStorage's Size, or null when the request has no EphemeralStorage. */
+    private static Integer ephemeralStorage(JsonNode request) {
+        JsonNode storage = request.get("EphemeralStorage");
+        if (storage == null || storage.isNull()) {
+            return null;
+        }
+        if (!storage.hasNonNull("Size")) { // Size is required in the API model's EphemeralStorage
+            throw LambdaError.validation("null", "ephemeralStorage.size", "Member must not be null");
+        }
+        return range(storage, "Size", DEFAULT_EPHEMERAL_STORAGE_MB, MIN_EPHEMERAL_STORAGE_MB, MAX_EPHEMERAL_STORAGE_MB, "ephemeralStorage.size");
+    }
+
     private static String description(String description) {
         if (description != null && description.length() > 256) {
             throw LambdaError.validation(description, "description", "Member must have length less than or equal to 256");
@@ -464,6 +481,7 @@ public final class LambdaApi {
         String newRuntime = request.hasNonNull("Runtime") ? runtime(text(request, "Runtime")) : null;
         Map<String, String> newEnvironment = request.has("Environment") ? environment(request.get("Environment")) : null;
         String newDescription = request.has("Description") ? description(text(request, "Description")) : null;
+        Integer newEphemeralStorage = ephemeralStorage(request);
         Instant now = now();
         ObjectNode result = db.inTransaction(c -> {
             Accounts.lock(c, account);
@@ -477,6 +495,7 @@ public final class LambdaApi {
             Version updated = new Version(v.name(), v.version(), runtime, handler, newRole == null ? v.role() : newRole,
                     newDescription == null ? v.description() : newDescription, range(request, "Timeout", v.timeout(), 1, 900, "timeout"),
                     range(request, "MemorySize", v.memory(), 128, 10240, "memorySize"),
+                    newEphemeralStorage == null ? v.ephemeralStorage() : newEphemeralStorage,
                     request.has("Environment") ? newEnvironment : v.environment(), v.codeSha256(), v.codeSize(), vpc.subnets(), vpc.groups(),
                     vpc.vpcId(), UUID.randomUUID().toString(), now);
             FunctionStore.updateVersion(c, account, updated);
@@ -506,7 +525,7 @@ public final class LambdaApi {
             Lifecycle lifecycle = requireUpdatable(c, account, region, ref);
             checkRevision(request, v);
             Version updated = new Version(v.name(), v.version(), v.runtime(), v.handler(), v.role(), v.description(), v.timeout(), v.memory(),
-                    v.environment(), code.sha256(), code.size(), v.subnetIds(), v.securityGroupIds(), v.vpcId(),
+                    v.ephemeralStorage(), v.environment(), code.sha256(), code.size(), v.subnetIds(), v.securityGroupIds(), v.vpcId(),
                     dryRun ? v.revisionId() : UUID.randomUUID().toString(), dryRun ? v.lastModified() : now);
             if (dryRun) {
                 return render(region, account, updated, lifecycle);
@@ -573,8 +592,8 @@ public final class LambdaApi {
     }
 
     private static Version withDescription(Version v, String description) {
-        return new Version(v.name(), v.version(), v.runtime(), v.handler(), v.role(), description, v.timeout(), v.memory(), v.environment(),
-                v.codeSha256(), v.codeSize(), v.subnetIds(), v.securityGroupIds(), v.vpcId(), v.revisionId(), v.lastModified());
+        return new Version(v.name(), v.version(), v.runtime(), v.handler(), v.role(), description, v.timeout(), v.memory(), v.ephemeralStorage(),
+                v.environment(), v.codeSha256(), v.codeSize(), v.subnetIds(), v.securityGroupIds(), v.vpcId(), v.revisionId(), v.lastModified());
     }
 
     /** Copies $LATEST (as given) to the next version number, with the ENIs $LATEST runs on. */
@@ -582,8 +601,8 @@ public final class LambdaApi {
         int number = (int) Sql.count(c, "SELECT next_version FROM functions WHERE account_id = ? AND name = ?", account, name);
         Sql.update(c, "UPDATE functions SET next_version = next_version + 1 WHERE account_id = ? AND name = ?", account, name);
         Version copy = new Version(name, Integer.toString(number), latest.runtime(), latest.handler(), latest.role(), latest.description(),
-                latest.timeout(), latest.memory(), latest.environment(), latest.codeSha256(), latest.codeSize(), latest.subnetIds(),
-                latest.securityGroupIds(), latest.vpcId(), UUID.randomUUID().toString(), now());
+                latest.timeout(), latest.memory(), latest.ephemeralStorage(), latest.environment(), latest.codeSha256(), latest.codeSize(),
+                latest.subnetIds(), latest.securityGroupIds(), latest.vpcId(), UUID.randomUUID().toString(), now());
         FunctionStore.putVersion(c, account, copy, FunctionStore.codeBase64(c, account, name, FunctionStore.LATEST));
         for (String eni : Sql.strings(c, "SELECT eni_id FROM function_enis WHERE account_id = ? AND function_name = ? AND version = ?",
                 account, name, FunctionStore.LATEST)) {
@@ -753,7 +772,7 @@ public final class LambdaApi {
         }
         o.put("PackageType", "Zip");
         o.putArray("Architectures").add("x86_64");
-        o.putObject("EphemeralStorage").put("Size", 512);
+        o.putObject("EphemeralStorage").put("Size", v.ephemeralStorage());
         o.putObject("SnapStart").put("ApplyOn", "None").put("OptimizationStatus", "Off");
         o.putObject("LoggingConfig").put("LogFormat", "Text").put("LogGroup", "/aws/lambda/" + v.name());
         return o;

@@ -1,5 +1,8 @@
 package io.hyperplane.control.lambda;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.control.server.ControlPlaneServer;
 import org.junit.jupiter.api.AfterEach;
@@ -16,11 +19,16 @@ import software.amazon.awssdk.services.lambda.model.LambdaException;
 import software.amazon.awssdk.services.lambda.model.LastUpdateStatus;
 import software.amazon.awssdk.services.lambda.model.State;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,13 +37,15 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The Lambda API through the AWS SDK's LambdaClient, and the ENI reconciler behind it: sharing,
- * addresses, function states with every failure reason, updates, versions, deletion, concurrency.
+ * addresses, function states with every failure reason, updates, versions, deletion, concurrency,
+ * EphemeralStorage.
  * No forwarder node is registered here, so an ENI is programmed as soon as it is published
  * (every live node — none — has it); {@link NodeProgrammingTest} covers nodes.
  */
 @Timeout(120)
 class LambdaFunctionsTest {
     private static final int QUOTA = 3;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path dir;
@@ -344,5 +354,94 @@ class LambdaFunctionsTest {
         var second = w.lambda.listFunctions(b -> b.marker(first.nextMarker()));
         assertThat(second.functions()).hasSize(6);
         assertThat(second.nextMarker()).isNull();
+    }
+
+    @Test
+    void shouldKeepEphemeralStorageThroughCreateUpdatesListingAndPublishedVersions() {
+        w.create("plain", role, null, null);
+        var created = w.create("fn", role, null, null, b -> b.ephemeralStorage(e -> e.size(2048)));
+        assertThat(created.ephemeralStorage().size()).isEqualTo(2048);
+        awaitState("fn", State.ACTIVE);
+        assertThat(w.configuration("plain").ephemeralStorage().size()).as("Lambda's default").isEqualTo(512);
+        assertThat(w.lambda.getFunction(b -> b.functionName("fn")).configuration().ephemeralStorage().size()).isEqualTo(2048);
+        assertThat(w.lambda.listFunctions().functions()).extracting(f -> f.functionName() + "=" + f.ephemeralStorage().size())
+                .containsExactly("fn=2048", "plain=512");
+
+        String revision = w.configuration("fn").revisionId();
+        var updated = w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").ephemeralStorage(e -> e.size(10240)));
+        assertThat(updated.ephemeralStorage().size()).isEqualTo(10240);
+        assertThat(updated.revisionId()).as("a new revision: warm environments of the old size are not reused").isNotEqualTo(revision);
+        awaitUpdate("fn", LastUpdateStatus.SUCCESSFUL);
+        w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").description("an update without EphemeralStorage"));
+        assertThat(awaitUpdate("fn", LastUpdateStatus.SUCCESSFUL).ephemeralStorage().size()).isEqualTo(10240);
+
+        assertThat(w.lambda.publishVersion(b -> b.functionName("fn")).ephemeralStorage().size()).isEqualTo(10240);
+        w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").ephemeralStorage(e -> e.size(512)));
+        awaitUpdate("fn", LastUpdateStatus.SUCCESSFUL);
+        assertThat(w.lambda.getFunctionConfiguration(b -> b.functionName("fn").qualifier("1")).ephemeralStorage().size())
+                .as("a published version keeps its size").isEqualTo(10240);
+        assertThat(w.lambda.listVersionsByFunction(b -> b.functionName("fn")).versions()).extracting(f -> f.ephemeralStorage().size())
+                .containsExactly(512, 10240);
+    }
+
+    @Test
+    void shouldRefuseEphemeralStorageOutsideLambdasRangeAndChangeNothing() {
+        w.create("fn", role, null, null, b -> b.ephemeralStorage(e -> e.size(1024)));
+        awaitState("fn", State.ACTIVE);
+        String revision = w.configuration("fn").revisionId();
+        String tooSmall = "1 validation error detected: Value '511' at 'ephemeralStorage.size' failed to satisfy constraint:"
+                + " Member must have value greater than or equal to 512";
+        String tooLarge = "1 validation error detected: Value '10241' at 'ephemeralStorage.size' failed to satisfy constraint:"
+                + " Member must have value less than or equal to 10240";
+        record Case(String what, Runnable call, String message) {
+        }
+        List<Case> cases = List.of(
+                new Case("create below", () -> w.create("other", role, null, null, b -> b.ephemeralStorage(e -> e.size(511))), tooSmall),
+                new Case("create above", () -> w.create("other", role, null, null, b -> b.ephemeralStorage(e -> e.size(10241))), tooLarge),
+                new Case("update below", () -> w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").ephemeralStorage(e -> e.size(511))),
+                        tooSmall),
+                new Case("update above", () -> w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").ephemeralStorage(e -> e.size(10241))),
+                        tooLarge));
+        for (Case c : cases) {
+            LambdaException e = error(c.call());
+            assertThat(e.awsErrorDetails().errorCode()).as(c.what()).isEqualTo("ValidationException");
+            assertThat(e.statusCode()).as(c.what()).isEqualTo(400);
+            assertThat(e.awsErrorDetails().errorMessage()).as(c.what()).isEqualTo(c.message());
+        }
+        assertThat(w.lambda.listFunctions().functions()).extracting(FunctionConfiguration::functionName).containsExactly("fn");
+        var after = w.configuration("fn");
+        assertThat(after.ephemeralStorage().size()).isEqualTo(1024);
+        assertThat(after.revisionId()).isEqualTo(revision);
+        assertThat(after.lastUpdateStatus()).as("no update was started").isEqualTo(LastUpdateStatus.SUCCESSFUL);
+    }
+
+    @Test
+    void shouldHandTheWorkerTheEphemeralStorageSizeAndANewRevisionWhenOnlyTheSizeChanged() throws Exception {
+        List<JsonNode> invocations = new CopyOnWriteArrayList<>();
+        HttpServer worker = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        worker.createContext("/invoke", exchange -> {
+            invocations.add(JSON.readTree(exchange.getRequestBody()));
+            byte[] answer = "{\"outcome\":\"success\",\"payload\":\"e30=\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, answer.length);
+            exchange.getResponseBody().write(answer);
+            exchange.close();
+        });
+        worker.start();
+        try {
+            URI url = URI.create("http://127.0.0.1:" + worker.getAddress().getPort());
+            w.create("fn", role, null, null, b -> b.ephemeralStorage(e -> e.size(4096)));
+            awaitState("fn", State.ACTIVE);
+            w.server.workers().heartbeat("fake", url, "127.0.0.1", "shared", 0); // just before each invoke: liveness is 3 s
+            assertThat(w.lambda.invoke(b -> b.functionName("fn")).statusCode()).isEqualTo(200);
+            w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").ephemeralStorage(e -> e.size(8192)));
+            awaitUpdate("fn", LastUpdateStatus.SUCCESSFUL);
+            w.server.workers().heartbeat("fake", url, "127.0.0.1", "shared", 0);
+            assertThat(w.lambda.invoke(b -> b.functionName("fn")).statusCode()).isEqualTo(200);
+        } finally {
+            worker.stop(0);
+        }
+        assertThat(invocations).extracting(j -> j.path("ephemeralStorageMb").asInt()).containsExactly(4096, 8192);
+        assertThat(invocations.get(1).path("revisionId").asText()).as("the worker's environment key changes")
+                .isNotEqualTo(invocations.get(0).path("revisionId").asText());
     }
 }
