@@ -57,6 +57,15 @@ public final class LambdaApi {
     private static final int DEFAULT_EPHEMERAL_STORAGE_MB = 512; // Lambda's /tmp when a function does not choose one
     private static final int MIN_EPHEMERAL_STORAGE_MB = 512; // the API model's EphemeralStorageSize: 512..10240 MB
     private static final int MAX_EPHEMERAL_STORAGE_MB = 10240;
+    /**
+     * Names Lambda sets in every execution environment and refuses in a function's configuration
+     * (AWS Lambda developer guide, "Defined runtime environment variables": the reserved ones). The
+     * two with a leading underscore never get this far: the API's name pattern refuses them first.
+     */
+    private static final Set<String> RESERVED_ENVIRONMENT = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION",
+            "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+            "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR");
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     private static final Pattern ROLE = Pattern.compile("arn:(aws[a-zA-Z-]*)?:iam::(\\d{12}):role/?([a-zA-Z_0-9+=,.@\\-_/]+)");
     private static final Set<String> RUNTIMES = Set.of("provided.al2023", "provided.al2", "provided", "java25", "java21", "java17", "java11",
@@ -365,6 +374,12 @@ public final class LambdaApi {
                 }
                 out.put(field.getKey(), field.getValue().asText());
             }
+        }
+        List<String> reserved = out.keySet().stream().filter(RESERVED_ENVIRONMENT::contains).toList();
+        if (!reserved.isEmpty()) {
+            throw LambdaError.invalid("Lambda was unable to configure your environment variables because the environment variables you have provided"
+                    + " contains reserved keys that are currently not supported for modification. Reserved keys used in this request: "
+                    + String.join(", ", reserved));
         }
         if (write(NODES.pojoNode(out)).getBytes(StandardCharsets.UTF_8).length > MAX_ENVIRONMENT_BYTES) {
             throw LambdaError.invalid("Lambda was unable to configure your environment variables because the environment variables you have provided"

@@ -27,7 +27,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
@@ -38,7 +40,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * The Lambda API through the AWS SDK's LambdaClient, and the ENI reconciler behind it: sharing,
  * addresses, function states with every failure reason, updates, versions, deletion, concurrency,
- * EphemeralStorage.
+ * EphemeralStorage and reserved environment variable names.
  * No forwarder node is registered here, so an ENI is programmed as soon as it is published
  * (every live node — none — has it); {@link NodeProgrammingTest} covers nodes.
  */
@@ -46,6 +48,8 @@ import static org.awaitility.Awaitility.await;
 class LambdaFunctionsTest {
     private static final int QUOTA = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String RESERVED_KEYS = "Lambda was unable to configure your environment variables because the environment variables"
+            + " you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ";
 
     @TempDir
     Path dir;
@@ -443,5 +447,46 @@ class LambdaFunctionsTest {
         assertThat(invocations).extracting(j -> j.path("ephemeralStorageMb").asInt()).containsExactly(4096, 8192);
         assertThat(invocations.get(1).path("revisionId").asText()).as("the worker's environment key changes")
                 .isNotEqualTo(invocations.get(0).path("revisionId").asText());
+    }
+
+    @Test
+    void shouldRefuseReservedEnvironmentVariablesWithLambdasMessageAndChangeNothing() {
+        Map<String, String> withReserved = new LinkedHashMap<>();
+        withReserved.put("GREETING", "hi");
+        withReserved.put("AWS_REGION", "eu-west-1");
+        withReserved.put("AWS_LAMBDA_FUNCTION_NAME", "other");
+        LambdaException onCreate = error(() -> w.create("fn", role, null, null, b -> b.environment(e -> e.variables(withReserved))));
+        assertThat(onCreate.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
+        assertThat(onCreate.statusCode()).isEqualTo(400);
+        assertThat(onCreate.awsErrorDetails().errorMessage()).isEqualTo(RESERVED_KEYS + "AWS_REGION, AWS_LAMBDA_FUNCTION_NAME");
+        // The reserved names with a leading underscore fail the API model's name pattern first.
+        LambdaException underscore = error(() -> w.create("fn", role, null, null, b -> b.environment(e -> e.variables(Map.of("_HANDLER", "x")))));
+        assertThat(underscore.awsErrorDetails().errorCode()).isEqualTo("ValidationException");
+        assertThat(error(() -> w.configuration("fn")).statusCode()).as("not created").isEqualTo(404);
+
+        w.create("fn", role, null, null, b -> b.environment(e -> e.variables(Map.of("GREETING", "hi"))));
+        awaitState("fn", State.ACTIVE);
+        String revision = w.configuration("fn").revisionId();
+        LambdaException onUpdate = error(() -> w.lambda.updateFunctionConfiguration(b -> b.functionName("fn")
+                .environment(e -> e.variables(Map.of("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9999")))));
+        assertThat(onUpdate.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
+        assertThat(onUpdate.statusCode()).isEqualTo(400);
+        assertThat(onUpdate.awsErrorDetails().errorMessage()).isEqualTo(RESERVED_KEYS + "AWS_LAMBDA_RUNTIME_API");
+        var after = w.configuration("fn");
+        assertThat(after.environment().variables()).containsExactly(Map.entry("GREETING", "hi"));
+        assertThat(after.revisionId()).isEqualTo(revision);
+        assertThat(after.lastUpdateStatus()).as("no update was started").isEqualTo(LastUpdateStatus.SUCCESSFUL);
+    }
+
+    @Test
+    void shouldAcceptUnreservedEnvironmentVariablesSuchAsTheDynamicLinkers() {
+        Map<String, String> unreserved = Map.of("LD_PRELOAD", "/opt/lib/libhook.so", "LD_LIBRARY_PATH", "/opt/lib", "PYTHONPATH", "/opt/python",
+                "PATH", "/opt/bin:/usr/bin:/bin", "LANG", "C.UTF-8", "TZ", "UTC");
+        w.create("fn", role, null, null, b -> b.environment(e -> e.variables(unreserved)));
+        assertThat(w.configuration("fn").environment().variables()).containsExactlyInAnyOrderEntriesOf(unreserved);
+        awaitState("fn", State.ACTIVE);
+        w.lambda.updateFunctionConfiguration(b -> b.functionName("fn").environment(e -> e.variables(Map.of("LD_PRELOAD", "/opt/lib/other.so"))));
+        assertThat(awaitUpdate("fn", LastUpdateStatus.SUCCESSFUL).environment().variables())
+                .containsExactly(Map.entry("LD_PRELOAD", "/opt/lib/other.so"));
     }
 }
