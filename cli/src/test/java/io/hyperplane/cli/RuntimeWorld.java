@@ -104,8 +104,14 @@ final class RuntimeWorld implements AutoCloseable {
     }
 
     void createFunction(String name, String runtime, String handler, byte[] zip, List<String> subnets, int timeout, int memory) {
-        lambda.createFunction(b -> b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
-                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup)));
+        createFunction(name, runtime, handler, zip, subnets, timeout, memory, b -> { });
+    }
+
+    /** As above, with more settings (environment variables, EphemeralStorage...) of the caller's. */
+    void createFunction(String name, String runtime, String handler, byte[] zip, List<String> subnets, int timeout, int memory,
+                        java.util.function.Consumer<software.amazon.awssdk.services.lambda.model.CreateFunctionRequest.Builder> more) {
+        lambda.createFunction(b -> more.accept(b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
+                .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup))));
         lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));
     }
 

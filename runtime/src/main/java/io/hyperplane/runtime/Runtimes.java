@@ -97,14 +97,47 @@ public final class Runtimes {
                                     Path runtimeDir) {
         Objects.requireNonNull(taskRoot, "taskRoot");
         Objects.requireNonNull(tmpDir, "tmpDir");
+        Path root = taskRoot.toAbsolutePath();
+        Path dir = runtimeDir == null ? null : runtimeDir.toAbsolutePath();
+        return launch(runtime, new Layout(root, dir, root, dir, tmpDir.toAbsolutePath()), handler, memoryMb);
+    }
+
+    /**
+     * Where a function's files are: on this host, where they are checked and the runtime's own files
+     * installed, and as the function's process sees them (a sandbox shows the code at /var/task, the
+     * runtime's files at /var/runtime and its own /tmp).
+     *
+     * @param hostRuntimeDir where the runtime's own files are installed; null for provided runtimes
+     * @param runtimeDir     the same directory as the function sees it
+     */
+    public record Layout(Path hostTaskRoot, Path hostRuntimeDir, Path taskRoot, Path runtimeDir, Path tmpDir) {
+        public Layout {
+            Objects.requireNonNull(hostTaskRoot, "hostTaskRoot");
+            Objects.requireNonNull(taskRoot, "taskRoot");
+            Objects.requireNonNull(tmpDir, "tmpDir");
+        }
+
+        /** A file installed under {@code hostRuntimeDir}, as the function sees it. */
+        Path seen(Path installed) {
+            return runtimeDir.resolve(hostRuntimeDir.relativize(installed).toString());
+        }
+    }
+
+    /**
+     * The command and variables that start {@code runtime} for a function laid out as {@code layout} says;
+     * the command names the function's view of every path.
+     *
+     * @see #launch(String, Path, String, int, Path, Path)
+     */
+    public static LaunchSpec launch(String runtime, Layout layout, String handler, int memoryMb) {
         if (handler == null || handler.isBlank()) {
             throw new IllegalArgumentException("handler: must not be empty");
         }
         if (memoryMb < MIN_MEMORY_MB || memoryMb > MAX_MEMORY_MB) {
             throw new IllegalArgumentException("memoryMb " + memoryMb + ": must be " + MIN_MEMORY_MB + ".." + MAX_MEMORY_MB);
         }
-        Path root = taskRoot.toAbsolutePath();
-        Path tmp = tmpDir.toAbsolutePath();
+        Path root = layout.taskRoot();
+        Path tmp = layout.tmpDir();
         Map<String, String> env = new LinkedHashMap<>();
         env.put("LAMBDA_TASK_ROOT", root.toString());
         env.put("_HANDLER", handler);
@@ -114,21 +147,22 @@ public final class Runtimes {
         switch (runtime == null ? "" : runtime) {
             case "provided.al2023", "provided.al2", "provided" -> {
                 // AWS sets no AWS_EXECUTION_ENV for OS-only runtimes.
-                return new LaunchSpec(List.of(providedBootstrap(root).toString()), env);
+                providedBootstrap(layout.hostTaskRoot(), root);
+                return new LaunchSpec(List.of(root.resolve("bootstrap").toString()), env);
             }
             case "java25", "java21", "java17" -> {
-                Path dir = requireRuntimeDir(runtimeDir, runtime);
+                Path dir = requireRuntimeDir(layout.hostRuntimeDir(), runtime);
                 env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + runtime);
-                env.put("LAMBDA_RUNTIME_DIR", dir.toString());
+                env.put("LAMBDA_RUNTIME_DIR", layout.runtimeDir().toString());
                 int feature = Integer.parseInt(runtime.substring("java".length()));
                 return new LaunchSpec(javaCommand(javaFor(feature), root, handler, memoryMb, tmp,
-                        installJniLibrary(dir), installRicJars(dir)), env);
+                        layout.seen(installJniLibrary(dir)), installRicJars(dir).stream().map(layout::seen).toList()), env);
             }
             case "python3.13", "python3.12", "python3.11" -> {
-                Path dir = requireRuntimeDir(runtimeDir, runtime);
+                Path dir = requireRuntimeDir(layout.hostRuntimeDir(), runtime);
                 env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + runtime);
-                env.put("LAMBDA_RUNTIME_DIR", dir.toString());
-                return new LaunchSpec(List.of(python3().toString(), installPythonBootstrap(dir).toString(), handler), env);
+                env.put("LAMBDA_RUNTIME_DIR", layout.runtimeDir().toString());
+                return new LaunchSpec(List.of(python3().toString(), layout.seen(installPythonBootstrap(dir)).toString(), handler), env);
             }
             default -> throw new IllegalArgumentException("runtime '" + runtime + "' is not supported; supported: "
                     + String.join(", ", SUPPORTED));
@@ -213,16 +247,16 @@ public final class Runtimes {
                         + " (looked in /usr/lib/jvm, behind /usr/bin/java and at java.home)"));
     }
 
-    private static Path providedBootstrap(Path taskRoot) {
-        Path bootstrap = taskRoot.resolve("bootstrap");
+    /** Checks the host's copy of the bootstrap; messages name it as the function sees it. */
+    private static void providedBootstrap(Path hostTaskRoot, Path taskRoot) {
+        Path bootstrap = hostTaskRoot.resolve("bootstrap");
         if (!Files.isRegularFile(bootstrap)) {
             // AWS's wording for Runtime.InvalidEntrypoint when no bootstrap exists (it also looks in /opt, for layers we do not have).
-            throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" + bootstrap + "]");
+            throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [" + taskRoot.resolve("bootstrap") + "]");
         }
         if (!anyExecuteBit(bootstrap)) {
-            throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", "fork/exec " + bootstrap + ": permission denied");
+            throw new RuntimeLaunchException("Runtime.InvalidEntrypoint", "fork/exec " + taskRoot.resolve("bootstrap") + ": permission denied");
         }
-        return bootstrap;
     }
 
     /**

@@ -9,6 +9,8 @@ import io.hyperplane.runtime.RuntimeLaunchException;
 import io.hyperplane.runtime.InvocationOutcome;
 import io.hyperplane.runtime.RuntimeApiServer;
 import io.hyperplane.runtime.Runtimes;
+import io.hyperplane.sandbox.Sandbox;
+import io.hyperplane.sandbox.SyscallFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,10 @@ import java.util.stream.Stream;
 final class ExecutionEnvironment {
     private static final Logger LOG = LoggerFactory.getLogger(ExecutionEnvironment.class);
     static final int RUNTIME_API_PORT = 9001;
+    /** Lambda's quota: "File descriptors: 1,024" per execution environment. */
+    static final int MAX_OPEN_FILES = 1024;
+    /** What the function sees as its host name: nothing of the machine's. */
+    static final String HOSTNAME = "localhost";
     private static final int LOG_LIMIT = 256 * 1024;
 
     /** Milliseconds of each cold-start phase. */
@@ -58,6 +64,7 @@ final class ExecutionEnvironment {
 
     private final String worker;
     final String id;
+    final int uid;
     final String key;
     final InvokeRequest function;
     final EnvironmentNetwork network;
@@ -65,15 +72,16 @@ final class ExecutionEnvironment {
     private final Path dir;
     private final Process process;
     private final RuntimeApiServer runtimeApi;
-    private final MemoryCgroup cgroup;
+    private final EnvironmentCgroup cgroup;
     private final StringBuilder log = new StringBuilder();
     private volatile long lastUsedNanos = System.nanoTime();
     private boolean firstInvocation = true;
 
-    private ExecutionEnvironment(String worker, String id, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
-                                 RuntimeApiServer runtimeApi, MemoryCgroup cgroup) {
+    private ExecutionEnvironment(String worker, String id, int uid, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
+                                 RuntimeApiServer runtimeApi, EnvironmentCgroup cgroup) {
         this.worker = worker;
         this.id = id;
+        this.uid = uid;
         this.key = function.environmentKey();
         this.function = function;
         this.network = network;
@@ -104,50 +112,59 @@ final class ExecutionEnvironment {
     static ExecutionEnvironment start(WorkerSettings w, String id, int uid, InvokeRequest f, EnvironmentNetwork network, double attachMs,
                                       double[] eniCreation, byte[] zip) throws IOException, InterruptedException, InitFailed {
         long t0 = System.nanoTime();
+        // Root's alone: the code and bwrap's arguments (the function's variables) are unreachable from the host's
+        // other users; the function sees its code only through the sandbox's read-only /var/task.
         Path dir = w.environmentsRoot().resolve(id);
         Path task = dir.resolve("task");
-        Path tmp = dir.resolve("tmp");
         RuntimeApiServer api = null;
-        MemoryCgroup cgroup = null;
+        EnvironmentCgroup cgroup = null;
         Process process = null;
         try {
-            Files.createDirectories(task);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(task);
+            Files.setPosixFilePermissions(task, PosixFilePermissions.fromString("rwxr-xr-x")); // whatever the umask: the function reads it
             unzip(zip, task);
-            Files.createDirectories(tmp);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));
-            Files.setAttribute(tmp, "unix:uid", uid);
-            Files.setAttribute(tmp, "unix:gid", uid);
             api = NetworkNamespace.call(network.namespace(), () -> RuntimeApiServer.start(new InetSocketAddress("127.0.0.1", RUNTIME_API_PORT)));
             LaunchSpec launch;
+            Path runtime = runtimeDir(w);
             try {
                 // The runtimes' own files (the python bootstrap, the Java client's jars and JNI library) in the worker's
-                // directory, which it removes when it stops or, after a crash, when it starts again.
-                launch = Runtimes.launch(f.runtime(), task, f.handler() == null ? "bootstrap" : f.handler(), f.memoryMb(), tmp,
-                        runtimeDir(w));
+                // directory, which it removes when it stops or, after a crash, when it starts again; the function sees
+                // them at /var/runtime, its code at /var/task and its own /tmp.
+                launch = Runtimes.launch(f.runtime(), new Runtimes.Layout(task, runtime, Sandbox.TASK_ROOT, Sandbox.RUNTIME_DIR, Sandbox.TMP),
+                        f.handler() == null ? "bootstrap" : f.handler(), f.memoryMb());
             } catch (RuntimeLaunchException e) {
                 throw new InitFailed(e.errorType(), e.getMessage(), errorJson(e.errorType(), e.getMessage()), "");
             }
-            cgroup = MemoryCgroup.create(w.name(), id, (long) f.memoryMb() * 1024 * 1024);
-            List<String> command = new ArrayList<>();
+            cgroup = EnvironmentCgroup.create(w.name(), id, (long) f.memoryMb() * 1024 * 1024);
+            Map<String, String> environment = environment(f);
+            environment.putAll(launch.extraEnvironment());
+            Sandbox sandbox = new Sandbox(HOSTNAME, task, runtime, (long) f.ephemeralStorageMb() * 1024 * 1024, uid, environment,
+                    launch.command(), outsideUsr(launch.command().getFirst()));
+            sandbox.prepare(dir);
+            // The root shell joins the environment's cgroups and sets Lambda's open-file quota (soft and hard, so the
+            // function cannot raise it), then becomes bubblewrap. Tenant code initialises at nice 10, then runs in the
+            // worker's idle CPU group (TenantCpu), below the system that serves it. It cannot undo either.
+            StringBuilder prelude = new StringBuilder();
             if (cgroup != null) {
-                command.addAll(List.of("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs().toString()));
+                for (Path procs : cgroup.procsFiles()) {
+                    prelude.append("echo $$ > ").append(shellQuote(procs.toString())).append(" && ");
+                }
             }
-            // Tenant code initialises at nice 10, then runs in the worker's idle CPU group (TenantCpu),
-            // below the system that serves it: runtimes starting or compiling must not delay the next
-            // cold start's network attach or the forwarding of packets. It cannot undo either.
-            command.addAll(List.of("ip", "netns", "exec", network.namespace(), "nice", "-n", Integer.toString(TenantCpu.INIT_NICE),
-                    "setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
-                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
-            command.addAll(launch.command());
-            ProcessBuilder pb = new ProcessBuilder(command).directory(task.toFile()).redirectErrorStream(true);
+            prelude.append("ulimit -n ").append(MAX_OPEN_FILES).append(" && ");
+            // Cgroups are joined before `ip netns exec`, which mounts a /sys of the network namespace without them.
+            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("ip", "netns", "exec", network.namespace(), "nice", "-n",
+                    Integer.toString(TenantCpu.INIT_NICE)), dir, seccompFilter(w));
+            // A fixed environment and a working directory the tenant does not control for every root-run step:
+            // the function's own variables (LD_PRELOAD among them) reach only its process (Sandbox).
+            ProcessBuilder pb = new ProcessBuilder(command).directory(Path.of("/").toFile()).redirectErrorStream(true);
             pb.environment().clear();
-            pb.environment().putAll(environment(f, task, tmp));
-            pb.environment().putAll(launch.extraEnvironment());
+            pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+            pb.environment().put("LANG", "C");
             long t1 = System.nanoTime();
             process = pb.start();
             long t2 = System.nanoTime();
-            ExecutionEnvironment ee = new ExecutionEnvironment(w.name(), id, f, network, dir, process, api, cgroup);
+            ExecutionEnvironment ee = new ExecutionEnvironment(w.name(), id, uid, f, network, dir, process, api, cgroup);
             ee.readLog();
             InitOutcome init = awaitInit(api, process, w.initTimeout());
             long t3 = System.nanoTime();
@@ -168,7 +185,7 @@ final class ExecutionEnvironment {
                         + w.initTimeout().toSeconds() + " seconds", errorJson("Runtime.InitTimeout", "Init timed out"), ee.drainLog());
             }
         } catch (IOException | InterruptedException | InitFailed | RuntimeException e) {
-            kill(process, network.namespace());
+            kill(process, cgroup, network.namespace());
             if (api != null) {
                 api.close();
             }
@@ -213,6 +230,34 @@ final class ExecutionEnvironment {
         return phases;
     }
 
+    /**
+     * A JDK outside /usr (an unusual install) is bound read-only at its own path; everything under
+     * /usr is in every sandbox already.
+     */
+    private static List<Path> outsideUsr(String executable) {
+        Path program = Path.of(executable);
+        if (!program.isAbsolute() || program.startsWith("/usr") || program.startsWith(Sandbox.TASK_ROOT) || program.startsWith(Sandbox.RUNTIME_DIR)
+                || program.getParent() == null || program.getParent().getParent() == null) {
+            return List.of();
+        }
+        return List.of(program.getParent().getParent());
+    }
+
+    /** The worker's compiled system-call filter, written once per worker run. */
+    static Path seccompFilter(WorkerSettings w) throws IOException {
+        Path file = w.environmentsRoot().resolve("seccomp.bpf");
+        synchronized (ExecutionEnvironment.class) {
+            if (!Files.isRegularFile(file)) {
+                SyscallFilter.write(file);
+            }
+        }
+        return file;
+    }
+
+    private static String shellQuote(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
+    }
+
     private static Path runtimeDir(WorkerSettings w) throws IOException {
         Path dir = w.environmentsRoot().resolve("runtime");
         if (!Files.isDirectory(dir)) {
@@ -239,7 +284,7 @@ final class ExecutionEnvironment {
     }
 
     /** Lambda's environment variables for the function process. */
-    private static Map<String, String> environment(InvokeRequest f, Path task, Path tmp) {
+    private static Map<String, String> environment(InvokeRequest f) {
         Map<String, String> env = new LinkedHashMap<>(f.environment());
         env.put("AWS_LAMBDA_FUNCTION_NAME", f.functionName());
         env.put("AWS_LAMBDA_FUNCTION_VERSION", f.version());
@@ -250,15 +295,15 @@ final class ExecutionEnvironment {
                 + java.util.UUID.randomUUID().toString().replace("-", ""));
         env.put("AWS_EXECUTION_ENV", "AWS_Lambda_" + f.runtime());
         env.put("_HANDLER", f.handler() == null ? "" : f.handler());
-        env.put("LAMBDA_TASK_ROOT", task.toString());
-        env.put("LAMBDA_RUNTIME_DIR", task.toString());
+        env.put("LAMBDA_TASK_ROOT", Sandbox.TASK_ROOT.toString());
+        env.put("LAMBDA_RUNTIME_DIR", Sandbox.RUNTIME_DIR.toString());
         env.put("AWS_REGION", f.region());
         env.put("AWS_DEFAULT_REGION", f.region());
         env.put("TZ", ":UTC");
         env.put("LANG", "en_US.UTF-8");
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", tmp.toString());
-        env.put("TMPDIR", tmp.toString());
+        env.put("HOME", Sandbox.TMP.toString());
+        env.put("TMPDIR", Sandbox.TMP.toString());
         return env;
     }
 
@@ -304,10 +349,14 @@ final class ExecutionEnvironment {
             result = new Result("function-error", error.body(), "Unhandled", null, false);
         } else {
             int status = process.isAlive() ? -1 : process.exitValue();
-            String message = "RequestId: " + r.requestId() + " Error: Runtime exited with error: exit status " + status;
+            // The memory limit's kill is reported as AWS reports it; any other exit with the runtime's status.
+            boolean outOfMemory = cgroup != null && cgroup.oomKilled();
+            String message = "RequestId: " + r.requestId() + " Error: Runtime exited with error: "
+                    + (outOfMemory ? "signal: killed" : "exit status " + status);
             text.append(message).append('\n');
             runtimeApi.abandon(r.requestId());
-            result = new Result("function-error", errorJson("Runtime.ExitError", message).getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
+            result = new Result("function-error", errorJson(outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError", message)
+                    .getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
         }
         text.append("END RequestId: ").append(r.requestId()).append('\n');
         text.append("REPORT RequestId: ").append(r.requestId()).append("\tDuration: ").append(String.format("%.2f", durationMs))
@@ -355,7 +404,7 @@ final class ExecutionEnvironment {
 
     /** Ends the process and removes the Runtime API, cgroup and files; the network is the caller's. */
     void destroy() {
-        kill(process, network.namespace());
+        kill(process, cgroup, network.namespace());
         runtimeApi.close();
         if (cgroup != null) {
             cgroup.delete();
@@ -363,7 +412,11 @@ final class ExecutionEnvironment {
         deleteTree(dir);
     }
 
-    private static void kill(Process process, String namespace) {
+    /** Through the cgroup first: whatever sessions or namespaces the function made, its processes are all in it. */
+    private static void kill(Process process, EnvironmentCgroup cgroup, String namespace) {
+        if (cgroup != null) {
+            cgroup.killAll();
+        }
         if (process != null) {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();

@@ -68,7 +68,7 @@ final class TenantCpu {
      * descendants without one) to the worker's idle group, making it if needed. Returns how many
      * were moved; failures are logged, and the processes then keep their nice value.
      */
-    static int toIdle(String worker, MemoryCgroup memory, ProcessHandle process) {
+    static int toIdle(String worker, EnvironmentCgroup memory, ProcessHandle process) {
         try {
             return switch (KIND) {
                 case V1 -> {
@@ -90,7 +90,7 @@ final class TenantCpu {
                     yield moved;
                 }
                 case V2 -> {
-                    Path parent = MemoryCgroup.parent(worker);
+                    Path parent = EnvironmentCgroup.parent(worker);
                     if (parent != null && Files.isRegularFile(parent.resolve("cpu.idle")) && !Files.readString(parent.resolve("cpu.idle")).trim().equals("1")) {
                         Files.writeString(parent.resolve("cpu.idle"), "1");
                     }
@@ -108,7 +108,7 @@ final class TenantCpu {
     static void delete(String worker) {
         Path group = group(worker);
         if (group != null && Files.isDirectory(group)) {
-            MemoryCgroup.delete(group);
+            EnvironmentCgroup.delete(group);
         }
     }
 }

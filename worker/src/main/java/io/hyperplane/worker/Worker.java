@@ -53,6 +53,7 @@ public final class Worker implements AutoCloseable {
     private final Map<String, byte[]> code = new ConcurrentHashMap<>();
     private final java.util.Set<String> evicted = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextIndex = new AtomicLong();
+    private final UidLeases uids;
     private final Metrics metrics = new Metrics();
     private final Thread heartbeat;
     private final Thread reaper;
@@ -62,6 +63,7 @@ public final class Worker implements AutoCloseable {
 
     private Worker(WorkerSettings settings) throws IOException, InterruptedException {
         this.settings = settings;
+        this.uids = new UidLeases(settings.name(), settings.firstUid());
         this.control = new ControlClient(settings.control(), settings.token(), settings.name());
         Files.createDirectories(settings.stateDir());
         cleanUpLeftovers();
@@ -129,12 +131,14 @@ public final class Worker implements AutoCloseable {
             }
             Files.delete(Journal.file(settings.stateDir()));
         }
-        MemoryCgroup.deleteLeftovers(settings.name());
+        EnvironmentCgroup.deleteLeftovers(settings.name());
+        uids.releaseLeftovers();
         TenantCpu.delete(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
+        // Root's alone: functions see their files only through their sandboxes' mounts.
         Files.createDirectories(settings.environmentsRoot());
         for (Path p = settings.environmentsRoot(); p != null && p.startsWith("/run/hyperplane"); p = p.getParent()) {
-            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         }
     }
 
@@ -393,9 +397,15 @@ public final class Worker implements AutoCloseable {
                 zip = control.code(r.accountId(), r.functionName(), r.version());
                 code.put(r.codeSha256(), zip);
             }
-            // A user of its own per live environment (indexes are consecutive, so 4000 apart before one repeats).
-            int uid = settings.firstUid() + (int) (index % 4000);
-            ExecutionEnvironment ee = ExecutionEnvironment.start(settings, namespace, uid, r, network, attachMs, eniCreation, zip);
+            // A user of its own per live environment, unique on the machine across workers.
+            int uid = uids.acquire();
+            ExecutionEnvironment ee;
+            try {
+                ee = ExecutionEnvironment.start(settings, namespace, uid, r, network, attachMs, eniCreation, zip);
+            } catch (IOException | InterruptedException | ExecutionEnvironment.InitFailed | RuntimeException e) {
+                uids.release(uid); // start removed everything it made, the cgroup's processes included
+                throw e;
+            }
             all.put(namespace, ee);
             metrics.coldStart(ee.phases(), (System.nanoTime() - t0) / 1e6);
             LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, init {} ms)", namespace, r.functionName(), r.version(),
@@ -461,6 +471,7 @@ public final class Worker implements AutoCloseable {
     private void destroy(ExecutionEnvironment ee) {
         all.remove(ee.id);
         ee.destroy();
+        uids.release(ee.uid);
         removeNetwork(ee.id, ee.network);
     }
 
@@ -504,7 +515,8 @@ public final class Worker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        MemoryCgroup.deleteLeftovers(settings.name());
+        EnvironmentCgroup.deleteLeftovers(settings.name());
+        uids.releaseLeftovers();
         TenantCpu.delete(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
     }
