@@ -6,7 +6,7 @@ import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabStatus;
 import io.hyperplane.lab.NodeLauncher;
-import io.hyperplane.lab.exec.ExecResult;
+import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 import io.hyperplane.lab.spec.SnapshotFactory;

@@ -2,7 +2,7 @@ package io.hyperplane.bench;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.lab.Lab;
-import io.hyperplane.lab.exec.ExecResult;
+import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.packet.Ipv4Cidr;
 import io.hyperplane.packet.Ipv4Address;
 

@@ -1,7 +1,7 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.lab.fabric.LabFabric;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Namespaces;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -2,11 +2,11 @@ package io.hyperplane.cli;
 
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
-import io.hyperplane.lab.exec.DetachedProcess;
-import io.hyperplane.lab.exec.Jvm;
+import io.hyperplane.linux.exec.DetachedProcess;
+import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.lab.fabric.LabFabric;
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -10,7 +10,7 @@ import io.hyperplane.control.client.LambdaHttpClient;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
-import io.hyperplane.lab.exec.Jvm;
+import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.lab.service.ServiceHostMain;
 
 import java.io.ByteArrayOutputStream;

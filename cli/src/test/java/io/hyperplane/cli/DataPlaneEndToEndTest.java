@@ -7,7 +7,7 @@ import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabStatus;
 import io.hyperplane.lab.NodeLauncher;
-import io.hyperplane.lab.exec.ExecResult;
+import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 import io.hyperplane.node.CountersFile;
@@ -70,7 +70,7 @@ class DataPlaneEndToEndTest {
         if (lab != null) {
             lab.down();
         }
-        Set<String> left = new HashSet<>(io.hyperplane.lab.netns.Namespaces.list());
+        Set<String> left = new HashSet<>(io.hyperplane.linux.netns.Namespaces.list());
         assertThat(left).as("namespaces left behind").noneMatch(n -> n.startsWith(PREFIX));
     }
 

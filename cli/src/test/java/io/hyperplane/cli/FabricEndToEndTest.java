@@ -155,7 +155,7 @@ class FabricEndToEndTest {
         ec2.deleteSecurityGroup(r -> r.groupId(web));
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.lab.netns.Namespaces.list()).as("the fabric removed this VPC's namespaces")
+        assertThat(io.hyperplane.linux.netns.Namespaces.list()).as("the fabric removed this VPC's namespaces")
                 .doesNotContain(PREFIX + vpc, LabFabric.instanceNamespace(PREFIX, a.instanceId()), LabFabric.instanceNamespace(PREFIX, b.instanceId()));
     }
 
@@ -223,13 +223,13 @@ class FabricEndToEndTest {
         ec2.deleteSubnet(b -> b.subnetId(subnet));
         ec2.deleteVpc(b -> b.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.lab.netns.Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
+        assertThat(io.hyperplane.linux.netns.Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
         Files.deleteIfExists(runs);
     }
 
     /** The instance's long-running UserData process ("sleep 600"), not the fabric's passing nft runs. */
     private static List<Long> userDataProcesses(String ns) {
-        return io.hyperplane.lab.netns.Namespaces.pids(ns).stream().filter(pid -> {
+        return io.hyperplane.linux.netns.Namespaces.pids(ns).stream().filter(pid -> {
             try {
                 return Files.readString(Path.of("/proc/" + pid + "/cmdline")).contains("sleep");
             } catch (IOException e) {
@@ -311,8 +311,8 @@ class FabricEndToEndTest {
             nodeProcess.destroy();
             nodeProcess.waitFor();
         } finally {
-            io.hyperplane.lab.netns.Namespaces.killProcesses(made, Duration.ofSeconds(3));
-            made.forEach(io.hyperplane.lab.netns.Namespaces::delete);
+            io.hyperplane.linux.netns.Namespaces.killProcesses(made, Duration.ofSeconds(3));
+            made.forEach(io.hyperplane.linux.netns.Namespaces::delete);
             server.forwarderNodes().remove("tn1");
         }
         ec2.terminateInstances(b -> b.instanceIds(target.instanceId()));

@@ -7,7 +7,7 @@ import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.lab.service.ServiceHostMain;
 import org.junit.jupiter.api.AfterAll;

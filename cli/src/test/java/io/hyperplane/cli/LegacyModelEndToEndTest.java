@@ -2,7 +2,7 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.control.lambda.LegacyEnis;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

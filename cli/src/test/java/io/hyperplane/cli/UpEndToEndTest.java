@@ -1,8 +1,8 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.control.iam.ManagedPolicies;
-import io.hyperplane.lab.exec.Jvm;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.exec.Jvm;
+import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;

@@ -1,6 +1,6 @@
 package io.hyperplane.lab;
 
-import io.hyperplane.lab.exec.Jvm;
+import io.hyperplane.linux.exec.Jvm;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.hyperplane.lab;
 
-import io.hyperplane.lab.exec.Commands;
-import io.hyperplane.lab.exec.Tool;
-import io.hyperplane.lab.exec.Tools;
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.exec.Commands;
+import io.hyperplane.linux.exec.Tool;
+import io.hyperplane.linux.exec.Tools;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.spec.DeviceNames;
 import io.hyperplane.lab.spec.LabSpec;
 

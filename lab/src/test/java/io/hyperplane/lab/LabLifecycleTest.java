@@ -1,7 +1,7 @@
 package io.hyperplane.lab;
 
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.spec.LabSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

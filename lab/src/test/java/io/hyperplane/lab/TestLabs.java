@@ -1,8 +1,8 @@
 package io.hyperplane.lab;
 
-import io.hyperplane.lab.exec.Tool;
-import io.hyperplane.lab.exec.Tools;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.exec.Tool;
+import io.hyperplane.linux.exec.Tools;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 

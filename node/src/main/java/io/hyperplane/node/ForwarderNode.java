@@ -2,7 +2,7 @@ package io.hyperplane.node;
 
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.node.io.BatchedUdpSocket;
-import io.hyperplane.node.io.NetworkNamespace;
+import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.Ipv4Address;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,7 +1,7 @@
 package io.hyperplane.worker;
 
-import io.hyperplane.lab.exec.Commands;
-import io.hyperplane.lab.netns.Journal;
+import io.hyperplane.linux.exec.Commands;
+import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;

@@ -1,7 +1,9 @@
 package io.hyperplane.worker;
 
-import io.hyperplane.lab.netns.Namespaces;
-import io.hyperplane.node.io.NetworkNamespace;
+import io.hyperplane.linux.cgroup.EnvironmentCgroup;
+import io.hyperplane.linux.cgroup.TenantCpu;
+import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.runtime.InitOutcome;
 import io.hyperplane.runtime.Invocation;
 import io.hyperplane.runtime.LaunchSpec;
@@ -9,8 +11,8 @@ import io.hyperplane.runtime.RuntimeLaunchException;
 import io.hyperplane.runtime.InvocationOutcome;
 import io.hyperplane.runtime.RuntimeApiServer;
 import io.hyperplane.runtime.Runtimes;
-import io.hyperplane.sandbox.Sandbox;
-import io.hyperplane.sandbox.SyscallFilter;
+import io.hyperplane.linux.sandbox.Sandbox;
+import io.hyperplane.linux.sandbox.SyscallFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

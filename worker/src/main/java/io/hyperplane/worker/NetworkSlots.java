@@ -1,8 +1,8 @@
 package io.hyperplane.worker;
 
-import io.hyperplane.lab.exec.Commands;
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.exec.Commands;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.cgroup.EnvironmentCgroup;
+import io.hyperplane.linux.cgroup.TenantCpu;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -2,11 +2,11 @@ package io.hyperplane.lab.fabric;
 
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
-import io.hyperplane.lab.exec.Commands;
-import io.hyperplane.lab.exec.DetachedProcess;
-import io.hyperplane.lab.exec.ExecResult;
-import io.hyperplane.lab.netns.Journal;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.exec.Commands;
+import io.hyperplane.linux.exec.DetachedProcess;
+import io.hyperplane.linux.exec.ExecResult;
+import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.netns.Namespaces;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package io.hyperplane.lab.fabric;
 
 import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.lab.Lab;
-import io.hyperplane.lab.netns.Namespaces;
+import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -1,5 +1,7 @@
 package io.hyperplane.node.io;
 
+import io.hyperplane.linux.Strerror;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
