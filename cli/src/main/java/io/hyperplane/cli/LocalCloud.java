@@ -1,6 +1,7 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.Jvm;
@@ -122,7 +123,7 @@ public final class LocalCloud implements AutoCloseable {
 
     private void startNode() throws IOException, InterruptedException {
         Path dir = settings.server().dataDir().resolve("node");
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
@@ -148,7 +149,7 @@ public final class LocalCloud implements AutoCloseable {
 
     private DetachedProcess launchWorker(String name, String hostNamespace, String ip, String networkModel, Path dir)
             throws IOException, InterruptedException {
-        Files.createDirectories(dir);
+        PrivateFiles.createDirectories(dir);
         List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
         command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", hostNamespace,
                 "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString(), "--network-model", networkModel,

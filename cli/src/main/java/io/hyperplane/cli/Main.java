@@ -1,5 +1,6 @@
 package io.hyperplane.cli;
 
+import io.hyperplane.linux.PrivateFiles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,6 +11,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
+        PrivateFiles.restrictUmask(); // before anything is written: every file of ours is private from its creation
         System.exit(run(args));
     }
 

@@ -46,7 +46,7 @@ import java.util.zip.ZipOutputStream;
  */
 final class RuntimeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Runtime Init): ([0-9.]+) ms");
+    private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Sandbox|Runtime Init): ([0-9.]+) ms");
     static final String PYTHON = """
             import os, time, urllib.request
             def handler(event, context):
@@ -248,6 +248,7 @@ final class RuntimeBench {
             List<Double> total = new ArrayList<>();
             List<Double> attach = new ArrayList<>();
             List<Double> init = new ArrayList<>();
+            List<Double> sandbox = new ArrayList<>();
             // A new published version has no environment yet: its first invoke is a cold start. All are
             // published first, so the control plane's work on a publish is not timed as part of one.
             List<String> versions = new ArrayList<>();
@@ -270,11 +271,13 @@ final class RuntimeBench {
                 Map<String, Double> phases = phases(r.log());
                 attach.add(phases.getOrDefault("Network Attach", Double.NaN));
                 init.add(phases.getOrDefault("Init Duration", Double.NaN));
+                sandbox.add(phases.getOrDefault("Sandbox", Double.NaN));
             }
             ObjectNode f = cold.putObject(fn);
             f.set("invokeMs", percentiles(total));
             f.set("networkAttachMs", percentiles(attach));
             f.set("initDurationMs", percentiles(init));
+            f.set("sandboxMs", percentiles(sandbox));
         }
         out.set("baselineWakeUpDelayMs", baseline.stop());
         progress.accept(model + ": " + settings.warmInvokes() + " warm invokes");
@@ -423,6 +426,8 @@ final class RuntimeBench {
             row(s, "network attach p50 / p99 (" + fn + " cold starts), ms", sh.path("coldStart").path(fn).path("networkAttachMs"),
                     lg.path("coldStart").path(fn).path("networkAttachMs"));
             row(s, "cold start invoke p50 / p99 (" + fn + "), ms", sh.path("coldStart").path(fn).path("invokeMs"), lg.path("coldStart").path(fn).path("invokeMs"));
+            row(s, "sandbox p50 / p99 (" + fn + " cold starts), ms", sh.path("coldStart").path(fn).path("sandboxMs"),
+                    lg.path("coldStart").path(fn).path("sandboxMs"));
         }
         row(s, "baseline: wake-up delay of a 1 ms sleep during the cold starts, p50 / p99, ms", sh.path("baselineWakeUpDelayMs"),
                 lg.path("baselineWakeUpDelayMs"));

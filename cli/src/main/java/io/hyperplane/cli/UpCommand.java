@@ -4,6 +4,7 @@ import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.linux.PrivateFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -48,7 +49,7 @@ final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Files.createDirectories(dataDir);
+        PrivateFiles.createDirectories(dataDir);
         long t0 = System.nanoTime();
         LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs)),
                 line -> System.out.println("  " + line));

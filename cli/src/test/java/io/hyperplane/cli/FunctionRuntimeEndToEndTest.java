@@ -154,7 +154,7 @@ class FunctionRuntimeEndToEndTest {
         String log = RuntimeWorld.log(cold);
         System.out.println(log);
         assertThat(log).contains("Init Duration: ").contains("Network Attach: ").contains("Process Start: ").contains("Runtime Init: ")
-                .contains("java handler saw");
+                .containsPattern("Sandbox: [0-9]+\\.[0-9]{2} ms").doesNotContain("hyperplane-sandbox-ready").contains("java handler saw");
         System.out.println("worker metrics: " + workerMetrics());
         InvokeResponse warm = w.invoke("java", "{\"target\":\"" + w.target() + "\"}");
         assertThat(RuntimeWorld.log(warm)).as("a warm invoke has no init").doesNotContain("Init Duration");

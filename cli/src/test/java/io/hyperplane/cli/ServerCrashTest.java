@@ -19,6 +19,7 @@ import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ServerCrashTest {
     @TempDir
     Path dir;
+
+    @Test
+    @Timeout(120)
+    void shouldCreateItsStatePrivate() throws Exception {
+        Path data = dir.resolve("private").resolve("data"); // neither exists: the server makes both
+        Server server = Server.start(data);
+        try (Ec2Client ec2 = server.client()) {
+            ec2.createVpc(b -> b.cidrBlock("10.0.0.0/16"));
+        } finally {
+            server.kill();
+        }
+        assertThat(Files.list(data).map(p -> p.getFileName().toString()).toList()).as("the store, keys and token were written")
+                .contains("credentials", "node-token").anyMatch(name -> name.endsWith(".mv.db"));
+        assertThat(PrivateState.exposed(dir.resolve("private"))).as("directories 0700, files 0600").isEmpty();
+    }
 
     @Test
     @Timeout(240)

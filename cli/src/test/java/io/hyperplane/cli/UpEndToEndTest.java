@@ -79,6 +79,8 @@ class UpEndToEndTest {
                 assertThat(lambda.invoke(b -> b.functionName("kept")).payload().asUtf8String()).isEqualTo("\"ok\"");
                 eniIp = ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
             }
+            assertThat(PrivateState.exposed(data)).as("the store, keys, node and worker state, snapshots, journals and logs: 0700/0600")
+                    .isEmpty();
         } finally {
             stop(first);
         }

@@ -1,6 +1,7 @@
 package io.hyperplane.node;
 
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.dataplane.counters.EniPortCounts;
 import io.hyperplane.packet.Ipv4Address;
@@ -63,7 +64,7 @@ public final class CountersFile implements AutoCloseable {
         int k = Malformation.values().length;
         int size = HEADER + (n + k) * RECORD + ENI_SLOTS * ENI_RECORD;
         if (path.getParent() != null) {
-            Files.createDirectories(path.getParent());
+            PrivateFiles.createDirectories(path.getParent());
         }
         FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);

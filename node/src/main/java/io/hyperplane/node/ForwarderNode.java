@@ -1,6 +1,7 @@
 package io.hyperplane.node;
 
 import io.hyperplane.dataplane.Forwarder;
+import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.node.io.BatchedUdpSocket;
 import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.Ipv4Address;
@@ -118,7 +119,7 @@ public final class ForwarderNode implements AutoCloseable {
 
     private static void createStateDir(Path dir) throws IOException {
         try {
-            Files.createDirectories(dir);
+            PrivateFiles.createDirectories(dir);
         } catch (IOException e) {
             throw new IOException("state dir " + dir + ": cannot create it (" + e.getClass().getSimpleName() + ": " + e.getMessage()
                     + "); give another with --state-dir DIR", e);

@@ -49,14 +49,17 @@ final class ExecutionEnvironment {
     static final int RUNTIME_API_PORT = 9001;
     /** Lambda's quota: "File descriptors: 1,024" per execution environment. */
     static final int MAX_OPEN_FILES = 1024;
+    /** Where iproute2 keeps named network namespaces. */
+    private static final Path NETNS_DIR = Path.of("/run/netns");
     /** What the function sees as its host name: nothing of the machine's. */
     static final String HOSTNAME = "localhost";
     private static final int LOG_LIMIT = 256 * 1024;
 
     /** Milliseconds of each cold-start phase. */
-    record Phases(double networkAttachMs, double processStartMs, double runtimeInitMs, double eniCreationMs, boolean eniThrottled) {
+    record Phases(double networkAttachMs, double processStartMs, double sandboxMs, double runtimeInitMs, double eniCreationMs,
+                  boolean eniThrottled) {
         double initMs() {
-            return processStartMs + runtimeInitMs;
+            return processStartMs + (Double.isNaN(sandboxMs) ? 0 : sandboxMs) + runtimeInitMs;
         }
     }
 
@@ -77,6 +80,8 @@ final class ExecutionEnvironment {
     private final EnvironmentCgroup cgroup;
     private final StringBuilder log = new StringBuilder();
     private volatile long lastUsedNanos = System.nanoTime();
+    /** When the sandbox said it was made (its ready line arrived); 0 until then, -1 if its first output was something else. */
+    private volatile long sandboxReadyNanos;
     private boolean firstInvocation = true;
 
     private ExecutionEnvironment(String worker, String id, int uid, InvokeRequest function, EnvironmentNetwork network, Path dir, Process process,
@@ -154,9 +159,10 @@ final class ExecutionEnvironment {
                 }
             }
             prelude.append("ulimit -n ").append(MAX_OPEN_FILES).append(" && ");
-            // Cgroups are joined before `ip netns exec`, which mounts a /sys of the network namespace without them.
-            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("ip", "netns", "exec", network.namespace(), "nice", "-n",
-                    Integer.toString(TenantCpu.INIT_NICE)), dir, seccompFilter(w));
+            // Into the environment's network namespace with nsenter alone: bubblewrap makes the mount namespace
+            // (`ip netns exec` would make one more and remount /sys in it, for nothing).
+            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("nsenter", "--net=" + NETNS_DIR.resolve(network.namespace()), "nice",
+                    "-n", Integer.toString(TenantCpu.INIT_NICE)), dir, seccompFilter(w));
             // A fixed environment and a working directory the tenant does not control for every root-run step:
             // the function's own variables (LD_PRELOAD among them) reach only its process (Sandbox).
             ProcessBuilder pb = new ProcessBuilder(command).directory(Path.of("/").toFile()).redirectErrorStream(true);
@@ -178,7 +184,11 @@ final class ExecutionEnvironment {
             switch (init) {
                 case InitOutcome.Ready ready -> {
                     TenantCpu.toIdle(w.name(), cgroup, process.toHandle());
-                    ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, (t3 - t2) / 1e6, eniCreation[0], eniCreation[1] > 0);
+                    // Process start: files, Runtime API and the spawn; sandbox: until the sandbox's ready line; then the runtime's init.
+                    long made = ee.sandboxReadyNanos;
+                    double sandboxMs = made > 0 ? (made - t2) / 1e6 : Double.NaN;
+                    ee.phases = new Phases(attachMs, (t2 - t0) / 1e6, sandboxMs, (made > 0 ? t3 - made : t3 - t2) / 1e6, eniCreation[0],
+                            eniCreation[1] > 0);
                     return ee;
                 }
                 case InitOutcome.InitError error -> throw new InitFailed(error.errorType(), error.errorMessage(),
@@ -206,8 +216,12 @@ final class ExecutionEnvironment {
                 char[] chunk = new char[8192];
                 int n;
                 while ((n = reader.read(chunk)) > 0) {
+                    long now = System.nanoTime();
                     synchronized (log) {
                         log.append(chunk, 0, n);
+                        if (sandboxReadyNanos == 0) {
+                            sandboxReady(now);
+                        }
                         if (log.length() > LOG_LIMIT) {
                             log.delete(0, log.length() - LOG_LIMIT / 2);
                         }
@@ -217,6 +231,17 @@ final class ExecutionEnvironment {
                 LOG.debug("log of {} ended: {}", id, e.getMessage());
             }
         });
+    }
+
+    /** Takes the sandbox's ready line off the start of the log, noting when it came (called holding the log's lock). */
+    private void sandboxReady(long now) {
+        String ready = Sandbox.READY_LINE + "\n";
+        if (log.length() >= ready.length() && log.substring(0, ready.length()).equals(ready)) {
+            log.delete(0, ready.length());
+            sandboxReadyNanos = now;
+        } else if (log.length() >= ready.length() || !ready.startsWith(log.toString())) {
+            sandboxReadyNanos = -1; // bubblewrap's own error, say: the log keeps it
+        }
     }
 
     /** Text written since the last call, ending with a newline when there is any. */
@@ -367,7 +392,8 @@ final class ExecutionEnvironment {
         if (cold) {
             text.append("Init Duration: ").append(String.format("%.2f", phases.initMs())).append(" ms\tNetwork Attach: ")
                     .append(String.format("%.2f", phases.networkAttachMs())).append(" ms\tProcess Start: ")
-                    .append(String.format("%.2f", phases.processStartMs())).append(" ms\tRuntime Init: ")
+                    .append(String.format("%.2f", phases.processStartMs())).append(" ms\tSandbox: ")
+                    .append(String.format("%.2f", phases.sandboxMs())).append(" ms\tRuntime Init: ")
                     .append(String.format("%.2f", phases.runtimeInitMs())).append(" ms\t");
             if (!Double.isNaN(phases.eniCreationMs())) {
                 // legacy model: the environment's own ENI, created during this cold start (part of Network Attach)
@@ -475,6 +501,12 @@ final class ExecutionEnvironment {
             }
         } finally {
             Files.deleteIfExists(file);
+        }
+        // Directories the zip implies without entries of their own were made under the worker's private umask.
+        try (Stream<Path> walk = Files.walk(task)) {
+            for (Path d : walk.filter(Files::isDirectory).toList()) {
+                Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
         }
     }
 

@@ -3,12 +3,13 @@ package io.hyperplane.worker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.hyperplane.linux.PrivateFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -45,7 +46,7 @@ final class UidLeases {
     /** Takes a free uid; throws when all {@link #RANGE} are leased. */
     int acquire() throws IOException {
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            PrivateFiles.createDirectories(dir);
         }
         for (int attempt = 0; attempt < RANGE; attempt++) {
             int uid = first + Math.floorMod(next.getAndIncrement(), RANGE);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.hyperplane.linux.cgroup.EnvironmentCgroup;
+import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.linux.cgroup.TenantCpu;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
@@ -52,7 +53,7 @@ public final class Worker implements AutoCloseable {
     private final Map<String, Deque<ExecutionEnvironment>> idle = new ConcurrentHashMap<>();
     private final Map<String, ExecutionEnvironment> all = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> placement = new ConcurrentHashMap<>();
-    private final Map<String, byte[]> code = new ConcurrentHashMap<>();
+    private final CodeCache code = new CodeCache(CodeCache.DEFAULT_MAX_BYTES);
     private final java.util.Set<String> evicted = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextIndex = new AtomicLong();
     private final UidLeases uids;
@@ -67,7 +68,7 @@ public final class Worker implements AutoCloseable {
         this.settings = settings;
         this.uids = new UidLeases(settings.name(), settings.firstUid());
         this.control = new ControlClient(settings.control(), settings.token(), settings.name());
-        Files.createDirectories(settings.stateDir());
+        PrivateFiles.createDirectories(settings.stateDir());
         cleanUpLeftovers();
         this.journal = Journal.openOrCreate(settings.stateDir(), PREFIX + settings.name() + "-");
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
@@ -138,7 +139,7 @@ public final class Worker implements AutoCloseable {
         TenantCpu.delete(settings.name());
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
         // Root's alone: functions see their files only through their sandboxes' mounts.
-        Files.createDirectories(settings.environmentsRoot());
+        PrivateFiles.createDirectories(settings.environmentsRoot());
         for (Path p = settings.environmentsRoot(); p != null && p.startsWith("/run/hyperplane"); p = p.getParent()) {
             Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         }
@@ -308,7 +309,7 @@ public final class Worker implements AutoCloseable {
         }
         if (cold && ee.phases() != null) {
             out.putObject("phases").put("networkAttachMs", ee.phases().networkAttachMs()).put("processStartMs", ee.phases().processStartMs())
-                    .put("runtimeInitMs", ee.phases().runtimeInitMs());
+                    .put("sandboxMs", ee.phases().sandboxMs()).put("runtimeInitMs", ee.phases().runtimeInitMs());
         }
         return out;
     }
@@ -394,11 +395,7 @@ public final class Worker implements AutoCloseable {
             }
             // Network attach: what the cold start waited for (legacy: including its own ENI's creation).
             double attachMs = (System.nanoTime() - t0) / 1e6;
-            byte[] zip = code.get(r.codeSha256());
-            if (zip == null) {
-                zip = control.code(r.accountId(), r.functionName(), r.version());
-                code.put(r.codeSha256(), zip);
-            }
+            byte[] zip = code.get(r.codeSha256(), () -> control.code(r.accountId(), r.functionName(), r.version()));
             // A user of its own per live environment, unique on the machine across workers.
             int uid = uids.acquire();
             ExecutionEnvironment ee;
@@ -410,9 +407,9 @@ public final class Worker implements AutoCloseable {
             }
             all.put(namespace, ee);
             metrics.coldStart(ee.phases(), (System.nanoTime() - t0) / 1e6);
-            LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, init {} ms)", namespace, r.functionName(), r.version(),
+            LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, sandbox {} ms, init {} ms)", namespace, r.functionName(), r.version(),
                     network.eniId() == null ? "no VPC" : network.eniId(), fmt(ee.phases().networkAttachMs()), fmt(ee.phases().processStartMs()),
-                    fmt(ee.phases().runtimeInitMs()));
+                    fmt(ee.phases().sandboxMs()), fmt(ee.phases().runtimeInitMs()));
             return ee;
         } catch (IOException | InterruptedException | ServiceError | ExecutionEnvironment.InitFailed | RuntimeException e) {
             if (namespace != null) {
@@ -533,6 +530,7 @@ public final class Worker implements AutoCloseable {
         final AtomicLong legacyFailures = new AtomicLong();
         final Samples networkAttachMs = new Samples();
         final Samples processStartMs = new Samples();
+        final Samples sandboxMs = new Samples();
         final Samples runtimeInitMs = new Samples();
         final Samples coldStartMs = new Samples();
         final Samples eniCreateMs = new Samples();
@@ -546,6 +544,9 @@ public final class Worker implements AutoCloseable {
             coldStarts.incrementAndGet();
             networkAttachMs.add(phases.networkAttachMs());
             processStartMs.add(phases.processStartMs());
+            if (!Double.isNaN(phases.sandboxMs())) {
+                sandboxMs.add(phases.sandboxMs());
+            }
             runtimeInitMs.add(phases.runtimeInitMs());
             coldStartMs.add(totalMs);
         }
@@ -556,6 +557,7 @@ public final class Worker implements AutoCloseable {
                     .put("legacyEniCreationsThrottled", legacyThrottled.get()).put("legacyEniFailures", legacyFailures.get());
             o.set("networkAttachMs", networkAttachMs.json());
             o.set("processStartMs", processStartMs.json());
+            o.set("sandboxMs", sandboxMs.json());
             o.set("runtimeInitMs", runtimeInitMs.json());
             o.set("coldStartMs", coldStartMs.json());
             o.set("legacyEniCreateMs", eniCreateMs.json());

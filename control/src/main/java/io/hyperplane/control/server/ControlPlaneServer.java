@@ -32,6 +32,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -137,7 +138,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final Javalin app;
 
     private ControlPlaneServer(Settings settings, Fabric fabric) throws IOException {
-        Files.createDirectories(settings.dataDir());
+        // Every account's keys and every function's variables: root's alone, created so.
+        Files.createDirectories(settings.dataDir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         db = settings.jdbcUrl() == null ? Database.embedded(settings.dataDir())
                 : Database.open(settings.jdbcUrl(), settings.jdbcUser(), settings.jdbcPassword());
         List<AutoCloseable> started = new ArrayList<>();

@@ -1,5 +1,7 @@
 package io.hyperplane.linux.netns;
 
+import io.hyperplane.linux.PrivateFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -41,7 +43,7 @@ public final class Journal {
     /** Starts a new journal for a lab with this prefix; fails if one exists. */
     public static Journal create(Path stateDir, String prefix) throws IOException {
         Path file = file(stateDir);
-        Files.createDirectories(stateDir);
+        PrivateFiles.createDirectories(stateDir);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             channel.write(ByteBuffer.wrap((PREFIX_ENTRY + prefix + "\n").getBytes(StandardCharsets.UTF_8)));
             channel.force(true);

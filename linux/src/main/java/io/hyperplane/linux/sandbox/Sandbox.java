@@ -54,6 +54,8 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
     public static final Path RUNTIME_DIR = Path.of("/var/runtime");
     /** The tenant's only writable directory. */
     public static final Path TMP = Path.of("/tmp");
+    /** The first line the sandbox writes to standard output, just before the tenant's command starts. */
+    public static final String READY_LINE = "hyperplane-sandbox-ready";
     /** The user name Lambda's own environments run functions as. */
     public static final String USER_NAME = "sbx_user1051";
 
@@ -192,7 +194,9 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         a.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
                 "--no-new-privs", "--"));
         // Now the tenant: its variables from descriptor 7 (values single-quoted, names checked), which is then closed.
-        a.addAll(List.of("/bin/sh", "-c", "set -a && . /dev/fd/" + ENVIRONMENT_FD + " && exec \"$@\" " + ENVIRONMENT_FD + "<&-", "environment"));
+        // Its first line of output says the sandbox is made (the caller times the sandbox's cost by it, and removes it).
+        a.addAll(List.of("/bin/sh", "-c", "set -a && . /dev/fd/" + ENVIRONMENT_FD + " && echo " + READY_LINE + " && exec \"$@\" " + ENVIRONMENT_FD + "<&-",
+                "environment"));
         a.addAll(command);
         return a;
     }

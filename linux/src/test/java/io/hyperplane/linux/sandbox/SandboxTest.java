@@ -65,7 +65,10 @@ class SandboxTest {
         Process p = pb.start();
         byte[] out = p.getInputStream().readAllBytes();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        String output = new String(out, StandardCharsets.UTF_8);
+        String ready = Sandbox.READY_LINE + "\n";
+        assertThat(output).as("the sandbox says it is made before the tenant's command writes anything").startsWith(ready);
+        return new Run(p.exitValue(), output.substring(ready.length()));
     }
 
     private Run run(String script) throws Exception {

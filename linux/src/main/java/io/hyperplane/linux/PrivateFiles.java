@@ -1,0 +1,48 @@
+package io.hyperplane.linux;
+
+import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+
+/**
+ * State at rest is private: the system's data directories are 0700 and its files 0600, created so
+ * rather than chmod-ed afterwards (a file briefly world-readable is readable). The JDK cannot set a
+ * file's mode at creation everywhere (H2, logs and snapshots open their files themselves), so every
+ * process of ours runs with umask 077, set once at start, before anything is written; files meant
+ * for tenants (a function's code, a runtime's own files) are made readable explicitly.
+ */
+public final class PrivateFiles {
+    /** No access for group and others on anything created. */
+    static final int UMASK = 0077;
+    private static final Set<PosixFilePermission> DIRECTORY = PosixFilePermissions.fromString("rwx------");
+
+    private PrivateFiles() {
+    }
+
+    /** Sets this process's umask to 077; children it starts inherit it. */
+    @SuppressWarnings("restricted")
+    public static void restrictUmask() {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle umask = linker.downcallHandle(linker.defaultLookup().findOrThrow("umask"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        try {
+            int previous = (int) umask.invokeExact(UMASK);
+        } catch (Throwable t) {
+            throw new IllegalStateException("umask(077) failed", t);
+        }
+    }
+
+    /** Creates {@code dir} and its missing parents 0700 (existing ones are left as they are). */
+    public static Path createDirectories(Path dir) throws IOException {
+        FileAttribute<Set<PosixFilePermission>> mode = PosixFilePermissions.asFileAttribute(DIRECTORY);
+        return Files.createDirectories(dir, mode);
+    }
+}
