@@ -42,6 +42,8 @@ final class Demo {
     private static final Pattern REPORT_FIELD = Pattern.compile("(Init Duration|Network Attach|ENI Creation): ([0-9.]+) ms( \\(throttled\\))?");
     private static final Pattern CONNECTION = Pattern.compile("connection received: host=([0-9.]+)");
     static final String VPC_CIDR = "10.42.0.0/16";
+    /** The database's cluster, inside the instance. */
+    static final String PG_DATA = "/var/lib/postgresql/hyperplane-demo";
     private static final String FUNCTION = "hyperplane-demo-query";
     private static final String ROLE = "hyperplane-demo-role";
 
@@ -114,8 +116,8 @@ final class Demo {
         detail(fnGroup + " (functions), " + dbGroup + " (database: admits only " + fnGroup + " on 5432)");
 
         step("2. launching an instance in " + subnetA + " whose UserData starts PostgreSQL");
-        Path pgData = dataDir.resolve("demo-postgres");
-        String userData = resource("postgres-userdata.sh").replace("@DATA@", pgData.toString()).replace("@VPC_CIDR@", VPC_CIDR);
+        // The cluster lives in the instance's own file system (its sandbox's /var), and goes with the instance.
+        String userData = resource("postgres-userdata.sh").replace("@DATA@", PG_DATA).replace("@VPC_CIDR@", VPC_CIDR);
         Element run = ec2.call("RunInstances", Map.of("ImageId", "ami-hyperplane-debian", "MinCount", "1", "MaxCount", "1", "SubnetId", subnetA,
                 "SecurityGroupId.1", dbGroup, "UserData", Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8))));
         String instance = text(run, "instanceId");
@@ -123,7 +125,6 @@ final class Demo {
         cleanup.add(() -> quietly(() -> {
             ec2.call("TerminateInstances", Map.of("InstanceId.1", instance));
             waitFor(Duration.ofSeconds(60), () -> text(ec2.call("DescribeInstances", Map.of("InstanceId.1", instance)), "name").equals("terminated"));
-            deleteTree(pgData);
         }));
         Path instanceLog = Lab.DEFAULT_STATE_ROOT.resolve(fabricPrefix).resolve(instance + ".log");
         waitFor(Duration.ofSeconds(120), () -> text(ec2.call("DescribeInstances", Map.of("InstanceId.1", instance)), "name").equals("running"));

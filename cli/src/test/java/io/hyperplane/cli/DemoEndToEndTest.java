@@ -12,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,7 +25,6 @@ class DemoEndToEndTest {
     @Test
     void shouldShowOneSharedEniAgainstOnePerEnvironmentAndLeaveNothingBehind() throws Exception {
         Path root = Files.createTempDirectory("hp-demo-test");
-        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x")); // PostgreSQL runs as its own user
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream previous = System.out;
         int code;

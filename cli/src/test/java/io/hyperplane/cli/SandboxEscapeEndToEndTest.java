@@ -294,6 +294,49 @@ class SandboxEscapeEndToEndTest {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(sleepers(marker)).as("after its environment ends").isEmpty());
     }
 
+    @Test
+    @Order(5)
+    void shouldKeepUserDataInsideItsInstance() throws Exception {
+        Path hostMarker = Path.of("/tmp/hp-userdata-escape");
+        Files.deleteIfExists(hostMarker);
+        Path store = w.dir.resolve("data");
+        String userData = String.join("\n", "#!/bin/sh",
+                "echo uid=$(id -u)",
+                "touch /tmp/hp-userdata-escape && echo touched=0",
+                "cat '" + store + "/hyperplane.mv.db' > /dev/null 2>&1; echo readStore=$?",
+                "ls /run/hyperplane > /dev/null 2>&1; echo listRun=$?",
+                "echo processes=$(ls /proc | grep -c '^[0-9]')",
+                "echo hashes=$(cut -d: -f2 /etc/shadow | sort -u | tr '\\n' ,)",
+                "nft flush ruleset > /dev/null 2>&1; echo nftFlush=$?",
+                "ip link set hp-eth0 down > /dev/null 2>&1; echo linkDown=$?",
+                "mount -t tmpfs none /mnt > /dev/null 2>&1; echo mount=$?",
+                "mknod /tmp/disk b 8 0 > /dev/null 2>&1; echo mknod=$?",
+                "echo host=$(hostname)",
+                "echo userdata-probe-done", "");
+        String id = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(w.subnetB).securityGroupIds(w.fnGroup)
+                .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
+        Path log = io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id + ".log");
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(log) && Files.readString(log).contains("userdata-probe-done"));
+        Map<String, String> out = new java.util.HashMap<>();
+        Files.readAllLines(log).stream().filter(l -> l.matches("[a-zA-Z]+=.*"))
+                .forEach(l -> out.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
+        System.out.println("UserData probes: " + out);
+        assertThat(out.get("uid")).as("root of the instance").isEqualTo("0");
+        assertThat(out.get("touched")).as("its own /tmp").isEqualTo("0");
+        assertThat(hostMarker).as("not the host's /tmp").doesNotExist();
+        assertThat(out.get("readStore")).as("the control plane's store").isNotEqualTo("0");
+        assertThat(out.get("listRun")).as("the system's state").isNotEqualTo("0");
+        assertThat(Integer.parseInt(out.get("processes"))).as("only its own processes").isLessThan(10);
+        assertThat(out.get("hashes")).as("no password hash of the host").isEqualTo("*,");
+        assertThat(out.get("nftFlush")).as("cannot drop its own security group").isNotEqualTo("0");
+        assertThat(out.get("linkDown")).as("cannot change its network").isNotEqualTo("0");
+        assertThat(out.get("mount")).isNotEqualTo("0");
+        assertThat(out.get("mknod")).as("no device nodes onto the host's disks").isNotEqualTo("0");
+        assertThat(out.get("host")).startsWith("ip-10-7-2-");
+        w.ec2.terminateInstances(b -> b.instanceIds(id));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
+    }
+
     /** Host processes running {@code sleep MARKER}. */
     private static List<ProcessHandle> sleepers(String marker) {
         return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false)).toList();

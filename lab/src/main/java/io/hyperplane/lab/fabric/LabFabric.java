@@ -7,6 +7,8 @@ import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.linux.sandbox.InstanceSandbox;
+import io.hyperplane.linux.sandbox.SyscallFilter;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,6 +50,8 @@ public final class LabFabric implements Fabric {
     private static final String UNDERLAY_PREFIX = "/15"; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
     private static final String UNDERLAY_MTU = "1600"; // a 1500-byte inner frame plus VXLAN's 50 bytes
     private static final String FLOOD = "00:00:00:00:00:00";
+    /** An instance's /tmp and /dev/shm: tmpfs, bounded so that one instance cannot take the machine's memory through them. */
+    private static final long INSTANCE_TMP_BYTES = 1024L * 1024 * 1024;
 
     private final Path stateDir;
     private final String prefix;
@@ -137,6 +141,9 @@ public final class LabFabric implements Fabric {
                 for (String ns : stale) {
                     loaded.remove(ns);
                     Namespaces.delete(ns);
+                    if (ns.startsWith(prefix + "i-")) {
+                        removeInstanceFiles(ns.substring(prefix.length()));
+                    }
                     log.accept("fabric: removed namespace " + ns);
                 }
             }
@@ -151,7 +158,7 @@ public final class LabFabric implements Fabric {
 
     /** Converges one VPC: its router, underlay link, subnets and tunnels, ACLs, then each instance on its own. */
     private void applyVpc(Journal journal, Set<String> existing, FabricState desired, FabricState.VpcNetwork vpc, String router,
-                          String underlay, Set<String> up) throws IOException {
+                          String underlay, Set<String> up) throws IOException, InterruptedException {
         if (!existing.contains(router)) {
             namespace(journal, router);
             shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
@@ -191,7 +198,7 @@ public final class LabFabric implements Fabric {
     }
 
     private void applyInstance(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router,
-                               FabricState.InstanceHost instance) throws IOException {
+                               FabricState.InstanceHost instance) throws IOException, InterruptedException {
         String ns = instanceNamespace(prefix, instance.id());
         FabricState.SubnetNetwork subnet = vpc.subnets().stream().filter(s -> s.id().equals(instance.subnetId())).findFirst().orElseThrow();
         if (!existing.contains(ns) || !hasLink(ns, ETH)) {
@@ -252,17 +259,61 @@ public final class LabFabric implements Fabric {
         Commands.check(STEP, Namespaces.execIn(ns, List.of("ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off")));
     }
 
-    /** UserData runs once per instance, as root inside its namespace, detached, logging to the state dir. */
-    private void startUserData(String ns, FabricState.InstanceHost instance) throws IOException {
+    /**
+     * UserData runs once per instance, detached, logging to the state dir, as the root of an
+     * instance sandbox ({@link InstanceSandbox}): its own mount, PID, IPC and UTS namespaces on a
+     * copy-on-write root filesystem, in the instance's network namespace, with a server's
+     * capabilities but none that administer the host or the network.
+     */
+    private void startUserData(String ns, FabricState.InstanceHost instance) throws IOException, InterruptedException {
         Path marker = stateDir.resolve(instance.id() + ".started");
         if (instance.userData() == null || Files.exists(marker)) {
             return;
         }
         Path script = stateDir.resolve(instance.id() + ".userdata");
         Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
-        DetachedProcess.start(instance.id(), Namespaces.execIn(ns, List.of("sh", script.toString())), stateDir.resolve(instance.id() + ".log"));
+        InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), etcImage(), ns,
+                script, imagePaths(), INSTANCE_TMP_BYTES);
+        List<String> command = new ArrayList<>(List.of("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"));
+        command.addAll(sandbox.launchCommand(stateDir.resolve("seccomp.bpf")));
+        DetachedProcess.start(instance.id(), command, stateDir.resolve(instance.id() + ".log"));
         Files.writeString(marker, "");
         log.accept("fabric: instance " + instance.id() + " UserData started (log " + stateDir.resolve(instance.id() + ".log") + ")");
+    }
+
+    /** The sanitised /etc every instance of this fabric starts from, and the system-call filter; made once. */
+    private synchronized Path etcImage() throws IOException, InterruptedException {
+        Path image = stateDir.resolve("etc-image");
+        if (!Files.isDirectory(image)) {
+            InstanceSandbox.makeEtcImage(image);
+        }
+        if (!Files.isRegularFile(stateDir.resolve("seccomp.bpf"))) {
+            SyscallFilter.write(stateDir.resolve("seccomp.bpf"));
+        }
+        return image;
+    }
+
+    /**
+     * What the lab's instance image carries besides the system: this JVM and its class path (the
+     * hyperplane distribution), read-only, so that an instance can run the lab's service host.
+     */
+    private static List<Path> imagePaths() {
+        List<Path> paths = new ArrayList<>();
+        paths.add(Path.of(System.getProperty("java.home")));
+        for (String entry : System.getProperty("java.class.path", "").split(java.io.File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                paths.add(Path.of(entry).toAbsolutePath());
+            }
+        }
+        return paths;
+    }
+
+    /** A terminated instance's layers, UserData, marker and log. */
+    private void removeInstanceFiles(String instanceId) throws IOException, InterruptedException {
+        InstanceSandbox.delete(stateDir.resolve(instanceId));
+        for (String suffix : List.of(".userdata", ".started", ".log")) {
+            Files.deleteIfExists(stateDir.resolve(instanceId + suffix));
+        }
     }
 
     private void namespace(Journal journal, String ns) throws IOException {

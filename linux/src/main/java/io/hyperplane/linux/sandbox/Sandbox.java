@@ -150,18 +150,7 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
             // locally installed tools and their configuration are the machine's, not the tenant's
             a.addAll(List.of("--tmpfs", "/usr/local", "--remount-ro", "/usr/local"));
         }
-        for (String name : SYSTEM_DIRS) {
-            Path host = Path.of("/", name);
-            if (Files.isSymbolicLink(host)) {
-                try {
-                    a.addAll(List.of("--symlink", Files.readSymbolicLink(host).toString(), host.toString()));
-                } catch (IOException e) {
-                    throw new IllegalStateException("reading the link " + host + ": " + e.getMessage(), e);
-                }
-            } else if (Files.isDirectory(host)) {
-                a.addAll(List.of("--ro-bind", host.toString(), host.toString()));
-            }
-        }
+        systemDirs(a);
         a.addAll(List.of("--perms", "0755", "--dir", "/etc"));
         for (String name : HOST_ETC) {
             a.addAll(List.of("--ro-bind-try", "/etc/" + name, "/etc/" + name));
@@ -183,6 +172,22 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         // The sandbox ends with the process that started it (the worker); no controlling terminal to inject into.
         a.addAll(List.of("--die-with-parent", "--new-session", "--chdir", TASK_ROOT.toString(), "--clearenv", "--setenv", "PATH", SAFE_PATH));
         return a;
+    }
+
+    /** /bin, /lib and the like: links into /usr where the host has them so (merged /usr), read-only binds where not. */
+    static void systemDirs(List<String> a) {
+        for (String name : SYSTEM_DIRS) {
+            Path host = Path.of("/", name);
+            if (Files.isSymbolicLink(host)) {
+                try {
+                    a.addAll(List.of("--symlink", Files.readSymbolicLink(host).toString(), host.toString()));
+                } catch (IOException e) {
+                    throw new IllegalStateException("reading the link " + host + ": " + e.getMessage(), e);
+                }
+            } else if (Files.isDirectory(host)) {
+                a.addAll(List.of("--ro-bind", host.toString(), host.toString()));
+            }
+        }
     }
 
     /** What bwrap runs: setpriv, then the tenant's command. */
