@@ -5,7 +5,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -51,14 +50,57 @@ import java.util.concurrent.locks.ReentrantLock;
  *  Started --/next--&gt; Ready --event handed over--&gt; Running --/response|/error|abandon--&gt; RuntimeResponseSentState --/next--&gt; Ready
  *  Started --/init/error--&gt; InitError   (terminal: the runtime is expected to exit)
  * </pre>
+ *
+ * <h2>A hostile runtime</h2>
+ * The runtime is the tenant's code, and the worker's JVM serves many environments, so what one runtime can make
+ * this server hold is bounded:
+ * <ul>
+ *   <li><b>Bodies</b>, by these handlers, before reading: a response at {@link #MAX_PAYLOAD_BYTES}, an error
+ *       ({@code /error}, {@code /init/error}) at {@link #MAX_ERROR_BYTES}. A declared Content-Length over the cap
+ *       is refused 413 unread; a chunked body is read to cap + 1 bytes (the most ever held) and refused. The 413
+ *       says {@code Connection: close}; up to {@link #DRAIN_BYTES} more of the body are read and dropped so that
+ *       a client that sends all before reading (python's http.client) reads it, and beyond that the close resets
+ *       the connection. A refused response still fails the invocation as {@code Function.ResponseSizeTooLarge};
+ *       a refused error still fails it, or init, with its header's errorType and an empty errorMessage.</li>
+ *   <li><b>Request heads</b>, by the JDK server's own defaults (JDK 25, {@code sun.net.httpserver.ServerConfig}):
+ *       at most 200 fields ({@code sun.net.httpserver.maxReqHeaders}) and 380 KiB of request line and fields,
+ *       32 bytes counted per field ({@code sun.net.httpserver.maxReqHeaderSize}); beyond either the connection
+ *       is closed unanswered. They are left as they are: they are JVM-wide, read once, and the worker's own
+ *       server shares them. Neither a request nor a response has a time limit
+ *       ({@code sun.net.httpserver.maxReqTime} and {@code maxRspTime} are unset), which the {@code /next}
+ *       long-poll needs.</li>
+ *   <li><b>Connections</b>, by the kernel: the worker loads an nftables rule into each environment's network
+ *       namespace that resets a new connection to the Runtime API beyond 16 open ones (see the worker's
+ *       {@code RuntimeApiConnectionLimit}); the JDK server's own limit ({@code jdk.httpserver.maxConnections})
+ *       is JVM-wide too.</li>
+ *   <li><b>Threads</b>: {@link #HANDLER_THREADS}. The JDK server reads a request's head on a handler thread, so a
+ *       client that sends a byte and stops holds one, as does one that stops inside a body; four such clients
+ *       stall this environment's API. Only their own: every environment has its server, its threads, and its
+ *       16 connections, and none is the worker's.</li>
+ * </ul>
  */
 public final class RuntimeApiServer implements AutoCloseable {
 
     /**
-     * The largest response (and error) body accepted: Lambda's 6 MB synchronous payload quota, which the
-     * service counts as 6 MiB + 100 bytes ("exceeded maximum allowed payload size (6291556 bytes)").
+     * The largest response body accepted: Lambda's 6 MB synchronous payload quota, which the service counts as
+     * 6 MiB + 100 bytes ("exceeded maximum allowed payload size (6291556 bytes)").
      */
     public static final int MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 100;
+
+    /**
+     * The largest error body accepted, on {@code /error} and {@code /init/error}: 256 KiB, Lambda's quota for
+     * an asynchronous invocation's payload (the most an error can carry on to an on-failure destination) and
+     * far above any stack trace a runtime reports. AWS's Runtime API documents no limit of its own for one.
+     */
+    public static final int MAX_ERROR_BYTES = 256 * 1024;
+
+    /**
+     * Read and dropped after refusing a body, before closing: python's http.client sends a whole body before
+     * reading the answer, and a close with the body unread resets the connection under it, the 413 unread.
+     * Enough for a runtime that overshoots the 6 MB quota by a little; bounded in bytes only, as a client that
+     * stops sending holds a handler thread inside any body it sends.
+     */
+    private static final long DRAIN_BYTES = 8 * 1024 * 1024;
 
     /** Enough for the one long-poll a runtime keeps open plus the posts of a runtime that misbehaves. */
     private static final int HANDLER_THREADS = 4;
@@ -66,6 +108,7 @@ public final class RuntimeApiServer implements AutoCloseable {
     private static final String PREFIX = "/2018-06-01/runtime/";
     private static final String ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
     private static final byte[] ACCEPTED = "{\"status\":\"OK\"}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NO_BODY = new byte[0];
 
     /** The runtime's side of the protocol; names are the ones AWS puts in InvalidStateTransition messages. */
     private enum RuntimeState {
@@ -314,7 +357,8 @@ public final class RuntimeApiServer implements AutoCloseable {
             }
             if (rest.equals("init/error")) {
                 if (allowed(exchange, method, "POST")) {
-                    send(exchange, initError(exchange));
+                    Body body = Body.read(exchange, MAX_ERROR_BYTES);
+                    send(exchange, initError(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER)), body);
                 }
                 return;
             }
@@ -326,13 +370,15 @@ public final class RuntimeApiServer implements AutoCloseable {
                     String action = tail.substring(slash + 1);
                     if (action.equals("response")) {
                         if (allowed(exchange, method, "POST")) {
-                            send(exchange, response(exchange, requestId));
+                            Body body = Body.read(exchange, MAX_PAYLOAD_BYTES);
+                            send(exchange, response(body, requestId), body);
                         }
                         return;
                     }
                     if (action.equals("error")) {
                         if (allowed(exchange, method, "POST")) {
-                            send(exchange, error(exchange, requestId));
+                            Body body = Body.read(exchange, MAX_ERROR_BYTES);
+                            send(exchange, error(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER), requestId), body);
                         }
                         return;
                     }
@@ -410,45 +456,50 @@ public final class RuntimeApiServer implements AutoCloseable {
         }
     }
 
-    private Reply response(HttpExchange exchange, String requestId) throws IOException {
-        Body body = Body.read(exchange.getRequestBody());
+    /**
+     * {@code /response}. Over {@link #MAX_PAYLOAD_BYTES} the invocation fails as AWS fails it,
+     * {@code Function.ResponseSizeTooLarge}, naming the declared size (or, for a chunked body, the cap + 1
+     * bytes read before refusing), and the runtime is answered 413.
+     */
+    private Reply response(Body body, String requestId) {
         Answered answered = answer(requestId);
         if (answered.rejected() != null) {
             return answered.rejected();
         }
-        Pending done = answered.done();
-        if (body.tooLarge()) {
-            done.future().complete(responseTooLarge(body.length()));
-            return requestEntityTooLarge();
-        }
-        done.future().complete(new InvocationOutcome.Success(body.bytes()));
-        return new Reply(202, ACCEPTED);
+        CompletableFuture<InvocationOutcome> future = answered.done().future();
+        return switch (body) {
+            case Body.TooLarge tooLarge -> {
+                future.complete(responseTooLarge(tooLarge.size()));
+                yield requestEntityTooLarge(MAX_PAYLOAD_BYTES);
+            }
+            case Body.Whole whole -> {
+                future.complete(new InvocationOutcome.Success(whole.bytes()));
+                yield new Reply(202, ACCEPTED);
+            }
+        };
     }
 
-    private Reply error(HttpExchange exchange, String requestId) throws IOException {
-        Body body = Body.read(exchange.getRequestBody());
-        String typeHeader = exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER);
+    /**
+     * {@code /error}. Over {@link #MAX_ERROR_BYTES} the body is dropped, never cut (a cut JSON document is no
+     * error document): the error stands with the errorType of its header and an empty errorMessage, as AWS
+     * reports an error posted without a body, and the runtime is answered 413.
+     */
+    private Reply error(Body body, String typeHeader, String requestId) {
         Answered answered = answer(requestId);
         if (answered.rejected() != null) {
             return answered.rejected();
         }
-        Pending done = answered.done();
-        if (body.tooLarge()) {
-            done.future().complete(responseTooLarge(body.length()));
-            return requestEntityTooLarge();
-        }
-        ErrorBodies.Reported reported = ErrorBodies.read(body.bytes(), typeHeader);
+        byte[] raw = body instanceof Body.Whole whole ? whole.bytes() : NO_BODY;
+        ErrorBodies.Reported reported = ErrorBodies.read(raw, typeHeader);
         // Without a readable body AWS builds the caller's error from the header alone.
-        byte[] errorJson = body.bytes().length > 0 ? body.bytes()
-                : ErrorBodies.render(reported.errorType(), reported.errorMessage());
-        done.future().complete(new InvocationOutcome.FunctionError(reported.errorType(), errorJson));
-        return new Reply(202, ACCEPTED);
+        byte[] errorJson = raw.length > 0 ? raw : ErrorBodies.render(reported.errorType(), reported.errorMessage());
+        answered.done().future().complete(new InvocationOutcome.FunctionError(reported.errorType(), errorJson));
+        return body instanceof Body.TooLarge ? requestEntityTooLarge(MAX_ERROR_BYTES) : new Reply(202, ACCEPTED);
     }
 
-    private Reply initError(HttpExchange exchange) throws IOException {
-        Body body = Body.read(exchange.getRequestBody());
-        String typeHeader = exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER);
-        byte[] raw = body.tooLarge() ? new byte[0] : body.bytes();
+    /** {@code /init/error}. Over {@link #MAX_ERROR_BYTES} init fails all the same, as for {@code /error}, and 413. */
+    private Reply initError(Body body, String typeHeader) {
+        byte[] raw = body instanceof Body.Whole whole ? whole.bytes() : NO_BODY;
         ErrorBodies.Reported reported = ErrorBodies.read(raw, typeHeader);
         InitOutcome.InitError failure = new InitOutcome.InitError(reported.errorType(), reported.errorMessage(), raw);
         Pending waiting;
@@ -468,10 +519,9 @@ public final class RuntimeApiServer implements AutoCloseable {
         if (waiting != null) {
             waiting.future().complete(asFunctionError(failure));
         }
-        return new Reply(202, ACCEPTED);
+        return body instanceof Body.TooLarge ? requestEntityTooLarge(MAX_ERROR_BYTES) : new Reply(202, ACCEPTED);
     }
 
-    /** Null when {@code requestId} is the invocation in flight; else AWS's answer. Call with the lock held. */
     /** The in-flight invocation the runtime answers, taken off (state: response sent); or why it cannot be. */
     private record Answered(Pending done, Reply rejected) {
     }
@@ -492,6 +542,7 @@ public final class RuntimeApiServer implements AutoCloseable {
         }
     }
 
+    /** Null when {@code requestId} is the invocation in flight; else AWS's answer. Call with the lock held. */
     private Reply checkRequestId(String requestId) {
         if (inFlight != null && inFlight.invocation().requestId().equals(requestId)) {
             return null;
@@ -507,9 +558,9 @@ public final class RuntimeApiServer implements AutoCloseable {
                 + " to " + to.awsName + " failed for runtime. Error: State transition is not allowed"));
     }
 
-    private static Reply requestEntityTooLarge() {
+    private static Reply requestEntityTooLarge(int cap) {
         return new Reply(413, ErrorBodies.render("RequestEntityTooLarge",
-                "Exceeded maximum allowed payload size (" + MAX_PAYLOAD_BYTES + " bytes)."));
+                "Exceeded maximum allowed payload size (" + cap + " bytes)."));
     }
 
     private static Reply internalServerError() {
@@ -540,25 +591,50 @@ public final class RuntimeApiServer implements AutoCloseable {
         exchange.getResponseBody().write(reply.body());
     }
 
+    /**
+     * {@code reply} to a post whose body was read as {@code body}. A body refused as too large is left unread, so
+     * the connection ends after the reply ({@code Connection: close}, RFC 9112 §9.6); the reply goes out first,
+     * then up to {@link #DRAIN_BYTES} of the rest are read and dropped.
+     */
+    private static void send(HttpExchange exchange, Reply reply, Body body) throws IOException {
+        if (!(body instanceof Body.TooLarge)) {
+            send(exchange, reply);
+            return;
+        }
+        exchange.getResponseHeaders().set("Connection", "close");
+        send(exchange, reply);
+        exchange.getResponseBody().flush();
+        exchange.getRequestBody().skip(DRAIN_BYTES);
+    }
+
     private static ThreadFactory daemonThreads(String prefix) {
         AtomicInteger count = new AtomicInteger();
         return task -> Thread.ofPlatform().name(prefix + "-" + count.incrementAndGet()).daemon(true).unstarted(task);
     }
 
-    /** A request body read up to {@link #MAX_PAYLOAD_BYTES}; beyond that only counted, to name the size. */
-    private record Body(byte[] bytes, long length) {
+    /**
+     * A request body read with a cap: whole, or refused having kept none of it. A declared Content-Length over
+     * the cap is refused unread; a chunked body after cap + 1 bytes, the most ever held.
+     */
+    private sealed interface Body {
 
-        static Body read(InputStream in) throws IOException {
-            byte[] head = in.readNBytes(MAX_PAYLOAD_BYTES + 1);
-            if (head.length <= MAX_PAYLOAD_BYTES) {
-                return new Body(head, head.length);
-            }
-            long rest = in.transferTo(OutputStream.nullOutputStream());
-            return new Body(new byte[0], head.length + rest);
+        record Whole(byte[] bytes) implements Body {
         }
 
-        boolean tooLarge() {
-            return length > MAX_PAYLOAD_BYTES;
+        /** {@code size}: the declared length, or for a chunked body the cap + 1 bytes read before refusing. */
+        record TooLarge(long size) implements Body {
+        }
+
+        static Body read(HttpExchange exchange, int cap) throws IOException {
+            // The JDK server has answered 400 to a Content-Length that is not one non-negative number, and to one
+            // beside Transfer-Encoding; without either header the body is empty.
+            String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+            long length = declared == null ? 0 : Long.parseLong(declared);
+            if (length > cap) {
+                return new TooLarge(length);
+            }
+            byte[] head = exchange.getRequestBody().readNBytes(cap + 1);
+            return head.length > cap ? new TooLarge(head.length) : new Whole(head);
         }
     }
 }

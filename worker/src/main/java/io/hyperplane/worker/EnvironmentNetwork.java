@@ -12,7 +12,7 @@ import java.util.List;
  * An environment's network: its namespace, whose only interface is a VXLAN device with the
  * environment's own VNI (created in the worker host's namespace, next to the underlay, then moved
  * in), its address in 100.64.0.0/10 and the default route via the gateway every forwarder node
- * answers.
+ * answers; and the namespace's limit on Runtime API connections ({@link RuntimeApiConnectionLimit}).
  * <p>Built in two steps. A {@link Slot} is prepared ahead of need: namespace, VNI (registered with
  * the control plane without an ENI, so no node forwards for it yet) and tunnel. A cold start then
  * only <em>binds</em> a slot to the function's ENI and waits until every live node runs a
@@ -51,6 +51,7 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
         long t0 = System.nanoTime();
         journal.recordNamespace(namespace);
         run(List.of("ip", "netns", "add", namespace), null);
+        RuntimeApiConnectionLimit.load(namespace);
         long t1 = System.nanoTime();
         int vni = control.registerEnvironment(namespace, w.underlayIp(), ip, mac, null, false);
         long t2 = System.nanoTime();
@@ -83,6 +84,11 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
     /** Runs ip commands in one process ({@code ip -n NS -batch -}): one fork for the lot. */
     static void batch(String namespace, List<String> commands) throws IOException, InterruptedException {
         run(List.of("ip", "-n", namespace, "-batch", "-"), String.join("\n", commands) + "\n");
+    }
+
+    /** Loads an nftables ruleset inside the namespace ({@code ip netns exec NS nft -f -}): one transaction, one fork. */
+    static void nft(String namespace, String ruleset) throws IOException, InterruptedException {
+        run(List.of("ip", "netns", "exec", namespace, "nft", "-f", "-"), ruleset);
     }
 
     /**

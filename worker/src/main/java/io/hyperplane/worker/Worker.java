@@ -390,6 +390,8 @@ public final class Worker implements AutoCloseable {
                 namespace = PREFIX + settings.name() + "-" + index;
                 journal.recordNamespace(namespace);
                 Namespaces.add(namespace);
+                // On the cold start's path (one nft process, about 5 ms): no network is prepared for these.
+                RuntimeApiConnectionLimit.load(namespace);
                 EnvironmentNetwork.batch(namespace, List.of("link set lo up"));
                 network = new EnvironmentNetwork(namespace, 0, null, null, null, null);
             }
