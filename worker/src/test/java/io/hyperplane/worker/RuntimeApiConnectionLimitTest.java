@@ -1,8 +1,8 @@
 package io.hyperplane.worker;
 
-import io.hyperplane.lab.exec.Commands;
-import io.hyperplane.lab.netns.Namespaces;
-import io.hyperplane.node.io.NetworkNamespace;
+import io.hyperplane.linux.exec.Commands;
+import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.runtime.RuntimeApiServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
