@@ -201,11 +201,12 @@ class FabricEndToEndTest {
     void shouldAdoptItsNetworksAfterARestart() throws Exception {
         String vpc = ec2.createVpc(b -> b.cidrBlock("10.1.0.0/16")).vpc().vpcId();
         String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.1.1.0/24")).subnet().subnetId();
-        Path runs = Files.createTempFile("hp-userdata-runs", ".txt");
-        String userData = "#!/bin/sh\necho ran >> " + runs + "\nexec sleep 600\n";
+        // The instance's own /root, kept in its layers in the fabric's state directory (its sandbox sees no host file).
+        String userData = "#!/bin/sh\necho ran >> /root/runs\nexec sleep 600\n";
         String id = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet)
                 .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
         String ns = LabFabric.instanceNamespace(PREFIX, id);
+        Path runs = fabricState.resolve(id).resolve("root").resolve("runs");
         await().atMost(Duration.ofSeconds(30)).until(() -> instance(id).state().nameAsString().equals("running")
                 && !userDataProcesses(ns).isEmpty());
         List<Long> before = userDataProcesses(ns);

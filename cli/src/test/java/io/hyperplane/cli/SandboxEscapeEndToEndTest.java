@@ -129,6 +129,9 @@ class SandboxEscapeEndToEndTest {
                     return fill_tmp(event["mb"])
                 if action == "survive":
                     return survive(event["marker"])
+                if action == "oom":
+                    hog = b"\\1" * (event["mb"] << 20)
+                    return len(hog)
                 return "unknown action"
             """;
     static final String PYTHON_APP = """
@@ -335,6 +338,18 @@ class SandboxEscapeEndToEndTest {
         assertThat(out.get("host")).startsWith("ip-10-7-2-");
         w.ec2.terminateInstances(b -> b.instanceIds(id));
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
+    }
+
+    @Test
+    @Order(6)
+    void shouldReportRunningOutOfMemoryAsAwsDoesAndRecover() throws Exception {
+        InvokeResponse r = w.invoke("hostile-py", JSON.createObjectNode().put("action", "oom").put("mb", 1500).toString());
+        assertThat(r.functionError()).isEqualTo("Unhandled");
+        JsonNode error = JSON.readTree(r.payload().asUtf8String());
+        assertThat(error.path("errorType").asText()).as(r.payload().asUtf8String()).isEqualTo("Runtime.OutOfMemory");
+        assertThat(error.path("errorMessage").asText()).contains("Runtime exited with error: signal: killed");
+        assertThat(invoke("hostile-py", JSON.createObjectNode().put("action", "fill").put("mb", 1)).get(1).asText())
+                .as("the next invocation gets a new environment").isEqualTo("ok");
     }
 
     /** Host processes running {@code sleep MARKER}. */

@@ -19,14 +19,16 @@ import java.util.stream.Stream;
  *
  * <p>Teardown goes through the cgroup, not through what the tenant's processes look like: every
  * process in it is killed, whatever session, process group or namespace it made for itself. On v2
- * {@code cgroup.kill} does it atomically. On v1 the processes are killed until none is left; that
- * converges because the sandbox's PID namespace dies with its first process (bubblewrap's init),
- * after which the kernel kills the rest and refuses new forks in it.
+ * {@code cgroup.kill} does it atomically. On v1 the environment's freezer cgroup is frozen first,
+ * so nothing forks while its processes are killed, then thawed for the kills to land; without a
+ * freezer the processes are killed until none is left, which converges because the sandbox's PID
+ * namespace dies with its first process (bubblewrap's init) and the kernel refuses forks in it.
  */
 public final class EnvironmentCgroup {
     private static final Logger LOG = LoggerFactory.getLogger(EnvironmentCgroup.class);
     private static final Path V1_MEMORY = Path.of("/sys/fs/cgroup/memory");
     private static final Path V1_PIDS = Path.of("/sys/fs/cgroup/pids");
+    private static final Path V1_FREEZER = Path.of("/sys/fs/cgroup/freezer");
     private static final Path V2 = Path.of("/sys/fs/cgroup");
 
     /** Lambda's quota: "Processes and threads: 1,024" per execution environment. */
@@ -36,13 +38,15 @@ public final class EnvironmentCgroup {
 
     private static final Kind KIND = detect();
 
-    /** The memory (v1) or only (v2) directory; the pids directory on v1, else null. */
+    /** The memory (v1) or only (v2) directory; the pids and freezer directories on v1, else null. */
     private final Path dir;
     private final Path pidsDir;
+    private final Path freezerDir;
 
-    private EnvironmentCgroup(Path dir, Path pidsDir) {
+    private EnvironmentCgroup(Path dir, Path pidsDir, Path freezerDir) {
         this.dir = dir;
         this.pidsDir = pidsDir;
+        this.freezerDir = freezerDir;
     }
 
     private static Kind detect() {
@@ -71,7 +75,16 @@ public final class EnvironmentCgroup {
 
     /** On v1, the parent of the environments' pids cgroups (null where the pids controller is missing). */
     private static Path pidsParent(String worker) {
-        return KIND == Kind.V1 && Files.isRegularFile(V1_PIDS.resolve("cgroup.procs")) ? V1_PIDS.resolve("hyperplane-" + worker) : null;
+        return v1Parent(V1_PIDS, worker);
+    }
+
+    /** On v1, the parent of the environments' freezer cgroups (null where the freezer is missing). */
+    private static Path freezerParent(String worker) {
+        return v1Parent(V1_FREEZER, worker);
+    }
+
+    private static Path v1Parent(Path controller, String worker) {
+        return KIND == Kind.V1 && Files.isRegularFile(controller.resolve("cgroup.procs")) ? controller.resolve("hyperplane-" + worker) : null;
     }
 
     /** Creates the environment's cgroups limited to {@code bytes} of memory; null when the machine has no controller. */
@@ -91,25 +104,40 @@ public final class EnvironmentCgroup {
             Files.createDirectory(dir);
         }
         Path pids = null;
+        Path freezer = null;
         if (KIND == Kind.V1) {
             Files.writeString(dir.resolve("memory.limit_in_bytes"), Long.toString(bytes));
+            if (Files.exists(dir.resolve("memory.memsw.limit_in_bytes"))) {
+                Files.writeString(dir.resolve("memory.memsw.limit_in_bytes"), Long.toString(bytes)); // memory plus swap = memory: no swap
+            }
             Path pidsParent = pidsParent(worker);
             if (pidsParent != null) {
                 pids = pidsParent.resolve(name);
                 Files.createDirectories(pids);
                 Files.writeString(pids.resolve("pids.max"), Integer.toString(MAX_PROCESSES));
             }
+            Path freezerParent = freezerParent(worker);
+            if (freezerParent != null) {
+                freezer = freezerParent.resolve(name);
+                Files.createDirectories(freezer);
+            }
         } else {
             Files.writeString(dir.resolve("memory.max"), Long.toString(bytes));
             Files.writeString(dir.resolve("memory.swap.max"), "0");
             Files.writeString(dir.resolve("pids.max"), Integer.toString(MAX_PROCESSES));
         }
-        return new EnvironmentCgroup(dir, pids);
+        return new EnvironmentCgroup(dir, pids, freezer);
     }
 
     /** The files a process writes its pid to, to join every cgroup of the environment. */
     public List<Path> procsFiles() {
-        return pidsDir == null ? List.of(procs()) : List.of(procs(), pidsDir.resolve("cgroup.procs"));
+        List<Path> files = new ArrayList<>(List.of(procs()));
+        for (Path d : new Path[] {pidsDir, freezerDir}) {
+            if (d != null) {
+                files.add(d.resolve("cgroup.procs"));
+            }
+        }
+        return files;
     }
 
     /** The memory cgroup's process list. */
@@ -157,7 +185,41 @@ public final class EnvironmentCgroup {
 
     /** Kills every process in the environment's cgroups; returns whether none is left. */
     public boolean killAll() {
-        return killAll(dir) & (pidsDir == null || killAll(pidsDir));
+        boolean frozen = freezerDir != null && freeze(freezerDir);
+        pids(procs()).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        if (freezerDir != null) {
+            thaw(freezerDir); // a frozen process dies of SIGKILL only once thawed
+        }
+        boolean empty = killAll(dir) & (pidsDir == null || killAll(pidsDir));
+        if (!frozen && freezerDir != null) {
+            LOG.debug("freezer {} did not freeze in time; killed until empty", freezerDir);
+        }
+        return empty;
+    }
+
+    /** Freezes every process of the cgroup; true once the kernel says FROZEN. */
+    private static boolean freeze(Path freezer) {
+        try {
+            Files.writeString(freezer.resolve("freezer.state"), "FROZEN");
+            long deadline = System.nanoTime() + 1_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                if (Files.readString(freezer.resolve("freezer.state")).trim().equals("FROZEN")) {
+                    return true;
+                }
+                Thread.onSpinWait();
+            }
+        } catch (IOException e) {
+            LOG.debug("freezing {}: {}", freezer, e.getMessage());
+        }
+        return false;
+    }
+
+    private static void thaw(Path freezer) {
+        try {
+            Files.writeString(freezer.resolve("freezer.state"), "THAWED");
+        } catch (IOException e) {
+            LOG.debug("thawing {}: {}", freezer, e.getMessage());
+        }
     }
 
     private static boolean killAll(Path dir) {
@@ -186,8 +248,10 @@ public final class EnvironmentCgroup {
     public void delete() {
         killAll();
         delete(dir);
-        if (pidsDir != null) {
-            delete(pidsDir);
+        for (Path d : new Path[] {pidsDir, freezerDir}) {
+            if (d != null) {
+                delete(d);
+            }
         }
     }
 
@@ -212,6 +276,7 @@ public final class EnvironmentCgroup {
     /** Kills the processes of, and removes, every environment cgroup a previous run of this worker left behind. */
     public static void deleteLeftovers(String worker) {
         List<Path> parents = new ArrayList<>();
+        parents.add(freezerParent(worker)); // thawed and emptied as the others are
         parents.add(parent(worker));
         parents.add(pidsParent(worker));
         for (Path parent : parents) {
@@ -220,6 +285,9 @@ public final class EnvironmentCgroup {
             }
             try (Stream<Path> children = Files.list(parent)) {
                 children.filter(Files::isDirectory).forEach(child -> {
+                    if (Files.exists(child.resolve("freezer.state"))) {
+                        thaw(child); // a crash may have left it frozen
+                    }
                     killAll(child);
                     delete(child);
                 });
