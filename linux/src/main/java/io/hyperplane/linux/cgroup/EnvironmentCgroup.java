@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +32,8 @@ public final class EnvironmentCgroup {
     private static final Path V1_FREEZER = Path.of("/sys/fs/cgroup/freezer");
     private static final Path V2 = Path.of("/sys/fs/cgroup");
 
+    /** How often teardown looks at a cgroup it is emptying or freezing. */
+    private static final long EXIT_POLL_NANOS = 1_000_000;
     /** Lambda's quota: "Processes and threads: 1,024" per execution environment. */
     public static final int MAX_PROCESSES = 1024;
 
@@ -206,7 +209,7 @@ public final class EnvironmentCgroup {
                 if (Files.readString(freezer.resolve("freezer.state")).trim().equals("FROZEN")) {
                     return true;
                 }
-                Thread.onSpinWait();
+                LockSupport.parkNanos(EXIT_POLL_NANOS); // FREEZING until every task has stopped
             }
         } catch (IOException e) {
             LOG.debug("freezing {}: {}", freezer, e.getMessage());
@@ -235,7 +238,7 @@ public final class EnvironmentCgroup {
         List<Long> left = pids(dir.resolve("cgroup.procs"));
         while (!left.isEmpty() && System.nanoTime() < deadline) {
             left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-            Thread.onSpinWait();
+            LockSupport.parkNanos(EXIT_POLL_NANOS); // killed processes take a moment to leave the cgroup
             left = pids(dir.resolve("cgroup.procs"));
         }
         if (!left.isEmpty()) {

@@ -1,5 +1,6 @@
 package io.hyperplane.linux.netns;
 
+import io.hyperplane.linux.NativeCalls;
 import io.hyperplane.linux.Strerror;
 
 import java.io.IOException;
@@ -204,7 +205,7 @@ public final class NetworkNamespace {
             try {
                 return (int) OPEN.invokeExact(errno, arena.allocateFrom(path), O_RDONLY | O_CLOEXEC);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -212,7 +213,7 @@ public final class NetworkNamespace {
             try {
                 return (int) SETNS.invokeExact(errno, fd, CLONE_NEWNET);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -220,18 +221,8 @@ public final class NetworkNamespace {
             try {
                 int ignored = (int) CLOSE.invokeExact(errno, fd);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
-        }
-
-        private static RuntimeException unexpected(Throwable t) {
-            if (t instanceof RuntimeException r) {
-                return r;
-            }
-            if (t instanceof Error e) {
-                throw e;
-            }
-            return new IllegalStateException("native call failed", t);
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.hyperplane.linux.sandbox;
 
+import io.hyperplane.linux.NativeCalls;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -148,7 +150,7 @@ public final class SyscallFilter {
             try {
                 return (MemorySegment) INIT.invokeExact(defaultAction);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -156,7 +158,7 @@ public final class SyscallFilter {
             try {
                 return (int) RESOLVE.invokeExact(arena.allocateFrom(name));
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -164,7 +166,7 @@ public final class SyscallFilter {
             try {
                 return (int) RULE_ADD.invokeExact(ctx, action, syscall, count, args);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -172,7 +174,7 @@ public final class SyscallFilter {
             try {
                 return (int) EXPORT.invokeExact(ctx, fd);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -180,7 +182,7 @@ public final class SyscallFilter {
             try {
                 RELEASE.invokeExact(ctx);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -212,7 +214,7 @@ public final class SyscallFilter {
             try {
                 return (int) OPEN.invokeExact(arena.allocateFrom(path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, MODE_0600);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
 
@@ -220,18 +222,8 @@ public final class SyscallFilter {
             try {
                 int ignored = (int) CLOSE.invokeExact(fd);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
-    }
-
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException("native call failed", t);
     }
 }

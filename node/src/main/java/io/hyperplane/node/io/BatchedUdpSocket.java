@@ -1,5 +1,6 @@
 package io.hyperplane.node.io;
 
+import io.hyperplane.linux.NativeCalls;
 import io.hyperplane.linux.Strerror;
 
 import java.io.IOException;
@@ -403,7 +404,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
         try {
             result = (int) Libc.RECVMMSG.invokeExact(fd, rxMessages, batchSize, MSG_WAITFORONE, MemorySegment.NULL);
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw NativeCalls.unexpected(t);
         }
         if (result < 0) {
             int errno = Libc.lastErrno();
@@ -554,7 +555,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 try {
                     result = (int) Libc.SENDMMSG.invokeExact(fd, txMessagesFrom[next], count - next, NO_FLAGS);
                 } catch (Throwable t) {
-                    throw unexpected(t);
+                    throw NativeCalls.unexpected(t);
                 }
                 if (result > 0) {
                     sent += result;
@@ -614,7 +615,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
                 // No retry on EINTR: Linux releases the descriptor even then, and it may already be reused.
                 int ignored = (int) Libc.CLOSE.invokeExact(controlErrno, descriptor);
             } catch (Throwable t) {
-                throw unexpected(t);
+                throw NativeCalls.unexpected(t);
             }
         }
         arena.close();
@@ -661,20 +662,6 @@ public final class BatchedUdpSocket implements AutoCloseable {
         return new IOException(what + ": " + Strerror.of(errno) + " (errno " + errno + ")");
     }
 
-    /**
-     * Downcall handles declare Throwable but only throw unchecked exceptions (a wrong call type, a closed
-     * arena): rethrow those as they are, wrap anything else.
-     */
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException("native call failed", t);
-    }
-
     private static String formatIp(int ip) {
         return (ip >>> 24) + "." + ((ip >>> 16) & 0xff) + "." + ((ip >>> 8) & 0xff) + "." + (ip & 0xff);
     }
@@ -684,7 +671,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
         try {
             return call.invoke();
         } catch (Throwable t) {
-            throw unexpected(t);
+            throw NativeCalls.unexpected(t);
         }
     }
 
