@@ -197,6 +197,8 @@ class SandboxEscapeEndToEndTest {
         Files.deleteIfExists(HOST_TMP_SECRET);
         Files.deleteIfExists(HOST_SHM_SECRET);
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-sx-") || n.startsWith("hp-ee-sx-"));
+        assertThat(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-")).as("instances' layers and images went with the lab").doesNotExist();
+        assertThat(UidLeaseFiles.held("sx")).as("every uid the worker leased is returned").isEmpty();
     }
 
     private JsonNode invoke(String function, ObjectNode event) throws Exception {

@@ -12,6 +12,7 @@ import io.hyperplane.linux.exec.Tool;
 import io.hyperplane.linux.exec.Tools;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.linux.sandbox.InstanceSandbox;
 import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.lab.spec.LabSpec;
@@ -22,6 +23,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,7 +60,9 @@ public final class Lab {
     private static final List<String> SERVICE_JVM_OPTIONS = List.of("-Xmx128m", "-XX:+UseSerialGC");
     private static final List<String> PROBE_JVM_OPTIONS = List.of("-Xmx256m", "-XX:+UseSerialGC");
     // Files the lab writes into its state directory; down deletes these and nothing else.
-    private static final Pattern STATE_FILE = Pattern.compile("journal|lab\\.yaml|[a-z0-9-]+\\.(json|json\\.tmp|log|counters|userdata|started)");
+    private static final Pattern STATE_FILE = Pattern.compile("journal|lab\\.yaml|seccomp\\.bpf|[a-z0-9-]+\\.(json|json\\.tmp|log|counters|userdata|started)");
+    /** Directories the fabric writes: instances' layers and the /etc image they start from (InstanceSandbox). */
+    private static final Pattern STATE_DIRECTORY = Pattern.compile("i-[0-9a-f]+|etc-image(\\.partial)?");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path stateDir;
@@ -336,6 +340,8 @@ public final class Lab {
                     if (!name.equals(Journal.FILE_NAME)) {
                         Files.deleteIfExists(entry);
                     }
+                } else if (STATE_DIRECTORY.matcher(name).matches() && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                    InstanceSandbox.delete(entry); // their processes are gone with their namespaces, and their mounts with them
                 } else {
                     foreign.add(name);
                 }
@@ -350,6 +356,9 @@ public final class Lab {
             // already gone: down is idempotent
         } catch (IOException e) {
             throw new LabException("cannot remove state directory " + stateDir + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted while removing " + stateDir, e);
         }
     }
 }

@@ -49,8 +49,6 @@ final class ExecutionEnvironment {
     static final int RUNTIME_API_PORT = 9001;
     /** Lambda's quota: "File descriptors: 1,024" per execution environment. */
     static final int MAX_OPEN_FILES = 1024;
-    /** Where iproute2 keeps named network namespaces. */
-    private static final Path NETNS_DIR = Path.of("/run/netns");
     /** What the function sees as its host name: nothing of the machine's. */
     static final String HOSTNAME = "localhost";
     private static final int LOG_LIMIT = 256 * 1024;
@@ -159,10 +157,10 @@ final class ExecutionEnvironment {
                 }
             }
             prelude.append("ulimit -n ").append(MAX_OPEN_FILES).append(" && ");
-            // Into the environment's network namespace with nsenter alone: bubblewrap makes the mount namespace
-            // (`ip netns exec` would make one more and remount /sys in it, for nothing).
-            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("nsenter", "--net=" + NETNS_DIR.resolve(network.namespace()), "nice",
-                    "-n", Integer.toString(TenantCpu.INIT_NICE)), dir, seccompFilter(w));
+            // The launch starts from a thread inside the environment's network namespace, so every process of it is
+            // there from its first instruction, without a command to enter it (bubblewrap makes the mount namespace).
+            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("nice", "-n", Integer.toString(TenantCpu.INIT_NICE)), dir,
+                    seccompFilter(w));
             // A fixed environment and a working directory the tenant does not control for every root-run step:
             // the function's own variables (LD_PRELOAD among them) reach only its process (Sandbox).
             ProcessBuilder pb = new ProcessBuilder(command).directory(Path.of("/").toFile()).redirectErrorStream(true);
@@ -170,7 +168,7 @@ final class ExecutionEnvironment {
             pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             pb.environment().put("LANG", "C");
             long t1 = System.nanoTime();
-            process = pb.start();
+            process = NetworkNamespace.call(network.namespace(), pb::start);
             long t2 = System.nanoTime();
             ExecutionEnvironment ee = new ExecutionEnvironment(w.name(), id, uid, f, network, dir, process, api, cgroup);
             ee.readLog();

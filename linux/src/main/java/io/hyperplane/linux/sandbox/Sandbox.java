@@ -169,8 +169,10 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         a.addAll(List.of("--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", TMP.toString()));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
         a.addAll(List.of("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", hostname));
-        // The sandbox ends with the process that started it (the worker); no controlling terminal to inject into.
-        a.addAll(List.of("--die-with-parent", "--new-session", "--chdir", TASK_ROOT.toString(), "--clearenv", "--setenv", "PATH", SAFE_PATH));
+        // No controlling terminal to inject into. Not --die-with-parent: the kernel's parent-death signal follows the
+        // thread that spawned the sandbox, not its process, and a JVM's threads come and go; the caller ends sandboxes
+        // through their cgroups instead, after a crash too.
+        a.addAll(List.of("--new-session", "--chdir", TASK_ROOT.toString(), "--clearenv", "--setenv", "PATH", SAFE_PATH));
         return a;
     }
 
