@@ -46,6 +46,8 @@ import java.util.zip.ZipOutputStream;
  */
 final class RuntimeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Launches of each kind in the sandbox's like-for-like measurement. */
+    private static final int SANDBOX_ROUNDS = 100;
     private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Sandbox|Runtime Init): ([0-9.]+) ms");
     static final String PYTHON = """
             import os, time, urllib.request
@@ -95,6 +97,8 @@ final class RuntimeBench {
             report.put("machine", Runtime.getRuntime().availableProcessors() + " vCPUs");
             report.put("legacyEniCreation", "bucket " + LegacyEnis.Settings.DEFAULTS.bucket() + ", refill " + LegacyEnis.Settings.DEFAULTS.refillPerSecond()
                     + "/s, latency " + LegacyEnis.Settings.DEFAULTS.latency().toMillis() + " ms");
+            progress.accept("sandbox: " + SANDBOX_ROUNDS + " launches each of the pre-sandbox chain and the sandboxed one, interleaved");
+            report.set("sandboxLaunch", SandboxLaunchBench.run("hp-bn-sandbox", SANDBOX_ROUNDS));
             warmUp(lambda, world, "shared", settings.warmupColdStarts());
             report.set("shared", measure(cloud, lambda, ec2, world, "shared", settings.coldStarts()));
             progress.accept("restarting the worker with the legacy network model");
@@ -432,6 +436,12 @@ final class RuntimeBench {
         row(s, "baseline: wake-up delay of a 1 ms sleep during the cold starts, p50 / p99, ms", sh.path("baselineWakeUpDelayMs"),
                 lg.path("baselineWakeUpDelayMs"));
         row(s, "warm invoke p50 / p99, ms", sh.path("warmInvokeMs"), lg.path("warmInvokeMs"));
+        JsonNode sandbox = r.path("sandboxLaunch");
+        s.append("| launch of /bin/true, pre-sandbox chain / sandboxed, p50 (p99), ms | ")
+                .append(sandbox.path("bareLaunchMs").path("p50").asDouble()).append(" (").append(sandbox.path("bareLaunchMs").path("p99").asDouble())
+                .append(") | ").append(sandbox.path("sandboxedLaunchMs").path("p50").asDouble()).append(" (")
+                .append(sandbox.path("sandboxedLaunchMs").path("p99").asDouble()).append(") | added ").append(sandbox.path("addedP50Ms").asDouble())
+                .append(" (").append(sandbox.path("addedP99Ms").asDouble()).append(") |\n");
         for (var it = sh.path("invokesPerSecond").fieldNames(); it.hasNext(); ) {
             String c = it.next();
             long a = sh.path("invokesPerSecond").path(c).asLong();
