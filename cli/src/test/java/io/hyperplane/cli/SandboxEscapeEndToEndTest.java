@@ -317,6 +317,14 @@ class SandboxEscapeEndToEndTest {
                 "mount -t tmpfs none /mnt > /dev/null 2>&1; echo mount=$?",
                 "mknod /tmp/disk b 8 0 > /dev/null 2>&1; echo mknod=$?",
                 "echo host=$(hostname)",
+                // The package manager works on the instance's own layers: apt-get installs PostgreSQL, which the host has
+                // (no download: tests never leave the machine), and dpkg installs a package made here, into this instance only.
+                "PG=$(dpkg -S \"$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)\" | cut -d: -f1)",
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-download --no-upgrade \"$PG\" > /tmp/apt.log 2>&1; echo aptGet=$?; sed 's/^/apt: /' /tmp/apt.log",
+                "mkdir -p /root/pkg/DEBIAN /root/pkg/usr/share/hp-instance-probe && echo probe > /root/pkg/usr/share/hp-instance-probe/file",
+                "printf 'Package: hp-instance-probe\\nVersion: 1\\nArchitecture: all\\nMaintainer: hyperplane\\nDescription: probe\\n' > /root/pkg/DEBIAN/control",
+                "dpkg-deb --build /root/pkg /root/probe.deb > /dev/null 2>&1 && dpkg -i /root/probe.deb > /tmp/dpkg.log 2>&1; echo dpkgInstall=$?; sed 's/^/apt: /' /tmp/dpkg.log",
+                "touch /usr/bin/hp-instance-layer && echo usrWritable=0",
                 "echo userdata-probe-done", "");
         String id = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(w.subnetB).securityGroupIds(w.fnGroup)
                 .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
@@ -325,7 +333,7 @@ class SandboxEscapeEndToEndTest {
         Map<String, String> out = new java.util.HashMap<>();
         Files.readAllLines(log).stream().filter(l -> l.matches("[a-zA-Z]+=.*"))
                 .forEach(l -> out.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
-        System.out.println("UserData probes: " + out);
+        System.out.println("UserData probes: " + out + "\n" + Files.readAllLines(log).stream().filter(l -> l.startsWith("apt: ")).toList());
         assertThat(out.get("uid")).as("root of the instance").isEqualTo("0");
         assertThat(out.get("touched")).as("its own /tmp").isEqualTo("0");
         assertThat(hostMarker).as("not the host's /tmp").doesNotExist();
@@ -338,6 +346,14 @@ class SandboxEscapeEndToEndTest {
         assertThat(out.get("mount")).isNotEqualTo("0");
         assertThat(out.get("mknod")).as("no device nodes onto the host's disks").isNotEqualTo("0");
         assertThat(out.get("host")).startsWith("ip-10-7-2-");
+        assertThat(out.get("aptGet")).as("apt-get install works inside").isEqualTo("0");
+        assertThat(out.get("dpkgInstall")).as("dpkg installs into the instance").isEqualTo("0");
+        assertThat(Path.of("/usr/share/hp-instance-probe")).as("the package is the instance's alone").doesNotExist();
+        Process dpkg = new ProcessBuilder("dpkg", "-s", "hp-instance-probe").redirectErrorStream(true).start();
+        dpkg.getInputStream().readAllBytes();
+        assertThat(dpkg.waitFor()).as("the host's dpkg never heard of it").isNotZero();
+        assertThat(out.get("usrWritable")).as("its /usr is its own layer").isEqualTo("0");
+        assertThat(Path.of("/usr/bin/hp-instance-layer")).as("not the host's /usr").doesNotExist();
         w.ec2.terminateInstances(b -> b.instanceIds(id));
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
     }
