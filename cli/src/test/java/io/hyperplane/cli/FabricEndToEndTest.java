@@ -201,12 +201,12 @@ class FabricEndToEndTest {
     void shouldAdoptItsNetworksAfterARestart() throws Exception {
         String vpc = ec2.createVpc(b -> b.cidrBlock("10.1.0.0/16")).vpc().vpcId();
         String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.1.1.0/24")).subnet().subnetId();
-        // The instance's own /root, kept in its layers in the fabric's state directory (its sandbox sees no host file).
+        // The instance's own /root (its sandbox sees no host file), read through its process's root.
         String userData = "#!/bin/sh\necho ran >> /root/runs\nexec sleep 600\n";
         String id = ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(subnet)
                 .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
         String ns = LabFabric.instanceNamespace(PREFIX, id);
-        Path runs = fabricState.resolve(id).resolve("root").resolve("runs");
+
         await().atMost(Duration.ofSeconds(30)).until(() -> instance(id).state().nameAsString().equals("running")
                 && !userDataProcesses(ns).isEmpty());
         List<Long> before = userDataProcesses(ns);
@@ -217,6 +217,7 @@ class FabricEndToEndTest {
 
         assertThat(instance(id).state().nameAsString()).isEqualTo("running");
         assertThat(userDataProcesses(ns)).as("the instance's processes were not restarted").isEqualTo(before);
+        Path runs = Path.of("/proc", Long.toString(before.getFirst()), "root", "root", "runs");
         assertThat(Files.readAllLines(runs)).as("UserData ran once").hasSize(1);
 
         ec2.terminateInstances(b -> b.instanceIds(id));
@@ -225,7 +226,6 @@ class FabricEndToEndTest {
         ec2.deleteVpc(b -> b.vpcId(vpc));
         server.syncFabric();
         assertThat(io.hyperplane.linux.netns.Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
-        Files.deleteIfExists(runs);
     }
 
     /** The instance's long-running UserData process ("sleep 600"), not the fabric's passing nft runs. */

@@ -325,6 +325,8 @@ class SandboxEscapeEndToEndTest {
                 "printf 'Package: hp-instance-probe\\nVersion: 1\\nArchitecture: all\\nMaintainer: hyperplane\\nDescription: probe\\n' > /root/pkg/DEBIAN/control",
                 "dpkg-deb --build /root/pkg /root/probe.deb > /dev/null 2>&1 && dpkg -i /root/probe.deb > /tmp/dpkg.log 2>&1; echo dpkgInstall=$?; sed 's/^/apt: /' /tmp/dpkg.log",
                 "touch /usr/bin/hp-instance-layer && echo usrWritable=0",
+                "echo layerBytes=$(df -B1 --output=size /root | tail -1 | tr -d ' ')",
+                "echo runBytes=$(df -B1 --output=size /run | tail -1 | tr -d ' ')",
                 "echo userdata-probe-done", "");
         String id = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(w.subnetB).securityGroupIds(w.fnGroup)
                 .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
@@ -354,6 +356,8 @@ class SandboxEscapeEndToEndTest {
         assertThat(dpkg.waitFor()).as("the host's dpkg never heard of it").isNotZero();
         assertThat(out.get("usrWritable")).as("its /usr is its own layer").isEqualTo("0");
         assertThat(Path.of("/usr/bin/hp-instance-layer")).as("not the host's /usr").doesNotExist();
+        assertThat(out.get("layerBytes")).as("its own files live in a bounded file system, not the host's /run").isEqualTo(Long.toString(4L << 30));
+        assertThat(out.get("runBytes")).as("and so do its /run, /tmp and /dev/shm").isEqualTo(Long.toString(1L << 30));
         w.ec2.terminateInstances(b -> b.instanceIds(id));
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
     }

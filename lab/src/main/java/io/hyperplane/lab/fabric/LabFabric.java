@@ -52,6 +52,8 @@ public final class LabFabric implements Fabric {
     private static final String FLOOD = "00:00:00:00:00:00";
     /** An instance's /tmp and /dev/shm: tmpfs, bounded so that one instance cannot take the machine's memory through them. */
     private static final long INSTANCE_TMP_BYTES = 1024L * 1024 * 1024;
+    /** What an instance may write to its own /usr, /etc, /var and /root: room for a package or two and their data. */
+    private static final long INSTANCE_LAYER_BYTES = 4L * 1024 * 1024 * 1024;
 
     private final Path stateDir;
     private final String prefix;
@@ -273,7 +275,7 @@ public final class LabFabric implements Fabric {
         Path script = stateDir.resolve(instance.id() + ".userdata");
         Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
         InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), etcImage(), ns,
-                script, imagePaths(), INSTANCE_TMP_BYTES);
+                script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES);
         List<String> command = new ArrayList<>(List.of("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"));
         command.addAll(sandbox.launchCommand(stateDir.resolve("seccomp.bpf")));
         DetachedProcess.start(instance.id(), command, stateDir.resolve(instance.id() + ".log"));

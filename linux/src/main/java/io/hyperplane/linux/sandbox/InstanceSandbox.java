@@ -27,10 +27,11 @@ import java.util.Objects;
  *                        JVM and the hyperplane distribution, for the lab's service host)
  * </pre>
  *
- * The upper layers live in {@code dir}, the instance's private state directory, removed with the
- * instance. The overlays are mounted in a mount namespace of the instance's own (made by
- * {@code unshare --mount} before bubblewrap), so they vanish with its last process and nothing is
- * mounted on the host.
+ * The upper layers live on a tmpfs of {@code layerBytes} mounted over {@code dir} (the instance's
+ * state directory) in a mount namespace of the instance's own (made by {@code unshare --mount}
+ * before bubblewrap), as are the overlays: all of it vanishes with the instance's last process,
+ * nothing is mounted on the host, and one instance cannot fill the host's /run. Its /tmp, /run and
+ * /dev/shm are bounded tmpfs too.
  *
  * <p>Root inside keeps only the capabilities a server needs to install and start software (Docker's
  * default set without MKNOD: no device nodes onto the host's disks) and none that administer the
@@ -38,7 +39,7 @@ import java.util.Objects;
  * in its namespace) or change its addresses; without CAP_SYS_ADMIN it mounts nothing.
  */
 public record InstanceSandbox(String hostname, Path dir, Path etcImage, String networkNamespace, Path userData, List<Path> imagePaths,
-                              long tmpBytes) {
+                              long tmpBytes, long layerBytes) {
 
     /** What root in an instance keeps: Docker's default capability set less CAP_MKNOD. */
     static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_NET_RAW",
@@ -63,6 +64,9 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         imagePaths = List.copyOf(imagePaths);
         if (tmpBytes < 1024 * 1024) {
             throw new IllegalArgumentException("tmpBytes " + tmpBytes + ": at least 1 MiB");
+        }
+        if (layerBytes < 64 * 1024 * 1024) {
+            throw new IllegalArgumentException("layerBytes " + layerBytes + ": at least 64 MiB (an instance's own files live there)");
         }
     }
 
@@ -131,6 +135,10 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         StringBuilder script = new StringBuilder("set -e\n");
+        // The instance's layers: a tmpfs of its own, bounded, mounted in its mount namespace only, so that one
+        // instance cannot fill the host's /run and its files vanish with it.
+        script.append("mount -t tmpfs -o ").append(q("size=" + layerBytes + ",mode=0700,nosuid,nodev")).append(" hp-instance ")
+                .append(q(dir.toString())).append('\n');
         List<String[]> overlays = new ArrayList<>();
         overlays.add(new String[] {"/usr", "usr"});
         overlays.add(new String[] {etcImage.toString(), "etc"});
@@ -177,7 +185,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         a.addAll(List.of("--ro-bind", userData.toString(), USER_DATA_PATH));
         a.addAll(List.of("--bind", dir.resolve("root").toString(), "/root"));
         a.addAll(List.of("--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", "/tmp"));
-        a.addAll(List.of("--perms", "0755", "--tmpfs", "/run", "--perms", "1777", "--dir", "/run/lock"));
+        a.addAll(List.of("--perms", "0755", "--size", Long.toString(tmpBytes), "--tmpfs", "/run", "--perms", "1777", "--dir", "/run/lock"));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", "/dev/shm"));
         for (Path image : imagePaths) {
             a.addAll(List.of("--ro-bind-try", image.toString(), image.toString()));
