@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.worker.WorkerSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -135,7 +136,7 @@ class FunctionRuntimeEndToEndTest {
         assertThat(r.executedVersion()).isEqualTo("$LATEST");
         JsonNode body = payload(r);
         assertThat(body.path("seen").asText()).as("the database sees the ENI's address").startsWith(eniIp + ":");
-        assertThat(body.path("uid").asInt()).as("not root").isGreaterThanOrEqualTo(61000);
+        assertThat(body.path("uid").asInt()).as("not root").isGreaterThanOrEqualTo(WorkerSettings.DEFAULT_FIRST_UID);
         assertThat(body.path("function").asText()).isEqualTo("py");
         assertThat(body.path("memory").asText()).isEqualTo("128");
         String log = RuntimeWorld.log(r);
@@ -389,7 +390,7 @@ class FunctionRuntimeEndToEndTest {
                 .doesNotContainAnyElementsOf(before);
         Process ps = new ProcessBuilder("ps", "-eo", "uid=").start();
         String uids = new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(Arrays.stream(uids.split("\\s+")).filter(s -> !s.isBlank()).mapToInt(Integer::parseInt).filter(u -> u >= 61000 && u < 65000).count())
+        assertThat(Arrays.stream(uids.split("\\s+")).filter(s -> !s.isBlank()).mapToLong(Long::parseLong).filter(u -> u >= WorkerSettings.DEFAULT_FIRST_UID && u < WorkerSettings.DEFAULT_FIRST_UID + 100_000L).count())
                 .as("no function process is left").isZero();
         assertThat(payload(w.invoke("py", whoami())).path("seen").asText()).startsWith(eniIp + ":");
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.worker.WorkerSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -61,6 +62,7 @@ class SandboxEscapeEndToEndTest {
                 out["reads"] = {path: attempt(lambda: open(path, "rb").read(16).hex()) for path in event["read"]}
                 out["lists"] = {path: attempt(lambda: os.listdir(path)) for path in event["list"]}
                 out["environOf1"] = attempt(lambda: open("/proc/1/environ", "rb").read().hex())
+                out["timerList"] = attempt(lambda: len(open("/proc/timer_list", "rb").read()))
                 out["writes"] = {path: attempt(lambda: write(path)) for path in ["/x", "/var/task/x", "/etc/x", "/usr/x", "/dev/shm/x", "/tmp/x"]}
                 libc = ctypes.CDLL(None, use_errno=True)
                 def call(result):
@@ -199,6 +201,10 @@ class SandboxEscapeEndToEndTest {
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-sx-") || n.startsWith("hp-ee-sx-"));
         assertThat(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-")).as("instances' layers and images went with the lab").doesNotExist();
         assertThat(UidLeaseFiles.held("sx")).as("every uid the worker leased is returned").isEmpty();
+        for (String controller : List.of("memory", "pids", "freezer", "cpu", "")) {
+            assertThat(Path.of("/sys/fs/cgroup", controller, "hyperplane-sx")).as("the worker's cgroups are gone").doesNotExist();
+            assertThat(Path.of("/sys/fs/cgroup", controller, "hyperplane-lab-hp-sx")).as("the instances' cgroups are gone").doesNotExist();
+        }
     }
 
     private JsonNode invoke(String function, ObjectNode event) throws Exception {
@@ -233,7 +239,7 @@ class SandboxEscapeEndToEndTest {
         for (String function : List.of("hostile-py", "hostile-provided")) {
             JsonNode out = invoke(function, probeEvent());
             System.out.println(function + " probes: " + out);
-            assertThat(out.path("uid").asInt()).as("not root").isGreaterThanOrEqualTo(61000);
+            assertThat(out.path("uid").asInt()).as("not root").isGreaterThanOrEqualTo(WorkerSettings.DEFAULT_FIRST_UID);
             assertThat(JSON.convertValue(out.path("root"), List.class)).as("its own root directory")
                     .containsExactlyInAnyOrder("bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "tmp", "usr", "var");
             assertThat(out.path("pids").size()).as("it sees only its own processes: " + out.path("pids")).isLessThan(10);
@@ -243,6 +249,8 @@ class SandboxEscapeEndToEndTest {
             out.path("lists").fields().forEachRemaining(e ->
                     assertThat(e.getValue().asText()).as("listing " + e.getKey()).isIn("FileNotFoundError", "PermissionError"));
             assertThat(out.path("environOf1").asText()).as("PID 1 is bubblewrap's, root's").isEqualTo("PermissionError");
+            assertThat(out.path("timerList").asText()).as("no host tasks through /proc/timer_list (masked: nothing, or refused)")
+                    .isIn("0", "FileNotFoundError", "PermissionError");
             out.path("writes").fields().forEachRemaining(e -> {
                 if (e.getKey().equals("/tmp/x")) {
                     assertThat(e.getValue().asText()).as("its own /tmp").isEqualTo("written");
@@ -274,7 +282,7 @@ class SandboxEscapeEndToEndTest {
         List<String> uids = new ArrayList<>();
         out.path("preloaded").forEach(n -> uids.add(n.asText()));
         assertThat(uids).as("the function's own processes loaded it, as on AWS").isNotEmpty().doesNotContain("0")
-                .allMatch(uid -> Integer.parseInt(uid) >= 61000);
+                .allMatch(uid -> Long.parseLong(uid) >= WorkerSettings.DEFAULT_FIRST_UID);
         assertThat(HOST_MARKER).as("no root-run launch step loaded the tenant's library").doesNotExist();
     }
 
@@ -325,7 +333,13 @@ class SandboxEscapeEndToEndTest {
                 "printf 'Package: hp-instance-probe\\nVersion: 1\\nArchitecture: all\\nMaintainer: hyperplane\\nDescription: probe\\n' > /root/pkg/DEBIAN/control",
                 "dpkg-deb --build /root/pkg /root/probe.deb > /dev/null 2>&1 && dpkg -i /root/probe.deb > /tmp/dpkg.log 2>&1; echo dpkgInstall=$?; sed 's/^/apt: /' /tmp/dpkg.log",
                 "touch /usr/bin/hp-instance-layer && echo usrWritable=0",
+                "echo timerList=$(wc -c < /proc/timer_list)",
+                "ls /var/cache/debconf/passwords.dat > /dev/null 2>&1; echo debconfPasswords=$?",
+                "ping -c 1 -W 2 10.7.2.1 > /dev/null 2>&1; echo ping=$?",
                 "echo layerBytes=$(df -B1 --output=size /root | tail -1 | tr -d ' ')",
+                // Bounded in processes (4,096) and memory (4 GiB): more threads fail, 5 GiB gets the process killed.
+                "python3 -c 'import threading; e = threading.Event(); n = 0\ntry:\n    while n < 10000: threading.Thread(target=e.wait).start(); n += 1\nexcept RuntimeError: pass\nprint(\"threads=%d\" % n); e.set()'",
+                "python3 -c 'b = b\"\\1\" * (5 << 30)' > /dev/null 2>&1; echo memory=$?",
                 "echo runBytes=$(df -B1 --output=size /run | tail -1 | tr -d ' ')",
                 "echo userdata-probe-done", "");
         String id = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(w.subnetB).securityGroupIds(w.fnGroup)
@@ -357,6 +371,11 @@ class SandboxEscapeEndToEndTest {
         assertThat(out.get("usrWritable")).as("its /usr is its own layer").isEqualTo("0");
         assertThat(Path.of("/usr/bin/hp-instance-layer")).as("not the host's /usr").doesNotExist();
         assertThat(out.get("layerBytes")).as("its own files live in a bounded file system, not the host's /run").isEqualTo(Long.toString(4L << 30));
+        assertThat(Integer.parseInt(out.get("threads"))).as("its processes and threads are bounded").isBetween(3000, 4096);
+        assertThat(out.get("memory")).as("past its memory the kernel kills it (SIGKILL)").isEqualTo("137");
+        assertThat(out.get("timerList")).as("/proc shows no host timers (tasks): masked, nothing or refused").isIn("0", "");
+        assertThat(out.get("debconfPasswords")).as("no host package secrets").isNotEqualTo("0");
+        assertThat(out.get("ping")).as("ping works without CAP_NET_RAW").isEqualTo("0");
         assertThat(out.get("runBytes")).as("and so do its /run, /tmp and /dev/shm").isEqualTo(Long.toString(1L << 30));
         w.ec2.terminateInstances(b -> b.instanceIds(id));
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));

@@ -11,6 +11,8 @@ import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.exec.Tool;
 import io.hyperplane.linux.exec.Tools;
 import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.linux.sandbox.InstanceSandbox;
 import io.hyperplane.lab.probe.ProbeMain;
@@ -192,6 +194,9 @@ public final class Lab {
             }
             progress.accept("lab: deleted " + deleted.size() + " namespace" + (deleted.size() == 1 ? "" : "s")
                     + (deleted.isEmpty() ? "" : ": " + String.join(" ", deleted)));
+            if (journal.prefix() != null) {
+                EnvironmentCgroup.deleteLeftovers(LabFabric.cgroupOwner(journal.prefix())); // instances' cgroups, emptied above
+            }
         } catch (IOException e) {
             throw new LabException("cannot read the lab journal in " + stateDir + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {

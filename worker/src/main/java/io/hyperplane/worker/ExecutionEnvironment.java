@@ -17,13 +17,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -47,6 +50,10 @@ import java.util.stream.Stream;
 final class ExecutionEnvironment {
     private static final Logger LOG = LoggerFactory.getLogger(ExecutionEnvironment.class);
     static final int RUNTIME_API_PORT = 9001;
+    /** Lambda's quota for a deployment package unzipped (250 MB): the control plane refuses more, the worker checks again. */
+    static final long MAX_CODE_BYTES = 262_144_000L;
+    /** Files in one package: far more than any real function has, few enough that unpacking stays cheap. */
+    static final int MAX_CODE_ENTRIES = 100_000;
     /** Lambda's quota: "File descriptors: 1,024" per execution environment. */
     static final int MAX_OPEN_FILES = 1024;
     /** What the function sees as its host name: nothing of the machine's. */
@@ -262,8 +269,8 @@ final class ExecutionEnvironment {
     private static List<Path> outsideUsr(String executable) {
         Path program = Path.of(executable);
         if (!program.isAbsolute() || program.startsWith("/usr") || program.startsWith(Sandbox.TASK_ROOT) || program.startsWith(Sandbox.RUNTIME_DIR)
-                || program.getParent() == null || program.getParent().getParent() == null) {
-            return List.of();
+                || program.getParent() == null || program.getParent().getParent() == null || program.getParent().getParent().getParent() == null) {
+            return List.of(); // never the whole root: /bin/java's "home" would be /
         }
         return List.of(program.getParent().getParent());
     }
@@ -428,18 +435,23 @@ final class ExecutionEnvironment {
         return process.isAlive();
     }
 
-    /** Ends the process and removes the Runtime API, cgroup and files; the network is the caller's. */
-    void destroy() {
-        kill(process, cgroup, network.namespace());
+    /**
+     * Ends the process and removes the Runtime API, cgroup and files; the network is the caller's.
+     *
+     * @return whether every process of it is gone (only then may its uid go to another environment)
+     */
+    boolean destroy() {
+        boolean gone = kill(process, cgroup, network.namespace());
         runtimeApi.close();
         if (cgroup != null) {
             cgroup.delete();
         }
         deleteTree(dir);
+        return gone;
     }
 
     /** Through the cgroup first: whatever sessions or namespaces the function made, its processes are all in it. */
-    private static void kill(Process process, EnvironmentCgroup cgroup, String namespace) {
+    private static boolean kill(Process process, EnvironmentCgroup cgroup, String namespace) {
         if (cgroup != null) {
             cgroup.killAll();
         }
@@ -455,6 +467,7 @@ final class ExecutionEnvironment {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return cgroup == null ? process == null || !process.isAlive() : cgroup.pids().isEmpty();
     }
 
     static String errorJson(String type, String message) {
@@ -465,6 +478,8 @@ final class ExecutionEnvironment {
     private static void unzip(byte[] zip, Path task) throws IOException {
         Path file = task.getParent().resolve("code.zip");
         Files.write(file, zip);
+        long written = 0;
+        int entriesSeen = 0;
         try (FileSystem fs = FileSystems.newFileSystem(file, Map.of("enablePosixFileAttributes", "true"))) {
             Path root = fs.getPath("/");
             try (Stream<Path> entries = Files.walk(root)) {
@@ -481,8 +496,11 @@ final class ExecutionEnvironment {
                         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
                         continue;
                     }
+                    if (++entriesSeen > MAX_CODE_ENTRIES) {
+                        throw new IOException("the code has more than " + MAX_CODE_ENTRIES + " entries");
+                    }
                     Files.createDirectories(target.getParent());
-                    Files.copy(entry, target);
+                    written = copyWithin(entry, target, written);
                     Set<PosixFilePermission> mode = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
                             PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ);
                     boolean executable;
@@ -506,6 +524,26 @@ final class ExecutionEnvironment {
                 Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
         }
+    }
+
+    /**
+     * Copies one entry, counting what is actually inflated (never what the zip's headers claim), and
+     * refuses to write past Lambda's 250 MB unzipped: a zip bomb fills no host file system.
+     */
+    private static long copyWithin(Path entry, Path target, long written) throws IOException {
+        try (InputStream in = Files.newInputStream(entry);
+             OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW)) {
+            byte[] chunk = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(chunk)) > 0) {
+                written += n;
+                if (written > MAX_CODE_BYTES) {
+                    throw new IOException("the code unzips to more than " + MAX_CODE_BYTES + " bytes");
+                }
+                out.write(chunk, 0, n);
+            }
+        }
+        return written;
     }
 
     static void deleteTree(Path dir) {

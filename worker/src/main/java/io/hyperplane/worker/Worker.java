@@ -471,8 +471,12 @@ public final class Worker implements AutoCloseable {
 
     private void destroy(ExecutionEnvironment ee) {
         all.remove(ee.id);
-        ee.destroy();
-        uids.release(ee.uid);
+        if (ee.destroy()) {
+            uids.release(ee.uid);
+        } else {
+            // A process of it survived SIGKILL (stuck in the kernel, say): its uid stays leased until this worker restarts.
+            LOG.warn("environment {} still has processes after teardown; uid {} stays leased", ee.id, ee.uid);
+        }
         removeNetwork(ee.id, ee.network);
     }
 

@@ -38,7 +38,12 @@ public record WorkerSettings(String name, URI control, String token, String host
     }
 
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
-    public static final int DEFAULT_FIRST_UID = 61000; // function processes run as 61000 + n, users that exist nowhere else
+    /**
+     * Function processes run as 1,000,000,000 + n: far from system users, nobody (65534), systemd's
+     * dynamic users (61184-65519) and the subordinate ranges of /etc/subuid, below 2^31 for tools
+     * that keep uids signed.
+     */
+    public static final int DEFAULT_FIRST_UID = 1_000_000_000;
     public static final Duration DEFAULT_INIT_TIMEOUT = Duration.ofSeconds(10); // Lambda's init phase limit
     public static final int DEFAULT_READY_SLOTS = 16; // networks prepared ahead: a namespace and a tunnel each, a few KB of kernel memory
 

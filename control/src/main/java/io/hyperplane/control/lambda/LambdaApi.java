@@ -52,6 +52,8 @@ import java.util.zip.ZipInputStream;
 public final class LambdaApi {
     static final int MAX_SUBNETS = 16;
     static final int MAX_SECURITY_GROUPS = 5;
+    /** Lambda's quota for a deployment package unzipped: 250 MB (the limit and message of its API). */
+    static final long MAX_UNZIPPED_BYTES = 262_144_000L;
     private static final int UNRESERVED_MINIMUM = 100; // Lambda keeps this much of the account's concurrency unreserved
     private static final int MAX_ENVIRONMENT_BYTES = 4096;
     private static final int DEFAULT_EPHEMERAL_STORAGE_MB = 512; // Lambda's /tmp when a function does not choose one
@@ -333,8 +335,12 @@ public final class LambdaApi {
         } catch (IllegalArgumentException e) {
             throw LambdaError.invalid("ZipFile is not valid base64: " + e.getMessage());
         }
-        if (bytes.length == 0 || !isZip(bytes)) {
+        long unzipped = bytes.length == 0 ? -1 : unzippedSize(bytes);
+        if (unzipped < 0) {
             throw LambdaError.invalid("Could not unzip uploaded file. Please check your file, then try to upload again.");
+        }
+        if (unzipped > MAX_UNZIPPED_BYTES) {
+            throw LambdaError.invalid("Unzipped size must be smaller than " + MAX_UNZIPPED_BYTES + " bytes");
         }
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
@@ -344,18 +350,29 @@ public final class LambdaApi {
         }
     }
 
-    private static boolean isZip(byte[] bytes) {
+    /**
+     * The bytes the zip unpacks to, counted as they are inflated (never what its headers claim), or
+     * -1 if it is not a zip with at least one entry; counting stops past {@link #MAX_UNZIPPED_BYTES}.
+     */
+    private static long unzippedSize(byte[] bytes) {
         try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
-            ZipEntry first = zip.getNextEntry();
-            if (first == null) {
-                return false;
+            if (zip.getNextEntry() == null) {
+                return -1;
             }
-            while (zip.getNextEntry() != null) {
-                zip.closeEntry();
-            }
-            return true;
+            long total = 0;
+            byte[] chunk = new byte[64 * 1024];
+            do {
+                int n;
+                while ((n = zip.read(chunk)) > 0) {
+                    total += n;
+                    if (total > MAX_UNZIPPED_BYTES) {
+                        return total;
+                    }
+                }
+            } while (zip.getNextEntry() != null);
+            return total;
         } catch (IOException e) {
-            return false;
+            return -1;
         }
     }
 

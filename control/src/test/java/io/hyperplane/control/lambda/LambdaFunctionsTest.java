@@ -19,6 +19,7 @@ import software.amazon.awssdk.services.lambda.model.LambdaException;
 import software.amazon.awssdk.services.lambda.model.LastUpdateStatus;
 import software.amazon.awssdk.services.lambda.model.State;
 
+import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -32,6 +33,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -148,6 +151,25 @@ class LambdaFunctionsTest {
         Ec2Exception taken = catchThrowableOfType(Ec2Exception.class, () -> w.ec2.runInstances(b -> b.imageId("ami-x").subnetId(subnetA)
                 .minCount(1).maxCount(1).privateIpAddress(eniIp)));
         assertThat(taken.awsErrorDetails().errorCode()).isEqualTo("InvalidIPAddress.InUse");
+    }
+
+    @Test
+    void shouldRefuseCodeThatUnzipsPastLambdasQuotaWhateverItsHeadersSay() throws Exception {
+        // 263 MB of zeros deflate to a few hundred KB: a zip bomb by Lambda's measure (250 MB unzipped).
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            zip.putNextEntry(new ZipEntry("bootstrap"));
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 251; i++) {
+                zip.write(zeros);
+            }
+            zip.closeEntry();
+        }
+        LambdaException e = error(() -> w.lambda.createFunction(b -> b.functionName("bomb").role(role).runtime("provided.al2023")
+                .handler("bootstrap").code(c -> c.zipFile(SdkBytes.fromByteArray(bytes.toByteArray())))));
+        assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValueException");
+        assertThat(e.awsErrorDetails().errorMessage()).isEqualTo("Unzipped size must be smaller than 262144000 bytes");
+        assertThat(w.lambda.listFunctions().functions()).extracting(FunctionConfiguration::functionName).doesNotContain("bomb");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.hyperplane.lab.fabric;
 
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.ExecResult;
@@ -54,6 +55,10 @@ public final class LabFabric implements Fabric {
     private static final long INSTANCE_TMP_BYTES = 1024L * 1024 * 1024;
     /** What an instance may write to its own /usr, /etc, /var and /root: room for a package or two and their data. */
     private static final long INSTANCE_LAYER_BYTES = 4L * 1024 * 1024 * 1024;
+    /** An instance's memory, its tmpfs pages included: a mid-sized EC2 instance's. */
+    private static final long INSTANCE_MEMORY_BYTES = 4L * 1024 * 1024 * 1024;
+    /** An instance's processes and threads: room for a database with a few hundred connections. */
+    private static final int INSTANCE_MAX_PROCESSES = 4096;
 
     private final Path stateDir;
     private final String prefix;
@@ -274,8 +279,9 @@ public final class LabFabric implements Fabric {
         }
         Path script = stateDir.resolve(instance.id() + ".userdata");
         Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
+        EnvironmentCgroup cgroup = EnvironmentCgroup.create(cgroupOwner(), instance.id(), INSTANCE_MEMORY_BYTES, INSTANCE_MAX_PROCESSES);
         InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), etcImage(), ns,
-                script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES);
+                script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES, cgroup == null ? List.of() : cgroup.procsFiles());
         List<String> command = new ArrayList<>(List.of("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"));
         command.addAll(sandbox.launchCommand(stateDir.resolve("seccomp.bpf")));
         DetachedProcess.start(instance.id(), command, stateDir.resolve(instance.id() + ".log"));
@@ -310,8 +316,18 @@ public final class LabFabric implements Fabric {
         return paths;
     }
 
-    /** A terminated instance's layers, UserData, marker and log. */
+    /** The name the fabric's instance cgroups are kept under: {@code hyperplane-lab-PREFIX}. */
+    private String cgroupOwner() {
+        return cgroupOwner(prefix);
+    }
+
+    public static String cgroupOwner(String prefix) {
+        return "lab-" + prefix.replaceAll("-+$", "");
+    }
+
+    /** A terminated instance's cgroups, layers, UserData, marker and log. */
     private void removeInstanceFiles(String instanceId) throws IOException, InterruptedException {
+        EnvironmentCgroup.deleteOne(cgroupOwner(), instanceId);
         InstanceSandbox.delete(stateDir.resolve(instanceId));
         for (String suffix : List.of(".userdata", ".started", ".log")) {
             Files.deleteIfExists(stateDir.resolve(instanceId + suffix));
@@ -322,8 +338,9 @@ public final class LabFabric implements Fabric {
         loaded.remove(ns); // a new namespace has no rules, whatever was loaded into an earlier one of that name
         journal.recordNamespace(ns);
         Namespaces.add(ns);
+        // ping through ping sockets for every user: instances have no CAP_NET_RAW (InstanceSandbox)
         shell(ns, "if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"
-                + " && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi");
+                + " && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi; echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range");
         ip(ns, "link", "set", "lo", "up");
     }
 

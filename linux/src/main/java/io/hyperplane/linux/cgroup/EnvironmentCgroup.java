@@ -92,6 +92,14 @@ public final class EnvironmentCgroup {
 
     /** Creates the environment's cgroups limited to {@code bytes} of memory; null when the machine has no controller. */
     public static EnvironmentCgroup create(String worker, String name, long bytes) throws IOException {
+        return create(worker, name, bytes, MAX_PROCESSES);
+    }
+
+    /** As {@link #create(String, String, long)}, with a process limit of the caller's (an instance's, say). */
+    public static EnvironmentCgroup create(String worker, String name, long bytes, int maxProcesses) throws IOException {
+        if (maxProcesses < 1) {
+            throw new IllegalArgumentException("maxProcesses " + maxProcesses + ": must be at least 1");
+        }
         Path parent = parent(worker);
         if (parent == null) {
             return null;
@@ -117,7 +125,7 @@ public final class EnvironmentCgroup {
             if (pidsParent != null) {
                 pids = pidsParent.resolve(name);
                 Files.createDirectories(pids);
-                Files.writeString(pids.resolve("pids.max"), Integer.toString(MAX_PROCESSES));
+                Files.writeString(pids.resolve("pids.max"), Integer.toString(maxProcesses));
             }
             Path freezerParent = freezerParent(worker);
             if (freezerParent != null) {
@@ -127,7 +135,7 @@ public final class EnvironmentCgroup {
         } else {
             Files.writeString(dir.resolve("memory.max"), Long.toString(bytes));
             Files.writeString(dir.resolve("memory.swap.max"), "0");
-            Files.writeString(dir.resolve("pids.max"), Integer.toString(MAX_PROCESSES));
+            Files.writeString(dir.resolve("pids.max"), Integer.toString(maxProcesses));
         }
         return new EnvironmentCgroup(dir, pids, freezer);
     }
@@ -276,7 +284,24 @@ public final class EnvironmentCgroup {
         LOG.warn("cgroup {} could not be removed", dir);
     }
 
-    /** Kills the processes of, and removes, every environment cgroup a previous run of this worker left behind. */
+    /** Kills the processes of, and removes, one cgroup {@link #create} made, wherever its owner's run made it. */
+    public static void deleteOne(String worker, String name) {
+        for (Path parent : new Path[] {freezerParent(worker), parent(worker), pidsParent(worker)}) {
+            if (parent != null && Files.isDirectory(parent.resolve(name))) {
+                Path child = parent.resolve(name);
+                if (Files.exists(child.resolve("freezer.state"))) {
+                    thaw(child);
+                }
+                killAll(child);
+                delete(child);
+            }
+        }
+    }
+
+    /**
+     * Kills the processes of, and removes, every environment cgroup a previous run of this worker
+     * left behind, and the worker's parents (made again by the next {@link #create}).
+     */
     public static void deleteLeftovers(String worker) {
         List<Path> parents = new ArrayList<>();
         parents.add(freezerParent(worker)); // thawed and emptied as the others are
@@ -297,6 +322,7 @@ public final class EnvironmentCgroup {
             } catch (IOException e) {
                 LOG.warn("listing {}: {}", parent, e.getMessage());
             }
+            delete(parent); // the worker's own parent goes too: a stopped worker leaves no cgroup
         }
     }
 }

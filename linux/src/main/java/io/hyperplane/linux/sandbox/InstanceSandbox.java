@@ -31,7 +31,8 @@ import java.util.Objects;
  * state directory) in a mount namespace of the instance's own (made by {@code unshare --mount}
  * before bubblewrap), as are the overlays: all of it vanishes with the instance's last process,
  * nothing is mounted on the host, and one instance cannot fill the host's /run. Its /tmp, /run and
- * /dev/shm are bounded tmpfs too.
+ * /dev/shm are bounded tmpfs too. The namespace is a slave of the host's, so the host's later
+ * unmounts reach it: an {@code ip netns delete} of another namespace leaves no copy of it alive here.
  *
  * <p>Root inside keeps only the capabilities a server needs to install and start software (Docker's
  * default set without MKNOD: no device nodes onto the host's disks) and none that administer the
@@ -39,16 +40,26 @@ import java.util.Objects;
  * in its namespace) or change its addresses; without CAP_SYS_ADMIN it mounts nothing.
  */
 public record InstanceSandbox(String hostname, Path dir, Path etcImage, String networkNamespace, Path userData, List<Path> imagePaths,
-                              long tmpBytes, long layerBytes) {
+                              long tmpBytes, long layerBytes, List<Path> cgroupProcs) {
 
-    /** What root in an instance keeps: Docker's default capability set less CAP_MKNOD. */
-    static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_NET_RAW",
+    /**
+     * What root in an instance keeps: Docker's default capability set less CAP_MKNOD (device nodes
+     * onto the host's disks) and CAP_NET_RAW (packet sockets pass the instance's own security group
+     * and can forge its neighbours' addresses; ping works through ping sockets instead).
+     */
+    static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
             "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
     /** Host package state under /var that apt and dpkg read and write: overlays, so an install changes only the instance. */
-    static final List<String> PACKAGE_STATE = List.of("lib/dpkg", "lib/apt", "cache/apt", "cache/debconf");
+    static final List<String> PACKAGE_STATE = List.of("lib/dpkg", "lib/apt", "cache/apt"); // not debconf: the host's passwords.dat
+    /** Under /etc: what may hold the host's secrets, left out of the image (password hashes are locked besides). */
+    static final List<String> ETC_SECRETS = List.of("ssh", "ssl/private", "mysql/debian.cnf", "apt/auth.conf", "apt/auth.conf.d",
+            "wireguard", "letsencrypt", "NetworkManager/system-connections", "krb5.keytab", "ipsec.secrets", "ppp/chap-secrets",
+            "ppp/pap-secrets", "hyperplane", "docker", "containerd");
     /** Where cloud-init keeps UserData on EC2; ours is read-only there. */
     public static final String USER_DATA_PATH = "/var/lib/cloud/instance/user-data.txt";
     private static final int SECCOMP_FD = 9;
+    /** How much of an instance's output its log keeps. */
+    static final long LOG_BYTES = 16L * 1024 * 1024;
     private static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public InstanceSandbox {
@@ -62,6 +73,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         }
         Objects.requireNonNull(userData, "userData");
         imagePaths = List.copyOf(imagePaths);
+        cgroupProcs = List.copyOf(cgroupProcs);
         if (tmpBytes < 1024 * 1024) {
             throw new IllegalArgumentException("tmpBytes " + tmpBytes + ": at least 1 MiB");
         }
@@ -72,7 +84,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
 
     /**
      * Makes {@code image} a copy of the host's /etc an instance may see: every password hash
-     * locked, no SSH host keys, no private TLS keys. Instances share it, read-only, below their own
+     * locked, and nothing of {@link #ETC_SECRETS} (SSH keys, private TLS keys, stored credentials). Instances share it, read-only, below their own
      * layers.
      */
     public static void makeEtcImage(Path image) throws IOException, InterruptedException {
@@ -97,17 +109,10 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
                 Files.writeString(f, locked.toString(), StandardCharsets.UTF_8);
             }
         }
-        for (String secrets : List.of("ssh", "ssl/private")) {
-            Path d = partial.resolve(secrets);
-            if (Files.isDirectory(d)) {
-                try (var entries = Files.list(d)) {
-                    for (Path e : entries.toList()) {
-                        String name = e.getFileName().toString();
-                        if (secrets.equals("ssl/private") || name.startsWith("ssh_host_")) {
-                            Files.deleteIfExists(e);
-                        }
-                    }
-                }
+        for (String secret : ETC_SECRETS) {
+            Path p = partial.resolve(secret);
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                delete(p);
             }
         }
         Files.move(partial, image);
@@ -135,6 +140,10 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         StringBuilder script = new StringBuilder("set -e\n");
+        // Into the instance's cgroups first: its memory (tmpfs pages included) and processes are bounded from here on.
+        for (Path procs : cgroupProcs) {
+            script.append("echo $$ > ").append(q(procs.toString())).append('\n');
+        }
         // The instance's layers: a tmpfs of its own, bounded, mounted in its mount namespace only, so that one
         // instance cannot fill the host's /run and its files vanish with it.
         script.append("mount -t tmpfs -o ").append(q("size=" + layerBytes + ",mode=0700,nosuid,nodev")).append(" hp-instance ")
@@ -160,9 +169,12 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         script.append("chmod 1777 ").append(q(var + "/tmp")).append(" && chmod 0700 ").append(q(dir.resolve("root").toString())).append('\n');
         script.append("[ -e ").append(q(var + "/run")).append(" ] || ln -s /run ").append(q(var + "/run")).append('\n');
         script.append("[ -e ").append(q(var + "/lock")).append(" ] || ln -s /run/lock ").append(q(var + "/lock")).append('\n');
-        script.append("exec \"$@\" ").append(SECCOMP_FD).append('<').append(q(filter.toString())).append('\n');
+        // Its output goes to the caller's log through a bounded pipe: an instance that writes without end fills no
+        // host file system (the rest is read and dropped, so the instance never blocks on it).
+        script.append("\"$@\" ").append(SECCOMP_FD).append('<').append(q(filter.toString())).append(" 2>&1 | { head -c ").append(LOG_BYTES)
+                .append("; cat > /dev/null; }\n");
 
-        List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script.toString(),
+        List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "slave", "/bin/sh", "-c", script.toString(),
                 "instance", "nsenter", "--net=/run/netns/" + networkNamespace, "bwrap"));
         command.addAll(arguments());
         return command;
@@ -187,6 +199,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         a.addAll(List.of("--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", "/tmp"));
         a.addAll(List.of("--perms", "0755", "--size", Long.toString(tmpBytes), "--tmpfs", "/run", "--perms", "1777", "--dir", "/run/lock"));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", "/dev/shm"));
+        Sandbox.maskProc(a);
         for (Path image : imagePaths) {
             a.addAll(List.of("--ro-bind-try", image.toString(), image.toString()));
         }

@@ -168,12 +168,36 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         }
         a.addAll(List.of("--perms", "1777", "--size", Long.toString(tmpBytes), "--tmpfs", TMP.toString()));
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
+        maskProc(a);
         a.addAll(List.of("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", hostname));
         // No controlling terminal to inject into. Not --die-with-parent: the kernel's parent-death signal follows the
         // thread that spawned the sandbox, not its process, and a JVM's threads come and go; the caller ends sandboxes
         // through their cgroups instead, after a crash too.
         a.addAll(List.of("--new-session", "--chdir", TASK_ROOT.toString(), "--clearenv", "--setenv", "PATH", SAFE_PATH));
         return a;
+    }
+
+    /**
+     * What of a fresh /proc still shows or touches the host, hidden as Docker hides it: kernel
+     * memory and keys, timers and scheduler state that name host tasks, and SCSI/ACPI/sound
+     * controls writable by a root without capabilities (CVE-2017-16539). Only what this kernel has.
+     */
+    static final List<String> PROC_MASKED_FILES = List.of("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+            "/proc/latency_stats", "/proc/sysrq-trigger");
+    static final List<String> PROC_MASKED_DIRECTORIES = List.of("/proc/scsi", "/proc/acpi", "/proc/asound");
+
+    /** Options that mask {@link #PROC_MASKED_FILES} and {@link #PROC_MASKED_DIRECTORIES}; after {@code --proc /proc}. */
+    static void maskProc(List<String> a) {
+        for (String file : PROC_MASKED_FILES) {
+            if (Files.exists(Path.of(file))) {
+                a.addAll(List.of("--ro-bind", "/dev/null", file));
+            }
+        }
+        for (String dir : PROC_MASKED_DIRECTORIES) {
+            if (Files.isDirectory(Path.of(dir))) {
+                a.addAll(List.of("--tmpfs", dir, "--remount-ro", dir));
+            }
+        }
     }
 
     /** /bin, /lib and the like: links into /usr where the host has them so (merged /usr), read-only binds where not. */
