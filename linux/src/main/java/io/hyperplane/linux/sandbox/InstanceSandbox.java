@@ -170,8 +170,9 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         script.append("[ -e ").append(q(var + "/run")).append(" ] || ln -s /run ").append(q(var + "/run")).append('\n');
         script.append("[ -e ").append(q(var + "/lock")).append(" ] || ln -s /run/lock ").append(q(var + "/lock")).append('\n');
         // Its output goes to the caller's log through a bounded pipe: an instance that writes without end fills no
-        // host file system (the rest is read and dropped, so the instance never blocks on it).
-        script.append("\"$@\" ").append(SECCOMP_FD).append('<').append(q(filter.toString())).append(" 2>&1 | { head -c ").append(LOG_BYTES)
+        // host file system (the rest is read and dropped, so the instance never blocks on it); unbuffered, so the log is
+        // current while the instance runs (waiting for a server to say it is ready, say).
+        script.append("\"$@\" ").append(SECCOMP_FD).append('<').append(q(filter.toString())).append(" 2>&1 | { stdbuf -o0 head -c ").append(LOG_BYTES)
                 .append("; cat > /dev/null; }\n");
 
         List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "slave", "/bin/sh", "-c", script.toString(),
