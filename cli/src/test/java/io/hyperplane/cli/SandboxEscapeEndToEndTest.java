@@ -200,6 +200,10 @@ class SandboxEscapeEndToEndTest {
         Files.deleteIfExists(HOST_SHM_SECRET);
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-sx-") || n.startsWith("hp-ee-sx-"));
         assertThat(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-")).as("instances' layers and images went with the lab").doesNotExist();
+        for (Path ours : List.of(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT, io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.getParent())) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(ours)))
+                    .as(ours + ": no other user, tenant code included, reads the system's state").isEqualTo("rwx------");
+        }
         assertThat(UidLeaseFiles.held("sx")).as("every uid the worker leased is returned").isEmpty();
         for (String controller : List.of("memory", "pids", "freezer", "cpu", "")) {
             assertThat(Path.of("/sys/fs/cgroup", controller, "hyperplane-sx")).as("the worker's cgroups are gone").doesNotExist();

@@ -6,6 +6,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
@@ -40,9 +41,27 @@ public final class PrivateFiles {
         }
     }
 
-    /** Creates {@code dir} and its missing parents 0700 (existing ones are left as they are). */
+    /** The machine-wide root of the system's runtime state: labs' journals, environments, uid leases. */
+    public static final Path RUN_ROOT = Path.of("/run/hyperplane");
+
+    /** {@link #createDirectories(Path, Path)} within {@link #RUN_ROOT}. */
     public static Path createDirectories(Path dir) throws IOException {
+        return createDirectories(dir, RUN_ROOT);
+    }
+
+    /**
+     * Creates {@code dir} and its missing parents 0700. Directories of ours that already exist
+     * between {@code dir} and {@code ownedRoot} (inclusive) are made 0700 too: an older version, or
+     * a process without our umask, may have made them readable to every user.
+     */
+    public static Path createDirectories(Path dir, Path ownedRoot) throws IOException {
         FileAttribute<Set<PosixFilePermission>> mode = PosixFilePermissions.asFileAttribute(DIRECTORY);
-        return Files.createDirectories(dir, mode);
+        Files.createDirectories(dir, mode);
+        for (Path p = dir.toAbsolutePath(); p != null && p.startsWith(ownedRoot); p = p.getParent()) {
+            if (!Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS).equals(DIRECTORY)) {
+                Files.setPosixFilePermissions(p, DIRECTORY);
+            }
+        }
+        return dir;
     }
 }

@@ -140,9 +140,6 @@ public final class Worker implements AutoCloseable {
         ExecutionEnvironment.deleteTree(settings.environmentsRoot());
         // Root's alone: functions see their files only through their sandboxes' mounts.
         PrivateFiles.createDirectories(settings.environmentsRoot());
-        for (Path p = settings.environmentsRoot(); p != null && p.startsWith("/run/hyperplane"); p = p.getParent()) {
-            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        }
     }
 
     private void heartbeats() {
