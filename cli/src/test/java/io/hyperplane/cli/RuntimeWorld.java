@@ -13,6 +13,7 @@ import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.CreateFunctionRequest;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static org.awaitility.Awaitility.await;
 
@@ -109,7 +111,7 @@ final class RuntimeWorld implements AutoCloseable {
 
     /** As above, with more settings (environment variables, EphemeralStorage...) of the caller's. */
     void createFunction(String name, String runtime, String handler, byte[] zip, List<String> subnets, int timeout, int memory,
-                        java.util.function.Consumer<software.amazon.awssdk.services.lambda.model.CreateFunctionRequest.Builder> more) {
+                        Consumer<CreateFunctionRequest.Builder> more) {
         lambda.createFunction(b -> more.accept(b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup))));
         lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));

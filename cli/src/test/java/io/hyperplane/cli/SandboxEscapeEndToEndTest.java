@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.lab.Lab;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.worker.WorkerSettings;
 import org.junit.jupiter.api.AfterAll;
@@ -20,8 +21,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -199,9 +203,9 @@ class SandboxEscapeEndToEndTest {
         Files.deleteIfExists(HOST_TMP_SECRET);
         Files.deleteIfExists(HOST_SHM_SECRET);
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-sx-") || n.startsWith("hp-ee-sx-"));
-        assertThat(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-")).as("instances' layers and images went with the lab").doesNotExist();
-        for (Path ours : List.of(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT, io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.getParent())) {
-            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(ours)))
+        assertThat(Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-")).as("instances' layers and images went with the lab").doesNotExist();
+        for (Path ours : List.of(Lab.DEFAULT_STATE_ROOT, Lab.DEFAULT_STATE_ROOT.getParent())) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(ours)))
                     .as(ours + ": no other user, tenant code included, reads the system's state").isEqualTo("rwx------");
         }
         assertThat(UidLeaseFiles.held("sx")).as("every uid the worker leased is returned").isEmpty();
@@ -347,10 +351,10 @@ class SandboxEscapeEndToEndTest {
                 "echo runBytes=$(df -B1 --output=size /run | tail -1 | tr -d ' ')",
                 "echo userdata-probe-done", "");
         String id = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(w.subnetB).securityGroupIds(w.fnGroup)
-                .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
-        Path log = io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id + ".log");
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst().instanceId();
+        Path log = Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id + ".log");
         await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(log) && Files.readString(log).contains("userdata-probe-done"));
-        Map<String, String> out = new java.util.HashMap<>();
+        Map<String, String> out = new HashMap<>();
         Files.readAllLines(log).stream().filter(l -> l.matches("[a-zA-Z]+=.*"))
                 .forEach(l -> out.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
         System.out.println("UserData probes: " + out + "\n" + Files.readAllLines(log).stream().filter(l -> l.startsWith("apt: ")).toList());
@@ -382,7 +386,7 @@ class SandboxEscapeEndToEndTest {
         assertThat(out.get("ping")).as("ping works without CAP_NET_RAW").isEqualTo("0");
         assertThat(out.get("runBytes")).as("and so do its /run, /tmp and /dev/shm").isEqualTo(Long.toString(1L << 30));
         w.ec2.terminateInstances(b -> b.instanceIds(id));
-        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(io.hyperplane.lab.Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(Lab.DEFAULT_STATE_ROOT.resolve("hp-sx-").resolve(id)));
     }
 
     @Test

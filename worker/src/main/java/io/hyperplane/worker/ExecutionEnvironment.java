@@ -157,16 +157,10 @@ final class ExecutionEnvironment {
             // The root shell joins the environment's cgroups and sets Lambda's open-file quota (soft and hard, so the
             // function cannot raise it), then becomes bubblewrap. Tenant code initialises at nice 10, then runs in the
             // worker's idle CPU group (TenantCpu), below the system that serves it. It cannot undo either.
-            StringBuilder prelude = new StringBuilder();
-            if (cgroup != null) {
-                for (Path procs : cgroup.procsFiles()) {
-                    prelude.append("echo $$ > ").append(shellQuote(procs.toString())).append(" && ");
-                }
-            }
-            prelude.append("ulimit -n ").append(MAX_OPEN_FILES).append(" && ");
+            String prelude = Sandbox.joinCgroups(cgroup == null ? List.of() : cgroup.procsFiles()) + " && ulimit -n " + MAX_OPEN_FILES + " && ";
             // The launch starts from a thread inside the environment's network namespace, so every process of it is
             // there from its first instruction, without a command to enter it (bubblewrap makes the mount namespace).
-            List<String> command = sandbox.launchCommand(prelude.toString(), List.of("nice", "-n", Integer.toString(TenantCpu.INIT_NICE)), dir,
+            List<String> command = sandbox.launchCommand(prelude, List.of("nice", "-n", Integer.toString(TenantCpu.INIT_NICE)), dir,
                     seccompFilter(w));
             // A fixed environment and a working directory the tenant does not control for every root-run step:
             // the function's own variables (LD_PRELOAD among them) reach only its process (Sandbox).
@@ -284,10 +278,6 @@ final class ExecutionEnvironment {
             }
         }
         return file;
-    }
-
-    private static String shellQuote(String word) {
-        return "'" + word.replace("'", "'\\''") + "'";
     }
 
     private static Path runtimeDir(WorkerSettings w) throws IOException {

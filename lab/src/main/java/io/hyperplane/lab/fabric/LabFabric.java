@@ -6,11 +6,13 @@ import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.ExecResult;
+import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.linux.sandbox.InstanceSandbox;
 import io.hyperplane.linux.sandbox.SyscallFilter;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -279,8 +281,8 @@ public final class LabFabric implements Fabric {
         }
         Path script = stateDir.resolve(instance.id() + ".userdata");
         Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
-        EnvironmentCgroup cgroup = EnvironmentCgroup.create(cgroupOwner(), instance.id(), INSTANCE_MEMORY_BYTES, INSTANCE_MAX_PROCESSES);
-        InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), etcImage(), ns,
+        EnvironmentCgroup cgroup = EnvironmentCgroup.create(cgroupOwner(prefix), instance.id(), INSTANCE_MEMORY_BYTES, INSTANCE_MAX_PROCESSES);
+        InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), instanceImage(), ns,
                 script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES, cgroup == null ? List.of() : cgroup.procsFiles());
         List<String> command = new ArrayList<>(List.of("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"));
         command.addAll(sandbox.launchCommand(stateDir.resolve("seccomp.bpf")));
@@ -289,8 +291,8 @@ public final class LabFabric implements Fabric {
         log.accept("fabric: instance " + instance.id() + " UserData started (log " + stateDir.resolve(instance.id() + ".log") + ")");
     }
 
-    /** The sanitised /etc every instance of this fabric starts from, and the system-call filter; made once. */
-    private synchronized Path etcImage() throws IOException, InterruptedException {
+    /** What every instance of this fabric starts from, made once: the sanitised /etc (returned) and the system-call filter. */
+    private synchronized Path instanceImage() throws IOException, InterruptedException {
         Path image = stateDir.resolve("etc-image");
         if (!Files.isDirectory(image)) {
             InstanceSandbox.makeEtcImage(image);
@@ -308,7 +310,7 @@ public final class LabFabric implements Fabric {
     private static List<Path> imagePaths() {
         List<Path> paths = new ArrayList<>();
         paths.add(Path.of(System.getProperty("java.home")));
-        for (String entry : System.getProperty("java.class.path", "").split(java.io.File.pathSeparator)) {
+        for (String entry : Jvm.classpath().split(File.pathSeparator)) {
             if (!entry.isEmpty()) {
                 paths.add(Path.of(entry).toAbsolutePath());
             }
@@ -316,18 +318,14 @@ public final class LabFabric implements Fabric {
         return paths;
     }
 
-    /** The name the fabric's instance cgroups are kept under: {@code hyperplane-lab-PREFIX}. */
-    private String cgroupOwner() {
-        return cgroupOwner(prefix);
-    }
-
+    /** The name a fabric's instance cgroups are kept under: {@code hyperplane-lab-PREFIX}. */
     public static String cgroupOwner(String prefix) {
         return "lab-" + prefix.replaceAll("-+$", "");
     }
 
     /** A terminated instance's cgroups, layers, UserData, marker and log. */
     private void removeInstanceFiles(String instanceId) throws IOException, InterruptedException {
-        EnvironmentCgroup.deleteOne(cgroupOwner(), instanceId);
+        EnvironmentCgroup.deleteOne(cgroupOwner(prefix), instanceId);
         InstanceSandbox.delete(stateDir.resolve(instanceId));
         for (String suffix : List.of(".userdata", ".started", ".log")) {
             Files.deleteIfExists(stateDir.resolve(instanceId + suffix));

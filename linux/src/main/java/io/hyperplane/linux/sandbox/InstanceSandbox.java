@@ -1,10 +1,12 @@
 package io.hyperplane.linux.sandbox;
 
+import io.hyperplane.linux.PrivateFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -111,7 +113,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         }
         for (String secret : ETC_SECRETS) {
             Path p = partial.resolve(secret);
-            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
                 delete(p);
             }
         }
@@ -123,7 +125,7 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
      * link the instance planted.
      */
     public static void delete(Path path) throws IOException, InterruptedException {
-        if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             Process rm = new ProcessBuilder("rm", "-rf", "--one-file-system", "--", path.toString()).redirectErrorStream(true).start();
             rm.getInputStream().readAllBytes();
             rm.waitFor();
@@ -137,17 +139,14 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
      * UserData with {@code /bin/sh} as the instance's root.
      */
     public List<String> launchCommand(Path filter) throws IOException {
-        Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        PrivateFiles.createDirectories(dir, dir.getParent());
         StringBuilder script = new StringBuilder("set -e\n");
         // Into the instance's cgroups first: its memory (tmpfs pages included) and processes are bounded from here on.
-        for (Path procs : cgroupProcs) {
-            script.append("echo $$ > ").append(q(procs.toString())).append('\n');
-        }
+        script.append(Sandbox.joinCgroups(cgroupProcs)).append('\n');
         // The instance's layers: a tmpfs of its own, bounded, mounted in its mount namespace only, so that one
         // instance cannot fill the host's /run and its files vanish with it.
-        script.append("mount -t tmpfs -o ").append(q("size=" + layerBytes + ",mode=0700,nosuid,nodev")).append(" hp-instance ")
-                .append(q(dir.toString())).append('\n');
+        script.append("mount -t tmpfs -o ").append(Sandbox.quote("size=" + layerBytes + ",mode=0700,nosuid,nodev")).append(" hp-instance ")
+                .append(Sandbox.quote(dir.toString())).append('\n');
         List<String[]> overlays = new ArrayList<>();
         overlays.add(new String[] {"/usr", "usr"});
         overlays.add(new String[] {etcImage.toString(), "etc"});
@@ -158,21 +157,21 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
             String upper = dir.resolve("upper").resolve(o[1]).toString();
             String work = dir.resolve("work").resolve(o[1]).toString();
             String merged = dir.resolve("merged").resolve(o[1]).toString();
-            script.append("mkdir -p ").append(q(upper)).append(' ').append(q(work)).append(' ').append(q(merged)).append('\n');
-            script.append("[ -d ").append(q(o[0])).append(" ] && mount -t overlay overlay -o ")
-                    .append(q("lowerdir=" + o[0] + ",upperdir=" + upper + ",workdir=" + work)).append(' ').append(q(merged)).append('\n');
+            script.append("mkdir -p ").append(Sandbox.quote(upper)).append(' ').append(Sandbox.quote(work)).append(' ').append(Sandbox.quote(merged)).append('\n');
+            script.append("[ -d ").append(Sandbox.quote(o[0])).append(" ] && mount -t overlay overlay -o ")
+                    .append(Sandbox.quote("lowerdir=" + o[0] + ",upperdir=" + upper + ",workdir=" + work)).append(' ').append(Sandbox.quote(merged)).append('\n');
         }
         Path var = dir.resolve("var");
-        script.append("mkdir -p ").append(q(var + "/lib")).append(' ').append(q(var + "/log")).append(' ').append(q(var + "/cache"))
-                .append(' ').append(q(var + "/spool")).append(' ').append(q(var + "/tmp")).append(' ').append(q(dir.resolve("root").toString()))
+        script.append("mkdir -p ").append(Sandbox.quote(var + "/lib")).append(' ').append(Sandbox.quote(var + "/log")).append(' ').append(Sandbox.quote(var + "/cache"))
+                .append(' ').append(Sandbox.quote(var + "/spool")).append(' ').append(Sandbox.quote(var + "/tmp")).append(' ').append(Sandbox.quote(dir.resolve("root").toString()))
                 .append('\n');
-        script.append("chmod 1777 ").append(q(var + "/tmp")).append(" && chmod 0700 ").append(q(dir.resolve("root").toString())).append('\n');
-        script.append("[ -e ").append(q(var + "/run")).append(" ] || ln -s /run ").append(q(var + "/run")).append('\n');
-        script.append("[ -e ").append(q(var + "/lock")).append(" ] || ln -s /run/lock ").append(q(var + "/lock")).append('\n');
+        script.append("chmod 1777 ").append(Sandbox.quote(var + "/tmp")).append(" && chmod 0700 ").append(Sandbox.quote(dir.resolve("root").toString())).append('\n');
+        script.append("[ -e ").append(Sandbox.quote(var + "/run")).append(" ] || ln -s /run ").append(Sandbox.quote(var + "/run")).append('\n');
+        script.append("[ -e ").append(Sandbox.quote(var + "/lock")).append(" ] || ln -s /run/lock ").append(Sandbox.quote(var + "/lock")).append('\n');
         // Its output goes to the caller's log through a bounded pipe: an instance that writes without end fills no
         // host file system (the rest is read and dropped, so the instance never blocks on it); unbuffered, so the log is
         // current while the instance runs (waiting for a server to say it is ready, say).
-        script.append("\"$@\" ").append(SECCOMP_FD).append('<').append(q(filter.toString())).append(" 2>&1 | { stdbuf -o0 head -c ").append(LOG_BYTES)
+        script.append("\"$@\" ").append(SECCOMP_FD).append('<').append(Sandbox.quote(filter.toString())).append(" 2>&1 | { stdbuf -o0 head -c ").append(LOG_BYTES)
                 .append("; cat > /dev/null; }\n");
 
         List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--propagation", "slave", "/bin/sh", "-c", script.toString(),
@@ -215,7 +214,4 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         return a;
     }
 
-    private static String q(String word) {
-        return "'" + word.replace("'", "'\\''") + "'";
-    }
 }

@@ -1,5 +1,7 @@
 package io.hyperplane.linux.sandbox;
 
+import io.hyperplane.linux.PrivateFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -109,8 +111,8 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
      * directory the tenant does not control.
      */
     public List<String> launchCommand(String prelude, List<String> through, Path dir, Path filter) {
-        List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", prelude + "exec \"$@\" " + ARGS_FD + "<" + quote(dir.resolve(ARGUMENTS_FILE))
-                + " " + SECCOMP_FD + "<" + quote(filter) + " " + ENVIRONMENT_FD + "<" + quote(dir.resolve(ENVIRONMENT_FILE)), "sandbox"));
+        List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", prelude + "exec \"$@\" " + ARGS_FD + "<" + quote(dir.resolve(ARGUMENTS_FILE).toString())
+                + " " + SECCOMP_FD + "<" + quote(filter.toString()) + " " + ENVIRONMENT_FD + "<" + quote(dir.resolve(ENVIRONMENT_FILE).toString()), "sandbox"));
         words.addAll(through);
         words.addAll(List.of("bwrap", "--args", Integer.toString(ARGS_FD), "--seccomp", Integer.toString(SECCOMP_FD), "--"));
         words.addAll(tenantCommand());
@@ -123,8 +125,7 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
      */
     public void prepare(Path dir) throws IOException {
         Path etc = dir.resolve("etc");
-        Files.createDirectories(etc);
-        Files.setPosixFilePermissions(etc, PosixFilePermissions.fromString("rwx------"));
+        PrivateFiles.createDirectories(etc, dir);
         write(etc.resolve("passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\n" + USER_NAME + ":x:" + uid + ":" + uid + "::/tmp:/usr/sbin/nologin\n", "rw-r--r--");
         write(etc.resolve("group"), "root:x:0:\n" + USER_NAME + ":x:" + uid + ":\n", "rw-r--r--");
         write(etc.resolve("hosts"), "127.0.0.1\tlocalhost\n127.0.1.1\t" + hostname + "\n", "rw-r--r--");
@@ -240,7 +241,15 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
     }
 
     /** A single-quoted shell word. */
-    static String quote(Path path) {
-        return "'" + path.toString().replace("'", "'\\''") + "'";
+    static String quote(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
+    }
+
+    /**
+     * Shell code that moves the running shell into each of these cgroups (their {@code cgroup.procs}
+     * files), before it starts anything: every process of the sandbox is born inside them.
+     */
+    public static String joinCgroups(List<Path> procsFiles) {
+        return procsFiles.isEmpty() ? ":" : String.join(" && ", procsFiles.stream().map(p -> "echo $$ > " + quote(p.toString())).toList());
     }
 }
