@@ -28,7 +28,7 @@ final class FlowMemory {
         for (int i = 0; i < flows; i++) {
             int port = 1024 + (i & 0x7fff);
             int destination = firstDestination + (i >>> 15);
-            if (table.insert(5001, 6, port, destination, 5432, eni, port, FlowState.TCP_ESTABLISHED, 350) == FlowTable.NONE) {
+            if (table.insert(5001, 6, port, destination, 5432, 1001, eni, port, FlowState.TCP_ESTABLISHED, 350) == FlowTable.NONE) {
                 throw new IllegalStateException("flow table refused flow " + i + " of " + flows);
             }
         }

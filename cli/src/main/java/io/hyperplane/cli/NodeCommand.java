@@ -50,6 +50,14 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--flow-capacity", defaultValue = "1000000", description = "Tracked flows (default: ${DEFAULT-VALUE}).")
     int flowCapacity;
 
+    @Option(names = "--eni-flow-quota", defaultValue = "65000",
+            description = "Open flows per ENI; past it new flows are dropped as drop-flow-quota (default: ${DEFAULT-VALUE}, AWS's connections per ENI).")
+    int eniFlowQuota;
+
+    @Option(names = "--environment-flow-quota", defaultValue = "4096",
+            description = "Open flows per execution environment (default: ${DEFAULT-VALUE}).")
+    int environmentFlowQuota;
+
     @Option(names = "--tcp-established-timeout", defaultValue = "350", paramLabel = "SECONDS",
             description = "Idle timeout of established TCP flows (default: ${DEFAULT-VALUE}).")
     int tcpEstablished;
@@ -61,7 +69,7 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).controlUrl(control)
                 .tokenFile(tokenFile).stateDir(stateDir).underlayIp(underlayIp).netns(netns).countersFile(counters)
-                .flowCapacity(flowCapacity).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished)).batchSize(batch);
+                .flowCapacity(flowCapacity).flowQuotas(eniFlowQuota, environmentFlowQuota).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished)).batchSize(batch);
         ForwarderNode node = ForwarderNode.start(settings);
         Thread hook = new Thread(node::close, "hp-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

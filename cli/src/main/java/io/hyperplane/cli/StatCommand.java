@@ -97,7 +97,7 @@ final class StatCommand implements Callable<Integer> {
             }
         }
         for (Map.Entry<String, Long> e : now.natPortsByEni().entrySet()) {
-            s.append(String.format("  nat-ports-in-use eni %-15s %16d%n", e.getKey(), e.getValue()));
+            s.append(String.format("  nat-ports-in-use eni %-24s %7d%n", e.getKey(), e.getValue()));
         }
     }
 

@@ -5,6 +5,7 @@ import io.hyperplane.packet.Ipv4Cidr;
 import io.hyperplane.packet.MacAddress;
 import io.hyperplane.packet.VxlanHeader;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,7 +19,9 @@ import java.util.Set;
  * plane pushes this shape; {@code hyperplane node --config FILE} reads it from a file.
  * <p>
  * Validated as a whole when constructed: identifiers unique, every reference resolvable, VNIs
- * unique across subnets and execution environments, every ENI inside its subnet.
+ * unique across subnets and execution environments, every ENI inside its subnet. Addresses belong
+ * to networks (DESIGN.md §9): the same CIDR in many VPCs and the same ENI address in many VPCs are
+ * normal; within one VPC, subnets do not overlap and an address is one ENI's.
  */
 public record NodeSnapshot(
         long version,
@@ -61,6 +64,7 @@ public record NodeSnapshot(
         Map<String, Eni> eniById = index("eni", enis, Eni::id);
         index("execution environment", ees, ExecutionEnvironment::id);
         Set<Integer> vnis = new HashSet<>();
+        Map<String, List<Subnet>> subnetsOfVpc = new HashMap<>();
         for (Subnet subnet : subnets) {
             Vpc vpc = require(vpcById, subnet.vpcId(), "subnet " + subnet.id() + ": vpc");
             if (!Ipv4Cidr.parse(vpc.cidr()).contains(Ipv4Cidr.parse(subnet.cidr()))) {
@@ -71,6 +75,14 @@ public record NodeSnapshot(
             if (!vnis.add(subnet.vni())) {
                 throw new IllegalArgumentException("subnet " + subnet.id() + ": vni " + subnet.vni() + " is used twice");
             }
+            List<Subnet> siblings = subnetsOfVpc.computeIfAbsent(subnet.vpcId(), k -> new ArrayList<>());
+            for (Subnet sibling : siblings) {
+                if (Ipv4Cidr.parse(sibling.cidr()).overlaps(Ipv4Cidr.parse(subnet.cidr()))) {
+                    throw new IllegalArgumentException("subnet " + subnet.id() + ": cidr " + subnet.cidr() + " overlaps subnet "
+                            + sibling.id() + " " + sibling.cidr() + " in vpc " + subnet.vpcId());
+                }
+            }
+            siblings.add(subnet);
         }
         for (SecurityGroup group : groups) {
             for (SecurityGroupRule rule : group.egress()) {
@@ -79,15 +91,15 @@ public record NodeSnapshot(
                 }
             }
         }
-        Set<Integer> eniIps = new HashSet<>();
+        Set<String> eniAddresses = new HashSet<>();
         for (Eni eni : enis) {
             Subnet subnet = require(subnetById, eni.subnetId(), "eni " + eni.id() + ": subnetId");
             int ip = Ipv4Address.parse(eni.ip());
             if (!Ipv4Cidr.parse(subnet.cidr()).contains(ip)) {
                 throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is outside subnet " + subnet.id() + " " + subnet.cidr());
             }
-            if (!eniIps.add(ip)) {
-                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is used by another eni");
+            if (!eniAddresses.add(subnet.vpcId() + "/" + ip)) {
+                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is used by another eni in vpc " + subnet.vpcId());
             }
             for (String groupId : eni.securityGroupIds()) {
                 require(groupById, groupId, "eni " + eni.id() + ": securityGroupIds");

@@ -4,7 +4,7 @@ import io.hyperplane.dataplane.arp.NeighborTable;
 import io.hyperplane.dataplane.arp.PendingResolutions;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
-import io.hyperplane.dataplane.counters.EniPortCounts;
+import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
@@ -52,18 +52,36 @@ public final class Forwarder {
         void send(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort);
     }
 
-    /** Tunable sizes and intervals, with the defaults a node uses. */
-    public record Settings(int flowCapacity, FlowTimeouts timeouts, int vxlanPort, int neighborCapacity,
+    /**
+     * Tunable sizes, intervals and quotas, with the defaults a node uses.
+     *
+     * @param neighborCapacity     next hops the node keeps in all
+     * @param neighborsPerSubnet   next hops one subnet may hold: its share, so that a subnet answering
+     *                             from thousands of addresses fills only its own (DESIGN.md §9)
+     * @param eniFlowQuota         open flows per ENI
+     * @param environmentFlowQuota open flows per execution environment
+     * @param maxEnis              ENIs whose flows are counted at once
+     * @param maxEnvironments      execution environments whose flows are counted at once
+     */
+    public record Settings(int flowCapacity, FlowTimeouts timeouts, int vxlanPort, int neighborCapacity, int neighborsPerSubnet,
                            int neighborTtlSeconds, int pendingResolutions, int arpRetrySeconds,
-                           int arpGiveUpSeconds, int expiryBudget, int maxEnis) {
+                           int arpGiveUpSeconds, int expiryBudget, int maxEnis, int maxEnvironments,
+                           int eniFlowQuota, int environmentFlowQuota) {
         /**
          * One million flows. Deliberately not 2^20: the flow arrays would then be a power of two
          * plus the array header, which G1 stores as humongous objects spanning one region more
          * than they fill (measured: 87 instead of 59 heap bytes per flow).
          */
         public static final int DEFAULT_FLOW_CAPACITY = 1_000_000;
+        /** AWS: a Hyperplane ENI supports up to 65,000 connections (aws-facts.md). */
+        public static final int DEFAULT_ENI_FLOW_QUOTA = 65_000;
+        /**
+         * An environment has 1,024 descriptors (its sandbox's limit), so about as many TCP
+         * connections; UDP to many peers from one socket takes more flows, hence four times that.
+         */
+        public static final int DEFAULT_ENVIRONMENT_FLOW_QUOTA = 4_096;
         public static final Settings DEFAULTS = new Settings(DEFAULT_FLOW_CAPACITY, FlowTimeouts.DEFAULTS, VxlanHeader.UDP_PORT,
-                16_384, 60, 256, 1, 3, 4096, 4096);
+                65_536, 4_096, 60, 256, 1, 3, 4096, 65_536, 65_536, DEFAULT_ENI_FLOW_QUOTA, DEFAULT_ENVIRONMENT_FLOW_QUOTA);
 
         public Settings {
             if (flowCapacity < 1) {
@@ -72,18 +90,50 @@ public final class Forwarder {
             if (vxlanPort < 1 || vxlanPort > 65535) {
                 throw new IllegalArgumentException("vxlanPort " + vxlanPort + ": must be 1..65535");
             }
+            if (eniFlowQuota < 1 || environmentFlowQuota < 1) {
+                throw new IllegalArgumentException("flow quotas " + eniFlowQuota + " per ENI, " + environmentFlowQuota
+                        + " per execution environment: must be >= 1");
+            }
+            if (neighborCapacity < 1 || neighborsPerSubnet < 1) {
+                throw new IllegalArgumentException("neighbors " + neighborCapacity + ", per subnet " + neighborsPerSubnet + ": must be >= 1");
+            }
         }
 
         public Settings withFlowCapacity(int capacity) {
-            return new Settings(capacity, timeouts, vxlanPort, neighborCapacity, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis);
+            return new Settings(capacity, timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
         }
 
         public Settings withTimeouts(FlowTimeouts t) {
-            return new Settings(flowCapacity, t, vxlanPort, neighborCapacity, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis);
+            return new Settings(flowCapacity, t, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
+        }
+
+        public Settings withFlowQuotas(int perEni, int perEnvironment) {
+            return new Settings(flowCapacity, timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, perEni, perEnvironment);
+        }
+
+        public Settings withNeighbors(int capacity, int perSubnet) {
+            return new Settings(flowCapacity, timeouts, vxlanPort, capacity, perSubnet, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
         }
     }
+
+    /**
+     * What no EE may address, whatever a tenant's route table says (DESIGN.md §9): the underlay
+     * (198.18.0.0/15, RFC 2544), where nodes, VPC VTEPs and worker hosts live, and the EE range
+     * (100.64.0.0/10, RFC 6598), where environments and their gateway live.
+     */
+    private static final int UNDERLAY_NETWORK = 0xC612_0000;
+    private static final int UNDERLAY_MASK = 0xFFFE_0000;
+    private static final int EE_NETWORK = 0x6440_0000;
+    private static final int EE_MASK = 0xFFC0_0000;
+    /**
+     * Neighbor slots the sweep visits each second: the default table (131,072 slots) is swept in
+     * 16 s, so an entry outlives its 60 s by at most that, at about 10 µs of work a second.
+     */
+    private static final int NEIGHBOR_SWEEP_PER_SECOND = 8192;
 
     private static final int ETHERNET_MIN_FRAME = 60; // without FCS (IEEE 802.3)
     private static final int PENDING_SLOT_BYTES = 2048;
@@ -94,7 +144,7 @@ public final class Forwarder {
     private final FlowTable flows;
     private final NatPortAllocator nat;
     private final Counters counters = new Counters();
-    private final EniPortCounts eniPorts;
+    private final FlowCounts flowCounts;
     private final NeighborTable neighbors;
     private final PendingResolutions pending;
     private final FlowTable.ExpiryListener flowGone = this::flowGone;
@@ -110,8 +160,8 @@ public final class Forwarder {
         this.settings = settings;
         flows = new FlowTable(settings.flowCapacity());
         nat = new NatPortAllocator(flows, this::portReclaimed);
-        eniPorts = new EniPortCounts(settings.maxEnis());
-        neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborTtlSeconds());
+        flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
+        neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds());
         pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
     }
 
@@ -134,6 +184,7 @@ public final class Forwarder {
         if (nowSeconds != now) {
             now = nowSeconds;
             expirePending();
+            counters.add(Counter.ARP_ENTRIES_EXPIRED, neighbors.expire(now, NEIGHBOR_SWEEP_PER_SECOND));
         }
         flows.expire(now, settings.expiryBudget(), flowGone);
         counters.set(Counter.FLOWS_ACTIVE, flows.size());
@@ -225,12 +276,17 @@ public final class Forwarder {
             }
         }
         int destination = ip.destination();
+        if ((destination & UNDERLAY_MASK) == UNDERLAY_NETWORK || (destination & EE_MASK) == EE_NETWORK) {
+            counters.increment(Counter.DROP_RESERVED_DESTINATION);
+            return;
+        }
         int eni = c.eeEni(ee);
         int subnet = c.eniSubnet(eni);
         int eniIp = c.eniIp(eni);
-        // An EE reaches the VPC through its own ENI only: never an ENI address (its own or another
-        // function's) nor the EE-side gateway, which would let EEs reach each other or the node.
-        if (c.eniByIp(destination) != CompiledConfig.NONE || destination == c.gatewayIp()) {
+        int eniVni = c.subnetVni(subnet);
+        // An EE reaches the VPC through its own ENI only: never an ENI address of its VPC (its own
+        // or another function's), which would let EEs reach each other through the node.
+        if (c.eniInVpc(c.subnetVpc(subnet), destination) != CompiledConfig.NONE) {
             counters.increment(Counter.DROP_NO_ROUTE);
             return;
         }
@@ -250,6 +306,11 @@ public final class Forwarder {
                 counters.increment(Counter.DROP_SG_DENY);
                 return;
             }
+            if (flowCounts.openInEnvironment(vni) >= settings.environmentFlowQuota()
+                    || flowCounts.openOnEni(FlowCounts.eniKey(eniVni, eniIp)) >= settings.eniFlowQuota()) {
+                counters.increment(Counter.DROP_FLOW_QUOTA);
+                return;
+            }
         }
         if (!c.subnetAcl(subnet).allowsEgress(proto, destination, portOrType, icmpCode)) {
             counters.increment(Counter.DROP_NACL_DENY);
@@ -260,23 +321,29 @@ public final class Forwarder {
             return;
         }
         if (flow == FlowTable.NONE) {
-            int natPort = nat.allocate(eniIp, proto, destination, remotePort, eePort);
+            int natPort = nat.allocate(eniVni, eniIp, proto, destination, remotePort, eePort);
             if (natPort == NatPortAllocator.EXHAUSTED) {
                 counters.increment(Counter.DROP_PORT_EXHAUSTION);
                 return;
             }
+            long eniKey = FlowCounts.eniKey(eniVni, eniIp);
+            if (!flowCounts.opened(eniKey, vni)) {
+                counters.increment(Counter.DROP_FLOW_QUOTA); // more owners with open flows than the node counts
+                return;
+            }
             byte state = proto == Ipv4Header.PROTOCOL_TCP ? FlowState.TCP_SYN_SENT
                     : proto == Ipv4Header.PROTOCOL_UDP ? FlowState.UDP_UNREPLIED : FlowState.ICMP;
-            flow = flows.insert(vni, proto, eePort, destination, remotePort, eniIp, natPort, state,
+            flow = flows.insert(vni, proto, eePort, destination, remotePort, eniVni, eniIp, natPort, state,
                     now + FlowState.timeoutSeconds(state, settings.timeouts()));
             if (flow == FlowTable.NONE) {
+                flowCounts.closed(eniKey, vni);
                 counters.increment(Counter.DROP_FLOW_TABLE_FULL);
                 return;
             }
-            eniPorts.increment(eniIp);
+            flowCounts.portTaken(eniKey);
             counters.increment(Counter.FLOWS_CREATED);
         } else if (reopening) {
-            flows.state(flow, FlowState.TCP_SYN_SENT);
+            changeState(flow, FlowState.TCP_SYN_SENT);
             flows.expiresAt(flow, now + settings.timeouts().tcpSynSent());
         } else {
             track(flow, proto, tcpFlags, true);
@@ -361,8 +428,7 @@ public final class Forwarder {
         }
         Ipv4Header ip = d.ip;
         int eniIp = ip.destination();
-        int eni = c.eniByIp(eniIp);
-        if (eni == CompiledConfig.NONE || c.eniSubnet(eni) != subnet) {
+        if (c.eniByAddress(vni, eniIp) == CompiledConfig.NONE) {
             counters.increment(Counter.DROP_NO_FLOW);
             return;
         }
@@ -375,16 +441,16 @@ public final class Forwarder {
         switch (proto) {
             case Ipv4Header.PROTOCOL_TCP -> {
                 portOrType = d.tcp.destinationPort();
-                flow = flows.findReverse(proto, remote, d.tcp.sourcePort(), eniIp, portOrType);
+                flow = flows.findReverse(proto, remote, d.tcp.sourcePort(), vni, eniIp, portOrType);
                 tcpFlags = d.tcp.flags();
             }
             case Ipv4Header.PROTOCOL_UDP -> {
                 portOrType = d.udp.destinationPort();
-                flow = flows.findReverse(proto, remote, d.udp.sourcePort(), eniIp, portOrType);
+                flow = flows.findReverse(proto, remote, d.udp.sourcePort(), vni, eniIp, portOrType);
             }
             case Ipv4Header.PROTOCOL_ICMP -> {
                 if (d.icmp.isError()) {
-                    icmpErrorFromVpc(c, subnet, eniIp, remote, length, out);
+                    icmpErrorFromVpc(c, subnet, vni, eniIp, remote, length, out);
                     return;
                 }
                 if (d.icmp.type() != IcmpHeader.ECHO_REPLY) {
@@ -393,7 +459,7 @@ public final class Forwarder {
                 }
                 portOrType = IcmpHeader.ECHO_REPLY;
                 icmpCode = d.icmp.code();
-                flow = flows.findReverse(proto, remote, 0, eniIp, d.icmp.identifier());
+                flow = flows.findReverse(proto, remote, 0, vni, eniIp, d.icmp.identifier());
             }
             default -> {
                 counters.increment(Counter.DROP_UNSUPPORTED_PROTOCOL);
@@ -436,7 +502,7 @@ public final class Forwarder {
      * the embedded IP checksum, the embedded transport checksum (when present) and the ICMP
      * checksum right, each incrementally.
      */
-    private void icmpErrorFromVpc(CompiledConfig c, int subnet, int eniIp, int remote, int length, PacketSink out) {
+    private void icmpErrorFromVpc(CompiledConfig c, int subnet, int vni, int eniIp, int remote, int length, PacketSink out) {
         Malformation m = d.decodeIcmpError();
         if (m != Malformation.NONE) {
             counters.malformed(m);
@@ -480,7 +546,7 @@ public final class Forwarder {
             }
         }
         int natPort = u16(b, natPortAt);
-        int flow = flows.findReverse(innerProto, inner.destination(), remotePort, eniIp, natPort);
+        int flow = flows.findReverse(innerProto, inner.destination(), remotePort, vni, eniIp, natPort);
         if (flow == FlowTable.NONE) {
             counters.increment(Counter.DROP_NO_FLOW);
             return;
@@ -527,8 +593,8 @@ public final class Forwarder {
     private void vpcArp(CompiledConfig c, int subnet, int vni, int length, PacketSink out) {
         ArpPacket arp = d.arp;
         int target = arp.targetIp();
-        int eni = c.eniByIp(target);
-        if (eni == CompiledConfig.NONE || c.eniSubnet(eni) != subnet) {
+        int eni = c.eniByAddress(vni, target);
+        if (eni == CompiledConfig.NONE) {
             counters.increment(Counter.DROP_ARP_IGNORED); // flooded ARP about other hosts
             return;
         }
@@ -537,8 +603,10 @@ public final class Forwarder {
         // Learn only from ARP addressed to our ENIs (as Linux does without arp_accept), and only
         // addresses of this subnet: a request for us or the answer to our own request.
         if (c.subnetContains(subnet, sender) && !MacAddress.isMulticast(senderMac) && senderMac != 0) {
-            if (neighbors.learn(vni, sender, senderMac, now)) {
-                counters.increment(Counter.ARP_ENTRIES_LEARNED);
+            switch (neighbors.learn(vni, sender, senderMac, now)) {
+                case NEW -> counters.increment(Counter.ARP_ENTRIES_LEARNED);
+                case REFRESHED -> { }
+                case TABLE_FULL, NETWORK_FULL -> counters.increment(Counter.ARP_LEARN_REFUSED);
             }
             releaseHeld(vni, sender, senderMac, out);
         }
@@ -605,13 +673,32 @@ public final class Forwarder {
             next = FlowState.UDP_REPLIED;
         }
         if (next != state) {
-            flows.state(flow, next);
+            changeState(flow, next);
         }
         flows.expiresAt(flow, now + FlowState.timeoutSeconds(next, settings.timeouts()));
     }
 
+    /** Every state change of a tracked flow: a flow finishing or reopening leaves or rejoins its owners' open flows. */
+    private void changeState(int flow, byte next) {
+        boolean wasOpen = !FlowState.isReclaimable(flows.state(flow));
+        boolean open = !FlowState.isReclaimable(next);
+        flows.state(flow, next);
+        if (wasOpen != open) {
+            long eniKey = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
+            if (open) {
+                flowCounts.opened(eniKey, flows.vni(flow)); // a reopening SYN was let through the quota check
+            } else {
+                flowCounts.closed(eniKey, flows.vni(flow));
+            }
+        }
+    }
+
     private void flowGone(int flow) {
-        eniPorts.decrement(flows.eniIp(flow));
+        long eniKey = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
+        if (!FlowState.isReclaimable(flows.state(flow))) {
+            flowCounts.closed(eniKey, flows.vni(flow));
+        }
+        flowCounts.portReleased(eniKey);
         counters.increment(Counter.FLOWS_EXPIRED);
     }
 
@@ -630,8 +717,12 @@ public final class Forwarder {
         return counters;
     }
 
-    public EniPortCounts eniPorts() {
-        return eniPorts;
+    public FlowCounts flowCounts() {
+        return flowCounts;
+    }
+
+    public NeighborTable neighbors() {
+        return neighbors;
     }
 
     public FlowTable flows() {

@@ -1,6 +1,7 @@
 package io.hyperplane.dataplane;
 
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.policy.CompiledConfig;
@@ -149,7 +150,8 @@ class ForwarderTest {
         assertThat(Checksums.transportValid(d.ip, d.l4Offset(), d.l4Length())).isTrue();
         int flow = forwarder.flows().findForward(EE1_VNI, 6, 40000, RES1, 5432);
         assertThat(forwarder.flows().state(flow)).isEqualTo(FlowState.TCP_ESTABLISHED);
-        assertThat(forwarder.eniPorts().get(ENI_IP)).isEqualTo(1);
+        assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);
+        assertThat(forwarder.flowCounts().openOnEni(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);
     }
 
     @Test
@@ -321,7 +323,8 @@ class ForwarderTest {
         process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, ENI_IP, 80, TcpHeader.SYN, 0), HOST);
         process(TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, GATEWAY_IP, IcmpHeader.ECHO_REQUEST, 1, 1), HOST);
         assertThat(out.isEmpty()).isTrue();
-        assertThat(count(Counter.DROP_NO_ROUTE)).isEqualTo(2);
+        assertThat(count(Counter.DROP_NO_ROUTE)).isEqualTo(1);
+        assertThat(count(Counter.DROP_RESERVED_DESTINATION)).isEqualTo(1); // the gateway is in the EE range
     }
 
     @Test
@@ -373,7 +376,8 @@ class ForwarderTest {
         assertThat(forwarder.flows().size()).isEqualTo(1);
         forwarder.tick(t.tcpEstablished(), out);
         assertThat(forwarder.flows().size()).isZero();
-        assertThat(forwarder.eniPorts().get(ENI_IP)).isZero();
+        assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isZero();
+        assertThat(forwarder.flowCounts().openInEnvironment(EE1_VNI)).isZero();
         assertThat(count(Counter.FLOWS_EXPIRED)).isEqualTo(2);
     }
 
@@ -402,6 +406,8 @@ class ForwarderTest {
 
     @Test
     void shouldGiveTenThousandConcurrentFlowsDistinctTranslations() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1 << 16).withFlowQuotas(65_000, 65_000));
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
         learn(SUBNET1_VNI, RES1, RES1_MAC);
         Set<Integer> ports = new HashSet<>();
         for (int i = 0; i < 10_000; i++) {
@@ -413,12 +419,12 @@ class ForwarderTest {
             ports.add(d.tcp.sourcePort());
         }
         assertThat(ports).hasSize(10_000);
-        assertThat(forwarder.eniPorts().get(ENI_IP)).isEqualTo(10_000);
+        assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(10_000);
     }
 
     @Test
     void shouldCountPortExhaustionOnceEveryPortToADestinationIsTaken() {
-        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(70_000));
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(70_000).withFlowQuotas(65_000, 65_000));
         forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
         learn(SUBNET1_VNI, RES1, RES1_MAC);
         for (int i = 0; i < 64_512; i++) {
@@ -435,5 +441,141 @@ class ForwarderTest {
         // Another destination port is a different NAT space.
         process(TestFrames.udp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 65535, RES1, 54, 0), HOST);
         assertThat(count(Counter.DROP_SG_DENY)).isEqualTo(1); // 54 is not allowed: the NAT was not the obstacle
+    }
+
+    // ---- tenants' networks are independent (DESIGN.md §9) ----------------------------------------
+
+    @Test
+    void shouldKeepTwoEnisAtTheSameAddressInTwoVpcsApart() {
+        forwarder.config(CompiledConfig.compile(TestConfigs.overlapping(2)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.arp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, OTHER_ENI_MAC, ArpPacket.REPLY, OTHER_RES1_MAC, RES1, OTHER_ENI_MAC, ENI_IP),
+                OTHER_VTEP);
+
+        FrameDecoder mine = eeSyn(40000, RES1, 5432);
+        process(TestFrames.tcp(OTHER_EE_VNI, OTHER_EE_MAC, GATEWAY_MAC, OTHER_EE_IP, 40000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        RecordingSink.Sent sent = out.only();
+        assertThat(sent.destinationIp()).isEqualTo(OTHER_VTEP);
+        FrameDecoder theirs = decode(sent);
+        assertThat(theirs.vxlan.vni()).isEqualTo(OTHER_SUBNET_VNI);
+        assertThat(theirs.ethernet.source()).isEqualTo(OTHER_ENI_MAC);
+        assertThat(theirs.ethernet.destination()).isEqualTo(OTHER_RES1_MAC);
+        // Both keep port 40000: one address in two networks is two NAT spaces.
+        assertThat(mine.ip.source()).isEqualTo(ENI_IP);
+        assertThat(theirs.ip.source()).isEqualTo(ENI_IP);
+        assertThat(mine.tcp.sourcePort()).isEqualTo(40000);
+        assertThat(theirs.tcp.sourcePort()).isEqualTo(40000);
+
+        // The same reply bytes on each tenant's VNI reach that tenant's EE only.
+        process(TestFrames.tcp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, OTHER_ENI_MAC, RES1, 5432, ENI_IP, 40000, TcpHeader.SYN | TcpHeader.ACK, 0),
+                OTHER_VTEP);
+        RecordingSink.Sent back = out.only();
+        assertThat(decode(back).vxlan.vni()).isEqualTo(OTHER_EE_VNI);
+        assertThat(decode(back).ip.destination()).isEqualTo(OTHER_EE_IP);
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, 40000, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        assertThat(decode(out.only()).vxlan.vni()).isEqualTo(EE1_VNI);
+
+        // ARP for 10.0.1.4 is answered with the ENI of the asking subnet.
+        process(TestFrames.arp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, MacAddress.BROADCAST, ArpPacket.REQUEST, OTHER_RES1_MAC, RES1, 0, ENI_IP),
+                OTHER_VTEP);
+        assertThat(decode(out.only()).arp.senderMac()).isEqualTo(OTHER_ENI_MAC);
+        assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);
+        assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(OTHER_SUBNET_VNI, ENI_IP))).isEqualTo(1);
+    }
+
+    @Test
+    void shouldNotAnswerAnotherVpcsEniOrLetItsRepliesIn() {
+        forwarder.config(CompiledConfig.compile(TestConfigs.overlapping(2)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        int nat = eeSyn(40000, RES1, 5432).tcp.sourcePort();
+        // A reply for the first tenant's flow sent from the second tenant's subnet finds no flow there.
+        process(TestFrames.tcp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, OTHER_ENI_MAC, RES1, 5432, ENI_IP, nat, TcpHeader.SYN | TcpHeader.ACK, 0),
+                OTHER_VTEP);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_NO_FLOW)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldDropWhatAnEeSendsTowardTheUnderlayOrTheEeRangeWhateverTheRoutes() {
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, defaultAcl(),
+                List.of(new io.hyperplane.config.NodeSnapshot.Route("0.0.0.0/0", "local")))));
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, VTEP, VxlanHeader.UDP_PORT, 8), HOST);
+        process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, ip("198.19.0.2"), VxlanHeader.UDP_PORT, 8), HOST);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, EE2_IP, 80, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, GATEWAY_IP, IcmpHeader.ECHO_REQUEST, 1, 1), HOST);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_RESERVED_DESTINATION)).isEqualTo(4);
+    }
+
+    @Test
+    void shouldStopAnEnvironmentAtItsFlowQuotaWithoutStoppingAnother() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).withFlowQuotas(100, 10));
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        for (int i = 0; i < 11; i++) {
+            process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000 + i, RES1, 80, TcpHeader.SYN, 0), HOST);
+        }
+        assertThat(out.sent).hasSize(10);
+        assertThat(count(Counter.DROP_FLOW_QUOTA)).isEqualTo(1);
+        out.sent.clear();
+
+        process(TestFrames.tcp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(out.only().destinationIp()).isEqualTo(VTEP);
+
+        // A connection that ends gives its place back: the next one passes.
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 80, TcpHeader.RST, 0), HOST);
+        out.sent.clear();
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40011, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(out.only().destinationIp()).isEqualTo(VTEP);
+        assertThat(forwarder.flowCounts().openInEnvironment(EE1_VNI)).isEqualTo(10);
+        assertThat(count(Counter.DROP_FLOW_QUOTA)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldStopAnEniAtItsFlowQuotaWithoutStoppingAnotherTenantsEni() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).withFlowQuotas(15, 10));
+        forwarder.config(CompiledConfig.compile(TestConfigs.overlapping(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.arp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, OTHER_ENI_MAC, ArpPacket.REPLY, OTHER_RES1_MAC, RES1, OTHER_ENI_MAC, ENI_IP),
+                OTHER_VTEP);
+        for (int i = 0; i < 10; i++) {
+            process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000 + i, RES1, 80, TcpHeader.SYN, 0), HOST);
+            process(TestFrames.tcp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 40000 + i, RES1, 80, TcpHeader.SYN, 0), HOST);
+        }
+        assertThat(out.sent).hasSize(15);
+        assertThat(count(Counter.DROP_FLOW_QUOTA)).isEqualTo(5);
+        out.sent.clear();
+        process(TestFrames.tcp(OTHER_EE_VNI, OTHER_EE_MAC, GATEWAY_MAC, OTHER_EE_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(out.only().destinationIp()).isEqualTo(OTHER_VTEP);
+    }
+
+    @Test
+    void shouldBoundEachSubnetsShareOfTheNeighborTableAndReclaimExpiredEntries() {
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).withNeighbors(1_000, 100));
+        forwarder.startClock(0);
+        forwarder.config(CompiledConfig.compile(TestConfigs.overlapping(1)));
+        for (int i = 0; i < 200; i++) { // one subnet answering from 200 addresses
+            long mac = 0x0200_0000_1000L + i;
+            process(TestFrames.arp(SUBNET1_VNI, mac, MacAddress.BROADCAST, ArpPacket.REQUEST, mac, ip("10.0.1.16") + i, 0, ENI_IP), VTEP);
+        }
+        assertThat(count(Counter.ARP_ENTRIES_LEARNED)).isEqualTo(100);
+        assertThat(count(Counter.ARP_LEARN_REFUSED)).isEqualTo(100);
+        out.sent.clear();
+
+        // The other tenant's subnet still learns its next hop and forwards at once.
+        process(TestFrames.arp(OTHER_SUBNET_VNI, OTHER_RES1_MAC, OTHER_ENI_MAC, ArpPacket.REPLY, OTHER_RES1_MAC, RES1, OTHER_ENI_MAC, ENI_IP),
+                OTHER_VTEP);
+        process(TestFrames.tcp(OTHER_EE_VNI, OTHER_EE_MAC, GATEWAY_MAC, OTHER_EE_IP, 40000, RES1, 80, TcpHeader.SYN, 0), HOST);
+        assertThat(decode(out.only()).ethernet.destination()).isEqualTo(OTHER_RES1_MAC);
+
+        // Expired entries are reclaimed by the sweep, and the subnet learns again.
+        int later = forwarder.settings().neighborTtlSeconds();
+        for (int sweep = 0; sweep <= 3 * forwarder.neighbors().slots(); sweep += 8192) {
+            forwarder.tick(++later, out); // the sweep runs once a second
+        }
+        assertThat(forwarder.neighbors().size()).isZero();
+        assertThat(count(Counter.ARP_ENTRIES_EXPIRED)).isEqualTo(101);
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        assertThat(forwarder.neighbors().sizeOf(SUBNET1_VNI)).isEqualTo(1);
     }
 }

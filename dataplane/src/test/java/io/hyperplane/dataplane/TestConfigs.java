@@ -39,6 +39,15 @@ public final class TestConfigs {
     public static final int ROUTER1 = ip("10.0.1.1");
     public static final long ROUTER1_MAC = MacAddress.parse("02:00:00:00:01:01");
 
+    /** A second tenant's VPC with the same CIDRs, its ENI at the same address. */
+    public static final int OTHER_SUBNET_VNI = 2001;
+    public static final int OTHER_VTEP = ip("198.19.0.2");
+    public static final int OTHER_EE_VNI = 6001;
+    public static final int OTHER_EE_IP = ip("100.64.0.21");
+    public static final long OTHER_EE_MAC = MacAddress.parse("02:ee:00:00:00:21");
+    public static final long OTHER_ENI_MAC = MacAddress.parse("02:48:50:00:02:04");
+    public static final long OTHER_RES1_MAC = MacAddress.parse("02:00:00:00:02:10");
+
     private TestConfigs() {
     }
 
@@ -85,5 +94,29 @@ public final class TestConfigs {
                 List.of(new Eni("eni-1", "10.0.1.4", "02:48:50:00:01:04", "subnet-1", List.of("sg-lambda", "sg-cache"))),
                 List.of(new ExecutionEnvironment("ee-1", EE1_VNI, host, "100.64.0.11", "02:ee:00:00:00:01", "eni-1"),
                         new ExecutionEnvironment("ee-2", EE2_VNI, host, "100.64.0.12", "02:ee:00:00:00:02", "eni-1")));
+    }
+
+    /**
+     * The default topology plus a second VPC of another account with the same 10.0.0.0/16 and
+     * 10.0.1.0/24, whose ENI is also 10.0.1.4 (another MAC, subnet VNI 2001, its own VTEP), with
+     * one EE of its own (VNI 6001) on it.
+     */
+    public static NodeSnapshot overlapping(long version) {
+        NodeSnapshot one = snapshot(version);
+        List<Vpc> vpcs = new java.util.ArrayList<>(one.vpcs());
+        vpcs.add(new Vpc("vpc-2", "10.0.0.0/16"));
+        List<Subnet> subnets = new java.util.ArrayList<>(one.subnets());
+        subnets.add(new Subnet("subnet-21", "vpc-2", "10.0.1.0/24", OTHER_SUBNET_VNI, "198.19.0.2", "acl-2", "rtb-2"));
+        List<SecurityGroup> groups = new java.util.ArrayList<>(one.securityGroups());
+        groups.add(new SecurityGroup("sg-other", List.of(new SecurityGroupRule("-1", 0, 0, "0.0.0.0/0", null)), List.of()));
+        List<NetworkAcl> acls = new java.util.ArrayList<>(one.networkAcls());
+        acls.add(new NetworkAcl("acl-2", defaultAcl()));
+        List<RouteTable> tables = new java.util.ArrayList<>(one.routeTables());
+        tables.add(new RouteTable("rtb-2", List.of(new Route("10.0.0.0/16", "local"))));
+        List<Eni> enis = new java.util.ArrayList<>(one.enis());
+        enis.add(new Eni("eni-2", "10.0.1.4", "02:48:50:00:02:04", "subnet-21", List.of("sg-other")));
+        List<ExecutionEnvironment> ees = new java.util.ArrayList<>(one.executionEnvironments());
+        ees.add(new ExecutionEnvironment("ee-21", OTHER_EE_VNI, "198.18.0.11", "100.64.0.21", "02:ee:00:00:00:21", "eni-2"));
+        return new NodeSnapshot(version, one.eeGateway(), vpcs, subnets, groups, acls, tables, enis, ees);
     }
 }

@@ -27,7 +27,7 @@ import java.util.List;
  *            304  nothing newer within W seconds: ask again
  *   PUT    /hyperplane/v1/nodes/N     heartbeat and registration, about once a second
  *            {"underlayIp":"198.18.0.1","port":4789,"appliedVersion":7,"incarnation":"5f0c...",
- *             "enis":[{"ip":"10.0.1.4","flows":12,"natPorts":12}]}
+ *             "enis":[{"id":"eni-…","ip":"10.0.1.4","flows":12,"natPorts":12}]}
  *            (appliedVersion never lowers the version a node acknowledged within one incarnation)
  *            200  (body ignored)
  *   DELETE /hyperplane/v1/nodes/N     the node leaves (clean shutdown): stop tunnelling to it
@@ -84,8 +84,11 @@ final class ControlPlaneApi {
     record Heartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
     }
 
-    /** One ENI of the applied config: NAT ports in use, one per tracked flow. */
-    record EniUsage(String ip, long flows, long natPorts) {
+    /**
+     * One ENI of the applied config, named by its id (its address repeats across VPCs): open
+     * flows, and NAT ports held (one per tracked flow, finished ones too until reclaimed).
+     */
+    record EniUsage(String id, String ip, long flows, long natPorts) {
     }
 
     /** The control plane answered the stream's upgrade with another status than 101 (and not 401): it has no stream. */

@@ -3,7 +3,7 @@ package io.hyperplane.node;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.dataplane.counters.Counters;
-import io.hyperplane.dataplane.counters.EniPortCounts;
+import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Malformation;
 
@@ -35,7 +35,7 @@ import java.util.Map;
  */
 public final class CountersFile implements AutoCloseable {
     private static final byte[] MAGIC = "HPCNTRS1".getBytes(StandardCharsets.US_ASCII);
-    private static final int LAYOUT_VERSION = 1;
+    private static final int LAYOUT_VERSION = 2; // 2: an ENI record names its subnet's VNI
     private static final int HEADER = 112;
     private static final int RECORD = 64;
     private static final int LABEL_MAX = 48;
@@ -97,7 +97,7 @@ public final class CountersFile implements AutoCloseable {
     }
 
     /** Copies the counters in; called by the forwarding thread, allocation free. */
-    public void publish(Counters counters, EniPortCounts eniPorts, long nowEpochMillis) {
+    public void publish(Counters counters, FlowCounts flowCounts, long nowEpochMillis) {
         for (int id = 0; id < counterSlots; id++) {
             Counter c = Counter.byId(id);
             if (c != null) {
@@ -109,14 +109,18 @@ public final class CountersFile implements AutoCloseable {
             map.putLong(HEADER + (counterSlots + i) * RECORD, counters.malformedCount(kinds[i]));
         }
         int written = 0;
-        for (int s = 0; s < eniPorts.slots() && written < ENI_SLOTS; s++) {
-            if (eniPorts.isUsed(s)) {
+        for (int s = 0; s < flowCounts.slots() && written < ENI_SLOTS; s++) {
+            long eni = flowCounts.eniAt(s);
+            if (eni != 0) {
                 int at = eniBase + written * ENI_RECORD;
-                map.putInt(at, eniPorts.ipAt(s));
-                map.putInt(at + 4, 1);
-                map.putLong(at + 8, eniPorts.countAt(s));
+                map.putInt(at, FlowCounts.ipOf(eni));
+                map.putInt(at + 4, FlowCounts.vniOf(eni)); // never 0: a used record
+                map.putLong(at + 8, flowCounts.natPortsAt(s));
                 written++;
             }
+        }
+        for (int i = written; i < ENI_SLOTS && map.getInt(eniBase + i * ENI_RECORD + 4) != 0; i++) {
+            map.putInt(eniBase + i * ENI_RECORD + 4, 0); // an ENI with no flows left is not shown
         }
         map.putLong(32, nowEpochMillis);
     }
@@ -169,11 +173,17 @@ public final class CountersFile implements AutoCloseable {
         int base = HEADER + (n + k) * RECORD;
         for (int i = 0; i < m; i++) {
             int at = base + i * ENI_RECORD;
-            if (b.getInt(at + 4) == 1) {
-                enis.put(Ipv4Address.format(b.getInt(at)), b.getLong(at + 8));
+            int vni = b.getInt(at + 4);
+            if (vni != 0) {
+                enis.put(eniLabel(vni, b.getInt(at)), b.getLong(at + 8));
             }
         }
         return new Snapshot(name, b.getLong(16), b.getLong(24), b.getLong(32), counters, malformations, enis);
+    }
+
+    /** How an ENI is named in {@link Snapshot#natPortsByEni}: its address and its subnet's VNI (addresses repeat across VPCs). */
+    public static String eniLabel(int subnetVni, int ip) {
+        return Ipv4Address.format(ip) + " vni " + subnetVni;
     }
 
     private static Map<String, Long> records(ByteBuffer b, int base, int count) {

@@ -56,7 +56,7 @@ final class ForwardingAgent implements Runnable {
         this.forwarder = forwarder;
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
-        this.publishedEniPorts = new PublishedEniPorts(forwarder.eniPorts().slots());
+        this.publishedEniPorts = new PublishedEniPorts(forwarder.settings().maxEnis());
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
@@ -178,7 +178,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.GSO_SEGMENTS, socket.coalesced());
         c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
-        countersFile.publish(c, forwarder.eniPorts(), System.currentTimeMillis());
-        publishedEniPorts.publish(forwarder.eniPorts());
+        countersFile.publish(c, forwarder.flowCounts(), System.currentTimeMillis());
+        publishedEniPorts.publish(forwarder.flowCounts());
     }
 }

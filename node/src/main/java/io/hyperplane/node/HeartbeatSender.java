@@ -1,11 +1,14 @@
 package io.hyperplane.node;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -72,11 +75,15 @@ final class HeartbeatSender implements Runnable {
         if (applied == null) {
             return new ControlPlaneApi.Heartbeat(underlayIp, port, -1, incarnation, List.of());
         }
-        List<NodeSnapshot.Eni> enis = applied.snapshot().enis();
-        List<ControlPlaneApi.EniUsage> usage = new ArrayList<>(enis.size());
-        for (NodeSnapshot.Eni eni : enis) {
-            long natPorts = agent.eniPorts().natPorts(Ipv4Address.parse(eni.ip()));
-            usage.add(new ControlPlaneApi.EniUsage(eni.ip(), natPorts, natPorts)); // one NAT port per tracked flow
+        NodeSnapshot snapshot = applied.snapshot();
+        Map<String, Integer> vniBySubnet = new HashMap<>();
+        snapshot.subnets().forEach(s -> vniBySubnet.put(s.id(), s.vni()));
+        Map<Long, PublishedEniPorts.Load> loads = agent.eniPorts().read();
+        List<ControlPlaneApi.EniUsage> usage = new ArrayList<>(snapshot.enis().size());
+        for (NodeSnapshot.Eni eni : snapshot.enis()) {
+            PublishedEniPorts.Load load = loads.get(FlowCounts.eniKey(vniBySubnet.get(eni.subnetId()), Ipv4Address.parse(eni.ip())));
+            usage.add(load == null ? new ControlPlaneApi.EniUsage(eni.id(), eni.ip(), 0, 0)
+                    : new ControlPlaneApi.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
         }
         return new ControlPlaneApi.Heartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage);
     }

@@ -140,6 +140,18 @@ public final class NodeSettings {
         return this;
     }
 
+    /** Open flows one ENI and one execution environment may have at once (DESIGN.md §9). */
+    public NodeSettings flowQuotas(int perEni, int perEnvironment) {
+        this.forwarder = forwarder.withFlowQuotas(perEni, perEnvironment);
+        return this;
+    }
+
+    /** Next hops the node keeps, in all and per subnet. */
+    public NodeSettings neighbors(int capacity, int perSubnet) {
+        this.forwarder = forwarder.withNeighbors(capacity, perSubnet);
+        return this;
+    }
+
     public NodeSettings tcpEstablishedTimeout(Duration timeout) {
         this.forwarder = forwarder.withTimeouts(forwarder.timeouts().withTcpEstablished((int) timeout.toSeconds()));
         return this;

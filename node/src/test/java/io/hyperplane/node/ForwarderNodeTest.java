@@ -121,7 +121,7 @@ class ForwarderNodeTest {
             assertThat(c.get(Counter.FORWARDED_TO_VPC)).isEqualTo(1);
             assertThat(c.get(Counter.FORWARDED_TO_EE)).isEqualTo(1);
             assertThat(c.get(Counter.FLOWS_ACTIVE)).isEqualTo(1);
-            assertThat(c.natPortsByEni()).containsEntry("10.0.1.4", 1L);
+            assertThat(c.natPortsByEni()).containsEntry("10.0.1.4 vni 1001", 1L);
             assertThat(c.node()).isEqualTo("t1");
             assertThat(c.processAlive()).isTrue();
         });

@@ -16,14 +16,14 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
  * live while heartbeats keep coming (within {@code liveness}). Each heartbeat says which
- * configuration version the node's forwarding thread runs and, per ENI address, its flows and NAT
+ * configuration version the node's forwarding thread runs and, per ENI, its open flows and NAT
  * ports in use. Registration is also recorded in the store ({@link ForwarderNodes}), which is what
  * the VPC tunnels flood to; liveness is kept in memory only: after a restart nodes are live again
  * with their next heartbeat.
  */
 public final class NodeRegistry {
-    /** One ENI's load on one node. */
-    public record EniLoad(String ip, long flows, long natPorts) {
+    /** One ENI's load on one node, by ENI id (addresses repeat across VPCs). */
+    public record EniLoad(String id, long flows, long natPorts) {
     }
 
     /**
@@ -177,12 +177,12 @@ public final class NodeRegistry {
         return out;
     }
 
-    /** Flows and NAT ports per ENI address, summed over live nodes. */
-    public Map<String, long[]> loadByEniIp() {
+    /** Open flows and NAT ports per ENI id, summed over live nodes. */
+    public Map<String, long[]> loadByEni() {
         Map<String, long[]> out = new HashMap<>();
         for (NodeStatus n : live()) {
             for (EniLoad load : n.enis()) {
-                long[] sum = out.computeIfAbsent(load.ip(), k -> new long[2]);
+                long[] sum = out.computeIfAbsent(load.id(), k -> new long[2]);
                 sum[0] += load.flows();
                 sum[1] += load.natPorts();
             }

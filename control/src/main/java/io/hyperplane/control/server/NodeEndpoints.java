@@ -45,7 +45,7 @@ import java.util.regex.Pattern;
  * tenants' keys: nodes and workers are the operator's):
  * <pre>
  *   GET    /hyperplane/v1/nodes/NAME/config?after=V&amp;waitSeconds=S   long-poll: 200 + snapshot JSON when the version is not V, else 304
- *   PUT    /hyperplane/v1/nodes/NAME        heartbeat {"underlayIp","port","appliedVersion","enis":[{"ip","flows","natPorts"}]}
+ *   PUT    /hyperplane/v1/nodes/NAME        heartbeat {"underlayIp","port","appliedVersion","enis":[{"id","ip","flows","natPorts"}]}
  *   DELETE /hyperplane/v1/nodes/NAME        a node leaving cleanly
  *   POST   /hyperplane/v1/execution-environments[?waitForNodes=true]   {"id","hostIp","ip","mac","eniId"} -> {"id","vni"}
  *          (no eniId: a network slot prepared ahead; posting again with one binds it)
@@ -240,7 +240,7 @@ final class NodeEndpoints {
         }
         List<NodeRegistry.EniLoad> loads = new ArrayList<>();
         for (JsonNode eni : body.path("enis")) {
-            loads.add(new NodeRegistry.EniLoad(eni.path("ip").asText(), eni.path("flows").asLong(), eni.path("natPorts").asLong()));
+            loads.add(new NodeRegistry.EniLoad(eni.path("id").asText(), eni.path("flows").asLong(), eni.path("natPorts").asLong()));
         }
         registry.heartbeat(name, underlay, body.path("port").asInt(4789), body.path("appliedVersion").asLong(-1),
                 body.path("incarnation").asText(""), loads);
@@ -340,7 +340,7 @@ final class NodeEndpoints {
 
     /** The account's ENIs with their key, address, state, users, and load as reported by live nodes. */
     String enisJson(String account) {
-        Map<String, long[]> load = registry.loadByEniIp();
+        Map<String, long[]> load = registry.loadByEni();
         ObjectNode out = NODES.objectNode();
         ArrayNode list = out.putArray("NetworkInterfaces");
         db.inTransaction(c -> {
@@ -363,7 +363,7 @@ final class NodeEndpoints {
                         functions.add(f);
                     }
                     eni.put("ExecutionEnvironments", Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", r.getString(1)));
-                    long[] l = load.getOrDefault(r.getString(5), new long[2]);
+                    long[] l = load.getOrDefault(r.getString(1), new long[2]);
                     eni.put("Flows", l[0]).put("NatPorts", l[1]);
                 }
             }

@@ -1,32 +1,53 @@
 package io.hyperplane.dataplane.arp;
 
+import io.hyperplane.dataplane.util.LongCountTable;
+import io.hyperplane.dataplane.util.LongIntMap;
+
 /**
  * MAC addresses of next hops inside VPC subnets, keyed by (subnet VNI, IPv4 address), learned
- * from ARP over the tunnel and valid for a fixed time. Open addressing over {@code long} keys;
- * entries are overwritten in place, never removed, so lookups stay tombstone-free. A full table
- * stops learning new neighbors (counted by the caller) rather than evicting live ones.
+ * from ARP over the tunnel and valid for a fixed time. Open addressing over {@code long} keys at a
+ * load factor of at most 0.5. One writer: the forwarding thread.
+ * <p>
+ * The table is shared by every tenant, so it is bounded twice (DESIGN.md §9): in total
+ * ({@code capacity}) and per subnet ({@code perNetwork}), so one subnet that answers from many
+ * addresses fills its own share and no one else's. Expired entries are reclaimed by
+ * {@link #expire}, a sweep with a budget per call that deletes them with backward shifts (no
+ * tombstones), so addresses that come and go never fill the table.
  */
 public final class NeighborTable {
     public static final long MISSING = -1L;
+
+    /** What {@link #learn} did. */
+    public enum Learned { NEW, REFRESHED, TABLE_FULL, NETWORK_FULL }
 
     private final long[] keys;
     private final long[] macs;
     private final int[] expiresAt;
     private final int mask;
+    private final int capacity;
+    private final int perNetwork;
     private final int ttlSeconds;
+    private final LongCountTable perVni;
     private int size;
+    private int sweepAt;
 
-    public NeighborTable(int capacity, int ttlSeconds) {
+    public NeighborTable(int capacity, int perNetwork, int ttlSeconds) {
+        if (capacity < 1 || perNetwork < 1) {
+            throw new IllegalArgumentException("neighbor table capacity " + capacity + ", per network " + perNetwork + ": must be >= 1");
+        }
         int slots = Integer.highestOneBit(Math.max(4, capacity * 2 - 1)) << 1;
         keys = new long[slots];
         macs = new long[slots];
         expiresAt = new int[slots];
         mask = slots - 1;
+        this.capacity = capacity;
+        this.perNetwork = perNetwork;
         this.ttlSeconds = ttlSeconds;
+        perVni = new LongCountTable(capacity);
     }
 
     static long key(int vni, int ip) {
-        return ((long) vni << 32) | (ip & 0xffff_ffffL); // VNIs start at 1, so no key is 0
+        return LongIntMap.key(vni, ip); // VNIs start at 1, so no key is 0
     }
 
     private static int slot(long key) {
@@ -48,27 +69,84 @@ public final class NeighborTable {
         return MISSING;
     }
 
-    /** Records or refreshes a neighbor; false when the table is full and the entry is new. */
-    public boolean learn(int vni, int ip, long mac, int now) {
+    /** Records or refreshes a neighbor, unless the table or the subnet's share of it is full. */
+    public Learned learn(int vni, int ip, long mac, int now) {
         long key = key(vni, ip);
         int i = slot(key) & mask;
         long k;
         while ((k = keys[i]) != 0 && k != key) {
             i = (i + 1) & mask;
         }
+        Learned result = Learned.REFRESHED;
         if (k == 0) {
-            if (size + 1 > (mask + 1) / 2) {
-                return false;
+            if (size == capacity) {
+                return Learned.TABLE_FULL;
+            }
+            if (perVni.get(vni) >= perNetwork || !perVni.increment(vni)) {
+                return Learned.NETWORK_FULL;
             }
             keys[i] = key;
             size++;
+            result = Learned.NEW;
         }
         macs[i] = mac;
         expiresAt[i] = now + ttlSeconds;
-        return true;
+        return result;
+    }
+
+    /**
+     * Deletes entries expired at {@code now}, visiting at most {@code budget} slots from where the
+     * last call stopped. Returns the entries deleted.
+     */
+    public int expire(int now, int budget) {
+        int deleted = 0;
+        for (int visited = 0; visited < budget; visited++) {
+            int i = sweepAt;
+            if (keys[i] != 0 && expiresAt[i] <= now) {
+                delete(i);
+                deleted++;
+                continue; // an entry may have shifted into this slot: look at it again
+            }
+            sweepAt = (i + 1) & mask;
+        }
+        return deleted;
+    }
+
+    private void delete(int hole) {
+        perVni.decrement(keys[hole] >>> 32);
+        keys[hole] = 0;
+        size--;
+        int j = hole;
+        while (true) {
+            j = (j + 1) & mask;
+            long k = keys[j];
+            if (k == 0) {
+                return;
+            }
+            int home = slot(k) & mask;
+            // Move the entry back into the hole unless its home lies cyclically in (hole, j].
+            boolean homeBetween = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (!homeBetween) {
+                keys[hole] = k;
+                macs[hole] = macs[j];
+                expiresAt[hole] = expiresAt[j];
+                keys[j] = 0;
+                hole = j;
+            }
+        }
     }
 
     public int size() {
         return size;
+    }
+
+    /** Entries learned on the subnet with this VNI and not yet reclaimed. */
+    public long sizeOf(int vni) {
+        return perVni.get(vni);
+    }
+
+    /** Slots in the table: the most one full sweep visits. */
+    public int slots() {
+        return keys.length;
     }
 }

@@ -37,7 +37,14 @@ public enum Counter {
     NAT_PORTS_STOLEN(28, "nat-ports-reclaimed"),
     ALLOCATED_BYTES_FORWARDING_THREAD(29, "forwarding-thread-allocated-bytes"),
     GSO_SEGMENTS(30, "gso-segments-coalesced"),
-    DROP_SOCKET_OVERFLOW(31, "drop-socket-overflow");
+    DROP_SOCKET_OVERFLOW(31, "drop-socket-overflow"),
+    /** A new flow past its ENI's or its execution environment's quota of open flows. */
+    DROP_FLOW_QUOTA(32, "drop-flow-quota"),
+    /** An EE addressed the underlay or the EE range, whatever a route table says. */
+    DROP_RESERVED_DESTINATION(33, "drop-reserved-destination"),
+    /** A neighbor not learned: the table, or its subnet's share of it, was full. */
+    ARP_LEARN_REFUSED(34, "arp-learn-refused"),
+    ARP_ENTRIES_EXPIRED(35, "arp-entries-expired");
 
     private static final Counter[] BY_ID;
 

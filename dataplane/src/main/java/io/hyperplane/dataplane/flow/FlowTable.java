@@ -9,14 +9,17 @@ import java.util.Arrays;
  * <pre>
  *   forward index  (vni, proto, eePort, remoteIp, remotePort) --+
  *                                                                +--> flow id --> vni, eePort, remoteIp,
- *   reverse index  (proto, remoteIp, remotePort, eniIp, natPort)-+              remotePort, eniIp, natPort,
- *                                                                               protocol, state, expiresAt,
- *   timer wheel    slot[t mod 1024] --> flow <-> flow <-> ...                   next/prev (wheel or free list)
+ *   reverse index  (proto, remoteIp, remotePort,                 |              remotePort, eniVni, eniIp,
+ *                   eniVni, eniIp, natPort) ----------------------+              natPort, protocol, state,
+ *                                                                               expiresAt, next/prev
+ *   timer wheel    slot[t mod 1024] --> flow <-> flow <-> ...                   (wheel or free list)
  * </pre>
  * The EE's own address is not stored: the VNI names the EE, and anti-spoofing guarantees the
- * inner source is the EE's address. Index slots hold {@code id + 1} (0 = empty), are kept at a
- * load factor of at most 0.5, and use backward-shift deletion so no tombstones accumulate.
- * About 48 bytes per flow of capacity in total.
+ * inner source is the EE's address. The ENI is its subnet's VNI and its address, because the same
+ * address is normal in many VPCs (DESIGN.md §9): two ENIs at 10.0.1.4 in two VPCs never share a
+ * flow or a NAT port. Index slots hold {@code id + 1} (0 = empty), are kept at a load factor of at
+ * most 0.5, and use backward-shift deletion so no tombstones accumulate. About 52 bytes per flow
+ * of capacity in total.
  * <p>
  * Expiry is lazy, in the manner of Linux conntrack's GC: refreshing a flow only moves its
  * deadline later; the wheel files it again when its old slot comes round. Shortening a deadline
@@ -36,6 +39,7 @@ public final class FlowTable {
     private final int capacity;
     private final int[] vni;
     private final int[] remoteIp;
+    private final int[] eniVni;
     private final int[] eniIp;
     private final char[] eePort;
     private final char[] remotePort;
@@ -63,6 +67,7 @@ public final class FlowTable {
         this.capacity = capacity;
         vni = new int[capacity];
         remoteIp = new int[capacity];
+        eniVni = new int[capacity];
         eniIp = new int[capacity];
         eePort = new char[capacity];
         remotePort = new char[capacity];
@@ -107,13 +112,13 @@ public final class FlowTable {
         return NONE;
     }
 
-    public int findReverse(int protocol, int remoteIp, int remotePort, int eniIp, int natPort) {
-        int i = reverseHash(protocol, remoteIp, remotePort, eniIp, natPort) & indexMask;
+    public int findReverse(int protocol, int remoteIp, int remotePort, int eniVni, int eniIp, int natPort) {
+        int i = reverseHash(protocol, remoteIp, remotePort, eniVni, eniIp, natPort) & indexMask;
         int slot;
         while ((slot = reverse[i]) != 0) {
             int f = slot - 1;
             if (this.natPort[f] == natPort && this.remoteIp[f] == remoteIp && this.remotePort[f] == remotePort
-                    && this.eniIp[f] == eniIp && this.protocol[f] == (byte) protocol) {
+                    && this.eniIp[f] == eniIp && this.eniVni[f] == eniVni && this.protocol[f] == (byte) protocol) {
                 return f;
             }
             i = (i + 1) & indexMask;
@@ -124,7 +129,7 @@ public final class FlowTable {
     // ---- mutation -----------------------------------------------------------------------------
 
     /** Adds a flow; returns its id, or {@link #NONE} when the table is full. */
-    public int insert(int vni, int protocol, int eePort, int remoteIp, int remotePort, int eniIp, int natPort,
+    public int insert(int vni, int protocol, int eePort, int remoteIp, int remotePort, int eniVni, int eniIp, int natPort,
                       byte state, int expiresAt) {
         int f = freeHead;
         if (f == NONE) {
@@ -136,6 +141,7 @@ public final class FlowTable {
         this.eePort[f] = (char) eePort;
         this.remoteIp[f] = remoteIp;
         this.remotePort[f] = (char) remotePort;
+        this.eniVni[f] = eniVni;
         this.eniIp[f] = eniIp;
         this.natPort[f] = (char) natPort;
         this.state[f] = state;
@@ -145,7 +151,7 @@ public final class FlowTable {
             i = (i + 1) & indexMask;
         }
         forward[i] = f + 1;
-        i = reverseHash(protocol, remoteIp, remotePort, eniIp, natPort) & indexMask;
+        i = reverseHash(protocol, remoteIp, remotePort, eniVni, eniIp, natPort) & indexMask;
         while (reverse[i] != 0) {
             i = (i + 1) & indexMask;
         }
@@ -240,6 +246,10 @@ public final class FlowTable {
         return remotePort[f];
     }
 
+    public int eniVni(int f) {
+        return eniVni[f];
+    }
+
     public int eniIp(int f) {
         return eniIp[f];
     }
@@ -311,7 +321,7 @@ public final class FlowTable {
     private int hashOf(int f, boolean isForward) {
         return isForward
                 ? forwardHash(vni[f], protocol[f] & 0xff, eePort[f], remoteIp[f], remotePort[f])
-                : reverseHash(protocol[f] & 0xff, remoteIp[f], remotePort[f], eniIp[f], natPort[f]);
+                : reverseHash(protocol[f] & 0xff, remoteIp[f], remotePort[f], eniVni[f], eniIp[f], natPort[f]);
     }
 
     static int forwardHash(int vni, int protocol, int eePort, int remoteIp, int remotePort) {
@@ -319,8 +329,8 @@ public final class FlowTable {
         return mix(a, remoteIp & 0xffff_ffffL);
     }
 
-    static int reverseHash(int protocol, int remoteIp, int remotePort, int eniIp, int natPort) {
-        long a = ((long) protocol << 32) | ((long) remotePort << 16) | natPort;
+    static int reverseHash(int protocol, int remoteIp, int remotePort, int eniVni, int eniIp, int natPort) {
+        long a = ((long) eniVni << 40) | ((long) protocol << 32) | ((long) remotePort << 16) | natPort;
         return mix(a, ((long) remoteIp << 32) | (eniIp & 0xffff_ffffL));
     }
 

@@ -2,7 +2,7 @@ package io.hyperplane.dataplane.flow;
 
 /**
  * Endpoint-dependent source NAT ports (RFC 4787 §4.1 "address and port-dependent mapping"):
- * a port from 1024..65535 that no other flow uses for the same (ENI address, protocol,
+ * a port from 1024..65535 that no other flow uses for the same (ENI, protocol,
  * destination address, destination port). ICMP echo uses the identifier as its "port".
  * <p>
  * Rules, in order:
@@ -31,14 +31,15 @@ public final class NatPortAllocator {
         this.reclaimed = reclaimed;
     }
 
-    public int allocate(int eniIp, int protocol, int remoteIp, int remotePort, int preferredPort) {
-        if (preferredPort >= MIN_PORT && isFree(eniIp, protocol, remoteIp, remotePort, preferredPort)) {
+    /** A port for a new flow of the ENI (subnet VNI, address) toward (protocol, remote, remote port). */
+    public int allocate(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int preferredPort) {
+        if (preferredPort >= MIN_PORT && isFree(eniVni, eniIp, protocol, remoteIp, remotePort, preferredPort)) {
             return preferredPort;
         }
         int start = cursor;
         for (int i = 0; i < RANGE; i++) {
             int port = MIN_PORT + (start + i) % RANGE;
-            if (isFree(eniIp, protocol, remoteIp, remotePort, port)) {
+            if (isFree(eniVni, eniIp, protocol, remoteIp, remotePort, port)) {
                 cursor = (start + i + 1) % RANGE;
                 return port;
             }
@@ -46,8 +47,8 @@ public final class NatPortAllocator {
         return EXHAUSTED;
     }
 
-    private boolean isFree(int eniIp, int protocol, int remoteIp, int remotePort, int port) {
-        int f = flows.findReverse(protocol, remoteIp, remotePort, eniIp, port);
+    private boolean isFree(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int port) {
+        int f = flows.findReverse(protocol, remoteIp, remotePort, eniVni, eniIp, port);
         if (f == FlowTable.NONE) {
             return true;
         }

@@ -8,6 +8,7 @@ import io.hyperplane.config.NodeSnapshot.RouteTable;
 import io.hyperplane.config.NodeSnapshot.SecurityGroup;
 import io.hyperplane.config.NodeSnapshot.Subnet;
 import io.hyperplane.dataplane.util.IntIntMap;
+import io.hyperplane.dataplane.util.LongIntMap;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Ipv4Cidr;
 import io.hyperplane.packet.MacAddress;
@@ -20,9 +21,13 @@ import java.util.stream.Collectors;
 
 /**
  * A {@link NodeSnapshot} compiled for the hot path: arrays indexed by small integers and
- * primitive maps from VNI and ENI address. Immutable; built off the forwarding thread and
- * handed over whole, so a reload is one reference swap between batches. Flows refer to EEs by
- * VNI and to ENIs by address, never by these indexes, so they survive a reload.
+ * primitive maps from VNI and from (network, address). Immutable; built off the forwarding thread
+ * and handed over whole, so a reload is one reference swap between batches. Flows refer to EEs by
+ * VNI and to ENIs by (subnet VNI, address), never by these indexes, so they survive a reload.
+ * <p>
+ * Addresses belong to networks (DESIGN.md §9): an ENI is found by its subnet's VNI and its
+ * address, and "is this address an ENI of this VPC" by the VPC and the address, so the same
+ * address in any number of VPCs is as many distinct ENIs.
  */
 public final class CompiledConfig {
     public static final int NONE = IntIntMap.MISSING;
@@ -43,10 +48,14 @@ public final class CompiledConfig {
     private final int[] subnetNetwork;
     private final int[] subnetMask;
     private final int[] subnetGateway;
+    private final int[] subnetVpc;
     private final NetworkAclRules[] subnetAcl;
     private final RouteTableRules[] subnetRoutes;
 
-    private final IntIntMap eniByIp;
+    /** (subnet VNI, address) -> ENI. */
+    private final LongIntMap eniByAddress;
+    /** (VPC index, address) -> ENI: what an EE of that VPC may never address. */
+    private final LongIntMap eniInVpc;
     private final int[] eniIp;
     private final long[] eniMac;
     private final int[] eniSubnet;
@@ -69,6 +78,11 @@ public final class CompiledConfig {
         subnetNetwork = new int[ns];
         subnetMask = new int[ns];
         subnetGateway = new int[ns];
+        subnetVpc = new int[ns];
+        Map<String, Integer> vpcIndex = new HashMap<>();
+        for (int i = 0; i < s.vpcs().size(); i++) {
+            vpcIndex.put(s.vpcs().get(i).id(), i);
+        }
         subnetAcl = new NetworkAclRules[ns];
         subnetRoutes = new RouteTableRules[ns];
         Map<String, Integer> subnetIndex = new HashMap<>();
@@ -82,13 +96,15 @@ public final class CompiledConfig {
             subnetNetwork[i] = cidr.network();
             subnetMask[i] = cidr.mask();
             subnetGateway[i] = subnet.gatewayIp();
+            subnetVpc[i] = vpcIndex.get(subnet.vpcId());
             subnetAcl[i] = NetworkAclRules.compile(acls.get(subnet.networkAclId()));
             subnetRoutes[i] = RouteTableRules.compile(tables.get(subnet.routeTableId()));
         }
 
         List<Eni> enis = s.enis();
         int ne = enis.size();
-        eniByIp = new IntIntMap(ne);
+        eniByAddress = new LongIntMap(ne);
+        eniInVpc = new LongIntMap(ne);
         eniIp = new int[ne];
         eniMac = new long[ne];
         eniSubnet = new int[ne];
@@ -98,9 +114,10 @@ public final class CompiledConfig {
             Eni eni = enis.get(i);
             eniIndex.put(eni.id(), i);
             eniIp[i] = Ipv4Address.parse(eni.ip());
-            eniByIp.put(eniIp[i], i);
             eniMac[i] = MacAddress.parse(eni.mac());
             eniSubnet[i] = subnetIndex.get(eni.subnetId());
+            eniByAddress.put(LongIntMap.key(subnetVni[eniSubnet[i]], eniIp[i]), i);
+            eniInVpc.put(LongIntMap.key(subnetVpc[eniSubnet[i]], eniIp[i]), i);
             eniEgress[i] = SecurityGroupRules.egress(eni.securityGroupIds(), groups);
         }
 
@@ -185,6 +202,11 @@ public final class CompiledConfig {
         return subnetGateway[subnet];
     }
 
+    /** The subnet's VPC, as an index valid in this config only. */
+    public int subnetVpc(int subnet) {
+        return subnetVpc[subnet];
+    }
+
     public NetworkAclRules subnetAcl(int subnet) {
         return subnetAcl[subnet];
     }
@@ -195,8 +217,18 @@ public final class CompiledConfig {
 
     // ---- ENIs
 
-    public int eniByIp(int ip) {
-        return eniByIp.get(ip);
+    /** The ENI at {@code ip} in the subnet with VNI {@code subnetVni}, or {@link #NONE}. */
+    public int eniByAddress(int subnetVni, int ip) {
+        return eniByAddress.get(LongIntMap.key(subnetVni, ip));
+    }
+
+    /** The ENI at {@code ip} in any subnet of the VPC {@code vpc} (a {@link #subnetVpc} index), or {@link #NONE}. */
+    public int eniInVpc(int vpc, int ip) {
+        return eniInVpc.get(LongIntMap.key(vpc, ip));
+    }
+
+    public int eniCount() {
+        return eniIp.length;
     }
 
     public int eniIp(int eni) {
