@@ -5,7 +5,6 @@ import io.hyperplane.packet.Ipv4Cidr;
 import io.hyperplane.packet.MacAddress;
 import io.hyperplane.packet.VxlanHeader;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -63,26 +62,12 @@ public record NodeSnapshot(
         Map<String, RouteTable> tableById = index("route table", tables, RouteTable::id);
         Map<String, Eni> eniById = index("eni", enis, Eni::id);
         index("execution environment", ees, ExecutionEnvironment::id);
-        Set<Integer> vnis = new HashSet<>();
-        Map<String, List<Subnet>> subnetsOfVpc = new HashMap<>();
+        NetworkAdmission admission = new NetworkAdmission();
         for (Subnet subnet : subnets) {
             Vpc vpc = require(vpcById, subnet.vpcId(), "subnet " + subnet.id() + ": vpc");
-            if (!Ipv4Cidr.parse(vpc.cidr()).contains(Ipv4Cidr.parse(subnet.cidr()))) {
-                throw new IllegalArgumentException("subnet " + subnet.id() + ": cidr " + subnet.cidr() + " is outside vpc " + vpc.id() + " " + vpc.cidr());
-            }
             require(aclById, subnet.networkAclId(), "subnet " + subnet.id() + ": networkAclId");
             require(tableById, subnet.routeTableId(), "subnet " + subnet.id() + ": routeTableId");
-            if (!vnis.add(subnet.vni())) {
-                throw new IllegalArgumentException("subnet " + subnet.id() + ": vni " + subnet.vni() + " is used twice");
-            }
-            List<Subnet> siblings = subnetsOfVpc.computeIfAbsent(subnet.vpcId(), k -> new ArrayList<>());
-            for (Subnet sibling : siblings) {
-                if (Ipv4Cidr.parse(sibling.cidr()).overlaps(Ipv4Cidr.parse(subnet.cidr()))) {
-                    throw new IllegalArgumentException("subnet " + subnet.id() + ": cidr " + subnet.cidr() + " overlaps subnet "
-                            + sibling.id() + " " + sibling.cidr() + " in vpc " + subnet.vpcId());
-                }
-            }
-            siblings.add(subnet);
+            admission.admitSubnet(vpc, subnet);
         }
         for (SecurityGroup group : groups) {
             for (SecurityGroupRule rule : group.egress()) {
@@ -91,25 +76,15 @@ public record NodeSnapshot(
                 }
             }
         }
-        Set<String> eniAddresses = new HashSet<>();
         for (Eni eni : enis) {
-            Subnet subnet = require(subnetById, eni.subnetId(), "eni " + eni.id() + ": subnetId");
-            int ip = Ipv4Address.parse(eni.ip());
-            if (!Ipv4Cidr.parse(subnet.cidr()).contains(ip)) {
-                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is outside subnet " + subnet.id() + " " + subnet.cidr());
-            }
-            if (!eniAddresses.add(subnet.vpcId() + "/" + ip)) {
-                throw new IllegalArgumentException("eni " + eni.id() + ": ip " + eni.ip() + " is used by another eni in vpc " + subnet.vpcId());
-            }
+            admission.admitEni(require(subnetById, eni.subnetId(), "eni " + eni.id() + ": subnetId"), eni);
             for (String groupId : eni.securityGroupIds()) {
                 require(groupById, groupId, "eni " + eni.id() + ": securityGroupIds");
             }
         }
         for (ExecutionEnvironment ee : ees) {
             require(eniById, ee.eniId(), "execution environment " + ee.id() + ": eniId");
-            if (!vnis.add(ee.vni())) {
-                throw new IllegalArgumentException("execution environment " + ee.id() + ": vni " + ee.vni() + " is used twice");
-            }
+            admission.admitEnvironment(ee);
         }
     }
 

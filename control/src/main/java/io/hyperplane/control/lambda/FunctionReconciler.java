@@ -195,6 +195,13 @@ public final class FunctionReconciler implements AutoCloseable {
                 }
             }
             if (!notReady.isEmpty()) {
+                for (String eni : notReady) {
+                    String rejection = publisher.rejection(eni);
+                    if (rejection != null) {
+                        return new Outcome("InternalError", "Lambda could not program the function's network interface " + eni
+                                + " into the forwarder nodes: " + rejection + ".");
+                    }
+                }
                 if (now.pendingSince() != null && now.pendingSince().plus(settings.programmingTimeout()).isBefore(clock.instant())) {
                     return new Outcome("InternalError", "Lambda could not program the function's network interfaces " + notReady
                             + " into every forwarder node within " + settings.programmingTimeout().toSeconds() + " s; nodes behind: "

@@ -1,7 +1,10 @@
 package io.hyperplane.control.nodes;
 
+import io.hyperplane.config.NetworkAdmission;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.control.store.Sql;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,11 +13,13 @@ import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Reads what every forwarder node needs out of the store, across accounts: each Hyperplane ENI
@@ -22,93 +27,212 @@ import java.util.Set;
  * instances and ENIs), its subnet's network ACL and route table, and the execution environments
  * tunnelled to it. Only what the ENIs reach is included, so a node's snapshot grows with the ENIs,
  * not with the whole store.
+ * <p>
+ * One tenant's resources can never invalidate what is published for the others (DESIGN.md §9):
+ * the snapshot is assembled ENI by ENI, oldest first, and an ENI whose resources the data plane
+ * cannot take (a rule {@link NetworkAdmission} refuses, a value a snapshot record refuses) is left
+ * out with the reason, which the reconciler puts on the functions waiting for it. Everything else
+ * is published.
  */
 public final class NodeConfigBuilder {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeConfigBuilder.class);
+
     private NodeConfigBuilder() {
     }
 
+    /** A snapshot and the ENIs left out of it, by id, with why. */
+    public record Build(NodeSnapshot snapshot, Map<String, String> rejectedEnis) {
+    }
+
     /** The snapshot as of now, with version 0 (the publisher numbers it when the content changed). */
-    public static NodeSnapshot build(Connection c) throws SQLException {
+    public static Build build(Connection c) throws SQLException {
+        Reader reader = new Reader(c);
+        NetworkAdmission admission = new NetworkAdmission();
         List<NodeSnapshot.Eni> enis = new ArrayList<>();
         Set<String> subnetIds = new LinkedHashSet<>();
-        Deque<String> groupsToAdd = new ArrayDeque<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT id, private_ip, mac, subnet_id FROM network_interfaces ORDER BY id");
+        Set<String> groupIds = new LinkedHashSet<>();
+        Map<String, String> rejected = new TreeMap<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, private_ip, mac, subnet_id FROM network_interfaces ORDER BY created_at, id");
              ResultSet r = s.executeQuery()) {
+            List<String[]> rows = new ArrayList<>();
             while (r.next()) {
-                List<String> groups = Sql.strings(c, "SELECT group_id FROM network_interface_groups WHERE eni_id = ? ORDER BY group_id", r.getString(1));
-                enis.add(new NodeSnapshot.Eni(r.getString(1), r.getString(2), r.getString(3), r.getString(4), groups));
-                subnetIds.add(r.getString(4));
-                groupsToAdd.addAll(groups);
+                rows.add(new String[] {r.getString(1), r.getString(2), r.getString(3), r.getString(4)});
+            }
+            for (String[] row : rows) {
+                try {
+                    List<String> groups = Sql.strings(c, "SELECT group_id FROM network_interface_groups WHERE eni_id = ? ORDER BY group_id", row[0]);
+                    NodeSnapshot.Eni eni = new NodeSnapshot.Eni(row[0], row[1], row[2], row[3], groups);
+                    NodeSnapshot.Subnet subnet = reader.subnet(row[3]);
+                    Set<String> reached = reader.groupsReached(groups);
+                    admission.admitSubnet(reader.vpcs.get(subnet.vpcId()), subnet);
+                    admission.admitEni(subnet, eni);
+                    enis.add(eni);
+                    subnetIds.add(subnet.id());
+                    groupIds.addAll(reached);
+                } catch (IllegalArgumentException e) {
+                    rejected.put(row[0], e.getMessage());
+                }
             }
         }
-        Map<String, NodeSnapshot.SecurityGroup> groups = new LinkedHashMap<>();
-        while (!groupsToAdd.isEmpty()) {
-            String id = groupsToAdd.poll();
-            if (groups.containsKey(id)) {
-                continue;
+        List<NodeSnapshot.Subnet> subnets = subnetIds.stream().map(reader.subnets::get).toList();
+        Set<String> accepted = new HashSet<>(enis.stream().map(NodeSnapshot.Eni::id).toList());
+        List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
+        for (NodeSnapshot.ExecutionEnvironment ee : environments(c)) {
+            if (accepted.contains(ee.eniId())) {
+                try {
+                    admission.admitEnvironment(ee);
+                    ees.add(ee);
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("execution environment {} left out of the node config: {}", ee.id(), e.getMessage());
+                }
             }
-            List<NodeSnapshot.SecurityGroupRule> egress = new ArrayList<>();
-            try (PreparedStatement s = Sql.prepare(c, "SELECT protocol, from_port, to_port, cidr, referenced_group_id FROM security_group_rules"
-                    + " WHERE group_id = ? AND egress ORDER BY id", id); ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    egress.add(new NodeSnapshot.SecurityGroupRule(r.getString(1), r.getInt(2), r.getInt(3), r.getString(4), r.getString(5)));
-                    if (r.getString(5) != null) {
-                        groupsToAdd.add(r.getString(5));
+        }
+        NodeSnapshot snapshot = new NodeSnapshot(0, NodeSnapshot.Gateway.DEFAULT,
+                subnets.stream().map(NodeSnapshot.Subnet::vpcId).distinct().map(reader.vpcs::get).toList(), subnets,
+                groupIds.stream().map(reader.groups::get).toList(),
+                subnets.stream().map(NodeSnapshot.Subnet::networkAclId).distinct().map(reader.acls::get).toList(),
+                subnets.stream().map(NodeSnapshot.Subnet::routeTableId).distinct().map(reader.tables::get).toList(),
+                enis, ees);
+        return new Build(snapshot, rejected);
+    }
+
+    /**
+     * Reads each resource once and remembers it, or why it cannot be a snapshot's: a resource
+     * that fails fails every ENI that needs it, with the same reason.
+     */
+    private static final class Reader {
+        private final Connection c;
+        final Map<String, NodeSnapshot.Vpc> vpcs = new HashMap<>();
+        final Map<String, NodeSnapshot.Subnet> subnets = new HashMap<>();
+        final Map<String, NodeSnapshot.SecurityGroup> groups = new HashMap<>();
+        final Map<String, NodeSnapshot.NetworkAcl> acls = new HashMap<>();
+        final Map<String, NodeSnapshot.RouteTable> tables = new HashMap<>();
+        private final Map<String, String> failed = new HashMap<>();
+
+        Reader(Connection c) {
+            this.c = c;
+        }
+
+        NodeSnapshot.Subnet subnet(String id) throws SQLException {
+            NodeSnapshot.Subnet known = subnets.get(id);
+            if (known != null) {
+                return known;
+            }
+            failedBefore(id);
+            try (PreparedStatement s = Sql.prepare(c, "SELECT s.vpc_id, s.cidr, s.vni, v.vtep_ip, a.acl_id, v.cidr FROM subnets s JOIN vpcs v ON v.id = s.vpc_id"
+                    + " JOIN network_acl_associations a ON a.subnet_id = s.id WHERE s.id = ?", id); ResultSet r = s.executeQuery()) {
+                if (!r.next()) {
+                    throw remember(id, new IllegalArgumentException("subnet " + id + ": not in the store (or its VPC or network ACL association is not)"));
+                }
+                String vpcId = r.getString(1);
+                String table = routeTable(c, id, vpcId);
+                NodeSnapshot.Subnet subnet = new NodeSnapshot.Subnet(id, vpcId, r.getString(2), r.getInt(3), r.getString(4), r.getString(5), table);
+                if (!vpcs.containsKey(vpcId)) {
+                    vpcs.put(vpcId, new NodeSnapshot.Vpc(vpcId, r.getString(6)));
+                }
+                acl(subnet.networkAclId());
+                routes(table);
+                subnets.put(id, subnet);
+                return subnet;
+            } catch (IllegalArgumentException e) {
+                throw remember(id, e);
+            }
+        }
+
+        /** The groups and every group their rules name, transitively; their ids. */
+        Set<String> groupsReached(List<String> start) throws SQLException {
+            Set<String> reached = new LinkedHashSet<>();
+            Deque<String> toVisit = new ArrayDeque<>(start);
+            while (!toVisit.isEmpty()) {
+                String id = toVisit.poll();
+                if (!reached.add(id)) {
+                    continue;
+                }
+                for (NodeSnapshot.SecurityGroupRule rule : group(id).egress()) {
+                    if (rule.groupId() != null) {
+                        toVisit.add(rule.groupId());
                     }
                 }
             }
-            List<String> members = new ArrayList<>(Sql.strings(c, "SELECT i.private_ip FROM instance_security_groups m JOIN instances i ON i.id = m.instance_id"
-                    + " WHERE m.group_id = ? AND i.state IN ('pending', 'running') AND i.private_ip IS NOT NULL ORDER BY i.private_ip", id));
-            members.addAll(Sql.strings(c, "SELECT e.private_ip FROM network_interface_groups g JOIN network_interfaces e ON e.id = g.eni_id"
-                    + " WHERE g.group_id = ? ORDER BY e.private_ip", id));
-            groups.put(id, new NodeSnapshot.SecurityGroup(id, egress, members));
+            return reached;
         }
-        List<NodeSnapshot.Subnet> subnets = new ArrayList<>();
-        Set<String> vpcIds = new LinkedHashSet<>();
-        Set<String> aclIds = new LinkedHashSet<>();
-        Set<String> tableIds = new LinkedHashSet<>();
-        for (String subnetId : subnetIds) {
-            try (PreparedStatement s = Sql.prepare(c, "SELECT s.vpc_id, s.cidr, s.vni, v.vtep_ip, a.acl_id FROM subnets s JOIN vpcs v ON v.id = s.vpc_id"
-                    + " JOIN network_acl_associations a ON a.subnet_id = s.id WHERE s.id = ?", subnetId); ResultSet r = s.executeQuery()) {
-                if (!r.next()) {
-                    continue;
+
+        private NodeSnapshot.SecurityGroup group(String id) throws SQLException {
+            NodeSnapshot.SecurityGroup known = groups.get(id);
+            if (known != null) {
+                return known;
+            }
+            failedBefore(id);
+            try {
+                List<NodeSnapshot.SecurityGroupRule> egress = new ArrayList<>();
+                try (PreparedStatement s = Sql.prepare(c, "SELECT protocol, from_port, to_port, cidr, referenced_group_id FROM security_group_rules"
+                        + " WHERE group_id = ? AND egress ORDER BY id", id); ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        egress.add(new NodeSnapshot.SecurityGroupRule(r.getString(1), r.getInt(2), r.getInt(3), r.getString(4), r.getString(5)));
+                    }
                 }
-                String table = routeTable(c, subnetId, r.getString(1));
-                subnets.add(new NodeSnapshot.Subnet(subnetId, r.getString(1), r.getString(2), r.getInt(3), r.getString(4), r.getString(5), table));
-                vpcIds.add(r.getString(1));
-                aclIds.add(r.getString(5));
-                tableIds.add(table);
+                List<String> members = new ArrayList<>(Sql.strings(c, "SELECT i.private_ip FROM instance_security_groups m JOIN instances i ON i.id = m.instance_id"
+                        + " WHERE m.group_id = ? AND i.state IN ('pending', 'running') AND i.private_ip IS NOT NULL ORDER BY i.private_ip", id));
+                members.addAll(Sql.strings(c, "SELECT e.private_ip FROM network_interface_groups g JOIN network_interfaces e ON e.id = g.eni_id"
+                        + " WHERE g.group_id = ? ORDER BY e.private_ip", id));
+                NodeSnapshot.SecurityGroup group = new NodeSnapshot.SecurityGroup(id, egress, members);
+                groups.put(id, group);
+                return group;
+            } catch (IllegalArgumentException e) {
+                throw remember(id, e);
             }
         }
-        List<NodeSnapshot.Vpc> vpcs = new ArrayList<>();
-        for (String vpcId : vpcIds) {
-            vpcs.add(new NodeSnapshot.Vpc(vpcId, Sql.strings(c, "SELECT cidr FROM vpcs WHERE id = ?", vpcId).getFirst()));
-        }
-        List<NodeSnapshot.NetworkAcl> acls = new ArrayList<>();
-        for (String aclId : aclIds) {
-            List<NodeSnapshot.NetworkAclEntry> entries = new ArrayList<>();
-            try (PreparedStatement s = Sql.prepare(c, "SELECT rule_number, egress, protocol, rule_action, cidr, from_port, to_port, icmp_type, icmp_code"
-                    + " FROM network_acl_entries WHERE acl_id = ? ORDER BY egress, rule_number", aclId); ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    entries.add(new NodeSnapshot.NetworkAclEntry(r.getInt(1), r.getBoolean(2), r.getString(3), r.getString(4), r.getString(5),
-                            intOr(r, 6, 0), intOr(r, 7, 65535), intOr(r, 8, -1), intOr(r, 9, -1)));
-                }
+
+        private void acl(String id) throws SQLException {
+            if (acls.containsKey(id)) {
+                return;
             }
-            acls.add(new NodeSnapshot.NetworkAcl(aclId, entries));
-        }
-        List<NodeSnapshot.RouteTable> tables = new ArrayList<>();
-        for (String tableId : tableIds) {
-            List<NodeSnapshot.Route> routes = new ArrayList<>();
-            try (PreparedStatement s = Sql.prepare(c, "SELECT destination, target FROM routes WHERE route_table_id = ? ORDER BY destination", tableId);
-                 ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    routes.add(new NodeSnapshot.Route(r.getString(1), r.getString(2)));
+            failedBefore(id);
+            try {
+                List<NodeSnapshot.NetworkAclEntry> entries = new ArrayList<>();
+                try (PreparedStatement s = Sql.prepare(c, "SELECT rule_number, egress, protocol, rule_action, cidr, from_port, to_port, icmp_type, icmp_code"
+                        + " FROM network_acl_entries WHERE acl_id = ? ORDER BY egress, rule_number", id); ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        entries.add(new NodeSnapshot.NetworkAclEntry(r.getInt(1), r.getBoolean(2), r.getString(3), r.getString(4), r.getString(5),
+                                intOr(r, 6, 0), intOr(r, 7, 65535), intOr(r, 8, -1), intOr(r, 9, -1)));
+                    }
                 }
+                acls.put(id, new NodeSnapshot.NetworkAcl(id, entries));
+            } catch (IllegalArgumentException e) {
+                throw remember(id, e);
             }
-            tables.add(new NodeSnapshot.RouteTable(tableId, routes));
         }
-        return new NodeSnapshot(0, NodeSnapshot.Gateway.DEFAULT, vpcs, subnets, new ArrayList<>(groups.values()), acls, tables, enis,
-                environments(c));
+
+        private void routes(String id) throws SQLException {
+            if (tables.containsKey(id)) {
+                return;
+            }
+            failedBefore(id);
+            try {
+                List<NodeSnapshot.Route> routes = new ArrayList<>();
+                try (PreparedStatement s = Sql.prepare(c, "SELECT destination, target FROM routes WHERE route_table_id = ? ORDER BY destination", id);
+                     ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        routes.add(new NodeSnapshot.Route(r.getString(1), r.getString(2)));
+                    }
+                }
+                tables.put(id, new NodeSnapshot.RouteTable(id, routes));
+            } catch (IllegalArgumentException e) {
+                throw remember(id, e);
+            }
+        }
+
+        private void failedBefore(String id) {
+            String reason = failed.get(id);
+            if (reason != null) {
+                throw new IllegalArgumentException(reason);
+            }
+        }
+
+        private IllegalArgumentException remember(String id, IllegalArgumentException e) {
+            failed.put(id, e.getMessage());
+            return e;
+        }
     }
 
     /** The execution environments bound to an ENI (what changes at every cold start). */

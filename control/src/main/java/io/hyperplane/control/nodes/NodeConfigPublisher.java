@@ -77,6 +77,8 @@ public final class NodeConfigPublisher implements AutoCloseable {
     private final Runnable published;
     private final Runnable enisChanged;
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
+    /** ENIs the last rebuild left out, with why (DESIGN.md §9: they fail alone). */
+    private volatile Map<String, String> rejectedEnis = Map.of();
     private final List<CompletableFuture<Published>> waiters = new ArrayList<>();
     private final List<Subscriber> subscribers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Rounds rounds;
@@ -173,7 +175,16 @@ public final class NodeConfigPublisher implements AutoCloseable {
         synchronized (this) {
             changedDuringRebuild = new java.util.HashSet<>();
         }
-        NodeSnapshot read = db.inTransaction(NodeConfigBuilder::build);
+        NodeConfigBuilder.Build build = db.inTransaction(NodeConfigBuilder::build);
+        NodeSnapshot read = build.snapshot();
+        if (!build.rejectedEnis().equals(rejectedEnis)) {
+            build.rejectedEnis().forEach((eni, why) -> {
+                if (!rejectedEnis.containsKey(eni)) {
+                    LOG.warn("ENI {} left out of the node config: {}", eni, why);
+                }
+            });
+            rejectedEnis = Map.copyOf(build.rejectedEnis());
+        }
         synchronized (this) {
             java.util.Set<String> changed = changedDuringRebuild;
             changedDuringRebuild = null;
@@ -183,8 +194,12 @@ public final class NodeConfigPublisher implements AutoCloseable {
                 java.util.Set<String> enis = new java.util.HashSet<>(read.enis().stream().map(NodeSnapshot.Eni::id).toList());
                 List<NodeSnapshot.ExecutionEnvironment> newer = previous.snapshot().executionEnvironments().stream()
                         .filter(ee -> changed.contains(ee.id()) && enis.contains(ee.eniId())).toList();
-                content = new NodeSnapshot(0, read.eeGateway(), read.vpcs(), read.subnets(), read.securityGroups(), read.networkAcls(),
-                        read.routeTables(), read.enis(), EnvironmentsDelta.environments(read.executionEnvironments(), newer, List.copyOf(changed)));
+                try {
+                    content = new NodeSnapshot(0, read.eeGateway(), read.vpcs(), read.subnets(), read.securityGroups(), read.networkAcls(),
+                            read.routeTables(), read.enis(), EnvironmentsDelta.environments(read.executionEnvironments(), newer, List.copyOf(changed)));
+                } catch (IllegalArgumentException e) { // an environment changed meanwhile no longer fits: the store's state it is
+                    LOG.debug("environments changed during the rebuild left as read: {}", e.getMessage());
+                }
             }
             if (previous != null && sameContent(previous.snapshot(), content)) {
                 return previous;
@@ -272,6 +287,11 @@ public final class NodeConfigPublisher implements AutoCloseable {
 
     public void unsubscribe(Subscriber subscriber) {
         subscribers.remove(subscriber);
+    }
+
+    /** Why the ENI is left out of what nodes are sent, or null when it is not. */
+    public String rejection(String eniId) {
+        return rejectedEnis.get(eniId);
     }
 
     /** The first version that contains the ENI (so a node running it or later has it), or -1. */

@@ -46,9 +46,22 @@ final class LambdaWorld implements AutoCloseable {
     final LambdaClient lambda;
     private final HttpClient http = HttpClient.newHttpClient();
 
+    private final Credential credential;
+    private final boolean ownsServer;
+
     LambdaWorld(ControlPlaneServer server) {
+        this(server, server.defaultCredential(), true);
+    }
+
+    /** Another account's view of the same server; closing it leaves the server running. */
+    LambdaWorld(ControlPlaneServer server, Credential c) {
+        this(server, c, false);
+    }
+
+    private LambdaWorld(ControlPlaneServer server, Credential c, boolean ownsServer) {
         this.server = server;
-        Credential c = server.defaultCredential();
+        this.credential = c;
+        this.ownsServer = ownsServer;
         StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey()));
         ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
                 .httpClient(UrlConnectionHttpClient.create()).build();
@@ -74,7 +87,7 @@ final class LambdaWorld implements AutoCloseable {
     }
 
     String account() {
-        return server.defaultCredential().accountId();
+        return credential.accountId();
     }
 
     String vpc(String cidr) {
@@ -125,9 +138,9 @@ final class LambdaWorld implements AutoCloseable {
         return ec2.describeNetworkInterfaces().networkInterfaces();
     }
 
-    /** GET /hyperplane/v1/enis, signed as the default account (what `hyperplane enis` shows). */
+    /** GET /hyperplane/v1/enis, signed as this account (what `hyperplane enis` shows). */
     JsonNode enisView() {
-        Credential c = server.defaultCredential();
+        Credential c = credential;
         URI uri = server.endpoint().resolve("/hyperplane/v1/enis");
         java.util.Map<String, String> headers = SigV4Signer.sign("GET", uri.getRawPath(), null,
                 java.util.Map.of("host", uri.getHost() + ":" + uri.getPort()), new byte[0], c, "us-east-1", "lambda", java.time.Instant.now());
@@ -189,6 +202,8 @@ final class LambdaWorld implements AutoCloseable {
         lambda.close();
         iam.close();
         ec2.close();
-        server.close();
+        if (ownsServer) {
+            server.close();
+        }
     }
 }

@@ -112,7 +112,7 @@ class NodeProgrammingTest {
 
         // The ENI view shows the node and its load reports.
         w.node("PUT", "/hyperplane/v1/nodes/n1", "{\"underlayIp\":\"198.18.0.9\",\"appliedVersion\":" + changed.version()
-                + ",\"enis\":[{\"ip\":\"" + eni.ip() + "\",\"flows\":7,\"natPorts\":7}]}");
+                + ",\"enis\":[{\"id\":\"" + eni.id() + "\",\"ip\":\"" + eni.ip() + "\",\"flows\":7,\"natPorts\":7}]}");
         JsonNode view = w.enisView();
         assertThat(view.path("NetworkInterfaces").get(0).path("Flows").asLong()).isEqualTo(7);
         assertThat(view.path("NetworkInterfaces").get(0).path("Functions").get(0).asText()).isEqualTo("fn:$LATEST");
