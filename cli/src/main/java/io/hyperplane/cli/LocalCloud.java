@@ -141,6 +141,19 @@ public final class LocalCloud implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the control plane and starts it again on the same store and port, as after a crash or
+     * an upgrade; the node and the worker keep running and reconnect to it.
+     */
+    public void restartServer() throws IOException {
+        int port = server.port();
+        progress.accept("restarting the control plane on port " + port);
+        server.close();
+        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
+        server = ControlPlaneServer.start(settings.server().withPort(port), fabric);
+        fabric.pinUnderlay();
+    }
+
     /** Starts (or restarts, with another network model) the worker. */
     public void startWorker(String networkModel) throws IOException, InterruptedException {
         stopWorker();

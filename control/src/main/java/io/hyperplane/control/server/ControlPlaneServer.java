@@ -96,6 +96,10 @@ public final class ControlPlaneServer implements AutoCloseable {
             return new Settings(dataDir, hostPort.substring(0, colon), port, null, null, null);
         }
 
+        public Settings withPort(int port) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+        }
+
         public Settings withDatabase(String url, String user, String password) {
             return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
         }
