@@ -3,11 +3,16 @@ package io.hyperplane.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.control.auth.Credential;
+import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.node.CountersFile;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -23,6 +28,9 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -39,14 +47,32 @@ import static org.awaitility.Awaitility.await;
  * instance sees its own ENI's address; after a restart of the control plane, the same holds.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(600)
 class OverlappingVpcsEndToEndTest {
     private static final String PREFIX = "hp-ov-";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String APP = """
-            import json, urllib.request
+            import json, socket, struct, urllib.request
             def handler(event, context):
                 target = event["target"]
+                if event.get("action") == "inject":
+                    # Crafted VXLAN (flags, VNI) toward every underlay address, and plain UDP there too.
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    sent = 0
+                    for address in event["underlay"]:
+                        for vni in event["vnis"]:
+                            s.sendto(struct.pack("!II", 0x08000000, vni << 8) + bytes(64), (address, 4789))
+                            sent += 1
+                        s.sendto(b"hello underlay", (address, 9))
+                        sent += 1
+                    return {"sent": sent}
+                if event.get("action") == "flood":
+                    # One flow per destination port: past the environment's quota of open flows.
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    for port in range(event["from"], event["to"]):
+                        s.sendto(b"x", (target, port))
+                    return {"sent": event["to"] - event["from"]}
                 seen = urllib.request.urlopen("http://" + target + ":8080/whoami", timeout=5).read().decode()
                 name = urllib.request.urlopen("http://" + target + ":8081/who", timeout=5).read().decode()
                 return {"seen": seen, "name": name}
@@ -166,7 +192,58 @@ class OverlappingVpcsEndToEndTest {
         }
     }
 
+    private long nodeCounter(Counter counter) throws Exception {
+        return CountersFile.read(w.dir.resolve("data/node/counters")).get(counter);
+    }
+
+    private JsonNode call(Tenant t, String event) throws Exception {
+        InvokeResponse r = t.account().lambda().invoke(b -> b.functionName(t.function()).payload(SdkBytes.fromUtf8String(event)));
+        assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+        return JSON.readTree(r.payload().asUtf8String());
+    }
+
+    /**
+     * The underlay is sealed from functions too: crafted VXLAN and plain datagrams from a function
+     * toward the forwarder node, the worker host, every VPC's VTEP and the environments' gateway
+     * leave its environment only through the node, which drops and counts every one. (Another
+     * environment's address is on the environment's own link: its ARP is never answered, so
+     * nothing is even sent there.)
+     */
     @Test
+    @Order(2)
+    void shouldDropWhatAFunctionSendsTowardTheUnderlayAndCountIt() throws Exception {
+        List<String> underlay = new ArrayList<>(List.of(LocalCloud.NODE_IP, LocalCloud.WORKER_IP, "100.64.0.1"));
+        try (Connection c = DriverManager.getConnection(w.cloud.server().databaseUrl(), "sa", "");
+             ResultSet r = c.createStatement().executeQuery("SELECT vtep_ip FROM vpcs")) {
+            while (r.next()) {
+                underlay.add(r.getString(1));
+            }
+        }
+        assertThat(underlay).hasSize(6); // three VPCs, three VTEPs
+        long before = nodeCounter(Counter.DROP_RESERVED_DESTINATION);
+        Tenant attacker = tenants.get(2);
+        int sent = call(attacker, "{\"action\":\"inject\",\"target\":\"\",\"underlay\":" + JSON.writeValueAsString(underlay)
+                + ",\"vnis\":[1,4096,16777215]}").path("sent").asInt();
+        assertThat(sent).isEqualTo(underlay.size() * 4);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(nodeCounter(Counter.DROP_RESERVED_DESTINATION) - before)
+                .as("dropped at the node, of %d sent toward %s", sent, underlay).isEqualTo(sent));
+        assertEveryFunctionReachesOnlyItsOwnInstance();
+    }
+
+    /** One function past its quota of open flows is stopped there; another tenant's new connections work. */
+    @Test
+    @Order(3) // last: the greedy function's flows hold its quota for their 30 s
+    void shouldStopAFunctionAtItsFlowQuotaAndLeaveTheOthersWorking() throws Exception {
+        long before = nodeCounter(Counter.DROP_FLOW_QUOTA);
+        Tenant greedy = tenants.get(0);
+        call(greedy, "{\"action\":\"flood\",\"target\":\"" + greedy.instance().privateIpAddress() + "\",\"from\":20000,\"to\":25000}");
+        await().atMost(Duration.ofSeconds(5)).until(() -> nodeCounter(Counter.DROP_FLOW_QUOTA) - before > 0);
+        JsonNode other = reach(tenants.get(2));
+        assertThat(other.path("name").asText()).isEqualTo(tenants.get(2).vpc());
+    }
+
+    @Test
+    @Order(1)
     void shouldCarryEachTenantToItsOwnInstanceAtTheSameAddressesBeforeAndAfterARestart() throws Exception {
         assertThat(tenants).extracting(t -> t.instance().privateIpAddress()).containsOnly(tenants.getFirst().instance().privateIpAddress());
         assertThat(tenants).extracting(OverlappingVpcsEndToEndTest::eniAddress).containsOnly(eniAddress(tenants.getFirst()));
