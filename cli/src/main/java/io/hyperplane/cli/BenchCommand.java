@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
 import io.hyperplane.bench.ForwarderBench;
+import io.hyperplane.bench.SnapshotBench;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.NodeLauncher;
 import picocli.CommandLine.Command;
@@ -10,10 +11,11 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class})
+        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class, BenchCommand.Snapshot.class})
 final class BenchCommand {
 
     @Command(name = "forwarder", mixinStandardHelpOptions = true,
@@ -77,6 +79,30 @@ final class BenchCommand {
             System.out.printf("DescribeSubnets, %d clients: p50 %.2f ms, p99 %.2f ms, %.0f requests/s (%d requests, %d failed)%n",
                     r.clients(), r.p50Ms(), r.p99Ms(), r.perSecond(), r.requests(), r.failures());
             return r.failures() == 0 ? 0 : 1;
+        }
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = {"One node configuration with many ENIs: built from the store (ENI by ENI, with admission), validated,",
+                    "written and read as JSON, compiled by the node. A store where every address is distinct is the baseline;",
+                    "the other has half of its ENIs at the same addresses in many VPCs of 10.0.0.0/16. Medians, in one run."})
+    static final class Snapshot implements Callable<Integer> {
+        @Option(names = "--enis", defaultValue = "10000", description = "ENIs in the snapshot (default: ${DEFAULT-VALUE}).")
+        int enis;
+
+        @Option(names = "--vpcs", defaultValue = "50", description = "VPCs sharing 10.0.0.0/16 (default: ${DEFAULT-VALUE}).")
+        int vpcs;
+
+        @Option(names = "--runs", defaultValue = "7", description = "Measured runs per phase (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            SnapshotBench bench = new SnapshotBench(System.out::println);
+            List<SnapshotBench.Row> rows = bench.run(new SnapshotBench.Settings(enis, vpcs, runs, SnapshotBench.Settings.DEFAULTS.warmups()));
+            System.out.println();
+            System.out.print(SnapshotBench.table(rows));
+            return 0;
         }
     }
 

@@ -58,9 +58,16 @@ public final class NodeConfigBuilder {
             while (r.next()) {
                 rows.add(new String[] {r.getString(1), r.getString(2), r.getString(3), r.getString(4)});
             }
+            Map<String, List<String>> groupsOf = new HashMap<>();
+            try (PreparedStatement g = Sql.prepare(c, "SELECT eni_id, group_id FROM network_interface_groups ORDER BY eni_id, group_id");
+                 ResultSet m = g.executeQuery()) {
+                while (m.next()) {
+                    groupsOf.computeIfAbsent(m.getString(1), k -> new ArrayList<>()).add(m.getString(2));
+                }
+            }
             for (String[] row : rows) {
                 try {
-                    List<String> groups = Sql.strings(c, "SELECT group_id FROM network_interface_groups WHERE eni_id = ? ORDER BY group_id", row[0]);
+                    List<String> groups = groupsOf.getOrDefault(row[0], List.of());
                     NodeSnapshot.Eni eni = new NodeSnapshot.Eni(row[0], row[1], row[2], row[3], groups);
                     NodeSnapshot.Subnet subnet = reader.subnet(row[3]);
                     Set<String> reached = reader.groupsReached(groups);
