@@ -6,6 +6,7 @@ import io.hyperplane.control.auth.Credential;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.fabric.UnderlaySeal;
 import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.ExecResult;
@@ -78,7 +79,8 @@ class UnderlayInjectionEndToEndTest {
     private static final int ROUNDS = 3;
     private static final String WATCH_TABLE = "hp_t_watch";
     private static final String WATCH_COUNTER = "arrived";
-    private static final String SEAL_TABLE = "hp_seal";
+    private static final String VXLAN_OFF_UNDERLAY = UnderlaySeal.Drop.VXLAN_OFF_UNDERLAY.counter();
+    private static final String TO_SYSTEM = UnderlaySeal.Drop.TO_SYSTEM.counter();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Path fabricState;
@@ -205,17 +207,17 @@ class UnderlayInjectionEndToEndTest {
             Map<String, Long> seal = new HashMap<>();
             try {
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
-                    seal.putAll(namedCounters(routerA, "inet", SEAL_TABLE));
-                    return seal.getOrDefault("vxlan_off_underlay", 0L) >= 2L * injections.size()
-                            && seal.getOrDefault("to_system", 0L) >= 3L * injections.size();
+                    seal.putAll(namedCounters(routerA, "inet", UnderlaySeal.TABLE));
+                    return seal.getOrDefault(VXLAN_OFF_UNDERLAY, 0L) >= 2L * injections.size()
+                            && seal.getOrDefault(TO_SYSTEM, 0L) >= 3L * injections.size();
                 });
             } catch (ConditionTimeoutException e) {
                 // reported with everything else below
             }
-            softly.assertThat(seal).as("router %s's seal counters", routerA).containsKeys("vxlan_off_underlay", "to_system");
-            softly.assertThat(seal.getOrDefault("vxlan_off_underlay", 0L)).as("VXLAN to the router's own sockets, counted")
+            softly.assertThat(seal).as("router %s's seal counters", routerA).containsKeys(VXLAN_OFF_UNDERLAY, TO_SYSTEM);
+            softly.assertThat(seal.getOrDefault(VXLAN_OFF_UNDERLAY, 0L)).as("VXLAN to the router's own sockets, counted")
                     .isGreaterThanOrEqualTo(2L * injections.size());
-            softly.assertThat(seal.getOrDefault("to_system", 0L)).as("packets toward the underlay, counted")
+            softly.assertThat(seal.getOrDefault(TO_SYSTEM, 0L)).as("packets toward the underlay, counted")
                     .isGreaterThanOrEqualTo(3L * injections.size());
             for (Map.Entry<String, String> watcher : watchers.entrySet()) {
                 softly.assertThat(counter(watcher.getKey(), watcher.getValue())).as("packets of the attack that arrived in " + watcher.getKey())
