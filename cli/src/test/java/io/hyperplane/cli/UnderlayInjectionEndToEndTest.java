@@ -57,7 +57,7 @@ import static org.awaitility.Awaitility.await;
  * arrive: the watchers see, and the seal lets the nodes through.
  * <p>
  * The probe runs in the instance's network namespace and needs nothing an instance lacks: an
- * ordinary UDP socket makes the crafted datagrams, and ping uses ping sockets.
+ * ordinary UDP socket makes the crafted datagrams (and instances can ping, through ping sockets).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(300)
@@ -166,25 +166,23 @@ class UnderlayInjectionEndToEndTest {
             LocalCloud.run("ip", "-n", eeNs, "link", "set", vx, "up");
 
             // Watchers: whatever of a tenant's crosses the underlay or reaches a host on it, and what the crafted frames carry.
-            Map<String, String> watchers = new LinkedHashMap<>();
-            watchers.put(underlay, watch(underlay, "bridge", "forward", "ip saddr != " + UNDERLAY));
-            watchers.put(nodeNs, watch(nodeNs, "inet", "prerouting", "ip saddr != " + UNDERLAY));
-            watchers.put(hostNs, watch(hostNs, "inet", "prerouting", "ip saddr != " + UNDERLAY));
-            watchers.put(eeNs, watch(eeNs, "inet", "prerouting", "udp dport " + MARK_PORT));
-            watchers.put(victimNs, watch(victimNs, "inet", "prerouting", "udp dport " + MARK_PORT));
-            watchers.put(neighbourNs, watch(neighbourNs, "inet", "prerouting", "udp dport " + MARK_PORT));
+            Watcher onUnderlay = Watcher.load(underlay, "bridge", "forward", "ip saddr != " + UNDERLAY);
+            Watcher atNode = Watcher.load(nodeNs, "inet", "prerouting", "ip saddr != " + UNDERLAY);
+            Watcher atHost = Watcher.load(hostNs, "inet", "prerouting", "ip saddr != " + UNDERLAY);
+            Watcher inEnvironment = Watcher.load(eeNs, "inet", "prerouting", "udp dport " + MARK_PORT);
+            Watcher atVictim = Watcher.load(victimNs, "inet", "prerouting", "udp dport " + MARK_PORT);
+            Watcher atNeighbour = Watcher.load(neighbourNs, "inet", "prerouting", "udp dport " + MARK_PORT);
 
             // The attack: every injection to every underlay address and to the instance's own gateway.
-            String targets = String.join(",", List.of(NODE_IP, HOST_IP, vtepA, vtepB, GATEWAY_A1).stream().map(ip -> ip + ":" + VXLAN_PORT).toList());
+            List<String> addresses = List.of(NODE_IP, HOST_IP, vtepA, vtepB, GATEWAY_A1);
+            String targets = String.join(",", addresses.stream().map(ip -> ip + ":" + VXLAN_PORT).toList());
             Map<Integer, String> injections = new LinkedHashMap<>();
             injections.put(vniB, victim.privateIpAddress());
             injections.put(vniA2, neighbour.privateIpAddress());
             injections.put(EE_VNI, EE_IP);
             for (Map.Entry<Integer, String> injection : injections.entrySet()) {
-                for (int round = 0; round < ROUNDS; round++) {
-                    JsonNode sent = fabricLab.probe(attackerNs, crafted(targets, injection.getKey(), injection.getValue()));
-                    assertThat(sent.path("ok").asBoolean()).as("the probe ran: " + sent).isTrue();
-                }
+                JsonNode sent = fabricLab.probe(attackerNs, crafted(targets, injection.getKey(), injection.getValue(), ROUNDS));
+                assertThat(sent.path("sent").asInt()).as("the probe sent them all: " + sent).isEqualTo(addresses.size() * ROUNDS);
             }
             SoftAssertions softly = new SoftAssertions();
             for (String address : List.of(NODE_IP, HOST_IP, vtepA, vtepB)) {
@@ -204,32 +202,31 @@ class UnderlayInjectionEndToEndTest {
 
             // The router dropped and counted: to its own VTEP and gateway (a VXLAN socket's port off the underlay), toward
             // the node, the worker host and the other VTEP (system ranges). Counters are read, then every watcher is.
+            long ownSockets = 2L * injections.size() * ROUNDS;
+            long towardSystem = 3L * injections.size() * ROUNDS;
             Map<String, Long> seal = new HashMap<>();
             try {
                 await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
                     seal.putAll(namedCounters(routerA, "inet", UnderlaySeal.TABLE));
-                    return seal.getOrDefault(VXLAN_OFF_UNDERLAY, 0L) >= 2L * injections.size()
-                            && seal.getOrDefault(TO_SYSTEM, 0L) >= 3L * injections.size();
+                    return seal.getOrDefault(VXLAN_OFF_UNDERLAY, 0L) >= ownSockets && seal.getOrDefault(TO_SYSTEM, 0L) >= towardSystem;
                 });
             } catch (ConditionTimeoutException e) {
                 // reported with everything else below
             }
             softly.assertThat(seal).as("router %s's seal counters", routerA).containsKeys(VXLAN_OFF_UNDERLAY, TO_SYSTEM);
             softly.assertThat(seal.getOrDefault(VXLAN_OFF_UNDERLAY, 0L)).as("VXLAN to the router's own sockets, counted")
-                    .isGreaterThanOrEqualTo(2L * injections.size());
-            softly.assertThat(seal.getOrDefault(TO_SYSTEM, 0L)).as("packets toward the underlay, counted")
-                    .isGreaterThanOrEqualTo(3L * injections.size());
-            for (Map.Entry<String, String> watcher : watchers.entrySet()) {
-                softly.assertThat(counter(watcher.getKey(), watcher.getValue())).as("packets of the attack that arrived in " + watcher.getKey())
-                        .isZero();
+                    .isGreaterThanOrEqualTo(ownSockets);
+            softly.assertThat(seal.getOrDefault(TO_SYSTEM, 0L)).as("packets toward the underlay, counted").isGreaterThanOrEqualTo(towardSystem);
+            for (Watcher watcher : List.of(onUnderlay, atNode, atHost, inEnvironment, atVictim, atNeighbour)) {
+                softly.assertThat(watcher.arrived()).as("packets of the attack that arrived in " + watcher.namespace()).isZero();
             }
             System.out.println("router " + routerA + " counted: " + seal);
             softly.assertAll();
 
             // The node may: its VXLAN reaches the other tenant's subnet and the environment (the watchers work, the seal lets nodes in).
-            assertThat(probeIn(nodeNs, crafted(vtepB + ":" + VXLAN_PORT, vniB, victim.privateIpAddress())).path("sent").asInt()).isEqualTo(1);
-            assertThat(probeIn(nodeNs, crafted(HOST_IP + ":" + VXLAN_PORT, EE_VNI, EE_IP)).path("sent").asInt()).isEqualTo(1);
-            await().atMost(Duration.ofSeconds(10)).until(() -> counter(victimNs, watchers.get(victimNs)) >= 1 && counter(eeNs, watchers.get(eeNs)) >= 1);
+            assertThat(probeIn(nodeNs, crafted(vtepB + ":" + VXLAN_PORT, vniB, victim.privateIpAddress(), 1)).path("sent").asInt()).isEqualTo(1);
+            assertThat(probeIn(nodeNs, crafted(HOST_IP + ":" + VXLAN_PORT, EE_VNI, EE_IP, 1)).path("sent").asInt()).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> atVictim.arrived() >= 1 && inEnvironment.arrived() >= 1);
         } finally {
             Namespaces.killProcesses(made, Duration.ofSeconds(3));
             made.forEach(Namespaces::delete);
@@ -248,9 +245,9 @@ class UnderlayInjectionEndToEndTest {
         assertThat(Namespaces.list()).as("the fabric removed both VPCs' namespaces").doesNotContain(routerA, routerB, attackerNs, victimNs);
     }
 
-    private static String[] crafted(String targets, int vni, String innerAddress) {
+    private static String[] crafted(String targets, int vni, String innerAddress, int rounds) {
         return new String[] {"vxlan", targets, "--vni", Integer.toString(vni), "--inner", innerAddress + ":" + MARK_PORT,
-                "--inner-source", FORGED_SOURCE, "--send", "injected"};
+                "--inner-source", FORGED_SOURCE, "--send", "injected", "--count", Integer.toString(rounds)};
     }
 
     private static Instance launch(Ec2Client ec2, String subnet) {
@@ -279,23 +276,27 @@ class UnderlayInjectionEndToEndTest {
         throw new IllegalStateException("no bridge with " + gateway + " in " + router);
     }
 
-    /** Loads a table with one counter that counts what {@code match} matches at {@code hook}; returns the table's family. */
-    private static String watch(String ns, String family, String hook, String match) throws IOException, InterruptedException {
-        int priority = family.equals("bridge") ? -200 : -300; // before anything that could drop it
-        String ruleset = "table " + family + " " + WATCH_TABLE + " {\n  counter " + WATCH_COUNTER + " { }\n  chain " + hook + " {\n"
-                + "    type filter hook " + hook + " priority " + priority + "; policy accept;\n    " + match + " counter name " + WATCH_COUNTER + "\n  }\n}\n";
-        Path file = Files.createTempFile("hp-watch", ".nft");
-        try {
-            Files.writeString(file, ruleset);
-            LocalCloud.run("ip", "netns", "exec", ns, "nft", "-f", file.toString());
-        } finally {
-            Files.delete(file);
+    /** A table of the test's in a namespace, with one counter of what {@code match} matches at a hook, before anything could drop it. */
+    private record Watcher(String namespace, String family) {
+        static Watcher load(String ns, String family, String hook, String match) throws IOException, InterruptedException {
+            int priority = family.equals("bridge") ? -200 : -300; // the earliest of each family's hooks' usual priorities
+            String ruleset = "table " + family + " " + WATCH_TABLE + " {\n  counter " + WATCH_COUNTER + " { }\n  chain " + hook + " {\n"
+                    + "    type filter hook " + hook + " priority " + priority + "; policy accept;\n"
+                    + "    " + match + " counter name " + WATCH_COUNTER + "\n  }\n}\n";
+            Path file = Files.createTempFile("hp-watch", ".nft");
+            try {
+                Files.writeString(file, ruleset);
+                LocalCloud.run("ip", "netns", "exec", ns, "nft", "-f", file.toString());
+            } finally {
+                Files.delete(file);
+            }
+            return new Watcher(ns, family);
         }
-        return family;
-    }
 
-    private static long counter(String ns, String family) throws IOException, InterruptedException {
-        return namedCounters(ns, family, WATCH_TABLE).getOrDefault(WATCH_COUNTER, -1L);
+        /** Packets counted so far; -1 when the table is gone. */
+        long arrived() throws IOException {
+            return namedCounters(namespace, family, WATCH_TABLE).getOrDefault(WATCH_COUNTER, -1L);
+        }
     }
 
     /** The packets each named counter of a table has counted; empty when there is no such table. */

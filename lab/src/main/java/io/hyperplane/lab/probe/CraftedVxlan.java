@@ -55,17 +55,19 @@ final class CraftedVxlan {
         return buffer.array();
     }
 
-    /** Sends one crafted datagram to each target; reports how many left and why any did not. */
-    static ObjectNode send(List<InetSocketAddress> targets, byte[] frame) {
+    /** Sends the crafted datagram to each target, {@code rounds} times over; reports how many left and why any did not. */
+    static ObjectNode send(List<InetSocketAddress> targets, byte[] frame, int rounds) {
         long sent = 0;
         Map<String, Integer> errors = new TreeMap<>();
         try (DatagramSocket socket = new DatagramSocket()) {
-            for (InetSocketAddress target : targets) {
-                try {
-                    socket.send(new DatagramPacket(frame, frame.length, target));
-                    sent++;
-                } catch (IOException e) {
-                    errors.merge(Failures.classify(e), 1, Integer::sum);
+            for (int round = 0; round < rounds; round++) {
+                for (InetSocketAddress target : targets) {
+                    try {
+                        socket.send(new DatagramPacket(frame, frame.length, target));
+                        sent++;
+                    } catch (IOException e) {
+                        errors.merge(Failures.classify(e), 1, Integer::sum);
+                    }
                 }
             }
         } catch (IOException e) {

@@ -22,8 +22,8 @@ import java.util.List;
  *   http HOST:PORT PATH [--timeout-ms N]            {"ok":true,"status":200,"body":"10.0.1.4:40000\n"}
  *   connect-many HOST:PORT --count N [--timeout-ms N]
  *       {"requested":N,"connected":..,"answered":..,"distinctPeers":..,"peerIps":[..],"errors":{..},"ok":..}
- *   vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC]
- *       {"ok":true,"sent":N,"errors":{..}}: one crafted VXLAN datagram to each target ({@link CraftedVxlan})
+ *   vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC] [--count N]
+ *       {"ok":true,"sent":N,"errors":{..}}: a crafted VXLAN datagram to each target, N rounds ({@link CraftedVxlan})
  * </pre>
  * Every result also carries {@code elapsedMs}. Exit code 0 when a result was printed, 2 for a
  * usage error (also printed as JSON, with {@code "error":"usage"}).
@@ -35,7 +35,7 @@ public final class ProbeMain {
             + " | flood HOST:PORT --count N [--seed N] [--timeout-ms N]"
             + " | rr HOST:PORT [--duration-ms N] | conn-rate HOST:PORT [--clients N] [--duration-ms N]"
             + " | http-keepalive HOST:PORT PATH --count N --hold-ms INTERVAL [--timeout-ms N]"
-            + " | vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC]";
+            + " | vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC] [--count N]";
 
     private ProbeMain() {
     }
@@ -112,7 +112,7 @@ public final class ProbeMain {
             for (String each : positional.get(1).split(",")) {
                 targets.add(target(each));
             }
-            return CraftedVxlan.send(targets, frame);
+            return CraftedVxlan.send(targets, frame, Math.max(count, 1));
         }
         InetSocketAddress target = target(positional.get(1));
         return switch (mode) {

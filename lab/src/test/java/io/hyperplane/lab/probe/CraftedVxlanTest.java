@@ -42,16 +42,16 @@ class CraftedVxlanTest {
 
     @Test
     @Timeout(10)
-    void shouldSendOneDatagramToEachTarget() throws Exception {
+    void shouldSendTheDatagramToEachTargetEachRound() throws Exception {
         try (DatagramSocket receiver = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             receiver.setSoTimeout(5000);
             byte[] frame = CraftedVxlan.frame(1001, MacAddress.BROADCAST, 1, 2, 7, new byte[0]);
             InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), receiver.getLocalPort());
 
-            ObjectNode result = CraftedVxlan.send(List.of(target, target), frame);
+            ObjectNode result = CraftedVxlan.send(List.of(target, target), frame, 2);
 
-            assertThat(result.path("sent").asInt()).isEqualTo(2);
-            for (int i = 0; i < 2; i++) {
+            assertThat(result.path("sent").asInt()).isEqualTo(4);
+            for (int i = 0; i < 4; i++) {
                 DatagramPacket got = new DatagramPacket(new byte[2048], 2048);
                 receiver.receive(got);
                 assertThat(Arrays.copyOf(got.getData(), got.getLength())).isEqualTo(frame);
