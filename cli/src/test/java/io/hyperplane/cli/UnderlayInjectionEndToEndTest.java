@@ -31,10 +31,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -83,6 +85,7 @@ class UnderlayInjectionEndToEndTest {
     private static final String TO_SYSTEM = UnderlaySeal.Drop.TO_SYSTEM.counter();
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private Path dir;
     private Path fabricState;
     private ControlPlaneServer server;
     private Ec2Client tenantA;
@@ -92,7 +95,7 @@ class UnderlayInjectionEndToEndTest {
     @BeforeAll
     void start() throws IOException {
         assertThat(System.getProperty("user.name")).as("the fabric builds namespaces: run as root").isEqualTo("root");
-        Path dir = Files.createTempDirectory("hp-underlay-e2e");
+        dir = Files.createTempDirectory("hp-underlay-e2e");
         fabricState = dir.resolve("fabric");
         server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null),
                 new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
@@ -119,6 +122,11 @@ class UnderlayInjectionEndToEndTest {
             }
         }
         new Lab(fabricState, line -> { }).down();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(file); // the store and the server's files
+            }
+        }
         Process list = new ProcessBuilder("ip", "netns", "list").start();
         assertThat(new String(list.getInputStream().readAllBytes())).as("namespaces left behind").doesNotContain(PREFIX);
     }
