@@ -31,8 +31,9 @@ import java.util.TreeMap;
  */
 final class CraftedVxlan {
     /** A locally administered unicast MAC: what a tenant would make up as its inner source. */
-    static final long FORGED_SOURCE_MAC = 0x02_66_6f_72_67_65L;
-    static final int INNER_SOURCE_PORT = 40000;
+    private static final long FORGED_SOURCE_MAC = 0x02_66_6f_72_67_65L;
+    /** An ephemeral port, as a client's would be. */
+    private static final int INNER_SOURCE_PORT = 40000;
     private static final int TTL = 64;
 
     private CraftedVxlan() {

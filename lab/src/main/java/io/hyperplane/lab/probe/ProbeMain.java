@@ -2,7 +2,6 @@ package io.hyperplane.lab.probe;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.MacAddress;
 import io.hyperplane.packet.VxlanHeader;
