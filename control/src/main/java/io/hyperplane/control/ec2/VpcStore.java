@@ -1,5 +1,6 @@
 package io.hyperplane.control.ec2;
 
+import io.hyperplane.config.fabric.SystemRanges;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
@@ -257,7 +258,10 @@ final class VpcStore {
         return "198.19." + third + "." + host;
     }
 
-    /** Parses a block for a VPC or subnet: malformed text and sizes outside /16../28 are EC2's distinct errors. */
+    /**
+     * Parses a block for a VPC or subnet: malformed text is one of EC2's errors; sizes outside
+     * /16../28 and blocks overlapping the system's ranges are the other.
+     */
     private static Ipv4Cidr blockOf(String text, String parameter, String rangeCode) {
         if (text == null || text.isEmpty()) {
             throw Ec2Error.missing(parameter.substring(0, 1).toUpperCase() + parameter.substring(1));
@@ -269,6 +273,11 @@ final class VpcStore {
             throw Ec2Error.invalidValue(parameter, text, "This is not a valid CIDR block.");
         }
         if (cidr.prefixLength() < MIN_PREFIX || cidr.prefixLength() > MAX_PREFIX) {
+            throw Ec2Error.client(rangeCode, "The CIDR '" + text + "' is invalid.");
+        }
+        // The system's own ranges (the underlay, the execution environments') are refused as AWS
+        // refuses its restricted ones, with the same error. A limitation: AWS allows both in a VPC.
+        if (SystemRanges.overlapping(cidr).isPresent()) {
             throw Ec2Error.client(rangeCode, "The CIDR '" + text + "' is invalid.");
         }
         return cidr;

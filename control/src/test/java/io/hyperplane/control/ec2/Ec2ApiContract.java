@@ -151,6 +151,20 @@ abstract class Ec2ApiContract {
         assertThat(ec2.describeVpcs().vpcs()).isEmpty();
     }
 
+    /** The underlay's and the execution environments' ranges are the system's: refused as AWS refuses its restricted ranges. */
+    @Test
+    void shouldRefuseVpcBlocksOverlappingTheSystemsRanges() {
+        for (String cidr : List.of("198.18.0.0/16", "198.19.255.0/24", "100.64.0.0/16", "100.127.255.240/28")) {
+            Ec2Exception refused = error(() -> vpc(cidr));
+            assertThat(refused.awsErrorDetails().errorCode()).as(cidr).isEqualTo("InvalidVpc.Range");
+            assertThat(refused.awsErrorDetails().errorMessage()).isEqualTo("The CIDR '" + cidr + "' is invalid.");
+            assertThat(refused.statusCode()).isEqualTo(400);
+        }
+        assertThat(ec2.describeVpcs().vpcs()).isEmpty();
+        assertThat(vpc("198.20.0.0/16").cidrBlock()).as("next to the underlay").isEqualTo("198.20.0.0/16");
+        assertThat(vpc("100.128.0.0/16").cidrBlock()).as("next to the environments' range").isEqualTo("100.128.0.0/16");
+    }
+
     @Test
     void shouldRejectSubnetsOutsideTheirVpcOrOverlappingAnother() {
         Vpc vpc = vpc("10.0.0.0/16");

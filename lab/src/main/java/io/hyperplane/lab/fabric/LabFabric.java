@@ -33,7 +33,9 @@ import java.util.function.Consumer;
  *                    as nftables chains on the forward hook (stateless, numbered, default deny);
  *                    on the underlay at the VPC's VTEP address, a VXLAN device per subnet ("hp-vx"
  *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
- *                    the subnet (DESIGN.md §2, "VNI = subnet")
+ *                    the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
+ *                    ({@link UnderlaySeal}): nothing routed between it and the subnets, no subnet
+ *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only
  *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
@@ -49,7 +51,7 @@ public final class LabFabric implements Fabric {
     private static final Duration STEP = Duration.ofSeconds(20);
     private static final String ETH = "hp-eth0";
     private static final String UNDERLAY_BRIDGE = "hp-ul";
-    private static final String UNDERLAY_PORT = "hp-ul0";
+    static final String UNDERLAY_PORT = "hp-ul0";
     private static final String UNDERLAY_PREFIX = "/15"; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
     private static final String UNDERLAY_MTU = "1600"; // a 1500-byte inner frame plus VXLAN's 50 bytes
     private static final String FLOOD = "00:00:00:00:00:00";
@@ -168,8 +170,13 @@ public final class LabFabric implements Fabric {
     /** Converges one VPC: its router, underlay link, subnets and tunnels, ACLs, then each instance on its own. */
     private void applyVpc(Journal journal, Set<String> existing, FabricState desired, FabricState.VpcNetwork vpc, String router,
                           String underlay, Set<String> up) throws IOException, InterruptedException {
-        if (!existing.contains(router)) {
+        boolean created = !existing.contains(router);
+        if (created) {
             namespace(journal, router);
+        }
+        // The ACLs and the underlay seal, in one transaction, before a new router has a link or forwards anything.
+        nft(router, AclRules.render(vpc.subnets()) + UnderlaySeal.render(desired.forwarderNodes()));
+        if (created) {
             shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
             log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
         }
@@ -194,7 +201,6 @@ public final class LabFabric implements Fabric {
                 tunnel(router, vpc.vtepIp(), subnet, desired.forwarderNodes());
             }
         }
-        nft(router, AclRules.render(vpc.subnets()));
         for (FabricState.InstanceHost instance : vpc.instances()) {
             try {
                 applyInstance(journal, existing, vpc, router, instance);

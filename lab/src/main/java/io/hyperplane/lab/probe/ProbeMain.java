@@ -2,10 +2,14 @@ package io.hyperplane.lab.probe;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.MacAddress;
+import io.hyperplane.packet.VxlanHeader;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,6 +21,8 @@ import java.util.List;
  *   http HOST:PORT PATH [--timeout-ms N]            {"ok":true,"status":200,"body":"10.0.1.4:40000\n"}
  *   connect-many HOST:PORT --count N [--timeout-ms N]
  *       {"requested":N,"connected":..,"answered":..,"distinctPeers":..,"peerIps":[..],"errors":{..},"ok":..}
+ *   vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC] [--count N]
+ *       {"ok":true,"sent":N,"errors":{..}}: a crafted VXLAN datagram to each target, N rounds ({@link CraftedVxlan})
  * </pre>
  * Every result also carries {@code elapsedMs}. Exit code 0 when a result was printed, 2 for a
  * usage error (also printed as JSON, with {@code "error":"usage"}).
@@ -27,7 +33,8 @@ public final class ProbeMain {
             + " | http HOST:PORT PATH [--timeout-ms N] | connect-many HOST:PORT --count N [--hold-ms N] [--timeout-ms N]"
             + " | flood HOST:PORT --count N [--seed N] [--timeout-ms N]"
             + " | rr HOST:PORT [--duration-ms N] | conn-rate HOST:PORT [--clients N] [--duration-ms N]"
-            + " | http-keepalive HOST:PORT PATH --count N --hold-ms INTERVAL [--timeout-ms N]";
+            + " | http-keepalive HOST:PORT PATH --count N --hold-ms INTERVAL [--timeout-ms N]"
+            + " | vxlan HOST:PORT[,HOST:PORT...] --vni N --inner IP:PORT --inner-source IP --send TEXT [--inner-mac MAC] [--count N]";
 
     private ProbeMain() {
     }
@@ -63,6 +70,10 @@ public final class ProbeMain {
         long seed = 1;
         long durationMs = 5000;
         int clients = 1;
+        int vni = -1;
+        String inner = null;
+        String innerSource = null;
+        long innerMac = MacAddress.BROADCAST;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--send" -> send = value(args, ++i, "--send");
@@ -72,6 +83,10 @@ public final class ProbeMain {
                 case "--seed" -> seed = number(value(args, ++i, "--seed"), "--seed", 0);
                 case "--duration-ms" -> durationMs = number(value(args, ++i, "--duration-ms"), "--duration-ms", 100);
                 case "--clients" -> clients = (int) number(value(args, ++i, "--clients"), "--clients", 1);
+                case "--vni" -> vni = (int) number(value(args, ++i, "--vni"), "--vni", 0);
+                case "--inner" -> inner = value(args, ++i, "--inner");
+                case "--inner-source" -> innerSource = value(args, ++i, "--inner-source");
+                case "--inner-mac" -> innerMac = mac(value(args, ++i, "--inner-mac"));
                 default -> {
                     if (args[i].startsWith("--")) {
                         throw new IllegalArgumentException("unknown option " + args[i]);
@@ -84,6 +99,20 @@ public final class ProbeMain {
             throw new IllegalArgumentException("mode and HOST:PORT required");
         }
         String mode = positional.get(0);
+        if (mode.equals("vxlan")) {
+            if (vni < 0 || vni > VxlanHeader.MAX_VNI) {
+                throw new IllegalArgumentException("vxlan needs --vni 0.." + VxlanHeader.MAX_VNI);
+            }
+            InetSocketAddress innerTarget = target(required(inner, "--inner"));
+            byte[] frame = CraftedVxlan.frame(vni, innerMac, address(required(innerSource, "--inner-source")),
+                    address(innerTarget.getAddress().getHostAddress()), innerTarget.getPort(),
+                    required(send, "--send").getBytes(StandardCharsets.UTF_8));
+            List<InetSocketAddress> targets = new ArrayList<>();
+            for (String each : positional.get(1).split(",")) {
+                targets.add(target(each));
+            }
+            return CraftedVxlan.send(targets, frame, Math.max(count, 1));
+        }
         InetSocketAddress target = target(positional.get(1));
         return switch (mode) {
             case "tcp" -> SimpleProbes.tcp(target, required(send, "--send"), timeoutMs);
@@ -128,6 +157,22 @@ public final class ProbeMain {
             throw new IllegalArgumentException("target '" + text + "': port must be 1..65535");
         }
         return new InetSocketAddress(InetAddress.getByName(text.substring(0, colon)), port);
+    }
+
+    private static int address(String text) {
+        try {
+            return Ipv4Address.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("address '" + text + "': " + e.getMessage());
+        }
+    }
+
+    private static long mac(String text) {
+        try {
+            return MacAddress.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--inner-mac '" + text + "': " + e.getMessage());
+        }
     }
 
     private static String value(String[] args, int index, String option) {
