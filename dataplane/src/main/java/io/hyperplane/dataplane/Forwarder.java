@@ -1,5 +1,6 @@
 package io.hyperplane.dataplane;
 
+import io.hyperplane.config.fabric.SystemRanges;
 import io.hyperplane.dataplane.arp.NeighborTable;
 import io.hyperplane.dataplane.arp.PendingResolutions;
 import io.hyperplane.dataplane.counters.Counter;
@@ -121,14 +122,14 @@ public final class Forwarder {
     }
 
     /**
-     * What no EE may address, whatever a tenant's route table says (DESIGN.md §9): the underlay
-     * (198.18.0.0/15, RFC 2544), where nodes, VPC VTEPs and worker hosts live, and the EE range
-     * (100.64.0.0/10, RFC 6598), where environments and their gateway live.
+     * What no EE may address, whatever a tenant's route table says (DESIGN.md §9): the underlay,
+     * where nodes, VPC VTEPs and worker hosts live, and the EE range, where environments and their
+     * gateway live.
      */
-    private static final int UNDERLAY_NETWORK = 0xC612_0000;
-    private static final int UNDERLAY_MASK = 0xFFFE_0000;
-    private static final int EE_NETWORK = 0x6440_0000;
-    private static final int EE_MASK = 0xFFC0_0000;
+    private static final int UNDERLAY_NETWORK = SystemRanges.UNDERLAY.network();
+    private static final int UNDERLAY_MASK = SystemRanges.UNDERLAY.mask();
+    private static final int EE_NETWORK = SystemRanges.EXECUTION_ENVIRONMENTS.network();
+    private static final int EE_MASK = SystemRanges.EXECUTION_ENVIRONMENTS.mask();
     /**
      * Neighbor slots the sweep visits each second: the default table (131,072 slots) is swept in
      * 16 s, so an entry outlives its 60 s by at most that, at about 10 µs of work a second.
