@@ -107,6 +107,7 @@ class TenantNetworksTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> a.configuration("broken").state() == State.FAILED);
         assertThat(a.configuration("broken").stateReasonCodeAsString()).isEqualTo("InternalError");
         assertThat(a.configuration("broken").stateReason()).contains("into the forwarder nodes", broken.subnet(), "is outside vpc");
+        assertThat(a.enisView().path("NetworkInterfaces").findValuesAsText("NotProgrammed")).singleElement().asString().contains("is outside vpc");
 
         // Everyone else carries on: another account's function becomes Active, and its group change is published within a second.
         Tenant probe = tenant(b, b.vpcRole("probe-role"));
