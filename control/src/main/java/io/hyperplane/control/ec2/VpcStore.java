@@ -2,6 +2,7 @@ package io.hyperplane.control.ec2;
 
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
@@ -53,8 +54,9 @@ final class VpcStore {
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             String id = Ids.next("vpc");
+            String vtep = IdPool.VPC_VTEP.format(take(c, IdPool.VPC_VTEP, "VpcLimitExceeded", "The maximum number of VPCs has been reached."));
             Sql.update(c, "INSERT INTO vpcs (id, account_id, cidr, created_at, vtep_ip) VALUES (?, ?, ?, ?, ?)",
-                    id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtepAddress(Sql.allocate(c, "vpc-vtep")));
+                    id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtep);
             putTags(c, accountId, id, tags);
             VpcDefaults.create(c, accountId, id, cidr.toString());
             return new Vpc(id, accountId, cidr.toString(), tags);
@@ -91,7 +93,9 @@ final class VpcStore {
             }
             VpcDefaults.delete(c, vpcId);
             deleteTags(c, vpcId);
+            String vtep = Sql.strings(c, "SELECT vtep_ip FROM vpcs WHERE id = ?", vpcId).getFirst();
             Sql.update(c, "DELETE FROM vpcs WHERE id = ?", vpcId);
+            IdPool.VPC_VTEP.releaseStored(c, vtep);
             return null;
         });
     }
@@ -124,7 +128,7 @@ final class VpcStore {
                 }
             }
             String id = Ids.next("subnet");
-            int vni = (int) Sql.allocate(c, "subnet-vni");
+            int vni = (int) take(c, IdPool.SUBNET_VNI, "SubnetLimitExceeded", "The maximum number of subnets has been reached.");
             try (PreparedStatement s = c.prepareStatement("INSERT INTO subnets (id, account_id, vpc_id, cidr, availability_zone, vni, created_at)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, id);
@@ -174,7 +178,9 @@ final class VpcStore {
             }
             Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);
             Sql.update(c, "DELETE FROM route_table_associations WHERE subnet_id = ?", subnetId);
+            long vni = Sql.count(c, "SELECT vni FROM subnets WHERE id = ?", subnetId);
             Sql.update(c, "DELETE FROM subnets WHERE id = ?", subnetId);
+            IdPool.SUBNET_VNI.release(c, vni);
             deleteTags(c, subnetId);
             return null;
         });
@@ -247,14 +253,16 @@ final class VpcStore {
 
     // ---- helpers
 
-    /** The n-th VPC router's underlay address in 198.19.0.0/16 (skipping .0 and .255 of each /24). */
-    static String vtepAddress(long n) {
-        long host = n % 254 + 1;
-        long third = n / 254;
-        if (third > 255) {
-            throw Ec2Error.client("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+    /**
+     * A value from one of the region's pools; when every value is held (the region, not the account,
+     * is full) the refusal is EC2's limit error for the resource.
+     */
+    private static long take(Connection c, IdPool pool, String code, String message) throws SQLException {
+        try {
+            return pool.take(c);
+        } catch (IdPool.Exhausted e) {
+            throw Ec2Error.client(code, message);
         }
-        return "198.19." + third + "." + host;
     }
 
     /** Parses a block for a VPC or subnet: malformed text and sizes outside /16../28 are EC2's distinct errors. */
