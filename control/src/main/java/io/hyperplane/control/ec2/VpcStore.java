@@ -42,9 +42,11 @@ final class VpcStore {
     }
 
     private final Database db;
+    private final Ec2Quotas quotas;
 
-    VpcStore(Database db) {
+    VpcStore(Database db, Ec2Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
     }
 
     // ---- VPCs
@@ -53,8 +55,11 @@ final class VpcStore {
         Ipv4Cidr cidr = blockOf(cidrText, "cidrBlock", "InvalidVpc.Range");
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
+            if (Sql.count(c, "SELECT COUNT(*) FROM vpcs WHERE account_id = ?", accountId) >= quotas.vpcsPerRegion()) {
+                throw Ec2Quotas.vpcLimitExceeded();
+            }
             String id = Ids.next("vpc");
-            String vtep = IdPool.VPC_VTEP.format(take(c, IdPool.VPC_VTEP, "VpcLimitExceeded", "The maximum number of VPCs has been reached."));
+            String vtep = IdPool.VPC_VTEP.format(take(c, IdPool.VPC_VTEP, Ec2Quotas.vpcLimitExceeded()));
             Sql.update(c, "INSERT INTO vpcs (id, account_id, cidr, created_at, vtep_ip) VALUES (?, ?, ?, ?, ?)",
                     id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtep);
             putTags(c, accountId, id, tags);
@@ -112,6 +117,9 @@ final class VpcStore {
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             Ipv4Cidr vpcCidr = Ipv4Cidr.parse(requireVpc(c, accountId, vpcId));
+            if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) >= quotas.subnetsPerVpc()) {
+                throw Ec2Quotas.subnetLimitExceeded();
+            }
             // Rule 1: a subnet lies inside its VPC's block.
             if (!vpcCidr.contains(cidr)) {
                 throw Ec2Error.client("InvalidSubnet.Range", "The CIDR '" + cidr + "' is invalid.");
@@ -128,7 +136,7 @@ final class VpcStore {
                 }
             }
             String id = Ids.next("subnet");
-            int vni = (int) take(c, IdPool.SUBNET_VNI, "SubnetLimitExceeded", "The maximum number of subnets has been reached.");
+            int vni = (int) take(c, IdPool.SUBNET_VNI, Ec2Quotas.subnetLimitExceeded());
             try (PreparedStatement s = c.prepareStatement("INSERT INTO subnets (id, account_id, vpc_id, cidr, availability_zone, vni, created_at)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, id);
@@ -257,11 +265,11 @@ final class VpcStore {
      * A value from one of the region's pools; when every value is held (the region, not the account,
      * is full) the refusal is EC2's limit error for the resource.
      */
-    private static long take(Connection c, IdPool pool, String code, String message) throws SQLException {
+    private static long take(Connection c, IdPool pool, Ec2Error whenFull) throws SQLException {
         try {
             return pool.take(c);
         } catch (IdPool.Exhausted e) {
-            throw Ec2Error.client(code, message);
+            throw whenFull;
         }
     }
 
