@@ -1,6 +1,7 @@
 package io.hyperplane.bench;
 
 import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.server.ControlPlaneServer;
 
 import java.io.IOException;
@@ -32,7 +33,9 @@ public final class ApiBench {
 
     public Result run(int clients, int subnets, Duration warmup, Duration measure) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("hp-bench-api");
-        try (ControlPlaneServer server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir, "127.0.0.1", 0, null, null, null))) {
+        Ec2Quotas quotas = Ec2Quotas.AWS_DEFAULTS.withSubnetsPerVpc(Math.max(Ec2Quotas.SUBNETS_PER_VPC, subnets));
+        try (ControlPlaneServer server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir, "127.0.0.1", 0, null, null, null)
+                .withQuotas(quotas))) {
             Ec2QueryClient client = new Ec2QueryClient(server.endpoint(), server.defaultCredential());
             String vpc = Ec2QueryClient.text(client.call("CreateVpc", Map.of("CidrBlock", "10.0.0.0/16")), "vpcId");
             for (int i = 0; i < subnets; i++) {

@@ -8,6 +8,7 @@ import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.control.server.ControlPlaneServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -66,6 +67,9 @@ final class ServerCommand implements Callable<Integer> {
             description = "Concurrent executions per account (default: ${DEFAULT-VALUE}).")
     int accountConcurrency;
 
+    @Mixin
+    QuotaOptions quotas;
+
     @Option(names = "--legacy-eni-latency", defaultValue = "3000", paramLabel = "MS",
             description = "Legacy model: how long creating an environment's own ENI takes (reported 10-30 s on AWS before 2019;"
                     + " default: ${DEFAULT-VALUE}).")
@@ -86,7 +90,8 @@ final class ServerCommand implements Callable<Integer> {
                         LegacyEnis.Settings.DEFAULTS.throttleWait()))
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniQuotaPerVpc(eniQuota).withEniGrace(Duration.ofSeconds(eniGrace))
                         .withIdleAfter(Duration.ofSeconds(idleAfter)).withProgrammingTimeout(Duration.ofSeconds(programmingTimeout)))
-                .withAccountConcurrency(accountConcurrency);
+                .withAccountConcurrency(accountConcurrency)
+                .withQuotas(quotas.quotas());
         if (jdbcUrl != null) {
             settings = settings.withDatabase(jdbcUrl, jdbcUser, jdbcPassword);
         }

@@ -1,11 +1,13 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.control.auth.Credential;
+import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -35,15 +37,19 @@ final class UpCommand implements Callable<Integer> {
             description = "Legacy model: how long creating an environment's own ENI takes (default: ${DEFAULT-VALUE}).")
     long legacyLatencyMs;
 
+    @Mixin
+    QuotaOptions quotas;
+
     static LocalCloud.Settings settings(Path dataDir, String listen, String prefix) {
-        return settings(dataDir, listen, prefix, LegacyEnis.Settings.DEFAULTS.latency());
+        return settings(dataDir, listen, prefix, LegacyEnis.Settings.DEFAULTS.latency(), Ec2Quotas.AWS_DEFAULTS);
     }
 
-    static LocalCloud.Settings settings(Path dataDir, String listen, String prefix, Duration legacyLatency) {
+    static LocalCloud.Settings settings(Path dataDir, String listen, String prefix, Duration legacyLatency, Ec2Quotas quotas) {
         LegacyEnis.Settings legacy = LegacyEnis.Settings.DEFAULTS;
         ControlPlaneServer.Settings server = ControlPlaneServer.Settings.local(dataDir, listen)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(10)))
-                .withLegacyEnis(new LegacyEnis.Settings(legacy.bucket(), legacy.refillPerSecond(), legacyLatency, legacy.throttleWait()));
+                .withLegacyEnis(new LegacyEnis.Settings(legacy.bucket(), legacy.refillPerSecond(), legacyLatency, legacy.throttleWait()))
+                .withQuotas(quotas);
         return new LocalCloud.Settings(server, prefix, prefix.equals(PREFIX) ? "w" : "d", "shared", Duration.ofMinutes(5), 64, true);
     }
 
@@ -51,7 +57,7 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrivateFiles.createDirectories(dataDir);
         long t0 = System.nanoTime();
-        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs)),
+        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
                 line -> System.out.println("  " + line));
         CountDownLatch stopped = new CountDownLatch(1);
         Path marker = dataDir.resolve("up.endpoint");

@@ -10,6 +10,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Subnet;
 import software.amazon.awssdk.services.ec2.model.Vpc;
 
@@ -21,6 +22,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,11 +32,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * A server killed with SIGKILL while it writes loses nothing it acknowledged and keeps nothing
  * half made: killed three times at random moments during a stream of CreateVpc/CreateSubnet calls,
- * then restarted on the same data directory.
+ * then restarted on the same data directory. Also what else only a real {@code hyperplane server}
+ * process shows: its state is private, and the quotas on its command line hold.
  */
 class ServerCrashTest {
     @TempDir
@@ -62,7 +66,7 @@ class ServerCrashTest {
         Map<String, String> acknowledgedSubnets = new ConcurrentHashMap<>(); // subnet -> vpc
         Set<String> acknowledgedVpcs = ConcurrentHashMap.newKeySet();
         for (int round = 0; round < 3; round++) {
-            Server server = Server.start(dir);
+            Server server = Server.start(dir, "--vpc-quota", "100000"); // the writer makes a VPC per step, past AWS's 5
             try (Ec2Client ec2 = server.client()) {
                 long killAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500 + random.nextInt(1500));
                 Thread writer = Thread.ofPlatform().start(() -> {
@@ -88,7 +92,7 @@ class ServerCrashTest {
         }
         assertThat(acknowledgedVpcs).as("the writer got work done between kills").isNotEmpty();
 
-        Server server = Server.start(dir);
+        Server server = Server.start(dir, "--vpc-quota", "100000");
         try (Ec2Client ec2 = server.client()) {
             Set<String> vpcs = ec2.describeVpcs().vpcs().stream().map(Vpc::vpcId).collect(Collectors.toSet());
             List<Subnet> subnets = ec2.describeSubnets().subnets();
@@ -103,17 +107,36 @@ class ServerCrashTest {
         }
     }
 
-    /** A {@code hyperplane server} process on a free loopback port. */
+    @Test
+    @Timeout(120)
+    void shouldHonourTheQuotasGivenOnItsCommandLine() throws Exception {
+        Server server = Server.start(dir, "--vpc-quota", "1", "--subnet-quota", "1");
+        try (Ec2Client ec2 = server.client()) {
+            String vpc = ec2.createVpc(b -> b.cidrBlock("10.0.0.0/16")).vpc().vpcId();
+            Ec2Exception refused = catchThrowableOfType(Ec2Exception.class, () -> ec2.createVpc(b -> b.cidrBlock("10.1.0.0/16")));
+            assertThat(refused.awsErrorDetails().errorCode()).isEqualTo("VpcLimitExceeded");
+            assertThat(refused.statusCode()).isEqualTo(400);
+            ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.0.1.0/24"));
+            assertThat(catchThrowableOfType(Ec2Exception.class, () -> ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.0.2.0/24")))
+                    .awsErrorDetails().errorCode()).isEqualTo("SubnetLimitExceeded");
+            assertThat(ec2.describeVpcs().vpcs()).hasSize(1);
+        } finally {
+            server.kill();
+        }
+    }
+
+    /** A {@code hyperplane server} process on a free loopback port, with more options if given. */
     private record Server(Process process, URI endpoint, String keyId, String secret) {
-        static Server start(Path dataDir) throws IOException {
+        static Server start(Path dataDir, String... options) throws IOException {
             int port;
             try (ServerSocket probe = new ServerSocket(0)) {
                 port = probe.getLocalPort();
             }
             String java = ProcessHandle.current().info().command().orElseThrow();
-            Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "server", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--fabric", "none")
-                    .redirectErrorStream(true).start();
+            List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "server", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:" + port, "--fabric", "none"));
+            command.addAll(List.of(options));
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             String line;
             StringBuilder seen = new StringBuilder();

@@ -2,7 +2,6 @@ package io.hyperplane.worker;
 
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.netns.Journal;
-import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +10,7 @@ import java.util.List;
 /**
  * An environment's network: its namespace, whose only interface is a VXLAN device with the
  * environment's own VNI (created in the worker host's namespace, next to the underlay, then moved
- * in), its address in 100.64.0.0/10 and the default route via the gateway every forwarder node
+ * in), its address in 100.64.0.0/10 ({@link EnvironmentAddresses}) and the default route via the gateway every forwarder node
  * answers; and the namespace's limit on Runtime API connections ({@link RuntimeApiConnectionLimit}).
  * <p>Built in two steps. A {@link Slot} is prepared ahead of need: namespace, VNI (registered with
  * the control plane without an ENI, so no node forwards for it yet) and tunnel. A cold start then
@@ -20,7 +19,6 @@ import java.util.List;
  */
 record EnvironmentNetwork(String namespace, int vni, String ip, String mac, String eniId, String legacyEniId) {
     static final String GATEWAY = "100.64.0.1";
-    private static final int BASE = Ipv4Address.parse("100.64.0.0");
     private static final String DEVICE = "eth0";
 
     /** A prepared network not yet bound to an ENI. */
@@ -32,10 +30,6 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
         void record(double namespaceMs, double registerMs, double deviceMs);
     }
 
-    static String address(long index) {
-        return Ipv4Address.format(BASE + 16 + (int) index);
-    }
-
     static String mac(long index) {
         return String.format("02:ee:%02x:%02x:%02x:%02x", (index >> 24) & 0xff, (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff);
     }
@@ -44,9 +38,8 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
      * Prepares a slot; the namespace is journaled before it exists. On a background thread
      * ({@link Commands#inBackgroundFromNow}) its processes run at nice 19.
      */
-    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String nodeIp, Steps steps)
-            throws IOException, InterruptedException {
-        String ip = address(index);
+    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String ip, String nodeIp,
+                        Steps steps) throws IOException, InterruptedException {
         String mac = mac(index);
         long t0 = System.nanoTime();
         journal.recordNamespace(namespace);

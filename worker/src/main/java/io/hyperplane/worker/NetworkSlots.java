@@ -36,6 +36,7 @@ final class NetworkSlots implements AutoCloseable {
     private final EnvironmentNetwork.Steps steps;
     private final String prefix;
     private final int target;
+    private final EnvironmentAddresses addresses = new EnvironmentAddresses();
     private final LinkedBlockingDeque<EnvironmentNetwork.Slot> ready = new LinkedBlockingDeque<>();
     private final java.util.concurrent.Semaphore bound = new java.util.concurrent.Semaphore(0);
     private final Thread filler;
@@ -70,11 +71,12 @@ final class NetworkSlots implements AutoCloseable {
     private EnvironmentNetwork.Slot prepare(String nodeIp) throws IOException, InterruptedException {
         long index = nextIndex.incrementAndGet();
         String namespace = prefix + index;
+        String ip = addresses.take();
         try {
-            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, nodeIp, steps);
+            return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, ip, nodeIp, steps);
         } catch (IOException | InterruptedException | RuntimeException e) {
             boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
-            discard(namespace);
+            discard(namespace, ip);
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
@@ -112,8 +114,8 @@ final class NetworkSlots implements AutoCloseable {
         bound.release();
     }
 
-    /** Removes a slot's namespace and registration. */
-    void discard(String namespace) {
+    /** Removes a slot's namespace and registration, then gives its address back (null: it has none). */
+    void discard(String namespace, String ip) {
         Namespaces.delete(namespace);
         try {
             control.deregisterEnvironment(namespace);
@@ -122,6 +124,7 @@ final class NetworkSlots implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        addresses.release(ip);
     }
 
     @Override
@@ -135,7 +138,7 @@ final class NetworkSlots implements AutoCloseable {
         }
         EnvironmentNetwork.Slot slot;
         while ((slot = ready.pollFirst()) != null) {
-            discard(slot.namespace());
+            discard(slot.namespace(), slot.ip());
         }
     }
 }

@@ -355,6 +355,7 @@ public final class Worker implements AutoCloseable {
         long t0 = System.nanoTime();
         EnvironmentNetwork network = null;
         String namespace = null;
+        String address = null; // a taken slot's, given back if the cold start fails before its network exists
         String legacy = null;
         long index;
         double[] eniCreation = {Double.NaN, 0};
@@ -373,6 +374,7 @@ public final class Worker implements AutoCloseable {
                 long a0 = System.nanoTime();
                 EnvironmentNetwork.Slot slot = slots.take(live.getFirst());
                 namespace = slot.namespace();
+                address = slot.ip();
                 index = slot.index();
                 long a1 = System.nanoTime();
                 try {
@@ -412,7 +414,7 @@ public final class Worker implements AutoCloseable {
             return ee;
         } catch (IOException | InterruptedException | ServiceError | ExecutionEnvironment.InitFailed | RuntimeException e) {
             if (namespace != null) {
-                removeNetwork(namespace, network != null ? network : new EnvironmentNetwork(namespace, 0, null, null, null, legacy));
+                removeNetwork(namespace, network != null ? network : new EnvironmentNetwork(namespace, 0, address, null, null, legacy));
             } else if (legacy != null) {
                 deleteLegacyEni(legacy);
             }
@@ -479,7 +481,7 @@ public final class Worker implements AutoCloseable {
 
     /** Deletes the namespace (its tunnel goes with it), the registration, and a legacy ENI. */
     private void removeNetwork(String namespace, EnvironmentNetwork network) {
-        slots.discard(namespace);
+        slots.discard(namespace, network.ip());
         if (network.legacyEniId() != null) {
             deleteLegacyEni(network.legacyEniId());
         }
@@ -509,7 +511,7 @@ public final class Worker implements AutoCloseable {
             List<String> left = made.stream().filter(Namespaces.list()::contains).toList();
             if (!left.isEmpty()) {
                 Namespaces.killProcesses(left, Duration.ofSeconds(1));
-                left.forEach(slots::discard);
+                left.forEach(namespace -> slots.discard(namespace, null));
             }
             Files.deleteIfExists(Journal.file(settings.stateDir()));
         } catch (IOException e) {

@@ -27,13 +27,13 @@ public final class Ec2Api {
     private final Runnable changed;
 
     /** {@code changed} runs after every call that changed state (the fabric converges on it). */
-    public Ec2Api(Database db, Runnable changed) {
+    public Ec2Api(Database db, Ec2Quotas quotas, Runnable changed) {
         this.changed = changed;
-        this.store = new VpcStore(db);
-        this.securityGroups = new SecurityGroupActions(db);
+        this.store = new VpcStore(db, quotas);
+        this.securityGroups = new SecurityGroupActions(db, quotas);
         this.networkAcls = new NetworkAclActions(db);
         this.routeTables = new RouteTableActions(db);
-        this.instances = new InstanceActions(db);
+        this.instances = new InstanceActions(db, quotas);
         this.networkInterfaces = new NetworkInterfaceActions(db);
     }
 

@@ -44,9 +44,11 @@ public final class InstanceActions {
     }
 
     private final Database db;
+    private final Ec2Quotas quotas;
 
-    InstanceActions(Database db) {
+    InstanceActions(Database db, Ec2Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
     }
 
     String run(String account, QueryParams p, String requestId) {
@@ -63,6 +65,9 @@ public final class InstanceActions {
         String userData = userData(p.get("UserData"));
         String type = p.get("InstanceType") == null ? "t3.micro" : p.get("InstanceType");
         String requestedIp = p.get("PrivateIpAddress");
+        if (requestedIp != null && max > 1) {
+            throw Ec2Error.client("InvalidParameterCombination", "A private address can be given for one instance only");
+        }
         List<String> groupIds = p.list("SecurityGroupId");
         Map<String, String> tags = Ec2Api.tagSpecifications(p, "instance");
         List<String> launched = db.inTransaction(c -> {
@@ -82,7 +87,13 @@ public final class InstanceActions {
                     throw Ec2Error.client("InvalidGroup.NotFound", "The security group '" + g + "' does not exist in VPC '" + vpcId + "'");
                 }
             }
-            List<String> addresses = addresses(c, subnetId, cidr, requestedIp, min, max);
+            // Up to MaxCount as the quota allows, refused only below MinCount (RunInstances launches what it can).
+            long allowed = quotas.runningInstances() - Sql.count(c, "SELECT COUNT(*) FROM instances WHERE account_id = ? AND state IN (?, ?)",
+                    account, PENDING, RUNNING);
+            if (allowed < min) {
+                throw Ec2Quotas.instanceLimitExceeded(Math.max(0, allowed), min);
+            }
+            List<String> addresses = addresses(c, subnetId, cidr, requestedIp, min, (int) Math.min(max, allowed));
             String reservation = Ids.next("r");
             Timestamp now = Timestamp.from(Instant.now().truncatedTo(ChronoUnit.MILLIS));
             List<String> ids = new ArrayList<>();
@@ -125,9 +136,6 @@ public final class InstanceActions {
             }
             if (used.contains(requested)) {
                 throw Ec2Error.client("InvalidIPAddress.InUse", "Address " + requested + " is in use.");
-            }
-            if (max > 1) {
-                throw Ec2Error.client("InvalidParameterCombination", "A private address can be given for one instance only");
             }
             return List.of(requested);
         }

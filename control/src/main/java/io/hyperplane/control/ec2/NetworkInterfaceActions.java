@@ -113,9 +113,7 @@ final class NetworkInterfaceActions {
                     || Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ? AND unused_since IS NULL", id) > 0) {
                 throw Ec2Error.client("InvalidParameterValue", "Network interface '" + id + "' is currently in use.");
             }
-            Sql.update(c, "DELETE FROM network_interface_groups WHERE eni_id = ?", id);
-            Sql.update(c, "DELETE FROM tags WHERE resource_id = ?", id);
-            Sql.update(c, "DELETE FROM network_interfaces WHERE id = ?", id);
+            NetworkInterfaces.delete(c, id);
             return null;
         });
         return Ec2Api.returnTrue("DeleteNetworkInterfaceResponse", requestId);

@@ -35,9 +35,11 @@ final class SecurityGroupActions {
     }
 
     private final Database db;
+    private final Ec2Quotas quotas;
 
-    SecurityGroupActions(Database db) {
+    SecurityGroupActions(Database db, Ec2Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
     }
 
     String create(String account, QueryParams p, String requestId) {
@@ -59,6 +61,9 @@ final class SecurityGroupActions {
             VpcStore.requireVpc(c, account, vpcId);
             if (Sql.count(c, "SELECT COUNT(*) FROM security_groups WHERE vpc_id = ? AND name = ?", vpcId, name) > 0) {
                 throw Ec2Error.client("InvalidGroup.Duplicate", "The security group '" + name + "' already exists for VPC '" + vpcId + "'");
+            }
+            if (Sql.count(c, "SELECT COUNT(*) FROM security_groups WHERE vpc_id = ?", vpcId) >= quotas.securityGroupsPerVpc()) {
+                throw Ec2Quotas.securityGroupLimitExceeded(vpcId);
             }
             String group = Ids.next("sg");
             Sql.update(c, "INSERT INTO security_groups (id, account_id, vpc_id, name, description, is_default, created_at) VALUES (?, ?, ?, ?, ?, FALSE, ?)",
@@ -190,6 +195,11 @@ final class SecurityGroupActions {
                 if (!authorize && !exists) {
                     throw Ec2Error.client("InvalidPermission.NotFound", "The specified rule does not exist in this security group.");
                 }
+            }
+            // Inbound and outbound rules count apart (Amazon VPC quotas, "Inbound or outbound rules per security group").
+            if (authorize && Sql.count(c, "SELECT COUNT(*) FROM security_group_rules WHERE group_id = ? AND egress = ?", id, egress) + rules.size()
+                    > quotas.rulesPerGroup()) {
+                throw Ec2Quotas.rulesPerSecurityGroupLimitExceeded();
             }
             for (Rule r : rules) {
                 if (authorize) {

@@ -3,6 +3,7 @@ package io.hyperplane.control.ec2;
 import io.hyperplane.config.fabric.SystemRanges;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
@@ -42,9 +43,11 @@ final class VpcStore {
     }
 
     private final Database db;
+    private final Ec2Quotas quotas;
 
-    VpcStore(Database db) {
+    VpcStore(Database db, Ec2Quotas quotas) {
         this.db = db;
+        this.quotas = quotas;
     }
 
     // ---- VPCs
@@ -53,9 +56,13 @@ final class VpcStore {
         Ipv4Cidr cidr = blockOf(cidrText, "cidrBlock", "InvalidVpc.Range");
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
+            if (Sql.count(c, "SELECT COUNT(*) FROM vpcs WHERE account_id = ?", accountId) >= quotas.vpcsPerRegion()) {
+                throw Ec2Quotas.vpcLimitExceeded();
+            }
             String id = Ids.next("vpc");
+            String vtep = IdPool.VPC_VTEP.format(take(c, IdPool.VPC_VTEP, Ec2Quotas.vpcLimitExceeded()));
             Sql.update(c, "INSERT INTO vpcs (id, account_id, cidr, created_at, vtep_ip) VALUES (?, ?, ?, ?, ?)",
-                    id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtepAddress(Sql.allocate(c, "vpc-vtep")));
+                    id, accountId, cidr.toString(), Timestamp.from(Instant.now()), vtep);
             putTags(c, accountId, id, tags);
             VpcDefaults.create(c, accountId, id, cidr.toString());
             return new Vpc(id, accountId, cidr.toString(), tags);
@@ -92,7 +99,9 @@ final class VpcStore {
             }
             VpcDefaults.delete(c, vpcId);
             deleteTags(c, vpcId);
+            String vtep = Sql.strings(c, "SELECT vtep_ip FROM vpcs WHERE id = ?", vpcId).getFirst();
             Sql.update(c, "DELETE FROM vpcs WHERE id = ?", vpcId);
+            IdPool.VPC_VTEP.releaseStored(c, vtep);
             return null;
         });
     }
@@ -109,6 +118,9 @@ final class VpcStore {
         return db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             Ipv4Cidr vpcCidr = Ipv4Cidr.parse(requireVpc(c, accountId, vpcId));
+            if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) >= quotas.subnetsPerVpc()) {
+                throw Ec2Quotas.subnetLimitExceeded();
+            }
             // Rule 1: a subnet lies inside its VPC's block.
             if (!vpcCidr.contains(cidr)) {
                 throw Ec2Error.client("InvalidSubnet.Range", "The CIDR '" + cidr + "' is invalid.");
@@ -125,7 +137,7 @@ final class VpcStore {
                 }
             }
             String id = Ids.next("subnet");
-            int vni = (int) Sql.allocate(c, "subnet-vni");
+            int vni = (int) take(c, IdPool.SUBNET_VNI, Ec2Quotas.subnetLimitExceeded());
             try (PreparedStatement s = c.prepareStatement("INSERT INTO subnets (id, account_id, vpc_id, cidr, availability_zone, vni, created_at)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
                 s.setString(1, id);
@@ -175,7 +187,9 @@ final class VpcStore {
             }
             Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);
             Sql.update(c, "DELETE FROM route_table_associations WHERE subnet_id = ?", subnetId);
+            long vni = Sql.count(c, "SELECT vni FROM subnets WHERE id = ?", subnetId);
             Sql.update(c, "DELETE FROM subnets WHERE id = ?", subnetId);
+            IdPool.SUBNET_VNI.release(c, vni);
             deleteTags(c, subnetId);
             return null;
         });
@@ -248,14 +262,16 @@ final class VpcStore {
 
     // ---- helpers
 
-    /** The n-th VPC router's underlay address in 198.19.0.0/16 (skipping .0 and .255 of each /24). */
-    static String vtepAddress(long n) {
-        long host = n % 254 + 1;
-        long third = n / 254;
-        if (third > 255) {
-            throw Ec2Error.client("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+    /**
+     * A value from one of the region's pools; when every value is held (the region, not the account,
+     * is full) the refusal is EC2's limit error for the resource.
+     */
+    private static long take(Connection c, IdPool pool, Ec2Error whenFull) throws SQLException {
+        try {
+            return pool.take(c);
+        } catch (IdPool.Exhausted e) {
+            throw whenFull;
         }
-        return "198.19." + third + "." + host;
     }
 
     /**

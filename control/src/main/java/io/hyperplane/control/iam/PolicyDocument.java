@@ -6,21 +6,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * An IAM policy document reduced to what permission checks need: statements of Effect, Action
  * (with * and ? wildcards, case-insensitive as IAM matches actions) and Resource. Parsing rejects
- * what IAM would call a malformed policy.
+ * what IAM would call a malformed policy. Actions are matched by {@link Wildcard}, in one pass over
+ * the action whatever a tenant writes in its policy.
  */
 public record PolicyDocument(List<Statement> statements) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** {@code services}: the Principal's Service entries (trust policies name who may assume a role). */
-    public record Statement(boolean allow, List<Pattern> actions, List<String> resources, List<String> services) {
+    public record Statement(boolean allow, List<Wildcard> actions, List<String> resources, List<String> services) {
+        /** Whether one of the statement's actions names {@code action}, ignoring case (actions' patterns are kept lower case). */
         boolean matches(String action) {
-            for (Pattern p : actions) {
-                if (p.matcher(action.toLowerCase(Locale.ROOT)).matches()) {
+            String folded = action.toLowerCase(Locale.ROOT);
+            for (Wildcard w : actions) {
+                if (w.matches(folded)) {
                     return true;
                 }
             }
@@ -46,9 +48,9 @@ public record PolicyDocument(List<Statement> statements) {
             if (!effect.equals("Allow") && !effect.equals("Deny")) {
                 throw new IllegalArgumentException("Policy statement must contain a valid Effect (Allow or Deny).");
             }
-            List<Pattern> actions = new ArrayList<>();
+            List<Wildcard> actions = new ArrayList<>();
             for (String action : strings(s.get("Action"))) {
-                actions.add(glob(action.toLowerCase(Locale.ROOT)));
+                actions.add(Wildcard.of(action.toLowerCase(Locale.ROOT)));
             }
             if (actions.isEmpty()) {
                 throw new IllegalArgumentException("Policy statement must contain actions.");
@@ -71,13 +73,5 @@ public record PolicyDocument(List<Statement> statements) {
             out.add(node.asText());
         }
         return out;
-    }
-
-    private static Pattern glob(String text) {
-        StringBuilder regex = new StringBuilder();
-        for (char c : text.toCharArray()) {
-            regex.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
-        }
-        return Pattern.compile(regex.toString());
     }
 }

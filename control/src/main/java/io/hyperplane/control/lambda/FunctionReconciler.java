@@ -1,6 +1,7 @@
 package io.hyperplane.control.lambda;
 
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.ec2.NetworkInterfaces;
 import io.hyperplane.control.ec2.SubnetAddresses;
 import io.hyperplane.control.iam.IamApi;
 import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
@@ -8,6 +9,7 @@ import io.hyperplane.control.lambda.FunctionStore.Version;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
 import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Rounds;
 import io.hyperplane.control.store.Sql;
@@ -276,8 +278,13 @@ public final class FunctionReconciler implements AutoCloseable {
                     + subnet + ": the subnet has no free IP addresses."));
         }
         String id = Ids.next("eni");
-        long macSuffix = Sql.allocate(c, "eni-mac");
-        String mac = String.format("02:48:50:%02x:%02x:%02x", (macSuffix >> 16) & 0xff, (macSuffix >> 8) & 0xff, macSuffix & 0xff);
+        String mac;
+        try {
+            mac = NetworkInterfaces.newMac(c);
+        } catch (IdPool.Exhausted e) {
+            return new EniResult(null, false, new Outcome("EniLimitExceeded", "Lambda could not create a network interface in " + vpcId
+                    + ": every Hyperplane ENI address of the region is in use (" + e.getMessage() + ")."));
+        }
         Sql.update(c, "INSERT INTO network_interfaces (id, account_id, vpc_id, subnet_id, group_key, private_ip, mac, status, description, created_at)"
                 + " VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, ?)", id, account, vpcId, subnet, key, free.getFirst(), mac,
                 "AWS Lambda VPC ENI-" + v.name() + "-" + java.util.UUID.randomUUID(), Timestamp.from(clock.instant()));
@@ -369,8 +376,7 @@ public final class FunctionReconciler implements AutoCloseable {
                     } else if (since == null) {
                         Sql.update(c, "UPDATE network_interfaces SET unused_since = ? WHERE id = ?", Timestamp.from(now), id);
                     } else if (!since.toInstant().plus((Boolean) row[3] ? LEGACY_GRACE : settings.eniGrace()).isAfter(now)) {
-                        Sql.update(c, "DELETE FROM network_interface_groups WHERE eni_id = ?", id);
-                        Sql.update(c, "DELETE FROM network_interfaces WHERE id = ?", id);
+                        NetworkInterfaces.delete(c, id);
                         LOG.info("ENI {} deleted: unused for {} s", id, settings.eniGrace().toSeconds());
                         deleted = true;
                     }

@@ -1,8 +1,10 @@
 package io.hyperplane.control.lambda;
 
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.ec2.NetworkInterfaces;
 import io.hyperplane.control.ec2.SubnetAddresses;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
@@ -84,8 +86,13 @@ public final class LegacyEnis {
                         + " function because one or more configured subnets has no available IP addresses.");
             }
             String id = Ids.next("eni");
-            long macSuffix = Sql.allocate(c, "eni-mac");
-            String mac = String.format("02:48:50:%02x:%02x:%02x", (macSuffix >> 16) & 0xff, (macSuffix >> 8) & 0xff, macSuffix & 0xff);
+            String mac;
+            try {
+                mac = NetworkInterfaces.newMac(c);
+            } catch (IdPool.Exhausted e) {
+                throw new LambdaError("ENILimitReachedException", 502, "Lambda was not able to create an ENI in the VPC of the Lambda function"
+                        + " because the limit for Network Interfaces has been reached.");
+            }
             TreeSet<String> sorted = new TreeSet<>(groups);
             // One per environment: the key carries the ENI's own id, so it is never shared.
             Sql.update(c, "INSERT INTO network_interfaces (id, account_id, vpc_id, subnet_id, group_key, private_ip, mac, status, description, created_at)"
@@ -102,9 +109,10 @@ public final class LegacyEnis {
     /** Deletes a legacy ENI once its environment is gone (no environment may still use it). */
     public void delete(String eniId) {
         db.inTransaction(c -> {
-            if (Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", eniId) == 0) {
-                Sql.update(c, "DELETE FROM network_interface_groups WHERE eni_id = ?", eniId);
-                Sql.update(c, "DELETE FROM network_interfaces WHERE id = ? AND group_key LIKE '%|%'", eniId);
+            // Only a legacy ENI (its key carries its own id), and only once no environment uses it.
+            if (Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", eniId) == 0
+                    && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ? AND group_key LIKE '%|%'", eniId) > 0) {
+                NetworkInterfaces.delete(c, eniId);
             }
             return null;
         });

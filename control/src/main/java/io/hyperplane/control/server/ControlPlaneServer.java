@@ -11,6 +11,7 @@ import io.hyperplane.control.auth.SigV4Verifier;
 import io.hyperplane.control.auth.SignedRequest;
 import io.hyperplane.control.auth.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
+import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.InvocationService;
@@ -61,13 +62,13 @@ public final class ControlPlaneServer implements AutoCloseable {
     /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
     public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            FunctionReconciler.Settings functions, int accountConcurrency, Duration nodeLiveness,
-                           InvocationService.Settings invocations, LegacyEnis.Settings legacyEnis) {
+                           InvocationService.Settings invocations, LegacyEnis.Settings legacyEnis, Ec2Quotas quotas) {
         public static final int DEFAULT_ACCOUNT_CONCURRENCY = 1000; // Lambda's default per region
         public static final Duration DEFAULT_NODE_LIVENESS = Duration.ofSeconds(3); // three missed 1 s heartbeats
 
         public Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
             this(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, FunctionReconciler.Settings.DEFAULTS, DEFAULT_ACCOUNT_CONCURRENCY,
-                    DEFAULT_NODE_LIVENESS, InvocationService.Settings.DEFAULTS, LegacyEnis.Settings.DEFAULTS);
+                    DEFAULT_NODE_LIVENESS, InvocationService.Settings.DEFAULTS, LegacyEnis.Settings.DEFAULTS, Ec2Quotas.AWS_DEFAULTS);
         }
 
         public Settings {
@@ -76,6 +77,9 @@ public final class ControlPlaneServer implements AutoCloseable {
             }
             if (dataDir == null) {
                 throw new IllegalArgumentException("data dir: required (--data-dir DIR)");
+            }
+            if (quotas == null) {
+                throw new IllegalArgumentException("EC2 quotas: required (Ec2Quotas.AWS_DEFAULTS)");
             }
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port " + port + ": must be 0..65535");
@@ -97,27 +101,31 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
 
         public Settings withPort(int port) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
 
         public Settings withDatabase(String url, String user, String password) {
-            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
 
         public Settings withFunctions(FunctionReconciler.Settings functions) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
 
         public Settings withInvocations(InvocationService.Settings invocations) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
 
         public Settings withLegacyEnis(LegacyEnis.Settings legacyEnis) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+        }
+
+        public Settings withQuotas(Ec2Quotas quotas) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
 
         public Settings withAccountConcurrency(int concurrency) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis, quotas);
         }
     }
 
@@ -170,7 +178,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 nodeConfig.changed();
                 reconciler.changed();
             };
-            ec2 = new Ec2Api(db, changed);
+            ec2 = new Ec2Api(db, settings.quotas(), changed);
             // Lambda calls change what the reconciler works on; ENIs it creates or deletes reach the nodes and the
             // fabric through the publisher, so a CreateFunction or PublishVersion wakes neither directly.
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed);

@@ -14,6 +14,7 @@ import io.hyperplane.control.nodes.NodeConfigPublisher;
 import io.hyperplane.control.nodes.WorkerRegistry;
 import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.MacAddress;
@@ -289,7 +290,7 @@ final class NodeEndpoints {
                 Sql.update(c, "UPDATE execution_environments SET host_ip = ?, ip = ?, mac = ?, eni_id = ? WHERE id = ?", host, ip, mac, eni, id);
                 return Long.parseLong(existing.getFirst());
             }
-            long allocated = Sql.allocate(c, "ee-vni");
+            long allocated = IdPool.EE_VNI.take(c);
             Sql.update(c, "INSERT INTO execution_environments (id, vni, host_ip, ip, mac, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     id, allocated, host, ip, mac, eni, Timestamp.from(Instant.now()));
             return allocated;
@@ -329,7 +330,15 @@ final class NodeEndpoints {
 
     private void removeEnvironment(Context ctx) {
         String id = ctx.pathParam("id");
-        int removed = db.inTransaction(c -> Sql.update(c, "DELETE FROM execution_environments WHERE id = ?", id));
+        int removed = db.inTransaction(c -> {
+            List<String> vni = Sql.strings(c, "SELECT vni FROM execution_environments WHERE id = ?", id);
+            if (vni.isEmpty()) {
+                return 0;
+            }
+            Sql.update(c, "DELETE FROM execution_environments WHERE id = ?", id);
+            IdPool.EE_VNI.release(c, Long.parseLong(vni.getFirst()));
+            return 1;
+        });
         if (removed == 0) {
             ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
             return;

@@ -37,7 +37,11 @@ public final class Sql {
         return out;
     }
 
-    /** The next value of a named counter, taken under a row lock (portable across H2 and PostgreSQL). */
+    /**
+     * The next value of a named counter that only grows (configuration versions), taken under a row
+     * lock (portable across H2 and PostgreSQL). Numbers a resource holds come from {@link IdPool},
+     * which hands released ones out again.
+     */
     public static long allocate(Connection c, String name) throws SQLException {
         update(c, "UPDATE allocators SET next_value = next_value + 1 WHERE name = ?", name);
         return count(c, "SELECT next_value - 1 FROM allocators WHERE name = ?", name);

@@ -435,6 +435,132 @@ abstract class Ec2ApiContract {
         assertThat(group(groupOfA).ipPermissions()).as("nothing was authorized").isEmpty();
     }
 
+    /** The same store served again with other quotas (a restarted server keeps everything). */
+    private void restartWith(Ec2Quotas quotas) throws Exception {
+        server.close();
+        server = ControlPlaneServer.start(settings.withQuotas(quotas));
+        ec2 = client(server.defaultCredential());
+    }
+
+    private static void assertRefused(Ec2Exception e, String code, String message) {
+        assertThat(e).as("refused").isNotNull();
+        assertThat(e.statusCode()).isEqualTo(400);
+        assertThat(e.awsErrorDetails().errorCode()).isEqualTo(code);
+        assertThat(e.awsErrorDetails().errorMessage()).isEqualTo(message);
+    }
+
+    private static IpPermission cidrs(String protocol, int port, int count) {
+        List<IpRange> ranges = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ranges.add(IpRange.builder().cidrIp("10.9." + (i / 256) + "." + (i % 256) + "/32").build());
+        }
+        return IpPermission.builder().ipProtocol(protocol).fromPort(port).toPort(port).ipRanges(ranges).build();
+    }
+
+    @Test
+    void shouldRefuseASixthVpcPerAccountAsAwsDoesAndCreateNothing() {
+        for (int i = 0; i < Ec2Quotas.VPCS_PER_REGION; i++) {
+            vpc("10.0.0.0/16");
+        }
+        assertRefused(error(() -> vpc("10.0.0.0/16")), "VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+        assertThat(ec2.describeVpcs().vpcs()).hasSize(5);
+        assertThat(ec2.describeRouteTables().routeTables()).as("nor a refused VPC's defaults").hasSize(5);
+
+        Ec2Client other = client(server.accounts().create());
+        other.createVpc(b -> b.cidrBlock("10.0.0.0/16"));
+        assertThat(other.describeVpcs().vpcs()).as("the quota is the account's").hasSize(1);
+        ec2.deleteVpc(b -> b.vpcId(ec2.describeVpcs().vpcs().getFirst().vpcId()));
+        vpc("10.0.0.0/16");
+        assertThat(ec2.describeVpcs().vpcs()).as("a deleted VPC makes room").hasSize(5);
+    }
+
+    @Test
+    void shouldNotLetConcurrentCallsOvershootTheVpcQuota() throws Exception {
+        List<Thread> callers = new ArrayList<>();
+        List<String> codes = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 12; i++) {
+            callers.add(Thread.ofPlatform().start(() -> {
+                Ec2Exception e = error(() -> vpc("10.0.0.0/16"));
+                codes.add(e == null ? "created" : e.awsErrorDetails().errorCode());
+            }));
+        }
+        for (Thread t : callers) {
+            t.join();
+        }
+        assertThat(codes).filteredOn("created"::equals).hasSize(Ec2Quotas.VPCS_PER_REGION);
+        assertThat(codes).filteredOn("VpcLimitExceeded"::equals).hasSize(12 - Ec2Quotas.VPCS_PER_REGION);
+        assertThat(ec2.describeVpcs().vpcs()).hasSize(Ec2Quotas.VPCS_PER_REGION);
+    }
+
+    @Test
+    void shouldRefuseTheSixtyFirstInboundAndOutboundRuleAndAddNothingOfTheCall() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        String id = ec2.createSecurityGroup(r -> r.vpcId(vpc.vpcId()).groupName("web").description("web")).groupId();
+        ec2.authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 80, 59)));
+        assertRefused(error(() -> ec2.authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 443, 2)))),
+                "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
+        ec2.authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 443, 1)));
+        assertRefused(error(() -> ec2.authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(IpPermission.builder().ipProtocol("udp")
+                .fromPort(53).toPort(53).userIdGroupPairs(p -> p.groupId(id)).build()))), "RulesPerSecurityGroupLimitExceeded",
+                "The maximum number of rules per security group has been reached.");
+        // Outbound counts apart, the default allow-all rule included.
+        ec2.authorizeSecurityGroupEgress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 5432, 59)));
+        assertRefused(error(() -> ec2.authorizeSecurityGroupEgress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 6379, 1)))),
+                "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
+        SecurityGroup g = group(id);
+        assertThat(g.ipPermissions().stream().mapToInt(p -> p.ipRanges().size() + p.userIdGroupPairs().size()).sum()).isEqualTo(60);
+        assertThat(g.ipPermissionsEgress().stream().mapToInt(p -> p.ipRanges().size() + p.userIdGroupPairs().size()).sum()).isEqualTo(60);
+        ec2.revokeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 443, 1)));
+        ec2.authorizeSecurityGroupIngress(r -> r.groupId(id).ipPermissions(cidrs("tcp", 8443, 1)));
+    }
+
+    @Test
+    void shouldLaunchWhatTheInstanceQuotaAllowsAndRefuseBelowMinCount() {
+        Vpc vpc = vpc("10.0.0.0/16");
+        Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+        assertThat(ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(25).subnetId(subnet.subnetId())).instances())
+                .as("MaxCount past the quota launches up to it").hasSize(Ec2Quotas.RUNNING_INSTANCES);
+        assertRefused(error(() -> ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(1).subnetId(subnet.subnetId()))),
+                "InstanceLimitExceeded", "Your quota allows for 0 more running instance(s). You requested at least 1.");
+        String one = ec2.describeInstances().reservations().getFirst().instances().getFirst().instanceId();
+        ec2.terminateInstances(r -> r.instanceIds(one));
+        assertRefused(error(() -> ec2.runInstances(r -> r.imageId("ami-x").minCount(2).maxCount(2).subnetId(subnet.subnetId()))),
+                "InstanceLimitExceeded", "Your quota allows for 1 more running instance(s). You requested at least 2.");
+        assertThat(ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(1).subnetId(subnet.subnetId())).instances()).hasSize(1);
+    }
+
+    @Test
+    void shouldHonourQuotasSetOnTheServer() throws Exception {
+        restartWith(Ec2Quotas.AWS_DEFAULTS.withVpcsPerRegion(2).withSubnetsPerVpc(2).withSecurityGroupsPerVpc(3).withRulesPerGroup(2)
+                .withRunningInstances(1));
+        Vpc vpc = vpc("10.0.0.0/16");
+        vpc("10.1.0.0/16");
+        assertRefused(error(() -> vpc("10.2.0.0/16")), "VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+
+        Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
+        ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.2.0/24"));
+        assertRefused(error(() -> ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.3.0/24"))),
+                "SubnetLimitExceeded", "The maximum number of subnets has been reached.");
+        assertThat(ec2.describeSubnets(r -> r.filters(filter("vpc-id", vpc.vpcId()))).subnets()).hasSize(2);
+
+        String a = ec2.createSecurityGroup(r -> r.vpcId(vpc.vpcId()).groupName("a").description("a")).groupId();
+        ec2.createSecurityGroup(r -> r.vpcId(vpc.vpcId()).groupName("b").description("b"));
+        assertRefused(error(() -> ec2.createSecurityGroup(r -> r.vpcId(vpc.vpcId()).groupName("c").description("c"))),
+                "SecurityGroupLimitExceeded", "The maximum number of security groups for VPC '" + vpc.vpcId() + "' has been reached.");
+        assertThat(ec2.describeSecurityGroups(r -> r.filters(filter("vpc-id", vpc.vpcId()))).securityGroups())
+                .as("the default group and two").hasSize(3);
+
+        assertRefused(error(() -> ec2.authorizeSecurityGroupIngress(r -> r.groupId(a).ipPermissions(cidrs("tcp", 80, 3)))),
+                "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.");
+        assertThat(group(a).ipPermissions()).as("nothing of the refused call").isEmpty();
+        ec2.authorizeSecurityGroupIngress(r -> r.groupId(a).ipPermissions(cidrs("tcp", 80, 2)));
+
+        ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(1).subnetId(subnet.subnetId()));
+        assertRefused(error(() -> ec2.runInstances(r -> r.imageId("ami-x").minCount(1).maxCount(1).subnetId(subnet.subnetId()))),
+                "InstanceLimitExceeded", "Your quota allows for 0 more running instance(s). You requested at least 1.");
+        assertThat(ec2.describeInstances().reservations()).hasSize(1);
+    }
+
     private static Tag tag(String key, String value) {
         return Tag.builder().key(key).value(value).build();
     }
