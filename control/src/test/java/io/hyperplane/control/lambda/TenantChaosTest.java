@@ -211,6 +211,8 @@ class TenantChaosTest {
             new Action("UpdateFunctionConfiguration", 5, this::updateFunction),
             new Action("DeleteFunction", 4, this::deleteFunction),
             new Action("DeleteNetworkInterface", 1, this::deleteNetworkInterface),
+            new Action("CreateTags", 2, this::createTags),
+            new Action("Describe", 3, this::describe),
             new Action("malformed query", 5, this::malformed));
 
     @AfterEach
@@ -1085,6 +1087,31 @@ class TenantChaosTest {
         String name = functionName(t, true);
         if (call(t, "DeleteFunction " + name, !t.functions.contains(name), () -> t.world.lambda.deleteFunction(b -> b.functionName(name))) != null) {
             t.functions.remove(name);
+        }
+    }
+
+    // ---- tags and Describe filters (a caller's pattern against long values)
+
+    private void createTags(Tenant t) {
+        Function<Tenant, Map<String, String>> kind = oneOf(List.of(x -> x.vpcs, x -> x.subnets, x -> x.groups));
+        Pick resource = pick(t, kind, "vpc");
+        String value = oneOf(List.of("a".repeat(256), "web", "", "a\u00e9\u4e2d"));
+        call(t, "CreateTags " + resource.id() + " k=" + value, resource.foreign(),
+                () -> t.world.ec2.createTags(b -> b.resources(resource.id()).tags(tag -> tag.key("k").value(value))));
+    }
+
+    private void describe(Tenant t) {
+        String[] filter = oneOf(List.of(new String[] {"tag:k", "*a*a*a*a*a*a*a*a*a*a*a*a*b"}, new String[] {"tag:k", "*a*"},
+                new String[] {"tag-key", "*"}, new String[] {"vpc-id", "vpc-*"}, new String[] {"no-such-filter", "x"}));
+        boolean bad = filter[0].equals("no-such-filter");
+        Filter f = Filter.builder().name(filter[0]).values(filter[1]).build();
+        var ec2 = t.world.ec2;
+        switch (random.nextInt(5)) {
+            case 0 -> call(t, "DescribeVpcs " + filter[0] + "=" + filter[1], bad, () -> ec2.describeVpcs(b -> b.filters(f)));
+            case 1 -> call(t, "DescribeSubnets " + filter[0] + "=" + filter[1], bad, () -> ec2.describeSubnets(b -> b.filters(f)));
+            case 2 -> call(t, "DescribeSecurityGroups " + filter[0] + "=" + filter[1], bad, () -> ec2.describeSecurityGroups(b -> b.filters(f)));
+            case 3 -> call(t, "DescribeRouteTables " + filter[0] + "=" + filter[1], bad, () -> ec2.describeRouteTables(b -> b.filters(f)));
+            default -> call(t, "DescribeInstances " + filter[0] + "=" + filter[1], bad, () -> ec2.describeInstances(b -> b.filters(f)));
         }
     }
 
