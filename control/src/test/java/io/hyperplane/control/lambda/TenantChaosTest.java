@@ -217,6 +217,7 @@ class TenantChaosTest {
 
     @AfterEach
     void stop() {
+        http.close();
         worlds.forEach(LambdaWorld::close);
         if (server != null) {
             server.close();
