@@ -274,6 +274,10 @@ public final class Ec2Api {
         return tags;
     }
 
+    /** EC2 user guide, "Tag restrictions": keys up to 128 characters, values up to 256. */
+    private static final int MAX_TAG_KEY = 128;
+    private static final int MAX_TAG_VALUE = 256;
+
     private static Map<String, String> tags(List<QueryParams> tagParams) {
         Map<String, String> tags = new LinkedHashMap<>();
         for (QueryParams tag : tagParams) {
@@ -281,10 +285,14 @@ public final class Ec2Api {
             if (key == null || key.isEmpty()) {
                 throw Ec2Error.missing("Tag.N.Key");
             }
-            if (key.length() > 128) {
-                throw Ec2Error.invalidValue("Tag.Key", key, "Tag keys have at most 128 characters.");
+            if (key.length() > MAX_TAG_KEY) {
+                throw Ec2Error.invalidValue("Tag.Key", key, "Tag keys have at most " + MAX_TAG_KEY + " characters.");
             }
-            tags.put(key, tag.get("Value"));
+            String value = tag.get("Value");
+            if (value != null && value.length() > MAX_TAG_VALUE) {
+                throw Ec2Error.invalidValue("Tag.Value", value, "Tag values have at most " + MAX_TAG_VALUE + " characters.");
+            }
+            tags.put(key, value);
         }
         return tags;
     }

@@ -37,6 +37,9 @@ public final class InstanceActions {
     public static final String TERMINATED = "terminated";
     private static final Map<String, Integer> STATE_CODES = Map.of(PENDING, 0, RUNNING, 16, SHUTTING_DOWN, 32, TERMINATED, 48);
     private static final int MAX_USER_DATA_BYTES = 16 * 1024; // EC2's limit, before base64
+    /** Any image and type name is taken (the fabric runs every instance the same way), up to what the store holds. */
+    private static final int MAX_IMAGE_ID = 64;
+    private static final int MAX_INSTANCE_TYPE = 32;
 
     record Instance(String id, String accountId, String reservationId, String vpcId, String subnetId, String privateIp,
                     String imageId, String instanceType, String state, Instant launchedAt, String availabilityZone,
@@ -63,7 +66,13 @@ public final class InstanceActions {
             throw Ec2Error.client("InvalidParameterValue", "MinCount (" + min + ") must not exceed MaxCount (" + max + ")");
         }
         String userData = userData(p.get("UserData"));
+        if (imageId.length() > MAX_IMAGE_ID) {
+            throw Ec2Error.client("InvalidAMIID.Malformed", "Invalid id: \"" + imageId + "\"");
+        }
         String type = p.get("InstanceType") == null ? "t3.micro" : p.get("InstanceType");
+        if (type.length() > MAX_INSTANCE_TYPE) {
+            throw Ec2Error.invalidValue("InstanceType", type, "It is not a valid instance type.");
+        }
         String requestedIp = p.get("PrivateIpAddress");
         if (requestedIp != null && max > 1) {
             throw Ec2Error.client("InvalidParameterCombination", "A private address can be given for one instance only");

@@ -222,14 +222,14 @@ final class NetworkAclActions {
             if (p.get("PortRange.From") == null || p.get("PortRange.To") == null) {
                 throw Ec2Error.missing("PortRange");
             }
-            from = Integer.parseInt(p.get("PortRange.From"));
-            to = Integer.parseInt(p.get("PortRange.To"));
+            from = SecurityGroupActions.number(p.get("PortRange.From"), "PortRange.From");
+            to = SecurityGroupActions.number(p.get("PortRange.To"), "PortRange.To");
             if (from < 0 || to > 65535 || from > to) {
                 throw Ec2Error.client("InvalidParameterValue", "Invalid port range " + from + "-" + to);
             }
         } else if (protocol.equals("icmp")) {
-            type = p.get("Icmp.Type") == null ? -1 : Integer.parseInt(p.get("Icmp.Type"));
-            code = p.get("Icmp.Code") == null ? -1 : Integer.parseInt(p.get("Icmp.Code"));
+            type = p.get("Icmp.Type") == null ? -1 : SecurityGroupActions.number(p.get("Icmp.Type"), "Icmp.Type");
+            code = p.get("Icmp.Code") == null ? -1 : SecurityGroupActions.number(p.get("Icmp.Code"), "Icmp.Code");
         }
         return new Entry(egress, rule, protocol.equals("tcp") ? "6" : protocol.equals("udp") ? "17" : protocol.equals("icmp") ? "1" : protocol,
                 action, cidr, from, to, type, code);

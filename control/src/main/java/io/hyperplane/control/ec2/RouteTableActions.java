@@ -31,6 +31,8 @@ final class RouteTableActions {
             "VpcPeeringConnectionId", "TransitGatewayId", "VpcEndpointId", "CarrierGatewayId", "LocalGatewayId",
             "EgressOnlyInternetGatewayId", "CoreNetworkArn");
 
+    private static final int MAX_TARGET = 64;
+
     record Route(String destination, String target, String origin) {
     }
 
@@ -141,8 +143,13 @@ final class RouteTableActions {
     String createRoute(String account, QueryParams p, String requestId) {
         String id = p.required("RouteTableId");
         String destination = destination(p);
-        String target = TARGETS.stream().map(p::get).filter(v -> v != null && !v.isEmpty()).findFirst()
+        String targetParameter = TARGETS.stream().filter(t -> p.get(t) != null && !p.get(t).isEmpty()).findFirst()
                 .orElseThrow(() -> Ec2Error.missing("GatewayId (or another route target)"));
+        String target = p.get(targetParameter);
+        // A target is an id ("igw-...", "local"): what nodes are sent refuses a blank one, and the store holds 64 characters.
+        if (target.length() > MAX_TARGET || !target.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+            throw Ec2Error.invalidValue(targetParameter, target, "It is not a valid ID.");
+        }
         db.inTransaction(c -> {
             Accounts.lock(c, account);
             requireTable(c, account, id);

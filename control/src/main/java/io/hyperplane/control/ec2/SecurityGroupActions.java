@@ -34,6 +34,10 @@ final class SecurityGroupActions {
                  List<Rule> rules, Map<String, String> tags) {
     }
 
+    /** EC2 API reference, CreateSecurityGroup: name and description "up to 255 characters in length". */
+    private static final int MAX_NAME = 255;
+    private static final int MAX_DESCRIPTION = 255;
+
     private final Database db;
     private final Ec2Quotas quotas;
 
@@ -52,8 +56,11 @@ final class SecurityGroupActions {
         if (name.equals(VpcDefaults.DEFAULT_GROUP_NAME)) {
             throw Ec2Error.client("InvalidGroup.Reserved", "The security group 'default' is reserved");
         }
-        if (name.startsWith("sg-") || name.length() > 255) {
-            throw Ec2Error.invalidValue("GroupName", name, "Group names may not be in the format sg-* and have at most 255 characters.");
+        if (name.startsWith("sg-") || name.length() > MAX_NAME) {
+            throw Ec2Error.invalidValue("GroupName", name, "Group names may not be in the format sg-* and have at most " + MAX_NAME + " characters.");
+        }
+        if (description.length() > MAX_DESCRIPTION) {
+            throw Ec2Error.invalidValue("GroupDescription", description, "Group descriptions have at most " + MAX_DESCRIPTION + " characters.");
         }
         Map<String, String> tags = Ec2Api.tagSpecifications(p, "security-group");
         String id = db.inTransaction(c -> {
@@ -284,7 +291,8 @@ final class SecurityGroupActions {
         return new int[] {-1, -1};
     }
 
-    private static int number(String text, String name) {
+    /** A whole number parameter; anything else is InvalidParameterValue (never a failure of ours). */
+    static int number(String text, String name) {
         if (text == null) {
             throw Ec2Error.missing(name);
         }

@@ -42,18 +42,28 @@ final class Xml {
         return this;
     }
 
+    /**
+     * Escapes markup, and replaces what XML 1.0 cannot carry at all (control characters, lone
+     * surrogates; XML 1.0 section 2.2, "Char") with U+FFFD: a caller's value echoed in a message
+     * ("The vpc ID '...' does not exist") must never make the answer unreadable.
+     */
     private void escape(String text) {
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
+        text.codePoints().forEach(c -> {
             switch (c) {
                 case '<' -> out.append("&lt;");
                 case '>' -> out.append("&gt;");
                 case '&' -> out.append("&amp;");
                 case '"' -> out.append("&quot;");
                 case '\'' -> out.append("&apos;");
-                default -> out.append(c);
+                default -> out.appendCodePoint(isXmlChar(c) ? c : REPLACEMENT);
             }
-        }
+        });
+    }
+
+    private static final int REPLACEMENT = 0xFFFD;
+
+    private static boolean isXmlChar(int c) {
+        return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
     }
 
     @Override
