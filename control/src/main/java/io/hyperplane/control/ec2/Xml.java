@@ -4,7 +4,7 @@ package io.hyperplane.control.ec2;
  * A small writer for EC2's response XML: elements in order, text escaped. EC2 responses are
  * shallow and regular (an item list per set), so a writer beats an XML binding here.
  */
-final class Xml {
+public final class Xml {
     static final String EC2_NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
     private final StringBuilder out = new StringBuilder(512);
@@ -48,6 +48,10 @@ final class Xml {
      * ("The vpc ID '...' does not exist") must never make the answer unreadable.
      */
     private void escape(String text) {
+        escapeInto(out, text);
+    }
+
+    private static void escapeInto(StringBuilder out, String text) {
         text.codePoints().forEach(c -> {
             switch (c) {
                 case '<' -> out.append("&lt;");
@@ -58,6 +62,13 @@ final class Xml {
                 default -> out.appendCodePoint(isXmlChar(c) ? c : REPLACEMENT);
             }
         });
+    }
+
+    /** {@code text} escaped for XML content, as {@link #element} writes it (also for IAM's hand-written answers). */
+    public static String escaped(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        escapeInto(out, text);
+        return out.toString();
     }
 
     private static final int REPLACEMENT = 0xFFFD;

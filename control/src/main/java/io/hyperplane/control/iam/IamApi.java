@@ -1,6 +1,7 @@
 package io.hyperplane.control.iam;
 
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.ec2.Xml;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;
@@ -283,6 +284,6 @@ public final class IamApi {
     }
 
     private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        return Xml.escaped(s); // control characters too: a caller's value echoed back never makes the answer unreadable
     }
 }

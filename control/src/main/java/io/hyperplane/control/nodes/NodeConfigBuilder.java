@@ -78,6 +78,9 @@ public final class NodeConfigBuilder {
                     groupIds.addAll(reached);
                 } catch (IllegalArgumentException e) {
                     rejected.put(row[0], e.getMessage());
+                } catch (RuntimeException e) { // a store state no rule foresaw: still this ENI's failure alone
+                    LOG.warn("ENI {}: {}", row[0], e.toString());
+                    rejected.put(row[0], "its resources could not be read: " + e);
                 }
             }
         }
@@ -260,8 +263,12 @@ public final class NodeConfigBuilder {
         if (!explicit.isEmpty()) {
             return explicit.getFirst();
         }
-        return Sql.strings(c, "SELECT a.route_table_id FROM route_table_associations a JOIN route_tables t ON t.id = a.route_table_id"
-                + " WHERE a.is_main AND t.vpc_id = ?", vpcId).getFirst();
+        List<String> main = Sql.strings(c, "SELECT a.route_table_id FROM route_table_associations a JOIN route_tables t ON t.id = a.route_table_id"
+                + " WHERE a.is_main AND t.vpc_id = ?", vpcId);
+        if (main.isEmpty()) {
+            throw new IllegalArgumentException("subnet " + subnetId + ": vpc " + vpcId + " has no main route table");
+        }
+        return main.getFirst();
     }
 
     private static int intOr(ResultSet r, int column, int otherwise) throws SQLException {
