@@ -1,5 +1,6 @@
 package io.hyperplane.dataplane.arp;
 
+import io.hyperplane.dataplane.util.LinearProbing;
 import io.hyperplane.dataplane.util.LongCountTable;
 import io.hyperplane.dataplane.util.LongIntMap;
 
@@ -124,9 +125,7 @@ public final class NeighborTable {
                 return;
             }
             int home = slot(k) & mask;
-            // Move the entry back into the hole unless its home lies cyclically in (hole, j].
-            boolean homeBetween = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-            if (!homeBetween) {
+            if (LinearProbing.movesIntoHole(hole, j, home)) {
                 keys[hole] = k;
                 macs[hole] = macs[j];
                 expiresAt[hole] = expiresAt[j];

@@ -1,5 +1,7 @@
 package io.hyperplane.dataplane.flow;
 
+import io.hyperplane.dataplane.util.LinearProbing;
+
 import java.util.Arrays;
 
 /**
@@ -308,9 +310,7 @@ public final class FlowTable {
                 return;
             }
             int home = hashOf(slot - 1, isForward) & indexMask;
-            // Move the entry back into the hole unless its home lies cyclically in (hole, j].
-            boolean homeBetween = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-            if (!homeBetween) {
+            if (LinearProbing.movesIntoHole(hole, j, home)) {
                 index[hole] = slot;
                 index[j] = 0;
                 hole = j;

@@ -106,9 +106,7 @@ public final class LongCountTable {
                 return;
             }
             int home = LongIntMap.hash(k) & mask;
-            // Move the entry back into the hole unless its home lies cyclically in (hole, j].
-            boolean homeBetween = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-            if (!homeBetween) {
+            if (LinearProbing.movesIntoHole(hole, j, home)) {
                 keys[hole] = k;
                 counts[hole] = counts[j];
                 keys[j] = 0;
