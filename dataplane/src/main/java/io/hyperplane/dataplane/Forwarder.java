@@ -81,8 +81,14 @@ public final class Forwarder {
          * connections; UDP to many peers from one socket takes more flows, hence four times that.
          */
         public static final int DEFAULT_ENVIRONMENT_FLOW_QUOTA = 4_096;
+        /**
+         * Next hops: 16,384 in all, 1,024 per subnet (an ENI's next hops in one subnet are the hosts
+         * its functions talk to directly, and the router). ENIs and environments whose flows are
+         * counted: 16,384 and 65,536. Fixed tables, about 3.5 MB together: sized so that they cost
+         * little beside a million flows.
+         */
         public static final Settings DEFAULTS = new Settings(DEFAULT_FLOW_CAPACITY, FlowTimeouts.DEFAULTS, VxlanHeader.UDP_PORT,
-                65_536, 4_096, 60, 256, 1, 3, 4096, 65_536, 65_536, DEFAULT_ENI_FLOW_QUOTA, DEFAULT_ENVIRONMENT_FLOW_QUOTA);
+                16_384, 1_024, 60, 256, 1, 3, 4096, 16_384, 65_536, DEFAULT_ENI_FLOW_QUOTA, DEFAULT_ENVIRONMENT_FLOW_QUOTA);
 
         public Settings {
             if (flowCapacity < 1) {
@@ -131,8 +137,8 @@ public final class Forwarder {
     private static final int EE_NETWORK = SystemRanges.EXECUTION_ENVIRONMENTS.network();
     private static final int EE_MASK = SystemRanges.EXECUTION_ENVIRONMENTS.mask();
     /**
-     * Neighbor slots the sweep visits each second: the default table (131,072 slots) is swept in
-     * 16 s, so an entry outlives its 60 s by at most that, at about 10 µs of work a second.
+     * Neighbor slots the sweep visits each second: the default table (32,768 slots) is swept in
+     * 4 s, so an entry outlives its 60 s by at most that, at a few µs of work a second.
      */
     private static final int NEIGHBOR_SWEEP_PER_SECOND = 8192;
 

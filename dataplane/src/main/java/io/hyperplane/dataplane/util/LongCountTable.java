@@ -9,7 +9,7 @@ package io.hyperplane.dataplane.util;
  */
 public final class LongCountTable {
     private final long[] keys;
-    private final long[] counts;
+    private final int[] counts; // a count never exceeds the flow table's capacity (at most 2^28)
     private final int mask;
     private final int capacity;
     private int size;
@@ -21,7 +21,7 @@ public final class LongCountTable {
         }
         int slots = Integer.highestOneBit(Math.max(4, capacity * 2 - 1)) << 1;
         keys = new long[slots];
-        counts = new long[slots];
+        counts = new int[slots];
         mask = slots - 1;
         this.capacity = capacity;
     }
