@@ -111,7 +111,7 @@ class TenantLoadTest {
         for (int i = 0; i < HELD_INVOKES; i++) {
             invokes.add(invoke(w.server.defaultCredential(), "slow"));
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> held.size() == HELD_INVOKES);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(held).as("Invokes that reached the worker").hasSize(HELD_INVOKES));
         assertThat(w.server.invocations().unreservedInFlight(w.account())).isEqualTo(HELD_INVOKES);
 
         for (String[] fleet : new String[][] {
