@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
@@ -39,7 +38,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Invoke for Active functions: concurrency accounting, then the invocation goes to a live worker,
  * which runs it in an execution environment. RequestResponse answers when the worker does, with
- * no thread waiting meanwhile (the call is a future on a non-blocking HTTP client); Event is queued (in memory) and retried twice on a function error, as Lambda does; DryRun only checks.
+ * no platform thread waiting meanwhile (the call waits on a virtual thread); Event is queued (in
+ * memory) and retried twice on a function error, as Lambda does; DryRun only checks.
  * <p>Concurrency (one invocation per environment, so in-flight invocations are the concurrency):
  * a function with reserved concurrency R runs at most R at once; the others share what the
  * account's limit leaves unreserved. Beyond that: TooManyRequestsException (429).
@@ -67,14 +67,16 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final String token;
     private final int accountConcurrency;
     private final Settings settings;
+    /** One virtual thread per worker call: it parks while the function runs, so 1,000 in flight cost no platform threads. */
+    private final ExecutorService calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("hp-invoke-", 0).factory());
     /**
-     * Where workers' answers are parsed and handed on (the response is written on a tenant thread):
-     * work for the CPU only, so one thread per core. Bounded, unlike the client's default pool.
+     * The client's own tasks (reading answers off the selector): work for the CPU only, so one
+     * thread per core, bounded unlike the client's default pool.
      */
-    private final ExecutorService answers = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(),
-            Thread.ofPlatform().name("hp-invoke-answers-", 0).daemon().factory());
+    private final ExecutorService clientTasks = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(),
+            Thread.ofPlatform().name("hp-invoke-io-", 0).daemon().factory());
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
-            .executor(answers).build();
+            .executor(clientTasks).build();
     private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
     private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
     private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
@@ -224,8 +226,12 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     /**
-     * Sends the call to a worker. The answer comes back on the client's executor, not on a thread
-     * waiting for it: a synchronous invocation holds no thread while its function runs.
+     * Sends the call to a worker; the future completes when the worker answers. A synchronous
+     * invocation holds no platform thread while its function runs: the call waits on a virtual
+     * thread. (Not {@code sendAsync}: the JDK client completes its futures on the common
+     * ForkJoinPool, so anything blocking there, anywhere in the process, would hold up every
+     * answer; {@code send} on a virtual thread uses only the client's own threads and the carrier
+     * threads, and keeps the timeouts and errors as they were.)
      */
     private CompletableFuture<JsonNode> run(Call call) {
         Target t = call.target();
@@ -257,21 +263,24 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 .timeout(Duration.ofSeconds(v.timeout()).plus(settings.coldStartAllowance()))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(request.toString())).build();
-        return this.http.sendAsync(http, HttpResponse.BodyHandlers.ofString()).handle((response, failure) -> {
-            if (failure != null) {
-                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-                throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " is unreachable: " + cause.getMessage());
-            }
+        return CompletableFuture.supplyAsync(() -> send(worker, call, http), calls);
+    }
+
+    /** On a virtual thread of its own, which the wait for the worker does not keep on a carrier. */
+    private JsonNode send(WorkerRegistry.WorkerStatus worker, Call call, HttpRequest request) {
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
                 LOG.warn("worker {} answered {} for {}: {}", worker.name(), response.statusCode(), call.requestId(), response.body());
                 throw new LambdaError("ServiceException", 500, "The worker could not run the invocation (HTTP " + response.statusCode() + ").");
             }
-            try {
-                return JSON.readTree(response.body());
-            } catch (IOException e) {
-                throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " answered with malformed JSON: " + e.getMessage());
-            }
-        });
+            return JSON.readTree(response.body());
+        } catch (IOException e) {
+            throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " is unreachable: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LambdaError("ServiceException", 500, "Interrupted.");
+        }
     }
 
     /** The worker's answer as Lambda's Invoke response. */
@@ -372,7 +381,8 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 Thread.currentThread().interrupt();
             }
         }
+        calls.shutdownNow();
         http.shutdownNow();
-        answers.shutdownNow();
+        clientTasks.shutdownNow();
     }
 }

@@ -25,12 +25,16 @@ import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.State;
 import software.amazon.awssdk.services.lambda.model.TooManyRequestsException;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.Pipe;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +48,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -144,6 +149,51 @@ class TenantLoadTest {
         assertThat(w.server.invocations().unreservedInFlight(w.account())).as("every slot released").isZero();
     }
 
+    /**
+     * The JDK client's {@code sendAsync} completes its futures on the common ForkJoinPool: a test
+     * (or anything else in the process) blocking there would hold every Invoke's answer back.
+     */
+    @Test
+    void shouldAnswerAnInvokeWhateverHoldsTheCommonPool() throws Exception {
+        w = new LambdaWorld(ControlPlaneServer.start(new ControlPlaneServer.Settings(dir, "127.0.0.1", 0, null, null, null)));
+        w.create("fn", w.role("fn-role"), null, null);
+        await().atMost(Duration.ofSeconds(30)).until(() -> w.configuration("fn").state() == State.ACTIVE);
+        worker = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        worker.createContext("/invoke", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            byte[] answer = "{\"outcome\":\"success\",\"payload\":\"InNsZXB0Ig==\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, answer.length);
+            exchange.getResponseBody().write(answer);
+            exchange.close();
+        });
+        worker.start();
+        URI workerUrl = URI.create("http://127.0.0.1:" + worker.getAddress().getPort());
+        heartbeats.scheduleAtFixedRate(() -> w.server.workers().heartbeat("fake", workerUrl, "198.18.0.11", "shared", 0), 0, 500, TimeUnit.MILLISECONDS);
+
+        Pipe never = Pipe.open();
+        List<CompletableFuture<Void>> blocked = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, ForkJoinPool.getCommonPoolParallelism()); i++) {
+            blocked.add(CompletableFuture.runAsync(() -> {
+                try {
+                    never.source().read(ByteBuffer.allocate(1)); // blocking I/O: the pool does not make up for it
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }));
+        }
+        try {
+            // Sent with send(): this test's own client must not wait on the pool it blocks.
+            HttpResponse<String> response = http.send(invokeRequest(w.server.defaultCredential(), "fn", Duration.ofSeconds(10)),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("\"slept\"");
+        } finally {
+            never.sink().close();
+            never.source().close();
+        }
+        CompletableFuture.allOf(blocked.toArray(CompletableFuture[]::new)).handle((v, e) -> null).get(10, TimeUnit.SECONDS);
+    }
+
     @Test
     void shouldThrottleAnAccountPastItsRequestsInFlightWithEachApisErrorAndNotAnother() throws Exception {
         // One request in flight per account: a few requests at once are past it.
@@ -220,16 +270,20 @@ class TenantLoadTest {
 
     /** A synchronous Invoke, signed as {@code c}, sent without a thread waiting for it. */
     private CompletableFuture<HttpResponse<String>> invoke(Credential c, String function) {
+        return http.sendAsync(invokeRequest(c, function, Duration.ofSeconds(90)), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpRequest invokeRequest(Credential c, String function, Duration timeout) {
         URI uri = w.server.endpoint().resolve("/2015-03-31/functions/" + function + "/invocations");
         byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
         Map<String, String> headers = SigV4Signer.sign("POST", uri.getRawPath(), null, Map.of("host", uri.getHost() + ":" + uri.getPort()),
                 body, c, "us-east-1", "lambda", Instant.now());
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).POST(HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach((k, v) -> {
             if (!k.equalsIgnoreCase("host")) {
                 request.header(k, v);
             }
         });
-        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
+        return request.build();
     }
 }
