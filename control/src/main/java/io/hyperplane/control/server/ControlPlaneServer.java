@@ -290,6 +290,11 @@ public final class ControlPlaneServer implements AutoCloseable {
         return invocations;
     }
 
+    /** Where tenants' calls run; it counts the requests refused past an account's bound in flight. */
+    public TenantRequests tenantRequests() {
+        return tenantRequests;
+    }
+
     public LegacyEnis legacyEnis() {
         return legacyEnis;
     }

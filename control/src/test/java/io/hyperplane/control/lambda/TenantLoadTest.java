@@ -221,6 +221,7 @@ class TenantLoadTest {
         assertThat(((TooManyRequestsException) lambdaThrottle).reasonAsString())
                 .isEqualTo("CallerRateLimitExceeded");
         assertThat(lambdaThrottle.awsErrorDetails().errorMessage()).isEqualTo("Rate exceeded.");
+        assertThat(w.server.tenantRequests().throttled()).as("refusals are counted").isGreaterThanOrEqualTo(3);
     }
 
     /**
