@@ -26,15 +26,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Invoke for Active functions: concurrency accounting, then the invocation goes to a live worker,
- * which runs it in an execution environment. RequestResponse waits for the result; Event is
- * queued (in memory) and retried twice on a function error, as Lambda does; DryRun only checks.
+ * which runs it in an execution environment. RequestResponse answers when the worker does, with
+ * no platform thread waiting meanwhile (the call waits on a virtual thread); Event is queued (in
+ * memory) and retried twice on a function error, as Lambda does; DryRun only checks.
  * <p>Concurrency (one invocation per environment, so in-flight invocations are the concurrency):
  * a function with reserved concurrency R runs at most R at once; the others share what the
  * account's limit leaves unreserved. Beyond that: TooManyRequestsException (429).
@@ -62,7 +67,16 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final String token;
     private final int accountConcurrency;
     private final Settings settings;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    /** One virtual thread per worker call: it parks while the function runs, so 1,000 in flight cost no platform threads. */
+    private final ExecutorService calls = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("hp-invoke-", 0).factory());
+    /**
+     * The client's own tasks (reading answers off the selector): work for the CPU only, so one
+     * thread per core, bounded unlike the client's default pool.
+     */
+    private final ExecutorService clientTasks = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(),
+            Thread.ofPlatform().name("hp-invoke-io-", 0).daemon().factory());
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+            .executor(clientTasks).build();
     private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
     private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
     private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
@@ -81,12 +95,13 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     @Override
-    public LambdaApi.Response invoke(String account, String region, String name, String version, Map<String, String> headers, byte[] payload) {
+    public CompletableFuture<LambdaApi.Response> invoke(String account, String region, String name, String version, Map<String, String> headers,
+                                                       byte[] payload) {
         String type = headers.getOrDefault("x-amz-invocation-type", "RequestResponse");
         Target target = target(account, region, name, version);
         switch (type) {
             case "DryRun" -> {
-                return new LambdaApi.Response(204, null, Map.of("X-Amz-Executed-Version", target.version().version()));
+                return CompletableFuture.completedFuture(new LambdaApi.Response(204, null, Map.of("X-Amz-Executed-Version", target.version().version())));
             }
             case "Event" -> {
                 if (payload.length > EVENT_PAYLOAD_LIMIT) {
@@ -96,7 +111,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 String requestId = UUID.randomUUID().toString();
                 events.put(requestId, new EventOutcome(requestId, name, 0, false, null));
                 queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null, headers.get(NETWORK_MODEL_HEADER)), 0, System.nanoTime()));
-                return new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version()));
+                return CompletableFuture.completedFuture(new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version())));
             }
             case "RequestResponse" -> {
                 if (payload.length > SYNC_PAYLOAD_LIMIT) {
@@ -106,13 +121,28 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 Call call = new Call(UUID.randomUUID().toString(), target, payload, headers.getOrDefault("x-amz-log-type", "None"),
                         headers.get("x-amz-client-context"), headers.get(NETWORK_MODEL_HEADER));
                 String slot = acquire(target);
+                CompletableFuture<JsonNode> running;
                 try {
-                    return respond(call, run(call));
-                } finally {
+                    running = run(call);
+                } catch (RuntimeException e) {
                     release(slot);
+                    throw e;
                 }
+                // The slot is held until the worker answers, however long the function runs; no thread waits meanwhile.
+                return running.whenComplete((result, failure) -> release(slot)).thenApply(result -> respond(call, result));
             }
             default -> throw LambdaError.invalid("X-Amz-Invocation-Type " + type + ": expected RequestResponse, Event or DryRun");
+        }
+    }
+
+    /** Invocations of {@code account} running now without reserved concurrency: what its unreserved share has in use. */
+    public int unreservedInFlight(String account) {
+        int[] count = inFlight.get(account);
+        if (count == null) {
+            return 0;
+        }
+        synchronized (count) {
+            return count[0];
         }
     }
 
@@ -195,7 +225,15 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private record Call(String requestId, Target target, byte[] payload, String logType, String clientContext, String networkModel) {
     }
 
-    private JsonNode run(Call call) {
+    /**
+     * Sends the call to a worker; the future completes when the worker answers. A synchronous
+     * invocation holds no platform thread while its function runs: the call waits on a virtual
+     * thread. (Not {@code sendAsync}: the JDK client completes its futures on the common
+     * ForkJoinPool, so anything blocking there, anywhere in the process, would hold up every
+     * answer; {@code send} on a virtual thread uses only the client's own threads and the carrier
+     * threads, and keeps the timeouts and errors as they were.)
+     */
+    private CompletableFuture<JsonNode> run(Call call) {
         Target t = call.target();
         WorkerRegistry.WorkerStatus worker = workers.pick(t.key(), call.networkModel()).orElseThrow(() ->
                 new LambdaError("ServiceException", 500, "No worker" + (call.networkModel() == null ? "" : " of the " + call.networkModel()
@@ -225,8 +263,13 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 .timeout(Duration.ofSeconds(v.timeout()).plus(settings.coldStartAllowance()))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(request.toString())).build();
+        return CompletableFuture.supplyAsync(() -> send(worker, call, http), calls);
+    }
+
+    /** On a virtual thread of its own, which the wait for the worker does not keep on a carrier. */
+    private JsonNode send(WorkerRegistry.WorkerStatus worker, Call call, HttpRequest request) {
         try {
-            HttpResponse<String> response = this.http.send(http, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
                 LOG.warn("worker {} answered {} for {}: {}", worker.name(), response.statusCode(), call.requestId(), response.body());
                 throw new LambdaError("ServiceException", 500, "The worker could not run the invocation (HTTP " + response.statusCode() + ").");
@@ -290,7 +333,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
             try {
                 String slot = acquire(call.target());
                 try {
-                    JsonNode result = run(call);
+                    JsonNode result = await(run(call)); // a dispatcher thread is the event's, it may wait
                     String outcome = result.path("outcome").asText();
                     error = outcome.equals("success") ? null : outcome.equals("function-error")
                             ? new String(Base64.getDecoder().decode(result.path("payload").asText("")), StandardCharsets.UTF_8)
@@ -304,12 +347,26 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                     continue;
                 }
                 error = le.type() + ": " + le.getMessage();
+            } catch (InterruptedException ie) {
+                return;
             }
             int attempts = e.attempt() + 1;
             events.put(call.requestId(), new EventOutcome(call.requestId(), call.target().version().name(), attempts, error == null, error));
             if (error != null && e.attempt() < settings.eventRetries()) {
                 queue.add(new QueuedEvent(call, attempts, System.nanoTime() + settings.eventRetryDelay().toNanos() * attempts));
             }
+        }
+    }
+
+    /** The call's answer, or the LambdaError it failed with. */
+    private static JsonNode await(CompletableFuture<JsonNode> call) throws InterruptedException {
+        try {
+            return call.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof LambdaError error) {
+                throw error;
+            }
+            throw new LambdaError("ServiceException", 500, "The invocation failed: " + e.getCause());
         }
     }
 
@@ -324,5 +381,8 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 Thread.currentThread().interrupt();
             }
         }
+        calls.shutdownNow();
+        http.shutdownNow();
+        clientTasks.shutdownNow();
     }
 }

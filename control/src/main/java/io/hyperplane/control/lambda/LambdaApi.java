@@ -36,6 +36,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
@@ -78,9 +80,14 @@ public final class LambdaApi {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final Pattern FUNCTION_PATH = Pattern.compile("/(2015-03-31|2017-10-31|2019-09-30)/functions/([^/]+)(/[a-z]+)?/?");
 
-    /** What a function invocation is handed to once the function is Active (the runtime, issue 5). */
+    /**
+     * What a function invocation is handed to once the function is Active (the runtime, issue 5).
+     * The answer is a future: a synchronous invocation holds no thread while its function runs.
+     * Failures are LambdaErrors, thrown or in the future.
+     */
     public interface Invoker {
-        Response invoke(String account, String region, String functionName, String version, Map<String, String> headers, byte[] payload);
+        CompletableFuture<Response> invoke(String account, String region, String functionName, String version, Map<String, String> headers,
+                                           byte[] payload);
 
         Invoker NONE = (account, region, name, version, headers, payload) -> {
             throw new LambdaError("ServiceException", 500, "No worker is available to run function " + name + ".");
@@ -124,17 +131,21 @@ public final class LambdaApi {
         return base64 == null ? null : Base64.getDecoder().decode(base64);
     }
 
-    /** Serves one request; {@code rawPath} is as received (percent-encoded). */
-    public Response handle(String account, String region, String method, String rawPath, Map<String, String> query,
-                           Map<String, String> headers, byte[] body) {
+    /**
+     * Serves one request; {@code rawPath} is as received (percent-encoded). Every call but Invoke is
+     * answered before this returns; Invoke's answer comes when its worker's does. Lambda's errors
+     * are answers too; the future fails only with what is not one (a StoreException).
+     */
+    public CompletableFuture<Response> handle(String account, String region, String method, String rawPath, Map<String, String> query,
+                                              Map<String, String> headers, byte[] body) {
         try {
             String path = rawPath.endsWith("/") && rawPath.length() > 1 ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
             if (path.equals("/2015-03-31/functions")) {
-                return switch (method) {
+                return CompletableFuture.completedFuture(switch (method) {
                     case "POST" -> create(account, region, object(body));
                     case "GET" -> list(account, region, query);
                     default -> throw unknownOperation(method, rawPath);
-                };
+                });
             }
             Matcher m = FUNCTION_PATH.matcher(path);
             if (!m.matches()) {
@@ -144,7 +155,10 @@ public final class LambdaApi {
             String sub = m.group(3) == null ? "" : m.group(3);
             FunctionRef ref = FunctionRef.parse(URLDecoder.decode(m.group(2).replace("+", "%2B"), StandardCharsets.UTF_8), query.get("Qualifier"), account);
             String route = api + " " + method + " " + sub;
-            return switch (route) {
+            if (route.equals("2015-03-31 POST /invocations")) {
+                return invoke(account, region, ref, headers, body).exceptionally(LambdaApi::errorOf);
+            }
+            return CompletableFuture.completedFuture(switch (route) {
                 case "2015-03-31 GET " -> getFunction(account, region, ref);
                 case "2015-03-31 DELETE " -> delete(account, region, ref);
                 case "2015-03-31 GET /configuration" -> new Response(200, write(configuration(account, region, ref)));
@@ -152,15 +166,32 @@ public final class LambdaApi {
                 case "2015-03-31 PUT /code" -> updateCode(account, region, ref, object(body));
                 case "2015-03-31 POST /versions" -> publish(account, region, ref, object(body));
                 case "2015-03-31 GET /versions" -> listVersions(account, region, ref, query);
-                case "2015-03-31 POST /invocations" -> invoke(account, region, ref, headers, body);
                 case "2017-10-31 PUT /concurrency" -> putConcurrency(account, region, ref, object(body));
                 case "2017-10-31 DELETE /concurrency" -> deleteConcurrency(account, region, ref);
                 case "2019-09-30 GET /concurrency" -> getConcurrency(account, region, ref);
                 default -> throw unknownOperation(method, rawPath);
-            };
+            });
         } catch (LambdaError e) {
+            return CompletableFuture.completedFuture(error(e));
+        }
+    }
+
+    /** A call that failed later: Lambda's error, or (not being one) the failure as it was. */
+    private static Response errorOf(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof LambdaError e) {
             return error(e);
         }
+        throw failure instanceof CompletionException c ? c : new CompletionException(cause);
+    }
+
+    /**
+     * TooManyRequestsException for a caller with its bound of API requests in flight (DESIGN.md §9),
+     * with the reason Lambda's API model names for a caller's rate.
+     */
+    public static Response callerRateLimitExceeded() {
+        ObjectNode body = NODES.objectNode().put("Reason", "CallerRateLimitExceeded").put("Type", "User").put("message", "Rate exceeded.");
+        return new Response(429, write(body), Map.of("X-Amzn-ErrorType", "TooManyRequestsException"));
     }
 
     public static Response error(LambdaError e) {
@@ -715,7 +746,7 @@ public final class LambdaApi {
 
     // ---- Invoke (state checks; running the code is the runtime's) -------------------------------
 
-    private Response invoke(String account, String region, FunctionRef ref, Map<String, String> headers, byte[] payload) {
+    private CompletableFuture<Response> invoke(String account, String region, FunctionRef ref, Map<String, String> headers, byte[] payload) {
         Lifecycle lifecycle = db.inTransaction(c -> {
             Accounts.lock(c, account);
             FunctionStore.version(c, account, ref.name(), ref.version()).orElseThrow(() -> notFound(region, account, ref));

@@ -42,6 +42,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code hyperplane server}: one HTTP endpoint serving the AWS APIs over the store, every request
@@ -54,6 +56,10 @@ import java.util.UUID;
  *   WS /hyperplane/v1/{nodes,workers}/NAME/stream --bearer-------->  FleetStreams (config stream, environment registration)
  *   FunctionReconciler: functions -> ENIs -> NodeConfigPublisher -> nodes; FabricSync: VPCs -> namespaces
  * </pre>
+ * Request threads serve the fleet's endpoints; for a tenant's call they only read it and check its
+ * signature, then hand it to {@link TenantRequests} (a few threads, fair between accounts, a bound
+ * on each account's requests in flight) and are free again: no tenant's call, however slow, makes
+ * a heartbeat wait.
  */
 public final class ControlPlaneServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneServer.class);
@@ -62,13 +68,15 @@ public final class ControlPlaneServer implements AutoCloseable {
     /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
     public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword,
                            FunctionReconciler.Settings functions, int accountConcurrency, Duration nodeLiveness,
-                           InvocationService.Settings invocations, LegacyEnis.Settings legacyEnis, Ec2Quotas quotas) {
+                           InvocationService.Settings invocations, LegacyEnis.Settings legacyEnis, Ec2Quotas quotas,
+                           TenantRequests.Limits tenantRequests) {
         public static final int DEFAULT_ACCOUNT_CONCURRENCY = 1000; // Lambda's default per region
         public static final Duration DEFAULT_NODE_LIVENESS = Duration.ofSeconds(3); // three missed 1 s heartbeats
 
         public Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword) {
             this(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, FunctionReconciler.Settings.DEFAULTS, DEFAULT_ACCOUNT_CONCURRENCY,
-                    DEFAULT_NODE_LIVENESS, InvocationService.Settings.DEFAULTS, LegacyEnis.Settings.DEFAULTS, Ec2Quotas.AWS_DEFAULTS);
+                    DEFAULT_NODE_LIVENESS, InvocationService.Settings.DEFAULTS, LegacyEnis.Settings.DEFAULTS, Ec2Quotas.AWS_DEFAULTS,
+                    TenantRequests.Limits.DEFAULTS);
         }
 
         public Settings {
@@ -101,31 +109,35 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
 
         public Settings withPort(int port) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
         public Settings withDatabase(String url, String user, String password) {
-            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, url, user, password, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
         public Settings withFunctions(FunctionReconciler.Settings functions) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
         public Settings withInvocations(InvocationService.Settings invocations) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
         public Settings withLegacyEnis(LegacyEnis.Settings legacyEnis) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
+        }
+
+        public Settings withTenantRequests(TenantRequests.Limits limits) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, limits);
         }
 
         public Settings withQuotas(Ec2Quotas quotas) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
         public Settings withAccountConcurrency(int concurrency) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis, quotas);
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
     }
 
@@ -147,6 +159,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final InvocationService invocations;
     private final LegacyEnis legacyEnis;
     private final SigV4Verifier verifier;
+    private final TenantRequests tenantRequests;
     private final Javalin app;
 
     private ControlPlaneServer(Settings settings, Fabric fabric) throws IOException {
@@ -193,6 +206,8 @@ public final class ControlPlaneServer implements AutoCloseable {
             fleetStreams = new FleetStreams(nodeEndpoints, nodeConfig, nodes);
             started.add(fleetStreams);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
+            tenantRequests = new TenantRequests(settings.tenantRequests());
+            started.add(tenantRequests);
             app = Javalin.create(config -> {
                 config.startup.showJavalinBanner = false;
                 config.routes.post("/", this::query);
@@ -289,6 +304,11 @@ public final class ControlPlaneServer implements AutoCloseable {
         return invocations;
     }
 
+    /** Where tenants' calls run; it counts the requests refused past an account's bound in flight. */
+    public TenantRequests tenantRequests() {
+        return tenantRequests;
+    }
+
     public LegacyEnis legacyEnis() {
         return legacyEnis;
     }
@@ -314,34 +334,44 @@ public final class ControlPlaneServer implements AutoCloseable {
         return verifier.verify(new SignedRequest(ctx.method().name(), ctx.req().getRequestURI(), ctx.req().getQueryString(), headers(ctx), body));
     }
 
-    /** Lambda's REST API: JSON in and out, errors named in X-Amzn-ErrorType. */
+    /**
+     * Lambda's REST API: JSON in and out, errors named in X-Amzn-ErrorType. The request thread
+     * reads the request and checks its signature; the call runs on a tenant thread and is answered
+     * from there (Invoke: once its worker answers), so the request thread is free again at once.
+     */
     private void lambda(Context ctx) {
         String requestId = UUID.randomUUID().toString();
         byte[] body = ctx.bodyAsBytes();
         ctx.header("x-amzn-RequestId", requestId);
-        LambdaApi.Response response;
         Verification verification = verify(ctx, body);
         if (verification instanceof Verification.Rejected rejected) {
             ErrorCode error = lambdaError(rejected.failure());
-            response = LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message()));
-        } else {
-            Verification.Authenticated authenticated = (Verification.Authenticated) verification;
-            Map<String, String> query = new LinkedHashMap<>();
-            parse(ctx.req().getQueryString(), query);
-            Map<String, String> headers = new LinkedHashMap<>();
-            for (String name : Collections.list(ctx.req().getHeaderNames())) {
-                headers.put(name.toLowerCase(java.util.Locale.ROOT), ctx.req().getHeader(name));
-            }
-            try {
-                response = lambda.handle(authenticated.credential().accountId(), authenticated.region(), ctx.method().name(),
-                        ctx.req().getRequestURI(), query, headers, body);
-            } catch (LambdaError e) {
-                response = LambdaApi.error(e);
-            } catch (StoreException e) {
-                LOG.error("request {} failed in the store", requestId, e);
-                response = LambdaApi.error(new LambdaError("ServiceException", 500, "An internal error has occurred"));
-            }
+            answer(ctx, LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message())));
+            return;
         }
+        Verification.Authenticated authenticated = (Verification.Authenticated) verification;
+        String account = authenticated.credential().accountId();
+        Map<String, String> query = new LinkedHashMap<>();
+        parse(ctx.req().getQueryString(), query);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(ctx.req().getHeaderNames())) {
+            headers.put(name.toLowerCase(java.util.Locale.ROOT), ctx.req().getHeader(name));
+        }
+        String method = ctx.method().name();
+        String path = ctx.req().getRequestURI();
+        ctx.future(() -> tenantRequests.submit(account, () -> lambda.handle(account, authenticated.region(), method, path, query, headers, body))
+                .exceptionally(failure -> switch (cause(failure)) {
+                    case TenantRequests.Throttled t -> LambdaApi.callerRateLimitExceeded();
+                    case StoreException e -> {
+                        LOG.error("request {} failed in the store", requestId, e);
+                        yield LambdaApi.error(new LambdaError("ServiceException", 500, "An internal error has occurred"));
+                    }
+                    default -> throw new CompletionException(cause(failure));
+                })
+                .thenAccept(response -> answer(ctx, response)));
+    }
+
+    private static void answer(Context ctx, LambdaApi.Response response) {
         response.headers().forEach(ctx::header);
         ctx.status(response.status());
         if (response.body() != null) {
@@ -349,18 +379,28 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
     }
 
+    private static Throwable cause(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    }
+
     /** {@code hyperplane enis}: the caller's Hyperplane ENIs, who uses them and their load on the nodes. */
     private void enis(Context ctx) {
         Verification verification = verify(ctx, ctx.bodyAsBytes());
         if (verification instanceof Verification.Rejected rejected) {
             ErrorCode error = lambdaError(rejected.failure());
-            LambdaApi.Response response = LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message()));
-            response.headers().forEach(ctx::header);
-            ctx.status(response.status()).contentType("application/json").result(response.body());
+            answer(ctx, LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message())));
             return;
         }
         String account = ((Verification.Authenticated) verification).credential().accountId();
-        ctx.contentType("application/json").result(nodeEndpoints.enisJson(account));
+        ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(
+                        new LambdaApi.Response(200, nodeEndpoints.enisJson(account))))
+                .exceptionally(failure -> {
+                    if (cause(failure) instanceof TenantRequests.Throttled) {
+                        return LambdaApi.callerRateLimitExceeded();
+                    }
+                    throw new CompletionException(cause(failure));
+                })
+                .thenAccept(response -> answer(ctx, response)));
     }
 
     /** Lambda's codes for authentication failures. */
@@ -373,6 +413,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         };
     }
 
+    /** EC2 and IAM (query protocol): as {@link #lambda}, the call runs and is answered on a tenant thread. */
     private void query(Context ctx) {
         String requestId = UUID.randomUUID().toString();
         byte[] body = ctx.bodyAsBytes();
@@ -390,31 +431,43 @@ public final class ControlPlaneServer implements AutoCloseable {
             return;
         }
         Verification.Authenticated authenticated = (Verification.Authenticated) verification;
-        Credential caller = authenticated.credential();
+        String account = authenticated.credential().accountId();
         Map<String, String> parameters = new LinkedHashMap<>();
         parse(ctx.req().getQueryString(), parameters);
         String contentType = ctx.contentType();
         if (contentType == null || contentType.startsWith("application/x-www-form-urlencoded")) {
             parse(new String(body, StandardCharsets.UTF_8), parameters);
         }
-        try {
-            // The service the caller signed for picks the API (SigV4 credential scope).
-            switch (authenticated.service()) {
-                case "iam" -> {
-                    IamApi.Response response = iam.handle(caller.accountId(), parameters, requestId);
-                    ctx.status(response.status()).result(response.xml());
-                }
-                case "ec2" -> {
-                    Ec2Api.Response response = ec2.handle(caller.accountId(), parameters, requestId);
-                    ctx.status(response.status()).result(response.xml());
-                }
-                default -> ctx.status(400).result(Ec2Api.errorXml("InvalidAction",
-                        "This endpoint serves ec2 and iam; the request was signed for '" + authenticated.service() + "'", requestId));
-            }
-        } catch (StoreException e) {
-            LOG.error("request {} failed in the store", requestId, e);
-            ctx.status(500).result(Ec2Api.errorXml("InternalError", "An internal error has occurred", requestId));
-        }
+        // The service the caller signed for picks the API (SigV4 credential scope).
+        String service = authenticated.service();
+        ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(switch (service) {
+                    case "iam" -> {
+                        IamApi.Response response = iam.handle(account, parameters, requestId);
+                        yield new QueryAnswer(response.status(), response.xml());
+                    }
+                    case "ec2" -> {
+                        Ec2Api.Response response = ec2.handle(account, parameters, requestId);
+                        yield new QueryAnswer(response.status(), response.xml());
+                    }
+                    default -> new QueryAnswer(400, Ec2Api.errorXml("InvalidAction",
+                            "This endpoint serves ec2 and iam; the request was signed for '" + service + "'", requestId));
+                }))
+                .exceptionally(failure -> switch (cause(failure)) {
+                    // Each API's own throttling error (EC2 API reference, "Request throttling"; IAM, "Common Errors").
+                    case TenantRequests.Throttled t -> service.equals("iam")
+                            ? new QueryAnswer(400, IamApi.errorXml("Throttling", "Rate exceeded", requestId))
+                            : new QueryAnswer(503, Ec2Api.errorXml("RequestLimitExceeded", "Request limit exceeded.", requestId));
+                    case StoreException e -> {
+                        LOG.error("request {} failed in the store", requestId, e);
+                        yield new QueryAnswer(500, Ec2Api.errorXml("InternalError", "An internal error has occurred", requestId));
+                    }
+                    default -> throw new CompletionException(cause(failure));
+                })
+                .thenAccept(answer -> ctx.status(answer.status()).result(answer.xml())));
+    }
+
+    /** An EC2 or IAM answer: HTTP status and XML body. */
+    private record QueryAnswer(int status, String xml) {
     }
 
     private record ErrorCode(String code, int status) {
@@ -474,6 +527,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         invocations.close();
         nodeConfig.close(); // answers the nodes' pending long polls while the server still can
         app.stop();
+        tenantRequests.close();
         fleetStreams.close();
         reconciler.close();
         fabricSync.close();
