@@ -174,9 +174,11 @@ class UnderlayInjectionEndToEndTest {
             LocalCloud.run("ip", "-n", eeNs, "link", "set", vx, "up");
 
             // Watchers: whatever of a tenant's crosses the underlay or reaches a host on it, and what the crafted frames carry.
-            Watcher onUnderlay = Watcher.load(underlay, "bridge", "forward", "ip saddr != " + UNDERLAY);
-            Watcher atNode = Watcher.load(nodeNs, "inet", "prerouting", "ip saddr != " + UNDERLAY);
-            Watcher atHost = Watcher.load(hostNs, "inet", "prerouting", "ip saddr != " + UNDERLAY);
+            // Not 0.0.0.0: the underlay bridge's own IGMPv3 reports (0.0.0.0 -> 224.0.0.22) reach every host on it, and no
+            // router forwards a packet from 0.0.0.0 (a martian source), so none of the attack's can have it.
+            Watcher onUnderlay = Watcher.load(underlay, "bridge", "forward", "ip saddr != { " + UNDERLAY + ", 0.0.0.0 }");
+            Watcher atNode = Watcher.load(nodeNs, "inet", "prerouting", "ip saddr != { " + UNDERLAY + ", 0.0.0.0 }");
+            Watcher atHost = Watcher.load(hostNs, "inet", "prerouting", "ip saddr != { " + UNDERLAY + ", 0.0.0.0 }");
             Watcher inEnvironment = Watcher.load(eeNs, "inet", "prerouting", "udp dport " + MARK_PORT);
             Watcher atVictim = Watcher.load(victimNs, "inet", "prerouting", "udp dport " + MARK_PORT);
             Watcher atNeighbour = Watcher.load(neighbourNs, "inet", "prerouting", "udp dport " + MARK_PORT);
