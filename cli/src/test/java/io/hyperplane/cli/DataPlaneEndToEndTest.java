@@ -70,6 +70,11 @@ class DataPlaneEndToEndTest {
         if (lab != null) {
             lab.down();
         }
+        try {
+            Demo.deleteTree(stateRoot);
+        } catch (IOException e) {
+            System.out.println("removing " + stateRoot + ": " + e.getMessage());
+        }
         Set<String> left = new HashSet<>(io.hyperplane.linux.netns.Namespaces.list());
         assertThat(left).as("namespaces left behind").noneMatch(n -> n.startsWith(PREFIX));
     }

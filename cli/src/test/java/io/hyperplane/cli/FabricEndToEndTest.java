@@ -49,11 +49,12 @@ class FabricEndToEndTest {
     private ControlPlaneServer server;
     private Ec2Client ec2;
     private Lab fabricLab;
+    private Path dir;
 
     @BeforeAll
     void start() throws IOException {
         assertThat(System.getProperty("user.name")).as("the fabric builds namespaces: run as root").isEqualTo("root");
-        Path dir = Files.createTempDirectory("hp-fabric-e2e");
+        dir = Files.createTempDirectory("hp-fabric-e2e");
         fabricState = dir.resolve("fabric");
         settings = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null);
         startServer();
@@ -77,6 +78,7 @@ class FabricEndToEndTest {
             server.close();
         }
         new Lab(fabricState, line -> { }).down();
+        Demo.deleteTree(dir);
         Process list = new ProcessBuilder("ip", "netns", "list").start();
         assertThat(new String(list.getInputStream().readAllBytes())).as("namespaces left behind").doesNotContain(PREFIX);
     }

@@ -127,6 +127,7 @@ class FunctionEndToEndTest {
             }
         } finally {
             new Lab(fabricState, line -> { }).down(); // removes the fabric's namespaces even if closing failed
+            Demo.deleteTree(dir);
         }
         String left = command("ip", "netns", "list");
         assertThat(left).as("every namespace this test made is gone").doesNotContain(PREFIX);

@@ -163,6 +163,14 @@ final class RuntimeWorld implements AutoCloseable {
                 System.out.println("closing: " + e.getMessage());
             }
         }
-        cloud.close();
+        try {
+            cloud.close();
+        } finally {
+            try {
+                Demo.deleteTree(dir); // the store, logs and state of this run
+            } catch (IOException e) {
+                System.out.println("removing " + dir + ": " + e.getMessage());
+            }
+        }
     }
 }
