@@ -32,7 +32,7 @@ abstract class IdPoolContract {
     /** A fresh, migrated store. */
     abstract Database open() throws Exception;
 
-    /** Create/delete cycles per pool in {@link #shouldKeepTakingThroughAMillionCreateDeleteCycles}. */
+    /** Create/delete cycles per pool in {@link #shouldKeepTakingThroughMillionsOfCreateDeleteCycles}. */
     abstract int cyclesPerPool();
 
     @BeforeEach
@@ -157,7 +157,7 @@ abstract class IdPoolContract {
      * never hands out a held value, and always hands out the least recently released one.
      */
     @Test
-    void shouldKeepTakingThroughAMillionCreateDeleteCycles() {
+    void shouldKeepTakingThroughMillionsOfCreateDeleteCycles() {
         int window = 64;
         // Cycles per transaction: enough that commits do not dominate, few enough that the list's
         // index is not crowded with deletions not yet committed (H2 skips them one by one).
