@@ -200,14 +200,6 @@ public final class LocalCloud implements AutoCloseable {
         }
     }
 
-    public long workerPid() {
-        return worker == null ? -1 : worker.pid();
-    }
-
-    public Path workerLog() {
-        return worker == null ? null : worker.log();
-    }
-
     private static void terminate(long pid) throws InterruptedException {
         ProcessHandle handle = ProcessHandle.of(pid).orElse(null);
         if (handle == null) {

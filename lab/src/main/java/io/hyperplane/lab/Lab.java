@@ -75,11 +75,6 @@ public final class Lab {
         this.progress = progress;
     }
 
-    /** A lab in the default state directory for {@code prefix}, printing progress to {@code progress}. */
-    public static Lab forPrefix(String prefix, Consumer<String> progress) {
-        return new Lab(defaultStateDir(prefix), progress);
-    }
-
     /** {@code /run/hyperplane/lab/PREFIX}: tmpfs, so a reboot (which also drops the namespaces) clears it. */
     public static Path defaultStateDir(String prefix) {
         return DEFAULT_STATE_ROOT.resolve(LabSpec.requirePrefix(prefix));

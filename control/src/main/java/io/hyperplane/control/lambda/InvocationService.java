@@ -78,7 +78,18 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
             .executor(clientTasks).build();
     private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
-    private final Map<String, EventOutcome> events = new ConcurrentHashMap<>();
+    /**
+     * The latest Event invocations' outcomes, for `hyperplane` and tests to read: the most recent
+     * {@link #EVENT_OUTCOMES_KEPT}, oldest dropped first, so a busy server's memory does not grow
+     * with every event it ever took. Guarded by itself.
+     */
+    private final Map<String, EventOutcome> events = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, EventOutcome> eldest) {
+            return size() > EVENT_OUTCOMES_KEPT;
+        }
+    };
+    static final int EVENT_OUTCOMES_KEPT = 10_000;
     private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
     private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean running = true;
@@ -109,7 +120,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                             + " bytes for the InvokeAsync operation");
                 }
                 String requestId = UUID.randomUUID().toString();
-                events.put(requestId, new EventOutcome(requestId, name, 0, false, null));
+                recordOutcome(new EventOutcome(requestId, name, 0, false, null));
                 queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null, headers.get(NETWORK_MODEL_HEADER)), 0, System.nanoTime()));
                 return CompletableFuture.completedFuture(new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version())));
             }
@@ -162,7 +173,16 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     public Map<String, EventOutcome> eventOutcomes() {
-        return Map.copyOf(events);
+        synchronized (events) {
+            return Map.copyOf(events);
+        }
+    }
+
+    private void recordOutcome(EventOutcome outcome) {
+        synchronized (events) {
+            events.remove(outcome.requestId()); // re-inserted: the latest attempt is the newest entry
+            events.put(outcome.requestId(), outcome);
+        }
     }
 
     // ---- Resolving the function -----------------------------------------------------------------
@@ -351,7 +371,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 return;
             }
             int attempts = e.attempt() + 1;
-            events.put(call.requestId(), new EventOutcome(call.requestId(), call.target().version().name(), attempts, error == null, error));
+            recordOutcome(new EventOutcome(call.requestId(), call.target().version().name(), attempts, error == null, error));
             if (error != null && e.attempt() < settings.eventRetries()) {
                 queue.add(new QueuedEvent(call, attempts, System.nanoTime() + settings.eventRetryDelay().toNanos() * attempts));
             }

@@ -120,10 +120,6 @@ public final class ControlPlaneServer implements AutoCloseable {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
-        public Settings withInvocations(InvocationService.Settings invocations) {
-            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
-        }
-
         public Settings withLegacyEnis(LegacyEnis.Settings legacyEnis) {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }

@@ -78,10 +78,6 @@ public enum Counter {
         return label;
     }
 
-    public boolean isDrop() {
-        return label.startsWith("drop-");
-    }
-
     /** The counter with this id, or null for an id this build does not know. */
     public static Counter byId(int id) {
         return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
