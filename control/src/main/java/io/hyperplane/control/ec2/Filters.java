@@ -1,5 +1,7 @@
 package io.hyperplane.control.ec2;
 
+import io.hyperplane.control.iam.Wildcard;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -67,32 +69,11 @@ final class Filters {
     }
 
     /**
-     * Whether {@code text} matches {@code glob} (* any run of characters, ? any one), in at most
-     * |glob| x |text| steps: on a mismatch only the most recent star takes one more character
-     * (an earlier star can never do better, since the later one absorbs anything it could).
+     * Whether {@code text} matches {@code glob} (* any run of characters, ? any one; case as
+     * given): IAM's wildcard matcher, one pass over the text whatever the glob, since filters come
+     * from tenants.
      */
     static boolean globMatches(String glob, String text) {
-        int g = 0;
-        int t = 0;
-        int star = -1; // the most recent star in glob
-        int resume = 0; // where in text the part after that star is tried next
-        while (t < text.length()) {
-            if (g < glob.length() && (glob.charAt(g) == '?' || glob.charAt(g) == text.charAt(t))) {
-                g++;
-                t++;
-            } else if (g < glob.length() && glob.charAt(g) == '*') {
-                star = g++;
-                resume = t;
-            } else if (star >= 0) {
-                g = star + 1;
-                t = ++resume;
-            } else {
-                return false;
-            }
-        }
-        while (g < glob.length() && glob.charAt(g) == '*') {
-            g++;
-        }
-        return g == glob.length();
+        return Wildcard.of(glob).matches(text);
     }
 }

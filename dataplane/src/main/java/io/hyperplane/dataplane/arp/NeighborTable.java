@@ -51,15 +51,10 @@ public final class NeighborTable {
         return LongIntMap.key(vni, ip); // VNIs start at 1, so no key is 0
     }
 
-    private static int slot(long key) {
-        long h = key * 0x9E3779B97F4A7C15L;
-        return (int) (h ^ (h >>> 32));
-    }
-
     /** The MAC for (vni, ip) if known and not expired at {@code now}, else {@link #MISSING}. */
     public long lookup(int vni, int ip, int now) {
         long key = key(vni, ip);
-        int i = slot(key) & mask;
+        int i = LongIntMap.hash(key) & mask;
         long k;
         while ((k = keys[i]) != 0) {
             if (k == key) {
@@ -73,7 +68,7 @@ public final class NeighborTable {
     /** Records or refreshes a neighbor, unless the table or the subnet's share of it is full. */
     public Learned learn(int vni, int ip, long mac, int now) {
         long key = key(vni, ip);
-        int i = slot(key) & mask;
+        int i = LongIntMap.hash(key) & mask;
         long k;
         while ((k = keys[i]) != 0 && k != key) {
             i = (i + 1) & mask;
@@ -124,7 +119,7 @@ public final class NeighborTable {
             if (k == 0) {
                 return;
             }
-            int home = slot(k) & mask;
+            int home = LongIntMap.hash(k) & mask;
             if (LinearProbing.movesIntoHole(hole, j, home)) {
                 keys[hole] = k;
                 macs[hole] = macs[j];

@@ -7,7 +7,6 @@ import io.hyperplane.config.NodeSnapshot.NetworkAcl;
 import io.hyperplane.config.NodeSnapshot.RouteTable;
 import io.hyperplane.config.NodeSnapshot.SecurityGroup;
 import io.hyperplane.config.NodeSnapshot.Subnet;
-import io.hyperplane.dataplane.util.IntIntMap;
 import io.hyperplane.dataplane.util.LongIntMap;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Ipv4Cidr;
@@ -30,19 +29,19 @@ import java.util.stream.Collectors;
  * address in any number of VPCs is as many distinct ENIs.
  */
 public final class CompiledConfig {
-    public static final int NONE = IntIntMap.MISSING;
+    public static final int NONE = LongIntMap.MISSING;
 
     private final long version;
     private final int gatewayIp;
     private final long gatewayMac;
 
-    private final IntIntMap eeByVni;
+    private final LongIntMap eeByVni;
     private final int[] eeHost;
     private final int[] eeIp;
     private final long[] eeMac;
     private final int[] eeEni;
 
-    private final IntIntMap subnetByVni;
+    private final LongIntMap subnetByVni;
     private final int[] subnetVni;
     private final int[] subnetVtep;
     private final int[] subnetNetwork;
@@ -72,7 +71,7 @@ public final class CompiledConfig {
 
         List<Subnet> subnets = s.subnets();
         int ns = subnets.size();
-        subnetByVni = new IntIntMap(ns);
+        subnetByVni = new LongIntMap(ns);
         subnetVni = new int[ns];
         subnetVtep = new int[ns];
         subnetNetwork = new int[ns];
@@ -123,7 +122,7 @@ public final class CompiledConfig {
 
         List<ExecutionEnvironment> ees = s.executionEnvironments();
         int nee = ees.size();
-        eeByVni = new IntIntMap(nee);
+        eeByVni = new LongIntMap(nee);
         eeHost = new int[nee];
         eeIp = new int[nee];
         eeMac = new long[nee];

@@ -3,9 +3,9 @@ package io.hyperplane.dataplane.util;
 import java.util.Arrays;
 
 /**
- * Open-addressing {@code long -> int} map with linear probing and no removal, for tuples packed
- * into a {@code long} (a network and an address): built when a configuration is compiled, then
- * read on the hot path without allocation or boxing.
+ * Open-addressing {@code long -> int} map with linear probing and no removal, for VNIs and for
+ * tuples packed into a {@code long} (a network and an address): built when a configuration is
+ * compiled, then read on the hot path without allocation or boxing.
  */
 public final class LongIntMap {
     public static final int MISSING = -1;
@@ -31,7 +31,8 @@ public final class LongIntMap {
         return ((long) network << 32) | (address & 0xffff_ffffL);
     }
 
-    static int hash(long key) {
+    /** The hash every long-keyed table here probes from (Fibonacci hashing, both halves folded). */
+    public static int hash(long key) {
         long h = key * 0x9E3779B97F4A7C15L;
         return (int) (h ^ (h >>> 32));
     }
