@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
 import io.hyperplane.control.lambda.FunctionStore.Version;
-import io.hyperplane.control.nodes.WorkerRegistry;
+import io.hyperplane.control.fleet.WorkerRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;

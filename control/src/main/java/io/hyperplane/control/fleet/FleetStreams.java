@@ -1,4 +1,4 @@
-package io.hyperplane.control.server;
+package io.hyperplane.control.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.config.ConfigStreamMessage;
 import io.hyperplane.config.EnvironmentsDelta;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.StoreException;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -40,7 +39,7 @@ import java.util.concurrent.TimeUnit;
  * Jetty's dispatch); a message on an open WebSocket costs one. Registering an environment and
  * having every node run it is four messages this way: request, delta, acknowledgement, answer.
  */
-final class FleetStreams implements AutoCloseable {
+public final class FleetStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetStreams.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String NODE_STREAM = "/hyperplane/v1/nodes/{name}/stream";
@@ -57,13 +56,13 @@ final class FleetStreams implements AutoCloseable {
      */
     private final ExecutorService registrations = Executors.newCachedThreadPool(Thread.ofPlatform().name("hp-ee-register-", 0).daemon().factory());
 
-    FleetStreams(NodeEndpoints endpoints, NodeConfigPublisher publisher, NodeRegistry registry) {
+    public FleetStreams(NodeEndpoints endpoints, NodeConfigPublisher publisher, NodeRegistry registry) {
         this.endpoints = endpoints;
         this.publisher = publisher;
         this.registry = registry;
     }
 
-    void addRoutes(RoutesConfig routes) {
+    public void addRoutes(RoutesConfig routes) {
         routes.wsBeforeUpgrade(NODE_STREAM, this::authorize);
         routes.wsBeforeUpgrade(WORKER_STREAM, this::authorize);
         routes.ws(NODE_STREAM, ws -> {

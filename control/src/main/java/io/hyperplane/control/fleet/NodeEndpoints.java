@@ -1,4 +1,4 @@
-package io.hyperplane.control.server;
+package io.hyperplane.control.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,8 +11,6 @@ import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.WorkerRegistry;
-import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Sql;
@@ -56,7 +54,7 @@ import java.util.regex.Pattern;
  *   POST   /hyperplane/v1/legacy-enis       legacy model: one ENI per environment, rate-limited like EC2
  * </pre>
  */
-final class NodeEndpoints {
+public final class NodeEndpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
@@ -74,8 +72,8 @@ final class NodeEndpoints {
     private final byte[] tokenBytes;
     private final Runnable changed;
 
-    NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
-                  LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
+    public NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
+                         LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
         this.fabric = fabric;
         this.db = db;
         this.publisher = publisher;
@@ -89,7 +87,7 @@ final class NodeEndpoints {
     }
 
     /** Reads the token, or makes one (readable by root only) on first start. */
-    static String ensureToken(Path file) throws IOException {
+    public static String ensureToken(Path file) throws IOException {
         if (Files.exists(file)) {
             String token = Files.readString(file).trim();
             if (token.isEmpty()) {
@@ -108,11 +106,11 @@ final class NodeEndpoints {
         return token;
     }
 
-    String token() {
+    public String token() {
         return token;
     }
 
-    void addRoutes(RoutesConfig routes) {
+    public void addRoutes(RoutesConfig routes) {
         routes.get("/hyperplane/v1/nodes/{name}/config", ctx -> authorized(ctx, this::config));
         routes.put("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::heartbeat));
         routes.delete("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::leave));
@@ -348,7 +346,7 @@ final class NodeEndpoints {
     }
 
     /** The account's ENIs with their key, address, state, users, and load as reported by live nodes. */
-    String enisJson(String account) {
+    public String enisJson(String account) {
         Map<String, long[]> load = registry.loadByEni();
         ObjectNode out = NODES.objectNode();
         ArrayNode list = out.putArray("NetworkInterfaces");
