@@ -1,5 +1,6 @@
 package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
 
 import java.time.Clock;
@@ -22,15 +23,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * with their next heartbeat.
  */
 public final class NodeRegistry {
-    /** One ENI's load on one node, by ENI id (addresses repeat across VPCs). */
-    public record EniLoad(String id, long flows, long natPorts) {
-    }
-
     /**
      * What a node last reported. {@code incarnation} tells one run of a node process from the next
      * (empty if the node sends none).
      */
-    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniLoad> enis,
+    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
                              String incarnation) {
     }
 
@@ -57,7 +54,7 @@ public final class NodeRegistry {
      * reporting less than the node already acknowledged (it was written before an acknowledgement
      * that overtook it) does not lower it; a new incarnation (a restarted node) reports what it runs.
      */
-    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniLoad> enis) {
+    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
         NodeStatus[] before = new NodeStatus[1];
         NodeStatus now = nodes.compute(name, (n, previous) -> {
             before[0] = previous;
@@ -181,7 +178,7 @@ public final class NodeRegistry {
     public Map<String, long[]> loadByEni() {
         Map<String, long[]> out = new HashMap<>();
         for (NodeStatus n : live()) {
-            for (EniLoad load : n.enis()) {
+            for (EniUsage load : n.enis()) {
                 long[] sum = out.computeIfAbsent(load.id(), k -> new long[2]);
                 sum[0] += load.flows();
                 sum[1] += load.natPorts();
