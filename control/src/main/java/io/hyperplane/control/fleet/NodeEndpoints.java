@@ -313,7 +313,7 @@ public final class NodeEndpoints {
 
     /** The account's ENIs with their key, address, state, users, and load as reported by live nodes. */
     public String enisJson(String account) {
-        Map<String, long[]> load = registry.loadByEni();
+        Map<String, NodeRegistry.EniLoad> load = registry.loadByEni();
         ObjectNode out = NODES.objectNode();
         ArrayNode list = out.putArray("NetworkInterfaces");
         db.inTransaction(c -> {
@@ -340,8 +340,8 @@ public final class NodeEndpoints {
                         functions.add(f);
                     }
                     eni.put("ExecutionEnvironments", Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", r.getString(1)));
-                    long[] l = load.getOrDefault(r.getString(1), new long[2]);
-                    eni.put("Flows", l[0]).put("NatPorts", l[1]);
+                    NodeRegistry.EniLoad l = load.getOrDefault(r.getString(1), NodeRegistry.EniLoad.NONE);
+                    eni.put("Flows", l.flows()).put("NatPorts", l.natPorts());
                 }
             }
             return null;
