@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fleet.InvokeRequest;
 import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.cgroup.TenantCpu;
 import io.hyperplane.linux.netns.Namespaces;
@@ -68,8 +69,8 @@ final class ExecutionEnvironment {
         }
     }
 
-    /** An invocation's result as the worker reports it to the control plane. */
-    record Result(String outcome, byte[] payload, String functionError, String log, boolean fatal) {
+    /** An invocation's result as the worker reports it to the control plane; {@code functionError} null: the function succeeded. */
+    record Result(byte[] payload, String functionError, String log, boolean fatal) {
     }
 
     private final String worker;
@@ -337,7 +338,7 @@ final class ExecutionEnvironment {
         String preamble = drainLog(); // init's output on a cold start; on a warm one, what came after the last END
         long deadline = System.currentTimeMillis() + r.timeoutSeconds() * 1000L;
         long start = System.nanoTime();
-        CompletableFuture<InvocationOutcome> outcome = runtimeApi.invoke(new Invocation(r.requestId(), r.payload(), deadline, r.functionArn(),
+        CompletableFuture<InvocationOutcome> outcome = runtimeApi.invoke(new Invocation(r.requestId(), r.payload().bytes(), deadline, r.functionArn(),
                 "Root=1-" + Long.toHexString(System.currentTimeMillis() / 1000) + "-" + r.requestId().replace("-", "").substring(0, 24) + ";Sampled=0",
                 r.clientContext(), null));
         Object done;
@@ -364,11 +365,11 @@ final class ExecutionEnvironment {
                     + String.format("%.2f", r.timeoutSeconds() * 1.0) + " seconds";
             text.append(message).append('\n');
             runtimeApi.abandon(r.requestId());
-            result = new Result("function-error", errorJson("Sandbox.Timedout", message).getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
+            result = new Result(errorJson("Sandbox.Timedout", message).getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
         } else if (done instanceof InvocationOutcome.Success success) {
-            result = new Result("success", success.payload(), null, null, false);
+            result = new Result(success.payload(), null, null, false);
         } else if (done instanceof InvocationOutcome.FunctionError error) {
-            result = new Result("function-error", error.body(), "Unhandled", null, false);
+            result = new Result(error.body(), "Unhandled", null, false);
         } else {
             int status = process.isAlive() ? -1 : process.exitValue();
             // The memory limit's kill is reported as AWS reports it; any other exit with the runtime's status.
@@ -377,7 +378,7 @@ final class ExecutionEnvironment {
                     + (outOfMemory ? "signal: killed" : "exit status " + status);
             text.append(message).append('\n');
             runtimeApi.abandon(r.requestId());
-            result = new Result("function-error", errorJson(outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError", message)
+            result = new Result(errorJson(outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError", message)
                     .getBytes(StandardCharsets.UTF_8), "Unhandled", null, true);
         }
         text.append("END RequestId: ").append(r.requestId()).append('\n');
@@ -398,7 +399,7 @@ final class ExecutionEnvironment {
         }
         text.append('\n');
         lastUsedNanos = System.nanoTime();
-        return new Result(result.outcome(), result.payload(), result.functionError(), text.toString(), result.fatal());
+        return new Result(result.payload(), result.functionError(), text.toString(), result.fatal());
     }
 
     private long maxMemoryMb() {

@@ -5,6 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.hyperplane.config.fleet.Evicted;
+import io.hyperplane.config.fleet.Eviction;
+import io.hyperplane.config.fleet.FleetError;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.InvokeRequest;
+import io.hyperplane.config.fleet.InvokeResult;
+import io.hyperplane.config.fleet.LegacyEniCreated;
+import io.hyperplane.config.fleet.Payload;
 import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.linux.cgroup.TenantCpu;
@@ -24,7 +32,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -201,16 +208,22 @@ public final class Worker implements AutoCloseable {
                 return;
             }
             if (!exchange.getRequestMethod().equals("POST")) {
-                send(exchange, 405, JSON.createObjectNode().put("message", "POST only"));
+                send(exchange, 405, FleetError.of("POST only"));
                 return;
             }
-            InvokeRequest request = InvokeRequest.parse(JSON.readTree(exchange.getRequestBody()));
+            InvokeRequest request;
+            try {
+                request = FleetJson.decode(exchange.getRequestBody().readAllBytes(), InvokeRequest.class);
+            } catch (IllegalArgumentException e) {
+                send(exchange, 400, FleetError.of(e.getMessage()));
+                return;
+            }
             send(exchange, 200, invoke(request));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.error("invocation failed", e);
-            send(exchange, 500, JSON.createObjectNode().put("message", String.valueOf(e.getMessage())));
+            send(exchange, 500, FleetError.of(String.valueOf(e.getMessage())));
         }
     }
 
@@ -220,8 +233,14 @@ public final class Worker implements AutoCloseable {
             if (!authorized(exchange)) {
                 return;
             }
-            JsonNode body = JSON.readTree(exchange.getRequestBody());
-            String prefix = body.path("accountId").asText() + "/" + body.path("functionName").asText() + "/";
+            Eviction eviction;
+            try {
+                eviction = FleetJson.decode(exchange.getRequestBody().readAllBytes(), Eviction.class);
+            } catch (IllegalArgumentException e) {
+                send(exchange, 400, FleetError.of(e.getMessage()));
+                return;
+            }
+            String prefix = eviction.accountId() + "/" + eviction.functionName() + "/";
             evicted.add(prefix);
             int ended = 0;
             for (Map.Entry<String, Deque<ExecutionEnvironment>> e : idle.entrySet()) {
@@ -237,7 +256,7 @@ public final class Worker implements AutoCloseable {
                 ended += gone.size();
             }
             LOG.info("function {} deleted: {} idle environments ended", prefix, ended);
-            send(exchange, 200, JSON.createObjectNode().put("ended", ended));
+            send(exchange, 200, new Evicted(ended));
         }
     }
 
@@ -247,7 +266,7 @@ public final class Worker implements AutoCloseable {
         if (auth != null && MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8))) {
             return true;
         }
-        send(exchange, 401, JSON.createObjectNode().put("message", "missing or wrong bearer token"));
+        send(exchange, 401, FleetError.of("missing or wrong bearer token"));
         return false;
     }
 
@@ -256,12 +275,17 @@ public final class Worker implements AutoCloseable {
             ObjectNode json = (ObjectNode) metrics.json(all.size());
             json.put("readySlots", slots.ready());
             json.putObject("bindsAnswered").put("overControlStream", control.registeredOverStream.get()).put("overHttp", control.registeredOverHttp.get());
-            send(exchange, 200, json);
+            send(exchange, 200, json.toString());
         }
     }
 
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    /** A fleet message: the control plane's to read. */
+    private static void send(HttpExchange exchange, int status, Object message) throws IOException {
+        send(exchange, status, FleetJson.encode(message));
+    }
+
+    private static void send(HttpExchange exchange, int status, String json) throws IOException {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
@@ -270,7 +294,7 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Runs one invocation, warm or cold; the answer the control plane turns into Invoke's response. */
-    ObjectNode invoke(InvokeRequest r) throws InterruptedException {
+    InvokeResult invoke(InvokeRequest r) throws InterruptedException {
         evicted.removeIf(r.environmentKey()::startsWith); // a function of that name exists again
         ExecutionEnvironment ee = takeIdle(r.environmentKey());
         boolean cold = ee == null;
@@ -278,18 +302,15 @@ public final class Worker implements AutoCloseable {
             try {
                 ee = coldStart(r);
             } catch (ServiceError e) {
-                return JSON.createObjectNode().put("outcome", "error").put("errorType", e.type).put("status", e.status).put("message", e.getMessage());
+                return new InvokeResult.ServiceError(e.type, e.status, e.getMessage());
             } catch (ExecutionEnvironment.InitFailed e) {
                 metrics.initFailures.incrementAndGet();
                 String log = e.log + "INIT_REPORT Init Duration: n/a\tPhase: init\tStatus: error\tError Type: " + e.errorType + "\n"
                         + "START RequestId: " + r.requestId() + " Version: " + r.version() + "\nEND RequestId: " + r.requestId() + "\n";
-                return JSON.createObjectNode().put("outcome", "function-error").put("functionError", "Unhandled")
-                        .put("payload", Base64.getEncoder().encodeToString(e.body.getBytes(StandardCharsets.UTF_8))).put("log", log)
-                        .put("coldStart", true);
+                return new InvokeResult.FunctionError("Unhandled", new Payload(e.body.getBytes(StandardCharsets.UTF_8)), log);
             } catch (IOException e) {
                 LOG.error("cold start of {} failed", r.functionName(), e);
-                return JSON.createObjectNode().put("outcome", "error").put("errorType", "ServiceException").put("status", 500)
-                        .put("message", "The environment could not be started: " + e.getMessage());
+                return new InvokeResult.ServiceError("ServiceException", 500, "The environment could not be started: " + e.getMessage());
             }
         }
         ExecutionEnvironment.Result result = ee.invoke(r);
@@ -299,16 +320,8 @@ public final class Worker implements AutoCloseable {
         } else {
             giveBack(ee);
         }
-        ObjectNode out = JSON.createObjectNode().put("outcome", result.outcome()).put("payload", Base64.getEncoder().encodeToString(result.payload()))
-                .put("log", result.log()).put("coldStart", cold).put("environmentId", ee.id);
-        if (result.functionError() != null) {
-            out.put("functionError", result.functionError());
-        }
-        if (cold && ee.phases() != null) {
-            out.putObject("phases").put("networkAttachMs", ee.phases().networkAttachMs()).put("processStartMs", ee.phases().processStartMs())
-                    .put("sandboxMs", ee.phases().sandboxMs()).put("runtimeInitMs", ee.phases().runtimeInitMs());
-        }
-        return out;
+        return result.functionError() == null ? new InvokeResult.Success(new Payload(result.payload()), result.log())
+                : new InvokeResult.FunctionError(result.functionError(), new Payload(result.payload()), result.log());
     }
 
     private ExecutionEnvironment takeIdle(String key) {
@@ -435,14 +448,14 @@ public final class Worker implements AutoCloseable {
     private String createLegacyEni(InvokeRequest r, InvokeRequest.Subnet subnet, double[] creation) throws IOException, InterruptedException, ServiceError {
         long c0 = System.nanoTime();
         try {
-            JsonNode created = control.createLegacyEni(r.accountId(), r.functionName(), subnet.subnetId(), subnet.securityGroupIds());
+            LegacyEniCreated created = control.createLegacyEni(r.accountId(), r.functionName(), subnet.subnetId(), subnet.securityGroupIds());
             metrics.legacyEnisCreated.incrementAndGet();
             creation[0] = (System.nanoTime() - c0) / 1e6;
-            if (created.path("throttled").asBoolean()) {
+            if (created.throttled()) {
                 metrics.legacyThrottled.incrementAndGet();
                 creation[1] = 1;
             }
-            return created.path("eniId").asText();
+            return created.eniId();
         } catch (ControlClient.ControlException e) {
             if ("EC2ThrottledException".equals(e.errorType)) {
                 metrics.legacyThrottled.incrementAndGet();

@@ -7,7 +7,7 @@ import io.hyperplane.control.iam.IamApi;
 import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
 import io.hyperplane.control.lambda.FunctionStore.Version;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.NodeRegistry;
+import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;

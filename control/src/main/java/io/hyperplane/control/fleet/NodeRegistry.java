@@ -1,5 +1,6 @@
-package io.hyperplane.control.nodes;
+package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
 
 import java.time.Clock;
@@ -22,18 +23,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * with their next heartbeat.
  */
 public final class NodeRegistry {
-    /** One ENI's load on one node, by ENI id (addresses repeat across VPCs). */
-    public record EniLoad(String id, long flows, long natPorts) {
-    }
-
     /**
      * What a node last reported. {@code incarnation} tells one run of a node process from the next
      * (empty if the node sends none).
      */
-    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniLoad> enis,
+    public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
                              String incarnation) {
     }
 
+    /** One ENI's load summed over the live nodes. */
+    public record EniLoad(long flows, long natPorts) {
+        public static final EniLoad NONE = new EniLoad(0, 0);
+
+        EniLoad plus(EniUsage usage) {
+            return new EniLoad(flows + usage.flows(), natPorts + usage.natPorts());
+        }
+    }
+
+    /** Read without a lock; written under this registry's lock, so that a heartbeat and an acknowledgement do not interleave. */
     private final Map<String, NodeStatus> nodes = new ConcurrentHashMap<>();
     private final List<VersionWaiter> waiters = new ArrayList<>();
 
@@ -57,15 +64,16 @@ public final class NodeRegistry {
      * reporting less than the node already acknowledged (it was written before an acknowledgement
      * that overtook it) does not lower it; a new incarnation (a restarted node) reports what it runs.
      */
-    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniLoad> enis) {
-        NodeStatus[] before = new NodeStatus[1];
-        NodeStatus now = nodes.compute(name, (n, previous) -> {
-            before[0] = previous;
+    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
+        NodeStatus previous;
+        NodeStatus now;
+        synchronized (this) {
+            previous = nodes.get(name);
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
-            return new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation);
-        });
-        NodeStatus previous = before[0];
+            now = new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation);
+            nodes.put(name, now);
+        }
         if (previous == null || !previous.underlayIp().equals(underlayIp)) {
             registered.register(name, underlayIp);
         }
@@ -111,15 +119,16 @@ public final class NodeRegistry {
      * forwarding thread has switched): as good as a heartbeat for what it applied, and sooner.
      */
     public void polled(String name, long version) {
-        boolean[] raised = new boolean[1];
-        nodes.computeIfPresent(name, (n, previous) -> {
-            if (version <= previous.appliedVersion()) {
-                return previous;
+        boolean raised;
+        synchronized (this) {
+            NodeStatus previous = nodes.get(name);
+            raised = previous != null && version > previous.appliedVersion();
+            if (raised) {
+                nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
+                        previous.incarnation()));
             }
-            raised[0] = true;
-            return new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(), previous.incarnation());
-        });
-        if (raised[0]) {
+        }
+        if (raised) {
             changed.run();
             releaseWaiters();
         }
@@ -139,7 +148,9 @@ public final class NodeRegistry {
 
     /** A node leaving cleanly: VPCs stop flooding to it and it no longer holds up programming. */
     public void remove(String name) {
-        nodes.remove(name);
+        synchronized (this) {
+            nodes.remove(name);
+        }
         registered.remove(name);
         changed.run();
         releaseWaiters();
@@ -178,13 +189,11 @@ public final class NodeRegistry {
     }
 
     /** Open flows and NAT ports per ENI id, summed over live nodes. */
-    public Map<String, long[]> loadByEni() {
-        Map<String, long[]> out = new HashMap<>();
+    public Map<String, EniLoad> loadByEni() {
+        Map<String, EniLoad> out = new HashMap<>();
         for (NodeStatus n : live()) {
-            for (EniLoad load : n.enis()) {
-                long[] sum = out.computeIfAbsent(load.id(), k -> new long[2]);
-                sum[0] += load.flows();
-                sum[1] += load.natPorts();
+            for (EniUsage usage : n.enis()) {
+                out.put(usage.id(), out.getOrDefault(usage.id(), EniLoad.NONE).plus(usage));
             }
         }
         return out;

@@ -1,12 +1,12 @@
-package io.hyperplane.control.server;
+package io.hyperplane.control.fleet;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.config.ConfigStreamMessage;
 import io.hyperplane.config.EnvironmentsDelta;
+import io.hyperplane.config.fleet.EnvironmentRegistered;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.RegistrationAnswer;
+import io.hyperplane.config.fleet.RegistrationRequest;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.StoreException;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -18,8 +18,8 @@ import io.javalin.websocket.WsMessageContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,17 +32,19 @@ import java.util.concurrent.TimeUnit;
  *   WS /hyperplane/v1/nodes/NAME/stream?after=V    a node's configuration stream ({@link ConfigStreamMessage}):
  *        every version as published, as an environments delta when the node has the delta's base;
  *        the node acknowledges each one once its forwarding thread runs it
- *   WS /hyperplane/v1/workers/NAME/stream          a worker's requests, answered in any order by id:
- *        {"id":N,"register":{"id","hostIp","ip","mac","eniId"},"waitForNodes":true}
- *        -> {"id":N,"status":201,"vni":..,"configVersion":..} | {"id":N,"status":400|500|504,"message":".."}
+ *   WS /hyperplane/v1/workers/NAME/stream          a worker's requests (config.fleet's RegistrationRequest),
+ *        answered in any order by id (RegistrationAnswer): 201 registered, or 400|500|504 refused;
+ *        a message whose id cannot be read closes the socket
  * </pre>
  * An HTTP request costs each side several thread hand-offs (the JDK client's selector and executor,
  * Jetty's dispatch); a message on an open WebSocket costs one. Registering an environment and
  * having every node run it is four messages this way: request, delta, acknowledgement, answer.
  */
-final class FleetStreams implements AutoCloseable {
+public final class FleetStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetStreams.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int BAD_REQUEST = 400;
+    private static final int STORE_FAILED = 500;
+    private static final int NODES_BEHIND = 504;
     private static final String NODE_STREAM = "/hyperplane/v1/nodes/{name}/stream";
     private static final String WORKER_STREAM = "/hyperplane/v1/workers/{name}/stream";
 
@@ -57,13 +59,13 @@ final class FleetStreams implements AutoCloseable {
      */
     private final ExecutorService registrations = Executors.newCachedThreadPool(Thread.ofPlatform().name("hp-ee-register-", 0).daemon().factory());
 
-    FleetStreams(NodeEndpoints endpoints, NodeConfigPublisher publisher, NodeRegistry registry) {
+    public FleetStreams(NodeEndpoints endpoints, NodeConfigPublisher publisher, NodeRegistry registry) {
         this.endpoints = endpoints;
         this.publisher = publisher;
         this.registry = registry;
     }
 
-    void addRoutes(RoutesConfig routes) {
+    public void addRoutes(RoutesConfig routes) {
         routes.wsBeforeUpgrade(NODE_STREAM, this::authorize);
         routes.wsBeforeUpgrade(WORKER_STREAM, this::authorize);
         routes.ws(NODE_STREAM, ws -> {
@@ -131,48 +133,46 @@ final class FleetStreams implements AutoCloseable {
     }
 
     private void workerMessage(WsMessageContext ctx) {
-        JsonNode request;
+        String text = ctx.message();
+        RegistrationRequest request;
         try {
-            request = JSON.readTree(ctx.message());
-        } catch (IOException e) {
-            ctx.closeSession(WsCloseStatus.POLICY_VIOLATION, "expected JSON requests");
+            request = FleetJson.decode(text, RegistrationRequest.class);
+        } catch (IllegalArgumentException e) {
+            // A request that can be answered is, with 400; one without an id is outside the protocol.
+            OptionalLong id = RegistrationRequest.idOf(text);
+            if (id.isPresent()) {
+                reply(ctx, new RegistrationAnswer.Refused(id.getAsLong(), BAD_REQUEST, e.getMessage()));
+            } else {
+                ctx.closeSession(WsCloseStatus.POLICY_VIOLATION, "expected {\"id\":N,\"register\":{...}}");
+            }
             return;
         }
-        if (request == null || !request.path("id").canConvertToLong() || !request.has("register")) {
-            ctx.closeSession(WsCloseStatus.POLICY_VIOLATION, "expected {\"id\":N,\"register\":{...}}");
-            return;
-        }
-        long id = request.path("id").asLong();
-        boolean wait = request.path("waitForNodes").asBoolean(false);
+        long id = request.id();
         registrations.execute(() -> {
-            NodeEndpoints.Registered registered;
+            EnvironmentRegistered registered;
             try {
-                registered = endpoints.registerEnvironment(request.path("register"));
+                registered = endpoints.registerEnvironment(request.register());
             } catch (IllegalArgumentException e) {
-                reply(ctx, answer(id, 400).put("message", e.getMessage()));
+                reply(ctx, new RegistrationAnswer.Refused(id, BAD_REQUEST, e.getMessage()));
                 return;
             } catch (StoreException | IllegalStateException e) {
                 LOG.warn("registering an execution environment failed: {}", e.getMessage());
-                reply(ctx, answer(id, 500).put("message", e.getMessage()));
+                reply(ctx, new RegistrationAnswer.Refused(id, STORE_FAILED, String.valueOf(e.getMessage())));
                 return;
             }
-            ObjectNode ok = answer(id, 201).put("vni", registered.vni()).put("configVersion", registered.configVersion());
-            if (!wait) {
+            RegistrationAnswer ok = new RegistrationAnswer.Registered(id, registered);
+            if (!request.waitForNodes()) {
                 reply(ctx, ok);
                 return;
             }
             endpoints.whenNodesApplied(registered.id(), registered.configVersion())
-                    .thenAccept(failure -> reply(ctx, failure == null ? ok : answer(id, 504).put("message", failure)));
+                    .thenAccept(failure -> reply(ctx, failure == null ? ok : new RegistrationAnswer.Refused(id, NODES_BEHIND, failure)));
         });
     }
 
-    private static ObjectNode answer(long id, int status) {
-        return JSON.createObjectNode().put("id", id).put("status", status);
-    }
-
-    private static void reply(WsContext ctx, ObjectNode answer) {
+    private static void reply(WsContext ctx, RegistrationAnswer answer) {
         synchronized (ctx.session) {
-            ctx.send(answer.toString());
+            ctx.send(FleetJson.encode(answer));
         }
     }
 

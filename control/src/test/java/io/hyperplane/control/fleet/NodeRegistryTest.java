@@ -1,5 +1,6 @@
-package io.hyperplane.control.nodes;
+package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
 import io.hyperplane.control.store.Database;
 import org.junit.jupiter.api.AfterEach;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -65,5 +67,14 @@ class NodeRegistryTest {
         assertThat(version("n1")).isEqualTo(8);
         registry.polled("unknown", 3);
         assertThat(registry.all()).extracting(NodeRegistry.NodeStatus::name).containsExactly("n1");
+    }
+
+    @Test
+    void shouldSumEachEnisLoadOverTheLiveNodes() {
+        registry.heartbeat("n1", NODE_IP, 4789, 1, "run-1", List.of(new EniUsage("eni-1", "10.0.1.4", 3, 4), new EniUsage("eni-2", "10.0.1.4", 1, 1)));
+        registry.heartbeat("n2", "198.18.0.2", 4789, 1, "run-1", List.of(new EniUsage("eni-1", "10.0.1.4", 10, 20)));
+
+        assertThat(registry.loadByEni()).containsOnly(Map.entry("eni-1", new NodeRegistry.EniLoad(13, 24)),
+                Map.entry("eni-2", new NodeRegistry.EniLoad(1, 1)));
     }
 }

@@ -1,4 +1,4 @@
-package io.hyperplane.control.nodes;
+package io.hyperplane.control.fleet;
 
 import java.net.URI;
 import java.time.Clock;

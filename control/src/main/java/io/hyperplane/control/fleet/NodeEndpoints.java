@@ -1,23 +1,28 @@
-package io.hyperplane.control.server;
+package io.hyperplane.control.fleet;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.EnvironmentRegistered;
+import io.hyperplane.config.fleet.EnvironmentRegistration;
+import io.hyperplane.config.fleet.FleetError;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.LegacyEniCreated;
+import io.hyperplane.config.fleet.LegacyEniRequest;
+import io.hyperplane.config.fleet.NodeHeartbeat;
+import io.hyperplane.config.fleet.NodeHeartbeatAnswer;
+import io.hyperplane.config.fleet.WorkerHeartbeat;
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.WorkerRegistry;
-import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Sql;
-import io.hyperplane.packet.Ipv4Address;
-import io.hyperplane.packet.MacAddress;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -34,7 +39,6 @@ import java.sql.ResultSet;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -43,25 +47,32 @@ import java.util.regex.Pattern;
 
 /**
  * The endpoints the fleet uses, authenticated by a bearer token kept in the data directory (not by
- * tenants' keys: nodes and workers are the operator's):
+ * tenants' keys: nodes and workers are the operator's). Bodies are config.fleet's records, read
+ * and written by FleetJson; a body that is not the record asked for is answered 400, saying why.
  * <pre>
  *   GET    /hyperplane/v1/nodes/NAME/config?after=V&amp;waitSeconds=S   long-poll: 200 + snapshot JSON when the version is not V, else 304
- *   PUT    /hyperplane/v1/nodes/NAME        heartbeat {"underlayIp","port","appliedVersion","enis":[{"id","ip","flows","natPorts"}]}
+ *   PUT    /hyperplane/v1/nodes/NAME        NodeHeartbeat -> NodeHeartbeatAnswer
  *   DELETE /hyperplane/v1/nodes/NAME        a node leaving cleanly
- *   POST   /hyperplane/v1/execution-environments[?waitForNodes=true]   {"id","hostIp","ip","mac","eniId"} -> {"id","vni"}
+ *   POST   /hyperplane/v1/execution-environments[?waitForNodes=true]   EnvironmentRegistration -> 201 EnvironmentRegistered
  *          (no eniId: a network slot prepared ahead; posting again with one binds it)
  *   DELETE /hyperplane/v1/execution-environments/ID
- *   PUT    /hyperplane/v1/workers/NAME      heartbeat {"url","underlayIp","networkModel","environments"} -> {"nodes":[...]}
+ *   PUT    /hyperplane/v1/workers/NAME      WorkerHeartbeat -> WorkerHeartbeatAnswer
+ *   DELETE /hyperplane/v1/workers/NAME      a worker leaving cleanly
  *   GET    /hyperplane/v1/code/ACCOUNT/FUNCTION/VERSION      the version's zip
- *   POST   /hyperplane/v1/legacy-enis       legacy model: one ENI per environment, rate-limited like EC2
+ *   POST   /hyperplane/v1/legacy-enis       LegacyEniRequest -> 201 LegacyEniCreated: legacy model, one ENI per environment, rate-limited like EC2
+ *   DELETE /hyperplane/v1/legacy-enis/ID
+ *   any refusal: FleetError, with its status
  * </pre>
  */
-final class NodeEndpoints {
+public final class NodeEndpoints {
+    /** What the ENI view (a tenant's, not the fleet's) is written with. */
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_.-]{1,64}");
     private static final int MAX_WAIT_SECONDS = 60;
     private static final Duration NODES_TIMEOUT = Duration.ofSeconds(10);
+    /** What a node is told to heartbeat at (it keeps its own setting; NodeSettings' default is the same). */
+    private static final long HEARTBEAT_INTERVAL_MS = 1000;
 
     private final Database db;
     private final NodeConfigPublisher publisher;
@@ -74,8 +85,8 @@ final class NodeEndpoints {
     private final byte[] tokenBytes;
     private final Runnable changed;
 
-    NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
-                  LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
+    public NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
+                         LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
         this.fabric = fabric;
         this.db = db;
         this.publisher = publisher;
@@ -89,7 +100,7 @@ final class NodeEndpoints {
     }
 
     /** Reads the token, or makes one (readable by root only) on first start. */
-    static String ensureToken(Path file) throws IOException {
+    public static String ensureToken(Path file) throws IOException {
         if (Files.exists(file)) {
             String token = Files.readString(file).trim();
             if (token.isEmpty()) {
@@ -108,11 +119,11 @@ final class NodeEndpoints {
         return token;
     }
 
-    String token() {
+    public String token() {
         return token;
     }
 
-    void addRoutes(RoutesConfig routes) {
+    public void addRoutes(RoutesConfig routes) {
         routes.get("/hyperplane/v1/nodes/{name}/config", ctx -> authorized(ctx, this::config));
         routes.put("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::heartbeat));
         routes.delete("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::leave));
@@ -133,55 +144,39 @@ final class NodeEndpoints {
         }));
     }
 
-    private void workerHeartbeat(Context ctx) throws IOException {
+    private void workerHeartbeat(Context ctx) {
         String name = name(ctx);
-        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
-        if (body == null || !body.isObject()) {
-            throw new IllegalArgumentException("worker heartbeat: expected a JSON object");
-        }
-        java.net.URI url;
-        try {
-            url = java.net.URI.create(body.path("url").asText(""));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("worker heartbeat: url '" + body.path("url").asText() + "' is not a URI");
-        }
-        if (url.getHost() == null || url.getPort() < 1) {
-            throw new IllegalArgumentException("worker heartbeat: url '" + url + "' needs a host and a port");
-        }
-        String underlay = body.path("underlayIp").asText("");
-        Ipv4Address.parse(underlay);
-        workers.heartbeat(name, url, underlay, body.path("networkModel").asText("shared"), body.path("environments").asInt());
-        ObjectNode out = NODES.objectNode();
-        ArrayNode nodes = out.putArray("nodes");
-        for (NodeRegistry.NodeStatus n : registry.live()) {
-            nodes.addObject().put("name", n.name()).put("underlayIp", n.underlayIp()).put("port", n.port());
-        }
-        ctx.contentType("application/json").result(out.toString());
+        WorkerHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), WorkerHeartbeat.class);
+        workers.heartbeat(name, beat.url(), beat.underlayIp(), beat.networkModel(), beat.environments());
+        reply(ctx, 200, new WorkerHeartbeatAnswer(registry.live().stream()
+                .map(n -> new WorkerHeartbeatAnswer.LiveNode(n.name(), n.underlayIp(), n.port())).toList()));
     }
 
     private void code(Context ctx) {
         byte[] zip = lambda.code(ctx.pathParam("account"), ctx.pathParam("function"), ctx.pathParam("version"));
         if (zip == null) {
-            ctx.status(404).json(Map.of("message", "no such function version"));
+            reply(ctx, 404, FleetError.of("no such function version"));
             return;
         }
         ctx.contentType("application/zip").result(zip);
     }
 
     private void createLegacyEni(Context ctx) throws Exception {
-        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
-        List<String> groups = new ArrayList<>();
-        body.path("securityGroupIds").forEach(g -> groups.add(g.asText()));
+        LegacyEniRequest request = FleetJson.decode(ctx.bodyAsBytes(), LegacyEniRequest.class);
         try {
-            LegacyEnis.Created eni = legacyEnis.create(body.path("accountId").asText(), body.path("functionName").asText(),
-                    body.path("subnetId").asText(), groups);
+            LegacyEnis.Created eni = legacyEnis.create(request.accountId(), request.functionName(), request.subnetId(), request.securityGroupIds());
             publisher.refresh(); // a new ENI: the nodes' whole snapshot changes, not only environments
             // Instances admitting the function's group must admit this address before its first packet.
             fabric.changedAndWait(Duration.ofSeconds(10));
-            ctx.status(201).json(Map.of("eniId", eni.eniId(), "ip", eni.ip(), "throttled", eni.throttled(), "createMillis", eni.createMillis()));
+            reply(ctx, 201, new LegacyEniCreated(eni.eniId(), eni.ip(), eni.throttled(), eni.createMillis()));
         } catch (LambdaError e) {
-            ctx.status(e.status()).json(Map.of("errorType", e.type(), "message", e.getMessage()));
+            reply(ctx, e.status(), new FleetError(e.type(), e.getMessage()));
         }
+    }
+
+    /** A fleet message as the answer, written by the fleet's one binding. */
+    private static void reply(Context ctx, int status, Object message) {
+        ctx.status(status).contentType("application/json").result(FleetJson.encode(message));
     }
 
     private interface Handler {
@@ -195,13 +190,13 @@ final class NodeEndpoints {
 
     private void authorized(Context ctx, Handler handler) throws Exception {
         if (!authorizes(ctx.header("Authorization"))) {
-            ctx.status(401).json(Map.of("message", "missing or wrong bearer token (see the server's data directory: node-token)"));
+            reply(ctx, 401, FleetError.of("missing or wrong bearer token (see the server's data directory: node-token)"));
             return;
         }
         try {
             handler.handle(ctx);
         } catch (IllegalArgumentException e) {
-            ctx.status(400).json(Map.of("message", e.getMessage()));
+            reply(ctx, 400, FleetError.of(e.getMessage()));
         }
     }
 
@@ -227,25 +222,11 @@ final class NodeEndpoints {
         }));
     }
 
-    private void heartbeat(Context ctx) throws IOException {
+    private void heartbeat(Context ctx) {
         String name = name(ctx);
-        JsonNode body = JSON.readTree(ctx.bodyAsBytes());
-        if (body == null || !body.isObject()) {
-            throw new IllegalArgumentException("heartbeat: expected a JSON object");
-        }
-        String underlay = body.path("underlayIp").asText("");
-        try {
-            Ipv4Address.parse(underlay);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("heartbeat: underlayIp '" + underlay + "' is not an IPv4 address");
-        }
-        List<NodeRegistry.EniLoad> loads = new ArrayList<>();
-        for (JsonNode eni : body.path("enis")) {
-            loads.add(new NodeRegistry.EniLoad(eni.path("id").asText(), eni.path("flows").asLong(), eni.path("natPorts").asLong()));
-        }
-        registry.heartbeat(name, underlay, body.path("port").asInt(4789), body.path("appliedVersion").asLong(-1),
-                body.path("incarnation").asText(""), loads);
-        ctx.json(Map.of("heartbeatIntervalMs", 1000, "configVersion", publisher.current().version()));
+        NodeHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), NodeHeartbeat.class);
+        registry.heartbeat(name, beat.underlayIp(), beat.port(), beat.appliedVersion(), beat.incarnation(), beat.enis());
+        reply(ctx, 200, new NodeHeartbeatAnswer(HEARTBEAT_INTERVAL_MS, publisher.current().version()));
     }
 
     private void leave(Context ctx) {
@@ -253,34 +234,17 @@ final class NodeEndpoints {
         ctx.status(204);
     }
 
-    /** An environment as registered: its VNI and the first configuration version that has it as asked. */
-    record Registered(String id, long vni, long configVersion) {
-        Map<String, Object> json() {
-            return Map.of("id", id, "vni", vni, "configVersion", configVersion);
-        }
-    }
-
     /**
-     * Registers an execution environment ({@code {"id","hostIp","ip","mac","eniId"}}; without an
-     * eniId, a network slot prepared ahead), or binds or rebinds one: committed, then published
-     * to nodes as an environments-only change. Throws IllegalArgumentException for bad input,
-     * having changed nothing.
+     * Registers an execution environment (without an ENI, a network slot prepared ahead), or binds
+     * or rebinds one: committed, then published to nodes as an environments-only change. Throws
+     * IllegalArgumentException for an ENI that does not exist, having changed nothing.
      */
-    Registered registerEnvironment(JsonNode body) {
-        if (body == null || !body.isObject()) {
-            throw new IllegalArgumentException("execution environment: expected a JSON object");
-        }
-        String id = body.path("id").asText("");
-        if (!id.matches("[a-zA-Z0-9_.-]{1,64}")) {
-            throw new IllegalArgumentException("execution environment id '" + id + "': use 1-64 letters, digits, '.', '_' or '-'");
-        }
-        String host = body.path("hostIp").asText("");
-        String ip = body.path("ip").asText("");
-        String mac = body.path("mac").asText("");
-        String eni = body.hasNonNull("eniId") ? body.path("eniId").asText() : null; // null: a slot prepared ahead, bound later
-        Ipv4Address.parse(host);
-        Ipv4Address.parse(ip);
-        MacAddress.parse(mac);
+    EnvironmentRegistered registerEnvironment(EnvironmentRegistration registration) {
+        String id = registration.id();
+        String host = registration.hostIp();
+        String ip = registration.ip();
+        String mac = registration.mac();
+        String eni = registration.eniId(); // null: a slot prepared ahead, bound later
         long vni = db.inTransaction(c -> {
             if (eni != null && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", eni) == 0) {
                 throw new IllegalArgumentException("execution environment " + id + ": no such ENI '" + eni + "'");
@@ -298,7 +262,7 @@ final class NodeEndpoints {
         // The reconciler learns of environments in its next round (they only keep ENIs from deletion).
         NodeConfigPublisher.Published published = publisher.environmentsChanged(
                 List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of());
-        return new Registered(id, vni, published.version());
+        return new EnvironmentRegistered(id, vni, published.version());
     }
 
     /**
@@ -311,19 +275,19 @@ final class NodeEndpoints {
                 + NODES_TIMEOUT.toSeconds() + " s: " + registry.behind(version));
     }
 
-    private void addEnvironment(Context ctx) throws IOException {
-        Registered registered = registerEnvironment(JSON.readTree(ctx.bodyAsBytes()));
+    private void addEnvironment(Context ctx) {
+        EnvironmentRegistered registered = registerEnvironment(FleetJson.decode(ctx.bodyAsBytes(), EnvironmentRegistration.class));
         if (!"true".equals(ctx.queryParam("waitForNodes"))) {
-            ctx.status(201).json(registered.json());
+            reply(ctx, 201, registered);
             return;
         }
         // Answered once every live node runs the version with this environment: its first packet
         // will find it programmed.
         ctx.future(() -> whenNodesApplied(registered.id(), registered.configVersion()).thenAccept(failure -> {
             if (failure != null) {
-                ctx.status(504).json(Map.of("message", failure));
+                reply(ctx, 504, FleetError.of(failure));
             } else {
-                ctx.status(201).json(registered.json());
+                reply(ctx, 201, registered);
             }
         }));
     }
@@ -340,7 +304,7 @@ final class NodeEndpoints {
             return 1;
         });
         if (removed == 0) {
-            ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
+            reply(ctx, 404, FleetError.of("no execution environment '" + id + "'"));
             return;
         }
         publisher.environmentsChanged(List.of(), List.of(id));
@@ -348,8 +312,8 @@ final class NodeEndpoints {
     }
 
     /** The account's ENIs with their key, address, state, users, and load as reported by live nodes. */
-    String enisJson(String account) {
-        Map<String, long[]> load = registry.loadByEni();
+    public String enisJson(String account) {
+        Map<String, NodeRegistry.EniLoad> load = registry.loadByEni();
         ObjectNode out = NODES.objectNode();
         ArrayNode list = out.putArray("NetworkInterfaces");
         db.inTransaction(c -> {
@@ -376,8 +340,8 @@ final class NodeEndpoints {
                         functions.add(f);
                     }
                     eni.put("ExecutionEnvironments", Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", r.getString(1)));
-                    long[] l = load.getOrDefault(r.getString(1), new long[2]);
-                    eni.put("Flows", l[0]).put("NatPorts", l[1]);
+                    NodeRegistry.EniLoad l = load.getOrDefault(r.getString(1), NodeRegistry.EniLoad.NONE);
+                    eni.put("Flows", l.flows()).put("NatPorts", l.natPorts());
                 }
             }
             return null;
