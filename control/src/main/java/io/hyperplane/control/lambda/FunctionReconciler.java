@@ -11,7 +11,7 @@ import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
-import io.hyperplane.control.store.Rounds;
+import io.hyperplane.control.concurrent.Rounds;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
 import org.slf4j.Logger;

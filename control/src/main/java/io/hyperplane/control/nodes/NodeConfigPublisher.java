@@ -4,7 +4,7 @@ import io.hyperplane.config.EnvironmentsDelta;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.Rounds;
+import io.hyperplane.control.concurrent.Rounds;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,4 +1,4 @@
-package io.hyperplane.control.store;
+package io.hyperplane.control.concurrent;
 
 import org.slf4j.Logger;
 
