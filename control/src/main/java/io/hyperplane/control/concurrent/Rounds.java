@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * A background thread that runs one round of work whenever asked ({@link #wake}, cheap and
  * callable from any thread; asks that come during a round coalesce into one more round) and at
  * least every {@code period}. A failing round is logged and retried at the next one. This is how
- * the control plane converges: the fabric, the nodes' configuration, the ENI reconciler.
+ * the control plane converges: the fabric, the ENI reconciler.
  */
 public final class Rounds implements AutoCloseable {
     private final Semaphore wakeUp = new Semaphore(0);

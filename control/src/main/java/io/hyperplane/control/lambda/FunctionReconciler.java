@@ -136,7 +136,7 @@ public final class FunctionReconciler implements AutoCloseable {
             created |= step(f[0], f[1], wanted);
         }
         if (created) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
         promoteProgrammed();
         if (created) {
@@ -147,7 +147,7 @@ public final class FunctionReconciler implements AutoCloseable {
         }
         idle();
         if (collect(wanted)) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
@@ -42,14 +43,26 @@ public final class NodeRegistry {
     private final ForwarderNodes registered;
     private final Duration liveness;
     private final Clock clock;
-    private final Runnable changed;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
-    /** {@code changed} runs when a node's applied version or liveness may have changed. */
-    public NodeRegistry(ForwarderNodes registered, Duration liveness, Clock clock, Runnable changed) {
+    public NodeRegistry(ForwarderNodes registered, Duration liveness, Clock clock) {
         this.registered = registered;
         this.liveness = liveness;
         this.clock = clock;
-        this.changed = changed;
+    }
+
+    /**
+     * Runs {@code listener} whenever a node's applied version or liveness may have changed, on the
+     * thread that reported it (a heartbeat's, a stream's): it must be cheap and not block. Registered
+     * after construction, as the reconciler that listens is made with this registry.
+     */
+    public void whenProgressed(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    private void progressed() {
+        listeners.forEach(Runnable::run);
+        releaseWaiters();
     }
 
     /**
@@ -70,8 +83,7 @@ public final class NodeRegistry {
             registered.register(name, underlayIp);
         }
         if (previous == null || previous.appliedVersion() != now.appliedVersion() || !isLive(previous)) {
-            changed.run();
-            releaseWaiters();
+            progressed();
         }
     }
 
@@ -120,8 +132,7 @@ public final class NodeRegistry {
             return new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(), previous.incarnation());
         });
         if (raised[0]) {
-            changed.run();
-            releaseWaiters();
+            progressed();
         }
     }
 
@@ -141,8 +152,7 @@ public final class NodeRegistry {
     public void remove(String name) {
         nodes.remove(name);
         registered.remove(name);
-        changed.run();
-        releaseWaiters();
+        progressed();
     }
 
     public List<NodeStatus> live() {

@@ -171,17 +171,22 @@ public final class ControlPlaneServer implements AutoCloseable {
             fabricSync = new FabricSync(db, fabric);
             started.add(fabricSync);
             fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
-            Runnable[] reconcile = {() -> { }};
-            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run(), fabricSync::changed);
+            // A version's ENIs are members of the fabric's groups.
+            nodeConfig = new NodeConfigPublisher(db, fabricSync::changed);
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
-            Runnable[] nodesProgressed = {() -> { }};
-            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> nodesProgressed[0].run());
+            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC());
             iam = new IamApi(db);
             reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
             started.add(reconciler);
-            reconcile[0] = reconciler::changed;
-            nodesProgressed[0] = reconciler::nodesProgressed;
+            // The reconciler waits for the nodes to run the ENIs it made, so what they are sent and how far they are
+            // wake it; it is made with both, so it listens from here. Environments-only versions bring no ENI.
+            nodeConfig.subscribe(version -> {
+                if (version.delta() == null) {
+                    reconciler.changed();
+                }
+            }, nodeConfig.current().version());
+            nodes.whenProgressed(reconciler::nodesProgressed);
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();

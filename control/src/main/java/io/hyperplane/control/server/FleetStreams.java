@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -151,7 +152,7 @@ final class FleetStreams implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 reply(ctx, answer(id, 400).put("message", e.getMessage()));
                 return;
-            } catch (StoreException | IllegalStateException e) {
+            } catch (StoreException | IllegalStateException | CompletionException e) { // the last: no version for it
                 LOG.warn("registering an execution environment failed: {}", e.getMessage());
                 reply(ctx, answer(id, 500).put("message", e.getMessage()));
                 return;

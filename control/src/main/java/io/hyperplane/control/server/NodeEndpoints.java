@@ -127,7 +127,7 @@ final class NodeEndpoints {
         routes.post("/hyperplane/v1/legacy-enis", ctx -> authorized(ctx, this::createLegacyEni));
         routes.delete("/hyperplane/v1/legacy-enis/{id}", ctx -> authorized(ctx, c -> {
             legacyEnis.delete(c.pathParam("id"));
-            publisher.refresh();
+            publisher.refresh().join();
             changed.run();
             c.status(204);
         }));
@@ -175,7 +175,7 @@ final class NodeEndpoints {
         try {
             LegacyEnis.Created eni = legacyEnis.create(body.path("accountId").asText(), body.path("functionName").asText(),
                     body.path("subnetId").asText(), groups);
-            publisher.refresh(); // a new ENI: the nodes' whole snapshot changes, not only environments
+            publisher.refresh().join(); // a new ENI: the nodes' whole snapshot changes, not only environments
             // Instances admitting the function's group must admit this address before its first packet.
             fabric.changedAndWait(Duration.ofSeconds(10));
             ctx.status(201).json(Map.of("eniId", eni.eniId(), "ip", eni.ip(), "throttled", eni.throttled(), "createMillis", eni.createMillis()));
@@ -297,7 +297,7 @@ final class NodeEndpoints {
         });
         // The reconciler learns of environments in its next round (they only keep ENIs from deletion).
         NodeConfigPublisher.Published published = publisher.environmentsChanged(
-                List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of());
+                List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of()).join();
         return new Registered(id, vni, published.version());
     }
 
@@ -343,7 +343,7 @@ final class NodeEndpoints {
             ctx.status(404).json(Map.of("message", "no execution environment '" + id + "'"));
             return;
         }
-        publisher.environmentsChanged(List.of(), List.of(id));
+        publisher.environmentsChanged(List.of(), List.of(id)).join();
         ctx.status(204);
     }
 

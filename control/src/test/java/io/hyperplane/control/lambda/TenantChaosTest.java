@@ -330,7 +330,7 @@ class TenantChaosTest {
         try (Connection c = store()) {
             drainPublished();
             List<String> before = column(c, "SELECT id FROM network_interfaces");
-            Published now = server.nodeConfig().refresh(); // includes every change committed before it; throws if the rebuild does
+            Published now = server.nodeConfig().refresh().join(); // includes every change committed before it; throws if the rebuild does
             drainPublished();
             validate(now);
             Set<String> enis = now.snapshot().enis().stream().map(NodeSnapshot.Eni::id).collect(Collectors.toSet());
