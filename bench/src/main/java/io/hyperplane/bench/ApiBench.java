@@ -1,6 +1,6 @@
 package io.hyperplane.bench;
 
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.server.ControlPlaneServer;
 

@@ -2,8 +2,8 @@ package io.hyperplane.bench;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.nodes.NodeConfigBuilder;
 import io.hyperplane.control.server.ControlPlaneServer;

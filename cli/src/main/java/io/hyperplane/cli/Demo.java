@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.client.Ec2QueryClient;
-import io.hyperplane.control.client.LambdaHttpClient;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.client.Ec2QueryClient;
+import io.hyperplane.client.LambdaHttpClient;
 import io.hyperplane.lab.Lab;
 import org.w3c.dom.Element;
 

@@ -1,7 +1,7 @@
 package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

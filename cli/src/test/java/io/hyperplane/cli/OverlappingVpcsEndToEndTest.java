@@ -2,7 +2,7 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.node.CountersFile;
 import io.hyperplane.control.iam.ManagedPolicies;

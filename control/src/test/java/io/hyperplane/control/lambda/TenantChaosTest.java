@@ -2,8 +2,8 @@ package io.hyperplane.control.lambda;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.SigV4Signer;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.SigV4Signer;
 import io.hyperplane.control.nodes.NodeConfigPublisher.Published;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.packet.Ipv4Address;
