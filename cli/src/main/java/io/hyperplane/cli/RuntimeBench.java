@@ -12,6 +12,7 @@ import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.lab.service.ServiceHostMain;
+import io.hyperplane.metrics.LatencyRecorder;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -174,22 +175,20 @@ final class RuntimeBench {
      * each can be as late as this, so its p99 here bounds what the attach's tail can be.
      */
     static final class WakeUpDelay {
-        private final List<Double> late = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final LatencyRecorder late = new LatencyRecorder();
         private volatile boolean running = true;
         private final Thread thread = Thread.ofPlatform().name("hp-bench-wakeup").daemon().start(() -> {
             while (running) {
                 long t0 = System.nanoTime();
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-                late.add((System.nanoTime() - t0 - 1_000_000) / 1e6);
+                late.recordNanos(Math.max(0, System.nanoTime() - t0 - 1_000_000)); // a park may end early: not late at all
             }
         });
 
         JsonNode stop() throws InterruptedException {
             running = false;
             thread.join();
-            synchronized (late) {
-                return percentiles(late);
-            }
+            return percentiles(late);
         }
     }
 
@@ -249,10 +248,10 @@ final class RuntimeBench {
         WakeUpDelay baseline = new WakeUpDelay();
         for (String fn : functions) {
             progress.accept(model + ": " + coldStarts + " cold starts of " + fn);
-            List<Double> total = new ArrayList<>();
-            List<Double> attach = new ArrayList<>();
-            List<Double> init = new ArrayList<>();
-            List<Double> sandbox = new ArrayList<>();
+            LatencyRecorder total = new LatencyRecorder();
+            LatencyRecorder attach = new LatencyRecorder();
+            LatencyRecorder init = new LatencyRecorder();
+            LatencyRecorder sandbox = new LatencyRecorder();
             // A new published version has no environment yet: its first invoke is a cold start. All are
             // published first, so the control plane's work on a publish is not timed as part of one.
             List<String> versions = new ArrayList<>();
@@ -267,15 +266,15 @@ final class RuntimeBench {
             for (String version : versions) {
                 long t0 = System.nanoTime();
                 LambdaHttpClient.Answer r = lambda.invoke(fn + ":" + version, event(w, 0));
-                double ms = (System.nanoTime() - t0) / 1e6;
+                long nanos = System.nanoTime() - t0;
                 if (!r.ok()) {
                     throw new IllegalStateException(model + " cold start of " + fn + ": " + r.status() + " " + r.errorType() + " " + r.body());
                 }
-                total.add(ms);
-                Map<String, Double> phases = phases(r.log());
-                attach.add(phases.getOrDefault("Network Attach", Double.NaN));
-                init.add(phases.getOrDefault("Init Duration", Double.NaN));
-                sandbox.add(phases.getOrDefault("Sandbox", Double.NaN));
+                total.recordNanos(nanos);
+                Map<String, Double> phases = phases(r.log()); // a phase the REPORT line lacks is not counted
+                recordIfPresent(attach, phases.get("Network Attach"));
+                recordIfPresent(init, phases.get("Init Duration"));
+                recordIfPresent(sandbox, phases.get("Sandbox"));
             }
             ObjectNode f = cold.putObject(fn);
             f.set("invokeMs", percentiles(total));
@@ -285,11 +284,11 @@ final class RuntimeBench {
         }
         out.set("baselineWakeUpDelayMs", baseline.stop());
         progress.accept(model + ": " + settings.warmInvokes() + " warm invokes");
-        List<Double> warm = new ArrayList<>();
+        LatencyRecorder warm = new LatencyRecorder();
         for (int i = 0; i < settings.warmInvokes(); i++) {
             long t0 = System.nanoTime();
             LambdaHttpClient.Answer r = lambda.invoke("bench-python", event(w, 0));
-            warm.add((System.nanoTime() - t0) / 1e6);
+            warm.recordNanos(System.nanoTime() - t0);
             if (!r.ok()) {
                 throw new IllegalStateException("warm invoke: " + r.body());
             }
@@ -377,19 +376,21 @@ final class RuntimeBench {
         return out;
     }
 
-    static ObjectNode percentiles(List<Double> values) {
-        List<Double> sorted = new ArrayList<>(values.stream().filter(v -> !v.isNaN()).toList());
-        sorted.sort(null);
-        ObjectNode o = JSON.createObjectNode().put("n", sorted.size());
-        if (!sorted.isEmpty()) {
-            o.put("p50", round(sorted.get((int) Math.ceil(0.50 * sorted.size()) - 1)));
-            o.put("p99", round(sorted.get((int) Math.ceil(0.99 * sorted.size()) - 1)));
+    private static void recordIfPresent(LatencyRecorder recorder, Double millis) {
+        if (millis != null) {
+            recorder.recordMillis(millis);
         }
-        return o;
     }
 
-    private static double round(double v) {
-        return Math.round(v * 100) / 100.0;
+    /** A recorder as this report shows it: {"n", "p50", "p99"}, milliseconds to two decimals; no percentiles when empty. */
+    static ObjectNode percentiles(LatencyRecorder recorder) {
+        LatencyRecorder.Summary s = recorder.summary();
+        ObjectNode o = JSON.createObjectNode().put("n", s.count());
+        if (s.count() > 0) {
+            o.put("p50", s.p50Millis());
+            o.put("p99", s.p99Millis());
+        }
+        return o;
     }
 
     /** A zip of the files; with {@code executable}, every file is mode 755 (a provided bootstrap). */

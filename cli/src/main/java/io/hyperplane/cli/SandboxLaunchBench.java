@@ -6,6 +6,7 @@ import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.linux.sandbox.Sandbox;
 import io.hyperplane.linux.sandbox.SyscallFilter;
+import io.hyperplane.metrics.LatencyRecorder;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,19 +45,19 @@ final class SandboxLaunchBench {
             List<String> sandboxed = sandbox.launchCommand("ulimit -n 1024 && ", List.of("nice", "-n", "10"), dir, filter);
             List<String> bare = new ArrayList<>(List.of("ip", "netns", "exec", namespace, "nice", "-n", "10", "setpriv", "--reuid=" + UID,
                     "--regid=" + UID, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", "/bin/true"));
-            List<Double> bareMs = new ArrayList<>();
-            List<Double> sandboxedMs = new ArrayList<>();
+            LatencyRecorder bareLaunch = new LatencyRecorder();
+            LatencyRecorder sandboxedLaunch = new LatencyRecorder();
             for (int i = 0; i < rounds + 5; i++) {
-                double b = time(bare, null);
-                double s = time(sandboxed, namespace);
+                long b = time(bare, null);
+                long s = time(sandboxed, namespace);
                 if (i >= 5) { // the first few warm the page cache and the JIT of this code
-                    bareMs.add(b);
-                    sandboxedMs.add(s);
+                    bareLaunch.recordNanos(b);
+                    sandboxedLaunch.recordNanos(s);
                 }
             }
             ObjectNode out = JSON.createObjectNode();
-            out.set("bareLaunchMs", RuntimeBench.percentiles(bareMs));
-            out.set("sandboxedLaunchMs", RuntimeBench.percentiles(sandboxedMs));
+            out.set("bareLaunchMs", RuntimeBench.percentiles(bareLaunch));
+            out.set("sandboxedLaunchMs", RuntimeBench.percentiles(sandboxedLaunch));
             out.put("addedP50Ms", round(out.path("sandboxedLaunchMs").path("p50").asDouble() - out.path("bareLaunchMs").path("p50").asDouble()));
             out.put("addedP99Ms", round(out.path("sandboxedLaunchMs").path("p99").asDouble() - out.path("bareLaunchMs").path("p99").asDouble()));
             return out;
@@ -66,8 +67,8 @@ final class SandboxLaunchBench {
         }
     }
 
-    /** Milliseconds from spawning {@code command} until it has exited; from a thread in {@code namespace} when given. */
-    private static double time(List<String> command, String namespace) throws IOException, InterruptedException {
+    /** Nanoseconds from spawning {@code command} until it has exited; from a thread in {@code namespace} when given. */
+    private static long time(List<String> command, String namespace) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(Path.of("/").toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().clear();
@@ -75,11 +76,11 @@ final class SandboxLaunchBench {
         long t0 = System.nanoTime();
         Process p = namespace == null ? pb.start() : NetworkNamespace.call(namespace, pb::start);
         int exit = p.waitFor();
-        double ms = (System.nanoTime() - t0) / 1e6;
+        long nanos = System.nanoTime() - t0;
         if (exit != 0) {
             throw new IllegalStateException(String.join(" ", command.subList(0, Math.min(6, command.size()))) + "... exited with " + exit);
         }
-        return ms;
+        return nanos;
     }
 
     private static double round(double v) {
