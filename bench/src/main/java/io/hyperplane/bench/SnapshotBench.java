@@ -91,8 +91,8 @@ public final class SnapshotBench {
             }
             return rows;
         } finally {
-            deleteTree(distinctDir);
-            deleteTree(overlappingDir);
+            Directories.deleteTree(distinctDir);
+            Directories.deleteTree(overlappingDir);
         }
     }
 
@@ -196,13 +196,5 @@ public final class SnapshotBench {
         String group = Ec2QueryClient.text(ec2.call("CreateSecurityGroup", Map.of("VpcId", vpc, "GroupName", "fn", "GroupDescription", "fn")),
                 "groupId");
         return new String[] {subnet, vpc, group, account.accountId(), first, Integer.toString(enis)};
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

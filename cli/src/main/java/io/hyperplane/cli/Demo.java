@@ -9,6 +9,7 @@ import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.client.LambdaHttpClient;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.metrics.LatencyRecorder;
+import io.hyperplane.bench.RuntimeBench;
 import org.w3c.dom.Element;
 
 import java.io.IOException;

@@ -2,6 +2,7 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.client.Ec2QueryClient;
+import io.hyperplane.cloud.LocalCloud;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

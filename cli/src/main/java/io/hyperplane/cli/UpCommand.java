@@ -6,6 +6,7 @@ import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
+import io.hyperplane.cloud.LocalCloud;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -8,6 +8,7 @@ import io.hyperplane.node.CountersFile;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.cloud.LocalCloud;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;

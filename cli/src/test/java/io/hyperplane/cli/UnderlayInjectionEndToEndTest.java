@@ -12,6 +12,7 @@ import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.cloud.LocalCloud;
 import org.assertj.core.api.SoftAssertions;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;

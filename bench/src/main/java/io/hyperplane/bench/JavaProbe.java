@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.bench;
 
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
@@ -17,7 +17,7 @@ import java.util.zip.ZipOutputStream;
  * it opens a TCP connection to the event's "target" (HOST:PORT), asks GET /whoami and returns the
  * answer — the address the server saw.
  */
-final class JavaProbe {
+public final class JavaProbe {
     static final String SOURCE = """
             import com.amazonaws.services.lambda.runtime.Context;
             import com.amazonaws.services.lambda.runtime.RequestHandler;
@@ -49,7 +49,7 @@ final class JavaProbe {
     }
 
     /** The compiled class, zipped as a deployment package (Probe::handleRequest). */
-    static byte[] zip() throws IOException {
+    public static byte[] zip() throws IOException {
         Path dir = Files.createTempDirectory("hp-java-fn");
         try {
             Path source = dir.resolve("Probe.java");

@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.linux.netns.Namespaces;

@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -63,7 +63,7 @@ final class SandboxLaunchBench {
             return out;
         } finally {
             Namespaces.delete(namespace);
-            Demo.deleteTree(dir);
+            Directories.deleteTree(dir);
         }
     }
 

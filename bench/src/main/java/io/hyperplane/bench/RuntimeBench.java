@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.sigv4.Credential;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.client.LambdaHttpClient;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
@@ -45,7 +46,7 @@ import java.util.zip.ZipOutputStream;
  * the legacy one, in the same run on the same machine: network attach, full cold starts per
  * runtime, warm invoke latency, invokes per second at several concurrencies, and a burst of 50.
  */
-final class RuntimeBench {
+public final class RuntimeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Launches of each kind in the sandbox's like-for-like measurement. */
     private static final int SANDBOX_ROUNDS = 100;
@@ -72,19 +73,19 @@ final class RuntimeBench {
                                                               data=body, method="POST")).read()
             """;
 
-    record Settings(int coldStarts, int legacyColdStarts, int warmInvokes, int seconds, int burst, boolean java, int warmupColdStarts) {
+    public record Settings(int coldStarts, int legacyColdStarts, int warmInvokes, int seconds, int burst, boolean java, int warmupColdStarts) {
     }
 
     private final Settings settings;
     private final Consumer<String> progress;
     private final ObjectNode report = JSON.createObjectNode();
 
-    RuntimeBench(Settings settings, Consumer<String> progress) {
+    public RuntimeBench(Settings settings, Consumer<String> progress) {
         this.settings = settings;
         this.progress = progress;
     }
 
-    ObjectNode run() throws Exception {
+    public ObjectNode run() throws Exception {
         Path dir = Files.createTempDirectory("hp-bench-runtime");
         ControlPlaneServer.Settings server = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(5)));
@@ -360,7 +361,7 @@ final class RuntimeBench {
     }
 
     /** The (main) worker's GET /metrics. */
-    static JsonNode workerMetrics(LocalCloud cloud) throws Exception {
+    public static JsonNode workerMetrics(LocalCloud cloud) throws Exception {
         URI url = cloud.server().workers().live().getFirst().url();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(url.resolve("/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -383,7 +384,7 @@ final class RuntimeBench {
     }
 
     /** A recorder as this report shows it: {"n", "p50", "p99"}, milliseconds to two decimals; no percentiles when empty. */
-    static ObjectNode percentiles(LatencyRecorder recorder) {
+    public static ObjectNode percentiles(LatencyRecorder recorder) {
         LatencyRecorder.Summary s = recorder.summary();
         ObjectNode o = JSON.createObjectNode().put("n", s.count());
         if (s.count() > 0) {
@@ -394,7 +395,7 @@ final class RuntimeBench {
     }
 
     /** A zip of the files; with {@code executable}, every file is mode 755 (a provided bootstrap). */
-    static byte[] zip(Map<String, String> files, boolean executable) throws IOException {
+    public static byte[] zip(Map<String, String> files, boolean executable) throws IOException {
         if (!executable) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
@@ -422,7 +423,7 @@ final class RuntimeBench {
     }
 
     /** The table printed after the run: shared and legacy side by side. */
-    static String table(JsonNode r) {
+    public static String table(JsonNode r) {
         StringBuilder s = new StringBuilder("| metric | shared | legacy | legacy/shared |\n|---|---:|---:|---:|\n");
         JsonNode sh = r.path("shared");
         JsonNode lg = r.path("legacy");

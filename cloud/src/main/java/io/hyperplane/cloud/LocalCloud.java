@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.cloud;
 
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
@@ -23,9 +23,16 @@ import java.util.function.Consumer;
  * on loopback) with the lab fabric; a forwarder node and a worker as processes of their own,
  * whose data-plane ends live in namespaces on the fabric's underlay (the node's socket at
  * 198.18.0.1, the worker host's tunnels at 198.18.0.11) while the processes themselves stay on
- * loopback with the control plane. {@link #close} stops and removes all of it.
+ * loopback with the control plane. {@link #close} stops and removes all of it. Used by {@code
+ * hyperplane up} and {@code demo}, {@code bench runtime} and the end-to-end tests.
  */
 public final class LocalCloud implements AutoCloseable {
+    /**
+     * The node and the worker are {@code hyperplane node} and {@code hyperplane worker}: the CLI's
+     * main class, named here rather than linked (the CLI depends on this module, not the other way).
+     * It is on the class path wherever a local cloud runs: the CLI, its tests, the benches it runs.
+     */
+    static final String HYPERPLANE_MAIN = "io.hyperplane.cli.Main";
     public static final String NODE_IP = "198.18.0.1";
     public static final String WORKER_IP = "198.18.0.11";
     public static final String LEGACY_WORKER_IP = "198.18.0.12";
@@ -73,6 +80,11 @@ public final class LocalCloud implements AutoCloseable {
     private void up() throws IOException, InterruptedException {
         if (!"root".equals(System.getProperty("user.name"))) {
             throw new IllegalStateException("the local cloud builds network namespaces: run as root");
+        }
+        try {
+            Class.forName(HYPERPLANE_MAIN, false, LocalCloud.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("the local cloud starts its node and worker with " + HYPERPLANE_MAIN + ", which is not on the class path");
         }
         progress.accept("starting the control plane (store in " + settings.server().dataDir() + ")");
         LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
@@ -124,7 +136,7 @@ public final class LocalCloud implements AutoCloseable {
     private void startNode() throws IOException, InterruptedException {
         Path dir = settings.server().dataDir().resolve("node");
         PrivateFiles.createDirectories(dir);
-        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
+        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
         progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
@@ -163,7 +175,7 @@ public final class LocalCloud implements AutoCloseable {
     private DetachedProcess launchWorker(String name, String hostNamespace, String ip, String networkModel, Path dir)
             throws IOException, InterruptedException {
         PrivateFiles.createDirectories(dir);
-        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), Main.class.getName()));
+        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
         command.addAll(List.of("worker", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", hostNamespace,
                 "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString(), "--network-model", networkModel,
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
@@ -239,7 +251,7 @@ public final class LocalCloud implements AutoCloseable {
      * Joins an existing namespace to the fabric's underlay bridge: a veth {@code hp-ul0} at
      * {@code ip}/15 (offloads off: it is a VTEP's lower device), its peer {@code peer} on the bridge.
      */
-    static void joinUnderlay(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
+    public static void joinUnderlay(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
         run("ip", "-n", ns, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", peer, "netns", underlay, "mtu", "1600");
         run("ip", "-n", underlay, "link", "set", peer, "master", "hp-ul", "up");
         run("ip", "netns", "exec", ns, "ethtool", "-K", "hp-ul0", "tx", "off", "tso", "off", "gso", "off");
@@ -249,7 +261,7 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     /** Runs a command; its output, or an IOException with it when it fails. */
-    static String run(String... command) throws IOException, InterruptedException {
+    public static String run(String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
