@@ -81,6 +81,8 @@ public final class ApiBench {
             LatencyRecorder.Summary latency = all.summary();
             double seconds = measure.toNanos() / 1e9;
             return new Result(clients, latency.count(), failures.get(), seconds, latency.p50Millis(), latency.p99Millis(), latency.count() / seconds);
+        } finally {
+            Directories.deleteTree(dir); // the server's store
         }
     }
 }

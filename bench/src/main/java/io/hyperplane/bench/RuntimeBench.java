@@ -107,6 +107,8 @@ public final class RuntimeBench {
             cloud.startWorker("legacy");
             warmUp(lambda, world, "legacy", Math.min(settings.warmupColdStarts(), 2)); // each takes seconds there
             report.set("legacy", measure(cloud, lambda, ec2, world, "legacy", settings.legacyColdStarts()));
+        } finally {
+            Directories.deleteTree(dir); // the run's store, node and worker state, logs
         }
         return report;
     }
