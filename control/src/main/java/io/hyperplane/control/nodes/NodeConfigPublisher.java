@@ -37,11 +37,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * thread talks to it through one bounded queue of commands, and gets its answer, where it needs
  * one, as a future. There are no locks of ours; the queue is the only hand-off.
  * <pre>
- *   request threads --refresh, environmentsChanged, subscribe, unsubscribe, next--+
- *   request threads --changed: a flag (asks coalesce), a wake-up if the flag was down-+
- *   reader thread ----a read of the store, done-----------------------------------+--> [queue] --> loop
- *                 <--read the store (at most one read at a time)------------------------------------+
- *   anyone --current, rejection, versionWithEni: read what the loop last published (volatile)
+ *   request threads --refresh, environmentsChanged, subscribe, unsubscribe, next---+
+ *   request threads --changed: sets a flag; a wake-up only when the flag was down---+
+ *   reader thread ----a read of the store, done-------------------------------------+--> [queue] --> loop
+ *        ^                                                                                           |
+ *        +-------------------------- start a read (at most one at a time) -------------------------+
+ *   any thread: current, rejection, versionWithEni read what the loop last published (volatile)
  * </pre>
  * <ul>
  * <li><b>Full rebuilds</b> read the store on the reader thread, never on the loop, so an
