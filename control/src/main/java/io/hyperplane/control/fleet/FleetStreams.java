@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -155,7 +156,7 @@ public final class FleetStreams implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 reply(ctx, new RegistrationAnswer.Refused(id, BAD_REQUEST, e.getMessage()));
                 return;
-            } catch (StoreException | IllegalStateException e) {
+            } catch (StoreException | IllegalStateException | CompletionException e) { // the last: no version for it
                 LOG.warn("registering an execution environment failed: {}", e.getMessage());
                 reply(ctx, new RegistrationAnswer.Refused(id, STORE_FAILED, String.valueOf(e.getMessage())));
                 return;

@@ -138,7 +138,7 @@ public final class NodeEndpoints {
         routes.post("/hyperplane/v1/legacy-enis", ctx -> authorized(ctx, this::createLegacyEni));
         routes.delete("/hyperplane/v1/legacy-enis/{id}", ctx -> authorized(ctx, c -> {
             legacyEnis.delete(c.pathParam("id"));
-            publisher.refresh();
+            publisher.refresh().join();
             changed.run();
             c.status(204);
         }));
@@ -165,7 +165,7 @@ public final class NodeEndpoints {
         LegacyEniRequest request = FleetJson.decode(ctx.bodyAsBytes(), LegacyEniRequest.class);
         try {
             LegacyEnis.Created eni = legacyEnis.create(request.accountId(), request.functionName(), request.subnetId(), request.securityGroupIds());
-            publisher.refresh(); // a new ENI: the nodes' whole snapshot changes, not only environments
+            publisher.refresh().join(); // a new ENI: the nodes' whole snapshot changes, not only environments
             // Instances admitting the function's group must admit this address before its first packet.
             fabric.changedAndWait(Duration.ofSeconds(10));
             reply(ctx, 201, new LegacyEniCreated(eni.eniId(), eni.ip(), eni.throttled(), eni.createMillis()));
@@ -261,7 +261,7 @@ public final class NodeEndpoints {
         });
         // The reconciler learns of environments in its next round (they only keep ENIs from deletion).
         NodeConfigPublisher.Published published = publisher.environmentsChanged(
-                List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of());
+                List.of(new NodeSnapshot.ExecutionEnvironment(id, (int) vni, host, ip, mac, eni)), List.of()).join();
         return new EnvironmentRegistered(id, vni, published.version());
     }
 
@@ -307,7 +307,7 @@ public final class NodeEndpoints {
             reply(ctx, 404, FleetError.of("no execution environment '" + id + "'"));
             return;
         }
-        publisher.environmentsChanged(List.of(), List.of(id));
+        publisher.environmentsChanged(List.of(), List.of(id)).join();
         ctx.status(204);
     }
 

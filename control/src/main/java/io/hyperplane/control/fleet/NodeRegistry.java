@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
@@ -49,14 +50,26 @@ public final class NodeRegistry {
     private final ForwarderNodes registered;
     private final Duration liveness;
     private final Clock clock;
-    private final Runnable changed;
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
 
-    /** {@code changed} runs when a node's applied version or liveness may have changed. */
-    public NodeRegistry(ForwarderNodes registered, Duration liveness, Clock clock, Runnable changed) {
+    public NodeRegistry(ForwarderNodes registered, Duration liveness, Clock clock) {
         this.registered = registered;
         this.liveness = liveness;
         this.clock = clock;
-        this.changed = changed;
+    }
+
+    /**
+     * Runs {@code listener} whenever a node's applied version or liveness may have changed, on the
+     * thread that reported it (a heartbeat's, a stream's): it must be cheap and not block. Registered
+     * after construction, as the reconciler that listens is made with this registry.
+     */
+    public void whenProgressed(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    private void progressed() {
+        listeners.forEach(Runnable::run);
+        releaseWaiters();
     }
 
     /**
@@ -78,8 +91,7 @@ public final class NodeRegistry {
             registered.register(name, underlayIp);
         }
         if (previous == null || previous.appliedVersion() != now.appliedVersion() || !isLive(previous)) {
-            changed.run();
-            releaseWaiters();
+            progressed();
         }
     }
 
@@ -129,8 +141,7 @@ public final class NodeRegistry {
             }
         }
         if (raised) {
-            changed.run();
-            releaseWaiters();
+            progressed();
         }
     }
 
@@ -152,8 +163,7 @@ public final class NodeRegistry {
             nodes.remove(name);
         }
         registered.remove(name);
-        changed.run();
-        releaseWaiters();
+        progressed();
     }
 
     public List<NodeStatus> live() {

@@ -11,7 +11,7 @@ import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
-import io.hyperplane.control.store.Rounds;
+import io.hyperplane.control.concurrent.Rounds;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Cidr;
 import org.slf4j.Logger;
@@ -136,7 +136,7 @@ public final class FunctionReconciler implements AutoCloseable {
             created |= step(f[0], f[1], wanted);
         }
         if (created) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
         promoteProgrammed();
         if (created) {
@@ -147,7 +147,7 @@ public final class FunctionReconciler implements AutoCloseable {
         }
         idle();
         if (collect(wanted)) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
     }
 

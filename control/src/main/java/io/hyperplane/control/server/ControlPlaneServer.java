@@ -5,11 +5,11 @@ import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.fabric.ForwarderNodes;
 import io.hyperplane.control.iam.IamApi;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.Failure;
-import io.hyperplane.control.auth.SigV4Verifier;
-import io.hyperplane.control.auth.SignedRequest;
-import io.hyperplane.control.auth.Verification;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.Failure;
+import io.hyperplane.sigv4.SigV4Verifier;
+import io.hyperplane.sigv4.SignedRequest;
+import io.hyperplane.sigv4.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.fleet.FleetStreams;
@@ -173,17 +173,22 @@ public final class ControlPlaneServer implements AutoCloseable {
             fabricSync = new FabricSync(db, fabric);
             started.add(fabricSync);
             fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
-            Runnable[] reconcile = {() -> { }};
-            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run(), fabricSync::changed);
+            // A version's ENIs are members of the fabric's groups.
+            nodeConfig = new NodeConfigPublisher(db, fabricSync::changed);
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
-            Runnable[] nodesProgressed = {() -> { }};
-            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> nodesProgressed[0].run());
+            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC());
             iam = new IamApi(db);
             reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
             started.add(reconciler);
-            reconcile[0] = reconciler::changed;
-            nodesProgressed[0] = reconciler::nodesProgressed;
+            // The reconciler waits for the nodes to run the ENIs it made, so what they are sent and how far they are
+            // wake it; it is made with both, so it listens from here. Environments-only versions bring no ENI.
+            nodeConfig.subscribe(version -> {
+                if (version.delta() == null) {
+                    reconciler.changed();
+                }
+            }, nodeConfig.current().version());
+            nodes.whenProgressed(reconciler::nodesProgressed);
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();

@@ -28,7 +28,7 @@ class NodeRegistryTest {
     @BeforeEach
     void open() {
         db = Database.embedded(dir);
-        registry = new NodeRegistry(new ForwarderNodes(db, () -> { }), Duration.ofSeconds(30), Clock.systemUTC(), () -> { });
+        registry = new NodeRegistry(new ForwarderNodes(db, () -> { }), Duration.ofSeconds(30), Clock.systemUTC());
     }
 
     @AfterEach
