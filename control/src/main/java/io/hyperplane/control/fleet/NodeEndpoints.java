@@ -323,7 +323,7 @@ public final class NodeEndpoints {
                     ObjectNode eni = list.addObject();
                     eni.put("NetworkInterfaceId", r.getString(1)).put("VpcId", r.getString(2)).put("SubnetId", r.getString(3));
                     ArrayNode groups = eni.putArray("SecurityGroupIds");
-                    for (String g : r.getString(4).split(",")) {
+                    for (String g : Sql.strings(c, "SELECT group_id FROM network_interface_groups WHERE eni_id = ? ORDER BY group_id", r.getString(1))) {
                         groups.add(g);
                     }
                     eni.put("PrivateIpAddress", r.getString(5)).put("State", r.getTimestamp(7) != null ? "unused" : r.getString(6));

@@ -6,10 +6,8 @@ import io.hyperplane.config.fleet.InvokeRequest;
 import io.hyperplane.config.fleet.InvokeResult;
 import io.hyperplane.config.fleet.Payload;
 import io.hyperplane.control.fleet.WorkerRegistry;
-import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
-import io.hyperplane.control.lambda.FunctionStore.Version;
-import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.Sql;
+import io.hyperplane.control.lambda.VersionStore.Subnet;
+import io.hyperplane.control.lambda.VersionStore.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +16,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -63,7 +59,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     public record EventOutcome(String requestId, String function, int attempts, boolean succeeded, String lastError) {
     }
 
-    private final Database db;
     private final WorkerRegistry workers;
     private final String token;
     private final int accountConcurrency;
@@ -95,8 +90,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean running = true;
 
-    public InvocationService(Database db, WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
-        this.db = db;
+    public InvocationService(WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
         this.workers = workers;
         this.token = token;
         this.accountConcurrency = accountConcurrency;
@@ -107,10 +101,9 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     @Override
-    public CompletableFuture<LambdaApi.Response> invoke(String account, String region, String name, String version, Map<String, String> headers,
-                                                       byte[] payload) {
+    public CompletableFuture<LambdaApi.Response> invoke(Target target, Map<String, String> headers, byte[] payload) {
         String type = headers.getOrDefault("x-amz-invocation-type", "RequestResponse");
-        Target target = target(account, region, name, version);
+        String name = target.version().name();
         switch (type) {
             case "DryRun" -> {
                 return CompletableFuture.completedFuture(new LambdaApi.Response(204, null, Map.of("X-Amz-Executed-Version", target.version().version())));
@@ -186,37 +179,22 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         }
     }
 
-    // ---- Resolving the function -----------------------------------------------------------------
+    // ---- The function as read for the invocation ----------------------------------------------
 
-    record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
-    }
-
-    record Target(String account, String region, Version version, Lifecycle lifecycle, List<Subnet> subnets, long sumReservedOthers) {
+    /**
+     * An Active function's version as one read of the store found it: the subnets it runs in with
+     * their ENIs, its reserved concurrency (null: none) and what the account's other functions reserve.
+     */
+    record Target(String account, String region, Version version, Integer reservedConcurrency, List<Subnet> subnets, long sumReservedOthers) {
         String key() {
             return account + "/" + version.name();
         }
     }
 
-    private Target target(String account, String region, String name, String version) {
-        return db.inTransaction(c -> {
-            Version v = FunctionStore.version(c, account, name, version).orElseThrow(() -> LambdaError.notFound(LambdaApi.arn(region, account, name)));
-            Lifecycle l = FunctionStore.lifecycle(c, account, name).orElseThrow();
-            List<Subnet> subnets = new ArrayList<>();
-            try (PreparedStatement s = Sql.prepare(c, "SELECT e.subnet_id, e.id, e.group_key FROM function_enis f JOIN network_interfaces e ON e.id = f.eni_id"
-                    + " WHERE f.account_id = ? AND f.function_name = ? AND f.version = ? ORDER BY e.subnet_id", account, name, version); ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    subnets.add(new Subnet(r.getString(1), r.getString(2), List.of(r.getString(3).split(","))));
-                }
-            }
-            long others = Sql.count(c, "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE account_id = ? AND name <> ?", account, name);
-            return new Target(account, region, v, l, subnets, others);
-        });
-    }
-
     // ---- Concurrency ----------------------------------------------------------------------------
 
     private String acquire(Target t) {
-        Integer reserved = t.lifecycle().reservedConcurrency();
+        Integer reserved = t.reservedConcurrency();
         String slot = reserved != null ? t.key() : t.account();
         int limit = reserved != null ? reserved : (int) Math.max(0, accountConcurrency - t.sumReservedOthers());
         int[] count = inFlight.computeIfAbsent(slot, k -> new int[1]);

@@ -200,7 +200,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed);
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
-            invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations());
+            invocations = new InvocationService(workers, token, settings.accountConcurrency(), settings.invocations());
             started.add(invocations);
             lambda.invoker(invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
@@ -215,12 +215,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.startup.showJavalinBanner = false;
                 config.routes.post("/", this::query);
                 config.routes.get("/", this::query);
-                for (String api : List.of("/2015-03-31/*", "/2017-10-31/*", "/2019-09-30/*")) {
-                    config.routes.get(api, this::lambda);
-                    config.routes.post(api, this::lambda);
-                    config.routes.put(api, this::lambda);
-                    config.routes.delete(api, this::lambda);
-                }
+                lambda.addRoutes(config.routes, this::lambda);
                 config.routes.get("/hyperplane/v1/enis", this::enis);
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
@@ -342,7 +337,7 @@ public final class ControlPlaneServer implements AutoCloseable {
      * reads the request and checks its signature; the call runs on a tenant thread and is answered
      * from there (Invoke: once its worker answers), so the request thread is free again at once.
      */
-    private void lambda(Context ctx) {
+    private void lambda(Context ctx, LambdaApi.Operation operation) {
         String requestId = UUID.randomUUID().toString();
         byte[] body = ctx.bodyAsBytes();
         ctx.header("x-amzn-RequestId", requestId);
@@ -362,7 +357,8 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
         String method = ctx.method().name();
         String path = ctx.req().getRequestURI();
-        ctx.future(() -> tenantRequests.submit(account, () -> lambda.handle(account, authenticated.region(), method, path, query, headers, body))
+        LambdaApi.Call call = new LambdaApi.Call(account, authenticated.region(), method, path, ctx.pathParamMap(), query, headers, body);
+        ctx.future(() -> tenantRequests.submit(account, () -> operation.answer(call))
                 .exceptionally(failure -> switch (cause(failure)) {
                     case TenantRequests.Throttled t -> LambdaApi.callerRateLimitExceeded();
                     case StoreException e -> {

@@ -1,4 +1,4 @@
-package io.hyperplane.control.ec2;
+package io.hyperplane.control.eni;
 
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Address;
