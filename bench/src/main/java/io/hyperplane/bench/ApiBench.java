@@ -3,6 +3,7 @@ package io.hyperplane.bench;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.linux.Directories;
 import io.hyperplane.metrics.LatencyRecorder;
 
 import java.io.IOException;

@@ -2,6 +2,7 @@ package io.hyperplane.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.linux.Directories;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.linux.sandbox.Sandbox;

@@ -1,15 +1,16 @@
 package io.hyperplane.bench;
 
+import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.sigv4.Credential;
-import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.nodes.NodeConfigBuilder;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.linux.Directories;
 import io.hyperplane.metrics.LatencyRecorder;
 import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.sigv4.Credential;
 
 import java.io.IOException;
 import java.nio.file.Files;

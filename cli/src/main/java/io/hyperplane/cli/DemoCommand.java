@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.linux.Directories;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -49,7 +50,7 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("  up in %.1f s at %s%n", (System.nanoTime() - t0) / 1e9, cloud.server().endpoint());
                 result = new Demo(cloud.server().endpoint(), cloud.server().defaultCredential(), own, "hp-demo-", burst, out).run();
             } finally {
-                Demo.deleteTree(own);
+                Directories.deleteTree(own);
             }
         }
         boolean ok = result.path("functionState").asText().equals("Active")

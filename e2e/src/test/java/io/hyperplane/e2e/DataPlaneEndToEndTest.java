@@ -1,15 +1,17 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.cli.Main;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabStatus;
 import io.hyperplane.lab.NodeLauncher;
-import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
+import io.hyperplane.linux.Directories;
+import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.node.CountersFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,7 +73,7 @@ class DataPlaneEndToEndTest {
             lab.down();
         }
         try {
-            Demo.deleteTree(stateRoot);
+            Directories.deleteTree(stateRoot);
         } catch (IOException e) {
             System.out.println("removing " + stateRoot + ": " + e.getMessage());
         }

@@ -1,7 +1,8 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
-import io.hyperplane.sigv4.Credential;
+import io.hyperplane.cli.Main;
 import io.hyperplane.client.Ec2QueryClient;
+import io.hyperplane.sigv4.Credential;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,12 +1,14 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.cli.Main;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.lab.service.ServiceHostMain;
-import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.linux.Directories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,7 +81,7 @@ class FabricEndToEndTest {
             server.close();
         }
         new Lab(fabricState, line -> { }).down();
-        Demo.deleteTree(dir);
+        Directories.deleteTree(dir);
         Process list = new ProcessBuilder("ip", "netns", "list").start();
         assertThat(new String(list.getInputStream().readAllBytes())).as("namespaces left behind").doesNotContain(PREFIX);
     }

@@ -1,12 +1,12 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.bench.JavaProbe;
+import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.worker.WorkerSettings;
-import io.hyperplane.cloud.LocalCloud;
-import io.hyperplane.bench.RuntimeBench;
-import io.hyperplane.bench.JavaProbe;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;

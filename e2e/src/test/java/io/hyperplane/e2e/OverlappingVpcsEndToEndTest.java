@@ -1,21 +1,21 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.sigv4.Credential;
-import io.hyperplane.dataplane.counters.Counter;
-import io.hyperplane.node.CountersFile;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.iam.ManagedPolicies;
+import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
-import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.node.CountersFile;
+import io.hyperplane.sigv4.Credential;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;

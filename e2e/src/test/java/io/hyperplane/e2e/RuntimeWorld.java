@@ -1,11 +1,12 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
+import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.service.ServiceHostMain;
-import io.hyperplane.cloud.LocalCloud;
-import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.linux.Directories;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
@@ -169,7 +170,7 @@ final class RuntimeWorld implements AutoCloseable {
             cloud.close();
         } finally {
             try {
-                Demo.deleteTree(dir); // the store, logs and state of this run
+                Directories.deleteTree(dir); // the store, logs and state of this run
             } catch (IOException e) {
                 System.out.println("removing " + dir + ": " + e.getMessage());
             }

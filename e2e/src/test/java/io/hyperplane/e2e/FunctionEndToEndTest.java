@@ -1,16 +1,18 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.cli.Main;
+import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
-import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.lab.service.ServiceHostMain;
-import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.linux.Directories;
+import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -128,7 +130,7 @@ class FunctionEndToEndTest {
             }
         } finally {
             new Lab(fabricState, line -> { }).down(); // removes the fabric's namespaces even if closing failed
-            Demo.deleteTree(dir);
+            Directories.deleteTree(dir);
         }
         String left = command("ip", "netns", "list");
         assertThat(left).as("every namespace this test made is gone").doesNotContain(PREFIX);

@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.control.lambda.LegacyEnis;

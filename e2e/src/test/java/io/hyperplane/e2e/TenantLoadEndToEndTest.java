@@ -1,9 +1,10 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
+import io.hyperplane.control.iam.ManagedPolicies;
+import io.hyperplane.linux.Directories;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.sigv4.Credential;
 import io.hyperplane.sigv4.SigV4Signer;
-import io.hyperplane.control.iam.ManagedPolicies;
-import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -102,7 +103,7 @@ class TenantLoadEndToEndTest {
                 }
             } finally {
                 w.close();
-                Demo.deleteTree(w.dir);
+                Directories.deleteTree(w.dir);
             }
         }
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith("hp-tl-") || n.startsWith("hp-ee-tl-"));

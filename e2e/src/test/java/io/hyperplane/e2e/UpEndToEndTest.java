@@ -1,5 +1,6 @@
-package io.hyperplane.cli;
+package io.hyperplane.e2e;
 
+import io.hyperplane.cli.Main;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Namespaces;
