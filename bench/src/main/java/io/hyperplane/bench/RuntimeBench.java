@@ -35,6 +35,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -51,6 +53,8 @@ public final class RuntimeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Launches of each kind in the sandbox's like-for-like measurement. */
     private static final int SANDBOX_ROUNDS = 100;
+    /** How often the subnet's interfaces are counted during a load: often enough to see a short-lived legacy ENI. */
+    private static final long SAMPLE_EVERY_MILLIS = 100;
     private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Sandbox|Runtime Init): ([0-9.]+) ms");
     static final String PYTHON = """
             import os, time, urllib.request
@@ -201,29 +205,28 @@ public final class RuntimeBench {
      * in the functions' subnet, every 100 ms): one per ENI.
      */
     private static <T> long subnetIpsDuring(Ec2QueryClient ec2, String subnet, Call<T> load) throws Exception {
-        java.util.concurrent.atomic.AtomicLong most = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread sampler = Thread.ofPlatform().name("hp-bench-ips").start(() -> {
+        AtomicBoolean done = new AtomicBoolean();
+        FutureTask<Long> sampler = new FutureTask<>(() -> {
+            long most = 0;
             while (!done.get()) {
                 try {
                     long n = Ec2QueryClient.items(Ec2QueryClient.child(ec2.call("DescribeNetworkInterfaces",
                             Map.of("Filter.1.Name", "subnet-id", "Filter.1.Value.1", subnet)), "networkInterfaceSet")).size();
-                    most.accumulateAndGet(n, Math::max);
-                    Thread.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
+                    most = Math.max(most, n);
                 } catch (IOException | RuntimeException e) {
                     // a sample missed; the next one counts
                 }
+                Thread.sleep(SAMPLE_EVERY_MILLIS);
             }
+            return most;
         });
+        Thread.ofPlatform().name("hp-bench-ips").start(sampler);
         try {
             load.run();
         } finally {
             done.set(true);
-            sampler.join();
         }
-        return most.get();
+        return sampler.get();
     }
 
     /** Cold starts whose numbers are not kept: the system's JITs warm up on them, as a long-running system's are. */

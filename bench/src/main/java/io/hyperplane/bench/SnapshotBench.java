@@ -135,9 +135,9 @@ public final class SnapshotBench {
                     + build.rejectedEnis().entrySet().stream().limit(3).toList());
         }
         if (run >= 0) {
-            long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4};
+            List<Long> times = List.of(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
             for (int p = 0; p < PHASES.size(); p++) {
-                samples.get(PHASES.get(p)).recordNanos(times[p]);
+                samples.get(PHASES.get(p)).recordNanos(times.get(p));
             }
         }
     }

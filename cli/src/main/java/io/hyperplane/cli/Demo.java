@@ -184,26 +184,23 @@ final class Demo {
         return result;
     }
 
+    /** An invocation's answer and when it came ({@link System#nanoTime}). */
+    private record Answered(LambdaHttpClient.Answer answer, long at) {
+    }
+
     private ObjectNode burst(String vpc, String dbIp, Path instanceLog, String model) throws Exception {
         long logOffset = Files.size(instanceLog);
         Map<String, String> headers = model == null ? Map.of() : Map.of("X-Hyperplane-Network-Model", model);
         String event = "{\"host\":\"" + dbIp + "\",\"holdSeconds\":2}";
         ExecutorService pool = Executors.newFixedThreadPool(burst);
-        List<CompletableFuture<LambdaHttpClient.Answer>> calls = new ArrayList<>();
+        List<CompletableFuture<Answered>> calls = new ArrayList<>();
         long t0 = System.nanoTime();
-        long[] lastOk = {0};
         for (int i = 0; i < burst; i++) {
             calls.add(CompletableFuture.supplyAsync(() -> {
                 try {
-                    LambdaHttpClient.Answer a = lambda.invoke(FUNCTION, event, headers);
-                    if (a.ok()) {
-                        synchronized (lastOk) {
-                            lastOk[0] = Math.max(lastOk[0], System.nanoTime());
-                        }
-                    }
-                    return a;
+                    return new Answered(lambda.invoke(FUNCTION, event, headers), System.nanoTime());
                 } catch (IOException | InterruptedException e) {
-                    return new LambdaHttpClient.Answer(0, e.getClass().getSimpleName(), null, null, e.getMessage());
+                    return new Answered(new LambdaHttpClient.Answer(0, e.getClass().getSimpleName(), null, null, e.getMessage()), System.nanoTime());
                 }
             }, pool));
         }
@@ -214,14 +211,16 @@ final class Demo {
         LatencyRecorder cold = new LatencyRecorder(); // a cold start: Init Duration (process + runtime init) plus the network attach before it
         LatencyRecorder attach = new LatencyRecorder();
         int throttled = 0;
-        for (CompletableFuture<LambdaHttpClient.Answer> call : calls) {
-            LambdaHttpClient.Answer a = call.join();
+        long lastOk = t0;
+        for (CompletableFuture<Answered> call : calls) {
+            LambdaHttpClient.Answer a = call.join().answer();
             if (!a.ok()) {
                 failed++;
                 errors.merge(a.errorType() != null ? a.errorType() : a.functionError() != null ? "function error" : "HTTP " + a.status(), 1, Integer::sum);
                 continue;
             }
             ok++;
+            lastOk = Math.max(lastOk, call.join().at());
             seen.add(JSON.readTree(a.body()).path("clientAddressSeenByPostgres").asText());
             Matcher m = REPORT_FIELD.matcher(a.log());
             double init = Double.NaN;
@@ -241,7 +240,7 @@ final class Demo {
             }
         }
         pool.shutdownNow();
-        long untilAllMs = ok == burst ? (lastOk[0] - t0) / 1_000_000 : -1;
+        long untilAllMs = ok == burst ? (lastOk - t0) / 1_000_000 : -1;
         List<JsonNode> enis = enis(vpc).stream().filter(e -> (model == null) != e.path("description").asText().contains("legacy")).toList();
         TreeSet<String> databaseLog = new TreeSet<>();
         try (InputStream in = Files.newInputStream(instanceLog)) {

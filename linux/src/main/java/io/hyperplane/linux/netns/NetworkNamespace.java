@@ -12,7 +12,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Runs a piece of setup inside a named network namespace ({@code ip netns add NAME}, i.e.
@@ -55,33 +56,21 @@ public final class NetworkNamespace {
         if (name == null || name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..")) {
             throw new IllegalArgumentException("netns '" + name + "': must be a name under " + NETNS_DIR);
         }
-        AtomicReference<T> result = new AtomicReference<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread worker = Thread.ofPlatform().name("hp-netns-" + name).unstarted(() -> {
-            try {
-                result.set(inside(name, action));
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
-        worker.start();
+        FutureTask<T> task = new FutureTask<>(() -> inside(name, action));
+        Thread.ofPlatform().name("hp-netns-" + name).start(task);
         try {
-            worker.join();
+            return task.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("netns " + name + ": interrupted while waiting for the setup inside it", e);
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException r -> throw r;
+                case Error err -> throw err;
+                default -> throw new IOException("netns " + name + ": " + e.getCause(), e.getCause());
+            }
         }
-        Throwable t = failure.get();
-        if (t instanceof IOException io) {
-            throw io;
-        }
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return result.get();
     }
 
     private static <T> T inside(String name, Action<T> action) throws IOException {
