@@ -1,0 +1,39 @@
+package io.hyperplane.worker;
+
+import java.util.Objects;
+
+/** How one invocation ended, as the worker answers the control plane ({@link WorkerWire} writes it). */
+sealed interface InvokeResult {
+
+    /**
+     * The function ran: its response, or its error ({@code functionError}: Lambda's "Unhandled", which
+     * includes a timeout and the runtime's exit), with the log tail of the invocation. {@code phases} is
+     * there for the invocation that made its environment, null otherwise.
+     */
+    record Completed(boolean functionError, byte[] payload, String log, boolean coldStart, String environmentId,
+                     ColdStartPhases phases) implements InvokeResult {
+        public Completed {
+            Objects.requireNonNull(payload, "payload");
+            Objects.requireNonNull(log, "log");
+            Objects.requireNonNull(environmentId, "environmentId");
+            if (coldStart != (phases != null)) {
+                throw new IllegalArgumentException("environment " + environmentId + ": phases belong to a cold start, and every cold start has them");
+            }
+        }
+    }
+
+    /** The runtime failed to initialise: a function error of the cold start, with the runtime's error JSON and init's log. */
+    record InitFailed(byte[] payload, String log) implements InvokeResult {
+        public InitFailed {
+            Objects.requireNonNull(payload, "payload");
+            Objects.requireNonNull(log, "log");
+        }
+    }
+
+    /** No environment could run it: Lambda's error type, HTTP status and message for the caller. */
+    record Failed(String errorType, int status, String message) implements InvokeResult {
+        public Failed {
+            Objects.requireNonNull(errorType, "errorType");
+        }
+    }
+}
