@@ -30,6 +30,18 @@ interface RuntimeLauncher {
         public Launched {
             Objects.requireNonNull(process, "process");
         }
+
+        /**
+         * The phases from {@link System#nanoTime} readings: the launch's start, the spawn, the end of init, and when the
+         * sandbox's ready line was read (0 or less: not at all). A ready line read only after init ended (the log's
+         * reader runs when the CPU lets it) says nothing of when the sandbox was made: no sandbox phase then, rather
+         * than a negative init.
+         */
+        static Launched timed(RuntimeProcess process, long startNanos, long spawnedNanos, long initDoneNanos, long sandboxReadyNanos) {
+            boolean sandboxSeen = sandboxReadyNanos > 0 && sandboxReadyNanos <= initDoneNanos;
+            return new Launched(process, (spawnedNanos - startNanos) / 1e6, sandboxSeen ? (sandboxReadyNanos - spawnedNanos) / 1e6 : Double.NaN,
+                    (initDoneNanos - (sandboxSeen ? sandboxReadyNanos : spawnedNanos)) / 1e6);
+        }
     }
 
     /**

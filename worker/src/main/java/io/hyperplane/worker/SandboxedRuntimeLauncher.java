@@ -113,10 +113,8 @@ final class SandboxedRuntimeLauncher implements RuntimeLauncher {
                 case InitOutcome.Ready ready -> {
                     TenantCpu.toIdle(worker, cgroup, process.toHandle());
                     // Process start: files, Runtime API and the spawn; sandbox: until the sandbox's ready line; then the runtime's init.
-                    long made = log.sandboxReadyNanos();
-                    double sandboxMs = made > 0 ? (made - t2) / 1e6 : Double.NaN;
-                    return new Launched(new SandboxedRuntime(worker, namespace, dir, process, api, cgroup, log), (t2 - t0) / 1e6, sandboxMs,
-                            (made > 0 ? t3 - made : t3 - t2) / 1e6);
+                    return Launched.timed(new SandboxedRuntime(worker, namespace, dir, process, api, cgroup, log), t0, t2, t3,
+                            log.sandboxReadyNanos());
                 }
                 case InitOutcome.InitError error -> throw new InitFailedException(error.errorType(), error.errorMessage(),
                         new String(error.rawBody(), StandardCharsets.UTF_8), log.drain());
