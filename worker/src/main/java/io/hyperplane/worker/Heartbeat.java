@@ -63,6 +63,8 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // stopping
+        } catch (RuntimeException e) {
+            LOG.warn("heartbeat failed; the next in {} s", INTERVAL.toSeconds(), e); // the timer stops for good at an exception
         }
     }
 
