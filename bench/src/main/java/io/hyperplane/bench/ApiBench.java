@@ -1,15 +1,15 @@
 package io.hyperplane.bench;
 
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.metrics.LatencyRecorder;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +19,8 @@ import java.util.function.Consumer;
 /**
  * {@code hyperplane bench api}: DescribeSubnets latency with many concurrent clients against a
  * real server (embedded H2, no fabric) in this JVM, over loopback HTTP with SigV4 on every request.
- * Each client thread loops one request at a time; a warm-up is discarded.
+ * Each client thread loops one request at a time; a warm-up is discarded. Percentiles as
+ * {@link LatencyRecorder} defines them.
  */
 public final class ApiBench {
     public record Result(int clients, long requests, long failures, double seconds, double p50Ms, double p99Ms, double perSecond) {
@@ -46,14 +47,13 @@ public final class ApiBench {
             long start = System.nanoTime();
             long measureFrom = start + warmup.toNanos();
             long end = measureFrom + measure.toNanos();
-            List<long[]> samples = new ArrayList<>();
+            List<LatencyRecorder> recorders = new ArrayList<>();
             AtomicLong failures = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
-                long[] mine = new long[1 << 16];
-                samples.add(mine);
+                LatencyRecorder mine = new LatencyRecorder(); // one per client, merged after the run
+                recorders.add(mine);
                 threads.add(Thread.ofPlatform().start(() -> {
-                    int n = 0;
                     Map<String, String> filter = new LinkedHashMap<>();
                     filter.put("Filter.1.Name", "vpc-id");
                     filter.put("Filter.1.Value.1", vpc);
@@ -67,27 +67,22 @@ public final class ApiBench {
                         } catch (InterruptedException e) {
                             return;
                         }
-                        if (t0 >= measureFrom && n < mine.length - 1) {
-                            mine[++n] = System.nanoTime() - t0;
+                        if (t0 >= measureFrom) {
+                            mine.recordNanos(System.nanoTime() - t0);
                         }
                     }
-                    mine[0] = n;
                 }));
             }
             for (Thread t : threads) {
                 t.join();
             }
-            int total = samples.stream().mapToInt(s -> (int) s[0]).sum();
-            long[] all = new long[total];
-            int at = 0;
-            for (long[] s : samples) {
-                System.arraycopy(s, 1, all, at, (int) s[0]);
-                at += (int) s[0];
-            }
-            Arrays.sort(all);
+            LatencyRecorder all = new LatencyRecorder();
+            recorders.forEach(all::add);
+            LatencyRecorder.Summary latency = all.summary();
             double seconds = measure.toNanos() / 1e9;
-            return new Result(clients, total, failures.get(), seconds, all[(int) (total * 0.50)] / 1e6,
-                    all[Math.min(total - 1, (int) (total * 0.99))] / 1e6, total / seconds);
+            return new Result(clients, latency.count(), failures.get(), seconds, latency.p50Millis(), latency.p99Millis(), latency.count() / seconds);
+        } finally {
+            Directories.deleteTree(dir); // the server's store
         }
     }
 }

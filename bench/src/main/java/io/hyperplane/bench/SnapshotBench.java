@@ -2,12 +2,13 @@ package io.hyperplane.bench;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.nodes.NodeConfigBuilder;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.metrics.LatencyRecorder;
 import io.hyperplane.packet.Ipv4Address;
 
 import java.io.IOException;
@@ -21,7 +22,6 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +48,7 @@ public final class SnapshotBench {
         }
     }
 
-    /** Median milliseconds per phase, for the baseline and the overlapping store. */
+    /** Median milliseconds per phase (p50 as {@link LatencyRecorder} defines it), for the baseline and the overlapping store. */
     public record Row(String phase, double distinctMs, double overlappingMs) {
         public double ratio() {
             return overlappingMs / distinctMs;
@@ -76,8 +76,8 @@ public final class SnapshotBench {
                     + " them at the same addresses in " + settings.vpcs() + " VPCs of 10.0.0.0/16");
             populate(distinct, settings, false);
             populate(overlapping, settings, true);
-            Map<String, long[]> distinctSamples = samples(settings);
-            Map<String, long[]> overlappingSamples = samples(settings);
+            Map<String, LatencyRecorder> distinctSamples = samples();
+            Map<String, LatencyRecorder> overlappingSamples = samples();
             try (Connection a = DriverManager.getConnection(distinct.databaseUrl(), "sa", "");
                  Connection b = DriverManager.getConnection(overlapping.databaseUrl(), "sa", "")) {
                 for (int run = -settings.warmups(); run < settings.runs(); run++) { // interleaved: the machine's noise falls on both
@@ -91,8 +91,8 @@ public final class SnapshotBench {
             }
             return rows;
         } finally {
-            deleteTree(distinctDir);
-            deleteTree(overlappingDir);
+            Directories.deleteTree(distinctDir);
+            Directories.deleteTree(overlappingDir);
         }
     }
 
@@ -104,20 +104,18 @@ public final class SnapshotBench {
         return s.toString();
     }
 
-    private static Map<String, long[]> samples(Settings settings) {
-        Map<String, long[]> samples = new LinkedHashMap<>();
-        PHASES.forEach(p -> samples.put(p, new long[settings.runs()]));
+    private static Map<String, LatencyRecorder> samples() {
+        Map<String, LatencyRecorder> samples = new LinkedHashMap<>();
+        PHASES.forEach(p -> samples.put(p, new LatencyRecorder()));
         return samples;
     }
 
-    private static double median(long[] times) {
-        long[] sorted = times.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2] / 1e6;
+    private static double median(LatencyRecorder times) {
+        return times.percentileNanos(50) / 1e6;
     }
 
     /** One build, validation, JSON round trip and compile; recorded when {@code run} is not a warm-up. */
-    private static void once(Connection c, Settings settings, int run, Map<String, long[]> samples) throws SQLException {
+    private static void once(Connection c, Settings settings, int run, Map<String, LatencyRecorder> samples) throws SQLException {
         long t0 = System.nanoTime();
         NodeConfigBuilder.Build build = NodeConfigBuilder.build(c);
         long t1 = System.nanoTime();
@@ -138,7 +136,7 @@ public final class SnapshotBench {
         if (run >= 0) {
             long[] times = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4};
             for (int p = 0; p < PHASES.size(); p++) {
-                samples.get(PHASES.get(p))[run] = times[p];
+                samples.get(PHASES.get(p)).recordNanos(times[p]);
             }
         }
     }
@@ -198,13 +196,5 @@ public final class SnapshotBench {
         String group = Ec2QueryClient.text(ec2.call("CreateSecurityGroup", Map.of("VpcId", vpc, "GroupName", "fn", "GroupDescription", "fn")),
                 "groupId");
         return new String[] {subnet, vpc, group, account.accountId(), first, Integer.toString(enis)};
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

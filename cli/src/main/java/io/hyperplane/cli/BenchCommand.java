@@ -6,6 +6,7 @@ import io.hyperplane.bench.ForwarderBench;
 import io.hyperplane.bench.SnapshotBench;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.NodeLauncher;
+import io.hyperplane.bench.RuntimeBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.client.Ec2QueryClient;
-import io.hyperplane.control.client.LambdaHttpClient;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.client.Ec2QueryClient;
+import io.hyperplane.client.LambdaHttpClient;
 import io.hyperplane.lab.Lab;
+import io.hyperplane.metrics.LatencyRecorder;
+import io.hyperplane.bench.RuntimeBench;
 import org.w3c.dom.Element;
 
 import java.io.IOException;
@@ -209,8 +211,8 @@ final class Demo {
         int failed = 0;
         Map<String, Integer> errors = new LinkedHashMap<>();
         TreeSet<String> seen = new TreeSet<>();
-        List<Double> cold = new ArrayList<>();
-        List<Double> attach = new ArrayList<>();
+        LatencyRecorder cold = new LatencyRecorder(); // a cold start: Init Duration (process + runtime init) plus the network attach before it
+        LatencyRecorder attach = new LatencyRecorder();
         int throttled = 0;
         for (CompletableFuture<LambdaHttpClient.Answer> call : calls) {
             LambdaHttpClient.Answer a = call.join();
@@ -222,12 +224,20 @@ final class Demo {
             ok++;
             seen.add(JSON.readTree(a.body()).path("clientAddressSeenByPostgres").asText());
             Matcher m = REPORT_FIELD.matcher(a.log());
+            double init = Double.NaN;
+            double attached = 0;
             while (m.find()) {
                 switch (m.group(1)) {
-                    case "Init Duration" -> cold.add(Double.parseDouble(m.group(2)));
-                    case "Network Attach" -> attach.add(Double.parseDouble(m.group(2)));
+                    case "Init Duration" -> init = Double.parseDouble(m.group(2));
+                    case "Network Attach" -> {
+                        attached = Double.parseDouble(m.group(2));
+                        attach.recordMillis(attached);
+                    }
                     default -> throttled += m.group(3) != null ? 1 : 0;
                 }
+            }
+            if (!Double.isNaN(init)) {
+                cold.recordMillis(init + attached);
             }
         }
         pool.shutdownNow();
@@ -242,9 +252,9 @@ final class Demo {
             }
         }
         ObjectNode r = JSON.createObjectNode();
-        r.put("executionEnvironments", cold.size()).put("enis", enis.size())
+        r.put("executionEnvironments", cold.count()).put("enis", enis.size())
                 .put("subnetIpsUsed", enis.stream().map(e -> e.path("ip").asText()).distinct().count()).put("throttledEniCreations", throttled);
-        r.set("coldStartMs", RuntimeBench.percentiles(withInitPlusAttach(cold, attach)));
+        r.set("coldStartMs", RuntimeBench.percentiles(cold));
         r.set("networkAttachMs", RuntimeBench.percentiles(attach));
         r.put("invocationsOk", ok).put("invocationsFailed", failed).put("timeUntilAllSucceededMs", untilAllMs);
         ArrayNode addresses = r.putArray("clientAddressesSeenByDatabase");
@@ -254,19 +264,10 @@ final class Demo {
         if (!errors.isEmpty()) {
             r.set("errors", JSON.valueToTree(errors));
         }
-        detail(ok + " succeeded, " + failed + " failed" + (errors.isEmpty() ? "" : " " + errors) + "; " + cold.size() + " cold starts; "
+        detail(ok + " succeeded, " + failed + " failed" + (errors.isEmpty() ? "" : " " + errors) + "; " + cold.count() + " cold starts; "
                 + enis.size() + " ENI(s): " + abbreviate(new TreeSet<>(enis.stream().map(e -> e.path("ip").asText()).toList())));
         detail("PostgreSQL's pg_stat_activity saw client address(es) " + abbreviate(seen) + "; its log: connections from " + abbreviate(databaseLog));
         return r;
-    }
-
-    /** A cold start: Init Duration (process + runtime init) plus the network attach before it. */
-    private static List<Double> withInitPlusAttach(List<Double> init, List<Double> attach) {
-        List<Double> out = new ArrayList<>();
-        for (int i = 0; i < init.size(); i++) {
-            out.add(init.get(i) + (i < attach.size() ? attach.get(i) : 0));
-        }
-        return out;
     }
 
     private static String abbreviate(TreeSet<String> values) {

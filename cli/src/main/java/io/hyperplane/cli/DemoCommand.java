@@ -1,7 +1,8 @@
 package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
+import io.hyperplane.cloud.LocalCloud;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

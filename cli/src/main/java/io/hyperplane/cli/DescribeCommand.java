@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import picocli.CommandLine.Command;

@@ -1,6 +1,6 @@
 package io.hyperplane.cli;
 
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.client.Ec2QueryClient;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.config.fabric.Fabric;
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.lab.Lab;

@@ -1,11 +1,12 @@
 package io.hyperplane.cli;
 
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
+import io.hyperplane.cloud.LocalCloud;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -6,6 +6,7 @@ import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.lab.service.ServiceHostMain;
+import io.hyperplane.cloud.LocalCloud;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

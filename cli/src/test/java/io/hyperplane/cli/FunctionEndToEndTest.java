@@ -10,6 +10,7 @@ import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.lab.service.ServiceHostMain;
+import io.hyperplane.cloud.LocalCloud;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -2,12 +2,13 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.node.CountersFile;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.cloud.LocalCloud;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;

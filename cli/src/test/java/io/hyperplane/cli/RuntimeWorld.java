@@ -4,6 +4,8 @@ import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.service.ServiceHostMain;
+import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.bench.RuntimeBench;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;

@@ -1,7 +1,7 @@
 package io.hyperplane.cli;
 
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.client.Ec2QueryClient;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.client.Ec2QueryClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

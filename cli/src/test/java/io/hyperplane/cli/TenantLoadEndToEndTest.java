@@ -1,7 +1,7 @@
 package io.hyperplane.cli;
 
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.SigV4Signer;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.SigV4Signer;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;

@@ -2,7 +2,7 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
@@ -12,6 +12,7 @@ import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.cloud.LocalCloud;
 import org.assertj.core.api.SoftAssertions;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;

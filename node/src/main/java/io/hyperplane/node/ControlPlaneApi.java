@@ -1,7 +1,7 @@
 package io.hyperplane.node;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.NodeHeartbeat;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -15,7 +15,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * The node's side of the control plane's HTTP contract. Every request carries
@@ -25,7 +24,7 @@ import java.util.List;
  *            200  a NodeSnapshot (SnapshotJson's format) newer than V,
  *                 header X-Hyperplane-Config-Version = its version
  *            304  nothing newer within W seconds: ask again
- *   PUT    /hyperplane/v1/nodes/N     heartbeat and registration, about once a second
+ *   PUT    /hyperplane/v1/nodes/N     heartbeat and registration, about once a second ({@link NodeHeartbeat})
  *            {"underlayIp":"198.18.0.1","port":4789,"appliedVersion":7,"incarnation":"5f0c...",
  *             "enis":[{"id":"eni-…","ip":"10.0.1.4","flows":12,"natPorts":12}]}
  *            (appliedVersion never lowers the version a node acknowledged within one incarnation)
@@ -49,7 +48,6 @@ final class ControlPlaneApi {
     private static final int OK = 200;
     private static final int NOT_MODIFIED = 304;
     private static final int UNAUTHORIZED = 401;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpClient http;
     private final HttpClient streamHttp;
@@ -77,18 +75,6 @@ final class ControlPlaneApi {
 
     /** A 304: nothing newer within the wait. */
     record NotModified() implements ConfigAnswer {
-    }
-
-    /** The heartbeat's body. */
-    /** {@code incarnation}: the same for every heartbeat of one node process, another after a restart. */
-    record Heartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
-    }
-
-    /**
-     * One ENI of the applied config, named by its id (its address repeats across VPCs): open
-     * flows, and NAT ports held (one per tracked flow, finished ones too until reclaimed).
-     */
-    record EniUsage(String id, String ip, long flows, long natPorts) {
     }
 
     /** The control plane answered the stream's upgrade with another status than 101 (and not 401): it has no stream. */
@@ -142,16 +128,10 @@ final class ControlPlaneApi {
     }
 
     /** Registers the node, or refreshes its registration, with what it runs on now. */
-    void heartbeat(Heartbeat heartbeat) throws IOException, InterruptedException {
-        String body;
-        try {
-            body = JSON.writeValueAsString(heartbeat);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("heartbeat did not serialise", e);
-        }
+    void heartbeat(NodeHeartbeat heartbeat) throws IOException, InterruptedException {
         HttpRequest request = request(URI.create(nodeUrl), HEARTBEAT_TIMEOUT)
                 .header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(body)).build();
+                .PUT(HttpRequest.BodyPublishers.ofString(FleetJson.encode(heartbeat))).build();
         HttpResponse<String> response = send(request);
         if (response.statusCode() != OK) {
             throw unexpected(request, response);

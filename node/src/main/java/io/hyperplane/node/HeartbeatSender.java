@@ -1,6 +1,7 @@
 package io.hyperplane.node;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.NodeHeartbeat;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.packet.Ipv4Address;
 
@@ -70,21 +71,21 @@ final class HeartbeatSender implements Runnable {
         }
     }
 
-    private ControlPlaneApi.Heartbeat heartbeat() {
+    private NodeHeartbeat heartbeat() {
         LoadedConfig applied = agent.applied();
         if (applied == null) {
-            return new ControlPlaneApi.Heartbeat(underlayIp, port, -1, incarnation, List.of());
+            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of());
         }
         NodeSnapshot snapshot = applied.snapshot();
         Map<String, Integer> vniBySubnet = new HashMap<>();
         snapshot.subnets().forEach(s -> vniBySubnet.put(s.id(), s.vni()));
         Map<Long, PublishedEniPorts.Load> loads = agent.eniPorts().read();
-        List<ControlPlaneApi.EniUsage> usage = new ArrayList<>(snapshot.enis().size());
+        List<NodeHeartbeat.EniUsage> usage = new ArrayList<>(snapshot.enis().size());
         for (NodeSnapshot.Eni eni : snapshot.enis()) {
             PublishedEniPorts.Load load = loads.get(FlowCounts.eniKey(vniBySubnet.get(eni.subnetId()), Ipv4Address.parse(eni.ip())));
-            usage.add(load == null ? new ControlPlaneApi.EniUsage(eni.id(), eni.ip(), 0, 0)
-                    : new ControlPlaneApi.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
+            usage.add(load == null ? new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), 0, 0)
+                    : new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
         }
-        return new ControlPlaneApi.Heartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage);
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage);
     }
 }

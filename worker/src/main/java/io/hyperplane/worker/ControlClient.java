@@ -1,8 +1,14 @@
 package io.hyperplane.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.config.fleet.EnvironmentRegistered;
+import io.hyperplane.config.fleet.EnvironmentRegistration;
+import io.hyperplane.config.fleet.FleetError;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.LegacyEniCreated;
+import io.hyperplane.config.fleet.LegacyEniRequest;
+import io.hyperplane.config.fleet.RegistrationAnswer;
+import io.hyperplane.config.fleet.WorkerHeartbeat;
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 
 import java.io.IOException;
 import java.net.URI;
@@ -14,7 +20,6 @@ import java.util.List;
 
 /** The worker's side of the fleet API (bearer token): heartbeats, environments, code, legacy ENIs. */
 final class ControlClient {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A refusal from the control plane: HTTP status and its message (or error type). */
     static final class ControlException extends IOException {
@@ -49,33 +54,46 @@ final class ControlClient {
         stream.close();
     }
 
-    private JsonNode call(String method, String path, String body, Duration timeout) throws IOException, InterruptedException {
+    /**
+     * Sends {@code message} (null: no body) and returns the answer's body; a refusal (any status
+     * but 2xx) as a ControlException with the control plane's {@link FleetError}, or the body as
+     * its message when it is none (a proxy's page, say).
+     */
+    private String call(String method, String path, Object message, Duration timeout) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(control.resolve(path)).timeout(timeout).header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body)).build();
+                .method(method, message == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(FleetJson.encode(message)))
+                .build();
         HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-        JsonNode json = response.body().isEmpty() ? JSON.createObjectNode() : parse(response.body());
         if (response.statusCode() / 100 != 2) {
-            throw new ControlException(response.statusCode(), json.path("errorType").asText(null),
-                    method + " " + path + ": HTTP " + response.statusCode() + " " + json.path("message").asText(response.body()));
+            FleetError error = refusal(response.body());
+            throw new ControlException(response.statusCode(), error.errorType(), method + " " + path + ": HTTP " + response.statusCode() + " " + error.message());
         }
-        return json;
+        return response.body();
     }
 
-    private static JsonNode parse(String body) {
+    private static FleetError refusal(String body) {
         try {
-            return JSON.readTree(body);
-        } catch (IOException e) {
-            return JSON.createObjectNode().put("message", body);
+            return FleetJson.decode(body, FleetError.class);
+        } catch (IllegalArgumentException e) {
+            return FleetError.of(body.isEmpty() ? "(no body)" : body);
+        }
+    }
+
+    /** The answer to a request that succeeded, as {@code type}; one that is none is an IOException naming the request. */
+    private static <T> T answer(String body, Class<T> type, String request) throws IOException {
+        try {
+            return FleetJson.decode(body, type);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(request + ": the control plane's answer is not a " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 
     /** Registers or refreshes the worker; returns the live forwarder nodes' underlay addresses. */
     List<String> heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("url", url.toString()).put("underlayIp", underlayIp).put("networkModel", networkModel)
-                .put("environments", environments);
-        JsonNode answer = call("PUT", "/hyperplane/v1/workers/" + name, body.toString(), Duration.ofSeconds(5));
-        return java.util.stream.StreamSupport.stream(answer.path("nodes").spliterator(), false).map(n -> n.path("underlayIp").asText()).toList();
+        String path = "/hyperplane/v1/workers/" + name;
+        String body = call("PUT", path, new WorkerHeartbeat(url, underlayIp, networkModel, environments), Duration.ofSeconds(5));
+        return answer(body, WorkerHeartbeatAnswer.class, "PUT " + path).nodes().stream().map(WorkerHeartbeatAnswer.LiveNode::underlayIp).toList();
     }
 
     void leave(String name) throws IOException, InterruptedException {
@@ -87,30 +105,32 @@ final class ControlClient {
      * {@code waitForNodes}, only once every live node runs a configuration that has it.
      */
     int registerEnvironment(String id, String hostIp, String ip, String mac, String eniId, boolean waitForNodes) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("id", id).put("hostIp", hostIp).put("ip", ip).put("mac", mac);
-        if (eniId != null) {
-            body.put("eniId", eniId);
-        }
+        EnvironmentRegistration registration = new EnvironmentRegistration(id, hostIp, ip, mac, eniId);
         if (waitForNodes) {
             // A cold start waits for this: over the control stream when there is one (a message each
             // way on an open socket), else over HTTP. Registering again is harmless, so a stream that
             // drops mid-request falls back too.
-            ObjectNode request = JSON.createObjectNode().put("waitForNodes", true);
-            request.set("register", body);
             try {
-                JsonNode answer = stream.request(request, Duration.ofSeconds(15));
-                int status = answer.path("status").asInt(500);
-                if (status / 100 != 2) {
-                    throw new ControlException(status, null, "registering environment " + id + ": " + status + " " + answer.path("message").asText());
+                RegistrationAnswer answer = stream.register(registration, true, Duration.ofSeconds(15));
+                switch (answer) {
+                    case RegistrationAnswer.Registered registered -> {
+                        registeredOverStream.incrementAndGet();
+                        return vni(registered.vni());
+                    }
+                    case RegistrationAnswer.Refused refused -> throw new ControlException(refused.status(), null,
+                            "registering environment " + id + ": " + refused.status() + " " + refused.message());
                 }
-                registeredOverStream.incrementAndGet();
-                return answer.path("vni").asInt();
             } catch (ControlStream.Unavailable e) {
                 registeredOverHttp.incrementAndGet(); // below
             }
         }
-        return call("POST", "/hyperplane/v1/execution-environments" + (waitForNodes ? "?waitForNodes=true" : ""), body.toString(),
-                Duration.ofSeconds(15)).path("vni").asInt();
+        String path = "/hyperplane/v1/execution-environments" + (waitForNodes ? "?waitForNodes=true" : "");
+        return vni(answer(call("POST", path, registration, Duration.ofSeconds(15)), EnvironmentRegistered.class, "POST " + path).vni());
+    }
+
+    /** VNIs are 24 bits (RFC 7348 §5); one that is not is the control plane's bug, not a number to truncate. */
+    private static int vni(long vni) {
+        return Math.toIntExact(vni);
     }
 
     void deregisterEnvironment(String id) throws IOException, InterruptedException {
@@ -135,10 +155,10 @@ final class ControlClient {
     }
 
     /** Legacy model: an ENI of the environment's own; throws ControlException with Lambda's error type on refusal. */
-    JsonNode createLegacyEni(String account, String function, String subnetId, List<String> groups) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("accountId", account).put("functionName", function).put("subnetId", subnetId);
-        groups.forEach(body.putArray("securityGroupIds")::add);
-        return call("POST", "/hyperplane/v1/legacy-enis", body.toString(), Duration.ofSeconds(60));
+    LegacyEniCreated createLegacyEni(String account, String function, String subnetId, List<String> groups) throws IOException, InterruptedException {
+        String path = "/hyperplane/v1/legacy-enis";
+        return answer(call("POST", path, new LegacyEniRequest(account, function, subnetId, groups), Duration.ofSeconds(60)), LegacyEniCreated.class,
+                "POST " + path);
     }
 
     void deleteLegacyEni(String eniId) throws IOException, InterruptedException {

@@ -1,8 +1,9 @@
 package io.hyperplane.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.config.fleet.EnvironmentRegistration;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.RegistrationAnswer;
+import io.hyperplane.config.fleet.RegistrationRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,14 +26,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The worker's WebSocket to the control plane ({@code /hyperplane/v1/workers/NAME/stream}), for
  * the one request on a cold start's path: registering an environment and waiting until every node
- * runs it. Requests carry an id and are answered in any order, so a burst of cold starts shares
- * the socket. Opened on first use and again after it closes; when it cannot be opened (an older
+ * runs it ({@link RegistrationRequest}, answered by a {@link RegistrationAnswer}). Requests carry
+ * an id and are answered in any order, so a burst of cold starts shares the socket. Opened on first use and again after it closes; when it cannot be opened (an older
  * control plane, a proxy without WebSockets) {@link #request} throws and the caller uses HTTP; the
  * stream is tried again after {@link #RETRY_NANOS}.
  */
 final class ControlStream implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlStream.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     private static final long RETRY_NANOS = 30_000_000_000L;
 
@@ -47,7 +47,7 @@ final class ControlStream implements AutoCloseable {
     private final URI uri;
     private final String authorization;
     private final AtomicLong ids = new AtomicLong();
-    private final Map<Long, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+    private final Map<Long, CompletableFuture<RegistrationAnswer>> pending = new ConcurrentHashMap<>();
     private WebSocket socket; // guarded by this, as are sending and retryAt
     private CompletableFuture<WebSocket> sending;
     private long retryAt = System.nanoTime();
@@ -60,18 +60,13 @@ final class ControlStream implements AutoCloseable {
         this.authorization = "Bearer " + token;
     }
 
-    /**
-     * Sends {@code {"id":N, ...body}} and returns the answer ({@code status} and the rest), waiting
-     * at most {@code timeout}.
-     */
-    JsonNode request(ObjectNode body, Duration timeout) throws IOException, InterruptedException {
+    /** Sends the registration and returns the answer to it, waiting at most {@code timeout}. */
+    RegistrationAnswer register(EnvironmentRegistration registration, boolean waitForNodes, Duration timeout) throws IOException, InterruptedException {
         long id = ids.incrementAndGet();
-        ObjectNode message = JSON.createObjectNode().put("id", id);
-        message.setAll(body);
-        CompletableFuture<JsonNode> answer = new CompletableFuture<>();
+        CompletableFuture<RegistrationAnswer> answer = new CompletableFuture<>();
         pending.put(id, answer);
         try {
-            send(message.toString());
+            send(FleetJson.encode(new RegistrationRequest(id, registration, waitForNodes)));
             return answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw new Unavailable("control stream: " + e.getCause().getMessage());
@@ -124,7 +119,7 @@ final class ControlStream implements AutoCloseable {
                 socket = null;
             }
         }
-        for (CompletableFuture<JsonNode> f : pending.values()) {
+        for (CompletableFuture<RegistrationAnswer> f : pending.values()) {
             f.completeExceptionally(new IOException(why));
         }
     }
@@ -140,7 +135,7 @@ final class ControlStream implements AutoCloseable {
         if (ws != null) {
             ws.abort();
         }
-        for (CompletableFuture<JsonNode> f : pending.values()) {
+        for (CompletableFuture<RegistrationAnswer> f : pending.values()) {
             f.completeExceptionally(new IOException("worker stopping"));
         }
         http.shutdownNow();
@@ -156,13 +151,13 @@ final class ControlStream implements AutoCloseable {
                 String text = partial.toString();
                 partial.setLength(0);
                 try {
-                    JsonNode answer = JSON.readTree(text);
-                    CompletableFuture<JsonNode> f = pending.get(answer.path("id").asLong(-1));
+                    RegistrationAnswer answer = FleetJson.decode(text, RegistrationAnswer.class);
+                    CompletableFuture<RegistrationAnswer> f = pending.get(answer.id());
                     if (f != null) {
                         f.complete(answer);
                     }
-                } catch (IOException e) {
-                    LOG.warn("control stream: ignoring an answer that is not JSON: {}", e.getMessage());
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("control stream: ignoring what is not an answer: {}", e.getMessage());
                 }
             }
             ws.request(1);

@@ -1,12 +1,15 @@
 package io.hyperplane.worker;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.config.fleet.LegacyEniCreated;
 
 import java.io.IOException;
 import java.net.URI;
 import java.util.List;
 
-/** {@link ControlPlane} over the fleet API's wire: the one class that calls {@link ControlClient}. */
+/**
+ * {@link ControlPlane} over the fleet API's wire: the one class that calls {@link ControlClient}, which
+ * sends and reads the fleet's records ({@code io.hyperplane.config.fleet}) over HTTP and the control stream.
+ */
 final class ControlWire implements ControlPlane {
     private final ControlClient client;
 
@@ -47,13 +50,13 @@ final class ControlWire implements ControlPlane {
 
     @Override
     public LegacyEni createLegacyEni(String account, String function, String subnetId, List<String> groups) throws IOException, InterruptedException {
-        JsonNode created;
+        LegacyEniCreated created;
         try {
             created = client.createLegacyEni(account, function, subnetId, groups);
         } catch (ControlClient.ControlException e) {
             throw new Refused(e.status, e.errorType, e.getMessage());
         }
-        return new LegacyEni(created.path("eniId").asText(), created.path("throttled").asBoolean());
+        return new LegacyEni(created.eniId(), created.throttled());
     }
 
     @Override

@@ -7,18 +7,12 @@ sealed interface InvokeResult {
 
     /**
      * The function ran: its response, or its error ({@code functionError}: Lambda's "Unhandled", which
-     * includes a timeout and the runtime's exit), with the log tail of the invocation. {@code phases} is
-     * there for the invocation that made its environment, null otherwise.
+     * includes a timeout and the runtime's exit), with the log tail of the invocation.
      */
-    record Completed(boolean functionError, byte[] payload, String log, boolean coldStart, String environmentId,
-                     ColdStartPhases phases) implements InvokeResult {
+    record Completed(boolean functionError, byte[] payload, String log) implements InvokeResult {
         public Completed {
             Objects.requireNonNull(payload, "payload");
             Objects.requireNonNull(log, "log");
-            Objects.requireNonNull(environmentId, "environmentId");
-            if (coldStart != (phases != null)) {
-                throw new IllegalArgumentException("environment " + environmentId + ": phases belong to a cold start, and every cold start has them");
-            }
         }
     }
 

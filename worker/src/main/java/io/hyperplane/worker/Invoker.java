@@ -64,7 +64,7 @@ final class Invoker {
         }
         metrics.invoked();
         pool.release(lease, !ran.fatal());
-        return new InvokeResult.Completed(ran.functionError(), ran.payload(), ran.log(), cold, ee.id(), cold ? ee.phases() : null);
+        return new InvokeResult.Completed(ran.functionError(), ran.payload(), ran.log());
     }
 
     /** Lambda's answer to an invocation whose environment failed its init: the error as the payload, init's log and report. */

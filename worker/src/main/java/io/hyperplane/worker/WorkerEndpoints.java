@@ -1,9 +1,10 @@
 package io.hyperplane.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.hyperplane.config.fleet.FleetError;
+import io.hyperplane.config.fleet.FleetJson;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,17 +20,19 @@ import java.util.concurrent.Executors;
 /**
  * The worker's HTTP endpoints, on loopback:
  * <ul>
- *   <li>{@code POST /invoke} (bearer token): run this invocation, answered when it is done;</li>
- *   <li>{@code POST /evict} (bearer token) {@code {"accountId","functionName"}}: the function was deleted,
- *       its environments go (busy ones when done);</li>
+ *   <li>{@code POST /invoke} (bearer token) {@code InvokeRequest}: run this invocation, answered with its
+ *       {@code InvokeResult} when it is done;</li>
+ *   <li>{@code POST /evict} (bearer token) {@code Eviction}: the function was deleted, its environments go
+ *       (busy ones when done); answered with {@code Evicted};</li>
  *   <li>{@code GET /metrics}: counts and cold-start phases ({@link WorkerMetrics}).</li>
  * </ul>
- * Errors are {@code {"message":...}}: 401 without the control plane's token, 405 for an invoke that is
- * not a POST, 500 when running it failed in the worker. The JSON of the first two is {@link WorkerWire}'s.
+ * The first two speak the fleet's messages ({@code io.hyperplane.config.fleet}), which {@link WorkerWire} maps.
+ * Refusals are a {@link FleetError}: 401 without the control plane's token, 400 for a body that is not the
+ * message the endpoint takes (saying what is wrong), 405 for an invoke that is not a POST, 500 when running
+ * it failed in the worker.
  */
 final class WorkerEndpoints implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerEndpoints.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Connections the kernel queues before the server accepts them: a burst of cold starts' invokes arrives at once. */
     private static final int BACKLOG = 64;
 
@@ -82,18 +85,24 @@ final class WorkerEndpoints implements AutoCloseable {
                 return;
             }
             if (!exchange.getRequestMethod().equals("POST")) {
-                send(exchange, 405, message("POST only"));
+                send(exchange, 405, FleetError.of("POST only"));
                 return;
             }
             try {
-                FunctionCall call = WorkerWire.readInvoke(JSON.readTree(exchange.getRequestBody()));
+                FunctionCall call;
+                try {
+                    call = WorkerWire.readInvoke(exchange.getRequestBody().readAllBytes());
+                } catch (IllegalArgumentException e) {
+                    send(exchange, 400, FleetError.of(e.getMessage()));
+                    return;
+                }
                 send(exchange, 200, WorkerWire.writeResult(handler.invoke(call)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (RuntimeException e) {
                 // Answered before the exchange closes: a closed exchange would only drop the connection.
                 LOG.error("invocation failed", e);
-                send(exchange, 500, message(String.valueOf(e.getMessage())));
+                send(exchange, 500, FleetError.of(String.valueOf(e.getMessage())));
             }
         }
     }
@@ -103,14 +112,20 @@ final class WorkerEndpoints implements AutoCloseable {
             if (!authorized(exchange)) {
                 return;
             }
-            String functionPrefix = WorkerWire.readEvictedFunction(JSON.readTree(exchange.getRequestBody()));
+            String functionPrefix;
+            try {
+                functionPrefix = WorkerWire.readEvictedFunction(exchange.getRequestBody().readAllBytes());
+            } catch (IllegalArgumentException e) {
+                send(exchange, 400, FleetError.of(e.getMessage()));
+                return;
+            }
             send(exchange, 200, WorkerWire.writeEvicted(handler.evict(functionPrefix)));
         }
     }
 
     private static void serveMetrics(HttpExchange exchange, Handler handler) throws IOException {
         try (exchange) {
-            send(exchange, 200, handler.metrics());
+            send(exchange, 200, handler.metrics().toString());
         }
     }
 
@@ -120,16 +135,17 @@ final class WorkerEndpoints implements AutoCloseable {
         if (auth != null && MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), authorization)) {
             return true;
         }
-        send(exchange, 401, message("missing or wrong bearer token"));
+        send(exchange, 401, FleetError.of("missing or wrong bearer token"));
         return false;
     }
 
-    private static JsonNode message(String message) {
-        return JSON.createObjectNode().put("message", message);
+    /** A fleet message: the control plane's to read. */
+    private static void send(HttpExchange exchange, int status, Object message) throws IOException {
+        send(exchange, status, FleetJson.encode(message));
     }
 
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    private static void send(HttpExchange exchange, int status, String json) throws IOException {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {

@@ -2,8 +2,9 @@
  * {@code hyperplane worker}: execution environments for the control plane. One package, its classes by job:
  * <ul>
  *   <li><b>HTTP in</b>: {@link io.hyperplane.worker.WorkerEndpoints} ({@code /invoke}, {@code /evict}, {@code /metrics}).</li>
- *   <li><b>The wire</b>, the one place each format is known: {@link io.hyperplane.worker.WorkerWire} (the control plane's
- *       invocations and the worker's results, over {@code InvokeRequest}) and {@link io.hyperplane.worker.ControlWire} (the
+ *   <li><b>The wire</b>, the one place each of the fleet's messages ({@code io.hyperplane.config.fleet}) is met:
+ *       {@link io.hyperplane.worker.WorkerWire} (the control plane's {@code InvokeRequest} and {@code Eviction} in, the
+ *       worker's {@code InvokeResult} and {@code Evicted} out) and {@link io.hyperplane.worker.ControlWire} (the
  *       worker's calls to the control plane, over {@code ControlClient} and {@code ControlStream}), behind
  *       {@link io.hyperplane.worker.ControlPlane}. Inside, the worker speaks {@link io.hyperplane.worker.FunctionCall},
  *       {@link io.hyperplane.worker.FunctionConfig} and {@link io.hyperplane.worker.InvokeResult}.</li>
@@ -21,7 +22,7 @@
  *   <li><b>Metrics</b>: {@link io.hyperplane.worker.WorkerMetrics}. <b>Membership</b>: {@link io.hyperplane.worker.Heartbeat}.
  *       <b>Crash safety</b>: {@link io.hyperplane.worker.Leftovers}. <b>Wiring</b>: {@link io.hyperplane.worker.Worker}.</li>
  * </ul>
- * One package rather than one per job: the wire's classes ({@code ControlClient}, {@code InvokeRequest}) are package-private,
+ * One package rather than one per job: the wire's classes ({@code ControlClient}, {@code ControlStream}) are package-private,
  * and the jobs call each other both ways through small interfaces that tests fake.
  */
 package io.hyperplane.worker;

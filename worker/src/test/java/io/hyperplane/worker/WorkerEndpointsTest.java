@@ -2,6 +2,7 @@ package io.hyperplane.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.config.fleet.FleetJson;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class WorkerEndpointsTest {
     private static final String INVOCATION = """
             {"requestId":"r-1","accountId":"123456789012","region":"us-east-1","functionName":"fn","version":"$LATEST",
              "functionArn":"arn:aws:lambda:us-east-1:123456789012:function:fn","runtime":"python3.12","handler":"app.handler",
-             "memoryMb":128,"timeoutSeconds":3,"codeSha256":"c2hh","revisionId":"rev-1","payload":"e30=","environment":{},"subnets":[]}
+             "memoryMb":128,"timeoutSeconds":3,"ephemeralStorageMb":512,"codeSha256":"c2hh","revisionId":"rev-1","payload":"e30=","environment":{},"subnets":[]}
             """;
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
@@ -76,7 +77,7 @@ class WorkerEndpointsTest {
 
         assertThat(answer.statusCode()).isEqualTo(200);
         assertThat(answer.headers().firstValue("Content-Type")).contains("application/json");
-        assertThat(answer.body()).isEqualTo(WorkerWire.writeResult(result).toString());
+        assertThat(answer.body()).isEqualTo(FleetJson.encode(WorkerWire.writeResult(result)));
         assertThat(invoked).singleElement().satisfies(call -> {
             assertThat(call.requestId()).isEqualTo("r-1");
             assertThat(call.function().environmentKey()).isEqualTo("123456789012/fn/$LATEST/rev-1");
@@ -115,6 +116,28 @@ class WorkerEndpointsTest {
 
         assertThat(answer.statusCode()).isEqualTo(500);
         assertThat(answer.body()).isEqualTo("{\"message\":\"no uid left\"}");
+    }
+
+    @Test
+    void shouldAnswer400SayingWhatIsWrongWithABodyThatIsNoInvokeRequest() throws Exception {
+        HttpResponse<String> answer = post("/invoke", "Bearer " + TOKEN, INVOCATION.replace("\"ephemeralStorageMb\":512,", ""));
+        HttpResponse<String> garbage = post("/invoke", "Bearer " + TOKEN, "not json");
+
+        for (HttpResponse<String> refused : List.of(answer, garbage)) {
+            assertThat(refused.statusCode()).isEqualTo(400);
+            assertThat(refused.body()).startsWith("{\"message\":\"InvokeRequest: ");
+        }
+        assertThat(answer.body()).contains("ephemeralStorageMb");
+        assertThat(invoked).isEmpty();
+    }
+
+    @Test
+    void shouldAnswer400ToAnEvictionThatNamesNoFunction() throws Exception {
+        HttpResponse<String> answer = post("/evict", "Bearer " + TOKEN, "{\"accountId\":\"123456789012\"}");
+
+        assertThat(answer.statusCode()).isEqualTo(400);
+        assertThat(answer.body()).contains("functionName");
+        assertThat(evicted).isEmpty();
     }
 
     @Test

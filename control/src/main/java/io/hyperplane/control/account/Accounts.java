@@ -1,7 +1,7 @@
 package io.hyperplane.control.account;
 
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.CredentialLookup;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.CredentialLookup;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
 

@@ -1,6 +1,7 @@
 package io.hyperplane.control.ec2;
 
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.eni.SubnetAddresses;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;

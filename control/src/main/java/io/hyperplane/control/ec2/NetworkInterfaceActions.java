@@ -1,6 +1,8 @@
 package io.hyperplane.control.ec2;
 
 import io.hyperplane.control.account.Accounts;
+import io.hyperplane.control.eni.EniState;
+import io.hyperplane.control.eni.EniStore;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Sql;
 
@@ -41,7 +43,7 @@ final class NetworkInterfaceActions {
                     + " e.unused_since, e.description FROM network_interfaces e JOIN subnets s ON s.id = e.subnet_id WHERE e.account_id = ?"
                     + " ORDER BY e.created_at, e.id", account); ResultSet r = s.executeQuery()) {
                 while (r.next()) {
-                    String status = r.getTimestamp(8) != null ? "available" : r.getString(7).equals("creating") ? "attaching" : "in-use";
+                    String status = EniState.ofStored(r.getString(7)).ec2Status(r.getTimestamp(8) != null);
                     List<String[]> groups = new ArrayList<>();
                     try (PreparedStatement g = Sql.prepare(c, "SELECT m.group_id, sg.name FROM network_interface_groups m JOIN security_groups sg"
                             + " ON sg.id = m.group_id WHERE m.eni_id = ? ORDER BY m.group_id", r.getString(1)); ResultSet gr = g.executeQuery()) {
@@ -113,7 +115,7 @@ final class NetworkInterfaceActions {
                     || Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ? AND unused_since IS NULL", id) > 0) {
                 throw Ec2Error.client("InvalidParameterValue", "Network interface '" + id + "' is currently in use.");
             }
-            NetworkInterfaces.delete(c, id);
+            EniStore.delete(c, id);
             return null;
         });
         return Ec2Api.returnTrue("DeleteNetworkInterfaceResponse", requestId);

@@ -3,7 +3,7 @@ package io.hyperplane.control.fabric;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.Rounds;
+import io.hyperplane.control.concurrent.Rounds;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

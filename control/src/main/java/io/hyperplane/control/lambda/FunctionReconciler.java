@@ -1,27 +1,22 @@
 package io.hyperplane.control.lambda;
 
 import io.hyperplane.control.account.Accounts;
-import io.hyperplane.control.ec2.NetworkInterfaces;
-import io.hyperplane.control.ec2.SubnetAddresses;
+import io.hyperplane.control.eni.Allocation;
+import io.hyperplane.control.eni.EniModel;
+import io.hyperplane.control.eni.EniState;
+import io.hyperplane.control.eni.EniStore;
+import io.hyperplane.control.eni.VpcLookup;
 import io.hyperplane.control.iam.IamApi;
-import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
-import io.hyperplane.control.lambda.FunctionStore.Version;
+import io.hyperplane.control.lambda.VersionStore.Version;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.NodeRegistry;
+import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.IdPool;
-import io.hyperplane.control.store.Ids;
-import io.hyperplane.control.store.Rounds;
-import io.hyperplane.control.store.Sql;
-import io.hyperplane.packet.Ipv4Cidr;
+import io.hyperplane.control.concurrent.Rounds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,6 +25,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -132,34 +128,34 @@ public final class FunctionReconciler implements AutoCloseable {
     public synchronized void reconcileOnce() {
         Set<String> wanted = new HashSet<>();
         boolean created = false;
-        for (String[] f : db.inTransaction(c -> rows(c, "SELECT account_id, name FROM functions WHERE state = 'Pending' OR last_update_status = 'InProgress'"))) {
-            created |= step(f[0], f[1], wanted);
+        for (FunctionStore.Key f : db.inTransaction(FunctionStore::unsettled)) {
+            created |= step(f.account(), f.name(), wanted);
         }
         if (created) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
         promoteProgrammed();
         if (created) {
             // ENIs that became in-use just now let their functions finish in this round.
-            for (String[] f : db.inTransaction(c -> rows(c, "SELECT account_id, name FROM functions WHERE state = 'Pending' OR last_update_status = 'InProgress'"))) {
-                step(f[0], f[1], wanted);
+            for (FunctionStore.Key f : db.inTransaction(FunctionStore::unsettled)) {
+                step(f.account(), f.name(), wanted);
             }
         }
         idle();
         if (collect(wanted)) {
-            publisher.refresh();
+            publisher.refresh().join();
         }
     }
 
     /** Moves one function forward; returns true if it created an ENI. */
     private boolean step(String account, String name, Set<String> wanted) {
-        Lifecycle before = db.inTransaction(c -> FunctionStore.lifecycle(c, account, name).orElse(null));
+        FunctionStatus before = db.inTransaction(c -> FunctionStore.get(c, account, name).map(FunctionStore.Row::status).orElse(null));
         if (before == null) {
             return false;
         }
-        boolean restoring = FunctionStore.PENDING.equals(before.state());
-        List<Version> versions = db.inTransaction(c -> restoring ? FunctionStore.allVersions(c, account, name)
-                : FunctionStore.version(c, account, name, FunctionStore.LATEST).map(List::of).orElse(List.of()));
+        boolean restoring = before.state() == FunctionState.PENDING;
+        List<Version> versions = db.inTransaction(c -> restoring ? VersionStore.all(c, account, name)
+                : VersionStore.get(c, account, name, FunctionStore.LATEST).map(List::of).orElse(List.of()));
         for (Version v : versions) {
             if (v.inVpc() && !iam.allowsAll(account, v.role(), ENI_ACTIONS)) {
                 fail(account, name, "InsufficientRolePermissions", "The function's execution role does not have permissions to call "
@@ -167,22 +163,22 @@ public final class FunctionReconciler implements AutoCloseable {
                 return false;
             }
         }
-        boolean[] createdAny = new boolean[1];
-        Outcome outcome = db.inTransaction(c -> {
+        Step step = db.inTransaction(c -> {
             Accounts.lock(c, account);
-            Lifecycle now = FunctionStore.lifecycle(c, account, name).orElse(null);
-            if (now == null || !(FunctionStore.PENDING.equals(now.state()) || now.updating())) {
-                return Outcome.NOTHING;
+            FunctionStatus now = FunctionStore.get(c, account, name).map(FunctionStore.Row::status).orElse(null);
+            if (now == null || !now.settling()) {
+                return Step.NOTHING;
             }
+            boolean created = false;
             Map<String, List<String>> enisByVersion = new LinkedHashMap<>();
             for (Version v : versions) {
                 List<String> enis = new ArrayList<>();
                 for (String subnet : v.subnetIds()) {
                     EniResult r = findOrCreate(c, account, v, subnet);
                     if (r.failure() != null) {
-                        return r.failure();
+                        return new Step(r.failure(), created);
                     }
-                    createdAny[0] |= r.created();
+                    created |= r.created();
                     enis.add(r.eniId());
                     wanted.add(r.eniId());
                 }
@@ -191,7 +187,7 @@ public final class FunctionReconciler implements AutoCloseable {
             List<String> notReady = new ArrayList<>();
             for (List<String> enis : enisByVersion.values()) {
                 for (String eni : enis) {
-                    if (!Sql.strings(c, "SELECT status FROM network_interfaces WHERE id = ?", eni).getFirst().equals("in-use")) {
+                    if (EniStore.state(c, eni).orElseThrow() != EniState.IN_USE) {
                         notReady.add(eni);
                     }
                 }
@@ -200,40 +196,43 @@ public final class FunctionReconciler implements AutoCloseable {
                 for (String eni : notReady) {
                     String rejection = publisher.rejection(eni);
                     if (rejection != null) {
-                        return new Outcome("InternalError", "Lambda could not program the function's network interface " + eni
-                                + " into the forwarder nodes: " + rejection + ".");
+                        return new Step(new Outcome("InternalError", "Lambda could not program the function's network interface " + eni
+                                + " into the forwarder nodes: " + rejection + "."), created);
                     }
                 }
                 if (now.pendingSince() != null && now.pendingSince().plus(settings.programmingTimeout()).isBefore(clock.instant())) {
-                    return new Outcome("InternalError", "Lambda could not program the function's network interfaces " + notReady
+                    return new Step(new Outcome("InternalError", "Lambda could not program the function's network interfaces " + notReady
                             + " into every forwarder node within " + settings.programmingTimeout().toSeconds() + " s; nodes behind: "
-                            + behind(notReady) + ".");
+                            + behind(notReady) + "."), created);
                 }
-                return Outcome.NOTHING;
+                return new Step(null, created);
             }
             for (Map.Entry<String, List<String>> e : enisByVersion.entrySet()) {
-                Sql.update(c, "DELETE FROM function_enis WHERE account_id = ? AND function_name = ? AND version = ?", account, name, e.getKey());
-                for (String eni : new TreeSet<>(e.getValue())) {
-                    Sql.update(c, "INSERT INTO function_enis (account_id, function_name, version, eni_id) VALUES (?, ?, ?, ?)", account, name, e.getKey(), eni);
-                }
+                VersionStore.runOn(c, account, name, e.getKey(), e.getValue());
             }
-            Sql.update(c, "UPDATE functions SET state = ?, state_reason = NULL, state_reason_code = NULL, last_update_status = ?,"
-                    + " last_update_reason = NULL, last_update_reason_code = NULL, pending_since = NULL WHERE account_id = ? AND name = ?",
-                    FunctionStore.ACTIVE, FunctionStore.SUCCESSFUL, account, name);
+            FunctionStore.write(c, account, name, FunctionLifecycle.activate(now));
             LOG.info("function {}/{} is Active on ENIs {}", account, name, enisByVersion.get(FunctionStore.LATEST));
-            return Outcome.NOTHING;
+            return new Step(null, created);
         });
-        if (outcome != Outcome.NOTHING) {
-            fail(account, name, outcome.code(), outcome.reason());
+        if (step.failure() != null) {
+            fail(account, name, step.failure().code(), step.failure().reason());
         }
-        return createdAny[0];
+        return step.createdEni();
     }
 
+    /** Why a function's network cannot be set up: Lambda's reason code and reason. */
     private record Outcome(String code, String reason) {
-        static final Outcome NOTHING = new Outcome(null, null);
+    }
+
+    /** What one step of a function did: the failure it met (null for none), and whether it created an ENI before. */
+    private record Step(Outcome failure, boolean createdEni) {
+        static final Step NOTHING = new Step(null, false);
     }
 
     private record EniResult(String eniId, boolean created, Outcome failure) {
+        static EniResult failed(String code, String reason) {
+            return new EniResult(null, false, new Outcome(code, reason));
+        }
     }
 
     private String behind(List<String> enis) {
@@ -247,70 +246,42 @@ public final class FunctionReconciler implements AutoCloseable {
 
     /** The ENI for (account, subnet, sorted groups), reused or created; or why it cannot be. */
     private EniResult findOrCreate(Connection c, String account, Version v, String subnet) throws SQLException {
-        List<String> subnetRow = Sql.strings(c, "SELECT vpc_id FROM subnets WHERE id = ? AND account_id = ?", subnet, account);
-        if (subnetRow.isEmpty()) {
-            return new EniResult(null, false, new Outcome("InvalidSubnet", "The subnet ID '" + subnet + "' does not exist."));
+        Optional<String> subnetVpc = VpcLookup.subnetVpc(c, account, subnet);
+        if (subnetVpc.isEmpty()) {
+            return EniResult.failed("InvalidSubnet", "The subnet ID '" + subnet + "' does not exist.");
         }
-        String vpcId = subnetRow.getFirst();
+        String vpcId = subnetVpc.get();
         TreeSet<String> groups = new TreeSet<>(v.securityGroupIds());
         for (String group : groups) {
-            if (Sql.count(c, "SELECT COUNT(*) FROM security_groups WHERE id = ? AND account_id = ? AND vpc_id = ?", group, account, vpcId) == 0) {
-                return new EniResult(null, false, new Outcome("InvalidSecurityGroup", "The security group '" + group
-                        + "' does not exist in VPC '" + vpcId + "'."));
+            if (!VpcLookup.groupVpc(c, account, group).filter(vpcId::equals).isPresent()) {
+                return EniResult.failed("InvalidSecurityGroup", "The security group '" + group + "' does not exist in VPC '" + vpcId + "'.");
             }
         }
-        String key = String.join(",", groups);
-        List<String> existing = Sql.strings(c, "SELECT id FROM network_interfaces WHERE account_id = ? AND subnet_id = ? AND group_key = ?",
-                account, subnet, key);
-        if (!existing.isEmpty()) {
-            Sql.update(c, "UPDATE network_interfaces SET unused_since = NULL WHERE id = ?", existing.getFirst());
-            return new EniResult(existing.getFirst(), false, null);
+        Optional<String> existing = EniStore.findShared(c, account, subnet, groups);
+        if (existing.isPresent()) {
+            EniStore.markUsed(c, existing.get());
+            return new EniResult(existing.get(), false, null);
         }
-        long inVpc = Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE account_id = ? AND vpc_id = ?", account, vpcId);
-        if (inVpc >= settings.eniQuotaPerVpc()) {
-            return new EniResult(null, false, new Outcome("EniLimitExceeded", "Lambda could not create a network interface in " + vpcId
-                    + ": the VPC already has " + inVpc + " Hyperplane ENIs, the limit (" + settings.eniQuotaPerVpc() + ")."));
-        }
-        Ipv4Cidr cidr = Ipv4Cidr.parse(Sql.strings(c, "SELECT cidr FROM subnets WHERE id = ?", subnet).getFirst());
-        List<String> free = SubnetAddresses.free(cidr, SubnetAddresses.used(c, subnet), 1);
-        if (free.isEmpty()) {
-            return new EniResult(null, false, new Outcome("SubnetOutOfIPAddresses", "Lambda could not create a network interface in "
-                    + subnet + ": the subnet has no free IP addresses."));
-        }
-        String id = Ids.next("eni");
-        String mac;
-        try {
-            mac = NetworkInterfaces.newMac(c);
-        } catch (IdPool.Exhausted e) {
-            return new EniResult(null, false, new Outcome("EniLimitExceeded", "Lambda could not create a network interface in " + vpcId
-                    + ": every Hyperplane ENI address of the region is in use (" + e.getMessage() + ")."));
-        }
-        Sql.update(c, "INSERT INTO network_interfaces (id, account_id, vpc_id, subnet_id, group_key, private_ip, mac, status, description, created_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', ?, ?)", id, account, vpcId, subnet, key, free.getFirst(), mac,
-                "AWS Lambda VPC ENI-" + v.name() + "-" + java.util.UUID.randomUUID(), Timestamp.from(clock.instant()));
-        for (String group : groups) {
-            Sql.update(c, "INSERT INTO network_interface_groups (eni_id, group_id) VALUES (?, ?)", id, group);
-        }
-        LOG.info("ENI {} created for {}/{}: {} in {} with groups {}", id, account, v.name(), free.getFirst(), subnet, key);
-        return new EniResult(id, true, null);
+        return switch (EniStore.allocate(c, account, vpcId, subnet, groups, EniModel.SHARED, v.name(), settings.eniQuotaPerVpc(),
+                clock.instant())) {
+            case Allocation.Allocated eni -> {
+                LOG.info("ENI {} created for {}/{}: {} in {} with groups {}", eni.eniId(), account, v.name(), eni.ip(), subnet,
+                        String.join(",", groups));
+                yield new EniResult(eni.eniId(), true, null);
+            }
+            case Allocation.QuotaReached q -> EniResult.failed("EniLimitExceeded", "Lambda could not create a network interface in " + vpcId
+                    + ": the VPC already has " + q.inVpc() + " Hyperplane ENIs, the limit (" + q.quota() + ").");
+            case Allocation.SubnetFull f -> EniResult.failed("SubnetOutOfIPAddresses", "Lambda could not create a network interface in "
+                    + subnet + ": the subnet has no free IP addresses.");
+            case Allocation.MacsExhausted m -> EniResult.failed("EniLimitExceeded", "Lambda could not create a network interface in " + vpcId
+                    + ": every Hyperplane ENI address of the region is in use (" + m.detail() + ").");
+        };
     }
 
     private void fail(String account, String name, String code, String reason) {
         db.inTransaction(c -> {
-            Lifecycle l = FunctionStore.lifecycle(c, account, name).orElse(null);
-            if (l == null) {
-                return null;
-            }
-            if (FunctionStore.PENDING.equals(l.state())) {
-                Sql.update(c, "UPDATE functions SET state = ?, state_reason = ?, state_reason_code = ?, last_update_status = ?,"
-                        + " last_update_reason = ?, last_update_reason_code = ?, pending_since = NULL WHERE account_id = ? AND name = ?",
-                        FunctionStore.FAILED, reason, code, l.updating() ? "Failed" : l.lastUpdateStatus(), l.updating() ? reason : l.lastUpdateReason(),
-                        l.updating() ? code : l.lastUpdateReasonCode(), account, name);
-            } else {
-                Sql.update(c, "UPDATE functions SET last_update_status = 'Failed', last_update_reason = ?, last_update_reason_code = ?,"
-                        + " pending_since = NULL WHERE account_id = ? AND name = ?", reason, code, account, name);
-            }
-            return null;
+            Optional<FunctionStore.Row> row = FunctionStore.get(c, account, name);
+            return row.isPresent() && FunctionStore.write(c, account, name, FunctionLifecycle.fail(row.get().status(), code, reason));
         });
         LOG.info("function {}/{} failed: {} ({})", account, name, code, reason);
     }
@@ -318,14 +289,14 @@ public final class FunctionReconciler implements AutoCloseable {
     /** ENIs being created become in-use once every live node runs a version that has them. */
     private void promoteProgrammed() {
         boolean waiting = false;
-        List<String> creating = db.inTransaction(c -> Sql.strings(c, "SELECT id FROM network_interfaces WHERE status = 'creating'"));
+        List<String> creating = db.inTransaction(c -> EniStore.inState(c, EniState.CREATING));
         if (!creating.isEmpty()) {
             awaitingNodes = true; // before reading the nodes: one that applies meanwhile wakes another round
         }
         for (String eni : creating) {
             long version = publisher.versionWithEni(eni);
             if (version >= 0 && nodes.behind(version).isEmpty()) {
-                db.inTransaction(c -> Sql.update(c, "UPDATE network_interfaces SET status = 'in-use' WHERE id = ? AND status = 'creating'", eni));
+                db.inTransaction(c -> EniStore.programmed(c, eni));
                 LOG.info("ENI {} is programmed on every live node (config version {})", eni, version);
             } else {
                 waiting = true;
@@ -336,20 +307,19 @@ public final class FunctionReconciler implements AutoCloseable {
 
     /** Functions not invoked for the idle period become Inactive and let go of their ENIs. */
     private void idle() {
-        Timestamp cutoff = Timestamp.from(clock.instant().minus(settings.idleAfter()));
-        for (String[] f : db.inTransaction(c -> rows(c, "SELECT account_id, name FROM functions WHERE state = 'Active'"
-                + " AND last_update_status <> 'InProgress' AND last_invoked_at < ?", cutoff))) {
+        Instant cutoff = clock.instant().minus(settings.idleAfter());
+        for (FunctionStore.Key f : db.inTransaction(c -> FunctionStore.idleSince(c, cutoff))) {
             db.inTransaction(c -> {
-                Accounts.lock(c, f[0]);
-                if (Sql.update(c, "UPDATE functions SET state = ?, state_reason = ?, state_reason_code = ? WHERE account_id = ? AND name = ?"
-                        + " AND state = 'Active' AND last_invoked_at < ?", FunctionStore.INACTIVE,
-                        "The function is inactive because it has not been invoked for " + settings.idleAfter().toSeconds() + " s.", "Idle",
-                        f[0], f[1], cutoff) > 0) {
-                    Sql.update(c, "DELETE FROM function_enis WHERE account_id = ? AND function_name = ?", f[0], f[1]);
+                Accounts.lock(c, f.account());
+                // Under the account's lock again: an invoke or an update since the list was read keeps the function.
+                Optional<FunctionStore.Row> row = FunctionStore.get(c, f.account(), f.name());
+                if (row.isPresent() && FunctionLifecycle.canIdle(row.get().status()) && row.get().lastInvokedAt().isBefore(cutoff)
+                        && FunctionStore.write(c, f.account(), f.name(), FunctionLifecycle.idle(row.get().status(), settings.idleAfter()))) {
+                    VersionStore.releaseEnis(c, f.account(), f.name());
                 }
                 return null;
             });
-            LOG.info("function {}/{} is Inactive (Idle); its ENIs are released", f[0], f[1]);
+            LOG.info("function {}/{} is Inactive (Idle); its ENIs are released", f.account(), f.name());
         }
     }
 
@@ -358,42 +328,22 @@ public final class FunctionReconciler implements AutoCloseable {
         Instant now = clock.instant();
         return db.inTransaction(c -> {
             boolean deleted = false;
-            try (PreparedStatement s = Sql.prepare(c, "SELECT e.id, e.unused_since, e.group_key,"
-                    + " (SELECT COUNT(*) FROM function_enis f WHERE f.eni_id = e.id) + (SELECT COUNT(*) FROM execution_environments x WHERE x.eni_id = e.id)"
-                    + " FROM network_interfaces e"); ResultSet r = s.executeQuery()) {
-                List<Object[]> rows = new ArrayList<>();
-                while (r.next()) {
-                    rows.add(new Object[] {r.getString(1), r.getTimestamp(2), r.getLong(4), r.getString(3).contains("|")});
-                }
-                for (Object[] row : rows) {
-                    String id = (String) row[0];
-                    Timestamp since = (Timestamp) row[1];
-                    boolean used = (long) row[2] > 0 || wanted.contains(id);
-                    if (used) {
-                        if (since != null) {
-                            Sql.update(c, "UPDATE network_interfaces SET unused_since = NULL WHERE id = ?", id);
-                        }
-                    } else if (since == null) {
-                        Sql.update(c, "UPDATE network_interfaces SET unused_since = ? WHERE id = ?", Timestamp.from(now), id);
-                    } else if (!since.toInstant().plus((Boolean) row[3] ? LEGACY_GRACE : settings.eniGrace()).isAfter(now)) {
-                        NetworkInterfaces.delete(c, id);
-                        LOG.info("ENI {} deleted: unused for {} s", id, settings.eniGrace().toSeconds());
-                        deleted = true;
+            for (EniStore.Usage eni : EniStore.usage(c)) {
+                boolean used = eni.users() > 0 || wanted.contains(eni.id());
+                if (used) {
+                    if (eni.unusedSince() != null) {
+                        EniStore.markUsed(c, eni.id());
                     }
+                } else if (eni.unusedSince() == null) {
+                    EniStore.markUnused(c, eni.id(), now);
+                } else if (!eni.unusedSince().plus(eni.model() == EniModel.LEGACY ? LEGACY_GRACE : settings.eniGrace()).isAfter(now)) {
+                    EniStore.delete(c, eni.id());
+                    LOG.info("ENI {} deleted: unused for {} s", eni.id(), settings.eniGrace().toSeconds());
+                    deleted = true;
                 }
             }
             return deleted;
         });
-    }
-
-    private static List<String[]> rows(Connection c, String sql, Object... args) throws SQLException {
-        List<String[]> out = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, sql, args); ResultSet r = s.executeQuery()) {
-            while (r.next()) {
-                out.add(new String[] {r.getString(1), r.getString(2)});
-            }
-        }
-        return out;
     }
 
     @Override

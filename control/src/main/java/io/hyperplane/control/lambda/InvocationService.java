@@ -1,14 +1,13 @@
 package io.hyperplane.control.lambda;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.hyperplane.control.lambda.FunctionStore.Lifecycle;
-import io.hyperplane.control.lambda.FunctionStore.Version;
-import io.hyperplane.control.nodes.WorkerRegistry;
-import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.Sql;
+import io.hyperplane.config.fleet.Eviction;
+import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.InvokeRequest;
+import io.hyperplane.config.fleet.InvokeResult;
+import io.hyperplane.config.fleet.Payload;
+import io.hyperplane.control.fleet.WorkerRegistry;
+import io.hyperplane.control.lambda.VersionStore.Subnet;
+import io.hyperplane.control.lambda.VersionStore.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,8 +16,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -46,7 +43,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class InvocationService implements LambdaApi.Invoker, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(InvocationService.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String FUNCTION_ERROR_HEADER = "X-Amz-Function-Error";
     private static final int SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024; // Lambda: 6 MB request and response
     private static final int EVENT_PAYLOAD_LIMIT = 256 * 1024; // Lambda: 256 KB for asynchronous invocation
     private static final int LOG_TAIL_BYTES = 4096;
@@ -62,7 +59,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     public record EventOutcome(String requestId, String function, int attempts, boolean succeeded, String lastError) {
     }
 
-    private final Database db;
     private final WorkerRegistry workers;
     private final String token;
     private final int accountConcurrency;
@@ -94,8 +90,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean running = true;
 
-    public InvocationService(Database db, WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
-        this.db = db;
+    public InvocationService(WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
         this.workers = workers;
         this.token = token;
         this.accountConcurrency = accountConcurrency;
@@ -106,10 +101,9 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     @Override
-    public CompletableFuture<LambdaApi.Response> invoke(String account, String region, String name, String version, Map<String, String> headers,
-                                                       byte[] payload) {
+    public CompletableFuture<LambdaApi.Response> invoke(Target target, Map<String, String> headers, byte[] payload) {
         String type = headers.getOrDefault("x-amz-invocation-type", "RequestResponse");
-        Target target = target(account, region, name, version);
+        String name = target.version().name();
         switch (type) {
             case "DryRun" -> {
                 return CompletableFuture.completedFuture(new LambdaApi.Response(204, null, Map.of("X-Amz-Executed-Version", target.version().version())));
@@ -132,7 +126,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 Call call = new Call(UUID.randomUUID().toString(), target, payload, headers.getOrDefault("x-amz-log-type", "None"),
                         headers.get("x-amz-client-context"), headers.get(NETWORK_MODEL_HEADER));
                 String slot = acquire(target);
-                CompletableFuture<JsonNode> running;
+                CompletableFuture<InvokeResult> running;
                 try {
                     running = run(call);
                 } catch (RuntimeException e) {
@@ -160,7 +154,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     /** Asks every live worker to end the function's environments (their ENIs are then released). */
     @Override
     public void functionDeleted(String account, String name) {
-        String body = JSON.createObjectNode().put("accountId", account).put("functionName", name).toString();
+        String body = FleetJson.encode(new Eviction(account, name));
         for (WorkerRegistry.WorkerStatus w : workers.live()) {
             http.sendAsync(HttpRequest.newBuilder(w.url().resolve("/evict")).timeout(Duration.ofSeconds(10))
                     .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
@@ -185,37 +179,22 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         }
     }
 
-    // ---- Resolving the function -----------------------------------------------------------------
+    // ---- The function as read for the invocation ----------------------------------------------
 
-    record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
-    }
-
-    record Target(String account, String region, Version version, Lifecycle lifecycle, List<Subnet> subnets, long sumReservedOthers) {
+    /**
+     * An Active function's version as one read of the store found it: the subnets it runs in with
+     * their ENIs, its reserved concurrency (null: none) and what the account's other functions reserve.
+     */
+    record Target(String account, String region, Version version, Integer reservedConcurrency, List<Subnet> subnets, long sumReservedOthers) {
         String key() {
             return account + "/" + version.name();
         }
     }
 
-    private Target target(String account, String region, String name, String version) {
-        return db.inTransaction(c -> {
-            Version v = FunctionStore.version(c, account, name, version).orElseThrow(() -> LambdaError.notFound(LambdaApi.arn(region, account, name)));
-            Lifecycle l = FunctionStore.lifecycle(c, account, name).orElseThrow();
-            List<Subnet> subnets = new ArrayList<>();
-            try (PreparedStatement s = Sql.prepare(c, "SELECT e.subnet_id, e.id, e.group_key FROM function_enis f JOIN network_interfaces e ON e.id = f.eni_id"
-                    + " WHERE f.account_id = ? AND f.function_name = ? AND f.version = ? ORDER BY e.subnet_id", account, name, version); ResultSet r = s.executeQuery()) {
-                while (r.next()) {
-                    subnets.add(new Subnet(r.getString(1), r.getString(2), List.of(r.getString(3).split(","))));
-                }
-            }
-            long others = Sql.count(c, "SELECT COALESCE(SUM(reserved_concurrency), 0) FROM functions WHERE account_id = ? AND name <> ?", account, name);
-            return new Target(account, region, v, l, subnets, others);
-        });
-    }
-
     // ---- Concurrency ----------------------------------------------------------------------------
 
     private String acquire(Target t) {
-        Integer reserved = t.lifecycle().reservedConcurrency();
+        Integer reserved = t.reservedConcurrency();
         String slot = reserved != null ? t.key() : t.account();
         int limit = reserved != null ? reserved : (int) Math.max(0, accountConcurrency - t.sumReservedOthers());
         int[] count = inFlight.computeIfAbsent(slot, k -> new int[1]);
@@ -253,48 +232,38 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
      * answer; {@code send} on a virtual thread uses only the client's own threads and the carrier
      * threads, and keeps the timeouts and errors as they were.)
      */
-    private CompletableFuture<JsonNode> run(Call call) {
+    private CompletableFuture<InvokeResult> run(Call call) {
         Target t = call.target();
         WorkerRegistry.WorkerStatus worker = workers.pick(t.key(), call.networkModel()).orElseThrow(() ->
                 new LambdaError("ServiceException", 500, "No worker" + (call.networkModel() == null ? "" : " of the " + call.networkModel()
                         + " network model") + " is available to run function " + t.version().name() + "."));
         Version v = t.version();
-        ObjectNode request = JSON.createObjectNode();
-        request.put("requestId", call.requestId()).put("accountId", t.account()).put("region", t.region()).put("functionName", v.name())
-                .put("version", v.version()).put("functionArn", LambdaApi.arn(t.region(), t.account(), v.name())
-                        + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()))
-                .put("runtime", v.runtime()).put("handler", v.handler()).put("memoryMb", v.memory()).put("timeoutSeconds", v.timeout())
-                .put("ephemeralStorageMb", v.ephemeralStorage()).put("codeSha256", v.codeSha256()).put("revisionId", v.revisionId())
-                .put("logType", call.logType())
-                .put("payload", Base64.getEncoder().encodeToString(call.payload()));
-        if (call.clientContext() != null) {
-            request.put("clientContext", new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8));
-        }
-        ObjectNode environment = request.putObject("environment");
-        if (v.environment() != null) {
-            v.environment().forEach(environment::put);
-        }
-        ArrayNode subnets = request.putArray("subnets");
-        for (Subnet s : t.subnets()) {
-            ObjectNode o = subnets.addObject().put("subnetId", s.subnetId()).put("eniId", s.eniId());
-            s.securityGroupIds().forEach(o.putArray("securityGroupIds")::add);
-        }
+        InvokeRequest request = new InvokeRequest(call.requestId(), t.account(), t.region(), v.name(), v.version(),
+                LambdaApi.arn(t.region(), t.account(), v.name()) + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()),
+                v.runtime(), v.handler(), v.memory(), v.timeout(), v.ephemeralStorage(), v.codeSha256(), v.revisionId(),
+                v.environment() == null ? Map.of() : v.environment(),
+                t.subnets().stream().map(s -> new InvokeRequest.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList(),
+                call.clientContext() == null ? null : new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8),
+                new Payload(call.payload()));
         HttpRequest http = HttpRequest.newBuilder(worker.url().resolve("/invoke"))
                 .timeout(Duration.ofSeconds(v.timeout()).plus(settings.coldStartAllowance()))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(request.toString())).build();
+                .POST(HttpRequest.BodyPublishers.ofString(FleetJson.encode(request))).build();
         return CompletableFuture.supplyAsync(() -> send(worker, call, http), calls);
     }
 
     /** On a virtual thread of its own, which the wait for the worker does not keep on a carrier. */
-    private JsonNode send(WorkerRegistry.WorkerStatus worker, Call call, HttpRequest request) {
+    private InvokeResult send(WorkerRegistry.WorkerStatus worker, Call call, HttpRequest request) {
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
                 LOG.warn("worker {} answered {} for {}: {}", worker.name(), response.statusCode(), call.requestId(), response.body());
                 throw new LambdaError("ServiceException", 500, "The worker could not run the invocation (HTTP " + response.statusCode() + ").");
             }
-            return JSON.readTree(response.body());
+            return FleetJson.decode(response.body(), InvokeResult.class);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("worker {} answered {} with what is not an invoke result: {}", worker.name(), call.requestId(), e.getMessage());
+            throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " answered with what is not an invoke result.");
         } catch (IOException e) {
             throw new LambdaError("ServiceException", 500, "The worker " + worker.name() + " is unreachable: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -303,27 +272,33 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         }
     }
 
-    /** The worker's answer as Lambda's Invoke response. */
-    private static LambdaApi.Response respond(Call call, JsonNode result) {
-        String outcome = result.path("outcome").asText();
-        if (outcome.equals("error")) {
-            // A service-side failure (e.g. legacy ENI creation): Lambda's error type and status.
-            throw new LambdaError(result.path("errorType").asText("ServiceException"), result.path("status").asInt(500),
-                    result.path("message").asText("The invocation failed."));
-        }
+    /**
+     * The worker's result as Lambda's Invoke response, the one place a result is read (Event
+     * invocations read this response too): what the function answered; its error, flagged in
+     * X-Amz-Function-Error; or a service-side failure (legacy ENI creation, say) as the
+     * LambdaError it is, with Lambda's error type and status.
+     */
+    private static LambdaApi.Response respond(Call call, InvokeResult result) {
+        return switch (result) {
+            case InvokeResult.Success success -> response(call, success.payload(), success.log(), null);
+            case InvokeResult.FunctionError error -> response(call, error.payload(), error.log(), error.functionError());
+            case InvokeResult.ServiceError error -> throw new LambdaError(error.errorType(), error.status(), error.message());
+        };
+    }
+
+    private static LambdaApi.Response response(Call call, Payload payload, String log, String functionError) {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("X-Amz-Executed-Version", call.target().version().version());
         headers.put("Content-Type", "application/json");
-        if (outcome.equals("function-error")) {
-            headers.put("X-Amz-Function-Error", result.path("functionError").asText("Unhandled"));
+        if (functionError != null) {
+            headers.put(FUNCTION_ERROR_HEADER, functionError);
         }
         if ("Tail".equals(call.logType())) {
-            byte[] log = result.path("log").asText("").getBytes(StandardCharsets.UTF_8);
-            int from = Math.max(0, log.length - LOG_TAIL_BYTES);
-            headers.put("X-Amz-Log-Result", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(log, from, log.length)));
+            byte[] bytes = log.getBytes(StandardCharsets.UTF_8);
+            int from = Math.max(0, bytes.length - LOG_TAIL_BYTES);
+            headers.put("X-Amz-Log-Result", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(bytes, from, bytes.length)));
         }
-        byte[] payload = Base64.getDecoder().decode(result.path("payload").asText(""));
-        return new LambdaApi.Response(200, new String(payload, StandardCharsets.UTF_8), headers);
+        return new LambdaApi.Response(200, new String(payload.bytes(), StandardCharsets.UTF_8), headers);
     }
 
     // ---- Asynchronous invocation ----------------------------------------------------------------
@@ -353,11 +328,10 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
             try {
                 String slot = acquire(call.target());
                 try {
-                    JsonNode result = await(run(call)); // a dispatcher thread is the event's, it may wait
-                    String outcome = result.path("outcome").asText();
-                    error = outcome.equals("success") ? null : outcome.equals("function-error")
-                            ? new String(Base64.getDecoder().decode(result.path("payload").asText("")), StandardCharsets.UTF_8)
-                            : result.path("errorType").asText();
+                    // A dispatcher thread is the event's, it may wait. The function's error is what it answered;
+                    // a service-side failure is thrown, as for a synchronous call.
+                    LambdaApi.Response response = respond(call, await(run(call)));
+                    error = response.headers().containsKey(FUNCTION_ERROR_HEADER) ? response.body() : null;
                 } finally {
                     release(slot);
                 }
@@ -379,7 +353,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     }
 
     /** The call's answer, or the LambdaError it failed with. */
-    private static JsonNode await(CompletableFuture<JsonNode> call) throws InterruptedException {
+    private static InvokeResult await(CompletableFuture<InvokeResult> call) throws InterruptedException {
         try {
             return call.get();
         } catch (ExecutionException e) {

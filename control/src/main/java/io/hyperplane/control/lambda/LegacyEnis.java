@@ -1,18 +1,16 @@
 package io.hyperplane.control.lambda;
 
 import io.hyperplane.control.account.Accounts;
-import io.hyperplane.control.ec2.NetworkInterfaces;
-import io.hyperplane.control.ec2.SubnetAddresses;
+import io.hyperplane.control.eni.Allocation;
+import io.hyperplane.control.eni.EniModel;
+import io.hyperplane.control.eni.EniStore;
+import io.hyperplane.control.eni.VpcLookup;
 import io.hyperplane.control.store.Database;
-import io.hyperplane.control.store.IdPool;
-import io.hyperplane.control.store.Ids;
-import io.hyperplane.control.store.Sql;
-import io.hyperplane.packet.Ipv4Cidr;
 
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -69,53 +67,32 @@ public final class LegacyEnis {
             Thread.sleep(Math.max(1, (long) (1000 / settings.refillPerSecond()) / 2));
         }
         Thread.sleep(settings.latency().toMillis());
-        Created eni = db.inTransaction(c -> {
+        Allocation.Allocated eni = db.inTransaction(c -> {
             Accounts.lock(c, account);
-            List<String> vpc = Sql.strings(c, "SELECT vpc_id FROM subnets WHERE id = ? AND account_id = ?", subnetId, account);
+            Optional<String> vpc = VpcLookup.subnetVpc(c, account, subnetId);
             if (vpc.isEmpty()) {
                 throw new LambdaError("InvalidSubnetIDException", 502, "The subnet ID '" + subnetId + "' does not exist.");
             }
-            if (Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE account_id = ? AND vpc_id = ?", account, vpc.getFirst()) >= quotaPerVpc) {
-                throw new LambdaError("ENILimitReachedException", 502, "Lambda was not able to create an ENI in the VPC of the Lambda function"
-                        + " because the limit for Network Interfaces has been reached.");
-            }
-            Ipv4Cidr cidr = Ipv4Cidr.parse(Sql.strings(c, "SELECT cidr FROM subnets WHERE id = ?", subnetId).getFirst());
-            List<String> free = SubnetAddresses.free(cidr, SubnetAddresses.used(c, subnetId), 1);
-            if (free.isEmpty()) {
-                throw new LambdaError("SubnetIPAddressLimitReachedException", 502, "Lambda was not able to set up VPC access for the Lambda"
-                        + " function because one or more configured subnets has no available IP addresses.");
-            }
-            String id = Ids.next("eni");
-            String mac;
-            try {
-                mac = NetworkInterfaces.newMac(c);
-            } catch (IdPool.Exhausted e) {
-                throw new LambdaError("ENILimitReachedException", 502, "Lambda was not able to create an ENI in the VPC of the Lambda function"
-                        + " because the limit for Network Interfaces has been reached.");
-            }
-            TreeSet<String> sorted = new TreeSet<>(groups);
-            // One per environment: the key carries the ENI's own id, so it is never shared.
-            Sql.update(c, "INSERT INTO network_interfaces (id, account_id, vpc_id, subnet_id, group_key, private_ip, mac, status, description, created_at)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, 'in-use', ?, ?)", id, account, vpc.getFirst(), subnetId, String.join(",", sorted) + "|" + id,
-                    free.getFirst(), mac, "AWS Lambda VPC ENI (legacy, one per environment)-" + functionName, Timestamp.from(Instant.now()));
-            for (String g : sorted) {
-                Sql.update(c, "INSERT INTO network_interface_groups (eni_id, group_id) VALUES (?, ?)", id, g);
-            }
-            return new Created(id, free.getFirst(), false, 0);
+            return switch (EniStore.allocate(c, account, vpc.get(), subnetId, new TreeSet<>(groups), EniModel.LEGACY, functionName, quotaPerVpc,
+                    Instant.now())) {
+                case Allocation.Allocated allocated -> allocated;
+                case Allocation.QuotaReached q -> throw eniLimitReached();
+                case Allocation.MacsExhausted m -> throw eniLimitReached();
+                case Allocation.SubnetFull f -> throw new LambdaError("SubnetIPAddressLimitReachedException", 502, "Lambda was not able to set up"
+                        + " VPC access for the Lambda function because one or more configured subnets has no available IP addresses.");
+            };
         });
         return new Created(eni.eniId(), eni.ip(), waited, (System.nanoTime() - start) / 1_000_000);
     }
 
+    private static LambdaError eniLimitReached() {
+        return new LambdaError("ENILimitReachedException", 502, "Lambda was not able to create an ENI in the VPC of the Lambda function"
+                + " because the limit for Network Interfaces has been reached.");
+    }
+
     /** Deletes a legacy ENI once its environment is gone (no environment may still use it). */
     public void delete(String eniId) {
-        db.inTransaction(c -> {
-            // Only a legacy ENI (its key carries its own id), and only once no environment uses it.
-            if (Sql.count(c, "SELECT COUNT(*) FROM execution_environments WHERE eni_id = ?", eniId) == 0
-                    && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ? AND group_key LIKE '%|%'", eniId) > 0) {
-                NetworkInterfaces.delete(c, eniId);
-            }
-            return null;
-        });
+        db.inTransaction(c -> EniStore.deleteLegacyIfUnused(c, eniId));
     }
 
     private synchronized boolean take() {

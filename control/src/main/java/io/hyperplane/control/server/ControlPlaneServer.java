@@ -5,22 +5,24 @@ import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.fabric.FabricSync;
 import io.hyperplane.control.fabric.ForwarderNodes;
 import io.hyperplane.control.iam.IamApi;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.Failure;
-import io.hyperplane.control.auth.SigV4Verifier;
-import io.hyperplane.control.auth.SignedRequest;
-import io.hyperplane.control.auth.Verification;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.Failure;
+import io.hyperplane.sigv4.SigV4Verifier;
+import io.hyperplane.sigv4.SignedRequest;
+import io.hyperplane.sigv4.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
+import io.hyperplane.control.fleet.FleetStreams;
+import io.hyperplane.control.fleet.NodeEndpoints;
+import io.hyperplane.control.fleet.NodeRegistry;
+import io.hyperplane.control.fleet.WorkerRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.InvocationService;
 import io.hyperplane.control.lambda.LegacyEnis;
-import io.hyperplane.control.nodes.WorkerRegistry;
 import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
-import io.hyperplane.control.nodes.NodeRegistry;
 import io.hyperplane.control.store.StoreException;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -171,17 +173,22 @@ public final class ControlPlaneServer implements AutoCloseable {
             fabricSync = new FabricSync(db, fabric);
             started.add(fabricSync);
             fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
-            Runnable[] reconcile = {() -> { }};
-            nodeConfig = new NodeConfigPublisher(db, () -> reconcile[0].run(), fabricSync::changed);
+            // A version's ENIs are members of the fabric's groups.
+            nodeConfig = new NodeConfigPublisher(db, fabricSync::changed);
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
-            Runnable[] nodesProgressed = {() -> { }};
-            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC(), () -> nodesProgressed[0].run());
+            nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC());
             iam = new IamApi(db);
             reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
             started.add(reconciler);
-            reconcile[0] = reconciler::changed;
-            nodesProgressed[0] = reconciler::nodesProgressed;
+            // The reconciler waits for the nodes to run the ENIs it made, so what they are sent and how far they are
+            // wake it; it is made with both, so it listens from here. Environments-only versions bring no ENI.
+            nodeConfig.subscribe(version -> {
+                if (version.delta() == null) {
+                    reconciler.changed();
+                }
+            }, nodeConfig.current().version());
+            nodes.whenProgressed(reconciler::nodesProgressed);
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();
@@ -193,7 +200,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed);
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
-            invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations());
+            invocations = new InvocationService(workers, token, settings.accountConcurrency(), settings.invocations());
             started.add(invocations);
             lambda.invoker(invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
@@ -208,12 +215,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.startup.showJavalinBanner = false;
                 config.routes.post("/", this::query);
                 config.routes.get("/", this::query);
-                for (String api : List.of("/2015-03-31/*", "/2017-10-31/*", "/2019-09-30/*")) {
-                    config.routes.get(api, this::lambda);
-                    config.routes.post(api, this::lambda);
-                    config.routes.put(api, this::lambda);
-                    config.routes.delete(api, this::lambda);
-                }
+                lambda.addRoutes(config.routes, this::lambda);
                 config.routes.get("/hyperplane/v1/enis", this::enis);
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
@@ -335,7 +337,7 @@ public final class ControlPlaneServer implements AutoCloseable {
      * reads the request and checks its signature; the call runs on a tenant thread and is answered
      * from there (Invoke: once its worker answers), so the request thread is free again at once.
      */
-    private void lambda(Context ctx) {
+    private void lambda(Context ctx, LambdaApi.Operation operation) {
         String requestId = UUID.randomUUID().toString();
         byte[] body = ctx.bodyAsBytes();
         ctx.header("x-amzn-RequestId", requestId);
@@ -355,7 +357,8 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
         String method = ctx.method().name();
         String path = ctx.req().getRequestURI();
-        ctx.future(() -> tenantRequests.submit(account, () -> lambda.handle(account, authenticated.region(), method, path, query, headers, body))
+        LambdaApi.Call call = new LambdaApi.Call(account, authenticated.region(), method, path, ctx.pathParamMap(), query, headers, body);
+        ctx.future(() -> tenantRequests.submit(account, () -> operation.answer(call))
                 .exceptionally(failure -> switch (cause(failure)) {
                     case TenantRequests.Throttled t -> LambdaApi.callerRateLimitExceeded();
                     case StoreException e -> {

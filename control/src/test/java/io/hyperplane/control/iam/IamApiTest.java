@@ -1,6 +1,6 @@
 package io.hyperplane.control.iam;
 
-import io.hyperplane.control.auth.Credential;
+import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.server.ControlPlaneServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

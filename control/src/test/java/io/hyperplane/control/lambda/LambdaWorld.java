@@ -2,8 +2,8 @@ package io.hyperplane.control.lambda;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.SigV4Signer;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.SigV4Signer;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.control.server.ControlPlaneServer;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;

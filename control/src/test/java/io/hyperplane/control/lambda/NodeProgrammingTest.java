@@ -125,7 +125,7 @@ class NodeProgrammingTest {
 
     /** Names of live nodes (keeps the assertion above readable). */
     private interface NodeRegistryView {
-        static String name(io.hyperplane.control.nodes.NodeRegistry.NodeStatus s) {
+        static String name(io.hyperplane.control.fleet.NodeRegistry.NodeStatus s) {
             return s.name();
         }
     }

@@ -2,8 +2,8 @@ package io.hyperplane.control.lambda;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.SigV4Signer;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.SigV4Signer;
 import io.hyperplane.control.nodes.NodeConfigPublisher.Published;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.packet.Ipv4Address;
@@ -330,7 +330,7 @@ class TenantChaosTest {
         try (Connection c = store()) {
             drainPublished();
             List<String> before = column(c, "SELECT id FROM network_interfaces");
-            Published now = server.nodeConfig().refresh(); // includes every change committed before it; throws if the rebuild does
+            Published now = server.nodeConfig().refresh().join(); // includes every change committed before it; throws if the rebuild does
             drainPublished();
             validate(now);
             Set<String> enis = now.snapshot().enis().stream().map(NodeSnapshot.Eni::id).collect(Collectors.toSet());

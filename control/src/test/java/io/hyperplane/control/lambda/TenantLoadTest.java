@@ -2,8 +2,8 @@ package io.hyperplane.control.lambda;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.hyperplane.control.auth.Credential;
-import io.hyperplane.control.auth.SigV4Signer;
+import io.hyperplane.sigv4.Credential;
+import io.hyperplane.sigv4.SigV4Signer;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.control.server.TenantRequests;
 import org.junit.jupiter.api.AfterEach;

@@ -36,7 +36,7 @@ class TenantNetworksTest {
         return w;
     }
 
-    private LambdaWorld otherAccount(LambdaWorld w, io.hyperplane.control.auth.Credential credential) {
+    private LambdaWorld otherAccount(LambdaWorld w, io.hyperplane.sigv4.Credential credential) {
         LambdaWorld other = new LambdaWorld(w.server, credential);
         worlds.add(0, other);
         return other;
@@ -62,7 +62,7 @@ class TenantNetworksTest {
     @Test
     void shouldPublishThreeEnisAtOneAddressInThreeVpcsOfTwoAccountsAndStartAgainWithThem() throws Exception {
         LambdaWorld a = start();
-        io.hyperplane.control.auth.Credential second = a.server.accounts().create();
+        io.hyperplane.sigv4.Credential second = a.server.accounts().create();
         LambdaWorld b = otherAccount(a, second);
         String roleA = a.vpcRole("fn-role");
         String roleB = b.vpcRole("fn-role");

@@ -2,28 +2,26 @@ package io.hyperplane.lab.probe;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.metrics.LatencyRecorder;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.util.Arrays;
 
 /**
  * 1-byte TCP request/response over one connection to an echo service, as fast as the round
  * trips allow, for a fixed time: the latency benchmark's client. The first fifth of the run is
- * warm-up and not recorded. Reports p50, p99 and mean in microseconds.
+ * warm-up and not recorded. Reports p50, p99 and mean in microseconds, as {@link LatencyRecorder}
+ * defines them.
  */
 final class RequestResponse {
-    private static final int MAX_SAMPLES = 4_000_000;
-
     private RequestResponse() {
     }
 
     static ObjectNode run(InetSocketAddress target, long durationMs) throws IOException {
-        long[] samples = new long[MAX_SAMPLES];
-        int n = 0;
+        LatencyRecorder latency = new LatencyRecorder();
         try (Socket socket = new Socket()) {
             socket.setTcpNoDelay(true);
             socket.connect(target, 5000);
@@ -34,29 +32,25 @@ final class RequestResponse {
             long recordFrom = start + durationMs * 1_000_000 / 5;
             long end = start + durationMs * 1_000_000;
             long now = start;
-            while (now < end && n < MAX_SAMPLES) {
+            while (now < end) {
                 out.write(1);
                 if (in.read() < 0) {
                     throw new IOException("echo service closed the connection");
                 }
                 long after = System.nanoTime();
                 if (now >= recordFrom) {
-                    samples[n++] = after - now;
+                    latency.recordNanos(after - now);
                 }
                 now = after;
             }
         }
-        if (n == 0) {
+        LatencyRecorder.Summary s = latency.summary();
+        if (s.count() == 0) {
             throw new IOException("no round trip completed");
         }
-        Arrays.sort(samples, 0, n);
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += samples[i];
-        }
-        return JsonNodeFactory.instance.objectNode().put("ok", true).put("samples", n)
-                .put("p50Us", samples[(int) (n * 0.50)] / 1000.0)
-                .put("p99Us", samples[Math.min(n - 1, (int) (n * 0.99))] / 1000.0)
-                .put("meanUs", sum / n / 1000.0);
+        return JsonNodeFactory.instance.objectNode().put("ok", true).put("samples", s.count())
+                .put("p50Us", s.p50Micros())
+                .put("p99Us", s.p99Micros())
+                .put("meanUs", s.meanMicros());
     }
 }

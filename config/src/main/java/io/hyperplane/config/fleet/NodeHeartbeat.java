@@ -1,0 +1,57 @@
+package io.hyperplane.config.fleet;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.List;
+
+/**
+ * A forwarder node registering itself, and keeping itself registered, about once a second
+ * ({@code PUT /hyperplane/v1/nodes/NAME}); answered with {@link NodeHeartbeatAnswer}.
+ *
+ * @param port           the node's VXLAN port
+ * @param appliedVersion the configuration version its forwarding thread runs ({@link #NO_VERSION}: none
+ *                       yet); within one incarnation it never lowers what the node acknowledged
+ * @param incarnation    the same for every heartbeat of one node process, another after a restart
+ *                       (empty when the node sends none)
+ * @param enis           per ENI of the applied configuration, its load
+ */
+public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
+    /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
+    public static final int DEFAULT_PORT = 4789;
+    /** The applied version of a node that runs no configuration yet, or names none. */
+    public static final long NO_VERSION = -1;
+    private static final String MESSAGE = "node heartbeat";
+
+    public NodeHeartbeat {
+        Check.ipv4(underlayIp, MESSAGE, "underlayIp");
+        Check.port(port, MESSAGE, "port");
+        Check.atLeast(appliedVersion, NO_VERSION, MESSAGE, "appliedVersion");
+        incarnation = incarnation == null ? "" : incarnation;
+        enis = enis == null ? List.of() : Check.list(enis, MESSAGE, "enis");
+    }
+
+    /** As read from the wire, where a node may leave out its port, its version and its ENIs. */
+    @JsonCreator
+    static NodeHeartbeat read(@JsonProperty("underlayIp") String underlayIp, @JsonProperty("port") Integer port,
+                              @JsonProperty("appliedVersion") Long appliedVersion, @JsonProperty("incarnation") String incarnation,
+                              @JsonProperty("enis") List<EniUsage> enis) {
+        return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
+                incarnation, enis);
+    }
+
+    /**
+     * One ENI of the applied configuration, named by its id (its address repeats across VPCs):
+     * open flows, and NAT ports held (one per tracked flow, finished ones too until reclaimed).
+     */
+    public record EniUsage(String id, String ip, @JsonProperty(required = true) long flows, @JsonProperty(required = true) long natPorts) {
+        private static final String MESSAGE = "node heartbeat ENI";
+
+        public EniUsage {
+            Check.text(id, MESSAGE, "id");
+            Check.ipv4(ip, MESSAGE, "ip");
+            Check.atLeast(flows, 0, MESSAGE, "flows");
+            Check.atLeast(natPorts, 0, MESSAGE, "natPorts");
+        }
+    }
+}

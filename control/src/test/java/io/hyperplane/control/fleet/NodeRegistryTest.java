@@ -1,0 +1,80 @@
+package io.hyperplane.control.fleet;
+
+import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
+import io.hyperplane.control.fabric.ForwarderNodes;
+import io.hyperplane.control.store.Database;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** How nodes' reports move the version the control plane believes each node runs. */
+class NodeRegistryTest {
+    private static final String NODE_IP = "198.18.0.1";
+    @TempDir
+    Path dir;
+    private Database db;
+    private NodeRegistry registry;
+
+    @BeforeEach
+    void open() {
+        db = Database.embedded(dir);
+        registry = new NodeRegistry(new ForwarderNodes(db, () -> { }), Duration.ofSeconds(30), Clock.systemUTC());
+    }
+
+    @AfterEach
+    void close() {
+        db.close();
+    }
+
+    private long version(String node) {
+        return registry.all().stream().filter(n -> n.name().equals(node)).findFirst().orElseThrow().appliedVersion();
+    }
+
+    @Test
+    void aHeartbeatWrittenBeforeAnAcknowledgementDoesNotLowerIt() {
+        registry.heartbeat("n1", NODE_IP, 4789, 5, "run-1", List.of());
+        registry.polled("n1", 7); // the stream's acknowledgement of version 7 ...
+        registry.heartbeat("n1", NODE_IP, 4789, 6, "run-1", List.of()); // ... overtook a heartbeat written at 6
+        assertThat(version("n1")).isEqualTo(7);
+
+        CompletableFuture<Void> waiter = registry.whenApplied(7, Duration.ofSeconds(5));
+        assertThat(waiter).as("an environment in version 7 is programmed on the node").isDone();
+    }
+
+    @Test
+    void aRestartedNodeReportsWhatItRunsEvenIfLess() {
+        registry.heartbeat("n1", NODE_IP, 4789, 9, "run-1", List.of());
+        registry.heartbeat("n1", NODE_IP, 4789, 4, "run-2", List.of()); // restarted from an older cached version
+        assertThat(version("n1")).isEqualTo(4);
+        assertThat(registry.whenApplied(9, Duration.ofSeconds(5))).as("waits for the restarted node").isNotDone();
+        assertThat(registry.behind(9)).containsExactly("n1 (at 4)");
+    }
+
+    @Test
+    void acknowledgementsOnlyRaiseTheVersion() {
+        registry.heartbeat("n1", NODE_IP, 4789, 8, "run-1", List.of());
+        registry.polled("n1", 3);
+        assertThat(version("n1")).isEqualTo(8);
+        registry.polled("unknown", 3);
+        assertThat(registry.all()).extracting(NodeRegistry.NodeStatus::name).containsExactly("n1");
+    }
+
+    @Test
+    void shouldSumEachEnisLoadOverTheLiveNodes() {
+        registry.heartbeat("n1", NODE_IP, 4789, 1, "run-1", List.of(new EniUsage("eni-1", "10.0.1.4", 3, 4), new EniUsage("eni-2", "10.0.1.4", 1, 1)));
+        registry.heartbeat("n2", "198.18.0.2", 4789, 1, "run-1", List.of(new EniUsage("eni-1", "10.0.1.4", 10, 20)));
+
+        assertThat(registry.loadByEni()).containsOnly(Map.entry("eni-1", new NodeRegistry.EniLoad(13, 24)),
+                Map.entry("eni-2", new NodeRegistry.EniLoad(1, 1)));
+    }
+}
