@@ -2,7 +2,10 @@ package io.hyperplane.worker;
 
 import java.util.Objects;
 
-/** How one invocation ended, as the worker answers the control plane ({@link WorkerWire} writes it). */
+/**
+ * How one invocation ended, as the worker's parts see it; {@link WorkerWire} maps it to the fleet's
+ * {@link io.hyperplane.config.fleet.InvokeResult}, which the control plane reads.
+ */
 sealed interface InvokeResult {
 
     /**

@@ -12,7 +12,8 @@ import io.hyperplane.config.fleet.Payload;
  * runs: an {@link InvokeRequest} in as a {@link FunctionCall}, its {@link InvokeResult} out as the
  * fleet's {@link io.hyperplane.config.fleet.InvokeResult}, and an {@link Eviction} in as the
  * deleted function's key prefix. Everything else in the worker sees {@link FunctionCall} and
- * {@link InvokeResult}.
+ * {@link InvokeResult}. The fleet's InvokeResult is named in full here: the worker's own has the
+ * same simple name.
  */
 final class WorkerWire {
     /** Lambda's X-Amz-Function-Error for an error the function did not handle (the only kind a runtime reports). */
