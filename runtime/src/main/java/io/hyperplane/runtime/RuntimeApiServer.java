@@ -19,8 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The AWS Lambda Runtime API, version 2018-06-01, for one execution environment: the HTTP endpoint a
@@ -43,13 +41,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code RequestEntityTooLarge} (413) with the invocation failing as {@code Function.ResponseSizeTooLarge},
  * and {@code InvokeTimeout} (410) for an answer to an invocation the worker has {@link #abandon abandoned}.
  *
- * <p>One invocation at a time, as a Lambda execution environment has. The worker owns timeouts and
- * process exits; this class only keeps the protocol's state:
- *
- * <pre>
- *  Started --/next--&gt; Ready --event handed over--&gt; Running --/response|/error|abandon--&gt; RuntimeResponseSentState --/next--&gt; Ready
- *  Started --/init/error--&gt; InitError   (terminal: the runtime is expected to exit)
- * </pre>
+ * <p>This class is the HTTP layer only: it routes, reads bodies under their caps and renders answers.
+ * What each request does to the environment, and which answer it gets, is {@link RuntimeApiProtocol}'s.
  *
  * <h2>A hostile runtime</h2>
  * The runtime is the tenant's code, and the worker's JVM serves many environments, so what one runtime can make
@@ -108,51 +101,17 @@ public final class RuntimeApiServer implements AutoCloseable {
     private static final String PREFIX = "/2018-06-01/runtime/";
     private static final String ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
     private static final byte[] ACCEPTED = "{\"status\":\"OK\"}".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] NO_BODY = new byte[0];
-
-    /** The runtime's side of the protocol; names are the ones AWS puts in InvalidStateTransition messages. */
-    private enum RuntimeState {
-        STARTED("Started"),
-        INIT_ERROR("InitError"),
-        READY("Ready"),
-        RUNNING("Running"),
-        RESPONSE_SENT("RuntimeResponseSentState");
-
-        final String awsName;
-
-        RuntimeState(String awsName) {
-            this.awsName = awsName;
-        }
-    }
-
-    private record Pending(Invocation invocation, CompletableFuture<InvocationOutcome> future) {
-    }
-
-    private record Reply(int status, byte[] body) {
-    }
 
     private final HttpServer server;
     private final ExecutorService executor;
     private final InetSocketAddress address;
-    private final InstantSource clock;
-
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    // All below guarded by lock.
-    private RuntimeState state = RuntimeState.STARTED;
-    private Pending queued;
-    private Pending inFlight;
-    private String abandonedRequestId;
-    private InitOutcome.InitError initError;
-    private Instant initDoneAt;
-    private long initDoneNanos;
-    private boolean closed;
+    private final RuntimeApiProtocol protocol;
 
     private RuntimeApiServer(HttpServer server, ExecutorService executor, InstantSource clock) {
         this.server = server;
         this.executor = executor;
         this.address = server.getAddress();
-        this.clock = clock;
+        this.protocol = new RuntimeApiProtocol(address.toString(), clock);
     }
 
     /** {@link #start(InetSocketAddress, InstantSource)} with the system clock. */
@@ -192,42 +151,27 @@ public final class RuntimeApiServer implements AutoCloseable {
      * within {@code timeout}, or the server was closed first.
      */
     public InitOutcome awaitInit(Duration timeout) throws InterruptedException {
-        long nanos = timeout.toNanos();
-        lock.lock();
-        try {
-            while (state == RuntimeState.STARTED && !closed) {
-                if (nanos <= 0) {
-                    return new InitOutcome.TimedOut();
-                }
-                nanos = changed.awaitNanos(nanos);
-            }
-            if (initError != null) {
-                return initError;
-            }
-            return initDoneAt != null ? new InitOutcome.Ready() : new InitOutcome.TimedOut();
-        } finally {
-            lock.unlock();
-        }
+        return protocol.awaitInit(timeout);
+    }
+
+    /**
+     * The end of init as a future, for a caller that waits for it together with something else (the
+     * runtime's process exiting): completes with {@link InitOutcome.Ready} or {@link InitOutcome.InitError}
+     * when init ends, or {@link InitOutcome.TimedOut} when the server is closed first; never otherwise (the
+     * caller keeps its own time limit).
+     */
+    public CompletableFuture<InitOutcome> initOutcome() {
+        return protocol.initOutcome();
     }
 
     /** When the first {@code /next} arrived (by the clock given to {@code start}), empty before. */
     public Optional<Instant> initDoneAt() {
-        lock.lock();
-        try {
-            return Optional.ofNullable(initDoneAt);
-        } finally {
-            lock.unlock();
-        }
+        return protocol.initDoneAt();
     }
 
     /** {@link System#nanoTime()} at the first {@code /next}, for measuring init against a nanoTime of the worker's. */
     public OptionalLong initDoneNanos() {
-        lock.lock();
-        try {
-            return initDoneAt == null ? OptionalLong.empty() : OptionalLong.of(initDoneNanos);
-        } finally {
-            lock.unlock();
-        }
+        return protocol.initDoneNanos();
     }
 
     /**
@@ -239,32 +183,7 @@ public final class RuntimeApiServer implements AutoCloseable {
      * @throws IllegalStateException if an invocation is still in flight, or the server is closed
      */
     public CompletableFuture<InvocationOutcome> invoke(Invocation invocation) {
-        Objects.requireNonNull(invocation, "invocation");
-        CompletableFuture<InvocationOutcome> future = new CompletableFuture<>();
-        InitOutcome.InitError failedInit;
-        lock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("Runtime API on " + address + " is closed; cannot invoke " + invocation.requestId());
-            }
-            Pending busy = inFlight != null ? inFlight : queued;
-            if (busy != null) {
-                throw new IllegalStateException("cannot invoke " + invocation.requestId() + ": invocation "
-                        + busy.invocation().requestId() + " is still in flight on " + address
-                        + " (one at a time; abandon it first)");
-            }
-            failedInit = initError;
-            if (failedInit == null) {
-                queued = new Pending(invocation, future);
-                changed.signalAll();
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (failedInit != null) {
-            future.complete(asFunctionError(failedInit));
-        }
-        return future;
+        return protocol.invoke(invocation);
     }
 
     /**
@@ -275,27 +194,7 @@ public final class RuntimeApiServer implements AutoCloseable {
      * @return whether {@code requestId} was queued or in flight
      */
     public boolean abandon(String requestId) {
-        Pending dropped = null;
-        lock.lock();
-        try {
-            if (inFlight != null && inFlight.invocation().requestId().equals(requestId)) {
-                dropped = inFlight;
-                inFlight = null;
-                state = RuntimeState.RESPONSE_SENT;
-            } else if (queued != null && queued.invocation().requestId().equals(requestId)) {
-                dropped = queued;
-                queued = null;
-            }
-            if (dropped != null) {
-                abandonedRequestId = requestId;
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (dropped != null) {
-            dropped.future().cancel(false);
-        }
-        return dropped != null;
+        return protocol.abandon(requestId);
     }
 
     /**
@@ -305,29 +204,9 @@ public final class RuntimeApiServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        Pending queuedDropped;
-        Pending inFlightDropped;
-        lock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            queuedDropped = queued;
-            inFlightDropped = inFlight;
-            queued = null;
-            inFlight = null;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        server.stop(0);
-        executor.shutdownNow();
-        if (queuedDropped != null) {
-            queuedDropped.future().cancel(false);
-        }
-        if (inFlightDropped != null) {
-            inFlightDropped.future().cancel(false);
+        if (protocol.close()) {
+            server.stop(0);
+            executor.shutdownNow();
         }
     }
 
@@ -351,14 +230,14 @@ public final class RuntimeApiServer implements AutoCloseable {
             String rest = path.substring(PREFIX.length());
             if (rest.equals("invocation/next")) {
                 if (allowed(exchange, method, "GET")) {
-                    next(exchange);
+                    send(exchange, protocol.next());
                 }
                 return;
             }
             if (rest.equals("init/error")) {
                 if (allowed(exchange, method, "POST")) {
-                    Body body = Body.read(exchange, MAX_ERROR_BYTES);
-                    send(exchange, initError(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER)), body);
+                    RuntimeApiProtocol.Posted body = read(exchange, MAX_ERROR_BYTES);
+                    send(exchange, protocol.initError(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER)), body);
                 }
                 return;
             }
@@ -370,15 +249,15 @@ public final class RuntimeApiServer implements AutoCloseable {
                     String action = tail.substring(slash + 1);
                     if (action.equals("response")) {
                         if (allowed(exchange, method, "POST")) {
-                            Body body = Body.read(exchange, MAX_PAYLOAD_BYTES);
-                            send(exchange, response(body, requestId), body);
+                            RuntimeApiProtocol.Posted body = read(exchange, MAX_PAYLOAD_BYTES);
+                            send(exchange, protocol.response(body, requestId), body);
                         }
                         return;
                     }
                     if (action.equals("error")) {
                         if (allowed(exchange, method, "POST")) {
-                            Body body = Body.read(exchange, MAX_ERROR_BYTES);
-                            send(exchange, error(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER), requestId), body);
+                            RuntimeApiProtocol.Posted body = read(exchange, MAX_ERROR_BYTES);
+                            send(exchange, protocol.error(body, exchange.getRequestHeaders().getFirst(ERROR_TYPE_HEADER), requestId), body);
                         }
                         return;
                     }
@@ -402,43 +281,58 @@ public final class RuntimeApiServer implements AutoCloseable {
         return false;
     }
 
-    private void next(HttpExchange exchange) throws IOException {
-        Pending taken = null;
-        Reply refused = null;
-        lock.lock();
-        try {
-            if (state == RuntimeState.INIT_ERROR || state == RuntimeState.RUNNING) {
-                refused = forbiddenTransition(state, RuntimeState.READY);
-            } else {
-                if (state == RuntimeState.STARTED) {
-                    initDoneAt = clock.instant();
-                    initDoneNanos = System.nanoTime();
-                }
-                state = RuntimeState.READY;
-                changed.signalAll();
-                while (queued == null && !closed) {
-                    changed.await();
-                }
-                if (closed) {
-                    refused = internalServerError();
-                } else {
-                    taken = queued;
-                    queued = null;
-                    inFlight = taken;
-                    state = RuntimeState.RUNNING;
-                }
-            }
-        } catch (InterruptedException shuttingDown) {
-            Thread.currentThread().interrupt();
-            refused = internalServerError();
-        } finally {
-            lock.unlock();
+    /**
+     * Reads a request body with a cap: whole, or refused having kept none of it. A declared Content-Length over
+     * the cap is refused unread; a chunked body after cap + 1 bytes, the most ever held.
+     */
+    private static RuntimeApiProtocol.Posted read(HttpExchange exchange, int cap) throws IOException {
+        // The JDK server has answered 400 to a Content-Length that is not one non-negative number, and to one
+        // beside Transfer-Encoding; without either header the body is empty.
+        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
+        long length = declared == null ? 0 : Long.parseLong(declared);
+        if (length > cap) {
+            return new RuntimeApiProtocol.Posted.TooLarge(length, cap);
         }
-        if (refused != null) {
-            send(exchange, refused);
+        byte[] head = exchange.getRequestBody().readNBytes(cap + 1);
+        return head.length > cap ? new RuntimeApiProtocol.Posted.TooLarge(head.length, cap) : new RuntimeApiProtocol.Posted.Whole(head);
+    }
+
+    /** Renders the protocol's answer as AWS does: status, and the body of the OpenAPI document or the emulator. */
+    private static void send(HttpExchange exchange, RuntimeApiProtocol.Answer answer) throws IOException {
+        switch (answer) {
+            case RuntimeApiProtocol.Answer.Event event -> sendEvent(exchange, event.invocation());
+            case RuntimeApiProtocol.Answer.Accepted accepted -> sendJson(exchange, 202, ACCEPTED);
+            case RuntimeApiProtocol.Answer.InvalidRequestId invalid ->
+                    sendJson(exchange, 400, ErrorBodies.render("InvalidRequestID", "Invalid request ID"));
+            case RuntimeApiProtocol.Answer.InvokeTimeout timedOut ->
+                    sendJson(exchange, 410, ErrorBodies.render("InvokeTimeout", "Invoke timeout"));
+            case RuntimeApiProtocol.Answer.InvalidStateTransition refused -> sendJson(exchange, 403, ErrorBodies.render(
+                    "InvalidStateTransition", "State transition from " + refused.from().awsName + " to " + refused.to().awsName
+                            + " failed for runtime. Error: State transition is not allowed"));
+            case RuntimeApiProtocol.Answer.RequestEntityTooLarge tooLarge -> sendJson(exchange, 413, ErrorBodies.render(
+                    "RequestEntityTooLarge", "Exceeded maximum allowed payload size (" + tooLarge.cap() + " bytes)."));
+            case RuntimeApiProtocol.Answer.ContainerError error ->
+                    sendJson(exchange, 500, ErrorBodies.render("InternalServerError", "Internal Server Error"));
+        }
+    }
+
+    /**
+     * {@code answer} to a post whose body was read as {@code body}. A body refused as too large is left unread, so
+     * the connection ends after the answer ({@code Connection: close}, RFC 9112 §9.6); the answer goes out first,
+     * then up to {@link #DRAIN_BYTES} of the rest are read and dropped.
+     */
+    private static void send(HttpExchange exchange, RuntimeApiProtocol.Answer answer, RuntimeApiProtocol.Posted body) throws IOException {
+        if (!(body instanceof RuntimeApiProtocol.Posted.TooLarge)) {
+            send(exchange, answer);
             return;
         }
-        Invocation invocation = taken.invocation();
+        exchange.getResponseHeaders().set("Connection", "close");
+        send(exchange, answer);
+        exchange.getResponseBody().flush();
+        exchange.getRequestBody().skip(DRAIN_BYTES);
+    }
+
+    private static void sendEvent(HttpExchange exchange, Invocation invocation) throws IOException {
         Headers headers = exchange.getResponseHeaders();
         headers.set("Lambda-Runtime-Aws-Request-Id", invocation.requestId());
         headers.set("Lambda-Runtime-Deadline-Ms", Long.toString(invocation.deadlineEpochMillis()));
@@ -456,185 +350,20 @@ public final class RuntimeApiServer implements AutoCloseable {
         }
     }
 
-    /**
-     * {@code /response}. Over {@link #MAX_PAYLOAD_BYTES} the invocation fails as AWS fails it,
-     * {@code Function.ResponseSizeTooLarge}, naming the declared size (or, for a chunked body, the cap + 1
-     * bytes read before refusing), and the runtime is answered 413.
-     */
-    private Reply response(Body body, String requestId) {
-        Answered answered = answer(requestId);
-        if (answered.rejected() != null) {
-            return answered.rejected();
-        }
-        CompletableFuture<InvocationOutcome> future = answered.done().future();
-        return switch (body) {
-            case Body.TooLarge tooLarge -> {
-                future.complete(responseTooLarge(tooLarge.size()));
-                yield requestEntityTooLarge(MAX_PAYLOAD_BYTES);
-            }
-            case Body.Whole whole -> {
-                future.complete(new InvocationOutcome.Success(whole.bytes()));
-                yield new Reply(202, ACCEPTED);
-            }
-        };
-    }
-
-    /**
-     * {@code /error}. Over {@link #MAX_ERROR_BYTES} the body is dropped, never cut (a cut JSON document is no
-     * error document): the error stands with the errorType of its header and an empty errorMessage, as AWS
-     * reports an error posted without a body, and the runtime is answered 413.
-     */
-    private Reply error(Body body, String typeHeader, String requestId) {
-        Answered answered = answer(requestId);
-        if (answered.rejected() != null) {
-            return answered.rejected();
-        }
-        byte[] raw = body instanceof Body.Whole whole ? whole.bytes() : NO_BODY;
-        ErrorBodies.Reported reported = ErrorBodies.read(raw, typeHeader);
-        // Without a readable body AWS builds the caller's error from the header alone.
-        byte[] errorJson = raw.length > 0 ? raw : ErrorBodies.render(reported.errorType(), reported.errorMessage());
-        answered.done().future().complete(new InvocationOutcome.FunctionError(reported.errorType(), errorJson));
-        return body instanceof Body.TooLarge ? requestEntityTooLarge(MAX_ERROR_BYTES) : new Reply(202, ACCEPTED);
-    }
-
-    /** {@code /init/error}. Over {@link #MAX_ERROR_BYTES} init fails all the same, as for {@code /error}, and 413. */
-    private Reply initError(Body body, String typeHeader) {
-        byte[] raw = body instanceof Body.Whole whole ? whole.bytes() : NO_BODY;
-        ErrorBodies.Reported reported = ErrorBodies.read(raw, typeHeader);
-        InitOutcome.InitError failure = new InitOutcome.InitError(reported.errorType(), reported.errorMessage(), raw);
-        Pending waiting;
-        lock.lock();
-        try {
-            if (state != RuntimeState.STARTED) {
-                return forbiddenTransition(state, RuntimeState.INIT_ERROR);
-            }
-            state = RuntimeState.INIT_ERROR;
-            initError = failure;
-            waiting = queued;
-            queued = null;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        if (waiting != null) {
-            waiting.future().complete(asFunctionError(failure));
-        }
-        return body instanceof Body.TooLarge ? requestEntityTooLarge(MAX_ERROR_BYTES) : new Reply(202, ACCEPTED);
-    }
-
-    /** The in-flight invocation the runtime answers, taken off (state: response sent); or why it cannot be. */
-    private record Answered(Pending done, Reply rejected) {
-    }
-
-    private Answered answer(String requestId) {
-        lock.lock();
-        try {
-            Reply rejected = checkRequestId(requestId);
-            if (rejected != null) {
-                return new Answered(null, rejected);
-            }
-            Pending done = inFlight;
-            inFlight = null;
-            state = RuntimeState.RESPONSE_SENT;
-            return new Answered(done, null);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Null when {@code requestId} is the invocation in flight; else AWS's answer. Call with the lock held. */
-    private Reply checkRequestId(String requestId) {
-        if (inFlight != null && inFlight.invocation().requestId().equals(requestId)) {
-            return null;
-        }
-        if (requestId.equals(abandonedRequestId)) {
-            return new Reply(410, ErrorBodies.render("InvokeTimeout", "Invoke timeout"));
-        }
-        return new Reply(400, ErrorBodies.render("InvalidRequestID", "Invalid request ID"));
-    }
-
-    private static Reply forbiddenTransition(RuntimeState from, RuntimeState to) {
-        return new Reply(403, ErrorBodies.render("InvalidStateTransition", "State transition from " + from.awsName
-                + " to " + to.awsName + " failed for runtime. Error: State transition is not allowed"));
-    }
-
-    private static Reply requestEntityTooLarge(int cap) {
-        return new Reply(413, ErrorBodies.render("RequestEntityTooLarge",
-                "Exceeded maximum allowed payload size (" + cap + " bytes)."));
-    }
-
-    private static Reply internalServerError() {
-        return new Reply(500, ErrorBodies.render("InternalServerError", "Internal Server Error"));
-    }
-
-    private static InvocationOutcome.FunctionError responseTooLarge(long size) {
-        String type = "Function.ResponseSizeTooLarge";
-        return new InvocationOutcome.FunctionError(type, ErrorBodies.render(type, "Response payload size (" + size
-                + " bytes) exceeded maximum allowed payload size (" + MAX_PAYLOAD_BYTES + " bytes)."));
-    }
-
-    private static InvocationOutcome.FunctionError asFunctionError(InitOutcome.InitError failure) {
-        byte[] body = failure.rawBody().length > 0 ? failure.rawBody()
-                : ErrorBodies.render(failure.errorType(), failure.errorMessage());
-        return new InvocationOutcome.FunctionError(failure.errorType(), body);
-    }
-
     private static void setIfPresent(Headers headers, String name, String value) {
         if (value != null && !value.isEmpty()) {
             headers.set(name, value);
         }
     }
 
-    private static void send(HttpExchange exchange, Reply reply) throws IOException {
+    private static void sendJson(HttpExchange exchange, int status, byte[] body) throws IOException {
         exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(reply.status(), reply.body().length);
-        exchange.getResponseBody().write(reply.body());
-    }
-
-    /**
-     * {@code reply} to a post whose body was read as {@code body}. A body refused as too large is left unread, so
-     * the connection ends after the reply ({@code Connection: close}, RFC 9112 §9.6); the reply goes out first,
-     * then up to {@link #DRAIN_BYTES} of the rest are read and dropped.
-     */
-    private static void send(HttpExchange exchange, Reply reply, Body body) throws IOException {
-        if (!(body instanceof Body.TooLarge)) {
-            send(exchange, reply);
-            return;
-        }
-        exchange.getResponseHeaders().set("Connection", "close");
-        send(exchange, reply);
-        exchange.getResponseBody().flush();
-        exchange.getRequestBody().skip(DRAIN_BYTES);
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
         AtomicInteger count = new AtomicInteger();
         return task -> Thread.ofPlatform().name(prefix + "-" + count.incrementAndGet()).daemon(true).unstarted(task);
-    }
-
-    /**
-     * A request body read with a cap: whole, or refused having kept none of it. A declared Content-Length over
-     * the cap is refused unread; a chunked body after cap + 1 bytes, the most ever held.
-     */
-    private sealed interface Body {
-
-        record Whole(byte[] bytes) implements Body {
-        }
-
-        /** {@code size}: the declared length, or for a chunked body the cap + 1 bytes read before refusing. */
-        record TooLarge(long size) implements Body {
-        }
-
-        static Body read(HttpExchange exchange, int cap) throws IOException {
-            // The JDK server has answered 400 to a Content-Length that is not one non-negative number, and to one
-            // beside Transfer-Encoding; without either header the body is empty.
-            String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-            long length = declared == null ? 0 : Long.parseLong(declared);
-            if (length > cap) {
-                return new TooLarge(length);
-            }
-            byte[] head = exchange.getRequestBody().readNBytes(cap + 1);
-            return head.length > cap ? new TooLarge(head.length) : new Whole(head);
-        }
     }
 }

@@ -38,7 +38,7 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
      * Prepares a slot; the namespace is journaled before it exists. On a background thread
      * ({@link Commands#inBackgroundFromNow}) its processes run at nice 19.
      */
-    static Slot prepare(WorkerSettings w, ControlClient control, Journal journal, String namespace, long index, String ip, String nodeIp,
+    static Slot prepare(WorkerSettings w, ControlPlane control, Journal journal, String namespace, long index, String ip, String nodeIp,
                         Steps steps) throws IOException, InterruptedException {
         String mac = mac(index);
         long t0 = System.nanoTime();
@@ -65,7 +65,7 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
     }
 
     /** Binds a slot to an ENI; returns once every live forwarder node runs it. */
-    static EnvironmentNetwork bind(WorkerSettings w, ControlClient control, Slot slot, String eniId, String legacyEniId)
+    static EnvironmentNetwork bind(WorkerSettings w, ControlPlane control, Slot slot, String eniId, String legacyEniId)
             throws IOException, InterruptedException {
         int vni = control.registerEnvironment(slot.namespace(), w.underlayIp(), slot.ip(), slot.mac(), eniId, true);
         if (vni != slot.vni()) {

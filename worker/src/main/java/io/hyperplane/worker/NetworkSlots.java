@@ -20,16 +20,16 @@ import java.util.function.Supplier;
  * <p>
  * When it refills matters on a small machine. Preparing a slot takes the control plane's store and
  * a few processes' worth of CPU, and a cold start's bind waits for both, so while cold starts come
- * the thread replaces a taken slot right after that cold start has bound its own ({@link #bound})
+ * the thread replaces a taken slot right after that cold start has bound its own ({@link #bind})
  * &mdash; the quietest moment before the next one &mdash; and refills freely only after
  * {@link #QUIET_NANOS} without any.
  */
-final class NetworkSlots implements AutoCloseable {
+final class NetworkSlots implements NetworkSource, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkSlots.class);
     private static final long QUIET_NANOS = 1_000_000_000L;
 
     private final WorkerSettings settings;
-    private final ControlClient control;
+    private final ControlPlane control;
     private final Journal journal;
     private final Supplier<List<String>> nodes;
     private final AtomicLong nextIndex;
@@ -42,13 +42,19 @@ final class NetworkSlots implements AutoCloseable {
     private final Thread filler;
     private volatile boolean running = true;
 
-    NetworkSlots(WorkerSettings settings, ControlClient control, Journal journal, Supplier<List<String>> nodes, AtomicLong nextIndex,
+    /**
+     * @param nodes     the live forwarder nodes as last heard (a slot's tunnel goes to the first)
+     * @param lastIndex the highest index a namespace of this worker had (its previous run's): new ones continue after it
+     * @param prefix    what every namespace of this worker's is named with, before its index
+     * @param target    how many slots to keep ready
+     */
+    NetworkSlots(WorkerSettings settings, ControlPlane control, Journal journal, Supplier<List<String>> nodes, long lastIndex,
                  String prefix, int target, EnvironmentNetwork.Steps steps) {
         this.settings = settings;
         this.control = control;
         this.journal = journal;
         this.nodes = nodes;
-        this.nextIndex = nextIndex;
+        this.nextIndex = new AtomicLong(lastIndex);
         this.prefix = prefix;
         this.target = target;
         this.steps = steps;
@@ -62,7 +68,8 @@ final class NetworkSlots implements AutoCloseable {
     private volatile long lastTakenNanos;
 
     /** A ready slot, or a new one prepared now (on the caller's time) when none is. */
-    EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
+    @Override
+    public EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException {
         lastTakenNanos = System.nanoTime();
         EnvironmentNetwork.Slot slot = ready.pollFirst();
         return slot != null ? slot : prepare(nodeIp);
@@ -75,12 +82,16 @@ final class NetworkSlots implements AutoCloseable {
         try {
             return EnvironmentNetwork.prepare(settings, control, journal, namespace, index, ip, nodeIp, steps);
         } catch (IOException | InterruptedException | RuntimeException e) {
-            boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
-            discard(namespace, ip);
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            discardAfterFailure(namespace, ip);
             throw e;
+        }
+    }
+
+    private void discardAfterFailure(String namespace, String ip) {
+        boolean interrupted = Thread.interrupted(); // cleaning up spawns processes: not while interrupted
+        discard(namespace, ip);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -109,13 +120,35 @@ final class NetworkSlots implements AutoCloseable {
         }
     }
 
-    /** A cold start has bound the slot it took: a good moment to prepare its replacement. */
-    void bound() {
-        bound.release();
+    /** Binds the slot; whether that worked or not, the cold start is past its busiest moment: a good one to prepare a replacement. */
+    @Override
+    public EnvironmentNetwork bind(EnvironmentNetwork.Slot slot, String eniId, String legacyEniId) throws IOException, InterruptedException {
+        try {
+            return EnvironmentNetwork.bind(settings, control, slot, eniId, legacyEniId);
+        } finally {
+            bound.release();
+        }
+    }
+
+    /** A namespace of its own, made on the cold start's path (one nft process, about 5 ms): no network is prepared for these. */
+    @Override
+    public EnvironmentNetwork withoutVpc() throws IOException, InterruptedException {
+        String namespace = prefix + nextIndex.incrementAndGet();
+        try {
+            journal.recordNamespace(namespace);
+            Namespaces.add(namespace);
+            RuntimeApiConnectionLimit.load(namespace);
+            EnvironmentNetwork.batch(namespace, List.of("link set lo up"));
+            return new EnvironmentNetwork(namespace, 0, null, null, null, null);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            discardAfterFailure(namespace, null);
+            throw e;
+        }
     }
 
     /** Removes a slot's namespace and registration, then gives its address back (null: it has none). */
-    void discard(String namespace, String ip) {
+    @Override
+    public void discard(String namespace, String ip) {
         Namespaces.delete(namespace);
         try {
             control.deregisterEnvironment(namespace);
