@@ -30,6 +30,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +39,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -188,7 +190,7 @@ public final class RuntimeBench {
         private final Thread thread = Thread.ofPlatform().name("hp-bench-wakeup").daemon().start(() -> {
             while (running) {
                 long t0 = System.nanoTime();
-                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                LockSupport.parkNanos(1_000_000);
                 late.recordNanos(Math.max(0, System.nanoTime() - t0 - 1_000_000)); // a park may end early: not late at all
             }
         });
@@ -375,7 +377,7 @@ public final class RuntimeBench {
     }
 
     static Map<String, Double> phases(String log) {
-        Map<String, Double> out = new java.util.HashMap<>();
+        Map<String, Double> out = new HashMap<>();
         Matcher m = PHASE.matcher(log);
         while (m.find()) {
             out.put(m.group(1), Double.parseDouble(m.group(2)));

@@ -1,5 +1,8 @@
 package io.hyperplane.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
 import io.hyperplane.bench.ForwarderBench;
@@ -10,6 +13,7 @@ import io.hyperplane.bench.RuntimeBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -113,7 +117,7 @@ final class BenchCommand {
                     "Brings up its own control plane, fabric, node and worker (namespaces prefixed hp-bn-) and removes them after."})
     static final class RuntimeCommand implements Callable<Integer> {
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the full results as JSON.")
-        java.nio.file.Path json;
+        Path json;
 
         @Option(names = "--cold-starts", defaultValue = "50", description = "Cold starts per runtime, shared model (default: ${DEFAULT-VALUE}).")
         int coldStarts;
@@ -143,12 +147,12 @@ final class BenchCommand {
         public Integer call() throws Exception {
             RuntimeBench bench = new RuntimeBench(new RuntimeBench.Settings(coldStarts, legacyColdStarts, warmInvokes, seconds, burst, !noJava, warmupColdStarts),
                     line -> System.out.println("  " + line));
-            com.fasterxml.jackson.databind.node.ObjectNode report = bench.run();
+            ObjectNode report = bench.run();
             System.out.println();
             System.out.print(RuntimeBench.table(report));
             if (json != null) {
-                java.nio.file.Files.writeString(json, new com.fasterxml.jackson.databind.ObjectMapper()
-                        .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+                Files.writeString(json, new ObjectMapper()
+                        .enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
                 System.out.println("written to " + json);
             }
             return 0;

@@ -1,5 +1,6 @@
 package io.hyperplane.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -87,7 +89,7 @@ final class DescribeCommand implements Callable<Integer> {
         for (Element item : items) {
             rows.add(kind.columns().stream().map(c -> c.value().apply(item)).toArray(String[]::new));
         }
-        Table.print(new java.io.PrintWriter(System.out, true), rows);
+        Table.print(new PrintWriter(System.out, true), rows);
         return 0;
     }
 
@@ -114,7 +116,7 @@ final class DescribeCommand implements Callable<Integer> {
     }
 
     /** XML to JSON as the AWS CLI shows it: a set of items becomes an array, leaves become strings. */
-    private static com.fasterxml.jackson.databind.JsonNode toJson(Element element) {
+    private static JsonNode toJson(Element element) {
         List<Element> children = new ArrayList<>();
         for (Node n = element.getFirstChild(); n != null; n = n.getNextSibling()) {
             if (n instanceof Element e) {

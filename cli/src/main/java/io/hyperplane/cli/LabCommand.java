@@ -15,7 +15,9 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -192,9 +194,9 @@ public final class LabCommand implements Callable<Integer> {
                 // No prefix given: everything the project built on this machine, every journalled
                 // lab under the state root (the default lab, benchmark labs, the server's fabric).
                 boolean any = false;
-                if (java.nio.file.Files.isDirectory(Lab.DEFAULT_STATE_ROOT)) {
-                    try (var dirs = java.nio.file.Files.list(Lab.DEFAULT_STATE_ROOT)) {
-                        for (java.nio.file.Path dir : dirs.sorted().toList()) {
+                if (Files.isDirectory(Lab.DEFAULT_STATE_ROOT)) {
+                    try (var dirs = Files.list(Lab.DEFAULT_STATE_ROOT)) {
+                        for (Path dir : dirs.sorted().toList()) {
                             Lab lab = new Lab(dir, line -> spec.commandLine().getOut().println(line));
                             if (lab.isUp()) {
                                 lab.down();
@@ -208,7 +210,7 @@ public final class LabCommand implements Callable<Integer> {
                 }
                 spec.commandLine().getOut().flush();
                 return 0;
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 return fail(spec, new IllegalStateException("cannot list " + Lab.DEFAULT_STATE_ROOT + ": " + e.getMessage(), e));
             } catch (LabException | IllegalArgumentException | IllegalStateException e) {
                 return fail(spec, e);

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +68,7 @@ final class UpCommand implements Callable<Integer> {
             cloud.close();
             try {
                 Files.deleteIfExists(marker);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 System.out.println("  " + marker + ": " + e.getMessage());
             }
             System.out.println("stopped; every namespace and process is gone");

@@ -5,8 +5,11 @@ import io.hyperplane.sigv4.SigV4Signer;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
+import org.xml.sax.SAXException;
 
 import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -112,7 +115,7 @@ public final class Ec2QueryClient {
             factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
             Document doc = factory.newDocumentBuilder().parse(new ByteArrayInputStream(xml));
             return doc.getDocumentElement();
-        } catch (javax.xml.parsers.ParserConfigurationException | org.xml.sax.SAXException e) {
+        } catch (ParserConfigurationException | SAXException e) {
             throw new IOException("unreadable answer from the server: " + e.getMessage(), e);
         }
     }

@@ -16,6 +16,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -219,8 +222,8 @@ public final class LocalCloud implements AutoCloseable {
         }
         handle.destroy();
         try {
-            handle.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            handle.onExit().get(20, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
             handle.destroyForcibly();
         }
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Everything a forwarder node needs, as of one {@code version}: the Hyperplane ENIs it serves,
@@ -88,7 +89,7 @@ public record NodeSnapshot(
         }
     }
 
-    private static <T> Map<String, T> index(String kind, List<T> items, java.util.function.Function<T, String> id) {
+    private static <T> Map<String, T> index(String kind, List<T> items, Function<T, String> id) {
         Map<String, T> byId = new HashMap<>();
         for (T item : items) {
             if (byId.put(id.apply(item), item) != null) {

@@ -1,5 +1,6 @@
 package io.hyperplane.dataplane;
 
+import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
@@ -246,9 +247,9 @@ class ForwarderTest {
     @Test
     void shouldApplyNetworkAclDenyRulesInBothDirections() {
         var denyOut = List.of(
-                new io.hyperplane.config.NodeSnapshot.NetworkAclEntry(50, true, "tcp", "deny", "10.0.1.10/32", 80, 80, -1, -1),
+                new NodeSnapshot.NetworkAclEntry(50, true, "tcp", "deny", "10.0.1.10/32", 80, 80, -1, -1),
                 allowAll(100, true),
-                new io.hyperplane.config.NodeSnapshot.NetworkAclEntry(50, false, "tcp", "deny", "10.0.1.11/32", 0, 65535, -1, -1),
+                new NodeSnapshot.NetworkAclEntry(50, false, "tcp", "deny", "10.0.1.11/32", 0, 65535, -1, -1),
                 allowAll(100, false));
         forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, denyOut, defaultRoutes())));
         learn(SUBNET1_VNI, RES1, RES1_MAC);
@@ -276,8 +277,8 @@ class ForwarderTest {
     @Test
     void shouldDropDestinationsWithoutARouteOrBlackholed() {
         forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, defaultAcl(),
-                List.of(new io.hyperplane.config.NodeSnapshot.Route("10.0.0.0/16", "local"),
-                        new io.hyperplane.config.NodeSnapshot.Route("10.0.2.0/24", "blackhole")))));
+                List.of(new NodeSnapshot.Route("10.0.0.0/16", "local"),
+                        new NodeSnapshot.Route("10.0.2.0/24", "blackhole")))));
         process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES2, 80, TcpHeader.SYN, 0), HOST);
         process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, ip("192.0.2.1"), 53, 1), HOST);
         assertThat(out.isEmpty()).isTrue();
@@ -344,8 +345,8 @@ class ForwarderTest {
         out.take();
 
         var snapshot = TestConfigs.snapshot(3);
-        var noDb = new io.hyperplane.config.NodeSnapshot(3, snapshot.eeGateway(), snapshot.vpcs(), snapshot.subnets(),
-                List.of(new io.hyperplane.config.NodeSnapshot.SecurityGroup("sg-lambda", List.of(), List.of()),
+        var noDb = new NodeSnapshot(3, snapshot.eeGateway(), snapshot.vpcs(), snapshot.subnets(),
+                List.of(new NodeSnapshot.SecurityGroup("sg-lambda", List.of(), List.of()),
                         snapshot.securityGroups().get(1)),
                 snapshot.networkAcls(), snapshot.routeTables(), snapshot.enis(), snapshot.executionEnvironments());
         forwarder.config(CompiledConfig.compile(noDb));
@@ -498,7 +499,7 @@ class ForwarderTest {
     @Test
     void shouldDropWhatAnEeSendsTowardTheUnderlayOrTheEeRangeWhateverTheRoutes() {
         forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(2, defaultAcl(),
-                List.of(new io.hyperplane.config.NodeSnapshot.Route("0.0.0.0/0", "local")))));
+                List.of(new NodeSnapshot.Route("0.0.0.0/0", "local")))));
         process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, VTEP, VxlanHeader.UDP_PORT, 8), HOST);
         process(TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, ip("198.19.0.2"), VxlanHeader.UDP_PORT, 8), HOST);
         process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, EE2_IP, 80, TcpHeader.SYN, 0), HOST);

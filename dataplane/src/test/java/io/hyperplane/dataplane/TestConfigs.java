@@ -15,6 +15,7 @@ import io.hyperplane.config.NodeSnapshot.Vpc;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.MacAddress;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** The default lab's topology as a snapshot, with knobs for the ACL and routes. */
@@ -103,19 +104,19 @@ public final class TestConfigs {
      */
     public static NodeSnapshot overlapping(long version) {
         NodeSnapshot one = snapshot(version);
-        List<Vpc> vpcs = new java.util.ArrayList<>(one.vpcs());
+        List<Vpc> vpcs = new ArrayList<>(one.vpcs());
         vpcs.add(new Vpc("vpc-2", "10.0.0.0/16"));
-        List<Subnet> subnets = new java.util.ArrayList<>(one.subnets());
+        List<Subnet> subnets = new ArrayList<>(one.subnets());
         subnets.add(new Subnet("subnet-21", "vpc-2", "10.0.1.0/24", OTHER_SUBNET_VNI, "198.19.0.2", "acl-2", "rtb-2"));
-        List<SecurityGroup> groups = new java.util.ArrayList<>(one.securityGroups());
+        List<SecurityGroup> groups = new ArrayList<>(one.securityGroups());
         groups.add(new SecurityGroup("sg-other", List.of(new SecurityGroupRule("-1", 0, 0, "0.0.0.0/0", null)), List.of()));
-        List<NetworkAcl> acls = new java.util.ArrayList<>(one.networkAcls());
+        List<NetworkAcl> acls = new ArrayList<>(one.networkAcls());
         acls.add(new NetworkAcl("acl-2", defaultAcl()));
-        List<RouteTable> tables = new java.util.ArrayList<>(one.routeTables());
+        List<RouteTable> tables = new ArrayList<>(one.routeTables());
         tables.add(new RouteTable("rtb-2", List.of(new Route("10.0.0.0/16", "local"))));
-        List<Eni> enis = new java.util.ArrayList<>(one.enis());
+        List<Eni> enis = new ArrayList<>(one.enis());
         enis.add(new Eni("eni-2", "10.0.1.4", "02:48:50:00:02:04", "subnet-21", List.of("sg-other")));
-        List<ExecutionEnvironment> ees = new java.util.ArrayList<>(one.executionEnvironments());
+        List<ExecutionEnvironment> ees = new ArrayList<>(one.executionEnvironments());
         ees.add(new ExecutionEnvironment("ee-21", OTHER_EE_VNI, "198.18.0.11", "100.64.0.21", "02:ee:00:00:00:21", "eni-2"));
         return new NodeSnapshot(version, one.eeGateway(), vpcs, subnets, groups, acls, tables, enis, ees);
     }

@@ -3,6 +3,7 @@ package io.hyperplane.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cli.Main;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +43,7 @@ class BenchForwarderEndToEndTest {
             double ours = row.path("hyperplane").asDouble();
             assertThat(kernel).as(row.toString()).isPositive();
             assertThat(ours).as(row.toString()).isPositive();
-            assertThat(row.path("ratio").asDouble()).isCloseTo(ours / kernel, org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(row.path("ratio").asDouble()).isCloseTo(ours / kernel, Offset.offset(1e-9));
         }
         assertThat(names).containsExactly("tcp-1-stream", "tcp-4-streams", "udp-64B-received", "tcp-rr-1B-p50",
                 "tcp-rr-1B-p99", "connections-1-client", "connections-4-clients", "heap-per-flow");

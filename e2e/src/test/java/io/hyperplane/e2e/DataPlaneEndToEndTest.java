@@ -12,6 +12,7 @@ import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 import io.hyperplane.linux.Directories;
 import io.hyperplane.linux.exec.ExecResult;
+import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.node.CountersFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,7 +78,7 @@ class DataPlaneEndToEndTest {
         } catch (IOException e) {
             System.out.println("removing " + stateRoot + ": " + e.getMessage());
         }
-        Set<String> left = new HashSet<>(io.hyperplane.linux.netns.Namespaces.list());
+        Set<String> left = new HashSet<>(Namespaces.list());
         assertThat(left).as("namespaces left behind").noneMatch(n -> n.startsWith(PREFIX));
     }
 

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,7 +30,7 @@ class DemoEndToEndTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream previous = System.out;
         int code;
-        try (PrintStream tee = new PrintStream(new java.io.OutputStream() {
+        try (PrintStream tee = new PrintStream(new OutputStream() {
             @Override
             public void write(int b) {
                 captured.write(b);

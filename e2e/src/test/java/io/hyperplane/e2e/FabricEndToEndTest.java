@@ -1,14 +1,18 @@
 package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cli.Main;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.probe.ProbeMain;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.Directories;
+import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -160,7 +165,7 @@ class FabricEndToEndTest {
         ec2.deleteSecurityGroup(r -> r.groupId(web));
         ec2.deleteVpc(r -> r.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.linux.netns.Namespaces.list()).as("the fabric removed this VPC's namespaces")
+        assertThat(Namespaces.list()).as("the fabric removed this VPC's namespaces")
                 .doesNotContain(PREFIX + vpc, LabFabric.instanceNamespace(PREFIX, a.instanceId()), LabFabric.instanceNamespace(PREFIX, b.instanceId()));
     }
 
@@ -230,12 +235,12 @@ class FabricEndToEndTest {
         ec2.deleteSubnet(b -> b.subnetId(subnet));
         ec2.deleteVpc(b -> b.vpcId(vpc));
         server.syncFabric();
-        assertThat(io.hyperplane.linux.netns.Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
+        assertThat(Namespaces.list()).doesNotContain(ns, PREFIX + vpc);
     }
 
     /** The instance's long-running UserData process ("sleep 600"), not the fabric's passing nft runs. */
     private static List<Long> userDataProcesses(String ns) {
-        return io.hyperplane.linux.netns.Namespaces.pids(ns).stream().filter(pid -> {
+        return Namespaces.pids(ns).stream().filter(pid -> {
             try {
                 return Files.readString(Path.of("/proc/" + pid + "/cmdline")).contains("sleep");
             } catch (IOException e) {
@@ -301,8 +306,8 @@ class FabricEndToEndTest {
                     List.of(new NodeSnapshot.Eni("eni-fabric", "10.2.1.200", "02:48:50:00:02:00", subnet, List.of("sg-fn"))),
                     List.of(new NodeSnapshot.ExecutionEnvironment("ee-1", 5001, "198.18.0.11", "100.64.0.11", "02:ee:00:00:00:01", "eni-fabric")));
             Path config = dir.resolve("node.json");
-            io.hyperplane.config.SnapshotJson.writeAtomically(snapshot, config);
-            List<String> node = new java.util.ArrayList<>(List.of("ip", "netns", "exec", made.get(0), java, "--enable-native-access=ALL-UNNAMED",
+            SnapshotJson.writeAtomically(snapshot, config);
+            List<String> node = new ArrayList<>(List.of("ip", "netns", "exec", made.get(0), java, "--enable-native-access=ALL-UNNAMED",
                     "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node", "--config", config.toString(),
                     "--listen", "198.18.0.1:4789", "--name", "tn1", "--flow-capacity", "10000"));
             Process nodeProcess = new ProcessBuilder(node).redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
@@ -317,8 +322,8 @@ class FabricEndToEndTest {
             nodeProcess.destroy();
             nodeProcess.waitFor();
         } finally {
-            io.hyperplane.linux.netns.Namespaces.killProcesses(made, Duration.ofSeconds(3));
-            made.forEach(io.hyperplane.linux.netns.Namespaces::delete);
+            Namespaces.killProcesses(made, Duration.ofSeconds(3));
+            made.forEach(Namespaces::delete);
             server.forwarderNodes().remove("tn1");
         }
         ec2.terminateInstances(b -> b.instanceIds(target.instanceId()));
@@ -332,10 +337,10 @@ class FabricEndToEndTest {
     private static JsonNode probeIn(String namespace, String ip) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
         Process p = new ProcessBuilder("ip", "netns", "exec", namespace, java, "-cp", System.getProperty("java.class.path"),
-                io.hyperplane.lab.probe.ProbeMain.class.getName(), "http", ip + ":8080", "/whoami", "--timeout-ms", "2000").start();
+                ProbeMain.class.getName(), "http", ip + ":8080", "/whoami", "--timeout-ms", "2000").start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.lines().filter(l -> l.startsWith("{")).findFirst().orElse("{}"));
+        return new ObjectMapper().readTree(out.lines().filter(l -> l.startsWith("{")).findFirst().orElse("{}"));
     }
 
     private static void join(String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
@@ -343,7 +348,7 @@ class FabricEndToEndTest {
     }
 
     private static String run(String ns, String... args) throws IOException, InterruptedException {
-        List<String> full = new java.util.ArrayList<>(List.of("ip", "netns", "exec", ns));
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         full.addAll(List.of(args));
         return command(full.toArray(String[]::new));
     }

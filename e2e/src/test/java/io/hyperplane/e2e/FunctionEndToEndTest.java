@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
@@ -33,6 +34,8 @@ import software.amazon.awssdk.services.lambda.model.Runtime;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -242,7 +245,7 @@ class FunctionEndToEndTest {
 
     private JsonNode enis() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = new picocli.CommandLine(new Main()).setOut(new java.io.PrintWriter(out, true))
+        int code = new CommandLine(new Main()).setOut(new PrintWriter(out, true))
                 .execute("enis", "--endpoint", server.endpoint().toString(), "--credentials", dir.resolve("data/credentials").toString(), "--json");
         assertThat(code).isZero();
         return JSON.readTree(out.toString(StandardCharsets.UTF_8));
@@ -262,7 +265,7 @@ class FunctionEndToEndTest {
             p.waitFor();
             return JSON.readTree(out.lines().filter(l -> l.startsWith("{")).findFirst().orElse("{}"));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -276,7 +279,7 @@ class FunctionEndToEndTest {
             zip.write("#!/bin/sh\n".getBytes(StandardCharsets.UTF_8));
             zip.closeEntry();
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
     }

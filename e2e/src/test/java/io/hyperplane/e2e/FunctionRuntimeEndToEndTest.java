@@ -2,9 +2,12 @@ package io.hyperplane.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.JavaProbe;
 import io.hyperplane.bench.RuntimeBench;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.worker.WorkerSettings;
 import org.junit.jupiter.api.AfterAll;
@@ -20,12 +23,18 @@ import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -270,9 +279,9 @@ class FunctionRuntimeEndToEndTest {
         String open = w.ec2.createSecurityGroup(b -> b.vpcId(other).groupName("open").description("open")).groupId();
         w.ec2.authorizeSecurityGroupIngress(b -> b.groupId(open).ipPermissions(p -> p.ipProtocol("-1").ipRanges(r -> r.cidrIp("0.0.0.0/0"))));
         String userData = "#!/bin/sh\nexec " + ProcessHandle.current().info().command().orElseThrow() + " -Xmx64m -cp "
-                + System.getProperty("java.class.path") + " " + io.hyperplane.lab.service.ServiceHostMain.class.getName() + " --http 8080\n";
+                + System.getProperty("java.class.path") + " " + ServiceHostMain.class.getName() + " --http 8080\n";
         var foreign = w.ec2.runInstances(b -> b.imageId("ami-x").minCount(1).maxCount(1).subnetId(otherSubnet).securityGroupIds(open)
-                .userData(java.util.Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+                .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
         await().atMost(Duration.ofSeconds(60)).until(() -> w.ec2.describeInstances(b -> b.instanceIds(foreign.instanceId())).reservations()
                 .getFirst().instances().getFirst().state().nameAsString().equals("running"));
         int workerPort = w.server.workers().live().getFirst().url().getPort();
@@ -306,15 +315,15 @@ class FunctionRuntimeEndToEndTest {
     /** The host's processes running as {@code uid}. */
     private static List<Long> hostPidsOf(int uid) throws Exception {
         List<Long> pids = new ArrayList<>();
-        try (var entries = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
-            for (java.nio.file.Path dir : entries.filter(p -> p.getFileName().toString().matches("[0-9]+")).toList()) {
+        try (var entries = Files.list(Path.of("/proc"))) {
+            for (Path dir : entries.filter(p -> p.getFileName().toString().matches("[0-9]+")).toList()) {
                 try {
-                    for (String line : java.nio.file.Files.readAllLines(dir.resolve("status"))) {
+                    for (String line : Files.readAllLines(dir.resolve("status"))) {
                         if (line.startsWith("Uid:") && line.split("\\s+")[1].equals(Integer.toString(uid))) {
                             pids.add(Long.parseLong(dir.getFileName().toString()));
                         }
                     }
-                } catch (java.io.IOException gone) {
+                } catch (IOException gone) {
                     // exited meanwhile
                 }
             }
@@ -324,16 +333,16 @@ class FunctionRuntimeEndToEndTest {
 
     /** cpu.idle of the CPU cgroup process {@code pid} is in (cgroup v1 or v2). */
     private static String cpuIdle(long pid) throws Exception {
-        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), "cgroup"))) {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
             String[] parts = line.split(":", 3);
-            java.nio.file.Path dir = null;
-            if (java.util.Arrays.asList(parts[1].split(",")).contains("cpu")) {
-                dir = java.nio.file.Path.of("/sys/fs/cgroup/cpu" + parts[2]);
-            } else if (parts[0].equals("0") && parts[1].isEmpty() && !java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/fs/cgroup/cpu"))) {
-                dir = java.nio.file.Path.of("/sys/fs/cgroup" + parts[2]).getParent(); // v2: the worker's cgroup of environments
+            Path dir = null;
+            if (Arrays.asList(parts[1].split(",")).contains("cpu")) {
+                dir = Path.of("/sys/fs/cgroup/cpu" + parts[2]);
+            } else if (parts[0].equals("0") && parts[1].isEmpty() && !Files.isDirectory(Path.of("/sys/fs/cgroup/cpu"))) {
+                dir = Path.of("/sys/fs/cgroup" + parts[2]).getParent(); // v2: the worker's cgroup of environments
             }
             if (dir != null) {
-                return java.nio.file.Files.readString(dir.resolve("cpu.idle")).trim();
+                return Files.readString(dir.resolve("cpu.idle")).trim();
             }
         }
         return "no cpu cgroup";
@@ -341,20 +350,20 @@ class FunctionRuntimeEndToEndTest {
 
     /** Builds the escape event's probe map. */
     private static final class ObjectMapperHelper {
-        private final com.fasterxml.jackson.databind.node.ObjectNode root;
+        private final ObjectNode root;
 
         ObjectMapperHelper(String json) throws Exception {
-            root = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(json);
+            root = (ObjectNode) JSON.readTree(json);
         }
 
         void addCandidates(String name, List<String> hosts, int port) {
-            com.fasterxml.jackson.databind.node.ArrayNode candidates = JSON.createArrayNode();
+            ArrayNode candidates = JSON.createArrayNode();
             hosts.forEach(candidates::add);
-            ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(candidates).add(port));
+            ((ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(candidates).add(port));
         }
 
         void add(String name, String host, int port) {
-            ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(host).add(port));
+            ((ObjectNode) root.get("probes")).set(name, JSON.createArrayNode().add(host).add(port));
         }
 
         @Override
@@ -383,7 +392,7 @@ class FunctionRuntimeEndToEndTest {
     @Test
     @Order(8)
     void shouldLeaveNothingBehindWhenTheWorkerIsKilled() throws Exception {
-        java.util.Set<String> before = new java.util.HashSet<>(Namespaces.list());
+        Set<String> before = new HashSet<>(Namespaces.list());
         before.removeIf(n -> !n.startsWith("hp-ee-rt-"));
         assertThat(before).isNotEmpty();
         w.cloud.killWorker();

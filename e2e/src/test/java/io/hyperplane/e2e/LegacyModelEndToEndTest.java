@@ -3,10 +3,14 @@ package io.hyperplane.e2e;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.linux.netns.Namespaces;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.services.ec2.model.NetworkInterface;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
@@ -30,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * after its 11 usable addresses with SubnetIPAddressLimitReachedException.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(600)
 class LegacyModelEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,7 +60,7 @@ class LegacyModelEndToEndTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Order(1)
+    @Order(1)
     void shouldCreateOneEniAndOneAddressPerEnvironmentWithThrottlingVisible() throws Exception {
         w.createFunction("burst", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", FunctionRuntimeEndToEndTest.PYTHON_APP)),
                 List.of(w.subnetA), 60, 128);
@@ -80,15 +84,15 @@ class LegacyModelEndToEndTest {
 
     /** Idle environments are reaped, and in the legacy model their ENIs and addresses go with them. */
     @Test
-    @org.junit.jupiter.api.Order(3)
+    @Order(3)
     void shouldReapIdleEnvironmentsAndTheirEnis() throws Exception {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> w.workerMetrics().path("environments").asInt() == 0);
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> w.ec2.describeNetworkInterfaces().networkInterfaces().stream()
+        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> w.workerMetrics().path("environments").asInt() == 0);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> w.ec2.describeNetworkInterfaces().networkInterfaces().stream()
                 .noneMatch(LegacyModelEndToEndTest::legacy));
     }
 
     @Test
-    @org.junit.jupiter.api.Order(2)
+    @Order(2)
     void shouldRunOutOfAddressesInASlash28() throws Exception {
         w.createFunction("small", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", FunctionRuntimeEndToEndTest.PYTHON_APP)),
                 List.of(w.subnetB), 60, 128);

@@ -22,6 +22,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.DefaultRetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -130,7 +131,7 @@ class OverlappingVpcsEndToEndTest {
         IamClient iam = IamClient.builder().endpointOverride(w.server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
                 .httpClient(UrlConnectionHttpClient.create()).build();
         LambdaClient lambda = LambdaClient.builder().endpointOverride(w.server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.retries.DefaultRetryStrategy.doNotRetry())
+                .overrideConfiguration(o -> o.retryStrategy(DefaultRetryStrategy.doNotRetry())
                         .apiCallTimeout(Duration.ofSeconds(60)))
                 .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build()).build();
         clients.addAll(List.of(ec2, iam, lambda));

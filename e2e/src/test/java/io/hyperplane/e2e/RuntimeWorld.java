@@ -1,5 +1,6 @@
 package io.hyperplane.e2e;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.hyperplane.bench.RuntimeBench;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.iam.ManagedPolicies;
@@ -12,6 +13,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.DefaultRetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -25,10 +27,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 import static org.awaitility.Awaitility.await;
 
@@ -60,12 +67,12 @@ final class RuntimeWorld implements AutoCloseable {
     }
 
     RuntimeWorld(String prefix, String workerName, String networkModel,
-                 java.util.function.UnaryOperator<ControlPlaneServer.Settings> customize) throws Exception {
+                 UnaryOperator<ControlPlaneServer.Settings> customize) throws Exception {
         this(prefix, workerName, networkModel, customize, Duration.ofSeconds(300));
     }
 
     RuntimeWorld(String prefix, String workerName, String networkModel,
-                 java.util.function.UnaryOperator<ControlPlaneServer.Settings> customize, Duration workerIdleTimeout) throws Exception {
+                 UnaryOperator<ControlPlaneServer.Settings> customize, Duration workerIdleTimeout) throws Exception {
         dir = Files.createTempDirectory("hp-runtime-e2e");
         ControlPlaneServer.Settings settings = customize.apply(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1))));
@@ -79,7 +86,7 @@ final class RuntimeWorld implements AutoCloseable {
         iam = IamClient.builder().endpointOverride(server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
                 .httpClient(UrlConnectionHttpClient.create()).build();
         lambda = LambdaClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.retries.DefaultRetryStrategy.doNotRetry())
+                .overrideConfiguration(o -> o.retryStrategy(DefaultRetryStrategy.doNotRetry())
                         .apiCallTimeout(Duration.ofSeconds(120)).apiCallAttemptTimeout(Duration.ofSeconds(120)))
                 .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(120)).build()).build();
     }
@@ -121,14 +128,14 @@ final class RuntimeWorld implements AutoCloseable {
     }
 
     /** {@code count} concurrent invocations; returns them in order (each completes or throws). */
-    List<java.util.concurrent.CompletableFuture<InvokeResponse>> burst(String name, String payload, int count) {
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(count);
+    List<CompletableFuture<InvokeResponse>> burst(String name, String payload, int count) {
+        ExecutorService pool = Executors.newFixedThreadPool(count);
         try {
-            List<java.util.concurrent.CompletableFuture<InvokeResponse>> calls = new java.util.ArrayList<>();
+            List<CompletableFuture<InvokeResponse>> calls = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                calls.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> invoke(name, payload), pool));
+                calls.add(CompletableFuture.supplyAsync(() -> invoke(name, payload), pool));
             }
-            java.util.concurrent.CompletableFuture.allOf(calls.toArray(java.util.concurrent.CompletableFuture[]::new))
+            CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new))
                     .exceptionally(e -> null).join();
             return calls;
         } finally {
@@ -137,7 +144,7 @@ final class RuntimeWorld implements AutoCloseable {
     }
 
     /** The worker's /metrics. */
-    com.fasterxml.jackson.databind.JsonNode workerMetrics() throws Exception {
+    JsonNode workerMetrics() throws Exception {
         return RuntimeBench.workerMetrics(cloud);
     }
 

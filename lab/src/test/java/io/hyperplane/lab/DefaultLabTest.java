@@ -11,6 +11,7 @@ import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -138,7 +139,7 @@ class DefaultLabTest {
 
     @Test
     void shouldPingAcrossTheVpcRouter() {
-        org.junit.jupiter.api.Assertions.assertTrue(Tools.isAvailable(Tool.PING), "needs ping (apt-get install -y iputils-ping, or run ./hyperplane test)");
+        Assertions.assertTrue(Tools.isAvailable(Tool.PING), "needs ping (apt-get install -y iputils-ping, or run ./hyperplane test)");
 
         ExecResult ping = lab.exec("hp-t-res2", SHORT, Tools.command(Tool.PING), "-c", "1", "-W", "2", "10.0.1.10");
 

@@ -14,9 +14,15 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Takes configuration from the control plane and hands each new valid version to the forwarding
@@ -57,9 +63,9 @@ final class ConfigPoller implements Runnable {
     private final Runnable rejected;
     private final Duration wait;
     private final Backoff backoff = new Backoff();
-    private final java.util.function.LongSupplier applied;
-    private final java.util.concurrent.atomic.AtomicReference<LoadedConfig> pendingCache = new java.util.concurrent.atomic.AtomicReference<>();
-    private final java.util.concurrent.ScheduledExecutorService cacheWriter = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+    private final LongSupplier applied;
+    private final AtomicReference<LoadedConfig> pendingCache = new AtomicReference<>();
+    private final ScheduledExecutorService cacheWriter = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("hp-config-cache").daemon().unstarted(r));
     /**
      * The cache is written this long after a version is taken, once for all taken meanwhile: writing
@@ -75,7 +81,7 @@ final class ConfigPoller implements Runnable {
 
     /** {@code initial}: the config the node already runs (null: none). */
     ConfigPoller(ControlPlaneApi api, ControlPlaneHealth health, SnapshotCache cache, Consumer<LoadedConfig> accepted,
-                 Runnable rejected, LoadedConfig initial, Duration wait, java.util.function.LongSupplier applied) {
+                 Runnable rejected, LoadedConfig initial, Duration wait, LongSupplier applied) {
         this.applied = applied;
         this.api = api;
         this.health = health;
@@ -169,7 +175,7 @@ final class ConfigPoller implements Runnable {
      * its delayed write, so that a node stopped right after a new version starts on it next time.
      */
     void flushCache() {
-        if (cacheWriter instanceof java.util.concurrent.ScheduledThreadPoolExecutor pool) {
+        if (cacheWriter instanceof ScheduledThreadPoolExecutor pool) {
             pool.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // the write below does it now
         }
         cacheWriter.shutdown(); // a write under way finishes; none is interrupted half-way
@@ -244,7 +250,7 @@ final class ConfigPoller implements Runnable {
         offered.run();
         long deadline = System.nanoTime() + (awaitSwitch ? APPLY_WAIT_NANOS : 0);
         while (applied.getAsLong() < loaded.version() && System.nanoTime() < deadline) {
-            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            LockSupport.parkNanos(100_000);
         }
         current = loaded;
         lastRejected = null;
@@ -256,7 +262,7 @@ final class ConfigPoller implements Runnable {
         }
         // Off this thread, and a moment later: a synced file write would delay the acknowledgement.
         if (pendingCache.getAndSet(loaded) == null) {
-            cacheWriter.schedule(this::writeCache, CACHE_DELAY_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            cacheWriter.schedule(this::writeCache, CACHE_DELAY_MILLIS, TimeUnit.MILLISECONDS);
         }
         return true;
     }

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -153,7 +154,7 @@ public final class CountersFile implements AutoCloseable {
     public static Snapshot read(Path path) throws IOException {
         byte[] bytes = Files.readAllBytes(path);
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < HEADER || !java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
+        if (bytes.length < HEADER || !Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
             throw new IOException(path + ": not a hyperplane counters file");
         }
         if (b.getInt(8) != LAYOUT_VERSION) {

@@ -9,6 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -133,8 +136,8 @@ public final class ForwarderNode implements AutoCloseable {
      * when a new config is handed over, so an idle node switches at once rather than at its next
      * receive timeout: an environment's registration waits for that switch.
      */
-    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, java.nio.channels.DatagramChannel waker,
-                               java.net.InetSocketAddress target) implements AutoCloseable {
+    private record BoundSocket(BatchedUdpSocket socket, KernelUdpDrops drops, DatagramChannel waker,
+                               InetSocketAddress target) implements AutoCloseable {
         void wake() {
             if (waker == null) {
                 return;
@@ -162,16 +165,16 @@ public final class ForwarderNode implements AutoCloseable {
     }
 
     /** The wake-up datagram's (empty) payload. */
-    private static final java.nio.ByteBuffer EMPTY = java.nio.ByteBuffer.allocateDirect(0);
+    private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0);
 
     /** Binds the socket, inside {@link NodeSettings#netns()} when one is given; the JVM itself stays where it is. */
     private static BoundSocket openSocket(NodeSettings settings) throws IOException {
         NetworkNamespace.Action<BoundSocket> open = () -> {
             BatchedUdpSocket socket = BatchedUdpSocket.open(settings.listenIp(), settings.listenPort(), settings.batchSize(),
                     settings.slotSize(), settings.socketBufferBytes(), (int) settings.receiveTimeout().toMillis());
-            String ip = settings.listenIp() == 0 ? "127.0.0.1" : io.hyperplane.packet.Ipv4Address.format(settings.listenIp());
-            java.net.InetSocketAddress target = new java.net.InetSocketAddress(ip, socket.localPort());
-            java.nio.channels.DatagramChannel waker = java.nio.channels.DatagramChannel.open();
+            String ip = settings.listenIp() == 0 ? "127.0.0.1" : Ipv4Address.format(settings.listenIp());
+            InetSocketAddress target = new InetSocketAddress(ip, socket.localPort());
+            DatagramChannel waker = DatagramChannel.open();
             try {
                 waker.configureBlocking(false);
                 waker.send(EMPTY.duplicate(), target); // reachable? (loopback may be down in a bare namespace)

@@ -1,5 +1,6 @@
 package io.hyperplane.node;
 
+import com.sun.management.ThreadMXBean;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
@@ -32,8 +33,8 @@ final class ForwardingAgent implements Runnable {
     private final PublishedEniPorts publishedEniPorts;
     private final Runnable wakeUp;
     private final Forwarder.PacketSink sink = this::send;
-    private final com.sun.management.ThreadMXBean threads =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private final ThreadMXBean threads =
+            (ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
     private volatile boolean running = true;
     /** The config the forwarding thread switched to; written by it only. */

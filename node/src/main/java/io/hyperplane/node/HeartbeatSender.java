@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -33,7 +34,7 @@ final class HeartbeatSender implements Runnable {
     private final Runnable everyBeat;
     private final Backoff backoff = new Backoff();
     /** This node process's run: the control plane tells a restart by it. */
-    private final String incarnation = java.util.UUID.randomUUID().toString();
+    private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
     HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port,

@@ -9,6 +9,7 @@ import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.packet.TcpHeader;
 import io.javalin.Javalin;
+import io.javalin.http.UnauthorizedResponse;
 import io.javalin.websocket.WsContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,6 +22,7 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,7 +60,7 @@ class ConfigStreamNodeTest {
         control = Javalin.create(c -> {
             c.routes.wsBeforeUpgrade("/hyperplane/v1/nodes/{name}/stream", ctx -> {
                 if (!"Bearer secret".equals(ctx.header("Authorization"))) {
-                    throw new io.javalin.http.UnauthorizedResponse();
+                    throw new UnauthorizedResponse();
                 }
             });
             c.routes.ws("/hyperplane/v1/nodes/{name}/stream", ws -> {
@@ -115,7 +117,7 @@ class ConfigStreamNodeTest {
         stream.send(ConfigStreamMessage.environments(new EnvironmentsDelta(1, 2, List.of(), List.of("ee-1"))));
         assertThat(ConfigStreamMessage.parse(next(fromNode))).isEqualTo(new ConfigStreamMessage.Applied(2));
         await().atMost(Duration.ofSeconds(20)).until(() -> node.configVersion() == 2);
-        java.nio.ByteBuffer syn = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0);
+        ByteBuffer syn = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0);
         host.send(new DatagramPacket(syn.array(), syn.limit(), InetAddress.getByName("127.0.0.1"), 4789));
         await().atMost(Duration.ofSeconds(20)).until(() -> CountersFile.read(node.settings().countersFile()).get(Counter.DROP_UNKNOWN_VNI) == 1);
         await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> SnapshotJson.read(dir.resolve("state").resolve("snapshot.json")).version() == 2);

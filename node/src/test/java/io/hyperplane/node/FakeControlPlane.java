@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -185,7 +186,7 @@ final class FakeControlPlane implements AutoCloseable {
     }
 
     private static Map<String, String> query(URI uri) {
-        Map<String, String> out = new java.util.HashMap<>();
+        Map<String, String> out = new HashMap<>();
         for (String pair : uri.getRawQuery() == null ? new String[0] : uri.getRawQuery().split("&")) {
             int eq = pair.indexOf('=');
             out.put(pair.substring(0, eq), pair.substring(eq + 1));

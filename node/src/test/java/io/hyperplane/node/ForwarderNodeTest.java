@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
 
 import static io.hyperplane.dataplane.TestConfigs.*;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -234,7 +235,7 @@ class ForwarderNodeTest {
     private void send(DatagramPacket packet, int i) throws IOException {
         host.send(packet);
         if (i % 500 == 499) {
-            java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+            LockSupport.parkNanos(500_000);
         }
     }
 }

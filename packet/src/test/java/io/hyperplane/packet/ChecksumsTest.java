@@ -3,6 +3,7 @@ package io.hyperplane.packet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -62,7 +63,7 @@ class ChecksumsTest {
             byte[] fill = new byte[b.capacity()];
             random.nextBytes(fill);
             if (random.nextInt(8) == 0) {
-                java.util.Arrays.fill(fill, (byte) 0xff); // worst case for carries
+                Arrays.fill(fill, (byte) 0xff); // worst case for carries
             }
             b.put(0, fill);
             int offset = random.nextInt(16);

@@ -1,6 +1,8 @@
 package io.hyperplane.packet;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -173,7 +175,7 @@ final class Frames {
     /** A buffer full of {@link #SENTINEL}, so a test can see which bytes a writer touched. */
     static ByteBuffer sentinelBuffer(int capacity) {
         ByteBuffer b = ByteBuffer.allocate(capacity);
-        java.util.Arrays.fill(b.array(), SENTINEL);
+        Arrays.fill(b.array(), SENTINEL);
         return b;
     }
 
@@ -246,7 +248,7 @@ final class Frames {
                 }
             }
             if (kind == Kind.TCP || kind == Kind.UDP || kind == Kind.ICMP_ECHO) {
-                payload = "hello, hyperplane".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                payload = "hello, hyperplane".getBytes(StandardCharsets.US_ASCII);
             }
         }
 
@@ -292,7 +294,7 @@ final class Frames {
         /** {@code words} 32-bit words of NOP options (RFC 791 option type 1). */
         Builder ipOptionWords(int words) {
             ipOptions = new byte[4 * words];
-            java.util.Arrays.fill(ipOptions, (byte) 1);
+            Arrays.fill(ipOptions, (byte) 1);
             return this;
         }
 
@@ -458,7 +460,7 @@ final class Frames {
         /** The offending datagram as RFC 792 quotes it: sent by our destination, cut after embeddedL4Bytes. */
         private void writeEmbedded(ByteBuffer b, int at) {
             byte[] options = new byte[4 * embeddedOptionWords];
-            java.util.Arrays.fill(options, (byte) 1);
+            Arrays.fill(options, (byte) 1);
             int originalL4Length = Math.max(embeddedL4Bytes, 8) + 512;
             writeIpv4(b, at, options, options.length + 20 + originalL4Length, embeddedProtocol, destination,
                     embeddedDestination);

@@ -3,6 +3,8 @@ package io.hyperplane.packet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 
 class VxlanHeaderTest {
@@ -33,7 +35,7 @@ class VxlanHeaderTest {
         VxlanHeader vxlan = new VxlanHeader().wrap(b, 0);
         vxlan.set(VxlanHeader.MAX_VNI);
 
-        assertThat(b.array()).containsExactly(java.util.Arrays.copyOf(frame, VxlanHeader.LENGTH));
+        assertThat(b.array()).containsExactly(Arrays.copyOf(frame, VxlanHeader.LENGTH));
     }
 
     @Test

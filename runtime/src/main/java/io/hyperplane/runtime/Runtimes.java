@@ -309,9 +309,9 @@ public final class Runtimes {
                 Path target = lib.resolve(jar.getFileName().toString());
                 if (!Files.exists(target)) {
                     Path tmp = lib.resolve(jar.getFileName() + ".tmp");
-                    Files.copy(jar, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(jar, tmp, StandardCopyOption.REPLACE_EXISTING);
                     setPermissions(tmp, READABLE_FILE);
-                    Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                     target.toFile().deleteOnExit();
                 }
                 installed.add(target);

@@ -1,10 +1,12 @@
 package io.hyperplane.sigv4;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -28,7 +30,7 @@ public final class SigV4Signer {
         String time = BASIC.format(now);
         String payloadHash = Sha256.hex(body);
         TreeMap<String, String> signed = new TreeMap<>();
-        headers.forEach((name, value) -> signed.put(name.toLowerCase(java.util.Locale.ROOT), value));
+        headers.forEach((name, value) -> signed.put(name.toLowerCase(Locale.ROOT), value));
         signed.put("x-amz-date", time);
         signed.put("x-amz-content-sha256", payloadHash);
         StringBuilder canonicalHeaders = new StringBuilder();
@@ -39,7 +41,7 @@ public final class SigV4Signer {
                 canonicalHeaders.toString(), signedHeaders, payloadHash);
         CredentialScope scope = new CredentialScope(time.substring(0, 8), region, service, CredentialScope.TERMINATOR);
         String stringToSign = AuthorizationHeader.ALGORITHM + '\n' + time + '\n' + scope.value() + '\n'
-                + Sha256.hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                + Sha256.hex(canonical.getBytes(StandardCharsets.UTF_8));
         String signature = SigningKey.sign(SigningKey.derive(credential.secretAccessKey(), scope), stringToSign);
         Map<String, String> added = new LinkedHashMap<>();
         added.put("x-amz-date", time);

@@ -12,11 +12,14 @@ import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** The worker's side of the fleet API (bearer token): heartbeats, environments, code, legacy ENIs. */
 final class ControlClient {
@@ -38,8 +41,8 @@ final class ControlClient {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
     private final ControlStream stream;
     /** Cold-start registrations answered over the control stream, and over HTTP (no stream, or it dropped). */
-    final java.util.concurrent.atomic.AtomicLong registeredOverStream = new java.util.concurrent.atomic.AtomicLong();
-    final java.util.concurrent.atomic.AtomicLong registeredOverHttp = new java.util.concurrent.atomic.AtomicLong();
+    final AtomicLong registeredOverStream = new AtomicLong();
+    final AtomicLong registeredOverHttp = new AtomicLong();
 
     ControlClient(URI control, String token, String workerName) {
         this.control = control;
@@ -145,7 +148,7 @@ final class ControlClient {
 
     byte[] code(String account, String function, String version) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(control.resolve("/hyperplane/v1/code/" + account + "/" + function + "/"
-                        + java.net.URLEncoder.encode(version, java.nio.charset.StandardCharsets.UTF_8)))
+                        + URLEncoder.encode(version, StandardCharsets.UTF_8)))
                 .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token).GET().build();
         HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() != 200) {

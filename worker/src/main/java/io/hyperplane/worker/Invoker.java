@@ -27,7 +27,7 @@ final class Invoker {
         this.metrics = metrics;
     }
 
-    InvokeResult invoke(FunctionCall call) throws InterruptedException {
+    InvocationEnd invoke(FunctionCall call) throws InterruptedException {
         String key = call.function().environmentKey();
         Optional<EnvironmentPool.Lease<ExecutionEnvironment>> warm = pool.takeIdle(key);
         boolean cold = warm.isEmpty();
@@ -38,7 +38,7 @@ final class Invoker {
                 pool.started(lease, coldStart.start(call));
             } catch (ServiceError e) {
                 pool.failed(lease);
-                return new InvokeResult.Failed(e.errorType(), e.status(), e.getMessage());
+                return new InvocationEnd.Failed(e.errorType(), e.status(), e.getMessage());
             } catch (InitFailedException e) {
                 pool.failed(lease);
                 metrics.initFailed();
@@ -46,7 +46,7 @@ final class Invoker {
             } catch (IOException e) {
                 pool.failed(lease);
                 LOG.error("cold start of {} failed", call.function().functionName(), e);
-                return new InvokeResult.Failed("ServiceException", 500, "The environment could not be started: " + e.getMessage());
+                return new InvocationEnd.Failed("ServiceException", 500, "The environment could not be started: " + e.getMessage());
             } catch (InterruptedException | RuntimeException e) {
                 pool.failed(lease);
                 throw e;
@@ -64,13 +64,13 @@ final class Invoker {
         }
         metrics.invoked();
         pool.release(lease, !ran.fatal());
-        return new InvokeResult.Completed(ran.functionError(), ran.payload(), ran.log());
+        return new InvocationEnd.Completed(ran.functionError(), ran.payload(), ran.log());
     }
 
     /** Lambda's answer to an invocation whose environment failed its init: the error as the payload, init's log and report. */
-    private static InvokeResult initFailed(FunctionCall call, InitFailedException e) {
+    private static InvocationEnd initFailed(FunctionCall call, InitFailedException e) {
         String log = e.log() + "INIT_REPORT Init Duration: n/a\tPhase: init\tStatus: error\tError Type: " + e.errorType() + "\n"
                 + "START RequestId: " + call.requestId() + " Version: " + call.function().version() + "\nEND RequestId: " + call.requestId() + "\n";
-        return new InvokeResult.InitFailed(e.body().getBytes(StandardCharsets.UTF_8), log);
+        return new InvocationEnd.InitFailed(e.body().getBytes(StandardCharsets.UTF_8), log);
     }
 }

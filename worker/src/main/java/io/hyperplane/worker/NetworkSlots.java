@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -38,7 +40,7 @@ final class NetworkSlots implements NetworkSource, AutoCloseable {
     private final int target;
     private final EnvironmentAddresses addresses = new EnvironmentAddresses();
     private final LinkedBlockingDeque<EnvironmentNetwork.Slot> ready = new LinkedBlockingDeque<>();
-    private final java.util.concurrent.Semaphore bound = new java.util.concurrent.Semaphore(0);
+    private final Semaphore bound = new Semaphore(0);
     private final Thread filler;
     private volatile boolean running = true;
 
@@ -100,7 +102,7 @@ final class NetworkSlots implements NetworkSource, AutoCloseable {
         Commands.inBackgroundFromNow();
         while (running) {
             try {
-                boolean afterBind = bound.tryAcquire(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                boolean afterBind = bound.tryAcquire(50, TimeUnit.MILLISECONDS);
                 List<String> live = nodes.get();
                 boolean quiet = System.nanoTime() - lastTakenNanos > QUIET_NANOS;
                 if (ready.size() >= target || live.isEmpty() || !(afterBind || quiet)) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -51,8 +52,8 @@ final class UidLeases {
         for (int attempt = 0; attempt < RANGE; attempt++) {
             int uid = first + Math.floorMod(next.getAndIncrement(), RANGE);
             try {
-                Files.write(dir.resolve(Integer.toString(uid)), worker.getBytes(StandardCharsets.UTF_8), java.nio.file.StandardOpenOption.CREATE_NEW,
-                        java.nio.file.StandardOpenOption.WRITE);
+                Files.write(dir.resolve(Integer.toString(uid)), worker.getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE);
                 return uid;
             } catch (FileAlreadyExistsException taken) {
                 // another environment, of this worker or another, holds it

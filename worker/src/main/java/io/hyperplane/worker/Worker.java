@@ -65,7 +65,7 @@ public final class Worker implements AutoCloseable {
         Invoker invoker = new Invoker(pool, coldStart, metrics);
         endpoints.start(new WorkerEndpoints.Handler() {
             @Override
-            public InvokeResult invoke(FunctionCall call) throws InterruptedException {
+            public InvocationEnd invoke(FunctionCall call) throws InterruptedException {
                 return invoker.invoke(call);
             }
 

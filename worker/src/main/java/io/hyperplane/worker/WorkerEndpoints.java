@@ -21,7 +21,7 @@ import java.util.concurrent.Executors;
  * The worker's HTTP endpoints, on loopback:
  * <ul>
  *   <li>{@code POST /invoke} (bearer token) {@code InvokeRequest}: run this invocation, answered with its
- *       {@code InvokeResult} when it is done;</li>
+ *       {@code InvocationEnd} when it is done;</li>
  *   <li>{@code POST /evict} (bearer token) {@code Eviction}: the function was deleted, its environments go
  *       (busy ones when done); answered with {@code Evicted};</li>
  *   <li>{@code GET /metrics}: counts and cold-start phases ({@link WorkerMetrics}).</li>
@@ -38,7 +38,7 @@ final class WorkerEndpoints implements AutoCloseable {
 
     /** What the endpoints do. */
     interface Handler {
-        InvokeResult invoke(FunctionCall call) throws InterruptedException;
+        InvocationEnd invoke(FunctionCall call) throws InterruptedException;
 
         /** Ends the idle environments of the function whose keys start with {@code functionPrefix}; returns how many. */
         int evict(String functionPrefix);

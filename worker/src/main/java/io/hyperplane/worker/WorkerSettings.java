@@ -1,8 +1,11 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.packet.Ipv4Address;
+
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -17,7 +20,7 @@ public record WorkerSettings(String name, URI control, String token, String host
         SHARED, LEGACY;
 
         public String wireName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         public static NetworkModel parse(String text) {
@@ -56,7 +59,7 @@ public record WorkerSettings(String name, URI control, String token, String host
             throw new IllegalArgumentException("token: required (--token-file FILE, the server's DIR/node-token)");
         }
         Objects.requireNonNull(hostNamespace, "host namespace: required (--netns NAME)");
-        io.hyperplane.packet.Ipv4Address.parse(underlayIp);
+        Ipv4Address.parse(underlayIp);
         Objects.requireNonNull(stateDir, "state dir: required");
         if (readySlots < 0) {
             throw new IllegalArgumentException("ready slots " + readySlots + ": must be >= 0");

@@ -4,16 +4,16 @@ import io.hyperplane.config.fleet.Evicted;
 import io.hyperplane.config.fleet.Eviction;
 import io.hyperplane.config.fleet.FleetJson;
 import io.hyperplane.config.fleet.InvokeRequest;
+import io.hyperplane.config.fleet.InvokeResult;
 import io.hyperplane.config.fleet.Payload;
 
 /**
  * The one place that maps the fleet's messages on the worker's own endpoints
  * ({@code io.hyperplane.config.fleet}, one JSON binding in {@link FleetJson}) to what the worker
- * runs: an {@link InvokeRequest} in as a {@link FunctionCall}, its {@link InvokeResult} out as the
- * fleet's {@link io.hyperplane.config.fleet.InvokeResult}, and an {@link Eviction} in as the
+ * runs: an {@link InvokeRequest} in as a {@link FunctionCall}, its {@link InvocationEnd} out as the
+ * fleet's {@link InvokeResult}, and an {@link Eviction} in as the
  * deleted function's key prefix. Everything else in the worker sees {@link FunctionCall} and
- * {@link InvokeResult}. The fleet's InvokeResult is named in full here: the worker's own has the
- * same simple name.
+ * {@link InvocationEnd}.
  */
 final class WorkerWire {
     /** Lambda's X-Amz-Function-Error for an error the function did not handle (the only kind a runtime reports). */
@@ -32,15 +32,15 @@ final class WorkerWire {
     }
 
     /** {@code POST /invoke}'s answer. */
-    static io.hyperplane.config.fleet.InvokeResult writeResult(InvokeResult result) {
+    static InvokeResult writeResult(InvocationEnd result) {
         return switch (result) {
-            case InvokeResult.Failed failed -> new io.hyperplane.config.fleet.InvokeResult.ServiceError(failed.errorType(), failed.status(),
+            case InvocationEnd.Failed failed -> new InvokeResult.ServiceError(failed.errorType(), failed.status(),
                     failed.message());
-            case InvokeResult.InitFailed initFailed -> new io.hyperplane.config.fleet.InvokeResult.FunctionError(UNHANDLED,
+            case InvocationEnd.InitFailed initFailed -> new InvokeResult.FunctionError(UNHANDLED,
                     new Payload(initFailed.payload()), initFailed.log());
-            case InvokeResult.Completed completed -> completed.functionError()
-                    ? new io.hyperplane.config.fleet.InvokeResult.FunctionError(UNHANDLED, new Payload(completed.payload()), completed.log())
-                    : new io.hyperplane.config.fleet.InvokeResult.Success(new Payload(completed.payload()), completed.log());
+            case InvocationEnd.Completed completed -> completed.functionError()
+                    ? new InvokeResult.FunctionError(UNHANDLED, new Payload(completed.payload()), completed.log())
+                    : new InvokeResult.Success(new Payload(completed.payload()), completed.log());
         };
     }
 

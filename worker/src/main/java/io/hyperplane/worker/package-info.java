@@ -4,10 +4,10 @@
  *   <li><b>HTTP in</b>: {@link io.hyperplane.worker.WorkerEndpoints} ({@code /invoke}, {@code /evict}, {@code /metrics}).</li>
  *   <li><b>The wire</b>, the one place each of the fleet's messages ({@code io.hyperplane.config.fleet}) is met:
  *       {@link io.hyperplane.worker.WorkerWire} (the control plane's {@code InvokeRequest} and {@code Eviction} in, the
- *       worker's {@code InvokeResult} and {@code Evicted} out) and {@link io.hyperplane.worker.ControlWire} (the
+ *       fleet's {@code InvokeResult} and {@code Evicted} out) and {@link io.hyperplane.worker.ControlWire} (the
  *       worker's calls to the control plane, over {@code ControlClient} and {@code ControlStream}), behind
  *       {@link io.hyperplane.worker.ControlPlane}. Inside, the worker speaks {@link io.hyperplane.worker.FunctionCall},
- *       {@link io.hyperplane.worker.FunctionConfig} and {@link io.hyperplane.worker.InvokeResult}.</li>
+ *       {@link io.hyperplane.worker.FunctionConfig} and {@link io.hyperplane.worker.InvocationEnd}.</li>
  *   <li><b>Invocations and the pool</b>: {@link io.hyperplane.worker.Invoker} runs one, warm or cold;
  *       {@link io.hyperplane.worker.EnvironmentPool} keeps the environments and owns every
  *       {@link io.hyperplane.worker.EnvironmentState} transition; {@link io.hyperplane.worker.ExecutionEnvironment} runs an

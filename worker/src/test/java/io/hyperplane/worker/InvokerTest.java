@@ -50,11 +50,11 @@ class InvokerTest {
     void shouldColdStartTheFirstInvocationAndRunTheNextInTheSameEnvironment() throws Exception {
         launcher.runtimes = () -> new FakeRuntime().then(OK, "").then(OK, "");
 
-        InvokeResult first = invoker.invoke(call(function, REQUEST));
-        InvokeResult second = invoker.invoke(call(function, REQUEST));
+        InvocationEnd first = invoker.invoke(call(function, REQUEST));
+        InvocationEnd second = invoker.invoke(call(function, REQUEST));
 
-        for (InvokeResult result : List.of(first, second)) {
-            assertThat(result).isInstanceOfSatisfying(InvokeResult.Completed.class, r -> {
+        for (InvocationEnd result : List.of(first, second)) {
+            assertThat(result).isInstanceOfSatisfying(InvocationEnd.Completed.class, r -> {
                 assertThat(r.functionError()).isFalse();
                 assertThat(text(r.payload())).isEqualTo("1");
             });
@@ -82,12 +82,12 @@ class InvokerTest {
                 new FakeRuntime().then(OK, "")));
         launcher.runtimes = runtimes::removeFirst;
 
-        InvokeResult timedOut = invoker.invoke(call(function, REQUEST));
-        InvokeResult next = invoker.invoke(call(function, REQUEST));
+        InvocationEnd timedOut = invoker.invoke(call(function, REQUEST));
+        InvocationEnd next = invoker.invoke(call(function, REQUEST));
 
-        assertThat(((InvokeResult.Completed) timedOut).functionError()).isTrue();
+        assertThat(((InvocationEnd.Completed) timedOut).functionError()).isTrue();
         assertThat(launcher.launched.getFirst().destroyed).isTrue();
-        assertThat(((InvokeResult.Completed) next).functionError()).isFalse();
+        assertThat(((InvocationEnd.Completed) next).functionError()).isFalse();
         assertThat(launcher.launches).as("the next invocation started a new environment").hasSize(2);
         assertThat(networks.discarded).containsExactly(launcher.launches.getFirst().id());
     }
@@ -97,9 +97,9 @@ class InvokerTest {
         launcher.initFailure = InitFailedException.of("Runtime.ImportModuleError", "Unable to import module 'app'", "Unable to import module 'app'",
                 "Traceback\n");
 
-        InvokeResult result = invoker.invoke(call(function, REQUEST));
+        InvocationEnd result = invoker.invoke(call(function, REQUEST));
 
-        assertThat(result).isInstanceOfSatisfying(InvokeResult.InitFailed.class, r -> {
+        assertThat(result).isInstanceOfSatisfying(InvocationEnd.InitFailed.class, r -> {
             assertThat(text(r.payload())).isEqualTo("{\"errorMessage\":\"Unable to import module 'app'\",\"errorType\":\"Runtime.ImportModuleError\"}");
             assertThat(r.log()).isEqualTo("Traceback\nINIT_REPORT Init Duration: n/a\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError\n"
                     + "START RequestId: " + REQUEST + " Version: $LATEST\nEND RequestId: " + REQUEST + "\n");
@@ -112,18 +112,18 @@ class InvokerTest {
     void shouldAnswerAServiceErrorOfTheColdStartWithItsTypeAndStatus() throws Exception {
         control.nodes = List.of();
 
-        InvokeResult result = invoker.invoke(call(withCode(inVpc("fn", subnet("subnet-a", "eni-a")), CODE), REQUEST));
+        InvocationEnd result = invoker.invoke(call(withCode(inVpc("fn", subnet("subnet-a", "eni-a")), CODE), REQUEST));
 
-        assertThat(result).isEqualTo(new InvokeResult.Failed("ServiceException", 500, "No forwarder node is live: the function's VPC cannot be reached."));
+        assertThat(result).isEqualTo(new InvocationEnd.Failed("ServiceException", 500, "No forwarder node is live: the function's VPC cannot be reached."));
     }
 
     @Test
     void shouldAnswerAnyOtherColdStartFailureAsAServiceException() throws Exception {
         control.codeFailure = new IOException("code of fn:$LATEST: HTTP 404");
 
-        InvokeResult result = invoker.invoke(call(function, REQUEST));
+        InvocationEnd result = invoker.invoke(call(function, REQUEST));
 
-        assertThat(result).isEqualTo(new InvokeResult.Failed("ServiceException", 500, "The environment could not be started: code of fn:$LATEST: HTTP 404"));
+        assertThat(result).isEqualTo(new InvocationEnd.Failed("ServiceException", 500, "The environment could not be started: code of fn:$LATEST: HTTP 404"));
         assertThat(pool.size()).isZero();
     }
 
@@ -133,9 +133,9 @@ class InvokerTest {
         runtime.duringRun = () -> pool.evict(FunctionConfig.functionPrefix(function.accountId(), function.functionName()));
         launcher.runtimes = () -> runtime;
 
-        InvokeResult result = invoker.invoke(call(function, REQUEST));
+        InvocationEnd result = invoker.invoke(call(function, REQUEST));
 
-        assertThat(((InvokeResult.Completed) result).functionError()).as("the invocation itself completes").isFalse();
+        assertThat(((InvocationEnd.Completed) result).functionError()).as("the invocation itself completes").isFalse();
         assertThat(runtime.destroyed).isTrue();
         assertThat(pool.size()).isZero();
     }

@@ -34,7 +34,7 @@ class WorkerEndpointsTest {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     private final List<FunctionCall> invoked = Collections.synchronizedList(new ArrayList<>());
     private final List<String> evicted = Collections.synchronizedList(new ArrayList<>());
-    private volatile InvokeResult result = new InvokeResult.Failed("ServiceException", 500, "unset");
+    private volatile InvocationEnd result = new InvocationEnd.Failed("ServiceException", 500, "unset");
     private volatile RuntimeException failure;
     private WorkerEndpoints endpoints;
 
@@ -43,7 +43,7 @@ class WorkerEndpointsTest {
         endpoints = WorkerEndpoints.bind(TOKEN);
         endpoints.start(new WorkerEndpoints.Handler() {
             @Override
-            public InvokeResult invoke(FunctionCall call) {
+            public InvocationEnd invoke(FunctionCall call) {
                 invoked.add(call);
                 if (failure != null) {
                     throw failure;
@@ -71,7 +71,7 @@ class WorkerEndpointsTest {
 
     @Test
     void shouldRunAnInvocationAndAnswerItsResult() throws Exception {
-        result = new InvokeResult.InitFailed("{}".getBytes(StandardCharsets.UTF_8), "log\n");
+        result = new InvocationEnd.InitFailed("{}".getBytes(StandardCharsets.UTF_8), "log\n");
 
         HttpResponse<String> answer = post("/invoke", "Bearer " + TOKEN, INVOCATION);
 

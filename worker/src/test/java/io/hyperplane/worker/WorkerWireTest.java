@@ -3,6 +3,7 @@ package io.hyperplane.worker;
 import io.hyperplane.config.fleet.Evicted;
 import io.hyperplane.config.fleet.FleetJson;
 import io.hyperplane.config.fleet.InvokeRequest;
+import io.hyperplane.config.fleet.InvokeResult;
 import io.hyperplane.config.fleet.Payload;
 import org.junit.jupiter.api.Test;
 
@@ -77,27 +78,27 @@ class WorkerWireTest {
 
     @Test
     void shouldAnswerACompletedInvocationAsASuccess() {
-        assertThat(WorkerWire.writeResult(new InvokeResult.Completed(false, bytes("\"ok\""), "log\n")))
-                .isEqualTo(new io.hyperplane.config.fleet.InvokeResult.Success(new Payload(bytes("\"ok\"")), "log\n"));
+        assertThat(WorkerWire.writeResult(new InvocationEnd.Completed(false, bytes("\"ok\""), "log\n")))
+                .isEqualTo(new InvokeResult.Success(new Payload(bytes("\"ok\"")), "log\n"));
     }
 
     @Test
     void shouldAnswerAFunctionErrorAsUnhandled() {
-        assertThat(WorkerWire.writeResult(new InvokeResult.Completed(true, bytes("{}"), "")))
-                .isEqualTo(new io.hyperplane.config.fleet.InvokeResult.FunctionError("Unhandled", new Payload(bytes("{}")), ""));
+        assertThat(WorkerWire.writeResult(new InvocationEnd.Completed(true, bytes("{}"), "")))
+                .isEqualTo(new InvokeResult.FunctionError("Unhandled", new Payload(bytes("{}")), ""));
     }
 
     @Test
     void shouldAnswerAnInitFailureAsAnUnhandledFunctionError() {
-        assertThat(WorkerWire.writeResult(new InvokeResult.InitFailed(bytes("{}"), "init\n")))
-                .isEqualTo(new io.hyperplane.config.fleet.InvokeResult.FunctionError("Unhandled", new Payload(bytes("{}")), "init\n"));
+        assertThat(WorkerWire.writeResult(new InvocationEnd.InitFailed(bytes("{}"), "init\n")))
+                .isEqualTo(new InvokeResult.FunctionError("Unhandled", new Payload(bytes("{}")), "init\n"));
     }
 
     @Test
     void shouldAnswerAServiceErrorWithLambdasTypeAndStatus() {
-        io.hyperplane.config.fleet.InvokeResult result = WorkerWire.writeResult(new InvokeResult.Failed("EC2ThrottledException", 502, "Rate exceeded"));
+        InvokeResult result = WorkerWire.writeResult(new InvocationEnd.Failed("EC2ThrottledException", 502, "Rate exceeded"));
 
-        assertThat(result).isEqualTo(new io.hyperplane.config.fleet.InvokeResult.ServiceError("EC2ThrottledException", 502, "Rate exceeded"));
+        assertThat(result).isEqualTo(new InvokeResult.ServiceError("EC2ThrottledException", 502, "Rate exceeded"));
         assertThat(FleetJson.encode(result))
                 .isEqualTo("{\"outcome\":\"error\",\"errorType\":\"EC2ThrottledException\",\"status\":502,\"message\":\"Rate exceeded\"}");
     }

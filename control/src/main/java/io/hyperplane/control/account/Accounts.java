@@ -8,6 +8,7 @@ import io.hyperplane.control.store.Ids;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,6 +17,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Accounts and their access keys. The server makes one default account at first start and writes
@@ -34,7 +36,7 @@ public final class Accounts implements CredentialLookup {
      * Access keys already looked up: every request authenticates, and keys never change once made
      * (there is no DeleteAccessKey yet; when there is, it must evict here).
      */
-    private final java.util.concurrent.ConcurrentHashMap<String, Credential> known = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Credential> known = new ConcurrentHashMap<>();
 
     public Accounts(Database db) {
         this.db = db;
@@ -99,7 +101,7 @@ public final class Accounts implements CredentialLookup {
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: the file keeps the default permissions
         }
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Override

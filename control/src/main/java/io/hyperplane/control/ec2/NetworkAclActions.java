@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -202,7 +203,7 @@ final class NetworkAclActions {
     private static Entry entry(QueryParams p) {
         int rule = ruleNumber(p.required("RuleNumber"));
         String protocol = SecurityGroupActions.protocol(p.required("Protocol"));
-        String action = p.required("RuleAction").toLowerCase(java.util.Locale.ROOT);
+        String action = p.required("RuleAction").toLowerCase(Locale.ROOT);
         if (!action.equals("allow") && !action.equals("deny")) {
             throw Ec2Error.invalidValue("RuleAction", action, "It must be allow or deny.");
         }

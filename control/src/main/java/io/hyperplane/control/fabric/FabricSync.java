@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Keeps the fabric converged on the store: one background thread applies the whole desired state
@@ -33,7 +34,7 @@ public final class FabricSync implements AutoCloseable {
         this.rounds = new Rounds("hp-fabric-sync", Duration.ofSeconds(PERIOD_SECONDS), this::round, LOG);
     }
 
-    private final java.util.concurrent.atomic.AtomicLong requested = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong requested = new AtomicLong();
     private final Object completedLock = new Object();
     private long completed;
 
@@ -47,7 +48,7 @@ public final class FabricSync implements AutoCloseable {
      * Asks for a convergence and waits (at most {@code timeout}) until one that started after
      * this call has finished: for changes the fabric must enforce before the caller goes on.
      */
-    public boolean changedAndWait(java.time.Duration timeout) throws InterruptedException {
+    public boolean changedAndWait(Duration timeout) throws InterruptedException {
         long mine = requested.incrementAndGet();
         rounds.wake();
         long deadline = System.nanoTime() + timeout.toNanos();

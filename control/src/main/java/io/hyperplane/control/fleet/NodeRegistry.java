@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
@@ -111,7 +112,7 @@ public final class NodeRegistry {
                 waiters.removeIf(w -> w.future() == future);
             }
         });
-        return future.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void releaseWaiters() {

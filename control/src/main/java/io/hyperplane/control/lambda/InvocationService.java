@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -296,7 +297,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         if ("Tail".equals(call.logType())) {
             byte[] bytes = log.getBytes(StandardCharsets.UTF_8);
             int from = Math.max(0, bytes.length - LOG_TAIL_BYTES);
-            headers.put("X-Amz-Log-Result", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(bytes, from, bytes.length)));
+            headers.put("X-Amz-Log-Result", Base64.getEncoder().encodeToString(Arrays.copyOfRange(bytes, from, bytes.length)));
         }
         return new LambdaApi.Response(200, new String(payload.bytes(), StandardCharsets.UTF_8), headers);
     }

@@ -42,6 +42,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -353,7 +354,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         parse(ctx.req().getQueryString(), query);
         Map<String, String> headers = new LinkedHashMap<>();
         for (String name : Collections.list(ctx.req().getHeaderNames())) {
-            headers.put(name.toLowerCase(java.util.Locale.ROOT), ctx.req().getHeader(name));
+            headers.put(name.toLowerCase(Locale.ROOT), ctx.req().getHeader(name));
         }
         String method = ctx.method().name();
         String path = ctx.req().getRequestURI();

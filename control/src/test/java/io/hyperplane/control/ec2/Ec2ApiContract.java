@@ -20,6 +20,7 @@ import software.amazon.awssdk.services.ec2.model.IpRange;
 import software.amazon.awssdk.services.ec2.model.NetworkAcl;
 import software.amazon.awssdk.services.ec2.model.NetworkAclAssociation;
 import software.amazon.awssdk.services.ec2.model.NetworkAclEntry;
+import software.amazon.awssdk.services.ec2.model.Route;
 import software.amazon.awssdk.services.ec2.model.RouteTable;
 import software.amazon.awssdk.services.ec2.model.SecurityGroup;
 import software.amazon.awssdk.services.ec2.model.UserIdGroupPair;
@@ -33,6 +34,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -385,7 +387,7 @@ abstract class Ec2ApiContract {
         Vpc vpc = vpc("10.0.0.0/16");
         Subnet subnet = ec2.createSubnet(r -> r.vpcId(vpc.vpcId()).cidrBlock("10.0.1.0/24")).subnet();
         RouteTable table = ec2.createRouteTable(b -> b.vpcId(vpc.vpcId())).routeTable();
-        assertThat(table.routes()).extracting(software.amazon.awssdk.services.ec2.model.Route::gatewayId).containsExactly("local");
+        assertThat(table.routes()).extracting(Route::gatewayId).containsExactly("local");
 
         ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0").natGatewayId("nat-0123456789abcdef0"));
         assertThat(error(() -> ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0")
@@ -477,7 +479,7 @@ abstract class Ec2ApiContract {
     @Test
     void shouldNotLetConcurrentCallsOvershootTheVpcQuota() throws Exception {
         List<Thread> callers = new ArrayList<>();
-        List<String> codes = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> codes = Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 12; i++) {
             callers.add(Thread.ofPlatform().start(() -> {
                 Ec2Exception e = error(() -> vpc("10.0.0.0/16"));

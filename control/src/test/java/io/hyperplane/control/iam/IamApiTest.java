@@ -17,6 +17,8 @@ import software.amazon.awssdk.services.iam.model.AttachedPolicy;
 import software.amazon.awssdk.services.iam.model.IamException;
 import software.amazon.awssdk.services.iam.model.Role;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,7 +75,7 @@ class IamApiTest {
         Role fetched = iam.getRole(b -> b.roleName("fn-role")).role();
         assertThat(fetched.arn()).isEqualTo(created.arn());
         assertThat(fetched.description()).isEqualTo("for functions");
-        assertThat(java.net.URLDecoder.decode(fetched.assumeRolePolicyDocument(), java.nio.charset.StandardCharsets.UTF_8)).contains("sts:AssumeRole");
+        assertThat(URLDecoder.decode(fetched.assumeRolePolicyDocument(), StandardCharsets.UTF_8)).contains("sts:AssumeRole");
 
         IamException duplicate = error(() -> iam.createRole(b -> b.roleName("fn-role").assumeRolePolicyDocument(TRUST)));
         assertThat(duplicate.awsErrorDetails().errorCode()).isEqualTo("EntityAlreadyExists");

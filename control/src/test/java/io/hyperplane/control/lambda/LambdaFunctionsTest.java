@@ -359,7 +359,7 @@ class LambdaFunctionsTest {
 
     @Test
     void shouldUpdateCodeAndConfigurationAndPage() {
-        w.create("fn", role, null, null, b -> b.environment(e -> e.variables(java.util.Map.of("GREETING", "hi"))).timeout(10).memorySize(512));
+        w.create("fn", role, null, null, b -> b.environment(e -> e.variables(Map.of("GREETING", "hi"))).timeout(10).memorySize(512));
         awaitState("fn", State.ACTIVE);
         var before = w.configuration("fn");
         assertThat(before.environment().variables()).containsEntry("GREETING", "hi");

@@ -11,6 +11,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.DefaultRetryStrategy;
+import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.NetworkInterface;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -28,8 +30,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.StreamSupport;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
@@ -69,8 +75,8 @@ final class LambdaWorld implements AutoCloseable {
                 .httpClient(UrlConnectionHttpClient.create()).build();
         // No retries: a test sees each response as sent (the SDK would retry a 502 ResourceNotReadyException).
         lambda = LambdaClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .overrideConfiguration(o -> o.retryStrategy(software.amazon.awssdk.retries.api.RetryStrategy.class.cast(
-                        software.amazon.awssdk.retries.DefaultRetryStrategy.doNotRetry())))
+                .overrideConfiguration(o -> o.retryStrategy(RetryStrategy.class.cast(
+                        DefaultRetryStrategy.doNotRetry())))
                 .httpClient(UrlConnectionHttpClient.create()).build();
     }
 
@@ -142,8 +148,8 @@ final class LambdaWorld implements AutoCloseable {
     JsonNode enisView() {
         Credential c = credential;
         URI uri = server.endpoint().resolve("/hyperplane/v1/enis");
-        java.util.Map<String, String> headers = SigV4Signer.sign("GET", uri.getRawPath(), null,
-                java.util.Map.of("host", uri.getHost() + ":" + uri.getPort()), new byte[0], c, "us-east-1", "lambda", java.time.Instant.now());
+        Map<String, String> headers = SigV4Signer.sign("GET", uri.getRawPath(), null,
+                Map.of("host", uri.getHost() + ":" + uri.getPort()), new byte[0], c, "us-east-1", "lambda", Instant.now());
         HttpRequest.Builder request = HttpRequest.newBuilder(uri).GET();
         headers.forEach((k, v) -> {
             if (!k.equalsIgnoreCase("host")) {
@@ -168,7 +174,7 @@ final class LambdaWorld implements AutoCloseable {
     List<String> functionsOn(String eniId) {
         for (JsonNode eni : enisView().path("NetworkInterfaces")) {
             if (eni.path("NetworkInterfaceId").asText().equals(eniId)) {
-                return java.util.stream.StreamSupport.stream(eni.path("Functions").spliterator(), false).map(JsonNode::asText).toList();
+                return StreamSupport.stream(eni.path("Functions").spliterator(), false).map(JsonNode::asText).toList();
             }
         }
         return List.of();
@@ -176,7 +182,7 @@ final class LambdaWorld implements AutoCloseable {
 
     /** A forwarder node's side of the protocol, spoken over HTTP with the fleet's bearer token. */
     HttpResponse<String> node(String method, String path, String body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(server.endpoint().resolve(path)).timeout(java.time.Duration.ofSeconds(30))
+        HttpRequest.Builder request = HttpRequest.newBuilder(server.endpoint().resolve(path)).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + server.nodeToken())
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         try {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
+import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.server.ControlPlaneServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,8 @@ import software.amazon.awssdk.services.lambda.model.LambdaException;
 import software.amazon.awssdk.services.lambda.model.LastUpdateStatus;
 import software.amazon.awssdk.services.lambda.model.State;
 
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,8 +75,8 @@ class NodeProgrammingTest {
         start(FunctionReconciler.Settings.DEFAULTS);
         World x = world();
         assertThat(w.node("GET", "/hyperplane/v1/nodes/n1/config?after=-1", null).statusCode()).isEqualTo(200);
-        HttpResponse<String> noToken = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(w.server.endpoint().resolve("/hyperplane/v1/nodes/n1/config")).build(),
+        HttpResponse<String> noToken = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(w.server.endpoint().resolve("/hyperplane/v1/nodes/n1/config")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(noToken.statusCode()).isEqualTo(401);
 
@@ -125,7 +128,7 @@ class NodeProgrammingTest {
 
     /** Names of live nodes (keeps the assertion above readable). */
     private interface NodeRegistryView {
-        static String name(io.hyperplane.control.fleet.NodeRegistry.NodeStatus s) {
+        static String name(NodeRegistry.NodeStatus s) {
             return s.name();
         }
     }

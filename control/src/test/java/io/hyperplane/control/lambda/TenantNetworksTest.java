@@ -2,6 +2,7 @@ package io.hyperplane.control.lambda;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.sigv4.Credential;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,7 +37,7 @@ class TenantNetworksTest {
         return w;
     }
 
-    private LambdaWorld otherAccount(LambdaWorld w, io.hyperplane.sigv4.Credential credential) {
+    private LambdaWorld otherAccount(LambdaWorld w, Credential credential) {
         LambdaWorld other = new LambdaWorld(w.server, credential);
         worlds.add(0, other);
         return other;
@@ -62,7 +63,7 @@ class TenantNetworksTest {
     @Test
     void shouldPublishThreeEnisAtOneAddressInThreeVpcsOfTwoAccountsAndStartAgainWithThem() throws Exception {
         LambdaWorld a = start();
-        io.hyperplane.sigv4.Credential second = a.server.accounts().create();
+        Credential second = a.server.accounts().create();
         LambdaWorld b = otherAccount(a, second);
         String roleA = a.vpcRole("fn-role");
         String roleB = b.vpcRole("fn-role");

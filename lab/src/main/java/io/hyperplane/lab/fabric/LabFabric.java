@@ -20,8 +20,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -71,7 +73,7 @@ public final class LabFabric implements Fabric {
      * The ruleset last loaded into each namespace: a sync reloads only what changed. Empty after a
      * restart, so the first sync reloads everything once (adoption). Changed by the sync thread only.
      */
-    private final java.util.Map<String, String> loaded = new java.util.HashMap<>();
+    private final Map<String, String> loaded = new HashMap<>();
 
     public LabFabric(Path stateDir, String prefix, Consumer<String> log) {
         this.stateDir = stateDir;

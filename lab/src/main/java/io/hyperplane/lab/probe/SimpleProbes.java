@@ -13,6 +13,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 /** One exchange each: TCP echo, UDP echo, HTTP GET. Each answers {"ok":true,...} or {"ok":false,"error":...}. */
 final class SimpleProbes {
@@ -69,7 +70,7 @@ final class SimpleProbes {
      */
     static ObjectNode flood(InetSocketAddress target, int count, long seed, long timeoutMs) {
         long start = System.nanoTime();
-        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        SplittableRandom random = new SplittableRandom(seed);
         byte[] garbage = new byte[1500];
         long sent = 0;
         try (DatagramSocket socket = new DatagramSocket()) {

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Timeout;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -115,7 +117,7 @@ class ServiceHostTest {
                 try {
                     socket.getOutputStream().write(payload);
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             });
             Thread.sleep(200); // let the echo back up so the server has to hold output and stop reading
@@ -141,7 +143,7 @@ class ServiceHostTest {
     @Test
     void shouldReportRefusedConnections() throws IOException {
         int closedPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = socket.getLocalPort();
         }
 

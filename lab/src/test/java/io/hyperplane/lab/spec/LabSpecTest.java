@@ -10,7 +10,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,7 +43,7 @@ class LabSpecTest {
         assertThat(vpc.router()).isEqualTo(new LabSpec.Router("vpc1", "198.18.0.21", "node1"));
         assertThat(vpc.subnets()).extracting(LabSpec.Subnet::id, LabSpec.Subnet::cidr, LabSpec.Subnet::vni, LabSpec.Subnet::gateway)
                 .containsExactly(tuple("subnet-1", "10.0.1.0/24", 1001, "10.0.1.1"), tuple("subnet-2", "10.0.2.0/24", 1002, "10.0.2.1"));
-        assertThat(vpc.enis()).containsExactly(new LabSpec.Eni("eni-1", "subnet-1", "10.0.1.4", "02:48:50:00:01:04", java.util.List.of("sg-lambda")));
+        assertThat(vpc.enis()).containsExactly(new LabSpec.Eni("eni-1", "subnet-1", "10.0.1.4", "02:48:50:00:01:04", List.of("sg-lambda")));
         assertThat(vpc.resources()).extracting(LabSpec.Resource::name, LabSpec.Resource::ip)
                 .containsExactly(tuple("res1", "10.0.1.10"), tuple("res2", "10.0.2.10"));
         assertThat(vpc.resources().getFirst().services()).containsExactly(
@@ -76,7 +81,7 @@ class LabSpecTest {
                 new NodeSnapshot.Subnet("subnet-1", "vpc-1", "10.0.1.0/24", 1001, "198.18.0.21", "acl-1", "rtb-1"),
                 new NodeSnapshot.Subnet("subnet-2", "vpc-1", "10.0.2.0/24", 1002, "198.18.0.21", "acl-1", "rtb-1"));
         assertThat(snapshot.enis()).containsExactly(
-                new NodeSnapshot.Eni("eni-1", "10.0.1.4", "02:48:50:00:01:04", "subnet-1", java.util.List.of("sg-lambda")));
+                new NodeSnapshot.Eni("eni-1", "10.0.1.4", "02:48:50:00:01:04", "subnet-1", List.of("sg-lambda")));
         assertThat(snapshot.securityGroups().getFirst().egress()).containsExactly(
                 new NodeSnapshot.SecurityGroupRule("tcp", 80, 80, "10.0.0.0/16", null),
                 new NodeSnapshot.SecurityGroupRule("tcp", 5432, 5432, "10.0.0.0/16", null),
@@ -87,7 +92,7 @@ class LabSpecTest {
                 new NodeSnapshot.NetworkAclEntry(100, true, "-1", "allow", "0.0.0.0/0", 0, 65535, -1, -1),
                 new NodeSnapshot.NetworkAclEntry(100, false, "-1", "allow", "0.0.0.0/0", 0, 65535, -1, -1));
         assertThat(snapshot.routeTables()).containsExactly(
-                new NodeSnapshot.RouteTable("rtb-1", java.util.List.of(new NodeSnapshot.Route("10.0.0.0/16", "local"))));
+                new NodeSnapshot.RouteTable("rtb-1", List.of(new NodeSnapshot.Route("10.0.0.0/16", "local"))));
         assertThat(snapshot.executionEnvironments()).extracting(NodeSnapshot.ExecutionEnvironment::id, NodeSnapshot.ExecutionEnvironment::vni,
                         NodeSnapshot.ExecutionEnvironment::host, NodeSnapshot.ExecutionEnvironment::eniId)
                 .containsExactly(tuple("ee1", 5001, "198.18.0.11", "eni-1"), tuple("ee2", 5002, "198.18.0.11", "eni-1"),
@@ -120,7 +125,7 @@ class LabSpecTest {
         String yaml = defaultYaml();
         String find = original.replace("\\n", "\n");
         assertThat(yaml).as("fixture for '%s'", what).contains(find);
-        String broken = yaml.replaceFirst(java.util.regex.Pattern.quote(find), java.util.regex.Matcher.quoteReplacement(replacement.replace("\\n", "\n")));
+        String broken = yaml.replaceFirst(Pattern.quote(find), Matcher.quoteReplacement(replacement.replace("\\n", "\n")));
 
         assertThatThrownBy(() -> LabSpecYaml.parse(broken, "lab.yaml"))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -138,7 +143,7 @@ class LabSpecTest {
 
     @Test
     void shouldNameTheFileThatDoesNotExist() {
-        assertThatThrownBy(() -> LabSpecYaml.load(java.nio.file.Path.of("/nonexistent/lab.yaml")))
+        assertThatThrownBy(() -> LabSpecYaml.load(Path.of("/nonexistent/lab.yaml")))
                 .hasMessage("lab file /nonexistent/lab.yaml: no such file");
     }
 
@@ -146,7 +151,7 @@ class LabSpecTest {
         try (InputStream in = LabSpecYaml.class.getResourceAsStream(LabSpecYaml.DEFAULT_RESOURCE)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -5,11 +5,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -30,7 +32,7 @@ public final class Commands {
      * Runs {@code work} with every command it runs on this thread at the lowest CPU priority
      * (nice 19): background convergence yields the CPU to work someone waits for.
      */
-    public static <T> T inBackground(java.util.function.Supplier<T> work) {
+    public static <T> T inBackground(Supplier<T> work) {
         boolean before = BACKGROUND.get();
         BACKGROUND.set(true);
         try {
@@ -50,7 +52,7 @@ public final class Commands {
         if (!BACKGROUND.get()) {
             return command;
         }
-        List<String> started = new java.util.ArrayList<>(NICE);
+        List<String> started = new ArrayList<>(NICE);
         started.addAll(command);
         return started;
     }

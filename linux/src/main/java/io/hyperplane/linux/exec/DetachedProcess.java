@@ -1,6 +1,7 @@
 package io.hyperplane.linux.exec;
 
 import java.io.IOException;
+import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -89,7 +90,7 @@ public final class DetachedProcess {
             return Files.readAllLines(log, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             return List.of();
-        } catch (java.nio.charset.MalformedInputException e) {
+        } catch (MalformedInputException e) {
             return List.of(new String(Files.readAllBytes(log), StandardCharsets.UTF_8).split("\n"));
         }
     }

@@ -10,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+
+import com.sun.management.ThreadMXBean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -288,7 +290,7 @@ class BatchedUdpSocketTest {
     @Test
     @Timeout(120)
     void shouldNotAllocateOnTheHeapWhileReceivingAndSending() throws IOException {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertThat(threads.isThreadAllocatedMemorySupported()).isTrue();
         threads.setThreadAllocatedMemoryEnabled(true);
         int inFlight = 16;
