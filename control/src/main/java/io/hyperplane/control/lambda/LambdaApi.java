@@ -64,10 +64,6 @@ public final class LambdaApi {
     public interface Invoker {
         CompletableFuture<Response> invoke(InvocationService.Target target, Map<String, String> headers, byte[] payload);
 
-        Invoker NONE = (target, headers, payload) -> {
-            throw new LambdaError("ServiceException", 500, "No worker is available to run function " + target.version().name() + ".");
-        };
-
         /** The function (all versions) is gone: its execution environments should go too. */
         default void functionDeleted(String account, String name) {
         }
@@ -109,18 +105,15 @@ public final class LambdaApi {
     private final Clock clock;
     private final int accountConcurrency;
     private final Runnable changed;
-    private volatile Invoker invoker = Invoker.NONE;
+    private final Invoker invoker;
 
-    /** {@code changed} runs after every call that needs the reconciler's attention. */
-    public LambdaApi(Database db, IamApi iam, Clock clock, int accountConcurrency, Runnable changed) {
+    /** {@code changed} runs after every call that needs the reconciler's attention; Active functions' invocations go to {@code invoker}. */
+    public LambdaApi(Database db, IamApi iam, Clock clock, int accountConcurrency, Runnable changed, Invoker invoker) {
         this.db = db;
         this.iam = iam;
         this.clock = clock;
         this.accountConcurrency = accountConcurrency;
         this.changed = changed;
-    }
-
-    public void invoker(Invoker invoker) {
         this.invoker = invoker;
     }
 

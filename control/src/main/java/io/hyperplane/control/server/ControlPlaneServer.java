@@ -198,12 +198,11 @@ public final class ControlPlaneServer implements AutoCloseable {
             ec2 = new Ec2Api(db, settings.quotas(), changed);
             // Lambda calls change what the reconciler works on; ENIs it creates or deletes reach the nodes and the
             // fabric through the publisher, so a CreateFunction or PublishVersion wakes neither directly.
-            lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed);
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
             invocations = new InvocationService(workers, token, settings.accountConcurrency(), settings.invocations());
             started.add(invocations);
-            lambda.invoker(invocations);
+            lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed, invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
             // Environments and legacy ENIs change what nodes run and what ENIs are used, not the fabric.
             nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, fabricSync, token, reconciler::changed);
