@@ -48,6 +48,12 @@ class UpEndToEndTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
 
+    /** The credentials file `up` writes into its data directory, as the AWS CLI would read it. */
+    private static ProfileCredentialsProvider credentialsWrittenBy(Path data) {
+        return ProfileCredentialsProvider.builder()
+                .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+    }
+
     @Test
     void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp() throws Exception {
         Path dir = Files.createTempDirectory("hp-up-test");
@@ -57,8 +63,7 @@ class UpEndToEndTest {
         assertThat(output).contains("http://" + LISTEN).contains("aws_access_key_id").contains("aws --region us-east-1 --endpoint-url");
         String eniIp;
         try {
-            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
-                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
             URI endpoint = URI.create("http://" + LISTEN);
             try (Ec2Client ec2 = AwsClients.ec2(endpoint, credentials);
                  IamClient iam = AwsClients.iam(endpoint, credentials);
@@ -84,8 +89,7 @@ class UpEndToEndTest {
 
         Process second = up(data, dir.resolve("up2.log"));
         try {
-            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
-                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
             URI endpoint = URI.create("http://" + LISTEN);
             try (Ec2Client ec2 = AwsClients.ec2(endpoint, credentials);
                  LambdaClient lambda = AwsClients.lambda(endpoint, credentials)) {
