@@ -1,7 +1,5 @@
 package io.hyperplane.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
@@ -151,8 +149,7 @@ final class BenchCommand {
             System.out.println();
             System.out.print(RuntimeBench.table(report));
             if (json != null) {
-                Files.writeString(json, new ObjectMapper()
-                        .enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+                Files.writeString(json, PrettyJson.of(report));
                 System.out.println("written to " + json);
             }
             return 0;

@@ -1,8 +1,6 @@
 package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -81,7 +79,7 @@ final class DescribeCommand implements Callable<Integer> {
         if (json) {
             ArrayNode array = JsonNodeFactory.instance.arrayNode();
             items.forEach(i -> array.add(toJson(i)));
-            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(array));
+            System.out.println(PrettyJson.of(array));
             return 0;
         }
         List<String[]> rows = new ArrayList<>();

@@ -2,7 +2,6 @@ package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.hyperplane.client.Ec2QueryClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,7 +34,7 @@ final class EnisCommand implements Callable<Integer> {
         JsonNode view = new ObjectMapper().readTree(client.getJson("/hyperplane/v1/enis"));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(view));
+            out.println(PrettyJson.of(view));
             return 0;
         }
         List<String[]> rows = new ArrayList<>();

@@ -43,7 +43,7 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--idle-timeout", defaultValue = "300", paramLabel = "SECONDS", description = "Idle environments are reaped after this (default: ${DEFAULT-VALUE}).")
     long idleSeconds;
 
-    @Option(names = "--ready-networks", defaultValue = "16", paramLabel = "N",
+    @Option(names = "--ready-networks", defaultValue = "" + WorkerSettings.DEFAULT_READY_SLOTS, paramLabel = "N",
             description = "Environment networks (namespace + tunnel + VNI) kept prepared, so a cold start only binds one (default: ${DEFAULT-VALUE}).")
     int readySlots;
 

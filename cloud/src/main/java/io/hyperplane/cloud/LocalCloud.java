@@ -236,14 +236,6 @@ public final class LocalCloud implements AutoCloseable {
         return settings.server().dataDir().resolve("node-token");
     }
 
-    public String nodeNamespace() {
-        return nodeNamespace;
-    }
-
-    public String workerNamespace() {
-        return workerNamespace;
-    }
-
     private static void join(Journal journal, String ns, String underlay, String peer, String ip) throws IOException, InterruptedException {
         journal.recordNamespace(ns);
         run("ip", "netns", "add", ns);

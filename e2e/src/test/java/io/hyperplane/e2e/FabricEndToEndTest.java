@@ -18,10 +18,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Instance;
@@ -71,10 +67,7 @@ class FabricEndToEndTest {
 
     private void startServer() throws IOException {
         server = ControlPlaneServer.start(settings, new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
-        ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                        server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey())))
-                .httpClient(UrlConnectionHttpClient.create()).build();
+        ec2 = AwsClients.ec2(server.endpoint(), AwsClients.credentials(server.defaultCredential()));
     }
 
     @AfterAll

@@ -19,11 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.IpPermission;
@@ -88,14 +85,10 @@ class FunctionEndToEndTest {
         server = ControlPlaneServer.start(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                         .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(2))),
                 new LabFabric(fabricState, PREFIX, line -> System.out.println("  " + line)));
-        StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey()));
-        ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        iam = IamClient.builder().endpointOverride(server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        lambda = LambdaClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
+        StaticCredentialsProvider credentials = AwsClients.credentials(server.defaultCredential());
+        ec2 = AwsClients.ec2(server.endpoint(), credentials);
+        iam = AwsClients.iam(server.endpoint(), credentials);
+        lambda = AwsClients.lambda(server.endpoint(), credentials);
         // The fabric builds its underlay with the first VPC.
         vpc = ec2.createVpc(b -> b.cidrBlock("10.3.0.0/16")).vpc().vpcId();
         subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.3.1.0/24")).subnet().subnetId();

@@ -17,12 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.retries.DefaultRetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -125,15 +121,10 @@ class OverlappingVpcsEndToEndTest {
     }
 
     private Account account(Credential c) {
-        StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey()));
-        Ec2Client ec2 = Ec2Client.builder().endpointOverride(w.server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        IamClient iam = IamClient.builder().endpointOverride(w.server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        LambdaClient lambda = LambdaClient.builder().endpointOverride(w.server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .overrideConfiguration(o -> o.retryStrategy(DefaultRetryStrategy.doNotRetry())
-                        .apiCallTimeout(Duration.ofSeconds(60)))
-                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(60)).build()).build();
+        StaticCredentialsProvider credentials = AwsClients.credentials(c);
+        Ec2Client ec2 = AwsClients.ec2(w.server.endpoint(), credentials);
+        IamClient iam = AwsClients.iam(w.server.endpoint(), credentials);
+        LambdaClient lambda = AwsClients.patientLambda(w.server.endpoint(), credentials, Duration.ofSeconds(60));
         clients.addAll(List.of(ec2, iam, lambda));
         return new Account(ec2, iam, lambda, role(iam));
     }

@@ -8,12 +8,8 @@ import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.Directories;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.retries.DefaultRetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.iam.IamClient;
@@ -79,16 +75,10 @@ final class RuntimeWorld implements AutoCloseable {
         cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64),
                 line -> System.out.println("  " + line));
         server = cloud.server();
-        StaticCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                server.defaultCredential().accessKeyId(), server.defaultCredential().secretAccessKey()));
-        ec2 = Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        iam = IamClient.builder().endpointOverride(server.endpoint()).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
-                .httpClient(UrlConnectionHttpClient.create()).build();
-        lambda = LambdaClient.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1).credentialsProvider(credentials)
-                .overrideConfiguration(o -> o.retryStrategy(DefaultRetryStrategy.doNotRetry())
-                        .apiCallTimeout(Duration.ofSeconds(120)).apiCallAttemptTimeout(Duration.ofSeconds(120)))
-                .httpClient(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofSeconds(120)).build()).build();
+        StaticCredentialsProvider credentials = AwsClients.credentials(server.defaultCredential());
+        ec2 = AwsClients.ec2(server.endpoint(), credentials);
+        iam = AwsClients.iam(server.endpoint(), credentials);
+        lambda = AwsClients.patientLambda(server.endpoint(), credentials, Duration.ofSeconds(120));
     }
 
     /** The VPC, groups, role and the database instance (waits until it answers is the caller's). */

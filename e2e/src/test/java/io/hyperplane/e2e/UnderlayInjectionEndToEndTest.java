@@ -20,10 +20,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Instance;
 
@@ -106,9 +102,7 @@ class UnderlayInjectionEndToEndTest {
     }
 
     private Ec2Client client(Credential credential) {
-        return Ec2Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(credential.accessKeyId(), credential.secretAccessKey())))
-                .httpClient(UrlConnectionHttpClient.create()).build();
+        return AwsClients.ec2(server.endpoint(), AwsClients.credentials(credential));
     }
 
     @AfterAll

@@ -8,9 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.profiles.ProfileFile;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.lambda.LambdaClient;
@@ -50,6 +48,12 @@ class UpEndToEndTest {
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     }
 
+    /** The credentials file `up` writes into its data directory, as the AWS CLI would read it. */
+    private static ProfileCredentialsProvider credentialsWrittenBy(Path data) {
+        return ProfileCredentialsProvider.builder()
+                .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+    }
+
     @Test
     void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp() throws Exception {
         Path dir = Files.createTempDirectory("hp-up-test");
@@ -59,15 +63,11 @@ class UpEndToEndTest {
         assertThat(output).contains("http://" + LISTEN).contains("aws_access_key_id").contains("aws --region us-east-1 --endpoint-url");
         String eniIp;
         try {
-            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
-                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
             URI endpoint = URI.create("http://" + LISTEN);
-            try (Ec2Client ec2 = Ec2Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
-                    .httpClient(UrlConnectionHttpClient.create()).build();
-                 IamClient iam = IamClient.builder().endpointOverride(endpoint).region(Region.AWS_GLOBAL).credentialsProvider(credentials)
-                         .httpClient(UrlConnectionHttpClient.create()).build();
-                 LambdaClient lambda = LambdaClient.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
-                         .httpClient(UrlConnectionHttpClient.create()).build()) {
+            try (Ec2Client ec2 = AwsClients.ec2(endpoint, credentials);
+                 IamClient iam = AwsClients.iam(endpoint, credentials);
+                 LambdaClient lambda = AwsClients.lambda(endpoint, credentials)) {
                 String vpc = ec2.createVpc(b -> b.cidrBlock("10.50.0.0/16")).vpc().vpcId();
                 String subnet = ec2.createSubnet(b -> b.vpcId(vpc).cidrBlock("10.50.1.0/24")).subnet().subnetId();
                 String group = ec2.createSecurityGroup(b -> b.vpcId(vpc).groupName("fn").description("fn")).groupId();
@@ -89,13 +89,10 @@ class UpEndToEndTest {
 
         Process second = up(data, dir.resolve("up2.log"));
         try {
-            ProfileCredentialsProvider credentials = ProfileCredentialsProvider.builder()
-                    .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+            ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
             URI endpoint = URI.create("http://" + LISTEN);
-            try (Ec2Client ec2 = Ec2Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
-                    .httpClient(UrlConnectionHttpClient.create()).build();
-                 LambdaClient lambda = LambdaClient.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(credentials)
-                         .httpClient(UrlConnectionHttpClient.create()).build()) {
+            try (Ec2Client ec2 = AwsClients.ec2(endpoint, credentials);
+                 LambdaClient lambda = AwsClients.lambda(endpoint, credentials)) {
                 assertThat(lambda.getFunctionConfiguration(b -> b.functionName("kept")).stateAsString()).isEqualTo("Active");
                 assertThat(ec2.describeVpcs().vpcs()).anyMatch(v -> v.cidrBlock().equals("10.50.0.0/16"));
                 assertThat(ec2.describeNetworkInterfaces().networkInterfaces()).extracting(n -> n.privateIpAddress()).containsExactly(eniIp);

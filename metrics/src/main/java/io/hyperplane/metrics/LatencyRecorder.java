@@ -95,10 +95,6 @@ public final class LatencyRecorder {
             return millis(maxNanos);
         }
 
-        public double meanMillis() {
-            return millis(Math.round(meanNanos));
-        }
-
         public double p50Micros() {
             return p50Nanos / 1e3;
         }

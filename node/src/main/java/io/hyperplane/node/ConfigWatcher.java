@@ -46,10 +46,6 @@ final class ConfigWatcher implements Runnable {
         return loaded;
     }
 
-    long lastVersion() {
-        return lastVersion;
-    }
-
     void stop() {
         running = false;
     }

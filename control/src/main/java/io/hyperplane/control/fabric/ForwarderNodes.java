@@ -6,7 +6,6 @@ import io.hyperplane.packet.Ipv4Address;
 
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.List;
 
 /**
  * The forwarder nodes VPC subnets tunnel to. Registering or removing one changes every subnet's
@@ -35,9 +34,5 @@ public final class ForwarderNodes {
     public void remove(String name) {
         db.inTransaction(c -> Sql.update(c, "DELETE FROM forwarder_nodes WHERE name = ?", name));
         changed.run();
-    }
-
-    public List<String> underlayIps() {
-        return db.inTransaction(c -> Sql.strings(c, "SELECT underlay_ip FROM forwarder_nodes ORDER BY underlay_ip"));
     }
 }

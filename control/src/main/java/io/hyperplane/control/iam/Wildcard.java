@@ -65,10 +65,6 @@ public final class Wildcard {
         return new Wildcard(pattern);
     }
 
-    public String pattern() {
-        return pattern;
-    }
-
     public boolean matches(CharSequence text) {
         long[] states = new long[loops.length];
         long[] next = new long[loops.length];

@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutionException;
@@ -74,7 +73,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
             Thread.ofPlatform().name("hp-invoke-io-", 0).daemon().factory());
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
             .executor(clientTasks).build();
-    private final Map<String, int[]> inFlight = new ConcurrentHashMap<>(); // "account" -> unreserved; "account/function" -> function
+    private final ConcurrencySlots slots = new ConcurrencySlots();
     /**
      * The latest Event invocations' outcomes, for `hyperplane` and tests to read: the most recent
      * {@link #EVENT_OUTCOMES_KEPT}, oldest dropped first, so a busy server's memory does not grow
@@ -131,11 +130,11 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 try {
                     running = run(call);
                 } catch (RuntimeException e) {
-                    release(slot);
+                    slots.release(slot);
                     throw e;
                 }
                 // The slot is held until the worker answers, however long the function runs; no thread waits meanwhile.
-                return running.whenComplete((result, failure) -> release(slot)).thenApply(result -> respond(call, result));
+                return running.whenComplete((result, failure) -> slots.release(slot)).thenApply(result -> respond(call, result));
             }
             default -> throw LambdaError.invalid("X-Amz-Invocation-Type " + type + ": expected RequestResponse, Event or DryRun");
         }
@@ -143,13 +142,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
 
     /** Invocations of {@code account} running now without reserved concurrency: what its unreserved share has in use. */
     public int unreservedInFlight(String account) {
-        int[] count = inFlight.get(account);
-        if (count == null) {
-            return 0;
-        }
-        synchronized (count) {
-            return count[0];
-        }
+        return slots.inFlight(account);
     }
 
     /** Asks every live worker to end the function's environments (their ENIs are then released). */
@@ -198,21 +191,8 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         Integer reserved = t.reservedConcurrency();
         String slot = reserved != null ? t.key() : t.account();
         int limit = reserved != null ? reserved : (int) Math.max(0, accountConcurrency - t.sumReservedOthers());
-        int[] count = inFlight.computeIfAbsent(slot, k -> new int[1]);
-        synchronized (count) {
-            if (count[0] >= limit) {
-                throw new LambdaError("TooManyRequestsException", 429, "Rate Exceeded.");
-            }
-            count[0]++;
-        }
+        slots.acquire(slot, limit);
         return slot;
-    }
-
-    private void release(String slot) {
-        int[] count = inFlight.get(slot);
-        synchronized (count) {
-            count[0]--;
-        }
     }
 
     // ---- Running on a worker --------------------------------------------------------------------
@@ -334,7 +314,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                     LambdaApi.Response response = respond(call, await(run(call)));
                     error = response.headers().containsKey(FUNCTION_ERROR_HEADER) ? response.body() : null;
                 } finally {
-                    release(slot);
+                    slots.release(slot);
                 }
             } catch (LambdaError le) {
                 if (le.status() == 429) { // throttled: Lambda keeps such events and tries again later

@@ -347,9 +347,9 @@ public final class LambdaApi {
         }
         Instant now = now();
         ObjectNode result = db.inTransaction(c -> {
-            Accounts.lock(c, account);
-            Version v = VersionStore.get(c, account, ref.name(), FunctionStore.LATEST).orElseThrow(() -> notFound(call, ref));
-            FunctionStatus status = requireUpdatable(c, call, ref);
+            Updatable latest = latestToUpdate(c, call, ref);
+            Version v = latest.version();
+            FunctionStatus status = latest.status();
             checkRevision(request.revisionId(), v);
             VpcChoice vpc = request.vpcConfigGiven() ? vpcChoice(c, account, request.vpcConfig())
                     : new VpcChoice(v.subnetIds(), v.securityGroupIds(), v.vpcId());
@@ -379,9 +379,9 @@ public final class LambdaApi {
         String account = call.account();
         Instant now = now();
         ObjectNode result = db.inTransaction(c -> {
-            Accounts.lock(c, account);
-            Version v = VersionStore.get(c, account, ref.name(), FunctionStore.LATEST).orElseThrow(() -> notFound(call, ref));
-            FunctionStatus status = requireUpdatable(c, call, ref);
+            Updatable latest = latestToUpdate(c, call, ref);
+            Version v = latest.version();
+            FunctionStatus status = latest.status();
             checkRevision(request.revisionId(), v);
             FunctionCode code = request.code();
             Version updated = v.withCode(code, request.dryRun() ? v.revisionId() : UUID.randomUUID().toString(), request.dryRun() ? v.lastModified() : now);
@@ -409,13 +409,23 @@ public final class LambdaApi {
     }
 
     /** The function's status, if it may change now: not while it is Pending or an update is InProgress. */
-    private static FunctionStatus requireUpdatable(Connection c, Call call, FunctionRef ref) throws SQLException {
+    /** $LATEST and the function's state, read under the account's lock for a change to start from. */
+    private record Updatable(Version version, FunctionStatus status) {
+    }
+
+    /**
+     * Locks the account and reads $LATEST; throws ResourceNotFound when the function is not there,
+     * and ResourceConflict while an earlier change is still settling.
+     */
+    private static Updatable latestToUpdate(Connection c, Call call, FunctionRef ref) throws SQLException {
+        Accounts.lock(c, call.account());
+        Version latest = VersionStore.get(c, call.account(), ref.name(), FunctionStore.LATEST).orElseThrow(() -> notFound(call, ref));
         FunctionStatus status = FunctionStore.get(c, call.account(), ref.name()).orElseThrow(() -> notFound(call, ref)).status();
         if (status.settling()) {
             throw LambdaError.conflict("The operation cannot be performed at this time. An update is in progress for resource: "
                     + arn(call.region(), call.account(), ref.name()));
         }
-        return status;
+        return new Updatable(latest, status);
     }
 
     private static void checkRevision(String revisionId, Version v) {
@@ -432,9 +442,9 @@ public final class LambdaApi {
         PublishVersionRequest request = PublishVersionRequest.from(JsonFields.object(call.body()));
         String account = call.account();
         ObjectNode result = db.inTransaction(c -> {
-            Accounts.lock(c, account);
-            Version latest = VersionStore.get(c, account, ref.name(), FunctionStore.LATEST).orElseThrow(() -> notFound(call, ref));
-            FunctionStatus status = requireUpdatable(c, call, ref);
+            Updatable updatable = latestToUpdate(c, call, ref);
+            Version latest = updatable.version();
+            FunctionStatus status = updatable.status();
             if (status.state() != FunctionState.ACTIVE) {
                 throw notNow(status.state());
             }

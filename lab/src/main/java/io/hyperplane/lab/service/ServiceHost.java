@@ -63,19 +63,17 @@ public final class ServiceHost implements Closeable {
     }
 
     private final Selector selector;
-    private final List<Listener> listeners;
     private final List<InetSocketAddress> bound = new ArrayList<>();
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(READ_BUFFER);
     private volatile boolean running = true;
 
-    private ServiceHost(Selector selector, List<Listener> listeners) {
+    private ServiceHost(Selector selector) {
         this.selector = selector;
-        this.listeners = List.copyOf(listeners);
     }
 
     /** Binds every listener on {@code address}; nothing runs until {@link #run} or {@link #start}. */
     public static ServiceHost bind(InetAddress address, List<Listener> listeners) throws IOException {
-        ServiceHost host = new ServiceHost(Selector.open(), listeners);
+        ServiceHost host = new ServiceHost(Selector.open());
         try {
             for (Listener listener : listeners) {
                 host.bound.add(host.open(address, listener));
@@ -90,10 +88,6 @@ public final class ServiceHost implements Closeable {
     /** The address each listener got, in the order given to {@link #bind}. */
     public List<InetSocketAddress> boundAddresses() {
         return List.copyOf(bound);
-    }
-
-    public List<Listener> listeners() {
-        return listeners;
     }
 
     /** Runs the selector loop on the calling thread until {@link #close}. */

@@ -1,19 +1,18 @@
 package io.hyperplane.linux.netns;
 
 import io.hyperplane.linux.NativeCalls;
-import io.hyperplane.linux.Strerror;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
+
+import static io.hyperplane.linux.NativeCalls.errno;
+import static io.hyperplane.linux.NativeCalls.failure;
 
 /**
  * Runs a piece of setup inside a named network namespace ({@code ip netns add NAME}, i.e.
@@ -76,7 +75,7 @@ public final class NetworkNamespace {
     private static <T> T inside(String name, Action<T> action) throws IOException {
         String path = NETNS_DIR + name;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = arena.allocate(Libc.CAPTURE_STATE_SIZE, 8);
+            MemorySegment errno = arena.allocate(NativeCalls.ERRNO_STATE_SIZE, 8);
             int saved = open(arena, errno, OWN_NAMESPACE, "netns " + name + ": cannot open this thread's namespace " + OWN_NAMESPACE);
             try {
                 int target = openNamespace(arena, errno, name, path);
@@ -159,33 +158,19 @@ public final class NetworkNamespace {
         Libc.close(errno, fd); // a close failure leaves nothing to undo
     }
 
-    private static int errno(MemorySegment captureState) {
-        return captureState.get(ValueLayout.JAVA_INT, Libc.ERRNO_OFFSET);
-    }
-
-    private static IOException failure(String what, int errno) {
-        return new IOException(what + ": " + Strerror.of(errno) + " (errno " + errno + ")");
-    }
-
     /** The few libc calls this needs, errno captured; setup paths only. Needs --enable-native-access. */
-    @SuppressWarnings("restricted")
     private static final class Libc {
-        private static final Linker LINKER = Linker.nativeLinker();
-        private static final SymbolLookup LIBC = LINKER.defaultLookup();
-        private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
-        static final long CAPTURE_STATE_SIZE = Linker.Option.captureStateLayout().byteSize();
-        static final long ERRNO_OFFSET = Linker.Option.captureStateLayout().byteOffset(MemoryLayout.PathElement.groupElement("errno"));
         private static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
 
         /** int open(const char *path, int flags): variadic in C, but the two fixed arguments are all we pass. */
-        private static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.findOrThrow("open"),
-                FunctionDescriptor.of(C_INT, ValueLayout.ADDRESS, C_INT), CAPTURE_ERRNO);
+        private static final MethodHandle OPEN = NativeCalls.libcCapturingErrno("open",
+                FunctionDescriptor.of(C_INT, ValueLayout.ADDRESS, C_INT));
         /** int setns(int fd, int nstype) */
-        private static final MethodHandle SETNS = LINKER.downcallHandle(LIBC.findOrThrow("setns"),
-                FunctionDescriptor.of(C_INT, C_INT, C_INT), CAPTURE_ERRNO);
+        private static final MethodHandle SETNS = NativeCalls.libcCapturingErrno("setns",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT));
         /** int close(int fd) */
-        private static final MethodHandle CLOSE = LINKER.downcallHandle(LIBC.findOrThrow("close"),
-                FunctionDescriptor.of(C_INT, C_INT), CAPTURE_ERRNO);
+        private static final MethodHandle CLOSE = NativeCalls.libcCapturingErrno("close",
+                FunctionDescriptor.of(C_INT, C_INT));
 
         private Libc() {
         }

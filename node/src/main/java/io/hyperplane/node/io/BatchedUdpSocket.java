@@ -1,20 +1,19 @@
 package io.hyperplane.node.io;
 
 import io.hyperplane.linux.NativeCalls;
-import io.hyperplane.linux.Strerror;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
+
+import static io.hyperplane.linux.NativeCalls.errno;
+import static io.hyperplane.linux.NativeCalls.failure;
 
 /**
  * An IPv4 UDP socket that receives and sends in batches with Linux {@code recvmmsg(2)} and
@@ -194,7 +193,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
             txControl = arena.allocate((long) GSO_CMSG_SPACE * batchSize, STRUCT_ALIGNMENT);
             txAddresses = arena.allocate((long) SOCKADDR_IN_SIZE * batchSize, STRUCT_ALIGNMENT);
             txSlots = arena.allocate((long) slotSize * batchSize, SLOT_ALIGNMENT);
-            controlErrno = arena.allocate(Libc.CAPTURE_STATE_SIZE, STRUCT_ALIGNMENT);
+            controlErrno = arena.allocate(NativeCalls.ERRNO_STATE_SIZE, STRUCT_ALIGNMENT);
             controlScratch = arena.allocate(Math.max(SOCKADDR_IN_SIZE + C_INT_SIZE, TIMEVAL_SIZE), STRUCT_ALIGNMENT);
 
             rxSlotsAddress = rxSlots.address();
@@ -653,14 +652,6 @@ public final class BatchedUdpSocket implements AutoCloseable {
         }
     }
 
-    private static int errno(MemorySegment captureState) {
-        return captureState.get(ValueLayout.JAVA_INT, Libc.ERRNO_OFFSET);
-    }
-
-    /** {@code "<what>: <strerror> (errno N)"}, the text a C program would print with perror. */
-    private static IOException failure(String what, int errno) {
-        return new IOException(what + ": " + Strerror.of(errno) + " (errno " + errno + ")");
-    }
 
     private static String formatIp(int ip) {
         return (ip >>> 24) + "." + ((ip >>> 16) & 0xff) + "." + ((ip >>> 8) & 0xff) + "." + (ip & 0xff);
@@ -686,11 +677,6 @@ public final class BatchedUdpSocket implements AutoCloseable {
      */
     @SuppressWarnings("restricted")
     private static final class Libc {
-        private static final Linker LINKER = Linker.nativeLinker();
-        private static final SymbolLookup LIBC = LINKER.defaultLookup();
-        private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
-        static final long CAPTURE_STATE_SIZE = Linker.Option.captureStateLayout().byteSize();
-        static final long ERRNO_OFFSET = Linker.Option.captureStateLayout().byteOffset(MemoryLayout.PathElement.groupElement("errno"));
 
         private static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
         private static final ValueLayout POINTER = ValueLayout.ADDRESS;
@@ -704,13 +690,13 @@ public final class BatchedUdpSocket implements AutoCloseable {
         /** int getsockname(int fd, struct sockaddr *address, socklen_t *length) */
         static final MethodHandle GETSOCKNAME = downcall("getsockname", FunctionDescriptor.of(C_INT, C_INT, POINTER, POINTER));
         /** int recvmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags, struct timespec *timeout): no capture, hot */
-        static final MethodHandle RECVMMSG = LINKER.downcallHandle(LIBC.findOrThrow("recvmmsg"),
+        static final MethodHandle RECVMMSG = NativeCalls.libc("recvmmsg",
                 FunctionDescriptor.of(C_INT, C_INT, POINTER, C_INT, C_INT, POINTER));
         /** int sendmmsg(int fd, struct mmsghdr *messages, unsigned int count, int flags): no capture, hot */
-        static final MethodHandle SENDMMSG = LINKER.downcallHandle(LIBC.findOrThrow("sendmmsg"),
+        static final MethodHandle SENDMMSG = NativeCalls.libc("sendmmsg",
                 FunctionDescriptor.of(C_INT, C_INT, POINTER, C_INT, C_INT));
         /** int *__errno_location(void): the calling thread's errno, read after a hot call fails. */
-        private static final MethodHandle ERRNO_LOCATION = LINKER.downcallHandle(LIBC.findOrThrow("__errno_location"),
+        private static final MethodHandle ERRNO_LOCATION = NativeCalls.libc("__errno_location",
                 FunctionDescriptor.of(POINTER));
         /** int close(int fd) */
         static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(C_INT, C_INT));
@@ -719,7 +705,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
         }
 
         private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
-            return LINKER.downcallHandle(LIBC.findOrThrow(name), descriptor, CAPTURE_ERRNO);
+            return NativeCalls.libcCapturingErrno(name, descriptor);
         }
 
         /** errno as it stands now on this thread; error paths only (allocates a segment view). */
