@@ -31,8 +31,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * into the same pipe (through {@code pipe}, a write end the worker opened when the process started)
  * and waits until the reader has read it; the pipe keeps order, so everything written before is read
  * by then. The marker carries a random nonce, so a function cannot forge it, and is taken out of the
- * text. Without a write end (the process was gone before one could be opened) it waits for the end of
- * the output instead.
+ * text. Without a write end (the process was gone, or its pipe could not be opened through /proc, as
+ * happens to sandboxed runtimes) it waits {@link #UNMARKED_GRACE} for a reader that is behind, as the
+ * worker always did before markers.
  */
 final class ProcessLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProcessLog.class);
@@ -43,6 +44,11 @@ final class ProcessLog implements AutoCloseable {
      * reached only by a reader starved of CPU; the log is then drained as it is.
      */
     static final Duration CATCH_UP_LIMIT = Duration.ofSeconds(1);
+    /**
+     * How long a catch-up without a write end waits for more output: a reader that is behind takes well under a
+     * millisecond for a 4 KB tail; a sandboxed process's output pipe often cannot be opened through /proc.
+     */
+    static final Duration UNMARKED_GRACE = Duration.ofMillis(5);
     private static final int CHUNK = 8192;
     private static final String MARKER_START = "\u0000hp-log-caught-up ";
 
@@ -201,7 +207,9 @@ final class ProcessLog implements AutoCloseable {
                 marker = null;
             }
         }
-        long nanos = CATCH_UP_LIMIT.toNanos();
+        // Without a write end nothing marks where the answer's output stops: a short grace lets a reader that is
+        // behind catch up, as long as the process lives (waiting for the end of its output would hold every invocation).
+        long nanos = marker == null ? UNMARKED_GRACE.toNanos() : CATCH_UP_LIMIT.toNanos();
         lock.lock();
         try {
             while (!ended && (marker == null || markersUnread.contains(marker)) && nanos > 0) {
