@@ -55,10 +55,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (ConsoleLogs logs = verbose.start(logFile("forwarder"))) {
-                logs.nameIn(System.out);
-                return measure();
-            }
+            return verbose.run(logFile("forwarder"), this::measure);
         }
 
         private int measure() throws Exception {
@@ -96,10 +93,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (ConsoleLogs logs = verbose.start(logFile("api"))) {
-                logs.nameIn(System.out);
-                return measure();
-            }
+            return verbose.run(logFile("api"), this::measure);
         }
 
         private int measure() throws Exception {
@@ -129,10 +123,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (ConsoleLogs logs = verbose.start(logFile("snapshot"))) {
-                logs.nameIn(System.out);
-                return measure();
-            }
+            return verbose.run(logFile("snapshot"), this::measure);
         }
 
         private int measure() throws Exception {
@@ -181,10 +172,7 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            try (ConsoleLogs logs = verbose.start(logFile("runtime"))) {
-                logs.nameIn(System.out);
-                return measure();
-            }
+            return verbose.run(logFile("runtime"), this::measure);
         }
 
         private int measure() throws Exception {

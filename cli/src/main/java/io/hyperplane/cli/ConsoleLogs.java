@@ -85,6 +85,18 @@ final class ConsoleLogs implements AutoCloseable {
         }
     }
 
+    /**
+     * A failure as the user should see it: its message, and where the logs that led to it are (the
+     * file also gets its stack trace). Unchanged when the logs are on the console already.
+     */
+    Exception withDetails(Exception failure) {
+        if (file == null) {
+            return failure;
+        }
+        LoggerFactory.getLogger(ConsoleLogs.class).error("failed", failure);
+        return new Exception(failure.getMessage() + " (what led to it is in " + file() + ")", failure);
+    }
+
     @Override
     public void close() {
         if (file == null) {

@@ -43,10 +43,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // Beside the data directory, not in the embedded system's state: that is removed afterwards, the log is kept.
-        try (ConsoleLogs logs = verbose.start(dataDir.resolveSibling(LOG_FILE))) {
-            logs.nameIn(System.out);
-            return demo(System.out);
-        }
+        return verbose.run(dataDir.resolveSibling(LOG_FILE), () -> demo(System.out));
     }
 
     private int demo(PrintStream out) throws Exception {

@@ -64,7 +64,15 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrivateFiles.createDirectories(dataDir);
         // Not closed: the shutdown hook's own logs (the fabric and processes going) belong in the file too.
-        verbose.start(dataDir.resolve(LOG_FILE)).nameIn(System.out);
+        ConsoleLogs logs = verbose.start(dataDir.resolve(LOG_FILE));
+        try {
+            return runUntilStopped();
+        } catch (Exception e) {
+            throw logs.withDetails(e);
+        }
+    }
+
+    private int runUntilStopped() throws Exception {
         long t0 = System.nanoTime();
         LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
                 line -> System.out.println("  " + line));

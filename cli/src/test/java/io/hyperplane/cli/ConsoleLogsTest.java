@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ConsoleLogsTest {
     /** Loggers named as the frameworks' are: what 'up' and 'demo' used to bury their output under. */
@@ -81,6 +82,29 @@ class ConsoleLogsTest {
         PUBLISHER.info("node config version 4 published");
         assertThat(console()).contains("node config version 4 published");
         assertThat(Files.readString(file)).doesNotContain("version 4");
+    }
+
+    @Test
+    void shouldNameTheLogFileInAFailureKeepItsStackTraceThereAndPutTheConsoleBack() throws Exception {
+        Path file = dir.resolve("demo.log");
+        VerboseOption quiet = new VerboseOption();
+        assertThatThrownBy(() -> quiet.run(file, () -> {
+            throw new IllegalStateException("worker d did not register within 30 s");
+        })).hasMessage("worker d did not register within 30 s (what led to it is in " + file + ")");
+        assertThat(Files.readString(file)).contains("java.lang.IllegalStateException: worker d did not register within 30 s")
+                .contains("\tat ");
+        PUBLISHER.info("node config version 5 published");
+        assertThat(console()).contains("node config version 5 published");
+    }
+
+    @Test
+    void shouldLeaveAFailureAsItIsWhenVerbose() {
+        VerboseOption verbose = new VerboseOption();
+        verbose.verbose = true;
+        IllegalStateException failure = new IllegalStateException("worker d did not register within 30 s");
+        assertThatThrownBy(() -> verbose.run(dir.resolve("demo.log"), () -> {
+            throw failure;
+        })).isSameAs(failure);
     }
 
     @Test
