@@ -9,6 +9,7 @@ import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.NodeLauncher;
 import io.hyperplane.bench.RuntimeBench;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -20,6 +21,10 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class, BenchCommand.Snapshot.class})
 final class BenchCommand {
+    /** Where a bench's logs go: the temporary directory, since no bench keeps a state directory that outlives it. Runs append. */
+    static Path logFile(String bench) {
+        return Path.of(System.getProperty("java.io.tmpdir"), "hyperplane-bench-" + bench + ".log");
+    }
 
     @Command(name = "forwarder", mixinStandardHelpOptions = true,
             description = {"The forwarder node against the Linux kernel doing the same job (VXLAN, forwarding, nftables SNAT),",
@@ -45,8 +50,15 @@ final class BenchCommand {
         @Option(names = "--keep", description = "Leave both labs up afterwards (remove them with 'lab down --prefix ...').")
         boolean keep;
 
+        @Mixin
+        VerboseOption verbose;
+
         @Override
         public Integer call() throws Exception {
+            return verbose.run(logFile("forwarder"), this::measure);
+        }
+
+        private int measure() throws Exception {
             ForwarderBench bench = new ForwarderBench(System.out::println);
             ForwarderBench.Settings settings = new ForwarderBench.Settings(Duration.ofSeconds(seconds), rounds,
                     Duration.ofSeconds(warmup), flows, Lab.DEFAULT_STATE_ROOT, keep);
@@ -76,8 +88,15 @@ final class BenchCommand {
         @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds, discarded (default: ${DEFAULT-VALUE}).")
         int warmup;
 
+        @Mixin
+        VerboseOption verbose;
+
         @Override
         public Integer call() throws Exception {
+            return verbose.run(logFile("api"), this::measure);
+        }
+
+        private int measure() throws Exception {
             ApiBench.Result r = new ApiBench(System.out::println).run(clients, subnets, Duration.ofSeconds(warmup), Duration.ofSeconds(seconds));
             System.out.printf("DescribeSubnets, %d clients: p50 %.2f ms, p99 %.2f ms, %.0f requests/s (%d requests, %d failed)%n",
                     r.clients(), r.p50Ms(), r.p99Ms(), r.perSecond(), r.requests(), r.failures());
@@ -99,8 +118,15 @@ final class BenchCommand {
         @Option(names = "--runs", defaultValue = "7", description = "Measured runs per phase (default: ${DEFAULT-VALUE}).")
         int runs;
 
+        @Mixin
+        VerboseOption verbose;
+
         @Override
         public Integer call() throws Exception {
+            return verbose.run(logFile("snapshot"), this::measure);
+        }
+
+        private int measure() throws Exception {
             SnapshotBench bench = new SnapshotBench(System.out::println);
             List<SnapshotBench.Row> rows = bench.run(new SnapshotBench.Settings(enis, vpcs, runs, SnapshotBench.Settings.DEFAULTS.warmups()));
             System.out.println();
@@ -141,8 +167,15 @@ final class BenchCommand {
         @Option(names = "--no-java", description = "Skip the java21 runtime (each cold start is a JVM).")
         boolean noJava;
 
+        @Mixin
+        VerboseOption verbose;
+
         @Override
         public Integer call() throws Exception {
+            return verbose.run(logFile("runtime"), this::measure);
+        }
+
+        private int measure() throws Exception {
             RuntimeBench bench = new RuntimeBench(new RuntimeBench.Settings(coldStarts, legacyColdStarts, warmInvokes, seconds, burst, !noJava, warmupColdStarts),
                     line -> System.out.println("  " + line));
             ObjectNode report = bench.run();

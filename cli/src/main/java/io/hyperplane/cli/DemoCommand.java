@@ -5,6 +5,7 @@ import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.linux.Directories;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -23,6 +24,8 @@ import java.util.concurrent.Callable;
                 "the legacy (one ENI per environment) model, side by side. Uses a running 'hyperplane up' if there is one,",
                 "else brings up its own and removes it afterwards. Cleans up everything it created."})
 final class DemoCommand implements Callable<Integer> {
+    static final String LOG_FILE = "demo.log";
+
     @Option(names = "--burst", defaultValue = "50", description = "Concurrent invocations per model (default: ${DEFAULT-VALUE}).")
     int burst;
 
@@ -34,9 +37,16 @@ final class DemoCommand implements Callable<Integer> {
                     + " its state while it runs (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Mixin
+    VerboseOption verbose;
+
     @Override
     public Integer call() throws Exception {
-        PrintStream out = System.out;
+        // Beside the data directory, not in the embedded system's state: that is removed afterwards, the log is kept.
+        return verbose.run(dataDir.resolveSibling(LOG_FILE), () -> demo(System.out));
+    }
+
+    private int demo(PrintStream out) throws Exception {
         URI running = runningUp();
         ObjectNode result;
         if (running != null) {

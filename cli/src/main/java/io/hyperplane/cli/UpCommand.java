@@ -26,6 +26,8 @@ import java.util.concurrent.CountDownLatch;
 final class UpCommand implements Callable<Integer> {
     static final String DEFAULT_DATA_DIR = "/var/lib/hyperplane/up";
     static final String PREFIX = "hp-up-";
+    /** The control plane's and the fabric's logs, in the data directory beside the node's and workers' own. */
+    static final String LOG_FILE = "up.log";
 
     @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, paramLabel = "DIR",
             description = "State: the store, the credentials, the node's and workers' files (default: ${DEFAULT-VALUE}).")
@@ -41,6 +43,9 @@ final class UpCommand implements Callable<Integer> {
 
     @Mixin
     QuotaOptions quotas;
+
+    @Mixin
+    VerboseOption verbose;
 
     static LocalCloud.Settings settings(Path dataDir, String listen, String prefix) {
         return settings(dataDir, listen, prefix, LegacyEnis.Settings.DEFAULTS.latency(), Ec2Quotas.AWS_DEFAULTS);
@@ -58,6 +63,16 @@ final class UpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrivateFiles.createDirectories(dataDir);
+        // Not closed: the shutdown hook's own logs (the fabric and processes going) belong in the file too.
+        ConsoleLogs logs = verbose.start(dataDir.resolve(LOG_FILE));
+        try {
+            return runUntilStopped();
+        } catch (Exception e) {
+            throw logs.withDetails(e);
+        }
+    }
+
+    private int runUntilStopped() throws Exception {
         long t0 = System.nanoTime();
         LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
                 line -> System.out.println("  " + line));

@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 6's demo, run as a user runs it (no 'up' running: it brings up its own): PostgreSQL in a
  * private subnet, a burst of VPC functions reaching it through one shared ENI, then the legacy
- * model with one ENI per environment; nothing is left behind.
+ * model with one ENI per environment; nothing is left behind. Its output is its own: the frameworks'
+ * logs are in the file it names.
  */
 @Timeout(600)
 class DemoEndToEndTest {
@@ -28,21 +29,29 @@ class DemoEndToEndTest {
     void shouldShowOneSharedEniAgainstOnePerEnvironmentAndLeaveNothingBehind() throws Exception {
         Path root = Files.createTempDirectory("hp-demo-test");
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        PrintStream previous = System.out;
+        PrintStream previousOut = System.out;
+        PrintStream previousErr = System.err;
         int code;
+        // Both streams: what the user's terminal shows.
         try (PrintStream tee = new PrintStream(new OutputStream() {
             @Override
-            public void write(int b) {
+            public synchronized void write(int b) {
                 captured.write(b);
-                previous.write(b);
+                previousOut.write(b);
             }
         }, true, StandardCharsets.UTF_8)) {
             System.setOut(tee);
+            System.setErr(tee);
             code = new CommandLine(new Main()).execute("demo", "--burst", "12", "--json", "--data-dir", root.resolve("up").toString());
         } finally {
-            System.setOut(previous);
+            System.setOut(previousOut);
+            System.setErr(previousErr);
         }
         String output = captured.toString(StandardCharsets.UTF_8);
+        Path log = root.resolve("demo.log");
+        assertThat(output).as("the demo's own story only").doesNotContain("HikariDataSource").doesNotContain("Flyway")
+                .doesNotContain("node config version").contains("logs: " + log);
+        assertThat(log).content().as("the frameworks' and components' logs").contains("HikariDataSource").contains("node config version");
         String last = output.strip().lines().reduce((a, b) -> b).orElseThrow();
         JsonNode r = new ObjectMapper().readTree(last);
         assertThat(code).as(output).isZero();

@@ -61,6 +61,10 @@ class UpEndToEndTest {
         Process first = up(data, dir.resolve("up1.log"));
         String output = Files.readString(dir.resolve("up1.log"));
         assertThat(output).contains("http://" + LISTEN).contains("aws_access_key_id").contains("aws --region us-east-1 --endpoint-url");
+        assertThat(output).as("up's own progress only").doesNotContain("HikariDataSource").doesNotContain("Flyway")
+                .doesNotContain("node config version").contains("logs: " + data.resolve("up.log"));
+        assertThat(data.resolve("up.log")).content().as("the frameworks' and components' logs").contains("HikariDataSource")
+                .contains("node config version");
         String eniIp;
         try {
             ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
