@@ -4,14 +4,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
 import io.hyperplane.bench.ForwarderBench;
+import io.hyperplane.bench.RuntimeBench;
 import io.hyperplane.bench.SnapshotBench;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.NodeLauncher;
-import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.linux.PrivateFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,9 +24,19 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class, BenchCommand.Snapshot.class})
 final class BenchCommand {
-    /** Where a bench's logs go: the temporary directory, since no bench keeps a state directory that outlives it. Runs append. */
+    /**
+     * Where a bench's logs go: beside the other commands' state (no bench keeps a directory that outlives it), in a
+     * directory of ours rather than the shared temporary one, where a planted link could redirect a root-written file.
+     * Runs append.
+     */
     static Path logFile(String bench) {
-        return Path.of(System.getProperty("java.io.tmpdir"), "hyperplane-bench-" + bench + ".log");
+        try {
+            Path root = Path.of(UpCommand.STATE_ROOT);
+            return PrivateFiles.createDirectories(root, root).resolve("bench-" + bench + ".log");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make " + UpCommand.STATE_ROOT + " for the bench's log: " + e.getMessage()
+                    + "; run as root, or with --verbose", e);
+        }
     }
 
     @Command(name = "forwarder", mixinStandardHelpOptions = true,

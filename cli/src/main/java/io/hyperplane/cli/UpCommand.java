@@ -24,7 +24,9 @@ import java.util.concurrent.CountDownLatch;
                 "that ask for it with X-Hyperplane-Network-Model: legacy). A second 'up' on the same data directory restores",
                 "functions, VPCs and ENIs (with their addresses). Stopping removes every namespace and process it made."})
 final class UpCommand implements Callable<Integer> {
-    static final String DEFAULT_DATA_DIR = "/var/lib/hyperplane/up";
+    /** Where the commands keep their state by default, each in a directory of its own below it. */
+    static final String STATE_ROOT = "/var/lib/hyperplane";
+    static final String DEFAULT_DATA_DIR = STATE_ROOT + "/up";
     static final String PREFIX = "hp-up-";
     /** The control plane's and the fabric's logs, in the data directory beside the node's and workers' own. */
     static final String LOG_FILE = "up.log";

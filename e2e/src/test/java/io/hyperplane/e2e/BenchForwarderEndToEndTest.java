@@ -30,7 +30,7 @@ class BenchForwarderEndToEndTest {
         Path json = dir.resolve("bench.json");
 
         int exit = Main.run("bench", "forwarder", "--seconds", "1", "--rounds", "1", "--warmup", "0",
-                "--flows", "100000", "--json", json.toString());
+                "--flows", "100000", "--json", json.toString(), "--verbose"); // logs on the console: nothing left behind
 
         assertThat(exit).isZero();
         JsonNode rows = new ObjectMapper().readTree(json.toFile()).path("rows");
