@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cli.Main;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 import picocli.CommandLine;
 
@@ -26,8 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(600)
 class DemoEndToEndTest {
     @Test
-    void shouldShowOneSharedEniAgainstOnePerEnvironmentAndLeaveNothingBehind() throws Exception {
-        Path root = Files.createTempDirectory("hp-demo-test");
+    void shouldShowOneSharedEniAgainstOnePerEnvironmentAndLeaveNothingBehind(@TempDir Path root) throws Exception {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream previousOut = System.out;
         PrintStream previousErr = System.err;

@@ -5,6 +5,7 @@ import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
@@ -55,8 +56,7 @@ class UpEndToEndTest {
     }
 
     @Test
-    void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp() throws Exception {
-        Path dir = Files.createTempDirectory("hp-up-test");
+    void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("data");
         Process first = up(data, dir.resolve("up1.log"));
         String output = Files.readString(dir.resolve("up1.log"));
