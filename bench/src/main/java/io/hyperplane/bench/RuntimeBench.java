@@ -57,6 +57,13 @@ public final class RuntimeBench {
     private static final int SANDBOX_ROUNDS = 100;
     /** How often the subnet's interfaces are counted during a load: often enough to see a short-lived legacy ENI. */
     private static final long SAMPLE_EVERY_MILLIS = 100;
+    /**
+     * Functions created one after another to time Pending → Active, each with a security group of
+     * its own so that each waits for a new ENI: made, published, acknowledged by the node.
+     */
+    private static final int PENDING_TO_ACTIVE_FUNCTIONS = 20;
+    /** The second subnet those functions' ENIs go in, so the runtime's own subnet counts only the runtime's. */
+    private static final String PENDING_TO_ACTIVE_CIDR = "10.8.16.0/20";
     private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Sandbox|Runtime Init): ([0-9.]+) ms");
     static final String PYTHON = """
             import os, time, urllib.request
@@ -103,6 +110,7 @@ public final class RuntimeBench {
             Ec2QueryClient ec2 = new Ec2QueryClient(endpoint, credential);
             LambdaHttpClient lambda = new LambdaHttpClient(endpoint, credential);
             World world = buildWorld(ec2, Ec2QueryClient.iam(endpoint, credential), lambda);
+            report.set("pendingToActiveMs", pendingToActive(ec2, lambda, world));
             report.put("machine", Runtime.getRuntime().availableProcessors() + " vCPUs");
             report.put("legacyEniCreation", "bucket " + LegacyEnis.Settings.DEFAULTS.bucket() + ", refill " + LegacyEnis.Settings.DEFAULTS.refillPerSecond()
                     + "/s, latency " + LegacyEnis.Settings.DEFAULTS.latency().toMillis() + " ms");
@@ -120,7 +128,7 @@ public final class RuntimeBench {
         return report;
     }
 
-    private record World(String subnet, String group, String target, String role) {
+    private record World(String vpc, String subnet, String group, String target, String role) {
     }
 
     private World buildWorld(Ec2QueryClient ec2, Ec2QueryClient iam, LambdaHttpClient lambda) throws Exception {
@@ -147,7 +155,7 @@ public final class RuntimeBench {
                 + "\"Action\":\"sts:AssumeRole\"}]}";
         String role = Ec2QueryClient.text(iam.call("CreateRole", Map.of("RoleName", "bench", "AssumeRolePolicyDocument", trust)), "Arn");
         iam.call("AttachRolePolicy", Map.of("RoleName", "bench", "PolicyArn", "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
-        World world = new World(subnet, fn, ip + ":8080", role);
+        World world = new World(vpc, subnet, fn, ip + ":8080", role);
         create(lambda, world, "bench-python", "python3.12", "app.handler", zip(Map.of("app.py", PYTHON), false), 128);
         create(lambda, world, "bench-provided", "provided.al2023", "bootstrap", zip(Map.of("bootstrap", PROVIDED), true), 128);
         if (settings.java()) {
@@ -172,6 +180,56 @@ public final class RuntimeBench {
             throw new IllegalStateException("CreateFunction " + name + ": " + created.status() + " " + created.body());
         }
         lambda.awaitActive(name, Duration.ofSeconds(60));
+    }
+
+    /**
+     * Pending → Active as a user sees it: from CreateFunction's answer to the first
+     * GetFunctionConfiguration that says Active (issue 15's target: p99 under 300 ms). The
+     * functions are deleted after; their ENIs go after the grace period.
+     */
+    private ObjectNode pendingToActive(Ec2QueryClient ec2, LambdaHttpClient lambda, World w) throws Exception {
+        progress.accept("Pending -> Active: " + PENDING_TO_ACTIVE_FUNCTIONS + " functions, each on a new ENI");
+        String subnet = Ec2QueryClient.text(ec2.call("CreateSubnet", Map.of("VpcId", w.vpc(), "CidrBlock", PENDING_TO_ACTIVE_CIDR)), "subnetId");
+        byte[] code = zip(Map.of("app.py", PYTHON), false);
+        LatencyRecorder recorder = new LatencyRecorder();
+        for (int i = 0; i < PENDING_TO_ACTIVE_FUNCTIONS; i++) {
+            String name = "bench-pending-" + i;
+            String group = Ec2QueryClient.text(ec2.call("CreateSecurityGroup", Map.of("VpcId", w.vpc(), "GroupName", name, "GroupDescription", name)),
+                    "groupId");
+            ObjectNode request = JSON.createObjectNode().put("FunctionName", name).put("Role", w.role()).put("Runtime", "python3.12")
+                    .put("Handler", "app.handler");
+            request.putObject("Code").put("ZipFile", Base64.getEncoder().encodeToString(code));
+            ObjectNode vpc = request.putObject("VpcConfig");
+            vpc.putArray("SubnetIds").add(subnet);
+            vpc.putArray("SecurityGroupIds").add(group);
+            LambdaHttpClient.Answer created = lambda.call("POST", "/2015-03-31/functions", request.toString());
+            if (created.status() != 201) {
+                throw new IllegalStateException("CreateFunction " + name + ": " + created.status() + " " + created.body());
+            }
+            long answered = System.nanoTime();
+            awaitActive(lambda, name);
+            recorder.recordNanos(System.nanoTime() - answered);
+        }
+        for (int i = 0; i < PENDING_TO_ACTIVE_FUNCTIONS; i++) {
+            lambda.call("DELETE", "/2015-03-31/functions/bench-pending-" + i, null);
+        }
+        return percentiles(recorder);
+    }
+
+    /** Asks every 2 ms (a GetFunctionConfiguration takes about a millisecond): the moment it is Active, within that. */
+    private static void awaitActive(LambdaHttpClient lambda, String name) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            JsonNode config = JSON.readTree(lambda.call("GET", "/2015-03-31/functions/" + name + "/configuration", null).body());
+            String state = config.path("State").asText();
+            if (state.equals("Active")) {
+                return;
+            }
+            if (state.equals("Failed") || System.nanoTime() > deadline) {
+                throw new IllegalStateException("function " + name + " is " + state + ": " + config.path("StateReason").asText());
+            }
+            LockSupport.parkNanos(Duration.ofMillis(2).toNanos());
+        }
     }
 
     private static String event(World w, double hold) {
@@ -446,6 +504,8 @@ public final class RuntimeBench {
         row(s, "baseline: wake-up delay of a 1 ms sleep during the cold starts, p50 / p99, ms", sh.path("baselineWakeUpDelayMs"),
                 lg.path("baselineWakeUpDelayMs"));
         row(s, "warm invoke p50 / p99, ms", sh.path("warmInvokeMs"), lg.path("warmInvokeMs"));
+        s.append("| Pending -> Active after CreateFunction (a new ENI each), p50 / p99, ms | ").append(r.path("pendingToActiveMs").path("p50").asDouble())
+                .append(" / ").append(r.path("pendingToActiveMs").path("p99").asDouble()).append(" | (same control plane) | |\n");
         JsonNode sandbox = r.path("sandboxLaunch");
         s.append("| launch of /bin/true, pre-sandbox chain / sandboxed, p50 (p99), ms | ")
                 .append(sandbox.path("bareLaunchMs").path("p50").asDouble()).append(" (").append(sandbox.path("bareLaunchMs").path("p99").asDouble())

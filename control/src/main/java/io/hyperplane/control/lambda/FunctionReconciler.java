@@ -48,6 +48,11 @@ import java.util.TreeSet;
  * <li>An ENI nothing uses (no function version, no execution environment, no pending function) is
  * deleted after the grace period.</li>
  * </ol>
+ * <p>Rounds are woken by events: a Lambda or EC2 change ({@link #changed}), a full node
+ * configuration version, and a node's acknowledgement while an ENI waits for the nodes
+ * ({@link #nodesProgressed}). A round takes what the nodes acknowledged first, so the round the
+ * last live node's acknowledgement wakes makes the function Active. The periodic round is a
+ * safety net (a node that stops being live sends nothing; timeouts, idle reclaim, grace periods).
  */
 public final class FunctionReconciler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FunctionReconciler.class);
@@ -68,6 +73,9 @@ public final class FunctionReconciler implements AutoCloseable {
             if (eniQuotaPerVpc < 1) {
                 throw new IllegalArgumentException("ENI quota per VPC " + eniQuotaPerVpc + ": must be at least 1");
             }
+            if (period == null || period.isNegative() || period.isZero()) {
+                throw new IllegalArgumentException("reconciler period " + period + ": must be positive");
+            }
         }
 
         public Settings withEniQuotaPerVpc(int quota) {
@@ -84,6 +92,10 @@ public final class FunctionReconciler implements AutoCloseable {
 
         public Settings withProgrammingTimeout(Duration timeout) {
             return new Settings(eniQuotaPerVpc, eniGrace, idleAfter, timeout, period);
+        }
+
+        public Settings withPeriod(Duration every) {
+            return new Settings(eniQuotaPerVpc, eniGrace, idleAfter, programmingTimeout, every);
         }
     }
 
@@ -127,18 +139,20 @@ public final class FunctionReconciler implements AutoCloseable {
     /** One full round (tests call it to step deterministically). */
     public synchronized void reconcileOnce() {
         Set<String> wanted = new HashSet<>();
+        // What the nodes acknowledged since the last round comes first: the round an acknowledgement woke makes the
+        // functions waiting for it Active, rather than leaving them to the next round, a period later (issue 15).
+        promoteProgrammed();
         boolean created = false;
         for (FunctionStore.Key f : db.inTransaction(FunctionStore::unsettled)) {
             created |= step(f.account(), f.name(), wanted);
         }
         if (created) {
             publisher.refresh().join();
-        }
-        promoteProgrammed();
-        if (created) {
-            // ENIs that became in-use just now let their functions finish in this round.
-            for (FunctionStore.Key f : db.inTransaction(FunctionStore::unsettled)) {
-                step(f.account(), f.name(), wanted);
+            if (promoteProgrammed()) {
+                // ENIs every live node took at once (or no node is live) let their functions finish in this round.
+                for (FunctionStore.Key f : db.inTransaction(FunctionStore::unsettled)) {
+                    step(f.account(), f.name(), wanted);
+                }
             }
         }
         idle();
@@ -286,9 +300,10 @@ public final class FunctionReconciler implements AutoCloseable {
         LOG.info("function {}/{} failed: {} ({})", account, name, code, reason);
     }
 
-    /** ENIs being created become in-use once every live node runs a version that has them. */
-    private void promoteProgrammed() {
+    /** ENIs being created become in-use once every live node runs a version that has them; true if any did. */
+    private boolean promoteProgrammed() {
         boolean waiting = false;
+        boolean promoted = false;
         List<String> creating = db.inTransaction(c -> EniStore.inState(c, EniState.CREATING));
         if (!creating.isEmpty()) {
             awaitingNodes = true; // before reading the nodes: one that applies meanwhile wakes another round
@@ -298,11 +313,13 @@ public final class FunctionReconciler implements AutoCloseable {
             if (version >= 0 && nodes.behind(version).isEmpty()) {
                 db.inTransaction(c -> EniStore.programmed(c, eni));
                 LOG.info("ENI {} is programmed on every live node (config version {})", eni, version);
+                promoted = true;
             } else {
                 waiting = true;
             }
         }
         awaitingNodes = waiting;
+        return promoted;
     }
 
     /** Functions not invoked for the idle period become Inactive and let go of their ENIs. */
