@@ -41,7 +41,9 @@ import java.util.regex.Pattern;
  */
 final class EventInvokeConfigApi {
     private static final String CONFIG = "/2019-09-25/functions/{function}/event-invoke-config";
-    private static final int MAX_LIST_ITEMS = 50; // the API model's MaxFunctionEventInvokeConfigListItems
+    /** The API model's MaxFunctionEventInvokeConfigListItems: at most 50, not ListFunctions' 10,000. */
+    private static final LambdaConstraints.Range LIST_ITEMS = new LambdaConstraints.Range(1, 50, "maxItems");
+    private static final Pattern NUMBER = Pattern.compile("-?\\d{1,9}");
     private static final Pattern FUNCTION_ARN = Pattern.compile(
             "arn:(aws[a-zA-Z-]*):lambda:([a-z0-9-]+):(\\d{12}):function:([a-zA-Z0-9_-]{1,64})(?::(\\$LATEST|[a-zA-Z0-9_-]{1,128}))?");
     /** Lambda's other destination types (AWS Lambda developer guide, "Adding a destination"), by the ARN's service. */
@@ -193,10 +195,11 @@ final class EventInvokeConfigApi {
 
     private Response list(Call call) {
         FunctionRef ref = ref(call);
-        ListRequest request = ListRequest.from(call.query());
-        if (request.maxItems() > MAX_LIST_ITEMS) {
-            throw LambdaError.validation(Integer.toString(request.maxItems()), "maxItems", "Member must have value less than or equal to " + MAX_LIST_ITEMS);
+        String maxItems = call.query().get("MaxItems");
+        if (maxItems != null && NUMBER.matcher(maxItems).matches()) {
+            LIST_ITEMS.check(Integer.valueOf(maxItems));
         }
+        ListRequest request = ListRequest.from(call.query()); // a MaxItems that is no number, and the Marker
         return json(db.inTransaction(c -> {
             if (!FunctionStore.exists(c, call.account(), ref.name())) {
                 throw functionNotFound();
