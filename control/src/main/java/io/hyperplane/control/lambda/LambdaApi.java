@@ -42,7 +42,8 @@ import java.util.concurrent.CompletionException;
  *   PUT    /2017-10-31/functions/{function}/concurrency    PutFunctionConcurrency
  *   DELETE /2017-10-31/functions/{function}/concurrency    DeleteFunctionConcurrency
  *   GET    /2019-09-30/functions/{function}/concurrency    GetFunctionConcurrency
- *   anything else under the three API versions            UnknownOperationException
+ *   /2019-09-25/functions/{function}/event-invoke-config  {@link EventInvokeConfigApi}'s five operations
+ *   anything else under the four API versions             UnknownOperationException
  * </pre>
  * A route's request record checks the request ({@link CreateFunctionRequest} and the others), the
  * stores ({@link FunctionStore}, {@link VersionStore}) hold the SQL, {@link LambdaRenderer} writes
@@ -52,7 +53,7 @@ import java.util.concurrent.CompletionException;
  */
 public final class LambdaApi {
     private static final int UNRESERVED_MINIMUM = 100; // Lambda keeps this much of the account's concurrency unreserved
-    private static final List<String> API_VERSIONS = List.of("/2015-03-31", "/2017-10-31", "/2019-09-30");
+    private static final List<String> API_VERSIONS = List.of("/2015-03-31", "/2017-10-31", "/2019-09-25", "/2019-09-30");
     private static final String FUNCTIONS = "/2015-03-31/functions";
     private static final String FUNCTION = FUNCTIONS + "/{function}";
 
@@ -106,6 +107,7 @@ public final class LambdaApi {
     private final int accountConcurrency;
     private final Runnable changed;
     private final Invoker invoker;
+    private final EventInvokeConfigApi eventInvokeConfigs;
 
     /** {@code changed} runs after every call that needs the reconciler's attention; Active functions' invocations go to {@code invoker}. */
     public LambdaApi(Database db, IamApi iam, Clock clock, int accountConcurrency, Runnable changed, Invoker invoker) {
@@ -115,6 +117,7 @@ public final class LambdaApi {
         this.accountConcurrency = accountConcurrency;
         this.changed = changed;
         this.invoker = invoker;
+        this.eventInvokeConfigs = new EventInvokeConfigApi(db, clock);
     }
 
     /** The routes, each entered through {@code door}. */
@@ -132,6 +135,7 @@ public final class LambdaApi {
         routes.put("/2017-10-31/functions/{function}/concurrency", route(door, call -> done(putConcurrency(call))));
         routes.delete("/2017-10-31/functions/{function}/concurrency", route(door, call -> done(deleteConcurrency(call))));
         routes.get("/2019-09-30/functions/{function}/concurrency", route(door, call -> done(getConcurrency(call))));
+        eventInvokeConfigs.addRoutes(routes, operation -> route(door, operation));
         // Last, so that every route above matches first (Javalin tries them in order).
         Handler unknown = route(door, LambdaApi::unknownOperation);
         for (String api : API_VERSIONS) {
