@@ -214,11 +214,14 @@ class EventDurabilityEndToEndTest {
             int recordedAtKill = recorded(instanceNamespace).size();
             System.out.println("killed the server with " + recordedAtKill + " of " + EVENTS + " events recorded");
             startServer();
+            long restarted = System.nanoTime();
             // The node and the worker carry on with the restarted server: a synchronous call (an id of
-            // its own) runs once the worker's heartbeat has registered it again.
+            // its own) runs once the worker's heartbeat has registered it again and the function's
+            // reserved concurrency has room beside the backlog (until then it is throttled).
             String probe = "{\"id\":" + AFTER_RESTART_ID + ",\"database\":\"" + database + "\"}";
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
                     .until(() -> lambda.invoke(b -> b.functionName("recorder").payload(SdkBytes.fromUtf8String(probe))).functionError() == null);
+            System.out.printf("a synchronous call ran %.1f s after the restart%n", (System.nanoTime() - restarted) / 1e9);
 
             List<Integer> all = IntStream.range(0, EVENTS).boxed().toList();
             try {
