@@ -233,9 +233,9 @@ class EventDurabilityEndToEndTest {
                         .until(() -> unfinished(all, recorded(instanceNamespace)).isEmpty());
                 // Late redeliveries (an event that ran while the server was dead, run again once its
                 // lease expires) are duplicates too: counted once the database stops changing.
-                Settling database = new Settling();
+                Settling settling = new Settling();
                 await().atMost(SETTLE_WITHIN).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
-                        .until(() -> database.settled(recorded(instanceNamespace)));
+                        .until(() -> settling.settled(recorded(instanceNamespace)));
             } finally {
                 Map<Integer, Integer> counts = recorded(instanceNamespace);
                 List<Integer> lost = unfinished(all, counts);
