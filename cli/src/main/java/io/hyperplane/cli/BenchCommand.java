@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.ApiBench;
 import io.hyperplane.bench.BenchReport;
+import io.hyperplane.bench.EventBench;
 import io.hyperplane.bench.ForwarderBench;
 import io.hyperplane.bench.RuntimeBench;
 import io.hyperplane.bench.SnapshotBench;
@@ -22,7 +23,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class, BenchCommand.Snapshot.class})
+        subcommands = {BenchCommand.Forwarder.class, BenchCommand.Api.class, BenchCommand.RuntimeCommand.class, BenchCommand.Snapshot.class,
+                BenchCommand.Events.class})
 final class BenchCommand {
     /**
      * Where a bench's logs go: beside the other commands' state (no bench keeps a directory that outlives it), in a
@@ -199,6 +201,63 @@ final class BenchCommand {
                 System.out.println("written to " + json);
             }
             return 0;
+        }
+    }
+
+    @Command(name = "events", mixinStandardHelpOptions = true,
+            description = {"Event (asynchronous) invocations/s sustained through the control plane's queue, on embedded H2 and on",
+                    "PostgreSQL: a server in this JVM, a stub worker that answers every invocation at once (so the queue is measured,",
+                    "not a function), clients sending signed Invoke Event requests. Reports accepted/s (202s), completed/s (handed to",
+                    "the worker), the backlog when the clients stop and how long it takes to drain, and duplicates. The PostgreSQL",
+                    "run makes a throwaway cluster (Debian's postgresql package) in " + Events.POSTGRES_DIR + " and removes it."})
+    static final class Events implements Callable<Integer> {
+        /** The postgres user's home, where initdb may write (it refuses root; our own state directory is root's alone). */
+        static final String POSTGRES_DIR = "/var/lib/postgresql/hyperplane-bench-events";
+
+        @Option(names = "--stores", split = ",", defaultValue = "h2,postgresql", paramLabel = "STORE",
+                description = "Stores to measure, of h2 and postgresql (default: ${DEFAULT-VALUE}).")
+        List<String> stores;
+
+        @Option(names = "--clients", defaultValue = "8", description = "Client threads sending Invoke Event (default: ${DEFAULT-VALUE}).")
+        int clients;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "Seconds measured per store (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Option(names = "--warmup", defaultValue = "3", description = "Warm-up seconds per store, not counted (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--drain", defaultValue = "120", paramLabel = "SECONDS",
+                description = "How long the backlog may take to drain after the clients stop (default: ${DEFAULT-VALUE}).")
+        int drain;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write {bench, runs: [{store, acceptedPerSecond, ...}]}.")
+        Path json;
+
+        @Mixin
+        VerboseOption verbose;
+
+        @Override
+        public Integer call() throws Exception {
+            return verbose.run(logFile("events"), this::measure);
+        }
+
+        private int measure() throws Exception {
+            List<EventBench.Store> chosen = stores.stream().map(s -> switch (s.trim().toLowerCase()) {
+                case "h2" -> EventBench.Store.H2;
+                case "postgresql", "postgres" -> EventBench.Store.POSTGRESQL;
+                default -> throw new IllegalArgumentException("--stores " + s + ": expected h2 or postgresql");
+            }).toList();
+            EventBench.Settings settings = new EventBench.Settings(chosen, clients, Duration.ofSeconds(warmup), Duration.ofSeconds(seconds),
+                    Duration.ofSeconds(drain), Path.of(POSTGRES_DIR));
+            List<EventBench.Result> results = new EventBench(System.out::println).run(settings);
+            System.out.println();
+            results.forEach(r -> System.out.println(EventBench.line(r)));
+            if (json != null) {
+                EventBench.writeJson(results, json);
+                System.out.println("wrote " + json);
+            }
+            return results.stream().allMatch(r -> r.drainSeconds() >= 0 && r.refused() == 0) ? 0 : 1;
         }
     }
 }
