@@ -135,6 +135,10 @@ public final class ControlPlaneServer implements AutoCloseable {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
+        public Settings withInvocations(InvocationService.Settings invocations) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
+        }
+
         public Settings withAccountConcurrency(int concurrency) {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
@@ -200,7 +204,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             // fabric through the publisher, so a CreateFunction or PublishVersion wakes neither directly.
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
-            invocations = new InvocationService(workers, token, settings.accountConcurrency(), settings.invocations());
+            invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations(), Clock.systemUTC());
             started.add(invocations);
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed, invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
@@ -217,6 +221,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.routes.get("/", this::query);
                 lambda.addRoutes(config.routes, this::lambda);
                 config.routes.get("/hyperplane/v1/enis", this::enis);
+                config.routes.get("/hyperplane/v1/events", this::events);
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
             }).start(settings.host(), settings.port());
@@ -393,6 +398,26 @@ public final class ControlPlaneServer implements AutoCloseable {
         String account = ((Verification.Authenticated) verification).credential().accountId();
         ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(
                         new LambdaApi.Response(200, nodeEndpoints.enisJson(account))))
+                .exceptionally(failure -> {
+                    if (cause(failure) instanceof TenantRequests.Throttled) {
+                        return LambdaApi.callerRateLimitExceeded();
+                    }
+                    throw new CompletionException(cause(failure));
+                })
+                .thenAccept(response -> answer(ctx, response)));
+    }
+
+    /** {@code hyperplane events}: the caller's asynchronous invocations per function, as the store counts them. */
+    private void events(Context ctx) {
+        Verification verification = verify(ctx, ctx.bodyAsBytes());
+        if (verification instanceof Verification.Rejected rejected) {
+            ErrorCode error = lambdaError(rejected.failure());
+            answer(ctx, LambdaApi.error(new LambdaError(error.code(), error.status(), rejected.message())));
+            return;
+        }
+        String account = ((Verification.Authenticated) verification).credential().accountId();
+        ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(
+                        new LambdaApi.Response(200, invocations.eventCountsJson(account))))
                 .exceptionally(failure -> {
                     if (cause(failure) instanceof TenantRequests.Throttled) {
                         return LambdaApi.callerRateLimitExceeded();
