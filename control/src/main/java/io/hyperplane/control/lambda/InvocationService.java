@@ -69,6 +69,18 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         public static final int DEFAULT_EVENTS_PER_ACCOUNT = 100_000;
         public static final Settings DEFAULTS = new Settings(DEFAULT_EVENT_CONCURRENCY, 1.0, DEFAULT_EVENTS_PER_ACCOUNT, Duration.ofSeconds(90));
 
+        public Settings {
+            if (eventConcurrency < 1) {
+                throw new IllegalArgumentException("event concurrency " + eventConcurrency + ": must be at least 1");
+            }
+            if (!(eventDelayScale > 0) || eventDelayScale > 1) {
+                throw new IllegalArgumentException("--event-delay-scale " + eventDelayScale + ": must be more than 0 and at most 1");
+            }
+            if (eventsPerAccount < 1) {
+                throw new IllegalArgumentException("--events-per-account " + eventsPerAccount + ": must be at least 1");
+            }
+        }
+
         public Settings withEventDelayScale(double scale) {
             return new Settings(eventConcurrency, scale, eventsPerAccount, coldStartAllowance);
         }
