@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.JavaProbe;
 import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.cli.Main;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.lambda.EventStore;
 import io.hyperplane.control.lambda.InvocationService;
@@ -21,12 +22,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -412,6 +416,11 @@ class FunctionRuntimeEndToEndTest {
         assertThat(events(account, "py")).as("the failing event: tried once, retried once (MaximumRetryAttempts 1), then dead")
                 .isEqualTo(new EventStore.Counts("py", 0, 0, 1, 1, 1, 0));
         assertThat(events(account, "sink")).as("OnFailure got the invocation record").isEqualTo(new EventStore.Counts("sink", 0, 0, 1, 0, 0, 0));
+        StringWriter table = new StringWriter();
+        assertThat(new CommandLine(new Main()).setOut(new PrintWriter(table, true)).execute("events", "--endpoint", w.server.endpoint().toString(),
+                "--credentials", w.server.credentialsFile().toString())).isZero();
+        assertThat(table.toString().lines().filter(l -> l.startsWith("py ")).findFirst().orElseThrow().split("\\s+"))
+                .as("hyperplane events: queued, in flight, succeeded, retried, dead, redelivered").containsExactly("py", "0", "0", "1", "1", "1", "0");
     }
 
     private EventStore.Counts events(String account, String function) {

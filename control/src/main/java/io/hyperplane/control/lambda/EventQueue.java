@@ -40,8 +40,9 @@ import java.util.regex.Pattern;
  * </pre>
  * At least once: a control plane killed while an attempt runs leaves it running in the store;
  * the next start queues it again, so it may run twice (counted as redelivered), never zero times.
- * The dispatcher sleeps until an enqueue or an attempt's end signals it, or until the next due
- * event or lease end, with {@link Settings#backstop} as the longest sleep.
+ * The dispatcher sleeps until an enqueue or an attempt's end signals it, or until the next event
+ * is due, with {@link Settings#backstop} as the longest sleep (when it also looks for leases that
+ * ended).
  */
 public final class EventQueue implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventQueue.class);
@@ -109,7 +110,7 @@ public final class EventQueue implements AutoCloseable {
         if (redelivered > 0) {
             LOG.info("{} asynchronous invocations were running when the control plane stopped; queued again", redelivered);
         }
-        db.inTransaction(EventStore::pendingPerAccount).forEach((account, n) -> pending.put(account, new AtomicLong(n)));
+        recount();
         dispatcher = Thread.ofPlatform().name("hp-events").daemon().start(this::dispatch);
         return this;
     }
@@ -170,17 +171,33 @@ public final class EventQueue implements AutoCloseable {
                     nextLeaseCheck = now + settings.backstop().toMillis();
                 }
                 int free = settings.concurrency() - inFlight.get();
-                if (free > 0 && claimAndRun(now, free) == free) {
-                    continue; // more may be due: claim again before sleeping
+                wait = settings.backstop().toMillis(); // all attempts running: the end of one signals
+                if (free > 0) {
+                    if (claimAndRun(now, free) > 0) {
+                        continue; // more may be due: claim again before sleeping
+                    }
+                    OptionalLong next = db.inTransaction(EventStore::nextDue);
+                    if (next.isPresent() && next.getAsLong() <= now) {
+                        // Due, yet no account the dispatcher visits has it: its counts drifted from the store's.
+                        recount();
+                        wait = 1;
+                    } else if (next.isPresent()) {
+                        wait = Math.min(wait, next.getAsLong() - now);
+                    }
                 }
-                OptionalLong next = db.inTransaction(EventStore::nextWake);
-                wait = Math.min(settings.backstop().toMillis(), Math.max(1, (next.isPresent() ? next.getAsLong() : Long.MAX_VALUE) - now));
             } catch (StoreException e) {
                 LOG.warn("the event dispatcher could not read the store: {}", e.getMessage());
                 wait = STORE_RETRY.toMillis();
             }
             sleep(wait);
         }
+    }
+
+    /** The per-account counts as the store has them. */
+    private void recount() {
+        Map<String, Long> stored = db.inTransaction(EventStore::pendingPerAccount);
+        pending.keySet().forEach(account -> pending.get(account).set(stored.getOrDefault(account, 0L)));
+        stored.forEach((account, n) -> pending.computeIfAbsent(account, a -> new AtomicLong()).set(n));
     }
 
     private void sleep(long millis) {

@@ -154,21 +154,13 @@ public final class EventStore {
                 QUEUED, dueAt, RUNNING, now);
     }
 
-    /** When the next queued event is due and the next lease ends, whichever is first; empty when nothing waits. */
-    public static OptionalLong nextWake(Connection c) throws SQLException {
+    /** When the next queued event is due; empty when none is queued. */
+    public static OptionalLong nextDue(Connection c) throws SQLException {
         try (PreparedStatement s = Sql.prepare(c, "SELECT MIN(due_at) FROM event_invocations WHERE state = ?", QUEUED);
-             PreparedStatement l = Sql.prepare(c, "SELECT MIN(lease_until) FROM event_invocations WHERE state = ?", RUNNING);
-             ResultSet due = s.executeQuery(); ResultSet lease = l.executeQuery()) {
-            due.next();
-            lease.next();
-            long d = due.getLong(1);
-            boolean noDue = due.wasNull();
-            long e = lease.getLong(1);
-            boolean noLease = lease.wasNull();
-            if (noDue && noLease) {
-                return OptionalLong.empty();
-            }
-            return OptionalLong.of(Math.min(noDue ? Long.MAX_VALUE : d, noLease ? Long.MAX_VALUE : e));
+             ResultSet r = s.executeQuery()) {
+            r.next();
+            long due = r.getLong(1);
+            return r.wasNull() ? OptionalLong.empty() : OptionalLong.of(due);
         }
     }
 
