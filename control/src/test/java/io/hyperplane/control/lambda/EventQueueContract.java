@@ -342,6 +342,34 @@ abstract class EventQueueContract {
         assertThat(counts(ACCOUNT, "gone").retried()).isZero();
     }
 
+    // ---- Throughput ------------------------------------------------------------------------------
+
+    /** Events enqueued by concurrent callers and run by an instant fake: the store's own cost per event, printed for the record. */
+    @Test
+    void shouldSustainHundredsOfEventsASecond() throws Exception {
+        int callers = 8;
+        int perCaller = 250;
+        EventQueue q = queue(64, 100_000).start();
+        long started = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < callers; t++) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < perCaller; i++) {
+                    enqueue(q, ACCOUNT, "f", "{}");
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        double enqueueSeconds = (System.nanoTime() - started) / 1e9;
+        await().atMost(Duration.ofSeconds(60)).until(() -> counts(ACCOUNT, "f").succeeded() == callers * perCaller);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        System.out.printf("%s: %d events enqueued in %.2f s (%.0f/s), all run in %.2f s (%.0f/s)%n", getClass().getSimpleName(),
+                callers * perCaller, enqueueSeconds, callers * perCaller / enqueueSeconds, seconds, callers * perCaller / seconds);
+        assertThat(callers * perCaller / seconds).as("events/s through the store").isGreaterThan(100);
+    }
+
     // ---- Bounds and fairness --------------------------------------------------------------------
 
     @Test
