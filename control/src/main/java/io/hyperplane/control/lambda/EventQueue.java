@@ -217,7 +217,7 @@ public final class EventQueue implements AutoCloseable {
 
     /**
      * Claims up to {@code free} due events, the same share from every account with events in turn
-     * (starting one account further on each time), so one account's backlog does not hold up
+     * (starting after the last account the previous pass served), so one account's backlog does not hold up
      * another's event; starts an attempt for each. Returns how many.
      */
     private int claimAndRun(long now, int free) {
@@ -230,22 +230,29 @@ public final class EventQueue implements AutoCloseable {
         if (accounts.isEmpty()) {
             return 0;
         }
-        int first = Math.floorMod(turn++, accounts.size());
+        int first = Math.floorMod(turn, accounts.size());
         int share = Math.max(1, free / accounts.size());
         long allowance = settings.leaseAllowance().toMillis();
-        List<EventStore.Event> claimed = db.inTransaction(c -> {
+        Pass pass = db.inTransaction(c -> {
             List<EventStore.Event> out = new ArrayList<>();
-            for (int i = 0; i < accounts.size() && out.size() < free; i++) {
-                String account = accounts.get((first + i) % accounts.size());
+            int visited = 0;
+            while (visited < accounts.size() && out.size() < free) {
+                String account = accounts.get((first + visited++) % accounts.size());
                 out.addAll(EventStore.claim(c, account, now, allowance, Math.min(share, free - out.size())));
             }
-            return out;
+            return new Pass(out, visited);
         });
-        for (EventStore.Event e : claimed) {
+        // The next pass starts after the last account served: with more accounts than free attempts, each gets its turn.
+        turn = first + pass.accountsVisited();
+        for (EventStore.Event e : pass.claimed()) {
             inFlight.incrementAndGet();
             attempts.execute(() -> attempt(e));
         }
-        return claimed.size();
+        return pass.claimed().size();
+    }
+
+    /** One claim pass: the events claimed and how many accounts were asked. */
+    private record Pass(List<EventStore.Event> claimed, int accountsVisited) {
     }
 
     // ---- One attempt ----------------------------------------------------------------------------

@@ -388,8 +388,9 @@ abstract class EventQueueContract {
         assertThat(counts(OTHER, "f").queued()).isEqualTo(1);
     }
 
+    /** Two attempts at once, and five accounts: one with a backlog of 500, four with one event each. */
     @Test
-    void shouldNotLetOneAccountsBacklogDelayAnothersEvent() {
+    void shouldNotLetOneAccountsBacklogDelayOtherAccountsEvents() {
         behaviour.put("busy", e -> {
             long until = System.nanoTime() + Duration.ofMillis(2).toNanos();
             while (System.nanoTime() < until) {
@@ -401,11 +402,16 @@ abstract class EventQueueContract {
         for (int i = 0; i < 500; i++) {
             enqueue(crashed, ACCOUNT, "busy", "{}");
         }
-        enqueue(crashed, OTHER, "single", "{}");
+        List<String> others = List.of(OTHER, "333333333333", "444444444444", "555555555555");
+        for (String account : others) {
+            enqueue(crashed, account, "single", "{}");
+        }
         crashed.close();
         queue(2, 10_000).start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> !ranOf("single").isEmpty());
-        int busyBefore = (int) ran.stream().takeWhile(r -> !r.function().equals("single")).count();
-        assertThat(busyBefore).as("attempts of the busy account's backlog before the other account's event").isLessThan(10);
+        await().atMost(Duration.ofSeconds(30)).until(() -> ranOf("single").size() == others.size());
+        List<Ran> order = List.copyOf(ran);
+        int lastSingle = order.indexOf(ranOf("single").getLast());
+        long busyBefore = order.subList(0, lastSingle).stream().filter(r -> r.function().equals("busy")).count();
+        assertThat(busyBefore).as("attempts of the busy account's backlog before the last of the other accounts' events").isLessThan(10);
     }
 }
