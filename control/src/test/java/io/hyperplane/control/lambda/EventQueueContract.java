@@ -117,12 +117,14 @@ abstract class EventQueueContract {
         return behaviour.getOrDefault(e.function(), x -> new Attempt.Succeeded("\"ok\"".getBytes(StandardCharsets.UTF_8))).apply(e);
     }
 
-    /** A function row (with a configuration when {@code retries} is not null): the configuration's table needs one. */
+    /** A function and its $LATEST (with a configuration when {@code retries} is not null): a configuration belongs to a version. */
     void function(String account, String name, Integer retries, Integer maxAge, String onSuccess, String onFailure) {
         db.inTransaction(c -> {
-            Timestamp now = Timestamp.from(Instant.now());
-            Sql.update(c, "INSERT INTO functions (account_id, name, state, last_update_status, last_invoked_at, next_version, created_at)"
-                    + " VALUES (?, ?, 'Active', 'Successful', ?, 1, ?)", account, name, now, now);
+            Instant at = Instant.now();
+            Timestamp now = Timestamp.from(at);
+            FunctionStore.insert(c, account, name, FunctionLifecycle.create(at), at);
+            VersionStore.put(c, account, new VersionStore.Version(name, FunctionStore.LATEST, "python3.12", "app.handler",
+                    "arn:aws:iam::" + account + ":role/r", "", 3, 128, 512, null, "sha", 1, List.of(), List.of(), null, "rev", at), "UEs=");
             if (retries != null) {
                 Sql.update(c, "INSERT INTO function_event_invoke_configs (account_id, function_name, qualifier, maximum_retry_attempts,"
                         + " maximum_event_age_seconds, on_success, on_failure, last_modified) VALUES (?, ?, '$LATEST', ?, ?, ?, ?, ?)",
