@@ -106,7 +106,7 @@ public final class EventQueue implements AutoCloseable {
      * attempts may or may not have run), then the dispatcher starts.
      */
     public EventQueue start() {
-        int redelivered = db.inTransaction(c -> EventStore.requeueExpired(c, Long.MAX_VALUE));
+        int redelivered = db.inTransaction(c -> EventStore.requeueExpired(c, Long.MAX_VALUE, clock.millis()));
         if (redelivered > 0) {
             LOG.info("{} asynchronous invocations were running when the control plane stopped; queued again", redelivered);
         }
@@ -164,7 +164,7 @@ public final class EventQueue implements AutoCloseable {
             try {
                 long now = clock.millis();
                 if (now >= nextLeaseCheck) {
-                    int expired = db.inTransaction(c -> EventStore.requeueExpired(c, now));
+                    int expired = db.inTransaction(c -> EventStore.requeueExpired(c, now, now));
                     if (expired > 0) {
                         LOG.warn("{} asynchronous invocations outlived their lease; queued again", expired);
                     }

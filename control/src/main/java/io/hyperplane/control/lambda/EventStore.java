@@ -129,14 +129,14 @@ public final class EventStore {
     }
 
     /**
-     * Running events whose lease ended before {@code now} become queued and due now, each counted
-     * as redelivered (its attempt may have run: at least once). At start, every running event's
-     * lease is over: pass {@link Long#MAX_VALUE}. Returns how many.
+     * Running events whose lease ended before {@code leasesEndedBefore} become queued and due at
+     * {@code now}, each counted as redelivered (its attempt may have run: at least once). At start,
+     * every running event's lease is over: pass {@link Long#MAX_VALUE}. Returns how many.
      */
-    public static int requeueExpired(Connection c, long now) throws SQLException {
+    public static int requeueExpired(Connection c, long leasesEndedBefore, long now) throws SQLException {
         Map<List<String>, Long> perFunction = new LinkedHashMap<>();
         try (PreparedStatement s = Sql.prepare(c, "SELECT account_id, function_name, COUNT(*) FROM event_invocations"
-                + " WHERE state = ? AND lease_until < ? GROUP BY account_id, function_name", RUNNING, now);
+                + " WHERE state = ? AND lease_until < ? GROUP BY account_id, function_name", RUNNING, leasesEndedBefore);
              ResultSet r = s.executeQuery()) {
             while (r.next()) {
                 perFunction.put(List.of(r.getString(1), r.getString(2)), r.getLong(3));
@@ -149,9 +149,8 @@ public final class EventStore {
             ensureCounts(c, f.getKey().get(0), f.getKey().get(1));
             add(c, f.getKey().get(0), f.getKey().get(1), Counter.REDELIVERED, f.getValue());
         }
-        long dueAt = now == Long.MAX_VALUE ? System.currentTimeMillis() : now;
         return Sql.update(c, "UPDATE event_invocations SET state = ?, due_at = ?, lease_until = NULL WHERE state = ? AND lease_until < ?",
-                QUEUED, dueAt, RUNNING, now);
+                QUEUED, now, RUNNING, leasesEndedBefore);
     }
 
     /** When the next queued event is due; empty when none is queued. */
