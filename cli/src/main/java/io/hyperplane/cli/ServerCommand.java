@@ -3,6 +3,7 @@ package io.hyperplane.cli;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
+import io.hyperplane.control.lambda.InvocationService;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
@@ -70,6 +71,16 @@ final class ServerCommand implements Callable<Integer> {
     @Mixin
     QuotaOptions quotas;
 
+    @Option(names = "--event-delay-scale", defaultValue = "1.0", paramLabel = "FACTOR",
+            description = "Multiplies the delays between retries of asynchronous invocations (Lambda: 1 and 2 minutes after a function"
+                    + " error, backoff from 1 s to 5 minutes after a throttle); e.g. 0.001 for tests (default: ${DEFAULT-VALUE}).")
+    double eventDelayScale;
+
+    @Option(names = "--events-per-account", defaultValue = "" + InvocationService.Settings.DEFAULT_EVENTS_PER_ACCOUNT, paramLabel = "N",
+            description = "Asynchronous invocations an account may have waiting; past it Invoke answers TooManyRequestsException"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int eventsPerAccount;
+
     @Option(names = "--legacy-eni-latency", defaultValue = "3000", paramLabel = "MS",
             description = "Legacy model: how long creating an environment's own ENI takes (reported 10-30 s on AWS before 2019;"
                     + " default: ${DEFAULT-VALUE}).")
@@ -91,6 +102,7 @@ final class ServerCommand implements Callable<Integer> {
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniQuotaPerVpc(eniQuota).withEniGrace(Duration.ofSeconds(eniGrace))
                         .withIdleAfter(Duration.ofSeconds(idleAfter)).withProgrammingTimeout(Duration.ofSeconds(programmingTimeout)))
                 .withAccountConcurrency(accountConcurrency)
+                .withInvocations(InvocationService.Settings.DEFAULTS.withEventDelayScale(eventDelayScale).withEventsPerAccount(eventsPerAccount))
                 .withQuotas(quotas.quotas());
         if (jdbcUrl != null) {
             settings = settings.withDatabase(jdbcUrl, jdbcUser, jdbcPassword);

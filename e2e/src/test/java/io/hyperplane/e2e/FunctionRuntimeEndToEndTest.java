@@ -6,7 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.bench.JavaProbe;
 import io.hyperplane.bench.RuntimeBench;
+import io.hyperplane.cli.Main;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.control.lambda.EventStore;
+import io.hyperplane.control.lambda.InvocationService;
+import io.hyperplane.control.store.Sql;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.worker.WorkerSettings;
@@ -18,16 +22,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.lambda.model.InvocationType;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -112,7 +123,8 @@ class FunctionRuntimeEndToEndTest {
 
     @BeforeAll
     void start() throws Exception {
-        w = new RuntimeWorld("hp-rt-", "rt", "shared");
+        // Event retries a minute apart in Lambda come 60 ms apart here.
+        w = new RuntimeWorld("hp-rt-", "rt", "shared", s -> s.withInvocations(InvocationService.Settings.DEFAULTS.withEventDelayScale(0.001)));
         w.buildVpc("10.5.0.0/16", "10.5.1.0/24", "10.5.2.0/24");
         w.createFunction("py", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 10, 128);
         eniIp = w.ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
@@ -372,21 +384,60 @@ class FunctionRuntimeEndToEndTest {
         }
     }
 
+    /** A destination: succeeds only for the invocation record of py's event that failed, so its count shows the record arrived whole. */
+    static final String SINK_APP = """
+            def handler(event, context):
+                context_ = event["requestContext"]
+                if (event["version"] != "1.0" or context_["condition"] != "RetriesExhausted" or context_["approximateInvokeCount"] != 2
+                        or not context_["functionArn"].endswith(":function:py:$LATEST") or event["requestPayload"] != {"action": "fail"}
+                        or event["responseContext"]["functionError"] != "Unhandled"
+                        or event["responsePayload"]["errorMessage"] != "asked to fail"):
+                    raise ValueError("not the record expected: " + repr(event))
+                return "recorded"
+            """;
+
     @Test
     @Order(7)
-    void shouldQueueEventInvocationsRetryThemTwiceAndAnswerDryRuns() {
+    void shouldQueueEventInvocationsRetryThemPerMaximumRetryAttemptsSendFailuresToOnFailureAndAnswerDryRuns() throws Exception {
         InvokeResponse dry = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.DRY_RUN));
         assertThat(dry.statusCode()).isEqualTo(204);
+        w.createFunction("sink", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", SINK_APP)), List.of(w.subnetA), 10, 128);
+        String account = w.server.defaultCredential().accountId();
+        eventInvokeConfig(account, "py", 1, "arn:aws:lambda:us-east-1:" + account + ":function:sink");
+        eventInvokeConfig(account, "sink", 0, null);
+
         InvokeResponse ok = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.EVENT).payload(SdkBytes.fromUtf8String(whoami())));
         assertThat(ok.statusCode()).isEqualTo(202);
         InvokeResponse bad = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.EVENT)
                 .payload(SdkBytes.fromUtf8String("{\"action\":\"fail\"}")));
         assertThat(bad.statusCode()).isEqualTo(202);
-        await().atMost(Duration.ofSeconds(60)).until(() -> w.server.invocations().eventOutcomes().values().stream()
-                .filter(e -> e.function().equals("py")).allMatch(e -> e.succeeded() || e.attempts() == 3)
-                && w.server.invocations().eventOutcomes().size() >= 2);
-        assertThat(w.server.invocations().eventOutcomes().values()).filteredOn(e -> e.function().equals("py"))
-                .extracting(e -> e.succeeded() + "/" + e.attempts()).containsExactlyInAnyOrder("true/1", "false/3");
+        await().atMost(Duration.ofSeconds(60)).until(() -> events(account, "py").succeeded() == 1 && events(account, "py").dead() == 1
+                && events(account, "sink").succeeded() + events(account, "sink").dead() == 1);
+        assertThat(events(account, "py")).as("the failing event: tried once, retried once (MaximumRetryAttempts 1), then dead")
+                .isEqualTo(new EventStore.Counts("py", 0, 0, 1, 1, 1, 0));
+        assertThat(events(account, "sink")).as("OnFailure got the invocation record").isEqualTo(new EventStore.Counts("sink", 0, 0, 1, 0, 0, 0));
+        StringWriter table = new StringWriter();
+        assertThat(new CommandLine(new Main()).setOut(new PrintWriter(table, true)).execute("events", "--endpoint", w.server.endpoint().toString(),
+                "--credentials", w.server.credentialsFile().toString())).isZero();
+        assertThat(table.toString().lines().filter(l -> l.startsWith("py ")).findFirst().orElseThrow().split("\\s+"))
+                .as("hyperplane events: queued, in flight, succeeded, retried, dead, redelivered").containsExactly("py", "0", "0", "1", "1", "1", "0");
+    }
+
+    private EventStore.Counts events(String account, String function) {
+        return w.server.invocations().eventCounts(account).stream().filter(f -> f.function().equals(function)).findFirst()
+                .orElse(new EventStore.Counts(function, 0, 0, 0, 0, 0, 0));
+    }
+
+    /**
+     * The function's event invoke configuration, written into the server's store as
+     * PutFunctionEventInvokeConfig writes it (the embedded H2 file, opened in this process).
+     */
+    private void eventInvokeConfig(String account, String function, int retries, String onFailure) throws Exception {
+        try (Connection c = DriverManager.getConnection(w.server.databaseUrl(), "sa", "")) {
+            Sql.update(c, "INSERT INTO function_event_invoke_configs (account_id, function_name, qualifier, maximum_retry_attempts,"
+                    + " maximum_event_age_seconds, on_success, on_failure, last_modified) VALUES (?, ?, '$LATEST', ?, 21600, NULL, ?, ?)",
+                    account, function, retries, onFailure, Timestamp.from(Instant.now()));
+        }
     }
 
     @Test

@@ -1,11 +1,16 @@
 package io.hyperplane.control.lambda;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.config.fleet.Eviction;
 import io.hyperplane.config.fleet.FleetJson;
 import io.hyperplane.config.fleet.InvokeRequest;
 import io.hyperplane.config.fleet.InvokeResult;
 import io.hyperplane.config.fleet.Payload;
 import io.hyperplane.control.fleet.WorkerRegistry;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.lambda.EventRetries.Attempt;
 import io.hyperplane.control.lambda.VersionStore.Subnet;
 import io.hyperplane.control.lambda.VersionStore.Version;
 import org.slf4j.Logger;
@@ -16,33 +21,34 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.DelayQueue;
-import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Invoke for Active functions: concurrency accounting, then the invocation goes to a live worker,
  * which runs it in an execution environment. RequestResponse answers when the worker does, with
- * no platform thread waiting meanwhile (the call waits on a virtual thread); Event is queued (in
- * memory) and retried twice on a function error, as Lambda does; DryRun only checks.
+ * no platform thread waiting meanwhile (the call waits on a virtual thread); Event is committed to
+ * the store's queue ({@link EventQueue}) and run from there with Lambda's retries; DryRun only checks.
  * <p>Concurrency (one invocation per environment, so in-flight invocations are the concurrency):
  * a function with reserved concurrency R runs at most R at once; the others share what the
  * account's limit leaves unreserved. Beyond that: TooManyRequestsException (429).
  */
 public final class InvocationService implements LambdaApi.Invoker, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(InvocationService.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String FUNCTION_ERROR_HEADER = "X-Amz-Function-Error";
     private static final int SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024; // Lambda: 6 MB request and response
     private static final int EVENT_PAYLOAD_LIMIT = 256 * 1024; // Lambda: 256 KB for asynchronous invocation
@@ -50,14 +56,42 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     /** Project extension: run on a worker of this network model (shared | legacy). */
     public static final String NETWORK_MODEL_HEADER = "x-hyperplane-network-model";
 
-    /** Asynchronous invocation: attempts after the first on a function error, and the delay before each. */
-    public record Settings(int eventRetries, Duration eventRetryDelay, int eventDispatchers, Duration coldStartAllowance) {
-        public static final Settings DEFAULTS = new Settings(2, Duration.ofSeconds(1), 8, Duration.ofSeconds(90));
+    /**
+     * {@code eventConcurrency}: asynchronous invocations running at once; {@code eventDelayScale}:
+     * multiplies every retry delay of the event queue (1 in service, e.g. 0.001 in tests);
+     * {@code eventsPerAccount}: the events an account may have waiting before Event invokes are
+     * refused; {@code coldStartAllowance}: added to a function's timeout for the worker's answer.
+     */
+    public record Settings(int eventConcurrency, double eventDelayScale, int eventsPerAccount, Duration coldStartAllowance) {
+        /** Enough attempts at once to keep a worker's environments busy, few enough to leave the store's pool to the API. */
+        public static final int DEFAULT_EVENT_CONCURRENCY = 64;
+        /** An account's backlog is bounded so one account cannot fill the store; far above any burst a test or demo makes. */
+        public static final int DEFAULT_EVENTS_PER_ACCOUNT = 100_000;
+        public static final Settings DEFAULTS = new Settings(DEFAULT_EVENT_CONCURRENCY, 1.0, DEFAULT_EVENTS_PER_ACCOUNT, Duration.ofSeconds(90));
+
+        public Settings {
+            if (eventConcurrency < 1) {
+                throw new IllegalArgumentException("event concurrency " + eventConcurrency + ": must be at least 1");
+            }
+            if (!(eventDelayScale > 0) || eventDelayScale > 1) {
+                throw new IllegalArgumentException("--event-delay-scale " + eventDelayScale + ": must be more than 0 and at most 1");
+            }
+            if (eventsPerAccount < 1) {
+                throw new IllegalArgumentException("--events-per-account " + eventsPerAccount + ": must be at least 1");
+            }
+        }
+
+        public Settings withEventDelayScale(double scale) {
+            return new Settings(eventConcurrency, scale, eventsPerAccount, coldStartAllowance);
+        }
+
+        public Settings withEventsPerAccount(int bound) {
+            return new Settings(eventConcurrency, eventDelayScale, bound, coldStartAllowance);
+        }
     }
 
-    /** What became of one asynchronous invocation (for inspection: `hyperplane` tests and the demo). */
-    public record EventOutcome(String requestId, String function, int attempts, boolean succeeded, String lastError) {
-    }
+    /** How long the event dispatcher sleeps at most without a signal: the check for leases that ended. */
+    private static final Duration EVENT_BACKSTOP = Duration.ofSeconds(5);
 
     private final WorkerRegistry workers;
     private final String token;
@@ -74,30 +108,18 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
             .executor(clientTasks).build();
     private final ConcurrencySlots slots = new ConcurrencySlots();
-    /**
-     * The latest Event invocations' outcomes, for `hyperplane` and tests to read: the most recent
-     * {@link #EVENT_OUTCOMES_KEPT}, oldest dropped first, so a busy server's memory does not grow
-     * with every event it ever took. Guarded by itself.
-     */
-    private final Map<String, EventOutcome> events = new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, EventOutcome> eldest) {
-            return size() > EVENT_OUTCOMES_KEPT;
-        }
-    };
-    static final int EVENT_OUTCOMES_KEPT = 10_000;
-    private final DelayQueue<QueuedEvent> queue = new DelayQueue<>();
-    private final List<Thread> dispatchers = new ArrayList<>();
-    private volatile boolean running = true;
+    private final Database db;
+    private final EventQueue events;
 
-    public InvocationService(WorkerRegistry workers, String token, int accountConcurrency, Settings settings) {
+    /** Starts the event queue: what a previous process left queued or running in {@code db} runs again. */
+    public InvocationService(Database db, WorkerRegistry workers, String token, int accountConcurrency, Settings settings, Clock clock) {
+        this.db = db;
         this.workers = workers;
         this.token = token;
         this.accountConcurrency = accountConcurrency;
         this.settings = settings;
-        for (int i = 0; i < settings.eventDispatchers(); i++) {
-            dispatchers.add(Thread.ofPlatform().name("hp-events-" + i).daemon().start(this::dispatch));
-        }
+        this.events = new EventQueue(db, clock, new EventQueue.Settings(settings.eventConcurrency(), settings.eventDelayScale(),
+                settings.eventsPerAccount(), settings.coldStartAllowance(), EVENT_BACKSTOP), this::attempt).start();
     }
 
     @Override
@@ -114,9 +136,11 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                             + " bytes for the InvokeAsync operation");
                 }
                 String requestId = UUID.randomUUID().toString();
-                recordOutcome(new EventOutcome(requestId, name, 0, false, null));
-                queue.add(new QueuedEvent(new Call(requestId, target, payload, "None", null, headers.get(NETWORK_MODEL_HEADER)), 0, System.nanoTime()));
-                return CompletableFuture.completedFuture(new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version())));
+                // Committed before the 202: an acknowledged event survives a crash. Its request id is the response's.
+                events.enqueue(new EventStore.NewEvent(requestId, target.account(), target.region(), name, target.version().version(),
+                        headers.get(NETWORK_MODEL_HEADER), payload));
+                return CompletableFuture.completedFuture(new LambdaApi.Response(202, null, Map.of("X-Amz-Executed-Version", target.version().version(),
+                        "x-amzn-RequestId", requestId)));
             }
             case "RequestResponse" -> {
                 if (payload.length > SYNC_PAYLOAD_LIMIT) {
@@ -160,17 +184,23 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
         }
     }
 
-    public Map<String, EventOutcome> eventOutcomes() {
-        synchronized (events) {
-            return Map.copyOf(events);
-        }
+    /** The account's functions' asynchronous invocations as the store counts them: queued, running, succeeded, retried, dead, redelivered. */
+    public List<EventStore.Counts> eventCounts(String account) {
+        return events.counts(account);
     }
 
-    private void recordOutcome(EventOutcome outcome) {
-        synchronized (events) {
-            events.remove(outcome.requestId()); // re-inserted: the latest attempt is the newest entry
-            events.put(outcome.requestId(), outcome);
+    /**
+     * What {@code hyperplane events} reads (GET /hyperplane/v1/events):
+     * {"Functions":[{"FunctionName","Queued","InFlight","Succeeded","Retried","Dead","Redelivered"}]}.
+     */
+    public String eventCountsJson(String account) {
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode functions = root.putArray("Functions");
+        for (EventStore.Counts f : eventCounts(account)) {
+            functions.addObject().put("FunctionName", f.function()).put("Queued", f.queued()).put("InFlight", f.inFlight())
+                    .put("Succeeded", f.succeeded()).put("Retried", f.retried()).put("Dead", f.dead()).put("Redelivered", f.redelivered());
         }
+        return root.toString();
     }
 
     // ---- The function as read for the invocation ----------------------------------------------
@@ -284,53 +314,59 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
 
     // ---- Asynchronous invocation ----------------------------------------------------------------
 
-    private record QueuedEvent(Call call, int attempt, long dueNanos) implements Delayed {
-        @Override
-        public long getDelay(TimeUnit unit) {
-            return unit.convert(dueNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+    /**
+     * One attempt of a queued event, on its own virtual thread: the function as the store has it
+     * now, its concurrency, then the worker. Every way it can go is an {@link Attempt}, for the
+     * queue's retry rules.
+     */
+    private Attempt attempt(EventStore.Event e) {
+        EventStore.NewEvent event = e.event();
+        Found found = db.inTransaction(c -> target(c, event));
+        if (found.target() == null) {
+            return found.cannotRun();
         }
-
-        @Override
-        public int compareTo(Delayed o) {
-            return Long.compare(dueNanos, ((QueuedEvent) o).dueNanos);
+        Target target = found.target();
+        Call call = new Call(event.requestId(), target, event.payload(), "None", null, event.networkModel());
+        try {
+            String slot = acquire(target);
+            try {
+                return switch (await(run(call))) {
+                    case InvokeResult.Success s -> new Attempt.Succeeded(s.payload().bytes());
+                    case InvokeResult.FunctionError f -> new Attempt.FunctionFailed(f.functionError(), f.payload().bytes());
+                    case InvokeResult.ServiceError s -> failed(new LambdaError(s.errorType(), s.status(), s.message()));
+                };
+            } finally {
+                slots.release(slot);
+            }
+        } catch (LambdaError le) {
+            return failed(le);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return new Attempt.SystemFailed("interrupted: the control plane is stopping");
         }
     }
 
-    private void dispatch() {
-        while (running) {
-            QueuedEvent e;
-            try {
-                e = queue.take(); // idle dispatchers sleep until an event is due; close() interrupts them
-            } catch (InterruptedException ie) {
-                return;
-            }
-            Call call = e.call();
-            String error;
-            try {
-                String slot = acquire(call.target());
-                try {
-                    // A dispatcher thread is the event's, it may wait. The function's error is what it answered;
-                    // a service-side failure is thrown, as for a synchronous call.
-                    LambdaApi.Response response = respond(call, await(run(call)));
-                    error = response.headers().containsKey(FUNCTION_ERROR_HEADER) ? response.body() : null;
-                } finally {
-                    slots.release(slot);
-                }
-            } catch (LambdaError le) {
-                if (le.status() == 429) { // throttled: Lambda keeps such events and tries again later
-                    queue.add(new QueuedEvent(call, e.attempt(), System.nanoTime() + settings.eventRetryDelay().toNanos()));
-                    continue;
-                }
-                error = le.type() + ": " + le.getMessage();
-            } catch (InterruptedException ie) {
-                return;
-            }
-            int attempts = e.attempt() + 1;
-            recordOutcome(new EventOutcome(call.requestId(), call.target().version().name(), attempts, error == null, error));
-            if (error != null && e.attempt() < settings.eventRetries()) {
-                queue.add(new QueuedEvent(call, attempts, System.nanoTime() + settings.eventRetryDelay().toNanos() * attempts));
-            }
+    /** A service-side failure: a throttle (429: the concurrency is in use) or a system error. */
+    private static Attempt failed(LambdaError e) {
+        return e.status() == 429 ? new Attempt.Throttled(e.getMessage()) : new Attempt.SystemFailed(e.type() + ": " + e.getMessage());
+    }
+
+    /** The event's function as one read found it: where to run it, or (target null) the attempt it makes without running. */
+    private record Found(Target target, Attempt cannotRun) {
+    }
+
+    private static Found target(Connection c, EventStore.NewEvent e) throws SQLException {
+        Optional<Version> version = VersionStore.get(c, e.account(), e.function(), e.qualifier());
+        Optional<FunctionStore.Row> function = FunctionStore.get(c, e.account(), e.function());
+        if (version.isEmpty() || function.isEmpty()) {
+            return new Found(null, new Attempt.Gone("Function not found: " + LambdaApi.arn(e.region(), e.account(), e.function()) + ":" + e.qualifier()));
         }
+        if (function.get().status().state() != FunctionState.ACTIVE) {
+            // Lambda keeps such events and retries them as system errors until they grow too old.
+            return new Found(null, new Attempt.SystemFailed("the function is " + function.get().status().state()));
+        }
+        return new Found(new Target(e.account(), e.region(), version.get(), function.get().reservedConcurrency(),
+                VersionStore.subnets(c, e.account(), e.function(), e.qualifier()), FunctionStore.reservedByOthers(c, e.account(), e.function())), null);
     }
 
     /** The call's answer, or the LambdaError it failed with. */
@@ -347,15 +383,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
 
     @Override
     public void close() {
-        running = false;
-        dispatchers.forEach(Thread::interrupt);
-        for (Thread t : dispatchers) {
-            try {
-                t.join(2000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        events.close();
         calls.shutdownNow();
         http.shutdownNow();
         clientTasks.shutdownNow();

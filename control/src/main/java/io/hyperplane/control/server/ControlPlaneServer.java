@@ -47,6 +47,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * {@code hyperplane server}: one HTTP endpoint serving the AWS APIs over the store, every request
@@ -135,6 +136,10 @@ public final class ControlPlaneServer implements AutoCloseable {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
 
+        public Settings withInvocations(InvocationService.Settings invocations) {
+            return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, accountConcurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
+        }
+
         public Settings withAccountConcurrency(int concurrency) {
             return new Settings(dataDir, host, port, jdbcUrl, jdbcUser, jdbcPassword, functions, concurrency, nodeLiveness, invocations, legacyEnis, quotas, tenantRequests);
         }
@@ -200,7 +205,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             // fabric through the publisher, so a CreateFunction or PublishVersion wakes neither directly.
             String token = NodeEndpoints.ensureToken(settings.dataDir().resolve("node-token"));
             workers = new WorkerRegistry(settings.nodeLiveness(), Clock.systemUTC());
-            invocations = new InvocationService(workers, token, settings.accountConcurrency(), settings.invocations());
+            invocations = new InvocationService(db, workers, token, settings.accountConcurrency(), settings.invocations(), Clock.systemUTC());
             started.add(invocations);
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed, invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
@@ -216,7 +221,8 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.routes.post("/", this::query);
                 config.routes.get("/", this::query);
                 lambda.addRoutes(config.routes, this::lambda);
-                config.routes.get("/hyperplane/v1/enis", this::enis);
+                config.routes.get("/hyperplane/v1/enis", ctx -> accountView(ctx, nodeEndpoints::enisJson));
+                config.routes.get("/hyperplane/v1/events", ctx -> accountView(ctx, invocations::eventCountsJson));
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
             }).start(settings.host(), settings.port());
@@ -382,8 +388,12 @@ public final class ControlPlaneServer implements AutoCloseable {
         return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     }
 
-    /** {@code hyperplane enis}: the caller's Hyperplane ENIs, who uses them and their load on the nodes. */
-    private void enis(Context ctx) {
+    /**
+     * A view of the caller's account for the CLI, signed as a Lambda call: {@code hyperplane enis}
+     * (its Hyperplane ENIs, who uses them and their load on the nodes) and {@code hyperplane events}
+     * (its asynchronous invocations per function, as the store counts them).
+     */
+    private void accountView(Context ctx, Function<String, String> view) {
         Verification verification = verify(ctx, ctx.bodyAsBytes());
         if (verification instanceof Verification.Rejected rejected) {
             ErrorCode error = lambdaError(rejected.failure());
@@ -391,8 +401,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             return;
         }
         String account = ((Verification.Authenticated) verification).credential().accountId();
-        ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(
-                        new LambdaApi.Response(200, nodeEndpoints.enisJson(account))))
+        ctx.future(() -> tenantRequests.submit(account, () -> CompletableFuture.completedFuture(new LambdaApi.Response(200, view.apply(account))))
                 .exceptionally(failure -> {
                     if (cause(failure) instanceof TenantRequests.Throttled) {
                         return LambdaApi.callerRateLimitExceeded();
