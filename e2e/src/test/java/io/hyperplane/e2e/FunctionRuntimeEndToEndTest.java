@@ -10,7 +10,6 @@ import io.hyperplane.cli.Main;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.control.lambda.EventStore;
 import io.hyperplane.control.lambda.InvocationService;
-import io.hyperplane.control.store.Sql;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.worker.WorkerSettings;
@@ -34,11 +33,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -403,8 +398,8 @@ class FunctionRuntimeEndToEndTest {
         assertThat(dry.statusCode()).isEqualTo(204);
         w.createFunction("sink", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", SINK_APP)), List.of(w.subnetA), 10, 128);
         String account = w.server.defaultCredential().accountId();
-        eventInvokeConfig(account, "py", 1, "arn:aws:lambda:us-east-1:" + account + ":function:sink");
-        eventInvokeConfig(account, "sink", 0, null);
+        eventInvokeConfig("py", 1, "arn:aws:lambda:us-east-1:" + account + ":function:sink");
+        eventInvokeConfig("sink", 0, null);
 
         InvokeResponse ok = w.lambda.invoke(b -> b.functionName("py").invocationType(InvocationType.EVENT).payload(SdkBytes.fromUtf8String(whoami())));
         assertThat(ok.statusCode()).isEqualTo(202);
@@ -428,16 +423,14 @@ class FunctionRuntimeEndToEndTest {
                 .orElse(new EventStore.Counts(function, 0, 0, 0, 0, 0, 0));
     }
 
-    /**
-     * The function's event invoke configuration, written into the server's store as
-     * PutFunctionEventInvokeConfig writes it (the embedded H2 file, opened in this process).
-     */
-    private void eventInvokeConfig(String account, String function, int retries, String onFailure) throws Exception {
-        try (Connection c = DriverManager.getConnection(w.server.databaseUrl(), "sa", "")) {
-            Sql.update(c, "INSERT INTO function_event_invoke_configs (account_id, function_name, qualifier, maximum_retry_attempts,"
-                    + " maximum_event_age_seconds, on_success, on_failure, last_modified) VALUES (?, ?, '$LATEST', ?, 21600, NULL, ?, ?)",
-                    account, function, retries, onFailure, Timestamp.from(Instant.now()));
-        }
+    /** The function's event invoke configuration for $LATEST, through PutFunctionEventInvokeConfig. */
+    private void eventInvokeConfig(String function, int retries, String onFailure) {
+        w.lambda.putFunctionEventInvokeConfig(b -> {
+            b.functionName(function).maximumRetryAttempts(retries);
+            if (onFailure != null) {
+                b.destinationConfig(d -> d.onFailure(f -> f.destination(onFailure)));
+            }
+        });
     }
 
     @Test
