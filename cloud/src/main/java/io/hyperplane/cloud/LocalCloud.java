@@ -224,16 +224,22 @@ public final class LocalCloud implements AutoCloseable {
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
         progress.accept("starting worker " + name + " (" + networkModel + " network model, tunnels from " + hostNamespace + " at " + ip + ")");
         DetachedProcess started = DetachedProcess.start("worker " + name, command, dir.resolve("worker-" + networkModel + ".log"), false);
-        started.awaitReady("ready", Duration.ofSeconds(60));
-        long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
-        while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {
-            giveUpIfAbandoned();
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("worker " + name + " did not register within 30 s; see " + started.log());
+        try {
+            started.awaitReady("ready", Duration.ofSeconds(60));
+            long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
+            while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {
+                giveUpIfAbandoned();
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("worker " + name + " did not register within 30 s; see " + started.log());
+                }
+                Thread.sleep(REGISTRATION_POLL);
             }
-            Thread.sleep(REGISTRATION_POLL);
+            return started;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            // Not yet the caller's to stop: this worker goes here (SIGTERM: it removes what it made).
+            terminate(started.pid());
+            throw e;
         }
-        return started;
     }
 
     /** Stops the worker (SIGTERM: it removes its environments) and waits for it. */

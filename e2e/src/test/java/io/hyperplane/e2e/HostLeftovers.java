@@ -54,7 +54,9 @@ record HostLeftovers(Path dataDir, List<String> namePrefixes, List<String> worke
             }
         }
         for (long pid : startedPids) {
-            ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+            // A zombie has released everything it held; only its exit status waits, for init when its parent
+            // is gone (a sandbox's bwrap killed with its worker), and init collects it within moments.
+            ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> !zombie(p.pid()))
                     .ifPresent(p -> left.add("process " + pid + " (started by the run): " + p.info().commandLine().orElse("?")));
             if (Files.exists(PERF_DATA.resolve(Long.toString(pid)))) {
                 left.add("file " + PERF_DATA.resolve(Long.toString(pid)));
@@ -83,6 +85,13 @@ record HostLeftovers(Path dataDir, List<String> namePrefixes, List<String> worke
         }
         list(tmp).forEach(file -> left.add("file " + file));
         return left;
+    }
+
+    /** State Z in /proc/PID/stat, after the command name in parentheses. */
+    private static boolean zombie(long pid) {
+        String stat = read(Path.of("/proc", Long.toString(pid), "stat"));
+        int end = stat.lastIndexOf(") ");
+        return end < 0 || stat.startsWith("Z", end + 2);
     }
 
     private boolean named(String name) {
