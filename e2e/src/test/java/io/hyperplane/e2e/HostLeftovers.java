@@ -56,8 +56,9 @@ record HostLeftovers(Path dataDir, List<String> namePrefixes, List<String> worke
         for (long pid : startedPids) {
             // A zombie has released everything it held; only its exit status waits, for init when its parent
             // is gone (a sandbox's bwrap killed with its worker), and init collects it within moments.
-            ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(p -> !zombie(p.pid()))
-                    .ifPresent(p -> left.add("process " + pid + " (started by the run): " + p.info().commandLine().orElse("?")));
+            if (running(pid)) {
+                left.add("process " + pid + " (started by the run): " + read(Path.of("/proc", Long.toString(pid), "stat")));
+            }
             if (Files.exists(PERF_DATA.resolve(Long.toString(pid)))) {
                 left.add("file " + PERF_DATA.resolve(Long.toString(pid)));
             }
@@ -85,6 +86,11 @@ record HostLeftovers(Path dataDir, List<String> namePrefixes, List<String> worke
         }
         list(tmp).forEach(file -> left.add("file " + file));
         return left;
+    }
+
+    /** Alive and not a zombie. */
+    static boolean running(long pid) {
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isPresent() && !zombie(pid);
     }
 
     /** State Z in /proc/PID/stat, after the command name in parentheses. */
