@@ -92,7 +92,9 @@ class StopAnywhereEndToEndTest {
                         // Read again each time: a child just forked shows up's own command line until it execs.
                         try {
                             String cmdline = Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline"), StandardCharsets.UTF_8);
-                            arguments.put(p.pid(), List.of(cmdline.split("\0")));
+                            if (!cmdline.isEmpty()) { // a zombie's is: it keeps what it ran
+                                arguments.put(p.pid(), List.of(cmdline.split("\0")));
+                            }
                         } catch (IOException gone) {
                             // it exited meanwhile
                         }
