@@ -1,5 +1,6 @@
 package io.hyperplane.control.fleet;
 
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,6 +22,11 @@ class WorkerRegistryTest {
     private static final URI URL = URI.create("http://127.0.0.1:9");
     private final WorkerRegistry registry = new WorkerRegistry(Duration.ofSeconds(30), Clock.systemUTC());
     private final ExecutorService waiters = Executors.newVirtualThreadPerTaskExecutor();
+
+    @AfterEach
+    void stopWaiters() {
+        waiters.shutdownNow();
+    }
 
     private CompletableFuture<Optional<WorkerRegistry.WorkerStatus>> awaitPick(String networkModel, Duration bound) {
         return CompletableFuture.supplyAsync(() -> {
