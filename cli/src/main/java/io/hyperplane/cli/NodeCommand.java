@@ -70,15 +70,18 @@ final class NodeCommand implements Callable<Integer> {
         NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).controlUrl(control)
                 .tokenFile(tokenFile).stateDir(stateDir).underlayIp(underlayIp).netns(netns).countersFile(counters)
                 .flowCapacity(flowCapacity).flowQuotas(eniFlowQuota, environmentFlowQuota).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished)).batchSize(batch);
-        ForwarderNode node = ForwarderNode.start(settings);
-        Thread hook = new Thread(node::close, "hp-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        UntilStopped<ForwarderNode> run = new UntilStopped<>("hp-shutdown", ForwarderNode::close);
+        ForwarderNode node = run.start(() -> ForwarderNode.start(settings));
+        run.announce(() -> announce(node, settings));
+        node.awaitStop();
+        return 0;
+    }
+
+    private void announce(ForwarderNode node, NodeSettings settings) {
         String version = node.configVersion() >= 0 ? "config version " + node.configVersion()
                 : "no config yet, waiting for the control plane at " + settings.controlUrl();
         System.out.println("hyperplane node " + settings.name() + " ready: listening on " + listen
                 + (netns == null ? "" : " in netns " + netns) + ", " + version + ", counters " + settings.countersFile());
         System.out.flush();
-        node.awaitStop();
-        return 0;
     }
 }

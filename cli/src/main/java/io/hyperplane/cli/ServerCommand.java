@@ -15,7 +15,6 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 @Command(name = "server", mixinStandardHelpOptions = true,
         description = "Run the control plane: AWS-compatible APIs (EC2, IAM and Lambda subsets) over a persistent store, the ENI"
@@ -117,12 +116,15 @@ final class ServerCommand implements Callable<Integer> {
             }
             default -> throw new IllegalArgumentException("--fabric " + fabric + ": expected lab or none");
         };
-        ControlPlaneServer server = ControlPlaneServer.start(settings, networks);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "hp-server-shutdown"));
+        UntilStopped<ControlPlaneServer> run = new UntilStopped<>("hp-server-shutdown", ControlPlaneServer::close);
+        ControlPlaneServer.Settings chosen = settings;
+        ControlPlaneServer server = run.start(() -> ControlPlaneServer.start(chosen, networks));
+        run.announce(() -> announce(server, chosen));
+        run.awaitStop();
+        return 0;
+    }
+
+    private static void announce(ControlPlaneServer server, ControlPlaneServer.Settings settings) {
         System.out.println("hyperplane server ready: " + server.endpoint() + " (store " + server.databaseUrl() + ")");
         Credential credential = server.defaultCredential();
         if (server.createdDefaultAccount()) {
@@ -136,7 +138,5 @@ final class ServerCommand implements Callable<Integer> {
         System.out.println("forwarder nodes: hyperplane node --control " + server.endpoint() + " --token-file "
                 + settings.dataDir().resolve("node-token").toAbsolutePath() + " --listen UNDERLAY_IP:4789 [--netns NS]");
         System.out.flush();
-        stopped.await();
-        return 0;
     }
 }

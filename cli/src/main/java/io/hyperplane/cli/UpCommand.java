@@ -12,11 +12,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = {"Run the whole system on this machine until Ctrl-C or SIGTERM: the control plane (embedded H2 in the data directory)",
@@ -76,11 +76,8 @@ final class UpCommand implements Callable<Integer> {
 
     private int runUntilStopped() throws Exception {
         long t0 = System.nanoTime();
-        LocalCloud cloud = LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
-                line -> System.out.println("  " + line));
-        CountDownLatch stopped = new CountDownLatch(1);
         Path marker = dataDir.resolve("up.endpoint");
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        UntilStopped<LocalCloud> run = new UntilStopped<>("hp-up-shutdown", cloud -> {
             System.out.println("stopping: workers, node, control plane, fabric");
             cloud.close();
             try {
@@ -89,9 +86,32 @@ final class UpCommand implements Callable<Integer> {
                 System.out.println("  " + marker + ": " + e.getMessage());
             }
             System.out.println("stopped; every namespace and process is gone");
-            stopped.countDown();
-        }, "hp-up-shutdown"));
-        Files.writeString(marker, cloud.server().endpoint() + "\n");
+        });
+        LocalCloud cloud;
+        try {
+            cloud = run.start(() -> LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
+                    line -> System.out.println("  " + line), run::stopping));
+        } catch (Exception e) {
+            if (!run.stopping()) {
+                throw e;
+            }
+            // Stopped while starting: the start removed what it had made.
+            System.out.println("stopped while starting; every namespace and process is gone");
+            run.awaitStop();
+            return 0;
+        }
+        // Only now, when an Invoke would succeed (the control plane serves, the node and the workers are live), does up say where it is.
+        run.announce(() -> announce(cloud, t0, marker));
+        run.awaitStop();
+        return 0;
+    }
+
+    private static void announce(LocalCloud cloud, long t0, Path marker) {
+        try {
+            Files.writeString(marker, cloud.server().endpoint() + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         Credential c = cloud.server().defaultCredential();
         System.out.printf("%nhyperplane is up (%.1f s): %s%n", (System.nanoTime() - t0) / 1e9, cloud.server().endpoint());
         System.out.println("  credentials (also in " + cloud.server().credentialsFile() + "):");
@@ -104,7 +124,5 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("    ./hyperplane demo        # the demo against this system");
         System.out.println("  Ctrl-C stops everything.");
         System.out.flush();
-        stopped.await();
-        return 0;
     }
 }

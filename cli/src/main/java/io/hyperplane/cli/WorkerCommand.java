@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = "Run a worker: hosts execution environments (namespace + VXLAN to the forwarder nodes + the function's process"
@@ -54,16 +53,14 @@ final class WorkerCommand implements Callable<Integer> {
         WorkerSettings settings = new WorkerSettings(name, control, token, hostNamespace, underlayIp, state,
                 WorkerSettings.NetworkModel.parse(networkModel), Duration.ofSeconds(idleSeconds), WorkerSettings.DEFAULT_FIRST_UID,
                 WorkerSettings.DEFAULT_INIT_TIMEOUT, readySlots);
-        Worker worker = Worker.start(settings);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.close();
-            stopped.countDown();
-        }, "hp-worker-shutdown"));
-        System.out.println("hyperplane worker " + name + " ready: " + worker.url() + " (" + settings.networkModel().wireName()
-                + " network model, host namespace " + hostNamespace + ", underlay " + underlayIp + ", state " + state + ")");
-        System.out.flush();
-        stopped.await();
+        UntilStopped<Worker> run = new UntilStopped<>("hp-worker-shutdown", Worker::close);
+        Worker worker = run.start(() -> Worker.start(settings));
+        run.announce(() -> {
+            System.out.println("hyperplane worker " + name + " ready: " + worker.url() + " (" + settings.networkModel().wireName()
+                    + " network model, host namespace " + hostNamespace + ", underlay " + underlayIp + ", state " + state + ")");
+            System.out.flush();
+        });
+        run.awaitStop();
         return 0;
     }
 }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -39,6 +40,9 @@ public final class LocalCloud implements AutoCloseable {
     public static final String NODE_IP = "198.18.0.1";
     public static final String WORKER_IP = "198.18.0.11";
     public static final String LEGACY_WORKER_IP = "198.18.0.12";
+    /** A node or worker registers with its first heartbeat, within a second of saying "ready"; 30 s is a sick host. */
+    private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(30);
+    private static final Duration REGISTRATION_POLL = Duration.ofMillis(50);
 
     /** Where and how; {@code prefix} names every namespace (the fabric's and the two hosts'). */
     public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
@@ -51,6 +55,8 @@ public final class LocalCloud implements AutoCloseable {
 
     private final Settings settings;
     private final Consumer<String> progress;
+    /** Asked at every step of the start: true when the start should give up (a stop began), removing what it made. */
+    private final BooleanSupplier abandoned;
     private final Path hostsState;
     private final Path fabricState;
     private final String nodeNamespace;
@@ -60,9 +66,10 @@ public final class LocalCloud implements AutoCloseable {
     private DetachedProcess worker;
     private DetachedProcess legacyWorker;
 
-    private LocalCloud(Settings settings, Consumer<String> progress) {
+    private LocalCloud(Settings settings, Consumer<String> progress, BooleanSupplier abandoned) {
         this.settings = settings;
         this.progress = progress;
+        this.abandoned = abandoned;
         this.fabricState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix());
         this.hostsState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix() + "hosts");
         this.nodeNamespace = settings.prefix() + "node";
@@ -70,7 +77,16 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     public static LocalCloud start(Settings settings, Consumer<String> progress) throws IOException, InterruptedException {
-        LocalCloud cloud = new LocalCloud(settings, progress);
+        return start(settings, progress, () -> false);
+    }
+
+    /**
+     * Starts it all and returns once an Invoke would succeed: the control plane serves, the node and
+     * every worker are live ({@link ControlPlaneServer#readiness}). Gives up at the next step once
+     * {@code abandoned} answers true (a stop began), and either way removes what it made if it fails.
+     */
+    public static LocalCloud start(Settings settings, Consumer<String> progress, BooleanSupplier abandoned) throws IOException, InterruptedException {
+        LocalCloud cloud = new LocalCloud(settings, progress, abandoned);
         try {
             cloud.up();
             return cloud;
@@ -93,6 +109,7 @@ public final class LocalCloud implements AutoCloseable {
         LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
         server = ControlPlaneServer.start(settings.server(), fabric);
         fabric.pinUnderlay();
+        giveUpIfAbandoned();
         progress.accept("joining the forwarder node's and the worker's hosts to the underlay");
         removeHosts(); // a previous run's, if it was killed
         Journal journal = Journal.openOrCreate(hostsState, settings.prefix());
@@ -102,13 +119,35 @@ public final class LocalCloud implements AutoCloseable {
         if (settings.legacyWorker()) {
             join(journal, workerNamespace + "2", underlay, "hp-uw2", LEGACY_WORKER_IP);
         }
+        giveUpIfAbandoned();
         startNode();
+        giveUpIfAbandoned();
         startWorker(settings.networkModel());
         if (settings.legacyWorker()) {
+            giveUpIfAbandoned();
             // A second worker in the pre-2019 model, used by invocations that ask for it
             // (X-Hyperplane-Network-Model: legacy): both models side by side on one system.
             legacyWorker = launchWorker(settings.workerName() + "l", workerNamespace + "2", LEGACY_WORKER_IP, "legacy",
                     settings.server().dataDir().resolve("worker-legacy"));
+        }
+        awaitReady();
+    }
+
+    private void giveUpIfAbandoned() {
+        if (abandoned.getAsBoolean()) {
+            throw new IllegalStateException("stopped while starting");
+        }
+    }
+
+    /** Each worker and the node registered; the control plane's own readiness says the same. */
+    private void awaitReady() throws InterruptedException {
+        long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
+        while (!server.readiness().ready()) {
+            giveUpIfAbandoned();
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("not ready within " + REGISTRATION_WAIT.toSeconds() + " s: " + server.readiness().missing());
+            }
+            Thread.sleep(REGISTRATION_POLL);
         }
     }
 
@@ -147,12 +186,13 @@ public final class LocalCloud implements AutoCloseable {
         // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
         node = DetachedProcess.start("forwarder node", command, dir.resolve("node.log"), false);
         node.awaitReady("ready", Duration.ofSeconds(60));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
         while (server.nodes().live().isEmpty()) {
+            giveUpIfAbandoned();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the forwarder node did not register within 30 s; see " + node.log());
             }
-            Thread.sleep(50);
+            Thread.sleep(REGISTRATION_POLL);
         }
     }
 
@@ -184,15 +224,22 @@ public final class LocalCloud implements AutoCloseable {
                 "--idle-timeout", Long.toString(settings.workerIdleTimeout().toSeconds()), "--ready-networks", Integer.toString(settings.readyNetworks())));
         progress.accept("starting worker " + name + " (" + networkModel + " network model, tunnels from " + hostNamespace + " at " + ip + ")");
         DetachedProcess started = DetachedProcess.start("worker " + name, command, dir.resolve("worker-" + networkModel + ".log"), false);
-        started.awaitReady("ready", Duration.ofSeconds(60));
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("worker " + name + " did not register within 30 s; see " + started.log());
+        try {
+            started.awaitReady("ready", Duration.ofSeconds(60));
+            long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
+            while (server.workers().live().stream().noneMatch(w -> w.name().equals(name))) {
+                giveUpIfAbandoned();
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("worker " + name + " did not register within 30 s; see " + started.log());
+                }
+                Thread.sleep(REGISTRATION_POLL);
             }
-            Thread.sleep(50);
+            return started;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            // Not yet the caller's to stop: this worker goes here (SIGTERM: it removes what it made).
+            terminate(started.pid());
+            throw e;
         }
-        return started;
     }
 
     /** Stops the worker (SIGTERM: it removes its environments) and waits for it. */
@@ -292,6 +339,7 @@ public final class LocalCloud implements AutoCloseable {
             }
             if (node != null) {
                 terminate(node.pid());
+                node = null;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -303,6 +351,7 @@ public final class LocalCloud implements AutoCloseable {
         }
         if (server != null) {
             server.close();
+            server = null;
         }
         try {
             new Lab(fabricState, progress).down();

@@ -141,7 +141,7 @@ class ServerCrashTest {
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             String line;
             StringBuilder seen = new StringBuilder();
-            while ((line = out.readLine()) != null && !line.contains("ready")) {
+            while ((line = out.readLine()) != null && !line.contains("hyperplane server ready")) {
                 seen.append(line).append('\n');
             }
             if (line == null) {

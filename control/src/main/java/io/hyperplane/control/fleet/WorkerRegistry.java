@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Workers (hosts of execution environments) as they report themselves: live while heartbeats keep
@@ -24,6 +26,9 @@ public final class WorkerRegistry {
     private final Map<String, WorkerStatus> workers = new ConcurrentHashMap<>();
     private final Duration liveness;
     private final Clock clock;
+    /** Signalled on every heartbeat: a worker that appears (or comes back) may be one a waiting invocation can take. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition heartbeat = lock.newCondition();
 
     public WorkerRegistry(Duration liveness, Clock clock) {
         this.liveness = liveness;
@@ -32,6 +37,12 @@ public final class WorkerRegistry {
 
     public void heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) {
         workers.put(name, new WorkerStatus(name, url, underlayIp, networkModel, environments, clock.instant()));
+        lock.lock();
+        try {
+            heartbeat.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     public void remove(String name) {
@@ -63,5 +74,32 @@ public final class WorkerRegistry {
             return Optional.empty();
         }
         return Optional.of(fitting.get(Math.floorMod(key.hashCode(), fitting.size())));
+    }
+
+    /**
+     * As {@link #pick}, but when no live worker fits, waits for one to report itself, up to
+     * {@code bound}: an invocation that arrives while the fleet is starting (or a worker is
+     * restarting) runs once a worker is there, as Lambda queues it, instead of failing. Empty
+     * when none fitted within the bound. Waits on the heartbeats, not by polling; a virtual
+     * thread that waits here holds no carrier.
+     */
+    public Optional<WorkerStatus> awaitPick(String key, String networkModel, Duration bound) throws InterruptedException {
+        Optional<WorkerStatus> picked = pick(key, networkModel);
+        if (picked.isPresent()) {
+            return picked;
+        }
+        long remaining = bound.toNanos();
+        lock.lock();
+        try {
+            while (true) {
+                picked = pick(key, networkModel);
+                if (picked.isPresent() || remaining <= 0) {
+                    return picked;
+                }
+                remaining = heartbeat.awaitNanos(remaining);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 }

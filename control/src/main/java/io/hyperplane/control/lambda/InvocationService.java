@@ -245,9 +245,6 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
      */
     private CompletableFuture<InvokeResult> run(Call call) {
         Target t = call.target();
-        WorkerRegistry.WorkerStatus worker = workers.pick(t.key(), call.networkModel()).orElseThrow(() ->
-                new LambdaError("ServiceException", 500, "No worker" + (call.networkModel() == null ? "" : " of the " + call.networkModel()
-                        + " network model") + " is available to run function " + t.version().name() + "."));
         Version v = t.version();
         InvokeRequest request = new InvokeRequest(call.requestId(), t.account(), t.region(), v.name(), v.version(),
                 LambdaApi.arn(t.region(), t.account(), v.name()) + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()),
@@ -256,11 +253,34 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 t.subnets().stream().map(s -> new InvokeRequest.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList(),
                 call.clientContext() == null ? null : new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8),
                 new Payload(call.payload()));
-        HttpRequest http = HttpRequest.newBuilder(worker.url().resolve("/invoke"))
+        HttpRequest.Builder http = HttpRequest.newBuilder()
                 .timeout(Duration.ofSeconds(v.timeout()).plus(settings.coldStartAllowance()))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(FleetJson.encode(request))).build();
-        return CompletableFuture.supplyAsync(() -> send(worker, call, http), calls);
+                .POST(HttpRequest.BodyPublishers.ofString(FleetJson.encode(request)));
+        return CompletableFuture.supplyAsync(() -> {
+            WorkerRegistry.WorkerStatus worker = awaitWorker(call);
+            return send(worker, call, http.uri(worker.url().resolve("/invoke")).build());
+        }, calls);
+    }
+
+    /**
+     * A worker for the call; while none can take it (the fleet is starting, a worker restarting)
+     * the call waits for one, up to the function's timeout, as Lambda holds an invocation until
+     * it has somewhere to run. On the call's virtual thread: the wait holds no request thread.
+     */
+    private WorkerRegistry.WorkerStatus awaitWorker(Call call) {
+        Target t = call.target();
+        String which = "No worker" + (call.networkModel() == null ? "" : " of the " + call.networkModel() + " network model");
+        try {
+            return workers.awaitPick(t.key(), call.networkModel(), Duration.ofSeconds(t.version().timeout())).orElseThrow(() ->
+                    new LambdaError("ServiceException", 500, which + " became available to run function " + t.version().name()
+                            + " within its timeout of " + t.version().timeout() + " s. Start one (hyperplane worker) or check that"
+                            + " the workers reach the control plane, then invoke again."));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LambdaError("ServiceException", 500, which + " was found for function " + t.version().name()
+                    + ": the control plane is stopping. Invoke again once it is back.");
+        }
     }
 
     /** On a virtual thread of its own, which the wait for the worker does not keep on a carrier. */

@@ -225,6 +225,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 config.routes.get("/hyperplane/v1/events", ctx -> accountView(ctx, invocations::eventCountsJson));
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
+                config.routes.get(Readiness.PATH, this::health);
             }).start(settings.host(), settings.port());
         } catch (RuntimeException | IOException e) {
             for (AutoCloseable c : started.reversed()) {
@@ -332,6 +333,17 @@ public final class ControlPlaneServer implements AutoCloseable {
     /** The token forwarder nodes and workers present (Authorization: Bearer), kept in DIR/node-token. */
     public String nodeToken() {
         return nodeEndpoints.token();
+    }
+
+    /** Whether an Invoke would succeed now: a live forwarder node and a live worker (this server answers, so it serves). */
+    public Readiness readiness() {
+        return Readiness.of(nodes.live(), workers.live());
+    }
+
+    /** {@code GET /health}: unauthenticated, for `up`, scripts and load balancers; 200 only when ready. */
+    private void health(Context ctx) {
+        Readiness readiness = readiness();
+        ctx.status(readiness.status()).contentType("application/json").result(readiness.json());
     }
 
     private Verification verify(Context ctx, byte[] body) {

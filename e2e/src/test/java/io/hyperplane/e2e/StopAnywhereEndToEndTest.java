@@ -1,0 +1,297 @@
+package io.hyperplane.e2e;
+
+import io.hyperplane.cli.Main;
+import io.hyperplane.linux.exec.Jvm;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.profiles.ProfileFile;
+import software.amazon.awssdk.services.iam.IamClient;
+import software.amazon.awssdk.services.lambda.LambdaClient;
+import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Stopping {@code hyperplane up} at any moment leaves nothing (issue 15): SIGTERM at 20 points of
+ * its start-up, of a burst of invocations and of its shutdown, each chosen by what up has printed
+ * or written (never by a fixed delay), and after each no namespace, process, cgroup, mount, uid
+ * lease or file outside the data directory is left. One data directory throughout: each run
+ * starts where the last was stopped. Also: up says where it is only when an Invoke succeeds.
+ */
+@Timeout(900)
+class StopAnywhereEndToEndTest {
+    private static final String LISTEN = "127.0.0.1:18767";
+    private static final URI ENDPOINT = URI.create("http://" + LISTEN);
+    private static final int BURST = 16;
+    private static final Duration STEP = Duration.ofSeconds(120);
+
+    @TempDir
+    Path dir;
+    private Up running;
+
+    /** A {@code hyperplane up} process: its output as it comes, and every process it started. */
+    private final class Up {
+        final Process process;
+        final List<String> lines = new CopyOnWriteArrayList<>();
+        final Set<Long> started = ConcurrentHashMap.newKeySet();
+        final Map<Long, List<String>> arguments = new ConcurrentHashMap<>();
+
+        Up() throws IOException {
+            Path data = data();
+            // Each run's logs anew, so "a log says ready" means this run's process.
+            for (String log : List.of("up.log", "node/node.log", "worker/worker-shared.log", "worker-legacy/worker-legacy.log")) {
+                Files.deleteIfExists(data.resolve(log));
+            }
+            Path tmp = Files.createDirectories(dir.resolve("tmp"));
+            List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmp),
+                    Main.class.getName()));
+            command.addAll(List.of("up", "--data-dir", data.toString(), "--listen", LISTEN));
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            builder.environment().put("TMPDIR", tmp.toString());
+            builder.environment().put("HYPERPLANE_JAVA_OPTS", "-Djava.io.tmpdir=" + tmp);
+            process = builder.start();
+            started.add(process.pid());
+            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            Thread.ofVirtual().start(() -> out.lines().forEach(lines::add));
+            // Every process up starts (node, workers, their runtimes), for the check that none outlives it.
+            Thread.ofVirtual().start(() -> {
+                while (process.isAlive()) {
+                    process.descendants().forEach(p -> {
+                        started.add(p.pid());
+                        // Read again each time: a child just forked shows up's own command line until it execs.
+                        try {
+                            String cmdline = Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline"), StandardCharsets.UTF_8);
+                            if (!cmdline.isEmpty()) { // a zombie's is: it keeps what it ran
+                                arguments.put(p.pid(), List.of(cmdline.split("\0")));
+                            }
+                        } catch (IOException gone) {
+                            // it exited meanwhile
+                        }
+                    });
+                    try {
+                        process.waitFor(20, TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        boolean printed(String fragment) {
+            return lines.stream().anyMatch(l -> l.contains(fragment));
+        }
+
+        /** Waits for {@code point}; fails if up exits first. */
+        void awaitPoint(String what, BooleanSupplier point) {
+            await().alias(what).atMost(STEP).pollInterval(Duration.ofMillis(10)).until(() -> point.getAsBoolean() || !process.isAlive());
+            assertThat(process.isAlive()).as("up exited before %s:%n%s", what, String.join("\n", lines)).isTrue();
+        }
+
+        void sigterm() {
+            ProcessHandle.of(process.pid()).ifPresent(ProcessHandle::destroy);
+        }
+
+        /** The pid up started with {@code argument} (its workers "w" and "wl") on its command line. */
+        long child(String... argument) {
+            return arguments.entrySet().stream().filter(e -> Collections.indexOfSubList(e.getValue(), List.of(argument)) >= 0)
+                    .mapToLong(Map.Entry::getKey).findFirst().orElseThrow(() -> new AssertionError("no child with " + List.of(argument) + " among " + arguments.keySet()));
+        }
+
+        void awaitExit() throws InterruptedException {
+            assertThat(process.waitFor(90, TimeUnit.SECONDS)).as("up stopped within 90 s:%n%s", String.join("\n", lines)).isTrue();
+        }
+    }
+
+    private Path data() {
+        return dir.resolve("data");
+    }
+
+    private HostLeftovers leftovers() {
+        return new HostLeftovers(data(), List.of("hp-up-", "hp-ee-w-", "hp-ee-wl-"), List.of("w", "wl"), dir.resolve("tmp"));
+    }
+
+    private static boolean logSays(Path log, String fragment) {
+        try {
+            return Files.exists(log) && Files.readString(log).contains(fragment);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void assertNothingLeft(String point, Up up) {
+        assertThat(leftovers().find(up.started)).as("after SIGTERM %s; up's output:%n%s", point, String.join("\n", up.lines)).isEmpty();
+    }
+
+    /** Starts up, waits for {@code point}, sends SIGTERM, and checks that nothing is left once up has exited. */
+    private void stopAt(String what, Predicate<Up> point) throws Exception {
+        Up up = running = new Up();
+        up.awaitPoint(what, () -> point.test(up));
+        up.sigterm();
+        up.awaitExit();
+        assertNothingLeft(what, up);
+        running = null;
+    }
+
+    private static ProfileCredentialsProvider credentials(Path data) {
+        return ProfileCredentialsProvider.builder()
+                .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
+    }
+
+    private static boolean healthy() {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(HttpRequest.newBuilder(ENDPOINT.resolve("/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Test
+    void shouldLeaveNothingWhenStoppedAtAnyPointOfStartUpBurstOrShutdown() throws Exception {
+        Path data = data();
+        // Start-up: each step up prints, and each file its parts write when they are up.
+        Map<String, Predicate<Up>> startUp = new LinkedHashMap<>();
+        startUp.put("as the control plane starts", up -> up.printed("starting the control plane"));
+        startUp.put("once the store is open", up -> logSays(data.resolve("up.log"), "Start completed"));
+        startUp.put("once the schema is validated", up -> logSays(data.resolve("up.log"), "Successfully validated"));
+        startUp.put("once the API listens", up -> logSays(data.resolve("up.log"), "Javalin started"));
+        startUp.put("as the hosts join the underlay", up -> up.printed("joining the forwarder node"));
+        startUp.put("as the node starts", up -> up.printed("starting the forwarder node"));
+        startUp.put("once the node is ready", up -> logSays(data.resolve("node/node.log"), "ready"));
+        startUp.put("as worker w starts", up -> up.printed("starting worker w "));
+        startUp.put("once worker w is ready", up -> logSays(data.resolve("worker/worker-shared.log"), "ready"));
+        startUp.put("as worker wl starts", up -> up.printed("starting worker wl "));
+        startUp.put("once worker wl is ready", up -> logSays(data.resolve("worker-legacy/worker-legacy.log"), "ready"));
+        startUp.put("once up says it is up", up -> up.printed("hyperplane is up"));
+        for (var point : startUp.entrySet()) {
+            stopAt(point.getKey(), point.getValue());
+        }
+        // A burst: 16 invocations at once, stopped after 1, 4, 8 and all 16 have been answered.
+        for (int answered : new int[] {1, 4, 8, BURST}) {
+            stopDuringBurst(answered);
+        }
+        // Shutdown: a second SIGTERM while up stops, at each part it stops in turn.
+        stopDuringShutdown("as up begins to stop", up -> up.printed("stopping:"));
+        stopDuringShutdown("once worker w is gone", up -> gone(up.child("--name", "w")));
+        stopDuringShutdown("as the node leaves the control plane", up -> logSays(data.resolve("node/node.log"), "left the control plane"));
+        stopDuringShutdown("as the fabric goes", up -> up.printed("lab: deleted"));
+    }
+
+    private void stopDuringBurst(int answered) throws Exception {
+        Up up = running = new Up();
+        up.awaitPoint("up says it is up", () -> up.printed("hyperplane is up"));
+        assertThat(healthy()).as("up said where it is only once it is ready").isTrue();
+        AtomicInteger done = new AtomicInteger();
+        AtomicInteger succeeded = new AtomicInteger();
+        try (LambdaClient lambda = AwsClients.lambda(ENDPOINT, credentials(data()));
+             IamClient iam = AwsClients.iam(ENDPOINT, credentials(data()));
+             ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            ensureFunction(lambda, iam);
+            for (int i = 0; i < BURST; i++) {
+                callers.submit(() -> {
+                    try {
+                        if (lambda.invoke(b -> b.functionName("burst")).payload().asUtf8String().equals("\"ok\"")) {
+                            succeeded.incrementAndGet();
+                        }
+                    } catch (RuntimeException stoppedMidCall) {
+                        // up was stopped while this call ran
+                    } finally {
+                        done.incrementAndGet();
+                    }
+                });
+            }
+            up.awaitPoint(answered + " of the burst answered", () -> done.get() >= answered);
+            if (answered == BURST) {
+                assertThat(succeeded.get()).as("every invocation sent once up said it is up").isEqualTo(BURST);
+            }
+            up.sigterm();
+            up.awaitExit();
+        }
+        assertNothingLeft("after " + answered + " of a burst of " + BURST + " were answered", up);
+        running = null;
+    }
+
+    private static void ensureFunction(LambdaClient lambda, IamClient iam) {
+        try {
+            lambda.getFunction(b -> b.functionName("burst"));
+        } catch (ResourceNotFoundException e) {
+            String role = iam.createRole(b -> b.roleName("burst").assumeRolePolicyDocument(RuntimeWorld.TRUST)).role().arn();
+            lambda.createFunction(b -> b.functionName("burst").role(role).runtime("python3.12").handler("app.handler")
+                    .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n"))))));
+        }
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("burst"));
+    }
+
+    private static boolean gone(long pid) {
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty();
+    }
+
+    private void stopDuringShutdown(String what, Predicate<Up> point) throws Exception {
+        Up up = running = new Up();
+        up.awaitPoint("up says it is up", () -> up.printed("hyperplane is up"));
+        try (LambdaClient lambda = AwsClients.lambda(ENDPOINT, credentials(data()))) {
+            assertThat(lambda.invoke(b -> b.functionName("burst")).statusCode()).as("an environment to tear down").isEqualTo(200);
+        }
+        up.sigterm();
+        up.awaitPoint(what, () -> point.test(up));
+        up.sigterm();
+        up.awaitExit();
+        assertNothingLeft(what + " (a second SIGTERM while stopping)", up);
+        running = null;
+    }
+
+    /** A failed run's up is stopped, and the next up on the data directory removes what it left. */
+    @AfterEach
+    void stopWhatIsLeft() throws Exception {
+        if (running != null && running.process.isAlive()) {
+            running.sigterm();
+            running.process.waitFor(90, TimeUnit.SECONDS);
+        }
+        if (running != null) {
+            for (long pid : running.started) { // what up failed to stop, by the pid it had
+                ProcessHandle.of(pid).ifPresent(p -> {
+                    p.destroy();
+                    p.onExit().completeOnTimeout(p, 20, TimeUnit.SECONDS).join();
+                    p.destroyForcibly();
+                });
+            }
+            Up cleaner = new Up();
+            cleaner.awaitPoint("up says it is up", () -> cleaner.printed("hyperplane is up"));
+            cleaner.sigterm();
+            cleaner.awaitExit();
+        }
+    }
+}
