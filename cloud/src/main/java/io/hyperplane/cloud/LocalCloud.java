@@ -107,7 +107,8 @@ public final class LocalCloud implements AutoCloseable {
         }
         progress.accept("starting the control plane (store in " + settings.server().dataDir() + ")");
         LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
-        server = ControlPlaneServer.start(settings.server(), fabric);
+        // Its credentials file is written only when an Invoke would succeed (awaitReady, below).
+        server = ControlPlaneServer.startUnannounced(settings.server(), fabric);
         fabric.pinUnderlay();
         giveUpIfAbandoned();
         progress.accept("joining the forwarder node's and the worker's hosts to the underlay");
@@ -131,6 +132,7 @@ public final class LocalCloud implements AutoCloseable {
                     settings.server().dataDir().resolve("worker-legacy"));
         }
         awaitReady();
+        server.writeCredentialsFile();
     }
 
     private void giveUpIfAbandoned() {

@@ -163,6 +163,11 @@ class StopAnywhereEndToEndTest {
         running = null;
     }
 
+    /** Whether the start-up point is at or after up's announcement (the data directory is new until then). */
+    private static boolean announced(String point) {
+        return point.equals("once up says it is up");
+    }
+
     private static ProfileCredentialsProvider credentials(Path data) {
         return ProfileCredentialsProvider.builder()
                 .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
@@ -198,6 +203,10 @@ class StopAnywhereEndToEndTest {
         startUp.put("once up says it is up", up -> up.printed("hyperplane is up"));
         for (var point : startUp.entrySet()) {
             stopAt(point.getKey(), point.getValue());
+            if (!announced(point.getKey())) {
+                assertThat(data.resolve("credentials")).as("stopped %s, before it was ready: up wrote no credentials", point.getKey())
+                        .doesNotExist();
+            }
         }
         // A burst: 16 invocations at once, stopped after 1, 4, 8 and all 16 have been answered.
         for (int answered : new int[] {1, 4, 8, BURST}) {

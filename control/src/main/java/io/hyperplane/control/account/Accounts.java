@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -68,30 +69,46 @@ public final class Accounts implements CredentialLookup {
     }
 
     /**
-     * The default account's credential: the one in {@code credentialsFile} if it names a key this
-     * store knows, else a new account whose key is written there. Returns whether it is new.
+     * The default account's credential: the one {@code remembered} (or, from a data directory of
+     * before that file, {@code credentialsFile}) names if this store knows its key, else a new
+     * account. {@code remembered} is the server's own memory of it, written at once; the
+     * credentials file users read is written by {@link #writeCredentialsFile} when the system
+     * says it is ready. Returns whether the account is new.
      */
-    public DefaultAccount ensureDefault(Path credentialsFile) throws IOException {
-        if (Files.exists(credentialsFile)) {
-            for (String line : Files.readAllLines(credentialsFile)) {
-                String[] kv = line.split("=", 2);
-                if (kv.length == 2 && kv[0].trim().equals("aws_access_key_id")) {
-                    Optional<Credential> known = find(kv[1].trim());
-                    if (known.isPresent()) {
-                        return new DefaultAccount(known.get(), false);
-                    }
+    public DefaultAccount ensureDefault(Path remembered, Path credentialsFile) throws IOException {
+        for (Path file : List.of(remembered, credentialsFile)) {
+            Optional<Credential> known = knownKey(file);
+            if (known.isPresent()) {
+                if (!Files.exists(remembered)) {
+                    writeCredentialsFile(remembered, known.get());
                 }
+                return new DefaultAccount(known.get(), false);
             }
         }
         Credential created = create();
-        writeCredentialsFile(credentialsFile, created);
+        writeCredentialsFile(remembered, created);
         return new DefaultAccount(created, true);
+    }
+
+    /** The key an AWS shared-credentials file names, if the file exists and this store knows the key. */
+    private Optional<Credential> knownKey(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        for (String line : Files.readAllLines(file)) {
+            String[] kv = line.split("=", 2);
+            if (kv.length == 2 && kv[0].trim().equals("aws_access_key_id")) {
+                return find(kv[1].trim());
+            }
+        }
+        return Optional.empty();
     }
 
     public record DefaultAccount(Credential credential, boolean created) {
     }
 
-    private static void writeCredentialsFile(Path file, Credential credential) throws IOException {
+    /** {@code credential} as an AWS shared-credentials file's default profile, root's alone, written whole or not at all. */
+    public static void writeCredentialsFile(Path file, Credential credential) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.writeString(tmp, "[default]\naws_access_key_id = " + credential.accessKeyId()

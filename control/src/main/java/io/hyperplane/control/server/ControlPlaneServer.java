@@ -68,6 +68,8 @@ import java.util.function.Function;
 public final class ControlPlaneServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneServer.class);
     private static final String XML = "text/xml;charset=UTF-8";
+    /** The server's own memory of its default account's key (the credentials file is what users read, written when ready). */
+    static final String DEFAULT_ACCOUNT_FILE = "default-account";
 
     /** Where state lives and where to listen; {@code jdbcUrl} null means embedded H2 in {@code dataDir}. */
     public record Settings(Path dataDir, String host, int port, String jdbcUrl, String jdbcUser, String jdbcPassword,
@@ -175,7 +177,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         try {
             accounts = new Accounts(db);
             credentialsFile = settings.dataDir().resolve("credentials");
-            defaultAccount = accounts.ensureDefault(credentialsFile);
+            defaultAccount = accounts.ensureDefault(settings.dataDir().resolve(DEFAULT_ACCOUNT_FILE), credentialsFile);
             fabricSync = new FabricSync(db, fabric);
             started.add(fabricSync);
             fabricSync.syncNow(); // adopt or rebuild what the store says exists, before serving
@@ -244,14 +246,37 @@ public final class ControlPlaneServer implements AutoCloseable {
         }
     }
 
-    /** A server with no fabric: the API and store alone. */
+    /** A server with no fabric: the API and store alone; its credentials file is written. */
     public static ControlPlaneServer start(Settings settings) throws IOException {
-        return new ControlPlaneServer(settings, Fabric.NONE);
+        return start(settings, Fabric.NONE);
     }
 
-    /** A server whose VPCs, subnets and instances become real networks through {@code fabric}. */
+    /**
+     * A server whose VPCs, subnets and instances become real networks through {@code fabric}; its
+     * credentials file is written once it serves.
+     */
     public static ControlPlaneServer start(Settings settings, Fabric fabric) throws IOException {
+        ControlPlaneServer server = startUnannounced(settings, fabric);
+        try {
+            server.writeCredentialsFile();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    /**
+     * A server that does not write its credentials file yet: for a system that has more to start
+     * (a node, workers) before an Invoke would succeed, and says so with {@link #writeCredentialsFile}.
+     */
+    public static ControlPlaneServer startUnannounced(Settings settings, Fabric fabric) throws IOException {
         return new ControlPlaneServer(settings, fabric);
+    }
+
+    /** Writes the default account's key to {@link #credentialsFile()} (AWS shared-credentials format, 0600). */
+    public void writeCredentialsFile() throws IOException {
+        Accounts.writeCredentialsFile(credentialsFile, defaultAccount.credential());
     }
 
     /** Converges the fabric now (otherwise it happens in the background within moments of a change). */

@@ -367,18 +367,12 @@ public final class LabFabric implements Fabric {
         if (ruleset.equals(loaded.get(ns))) {
             return;
         }
-        Path file = Files.createTempFile("hp-fabric", ".nft");
-        try {
-            Files.writeString(file, ruleset, StandardCharsets.UTF_8);
-            ExecResult r = Commands.run(STEP, Namespaces.execIn(ns, List.of("nft", "-f", file.toString())));
-            if (!r.ok()) {
-                loaded.remove(ns);
-                throw new IllegalStateException("nft in " + ns + " failed: " + r.stderr().strip() + "\n" + ruleset);
-            }
-            loaded.put(ns, ruleset);
-        } finally {
-            Files.deleteIfExists(file);
+        ExecResult r = Commands.run(STEP, Namespaces.execIn(ns, List.of("nft", "-f", "-")), ruleset);
+        if (!r.ok()) {
+            loaded.remove(ns);
+            throw new IllegalStateException("nft in " + ns + " failed: " + r.stderr().strip() + "\n" + ruleset);
         }
+        loaded.put(ns, ruleset);
     }
 
     private static int prefixLength(String cidr) {

@@ -59,6 +59,15 @@ public final class Commands {
 
     /** Runs and returns however it ended; a timeout reports exit code -1 and says so on stderr. */
     public static ExecResult run(Duration timeout, List<String> command) {
+        return run(timeout, command, null);
+    }
+
+    /**
+     * As {@link #run(Duration, List)}, with {@code input} (null: none) on the command's standard
+     * input: what would otherwise go through a temporary file, which a kill -9 at the wrong moment
+     * would leave behind.
+     */
+    public static ExecResult run(Duration timeout, List<String> command, String input) {
         Process process;
         try {
             process = new ProcessBuilder(asStarted(command)).start();
@@ -68,7 +77,11 @@ public final class Commands {
         FutureTask<String> out = drain(process.getInputStream());
         FutureTask<String> err = drain(process.getErrorStream());
         try {
-            process.getOutputStream().close();
+            try (var stdin = process.getOutputStream()) {
+                if (input != null) {
+                    stdin.write(input.getBytes(StandardCharsets.UTF_8));
+                }
+            }
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
