@@ -1,42 +1,24 @@
 package io.hyperplane.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.hyperplane.client.Ec2QueryClient;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code hyperplane enis}: each Hyperplane ENI's key, address, state, users, and its load on the nodes. */
 @Command(name = "enis", mixinStandardHelpOptions = true,
         description = "List the account's Hyperplane ENIs: key (subnet + security groups), IP, state, the functions and execution"
                 + " environments using each, and the flows and NAT ports in use on it as reported by the live forwarder nodes.")
-final class EnisCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Option(names = "--json", description = "Print the server's JSON view as is.")
-    boolean json;
-
-    @Mixin
-    ServerClientOptions server;
+final class EnisCommand extends AccountViewCommand {
+    @Override
+    String path() {
+        return "/hyperplane/v1/enis";
+    }
 
     @Override
-    public Integer call() throws Exception {
-        Ec2QueryClient client = server.client();
-        JsonNode view = new ObjectMapper().readTree(client.getJson("/hyperplane/v1/enis"));
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(PrettyJson.of(view));
-            return 0;
-        }
+    void print(JsonNode view, PrintWriter out) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"ENI", "SUBNET", "GROUPS", "IP", "STATE", "FUNCTIONS", "EES", "FLOWS", "NAT PORTS"});
         for (JsonNode eni : view.path("NetworkInterfaces")) {
@@ -58,6 +40,5 @@ final class EnisCommand implements Callable<Integer> {
         if (view.path("Nodes").isEmpty()) {
             out.println("  (none registered)");
         }
-        return 0;
     }
 }
