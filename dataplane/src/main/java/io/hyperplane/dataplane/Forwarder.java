@@ -141,6 +141,12 @@ public final class Forwarder {
      * 4 s, so an entry outlives its 60 s by at most that, at a few µs of work a second.
      */
     private static final int NEIGHBOR_SWEEP_PER_SECOND = 8192;
+    /**
+     * How long before a next hop in use lapses the node asks it again (once per arpRetrySeconds):
+     * ten chances for the answer to come back through a node that is queueing a burst, so the
+     * entry is renewed before it expires and the next hop never goes dark (NeighborTable).
+     */
+    private static final int NEIGHBOR_REFRESH_SECONDS = 10;
 
     private static final int ETHERNET_MIN_FRAME = 60; // without FCS (IEEE 802.3)
     private static final int PENDING_SLOT_BYTES = 2048;
@@ -168,7 +174,8 @@ public final class Forwarder {
         flows = new FlowTable(settings.flowCapacity());
         nat = new NatPortAllocator(flows, this::portReclaimed);
         flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
-        neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds());
+        neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds(),
+                Math.min(NEIGHBOR_REFRESH_SECONDS, settings.neighborTtlSeconds()), settings.arpRetrySeconds());
         pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
     }
 
@@ -396,6 +403,11 @@ public final class Forwarder {
         out.send(d.buffer(), d.offset(), length, c.subnetVtep(subnet), settings.vxlanPort());
         counters.increment(Counter.FORWARDED);
         counters.increment(Counter.FORWARDED_TO_VPC);
+        if (neighbors.refreshDue(now)) {
+            // After the packet: the request goes through arpScratch, never the packet's own bytes.
+            // Unicast to the MAC we have, as a poll (RFC 1122 §2.3.2.1).
+            sendArpRequest(c, eni, subnetVni, nextHop, c.subnetVtep(subnet), mac, out);
+        }
     }
 
     private void holdAndResolve(CompiledConfig c, int eni, int subnetVni, int nextHop, int vtep, int length, PacketSink out) {
@@ -407,19 +419,24 @@ public final class Forwarder {
             counters.increment(Counter.DROP_ARP_UNRESOLVED);
         }
         if (pending.shouldRequest(slot, now, settings.arpRetrySeconds())) {
-            arpScratch.clear();
-            for (int i = 0; i < ARP_FRAME_LENGTH; i++) {
-                arpScratch.put(i, (byte) 0);
-            }
-            scratchVxlan.wrap(arpScratch, 0);
-            scratchVxlan.set(subnetVni);
-            scratchEthernet.wrap(arpScratch, FrameDecoder.ETHERNET_OFFSET);
-            scratchEthernet.destination(MacAddress.BROADCAST).source(c.eniMac(eni)).type(EthernetHeader.TYPE_ARP);
-            scratchArp.wrap(arpScratch, FrameDecoder.L3_OFFSET);
-            scratchArp.set(ArpPacket.REQUEST, c.eniMac(eni), c.eniIp(eni), 0L, nextHop);
-            out.send(arpScratch, 0, ARP_FRAME_LENGTH, vtep, settings.vxlanPort());
-            counters.increment(Counter.ARP_REQUESTS_SENT);
+            sendArpRequest(c, eni, subnetVni, nextHop, vtep, MacAddress.BROADCAST, out);
         }
+    }
+
+    /** An ARP request from the ENI for {@code nextHop}, to {@code destinationMac} (broadcast to resolve, unicast to refresh). */
+    private void sendArpRequest(CompiledConfig c, int eni, int subnetVni, int nextHop, int vtep, long destinationMac, PacketSink out) {
+        arpScratch.clear();
+        for (int i = 0; i < ARP_FRAME_LENGTH; i++) {
+            arpScratch.put(i, (byte) 0);
+        }
+        scratchVxlan.wrap(arpScratch, 0);
+        scratchVxlan.set(subnetVni);
+        scratchEthernet.wrap(arpScratch, FrameDecoder.ETHERNET_OFFSET);
+        scratchEthernet.destination(destinationMac).source(c.eniMac(eni)).type(EthernetHeader.TYPE_ARP);
+        scratchArp.wrap(arpScratch, FrameDecoder.L3_OFFSET);
+        scratchArp.set(ArpPacket.REQUEST, c.eniMac(eni), c.eniIp(eni), 0L, nextHop);
+        out.send(arpScratch, 0, ARP_FRAME_LENGTH, vtep, settings.vxlanPort());
+        counters.increment(Counter.ARP_REQUESTS_SENT);
     }
 
     // ---- VPC -> EE ------------------------------------------------------------------------------

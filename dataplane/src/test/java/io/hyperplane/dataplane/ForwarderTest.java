@@ -579,4 +579,62 @@ class ForwarderTest {
         learn(SUBNET1_VNI, RES1, RES1_MAC);
         assertThat(forwarder.neighbors().sizeOf(SUBNET1_VNI)).isEqualTo(1);
     }
+
+    /**
+     * Issue 15: the node's entry for a next hop it is sending to used to lapse once a TTL, and
+     * every packet to that host was dropped until an ARP round trip finished, for seconds when
+     * the answer queued behind a burst. Now the node asks ahead and keeps forwarding.
+     */
+    @Test
+    void shouldKeepForwardingToANextHopInUseAcrossItsTtlByAskingItAhead() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC); // at 1000
+        int ttl = forwarder.settings().neighborTtlSeconds();
+        FrameDecoder syn = eeSyn(40000, RES1, 5432);
+        assertThat(syn.ethernet.destination()).isEqualTo(RES1_MAC);
+        establish(40000);
+        long requestsBefore = count(Counter.ARP_REQUESTS_SENT);
+
+        forwarder.tick(1000 + ttl - 5, out); // the last seconds of the entry: the next packet also asks
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 0), HOST);
+
+        assertThat(out.sent).hasSize(2);
+        assertThat(decode(out.sent.get(0)).tcp.flags()).as("the packet goes out first, on the MAC we have").isEqualTo(TcpHeader.ACK);
+        FrameDecoder request = decode(out.sent.get(1));
+        assertThat(request.arp.operation()).isEqualTo(ArpPacket.REQUEST);
+        assertThat(request.arp.targetIp()).isEqualTo(RES1);
+        assertThat(request.ethernet.destination()).as("a unicast poll (RFC 1122 2.3.2.1)").isEqualTo(RES1_MAC);
+        assertThat(count(Counter.ARP_REQUESTS_SENT)).isEqualTo(requestsBefore + 1);
+        out.sent.clear();
+
+        learn(SUBNET1_VNI, RES1, RES1_MAC); // the answer
+        forwarder.tick(1000 + ttl + 1, out); // past the old expiry
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 1), HOST);
+
+        assertThat(decode(out.only()).ethernet.destination()).as("no gap at the old expiry").isEqualTo(RES1_MAC);
+        assertThat(count(Counter.DROP_ARP_UNRESOLVED)).isZero();
+    }
+
+    @Test
+    void shouldResolveAgainWhenANextHopStopsAnsweringItsRefreshes() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        int ttl = forwarder.settings().neighborTtlSeconds();
+        eeSyn(40000, RES1, 5432);
+        establish(40000);
+        forwarder.tick(1000 + ttl - 1, out);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 0), HOST);
+        out.sent.clear();
+
+        forwarder.tick(1000 + ttl, out); // never answered: the entry lapses on time
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 1), HOST);
+
+        FrameDecoder request = decode(out.only());
+        assertThat(request.arp.operation()).as("held and resolved as for a new next hop").isEqualTo(ArpPacket.REQUEST);
+        assertThat(request.ethernet.destination()).isEqualTo(MacAddress.BROADCAST);
+    }
+
+    /** The server's SYN-ACK for the connection from EE port {@code port} (port preserved): the flow is established. */
+    private void establish(int port) {
+        process(TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, port, TcpHeader.SYN | TcpHeader.ACK, 5), VTEP);
+        assertThat(out.only().destinationIp()).isEqualTo(HOST);
+    }
 }

@@ -124,7 +124,9 @@ class FabricEndToEndTest {
         // Revoke: an established connection survives (connection tracking), new ones fail.
         CompletableFuture<JsonNode> established = CompletableFuture.supplyAsync(() -> probe(b.instanceId(), "http-keepalive",
                 a.privateIpAddress() + ":8080", "/whoami", "--count", "6", "--hold-ms", "1000", "--timeout-ms", "3000"));
-        sleep(2500);
+        String fromB = LabFabric.instanceNamespace(PREFIX, b.instanceId());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                !run(fromB, "ss", "-Htn", "state", "established", "dst", a.privateIpAddress() + ":8080").isBlank());
         ec2.revokeSecurityGroupIngress(r -> r.groupId(web).ipPermissions(http));
         server.syncFabric();
         JsonNode fresh = probe(b.instanceId(), "http", a.privateIpAddress() + ":8080", "/whoami", "--timeout-ms", "1500");
@@ -354,14 +356,6 @@ class FabricEndToEndTest {
     private static final class Ec2Lines {
         static String field(String line, int index) {
             return line.trim().split("\\s+")[index];
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -183,7 +183,7 @@ class FunctionEndToEndTest {
         // the established connection keeps going, a new one is refused.
         CompletableFuture<JsonNode> established = CompletableFuture.supplyAsync(() -> probe("http-keepalive", target, "/whoami",
                 "--count", "6", "--hold-ms", "700", "--timeout-ms", "3000"));
-        Thread.sleep(1500);
+        awaitEstablished(target);
         long before = server.nodeConfig().current().version();
         ec2.revokeSecurityGroupEgress(b -> b.groupId(fnGroup).ipPermissions(p -> p.ipProtocol("-1").ipRanges(r -> r.cidrIp("0.0.0.0/0"))));
         long revoked = System.nanoTime();
@@ -200,7 +200,7 @@ class FunctionEndToEndTest {
         String acl = ec2.describeNetworkAcls(b -> b.filters(f -> f.name("association.subnet-id").values(subnet))).networkAcls().getFirst().networkAclId();
         CompletableFuture<JsonNode> cut = CompletableFuture.supplyAsync(() -> probe("http-keepalive", target, "/whoami",
                 "--count", "8", "--hold-ms", "700", "--timeout-ms", "1500"));
-        Thread.sleep(1500);
+        awaitEstablished(target);
         ec2.createNetworkAclEntry(b -> b.networkAclId(acl).ruleNumber(50).egress(true).protocol("6").ruleAction("deny")
                 .cidrBlock(db.privateIpAddress() + "/32").portRange(r -> r.from(8080).to(8080)));
         JsonNode afterDeny = cut.join();
@@ -283,5 +283,11 @@ class FunctionEndToEndTest {
 
     private static String command(String... args) throws IOException, InterruptedException {
         return LocalCloud.run(args);
+    }
+
+    /** Until the EE has a connection established to {@code target}: the keep-alive probe's flow exists. */
+    private void awaitEstablished(String target) {
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                !command("ip", "netns", "exec", made.get(2), "ss", "-Htn", "state", "established", "dst", target).isBlank());
     }
 }

@@ -7,6 +7,7 @@ import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.lab.spec.DeviceNames;
 import io.hyperplane.lab.spec.LabSpec;
+import io.hyperplane.lab.service.ServiceHost;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -131,6 +132,14 @@ final class Topology {
         String routerNs = spec.namespace(vpc.router().name());
         LabSpec.Subnet subnet = vpc.subnet(resource.subnet());
         namespace(ns);
+        // A resource is a server that every EE behind one ENI address connects to at once (the
+        // data-plane test holds 10,000 connections). The kernel caps a listener's backlog at
+        // somaxconn, 4,096 in a new namespace: a burst larger than that overflows the accept queue
+        // while the service host catches up, handshakes are dropped, and a client whose request
+        // socket then expires is answered with a reset (issue 15). These are this namespace's
+        // own settings; the machine's are untouched.
+        shell(ns, "echo " + ServiceHost.BACKLOG + " > /proc/sys/net/core/somaxconn"
+                + " && echo " + ServiceHost.BACKLOG + " > /proc/sys/net/ipv4/tcp_max_syn_backlog");
         String port = DeviceNames.resourcePort(prefix);
         String peer = DeviceNames.resourcePeer(prefix, index);
         ip(ns, "link", "add", port, "type", "veth", "peer", "name", peer, "netns", routerNs);

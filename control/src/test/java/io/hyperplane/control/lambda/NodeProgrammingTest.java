@@ -96,9 +96,8 @@ class NodeProgrammingTest {
         assertThat(withEni.subnets().getFirst().networkAclId()).as("the subnet's ACL travels with it").isNotBlank();
         assertThat(withEni.routeTables().getFirst().routes()).extracting(NodeSnapshot.Route::target).contains("local");
 
-        // The node has not applied it yet: the ENI is being attached and the function waits.
-        Thread.sleep(1500);
-        assertThat(w.configuration("fn").state()).isEqualTo(State.PENDING);
+        // The node has not applied it yet: the ENI is being attached and the function waits, and keeps waiting.
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10)).until(() -> w.configuration("fn").state() == State.PENDING);
         assertThat(w.enis().getFirst().statusAsString()).isEqualTo("attaching");
         w.heartbeat("n1", withEni.version());
         await().atMost(Duration.ofSeconds(30)).until(() -> w.configuration("fn").state() == State.ACTIVE);
@@ -155,8 +154,8 @@ class NodeProgrammingTest {
         try {
             await().atMost(Duration.ofSeconds(10)).until(() -> !w.server.nodes().live().isEmpty());
             w.lambda.updateFunctionConfiguration(b -> b.functionName("ok").vpcConfig(v -> v.subnetIds(x.subnetB()).securityGroupIds(x.group())));
-            Thread.sleep(1000);
-            assertThat(w.configuration("ok").lastUpdateStatus()).isEqualTo(LastUpdateStatus.IN_PROGRESS);
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
+                    .until(() -> w.configuration("ok").lastUpdateStatus() == LastUpdateStatus.IN_PROGRESS);
             assertThat(w.functionsOn(oldEni)).as("invokes keep the old configuration meanwhile").containsExactly("ok:$LATEST");
             await().atMost(Duration.ofSeconds(30)).until(() -> w.configuration("ok").lastUpdateStatus() == LastUpdateStatus.FAILED);
             assertThat(w.configuration("ok").lastUpdateStatusReasonCodeAsString()).isEqualTo("InternalError");
@@ -233,8 +232,8 @@ class NodeProgrammingTest {
         start(FunctionReconciler.Settings.DEFAULTS);
         assertThat(w.configuration("fn").state()).isEqualTo(State.PENDING);
         w.heartbeat("n1", 0);
-        Thread.sleep(1500);
-        assertThat(w.configuration("fn").state()).as("the node is still behind").isEqualTo(State.PENDING);
+        // The node is still behind: the function stays Pending.
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(10)).until(() -> w.configuration("fn").state() == State.PENDING);
         NodeSnapshot current = poll(-1, 0);
         assertThat(current.enis()).extracting(NodeSnapshot.Eni::id).containsExactly(eni);
         w.heartbeat("n1", current.version());

@@ -28,7 +28,12 @@ import java.util.List;
  * </pre>
  */
 public final class ServiceHost implements Closeable {
-    public static final int BACKLOG = 4096; // the kernel caps it at net.core.somaxconn
+    /**
+     * Every connection one ENI address can have open to one port (NAT ports 1024-65535), so a
+     * burst from behind one ENI never overflows the accept queue. The kernel caps it at the
+     * namespace's net.core.somaxconn, which the lab raises to this in resource namespaces.
+     */
+    public static final int BACKLOG = 65_535;
     private static final int READ_BUFFER = 64 * 1024;
     private static final int ACCEPTS_PER_WAKEUP = 256; // bounded so one busy listener cannot starve the rest
     private static final int DATAGRAMS_PER_WAKEUP = 64;
