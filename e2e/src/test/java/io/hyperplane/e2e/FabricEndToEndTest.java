@@ -320,6 +320,7 @@ class FabricEndToEndTest {
             Namespaces.killProcesses(made, Duration.ofSeconds(3));
             made.forEach(Namespaces::delete);
             server.forwarderNodes().remove("tn1");
+            Directories.deleteTree(dir); // the node's state
         }
         ec2.terminateInstances(b -> b.instanceIds(target.instanceId()));
         server.syncFabric();
