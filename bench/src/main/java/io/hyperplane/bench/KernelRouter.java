@@ -52,9 +52,7 @@ final class KernelRouter {
         for (List<String> command : commands) {
             run(lab, nodeNamespace, command);
         }
-        Path rules = Files.createTempFile("hp-kernel-router", ".nft");
-        try {
-            Files.writeString(rules, """
+        String rules = """
                 table ip %s {
                     chain underlay_prerouting {
                         type filter hook prerouting priority raw; policy accept;
@@ -69,11 +67,8 @@ final class KernelRouter {
                         oifname "%s" masquerade
                     }
                 }
-                """.formatted(TABLE, eniDev));
-            run(lab, nodeNamespace, List.of("nft", "-f", rules.toString()));
-        } finally {
-            Files.deleteIfExists(rules);
-        }
+                """.formatted(TABLE, eniDev);
+        run(lab, nodeNamespace, List.of("nft", "-f", "-"), rules);
     }
 
     private static List<String> vxlan(String dev, int vni, String local, String remote, String underlay) {
@@ -91,7 +86,12 @@ final class KernelRouter {
     }
 
     private static ExecResult run(Lab lab, String namespace, List<String> command) {
-        ExecResult r = lab.exec(namespace, COMMAND_TIMEOUT, command.toArray(String[]::new));
+        return run(lab, namespace, command, null);
+    }
+
+    /** {@code input}: the command's standard input, or null. */
+    private static ExecResult run(Lab lab, String namespace, List<String> command, String input) {
+        ExecResult r = lab.execWithInput(namespace, COMMAND_TIMEOUT, input, command.toArray(String[]::new));
         if (!r.ok()) {
             throw new IllegalStateException("kernel router: '" + String.join(" ", command) + "' in " + namespace
                     + " failed (exit " + r.exitCode() + "): " + r.stderr().strip());

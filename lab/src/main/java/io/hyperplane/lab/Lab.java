@@ -207,8 +207,13 @@ public final class Lab {
      * namespace, so a lab handle cannot reach outside its lab.
      */
     public ExecResult exec(String namespace, Duration timeout, String... command) {
+        return execWithInput(namespace, timeout, null, command);
+    }
+
+    /** As {@link #exec}, with {@code input} on the command's standard input (an nft ruleset, say: no temporary file to leave behind). */
+    public ExecResult execWithInput(String namespace, Duration timeout, String input, String... command) {
         requireLabNamespace(namespace);
-        return Commands.run(timeout, Namespaces.execIn(namespace, List.of(command)));
+        return Commands.run(timeout, Namespaces.execIn(namespace, List.of(command)), input);
     }
 
     /**
