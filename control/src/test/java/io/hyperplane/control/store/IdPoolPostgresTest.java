@@ -1,27 +1,15 @@
 package io.hyperplane.control.store;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The pools on PostgreSQL: a private cluster for the class, a new database per test. */
 class IdPoolPostgresTest extends IdPoolContract {
-    private static PostgresCluster cluster;
-
-    @BeforeAll
-    static void startCluster() throws Exception {
-        cluster = PostgresCluster.start();
-    }
-
-    @AfterAll
-    static void stopCluster() throws Exception {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+    @RegisterExtension
+    static final PostgresCluster.PerClass postgres = new PostgresCluster.PerClass();
 
     @Override
     Database open() throws Exception {
-        return Database.open(cluster.newDatabase(), cluster.user(), null);
+        return postgres.newDatabase();
     }
 
     @Override

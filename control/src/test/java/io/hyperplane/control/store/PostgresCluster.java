@@ -1,5 +1,9 @@
 package io.hyperplane.control.store;
 
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -94,6 +98,40 @@ public final class PostgresCluster implements AutoCloseable {
                     .max(Comparator.comparingInt(v -> Integer.parseInt(v.getFileName().toString().replaceAll("\\D", "0"))))
                     .map(v -> v.resolve("bin"))
                     .orElseThrow(() -> new IOException("no initdb under " + root));
+        }
+    }
+
+    /**
+     * One cluster for a test class, a new database per test: {@code @RegisterExtension static final
+     * PostgresCluster.PerClass postgres = new PostgresCluster.PerClass();}.
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+        private PostgresCluster cluster;
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws Exception {
+            cluster = start();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) throws Exception {
+            if (cluster != null) {
+                cluster.close();
+            }
+        }
+
+        /** The JDBC URL of a new, empty database. */
+        public String newDatabaseUrl() throws IOException, InterruptedException {
+            return cluster.newDatabase();
+        }
+
+        public String user() {
+            return cluster.user();
+        }
+
+        /** A new, empty database, opened (and migrated). */
+        public Database newDatabase() throws IOException, InterruptedException {
+            return Database.open(cluster.newDatabase(), cluster.user(), null);
         }
     }
 }
