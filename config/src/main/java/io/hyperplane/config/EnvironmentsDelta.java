@@ -32,8 +32,7 @@ public record EnvironmentsDelta(long base, long version, List<NodeSnapshot.Execu
         if (snapshot.version() != base) {
             throw new IllegalArgumentException("environments delta " + base + " -> " + version + " does not apply to version " + snapshot.version());
         }
-        return new NodeSnapshot(version, snapshot.eeGateway(), snapshot.vpcs(), snapshot.subnets(), snapshot.securityGroups(),
-                snapshot.networkAcls(), snapshot.routeTables(), snapshot.enis(), environments(snapshot.executionEnvironments(), put, remove));
+        return snapshot.withEnvironments(version, environments(snapshot.executionEnvironments(), put, remove));
     }
 
     /** {@code environments} with {@code put} and {@code remove} applied, ordered by VNI. */

@@ -32,7 +32,8 @@ public record NodeSnapshot(
         List<NetworkAcl> networkAcls,
         List<RouteTable> routeTables,
         List<Eni> enis,
-        List<ExecutionEnvironment> executionEnvironments) {
+        List<ExecutionEnvironment> executionEnvironments,
+        List<NatGateway> natGateways) {
 
     public NodeSnapshot {
         if (version < 0) {
@@ -46,7 +47,27 @@ public record NodeSnapshot(
         routeTables = List.copyOf(orEmpty(routeTables));
         enis = List.copyOf(orEmpty(enis));
         executionEnvironments = List.copyOf(orEmpty(executionEnvironments));
-        validateReferences(vpcs, subnets, securityGroups, networkAcls, routeTables, enis, executionEnvironments);
+        natGateways = List.copyOf(orEmpty(natGateways));
+        validateReferences(vpcs, subnets, securityGroups, networkAcls, routeTables, enis, executionEnvironments, natGateways);
+    }
+
+    /** A snapshot without NAT gateways. */
+    public NodeSnapshot(long version, Gateway eeGateway, List<Vpc> vpcs, List<Subnet> subnets, List<SecurityGroup> securityGroups,
+                        List<NetworkAcl> networkAcls, List<RouteTable> routeTables, List<Eni> enis,
+                        List<ExecutionEnvironment> executionEnvironments) {
+        this(version, eeGateway, vpcs, subnets, securityGroups, networkAcls, routeTables, enis, executionEnvironments, List.of());
+    }
+
+    /** This snapshot as {@code newVersion}, everything else the same. */
+    public NodeSnapshot withVersion(long newVersion) {
+        return new NodeSnapshot(newVersion, eeGateway, vpcs, subnets, securityGroups, networkAcls, routeTables, enis,
+                executionEnvironments, natGateways);
+    }
+
+    /** This snapshot with {@code environments} instead of its own, validated again. */
+    public NodeSnapshot withEnvironments(long newVersion, List<ExecutionEnvironment> environments) {
+        return new NodeSnapshot(newVersion, eeGateway, vpcs, subnets, securityGroups, networkAcls, routeTables, enis,
+                environments, natGateways);
     }
 
     private static <T> List<T> orEmpty(List<T> list) {
@@ -55,7 +76,7 @@ public record NodeSnapshot(
 
     private static void validateReferences(List<Vpc> vpcs, List<Subnet> subnets, List<SecurityGroup> groups,
                                            List<NetworkAcl> acls, List<RouteTable> tables, List<Eni> enis,
-                                           List<ExecutionEnvironment> ees) {
+                                           List<ExecutionEnvironment> ees, List<NatGateway> natGateways) {
         Map<String, Vpc> vpcById = index("vpc", vpcs, Vpc::id);
         Map<String, Subnet> subnetById = index("subnet", subnets, Subnet::id);
         Map<String, SecurityGroup> groupById = index("security group", groups, SecurityGroup::id);
@@ -86,6 +107,14 @@ public record NodeSnapshot(
         for (ExecutionEnvironment ee : ees) {
             require(eniById, ee.eniId(), "execution environment " + ee.id() + ": eniId");
             admission.admitEnvironment(ee);
+        }
+        index("NAT gateway", natGateways, NatGateway::id);
+        for (NatGateway nat : natGateways) {
+            if (eniById.containsKey(nat.id())) {
+                throw new IllegalArgumentException("NAT gateway " + nat.id() + ": id is an ENI's too");
+            }
+            admission.admitEni(require(subnetById, nat.subnetId(), "NAT gateway " + nat.id() + ": subnetId"),
+                    new Eni(nat.id(), nat.ip(), nat.mac(), nat.subnetId(), List.of()));
         }
     }
 
@@ -235,7 +264,14 @@ public record NodeSnapshot(
         }
     }
 
-    /** A route: destination prefix and target: "local", "blackhole", or a gateway id (not yet forwarded). */
+    /**
+     * A route: destination prefix and target: "local", "blackhole", an internet gateway "igw-…" or
+     * a NAT gateway "nat-…" (DESIGN.md §11). What a node does with a gateway target depends on who
+     * sends: a Lambda ENI has no public address, so "igw-…" is no way out for it (drop-no-route),
+     * while "nat-…" sends it to the subnet's router, which hands it to the NAT gateway; a NAT
+     * gateway or the service egress send "igw-…" traffic to their subnet's router, which maps them
+     * onto their public address.
+     */
     public record Route(String destination, String target) {
         public Route {
             Ipv4Cidr.parse(destination);
@@ -243,13 +279,50 @@ public record NodeSnapshot(
         }
     }
 
-    /** A Hyperplane ENI: one address in one subnet, shared by every EE of its (subnet, SG set). */
-    public record Eni(String id, String ip, String mac, String subnetId, List<String> securityGroupIds) {
+    /**
+     * A Hyperplane ENI: one address in one subnet, shared by every EE of its (subnet, SG set).
+     * {@code kind} is {@link #LAMBDA} (null reads as it) or {@link #SERVICE_EGRESS}: the
+     * service-owned egress of functions without a VpcConfig (config.fabric.Internet), which forwards
+     * only to public addresses.
+     */
+    public record Eni(String id, String ip, String mac, String subnetId, List<String> securityGroupIds, String kind) {
+        public static final String LAMBDA = "lambda";
+        public static final String SERVICE_EGRESS = "service-egress";
+
         public Eni {
             requireId(id, "eni");
             Ipv4Address.parse(ip);
             MacAddress.parse(mac);
             securityGroupIds = List.copyOf(orEmpty(securityGroupIds));
+            kind = kind == null ? LAMBDA : kind;
+            if (!kind.equals(LAMBDA) && !kind.equals(SERVICE_EGRESS)) {
+                throw new IllegalArgumentException("eni " + id + ": kind '" + kind + "' must be " + LAMBDA + " or " + SERVICE_EGRESS);
+            }
+        }
+
+        public Eni(String id, String ip, String mac, String subnetId, List<String> securityGroupIds) {
+            this(id, ip, mac, subnetId, securityGroupIds, LAMBDA);
+        }
+
+        public boolean serviceEgress() {
+            return SERVICE_EGRESS.equals(kind);
+        }
+    }
+
+    /**
+     * A NAT gateway, a Hyperplane service on the nodes like a Lambda ENI (DESIGN.md §11): its private
+     * address and MAC in its subnet. Frames its subnet's router sends to that MAC are flows from
+     * the VPC's private subnets, source-NATed onto {@code ip} (a port per destination, at most
+     * 55,000 connections to one destination IP, port and protocol) and routed by its subnet's route
+     * table; a public NAT gateway's subnet routes to an internet gateway, whose router maps {@code ip}
+     * onto its Elastic IP.
+     */
+    public record NatGateway(String id, String ip, String mac, String subnetId) {
+        public NatGateway {
+            requireId(id, "NAT gateway");
+            Ipv4Address.parse(ip);
+            MacAddress.parse(mac);
+            requireId(subnetId, "NAT gateway " + id + " subnet");
         }
     }
 

@@ -554,8 +554,7 @@ public final class NodeConfigPublisher implements AutoCloseable {
             List<NodeSnapshot.ExecutionEnvironment> newer = previous.snapshot().executionEnvironments().stream()
                     .filter(ee -> changedMeanwhile.contains(ee.id()) && enis.contains(ee.eniId())).toList();
             try {
-                content = new NodeSnapshot(0, read.eeGateway(), read.vpcs(), read.subnets(), read.securityGroups(), read.networkAcls(),
-                        read.routeTables(), read.enis(), EnvironmentsDelta.environments(read.executionEnvironments(), newer, List.copyOf(changedMeanwhile)));
+                content = read.withEnvironments(0, EnvironmentsDelta.environments(read.executionEnvironments(), newer, List.copyOf(changedMeanwhile)));
             } catch (IllegalArgumentException e) { // an environment changed meanwhile no longer fits: the store's state it is
                 LOG.debug("environments changed during the rebuild left as read: {}", e.getMessage());
             }
@@ -563,8 +562,7 @@ public final class NodeConfigPublisher implements AutoCloseable {
         if (previous != null && sameContent(previous.snapshot(), content)) {
             return previous;
         }
-        return publish(new Published(new NodeSnapshot(nextVersion(), content.eeGateway(), content.vpcs(), content.subnets(),
-                content.securityGroups(), content.networkAcls(), content.routeTables(), content.enis(), content.executionEnvironments()), null));
+        return publish(new Published(content.withVersion(nextVersion()), null));
     }
 
     private Published publish(Published next) {
@@ -608,7 +606,7 @@ public final class NodeConfigPublisher implements AutoCloseable {
         return a.eeGateway().equals(b.eeGateway()) && a.vpcs().equals(b.vpcs()) && a.subnets().equals(b.subnets())
                 && a.securityGroups().equals(b.securityGroups()) && a.networkAcls().equals(b.networkAcls())
                 && a.routeTables().equals(b.routeTables()) && a.enis().equals(b.enis())
-                && a.executionEnvironments().equals(b.executionEnvironments());
+                && a.executionEnvironments().equals(b.executionEnvironments()) && a.natGateways().equals(b.natGateways());
     }
 
     /**
