@@ -151,11 +151,17 @@ public final class TestConfigs {
      * routes 0.0.0.0/0 to the service's internet gateway.
      */
     public static NodeSnapshot wayOut(long version, List<Route> privateRoutes, List<Route> publicRoutes, List<NetworkAclEntry> publicAcl) {
-        NodeSnapshot one = snapshot(version, defaultAcl(), privateRoutes);
+        return wayOut(version, privateRoutes, publicRoutes, publicAcl, "198.18.0.11", "198.18.0.21");
+    }
+
+    /** {@link #wayOut} with other underlay addresses for the worker host and the VPC's VTEP. */
+    public static NodeSnapshot wayOut(long version, List<Route> privateRoutes, List<Route> publicRoutes, List<NetworkAclEntry> publicAcl,
+                                      String host, String vtep) {
+        NodeSnapshot one = snapshot(version, defaultAcl(), privateRoutes, host, vtep);
         List<Vpc> vpcs = new ArrayList<>(one.vpcs());
         vpcs.add(new Vpc(Internet.SERVICE_EGRESS_VPC_ID, Internet.SERVICE_EGRESS_SUBNET.toString()));
         List<Subnet> subnets = new ArrayList<>(one.subnets());
-        subnets.add(new Subnet("subnet-pub", "vpc-1", "10.0.0.0/24", PUBLIC_VNI, "198.18.0.21", "acl-pub", "rtb-pub"));
+        subnets.add(new Subnet("subnet-pub", "vpc-1", "10.0.0.0/24", PUBLIC_VNI, vtep, "acl-pub", "rtb-pub"));
         subnets.add(new Subnet(Internet.SERVICE_EGRESS_SUBNET_ID, Internet.SERVICE_EGRESS_VPC_ID, Internet.SERVICE_EGRESS_SUBNET.toString(),
                 EGRESS_VNI, Internet.ROUTER_VTEP, Internet.SERVICE_EGRESS_ACL_ID, Internet.SERVICE_EGRESS_ROUTE_TABLE_ID));
         // The function's group also lets it call web servers anywhere, as a function behind a NAT gateway does.
@@ -175,7 +181,7 @@ public final class TestConfigs {
         enis.add(new Eni(Internet.SERVICE_EGRESS_ENI_ID, Internet.SERVICE_EGRESS_ADDRESS, Internet.SERVICE_EGRESS_MAC,
                 Internet.SERVICE_EGRESS_SUBNET_ID, List.of(Internet.SERVICE_EGRESS_GROUP_ID), Eni.SERVICE_EGRESS));
         List<ExecutionEnvironment> ees = new ArrayList<>(one.executionEnvironments());
-        ees.add(new ExecutionEnvironment("ee-3", EE3_VNI, "198.18.0.11", "100.64.0.13", "02:ee:00:00:00:03", Internet.SERVICE_EGRESS_ENI_ID));
+        ees.add(new ExecutionEnvironment("ee-3", EE3_VNI, host, "100.64.0.13", "02:ee:00:00:00:03", Internet.SERVICE_EGRESS_ENI_ID));
         return new NodeSnapshot(version, one.eeGateway(), vpcs, subnets, groups, acls, tables, enis, ees,
                 List.of(new NatGateway(NAT_ID, "10.0.0.5", "02:4e:00:00:00:05", "subnet-pub")));
     }

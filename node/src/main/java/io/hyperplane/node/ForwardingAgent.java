@@ -179,7 +179,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.GSO_SEGMENTS, socket.coalesced());
         c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
-        countersFile.publish(c, forwarder.flowCounts(), System.currentTimeMillis());
+        countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
         publishedEniPorts.publish(forwarder.flowCounts());
     }
 }
