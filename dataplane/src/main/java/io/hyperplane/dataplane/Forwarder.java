@@ -776,6 +776,10 @@ public final class Forwarder {
         int source = ip.source();
         int destination = ip.destination();
         int gwIp = c.natGatewayIp(gw);
+        if (source == gwIp) {
+            drop(Counter.DROP_SPOOF, gw); // nothing in the VPC sends as the NAT gateway; its replies would come back to it
+            return;
+        }
         if (isReserved(destination)) {
             drop(Counter.DROP_RESERVED_DESTINATION, gw);
             return;

@@ -301,6 +301,32 @@ class NatGatewayForwarderTest {
         assertThat(nat(NatGatewayMetric.PACKETS_DROP_COUNT)).as("all but the frame too short to name its NAT gateway").isEqualTo(4);
     }
 
+    @Test
+    void shouldNotTranslateWhatClaimsToComeFromTheNatGatewayItselfOrGoesToTheSystemsRanges() {
+        learnPublicRouter();
+        process(synFromPrivate(NAT_IP, 40000, INTERNET_HOST, 80), VTEP);
+        process(synFromPrivate(PRIVATE_HOST, 40000, ip("198.18.0.1"), 80), VTEP);
+        process(synFromPrivate(PRIVATE_HOST, 40000, ENI_IP, 80), VTEP);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_SPOOF)).isEqualTo(1);
+        assertThat(count(Counter.DROP_RESERVED_DESTINATION)).isEqualTo(1);
+        assertThat(count(Counter.DROP_NO_ROUTE)).as("another Hyperplane address of the VPC").isEqualTo(1);
+        assertThat(nat(NatGatewayMetric.PACKETS_DROP_COUNT)).isEqualTo(3);
+    }
+
+    @Test
+    void shouldKeepANatGatewaysFiguresAcrossAReloadAndDropThemWhenItGoes() {
+        learnPublicRouter();
+        outThroughNat(synFromPrivate(PRIVATE_HOST, 40000, INTERNET_HOST, 80));
+        forwarder.config(CompiledConfig.compile(TestConfigs.wayOut(2)));
+        assertThat(nat(NatGatewayMetric.CONNECTION_ATTEMPT_COUNT)).isEqualTo(1);
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(3)));
+        assertThat(forwarder.natGatewayCounters().size()).isZero();
+        process(TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, INTERNET_HOST, 80, NAT_IP, 40000, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_UNKNOWN_VNI)).as("its subnet went with it").isEqualTo(1);
+    }
+
     // ---- route targets of Lambda ENIs and the service egress --------------------------------------
 
     private void lambdaTo(int destination, int port) {
