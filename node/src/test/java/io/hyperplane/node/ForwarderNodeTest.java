@@ -155,6 +155,23 @@ class ForwarderNodeTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(counters().natGateways()).isEmpty());
     }
 
+    /** The limit and the idle timeout scaled down as a test of the way out would: 2 per destination, 1 s idle. */
+    @Test
+    void shouldScaleTheNatGatewaysLimitAndIdleTimeoutByNodeSettings() throws IOException {
+        node.close();
+        SnapshotJson.writeAtomically(wayOut(1), configFile);
+        node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
+                .flowCapacity(1024).natConnectionsPerDestination(2).tcpEstablishedTimeout(Duration.ofSeconds(1)));
+        natHandshake(40000);
+        natHandshake(40001);
+        send(vpc, TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40002, INTERNET_HOST, 80, TcpHeader.SYN, 0));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(counters().natGateways().get(NAT_ID)).containsEntry("ErrorPortAllocation", 1L));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(counters().natGateways().get(NAT_ID)).containsEntry("IdleTimeoutCount", 2L).containsEntry("ActiveConnectionCount", 0L));
+        natHandshake(40002);
+    }
+
     @Test
     void shouldForwardBothWaysOverRealSockets() throws IOException {
         handshake(40000);
