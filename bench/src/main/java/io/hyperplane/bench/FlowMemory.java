@@ -24,11 +24,12 @@ final class FlowMemory {
         Forwarder forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(flows));
         FlowTable table = forwarder.flows();
         int eni = Ipv4Address.parse("10.0.1.4");
+        int ee = Ipv4Address.parse("100.64.0.11");
         int firstDestination = Ipv4Address.parse("10.0.1.10");
         for (int i = 0; i < flows; i++) {
             int port = 1024 + (i & 0x7fff);
             int destination = firstDestination + (i >>> 15);
-            if (table.insert(5001, 6, port, destination, 5432, 1001, eni, port, FlowState.TCP_ESTABLISHED, 350) == FlowTable.NONE) {
+            if (table.insert(5001, 6, ee, port, destination, 5432, 1001, eni, port, FlowState.TCP_ESTABLISHED, 350) == FlowTable.NONE) {
                 throw new IllegalStateException("flow table refused flow " + i + " of " + flows);
             }
         }

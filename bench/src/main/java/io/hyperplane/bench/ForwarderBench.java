@@ -3,6 +3,8 @@ package io.hyperplane.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.SnapshotJson;
+import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabStatus;
 import io.hyperplane.lab.NodeLauncher;
@@ -10,6 +12,7 @@ import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.spec.LabSpecYaml;
 import io.hyperplane.lab.spec.SnapshotFactory;
+import io.hyperplane.node.CountersFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,6 +26,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -37,6 +41,14 @@ import java.util.function.Consumer;
  * Clients run in ee1, servers in res1: iperf3 for TCP throughput and 64-byte UDP, the lab probe
  * for 1-byte request/response latency and connect-exchange-close rates. Heap per flow is measured
  * in this JVM at 1M flows; the kernel's figure is the nf_conntrack slab object size.
+ * <p>
+ * The NAT gateway rows: res2 routes to res1 through a NAT gateway at 10.0.1.5 in their subnet.
+ * In our world it is a NAT gateway of the node's snapshot (added to the lab's config file, which
+ * the node reloads); in the kernel's, the address on the node namespace's subnet device, where the
+ * masquerade rule translates what leaves it. Both hairpin on the subnet's tunnel:
+ * <pre>
+ *   res2 --> vpc1 bridge --VXLAN 1001--> node1 (NAT onto 10.0.1.5 or 10.0.1.4) --VXLAN 1001--> vpc1 bridge --> res1
+ * </pre>
  */
 public final class ForwarderBench {
     public static final String OURS_PREFIX = "hp-ba-";
@@ -44,6 +56,10 @@ public final class ForwarderBench {
     private static final String SERVER = "10.0.1.10";
     private static final String IPERF_PORT = "5201";
     private static final String ECHO = SERVER + ":5432";
+    private static final String NAT_CLIENT = "res2";
+    private static final String NAT_GATEWAY_IP = "10.0.1.5";
+    private static final NodeSnapshot.NatGateway NAT_GATEWAY = new NodeSnapshot.NatGateway("nat-0bench0000000000", NAT_GATEWAY_IP,
+            "02:4e:00:00:01:05", "subnet-1");
     private static final int REFERENCE_CONNTRACK_BYTES = 256; // Linux nf_conntrack slab object, when /proc/slabinfo is unreadable
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -63,7 +79,8 @@ public final class ForwarderBench {
     }
 
     enum Metric {
-        TCP_1_STREAM, TCP_4_STREAMS, UDP_64B, REQUEST_RESPONSE, CONNECTIONS_1_CLIENT, CONNECTIONS_4_CLIENTS
+        TCP_1_STREAM, TCP_4_STREAMS, UDP_64B, REQUEST_RESPONSE, CONNECTIONS_1_CLIENT, CONNECTIONS_4_CLIENTS,
+        NAT_TCP_1_STREAM, NAT_TCP_4_STREAMS, NAT_CONNECTIONS_4_CLIENTS
     }
 
     private record World(String name, String prefix, Lab lab, LabSpec spec) {
@@ -94,8 +111,12 @@ public final class ForwarderBench {
             NodeSnapshot snapshot = SnapshotFactory.snapshot(kernel.spec());
             LabStatus.NodeStatus node = kernelStatus.nodes().getFirst();
             KernelRouter.configure(kernel.lab(), node.namespace(), node.underlayIp(), snapshot);
+            KernelRouter.configureNatGateway(kernel.lab(), node.namespace(), snapshot, NAT_GATEWAY_IP);
+            addNatGateway(ours, oursStatus.nodes().getFirst());
             for (World w : List.of(ours, kernel)) {
-                tuneClient(w);
+                tuneClient(w, "ee1");
+                tuneClient(w, NAT_CLIENT);
+                w.lab().exec(w.ns(NAT_CLIENT), Duration.ofSeconds(5), "ip", "route", "add", SERVER + "/32", "via", NAT_GATEWAY_IP);
                 servers.add(startIperfServer(w));
             }
             for (World w : List.of(ours, kernel)) {
@@ -177,6 +198,10 @@ public final class ForwarderBench {
         rows.add(BenchRow.of("tcp-rr-1B-p99", "us", kernel.get(Metric.REQUEST_RESPONSE)[1], ours.get(Metric.REQUEST_RESPONSE)[1], "lower"));
         rows.add(BenchRow.of("connections-1-client", "conn/s", kernel.get(Metric.CONNECTIONS_1_CLIENT)[0], ours.get(Metric.CONNECTIONS_1_CLIENT)[0], "higher"));
         rows.add(BenchRow.of("connections-4-clients", "conn/s", kernel.get(Metric.CONNECTIONS_4_CLIENTS)[0], ours.get(Metric.CONNECTIONS_4_CLIENTS)[0], "higher"));
+        rows.add(BenchRow.of("nat-gateway-tcp-1-stream", "Gbit/s", kernel.get(Metric.NAT_TCP_1_STREAM)[0], ours.get(Metric.NAT_TCP_1_STREAM)[0], "higher"));
+        rows.add(BenchRow.of("nat-gateway-tcp-4-streams", "Gbit/s", kernel.get(Metric.NAT_TCP_4_STREAMS)[0], ours.get(Metric.NAT_TCP_4_STREAMS)[0], "higher"));
+        rows.add(BenchRow.of("nat-gateway-connections-4-clients", "conn/s", kernel.get(Metric.NAT_CONNECTIONS_4_CLIENTS)[0],
+                ours.get(Metric.NAT_CONNECTIONS_4_CLIENTS)[0], "higher"));
         return rows;
     }
 
@@ -184,62 +209,85 @@ public final class ForwarderBench {
         long ms = duration.toMillis();
         int seconds = (int) Math.max(1, duration.toSeconds());
         return switch (metric) {
-            case TCP_1_STREAM -> new double[] {iperfTcp(w, 1, seconds)};
-            case TCP_4_STREAMS -> new double[] {iperfTcp(w, 4, seconds)};
+            case TCP_1_STREAM -> new double[] {iperfTcp(w, "ee1", 1, seconds)};
+            case TCP_4_STREAMS -> new double[] {iperfTcp(w, "ee1", 4, seconds)};
+            case NAT_TCP_1_STREAM -> new double[] {iperfTcp(w, NAT_CLIENT, 1, seconds)};
+            case NAT_TCP_4_STREAMS -> new double[] {iperfTcp(w, NAT_CLIENT, 4, seconds)};
+            case NAT_CONNECTIONS_4_CLIENTS -> new double[] {connections(w, NAT_CLIENT, 4, ms)};
             case UDP_64B -> new double[] {iperfUdp(w, seconds)};
             case REQUEST_RESPONSE -> {
-                JsonNode r = probe(w, "rr", ECHO, "--duration-ms", String.valueOf(ms));
+                JsonNode r = probe(w, "ee1", "rr", ECHO, "--duration-ms", String.valueOf(ms));
                 yield new double[] {r.path("p50Us").asDouble(), r.path("p99Us").asDouble()};
             }
-            case CONNECTIONS_1_CLIENT -> new double[] {connections(w, 1, ms)};
-            case CONNECTIONS_4_CLIENTS -> new double[] {connections(w, 4, ms)};
+            case CONNECTIONS_1_CLIENT -> new double[] {connections(w, "ee1", 1, ms)};
+            case CONNECTIONS_4_CLIENTS -> new double[] {connections(w, "ee1", 4, ms)};
         };
     }
 
-    private double iperfTcp(World w, int streams, int seconds) {
-        JsonNode r = iperf(w, seconds, "-P", String.valueOf(streams));
+    private double iperfTcp(World w, String client, int streams, int seconds) {
+        JsonNode r = iperf(w, client, seconds, "-P", String.valueOf(streams));
         return r.path("end").path("sum_received").path("bits_per_second").asDouble() / 1e9;
     }
 
     /** 64-byte UDP datagrams offered as fast as iperf3 can send; packets per second that arrived. */
     private double iperfUdp(World w, int seconds) {
-        JsonNode sum = iperf(w, seconds, "-u", "-l", "64", "-b", "0").path("end").path("sum");
+        JsonNode sum = iperf(w, "ee1", seconds, "-u", "-l", "64", "-b", "0").path("end").path("sum");
         double received = sum.path("packets").asDouble() - sum.path("lost_packets").asDouble();
         return received / Math.max(sum.path("seconds").asDouble(), 1e-9);
     }
 
-    private JsonNode iperf(World w, int seconds, String... extra) {
+    private JsonNode iperf(World w, String client, int seconds, String... extra) {
         List<String> command = new ArrayList<>(List.of("iperf3", "-c", SERVER, "-p", IPERF_PORT, "-t", String.valueOf(seconds),
                 "-J", "--connect-timeout", "3000"));
         command.addAll(List.of(extra));
-        ExecResult r = w.lab().exec(w.ns("ee1"), Duration.ofSeconds(seconds + 30L), command.toArray(String[]::new));
+        ExecResult r = w.lab().exec(w.ns(client), Duration.ofSeconds(seconds + 30L), command.toArray(String[]::new));
         try {
             JsonNode json = JSON.readTree(r.stdout());
             if (!r.ok() || json.has("error")) {
-                throw new IllegalStateException("iperf3 in " + w.ns("ee1") + " failed: " + json.path("error").asText(r.stderr().strip()));
+                throw new IllegalStateException("iperf3 in " + w.ns(client) + " failed: " + json.path("error").asText(r.stderr().strip()));
             }
             return json;
         } catch (IOException e) {
-            throw new IllegalStateException("iperf3 in " + w.ns("ee1") + " printed no JSON (exit " + r.exitCode() + "): " + r.stderr().strip(), e);
+            throw new IllegalStateException("iperf3 in " + w.ns(client) + " printed no JSON (exit " + r.exitCode() + "): " + r.stderr().strip(), e);
         }
     }
 
-    private double connections(World w, int clients, long ms) {
-        JsonNode r = probe(w, "conn-rate", ECHO, "--clients", String.valueOf(clients), "--duration-ms", String.valueOf(ms));
+    private double connections(World w, String client, int clients, long ms) {
+        JsonNode r = probe(w, client, "conn-rate", ECHO, "--clients", String.valueOf(clients), "--duration-ms", String.valueOf(ms));
         return r.path("connectionsPerSecond").asDouble();
     }
 
-    private JsonNode probe(World w, String... args) {
-        JsonNode r = w.lab().probe(w.ns("ee1"), args);
+    private JsonNode probe(World w, String client, String... args) {
+        JsonNode r = w.lab().probe(w.ns(client), args);
         if (!r.path("ok").asBoolean()) {
-            throw new IllegalStateException("probe " + String.join(" ", args) + " in " + w.ns("ee1") + " failed: " + r);
+            throw new IllegalStateException("probe " + String.join(" ", args) + " in " + w.ns(client) + " failed: " + r);
         }
         return r;
     }
 
-    /** Lets connect-close loops reuse client ports in TIME_WAIT, in both worlds alike. */
-    private void tuneClient(World w) {
-        w.lab().exec(w.ns("ee1"), Duration.ofSeconds(5), "sh", "-c", "echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse");
+    /**
+     * Lets connect-close loops reuse client ports in TIME_WAIT, in both worlds alike, and keeps
+     * the client's routes as set (no ICMP redirect takes the NAT rows' traffic around the gateway).
+     */
+    private void tuneClient(World w, String client) {
+        w.lab().exec(w.ns(client), Duration.ofSeconds(5), "sh", "-c", "echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse"
+                + " && echo 0 > /proc/sys/net/ipv4/conf/all/accept_redirects");
+    }
+
+    /** Gives our node the NAT gateway: the lab's snapshot plus it, as a new version the node reloads. */
+    private void addNatGateway(World w, LabStatus.NodeStatus node) throws IOException {
+        NodeSnapshot lab = SnapshotFactory.snapshot(w.spec());
+        NodeSnapshot withNat = new NodeSnapshot(lab.version() + 1, lab.eeGateway(), lab.vpcs(), lab.subnets(), lab.securityGroups(),
+                lab.networkAcls(), lab.routeTables(), lab.enis(), lab.executionEnvironments(), List.of(NAT_GATEWAY));
+        SnapshotJson.writeAtomically(withNat, Path.of(node.config()));
+        Path counters = Path.of(node.counters());
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (CountersFile.read(counters).get(Counter.CONFIG_VERSION) != withNat.version()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("node " + node.name() + " did not load the NAT gateway's snapshot from " + node.config());
+            }
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        }
     }
 
     private static Process startIperfServer(World w) throws IOException {

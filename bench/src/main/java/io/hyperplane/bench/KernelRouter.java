@@ -71,6 +71,21 @@ final class KernelRouter {
         run(lab, nodeNamespace, List.of("nft", "-f", "-"), rules);
     }
 
+    /**
+     * The kernel as the NAT gateway of the bench's NAT rows: the NAT gateway's address on the
+     * subnet's device, so hosts route through it, and no ICMP redirects (the traffic leaves by the
+     * device it came in on, and a redirect would send the hosts around the gateway). The
+     * masquerade rule already covers what leaves that device.
+     */
+    static void configureNatGateway(Lab lab, String nodeNamespace, NodeSnapshot s, String natIp) {
+        NodeSnapshot.Eni eni = s.enis().getFirst();
+        NodeSnapshot.Subnet subnet = s.subnets().stream().filter(x -> x.id().equals(eni.subnetId())).findFirst().orElseThrow();
+        String eniDev = "hp-k" + subnet.vni();
+        run(lab, nodeNamespace, List.of("ip", "addr", "add", natIp + "/" + Ipv4Cidr.parse(subnet.cidr()).prefixLength(), "dev", eniDev));
+        run(lab, nodeNamespace, List.of("sh", "-c", "echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects"
+                + " && echo 0 > /proc/sys/net/ipv4/conf/" + eniDev + "/send_redirects"));
+    }
+
     private static List<String> vxlan(String dev, int vni, String local, String remote, String underlay) {
         return List.of("ip", "link", "add", dev, "type", "vxlan", "id", String.valueOf(vni), "local", local,
                 "remote", remote, "dstport", "4789", "dev", underlay, "nolearning");

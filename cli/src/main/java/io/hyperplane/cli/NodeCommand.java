@@ -59,8 +59,13 @@ final class NodeCommand implements Callable<Integer> {
     int environmentFlowQuota;
 
     @Option(names = "--tcp-established-timeout", defaultValue = "350", paramLabel = "SECONDS",
-            description = "Idle timeout of established TCP flows (default: ${DEFAULT-VALUE}).")
+            description = "Idle timeout of established TCP flows, and of answered UDP through a NAT gateway (default: ${DEFAULT-VALUE}, AWS's NAT gateway idle timeout).")
     int tcpEstablished;
+
+    @Option(names = "--nat-connections-per-destination", defaultValue = "55000",
+            description = "Open connections a NAT gateway may have to one destination (address, port, protocol);"
+                    + " past it ErrorPortAllocation is counted (default: ${DEFAULT-VALUE}, AWS's limit).")
+    int natConnectionsPerDestination;
 
     @Option(names = "--batch", defaultValue = "64", description = "Datagrams per recvmmsg/sendmmsg (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -69,7 +74,8 @@ final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).controlUrl(control)
                 .tokenFile(tokenFile).stateDir(stateDir).underlayIp(underlayIp).netns(netns).countersFile(counters)
-                .flowCapacity(flowCapacity).flowQuotas(eniFlowQuota, environmentFlowQuota).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished)).batchSize(batch);
+                .flowCapacity(flowCapacity).flowQuotas(eniFlowQuota, environmentFlowQuota).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished))
+                .natConnectionsPerDestination(natConnectionsPerDestination).batchSize(batch);
         UntilStopped<ForwarderNode> run = new UntilStopped<>("hp-shutdown", ForwarderNode::close);
         ForwarderNode node = run.start(() -> ForwarderNode.start(settings));
         run.announce(() -> announce(node, settings));

@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 @Command(name = "stat", mixinStandardHelpOptions = true,
-        description = "Show a node's counters live: forwarded, drops by reason, flows, NAT ports per ENI.")
+        description = "Show a node's counters live: forwarded, drops by reason, flows, NAT ports per ENI, NAT gateways' metrics.")
 final class StatCommand implements Callable<Integer> {
     static final Path DEFAULT_LAB_STATE = Path.of("/run/hyperplane/lab");
 
@@ -98,6 +98,21 @@ final class StatCommand implements Callable<Integer> {
         }
         for (Map.Entry<String, Long> e : now.natPortsByEni().entrySet()) {
             s.append(String.format("  nat-ports-in-use eni %-24s %7d%n", e.getKey(), e.getValue()));
+        }
+        for (Map.Entry<String, Map<String, Long>> gateway : now.natGateways().entrySet()) {
+            renderNatGateway(s, gateway.getKey(), gateway.getValue(), before == null ? null : before.natGateways().get(gateway.getKey()), seconds);
+        }
+    }
+
+    /** One NAT gateway as CloudWatch shows it: namespace AWS/NATGateway, dimension NatGatewayId, its metric names. */
+    private static void renderNatGateway(StringBuilder s, String id, Map<String, Long> now, Map<String, Long> before, double seconds) {
+        s.append(String.format("  AWS/NATGateway  NatGatewayId=%s%n", id));
+        for (Map.Entry<String, Long> e : now.entrySet()) {
+            String rate = "";
+            if (seconds > 0 && before != null && before.containsKey(e.getKey()) && !e.getKey().equals("ActiveConnectionCount")) {
+                rate = String.format("%.0f", (e.getValue() - before.get(e.getKey())) / seconds);
+            }
+            s.append(String.format("    %-34s %16d %12s%n", e.getKey(), e.getValue(), rate));
         }
     }
 

@@ -6,12 +6,17 @@ import io.hyperplane.dataplane.arp.PendingResolutions;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.dataplane.counters.FlowCounts;
+import io.hyperplane.dataplane.counters.NatGatewayCounters;
+import io.hyperplane.dataplane.counters.NatGatewayMetric;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.flow.NatPortAllocator;
 import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.dataplane.policy.NetworkAclRules;
+import io.hyperplane.dataplane.policy.PublicAddresses;
 import io.hyperplane.dataplane.policy.RouteTableRules;
+import io.hyperplane.dataplane.util.LongCountTable;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.Checksums;
 import io.hyperplane.packet.EthernetHeader;
@@ -37,6 +42,11 @@ import java.nio.ByteBuffer;
  *   NAT onto the ENI address and a port            reverse the rewrite (ICMP errors: inner header too)
  *   next-hop MAC (ARP over the tunnel)             MACs of the EE gateway and the EE
  *   re-encap: subnet VNI -> the VPC's VTEP         re-encap: EE VNI -> the EE's worker host
+ *
+ *   through a NAT gateway (VNI = its subnet, Ethernet destination = its MAC, IP destination elsewhere)
+ *   NACL of its subnet in and out, route by its subnet's table, NAT onto its address and a port
+ *   (at most natConnectionsPerDestination per destination), to the router or the destination;
+ *   replies (IP destination = the NAT gateway) reversed and sent back to the source, via the router
  * </pre>
  * Packets are rewritten in place: the datagram that leaves has the same length as the one that
  * arrived, so the caller can send the receive buffer itself. Checksums are updated incrementally
@@ -63,11 +73,14 @@ public final class Forwarder {
      * @param environmentFlowQuota open flows per execution environment
      * @param maxEnis              ENIs whose flows are counted at once
      * @param maxEnvironments      execution environments whose flows are counted at once
+     * @param natConnectionsPerDestination open connections a NAT gateway may have to one destination
+     *                             (address, port, protocol); past it a new one counts ErrorPortAllocation
+     * @param natDestinations      destinations of all NAT gateways whose connections are counted at once
      */
     public record Settings(int flowCapacity, FlowTimeouts timeouts, int vxlanPort, int neighborCapacity, int neighborsPerSubnet,
                            int neighborTtlSeconds, int pendingResolutions, int arpRetrySeconds,
                            int arpGiveUpSeconds, int expiryBudget, int maxEnis, int maxEnvironments,
-                           int eniFlowQuota, int environmentFlowQuota) {
+                           int eniFlowQuota, int environmentFlowQuota, int natConnectionsPerDestination, int natDestinations) {
         /**
          * One million flows. Deliberately not 2^20: the flow arrays would then be a power of two
          * plus the array header, which G1 stores as humongous objects spanning one region more
@@ -81,6 +94,10 @@ public final class Forwarder {
          * connections; UDP to many peers from one socket takes more flows, hence four times that.
          */
         public static final int DEFAULT_ENVIRONMENT_FLOW_QUOTA = 4_096;
+        /** AWS: a NAT gateway supports 55,000 simultaneous connections to each unique destination (aws-facts.md). */
+        public static final int DEFAULT_NAT_CONNECTIONS_PER_DESTINATION = 55_000;
+        /** Destinations counted at once across the node's NAT gateways: about 1.5 MB, a destination per 15 flows of capacity. */
+        public static final int DEFAULT_NAT_DESTINATIONS = 65_536;
         /**
          * Next hops: 16,384 in all, 1,024 per subnet (an ENI's next hops in one subnet are the hosts
          * its functions talk to directly, and the router). ENIs and environments whose flows are
@@ -88,7 +105,8 @@ public final class Forwarder {
          * little beside a million flows.
          */
         public static final Settings DEFAULTS = new Settings(DEFAULT_FLOW_CAPACITY, FlowTimeouts.DEFAULTS, VxlanHeader.UDP_PORT,
-                16_384, 1_024, 60, 256, 1, 3, 4096, 16_384, 65_536, DEFAULT_ENI_FLOW_QUOTA, DEFAULT_ENVIRONMENT_FLOW_QUOTA);
+                16_384, 1_024, 60, 256, 1, 3, 4096, 16_384, 65_536, DEFAULT_ENI_FLOW_QUOTA, DEFAULT_ENVIRONMENT_FLOW_QUOTA,
+                DEFAULT_NAT_CONNECTIONS_PER_DESTINATION, DEFAULT_NAT_DESTINATIONS);
 
         public Settings {
             if (flowCapacity < 1) {
@@ -104,26 +122,44 @@ public final class Forwarder {
             if (neighborCapacity < 1 || neighborsPerSubnet < 1) {
                 throw new IllegalArgumentException("neighbors " + neighborCapacity + ", per subnet " + neighborsPerSubnet + ": must be >= 1");
             }
+            if (natConnectionsPerDestination < 1 || natConnectionsPerDestination > NatPortAllocator.RANGE) {
+                throw new IllegalArgumentException("NAT connections per destination " + natConnectionsPerDestination + ": must be 1.."
+                        + NatPortAllocator.RANGE + " (the ports a NAT gateway has)");
+            }
+            if (natDestinations < 1) {
+                throw new IllegalArgumentException("NAT destinations " + natDestinations + ": must be >= 1");
+            }
         }
 
         public Settings withFlowCapacity(int capacity) {
             return new Settings(capacity, timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota,
+                    natConnectionsPerDestination, natDestinations);
         }
 
         public Settings withTimeouts(FlowTimeouts t) {
             return new Settings(flowCapacity, t, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota,
+                    natConnectionsPerDestination, natDestinations);
         }
 
         public Settings withFlowQuotas(int perEni, int perEnvironment) {
             return new Settings(flowCapacity, timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, perEni, perEnvironment);
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, perEni, perEnvironment,
+                    natConnectionsPerDestination, natDestinations);
+        }
+
+        /** A NAT gateway's limit of open connections to one destination (scaled down in tests). */
+        public Settings withNatConnectionsPerDestination(int perDestination) {
+            return new Settings(flowCapacity, timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet, neighborTtlSeconds, pendingResolutions,
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota,
+                    perDestination, natDestinations);
         }
 
         public Settings withNeighbors(int capacity, int perSubnet) {
             return new Settings(flowCapacity, timeouts, vxlanPort, capacity, perSubnet, neighborTtlSeconds, pendingResolutions,
-                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota);
+                    arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota,
+                    natConnectionsPerDestination, natDestinations);
         }
     }
 
@@ -147,6 +183,8 @@ public final class Forwarder {
      * entry is renewed before it expires and the next hop never goes dark (NeighborTable).
      */
     private static final int NEIGHBOR_REFRESH_SECONDS = 10;
+    /** What a route lookup answers when there is no way to the destination: 0.0.0.0 is never a next hop. */
+    private static final int NO_NEXT_HOP = 0;
 
     private static final int ETHERNET_MIN_FRAME = 60; // without FCS (IEEE 802.3)
     private static final int PENDING_SLOT_BYTES = 2048;
@@ -158,6 +196,9 @@ public final class Forwarder {
     private final NatPortAllocator nat;
     private final Counters counters = new Counters();
     private final FlowCounts flowCounts;
+    /** Open connections per NAT gateway destination, keyed by {@link #natDestinationKey}. */
+    private final LongCountTable natConnections;
+    private NatGatewayCounters natCounters = NatGatewayCounters.empty();
     private final NeighborTable neighbors;
     private final PendingResolutions pending;
     private final FlowTable.ExpiryListener flowGone = this::flowGone;
@@ -174,6 +215,7 @@ public final class Forwarder {
         flows = new FlowTable(settings.flowCapacity());
         nat = new NatPortAllocator(flows, this::portReclaimed);
         flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
+        natConnections = new LongCountTable(settings.natDestinations());
         neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds(),
                 Math.min(NEIGHBOR_REFRESH_SECONDS, settings.neighborTtlSeconds()), settings.arpRetrySeconds());
         pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
@@ -182,6 +224,7 @@ public final class Forwarder {
     /** Installs a new configuration. Call on the forwarding thread, between packets. */
     public void config(CompiledConfig newConfig) {
         config = newConfig;
+        natCounters = natCounters.carriedInto(newConfig);
         counters.set(Counter.CONFIG_VERSION, newConfig.version());
         counters.increment(Counter.CONFIG_APPLIED);
     }
@@ -290,11 +333,16 @@ public final class Forwarder {
             }
         }
         int destination = ip.destination();
-        if ((destination & UNDERLAY_MASK) == UNDERLAY_NETWORK || (destination & EE_MASK) == EE_NETWORK) {
+        if (isReserved(destination)) {
             counters.increment(Counter.DROP_RESERVED_DESTINATION);
             return;
         }
         int eni = c.eeEni(ee);
+        boolean serviceEgress = c.eniServiceEgress(eni);
+        if (serviceEgress && !PublicAddresses.isPublic(destination)) {
+            counters.increment(Counter.DROP_RESERVED_DESTINATION); // the service egress reaches the internet only (DESIGN.md §11)
+            return;
+        }
         int subnet = c.eniSubnet(eni);
         int eniIp = c.eniIp(eni);
         int eniVni = c.subnetVni(subnet);
@@ -308,7 +356,7 @@ public final class Forwarder {
             counters.increment(Counter.DROP_TTL_EXCEEDED);
             return;
         }
-        int flow = flows.findForward(vni, proto, eePort, destination, remotePort);
+        int flow = flows.findForward(vni, proto, eeIp, eePort, destination, remotePort);
         boolean reopening = flow != FlowTable.NONE && proto == Ipv4Header.PROTOCOL_TCP
                 && FlowState.isReclaimable(flows.state(flow)) && FlowState.isOpeningSyn(tcpFlags);
         if (flow == FlowTable.NONE || reopening) {
@@ -330,8 +378,9 @@ public final class Forwarder {
             counters.increment(Counter.DROP_NACL_DENY);
             return;
         }
-        if (c.subnetRoutes(subnet).lookup(destination) != RouteTableRules.LOCAL) {
-            counters.increment(Counter.DROP_NO_ROUTE); // no route, a blackhole, or a target not served yet
+        int nextHop = eniNextHop(c, subnet, destination, serviceEgress);
+        if (nextHop == NO_NEXT_HOP) {
+            counters.increment(Counter.DROP_NO_ROUTE);
             return;
         }
         if (flow == FlowTable.NONE) {
@@ -345,9 +394,8 @@ public final class Forwarder {
                 counters.increment(Counter.DROP_FLOW_QUOTA); // more owners with open flows than the node counts
                 return;
             }
-            byte state = proto == Ipv4Header.PROTOCOL_TCP ? FlowState.TCP_SYN_SENT
-                    : proto == Ipv4Header.PROTOCOL_UDP ? FlowState.UDP_UNREPLIED : FlowState.ICMP;
-            flow = flows.insert(vni, proto, eePort, destination, remotePort, eniVni, eniIp, natPort, state,
+            byte state = initialState(proto);
+            flow = flows.insert(vni, proto, eeIp, eePort, destination, remotePort, eniVni, eniIp, natPort, state,
                     now + FlowState.timeoutSeconds(state, settings.timeouts()));
             if (flow == FlowTable.NONE) {
                 flowCounts.closed(eniKey, vni);
@@ -371,8 +419,38 @@ public final class Forwarder {
             default -> d.icmp.rewriteIdentifier(natPort);
         }
         ip.decrementTtl();
-        int nextHop = c.subnetContains(subnet, destination) ? destination : c.subnetGateway(subnet);
-        toVpc(c, eni, subnet, nextHop, length, out);
+        toVpc(c, c.eniMac(eni), eniIp, subnet, nextHop, length, out);
+    }
+
+    /**
+     * Where an ENI's packet goes next by its subnet's route table, one rule per target (DESIGN.md
+     * §11), or {@link #NO_NEXT_HOP}:
+     * <ul>
+     *   <li>local: the destination itself when it is in the subnet, else the subnet's router;</li>
+     *   <li>a NAT gateway: the subnet's router, which hands the packet to the NAT gateway. Not for
+     *       the service egress, which has no VPC to hold one;</li>
+     *   <li>an internet gateway: the subnet's router for the service egress, whose address is
+     *       public; no way for a Lambda ENI, which has no public address (AWS's Lambda guide: a
+     *       function in a public subnet does not reach the internet);</li>
+     *   <li>blackhole, no route, any other target: no way.</li>
+     * </ul>
+     */
+    private static int eniNextHop(CompiledConfig c, int subnet, int destination, boolean serviceEgress) {
+        return switch (c.subnetRoutes(subnet).lookup(destination)) {
+            case RouteTableRules.LOCAL -> c.subnetContains(subnet, destination) ? destination : c.subnetGateway(subnet);
+            case RouteTableRules.NAT_GATEWAY -> serviceEgress ? NO_NEXT_HOP : c.subnetGateway(subnet);
+            case RouteTableRules.INTERNET_GATEWAY -> serviceEgress ? c.subnetGateway(subnet) : NO_NEXT_HOP;
+            default -> NO_NEXT_HOP;
+        };
+    }
+
+    private static byte initialState(int proto) {
+        return proto == Ipv4Header.PROTOCOL_TCP ? FlowState.TCP_SYN_SENT
+                : proto == Ipv4Header.PROTOCOL_UDP ? FlowState.UDP_UNREPLIED : FlowState.ICMP;
+    }
+
+    private static boolean isReserved(int destination) {
+        return (destination & UNDERLAY_MASK) == UNDERLAY_NETWORK || (destination & EE_MASK) == EE_NETWORK;
     }
 
     private void gatewayArp(CompiledConfig c, int ee, int length, PacketSink out) {
@@ -390,13 +468,14 @@ public final class Forwarder {
         counters.increment(Counter.ARP_REPLIES_SENT);
     }
 
-    private void toVpc(CompiledConfig c, int eni, int subnet, int nextHop, int length, PacketSink out) {
+    /** Sends the packet into {@code subnet} from our address there ({@code ourMac}, {@code ourIp}: an ENI or a NAT gateway). */
+    private void toVpc(CompiledConfig c, long ourMac, int ourIp, int subnet, int nextHop, int length, PacketSink out) {
         int subnetVni = c.subnetVni(subnet);
         d.vxlan.vni(subnetVni);
-        d.ethernet.source(c.eniMac(eni));
+        d.ethernet.source(ourMac);
         long mac = neighbors.lookup(subnetVni, nextHop, now);
         if (mac == NeighborTable.MISSING) {
-            holdAndResolve(c, eni, subnetVni, nextHop, c.subnetVtep(subnet), length, out);
+            holdAndResolve(ourMac, ourIp, subnetVni, nextHop, c.subnetVtep(subnet), length, out);
             return;
         }
         d.ethernet.destination(mac);
@@ -406,11 +485,11 @@ public final class Forwarder {
         if (neighbors.refreshDue(now)) {
             // After the packet: the request goes through arpScratch, never the packet's own bytes.
             // Unicast to the MAC we have, as a poll (RFC 1122 §2.3.2.1).
-            sendArpRequest(c, eni, subnetVni, nextHop, c.subnetVtep(subnet), mac, out);
+            sendArpRequest(ourMac, ourIp, subnetVni, nextHop, c.subnetVtep(subnet), mac, out);
         }
     }
 
-    private void holdAndResolve(CompiledConfig c, int eni, int subnetVni, int nextHop, int vtep, int length, PacketSink out) {
+    private void holdAndResolve(long ourMac, int ourIp, int subnetVni, int nextHop, int vtep, int length, PacketSink out) {
         int slot = pending.acquire(subnetVni, nextHop, now);
         if (pending.evictedHeldPacket()) {
             counters.increment(Counter.DROP_ARP_UNRESOLVED);
@@ -419,12 +498,12 @@ public final class Forwarder {
             counters.increment(Counter.DROP_ARP_UNRESOLVED);
         }
         if (pending.shouldRequest(slot, now, settings.arpRetrySeconds())) {
-            sendArpRequest(c, eni, subnetVni, nextHop, vtep, MacAddress.BROADCAST, out);
+            sendArpRequest(ourMac, ourIp, subnetVni, nextHop, vtep, MacAddress.BROADCAST, out);
         }
     }
 
-    /** An ARP request from the ENI for {@code nextHop}, to {@code destinationMac} (broadcast to resolve, unicast to refresh). */
-    private void sendArpRequest(CompiledConfig c, int eni, int subnetVni, int nextHop, int vtep, long destinationMac, PacketSink out) {
+    /** An ARP request from our address for {@code nextHop}, to {@code destinationMac} (broadcast to resolve, unicast to refresh). */
+    private void sendArpRequest(long ourMac, int ourIp, int subnetVni, int nextHop, int vtep, long destinationMac, PacketSink out) {
         arpScratch.clear();
         for (int i = 0; i < ARP_FRAME_LENGTH; i++) {
             arpScratch.put(i, (byte) 0);
@@ -432,9 +511,9 @@ public final class Forwarder {
         scratchVxlan.wrap(arpScratch, 0);
         scratchVxlan.set(subnetVni);
         scratchEthernet.wrap(arpScratch, FrameDecoder.ETHERNET_OFFSET);
-        scratchEthernet.destination(destinationMac).source(c.eniMac(eni)).type(EthernetHeader.TYPE_ARP);
+        scratchEthernet.destination(destinationMac).source(ourMac).type(EthernetHeader.TYPE_ARP);
         scratchArp.wrap(arpScratch, FrameDecoder.L3_OFFSET);
-        scratchArp.set(ArpPacket.REQUEST, c.eniMac(eni), c.eniIp(eni), 0L, nextHop);
+        scratchArp.set(ArpPacket.REQUEST, ourMac, ourIp, 0L, nextHop);
         out.send(arpScratch, 0, ARP_FRAME_LENGTH, vtep, settings.vxlanPort());
         counters.increment(Counter.ARP_REQUESTS_SENT);
     }
@@ -452,9 +531,21 @@ public final class Forwarder {
         }
         Ipv4Header ip = d.ip;
         int eniIp = ip.destination();
-        if (c.eniByAddress(vni, eniIp) == CompiledConfig.NONE) {
-            counters.increment(Counter.DROP_NO_FLOW);
+        int through = c.natGatewayByMac(subnet, d.ethernet.destination());
+        if (through != CompiledConfig.NONE && eniIp != c.natGatewayIp(through)) {
+            fromSourceThroughNatGateway(c, subnet, through, vni, length, out);
             return;
+        }
+        // A reply, to an ENI or to a NAT gateway: gw names the NAT gateway, NONE for an ENI.
+        int gw = CompiledConfig.NONE;
+        if (c.eniByAddress(vni, eniIp) == CompiledConfig.NONE) {
+            gw = c.natGatewayByAddress(vni, eniIp);
+            if (gw == CompiledConfig.NONE) {
+                counters.increment(Counter.DROP_NO_FLOW);
+                return;
+            }
+            natCounters.increment(gw, NatGatewayMetric.PACKETS_IN_FROM_DESTINATION);
+            natCounters.add(gw, NatGatewayMetric.BYTES_IN_FROM_DESTINATION, ip.totalLength());
         }
         int proto = d.protocol();
         int remote = ip.source();
@@ -474,11 +565,11 @@ public final class Forwarder {
             }
             case Ipv4Header.PROTOCOL_ICMP -> {
                 if (d.icmp.isError()) {
-                    icmpErrorFromVpc(c, subnet, vni, eniIp, remote, length, out);
+                    icmpErrorFromVpc(c, subnet, gw, vni, eniIp, remote, length, out);
                     return;
                 }
                 if (d.icmp.type() != IcmpHeader.ECHO_REPLY) {
-                    counters.increment(Counter.DROP_NO_FLOW); // nothing may open a flow toward an EE
+                    drop(Counter.DROP_NO_FLOW, gw); // nothing may open a flow toward an EE, nor through a NAT gateway from outside
                     return;
                 }
                 portOrType = IcmpHeader.ECHO_REPLY;
@@ -486,25 +577,29 @@ public final class Forwarder {
                 flow = flows.findReverse(proto, remote, 0, vni, eniIp, d.icmp.identifier());
             }
             default -> {
-                counters.increment(Counter.DROP_UNSUPPORTED_PROTOCOL);
+                drop(Counter.DROP_UNSUPPORTED_PROTOCOL, gw);
                 return;
             }
         }
         if (flow == FlowTable.NONE) {
-            counters.increment(Counter.DROP_NO_FLOW);
+            drop(Counter.DROP_NO_FLOW, gw);
             return;
         }
         if (!c.subnetAcl(subnet).allowsIngress(proto, remote, portOrType, icmpCode)) {
-            counters.increment(Counter.DROP_NACL_DENY);
+            drop(Counter.DROP_NACL_DENY, gw);
+            return;
+        }
+        if (ip.ttl() <= 1) {
+            drop(Counter.DROP_TTL_EXCEEDED, gw);
+            return;
+        }
+        if (gw != CompiledConfig.NONE) {
+            replyThroughNatGateway(c, subnet, gw, flow, proto, tcpFlags, length, out);
             return;
         }
         int ee = c.eeByVni(flows.vni(flow));
         if (ee == CompiledConfig.NONE) {
             counters.increment(Counter.DROP_NO_FLOW); // the EE is gone; its flows wait out their timers
-            return;
-        }
-        if (ip.ttl() <= 1) {
-            counters.increment(Counter.DROP_TTL_EXCEEDED);
             return;
         }
         track(flow, proto, tcpFlags, false);
@@ -524,17 +619,19 @@ public final class Forwarder {
      * An ICMP error about a packet we translated (RFC 5508 §4.2): find the flow from the embedded
      * header, then rewrite the outer destination and the embedded source address and port, keeping
      * the embedded IP checksum, the embedded transport checksum (when present) and the ICMP
-     * checksum right, each incrementally.
+     * checksum right, each incrementally. The same for an ENI's flow (back to the EE) and a NAT
+     * gateway's ({@code gw}; back to the source in the VPC).
      */
-    private void icmpErrorFromVpc(CompiledConfig c, int subnet, int vni, int eniIp, int remote, int length, PacketSink out) {
+    private void icmpErrorFromVpc(CompiledConfig c, int subnet, int gw, int vni, int eniIp, int remote, int length, PacketSink out) {
         Malformation m = d.decodeIcmpError();
         if (m != Malformation.NONE) {
             counters.malformed(m);
+            countNatDrop(gw);
             return;
         }
         Ipv4Header inner = d.embeddedIp;
         if (inner.source() != eniIp) {
-            counters.increment(Counter.DROP_NO_FLOW);
+            drop(Counter.DROP_NO_FLOW, gw);
             return;
         }
         ByteBuffer b = d.buffer();
@@ -557,7 +654,7 @@ public final class Forwarder {
             }
             case Ipv4Header.PROTOCOL_ICMP -> {
                 if ((b.get(innerL4) & 0xff) != IcmpHeader.ECHO_REQUEST) {
-                    counters.increment(Counter.DROP_NO_FLOW);
+                    drop(Counter.DROP_NO_FLOW, gw);
                     return;
                 }
                 natPortAt = innerL4 + IcmpHeader.IDENTIFIER_OFFSET;
@@ -565,66 +662,316 @@ public final class Forwarder {
                 innerChecksumAt = innerL4 + IcmpHeader.CHECKSUM_OFFSET;
             }
             default -> {
-                counters.increment(Counter.DROP_NO_FLOW);
+                drop(Counter.DROP_NO_FLOW, gw);
                 return;
             }
         }
         int natPort = u16(b, natPortAt);
         int flow = flows.findReverse(innerProto, inner.destination(), remotePort, vni, eniIp, natPort);
         if (flow == FlowTable.NONE) {
-            counters.increment(Counter.DROP_NO_FLOW);
+            drop(Counter.DROP_NO_FLOW, gw);
             return;
         }
-        if (!c.subnetAcl(subnet).allowsIngress(Ipv4Header.PROTOCOL_ICMP, remote, d.icmp.type(), d.icmp.code())) {
-            counters.increment(Counter.DROP_NACL_DENY);
+        int icmpType = d.icmp.type();
+        int icmpCode = d.icmp.code();
+        if (!c.subnetAcl(subnet).allowsIngress(Ipv4Header.PROTOCOL_ICMP, remote, icmpType, icmpCode)) {
+            drop(Counter.DROP_NACL_DENY, gw);
             return;
         }
-        int ee = c.eeByVni(flows.vni(flow));
-        if (ee == CompiledConfig.NONE) {
-            counters.increment(Counter.DROP_NO_FLOW);
+        // Where the error goes: the EE, or the source a NAT gateway translated (the flow's source address).
+        int ee = CompiledConfig.NONE;
+        int originalIp = flows.sourceIp(flow);
+        if (gw == CompiledConfig.NONE) {
+            ee = c.eeByVni(flows.vni(flow));
+            if (ee == CompiledConfig.NONE) {
+                counters.increment(Counter.DROP_NO_FLOW);
+                return;
+            }
+            originalIp = c.eeIp(ee);
+        } else if (!natAclAllowsTowardSource(c, subnet, Ipv4Header.PROTOCOL_ICMP, originalIp, icmpType, icmpCode)) {
+            drop(Counter.DROP_NACL_DENY, gw);
             return;
         }
         if (d.ip.ttl() <= 1) {
-            counters.increment(Counter.DROP_TTL_EXCEEDED);
+            drop(Counter.DROP_TTL_EXCEEDED, gw);
             return;
         }
-        int eeIp = c.eeIp(ee);
-        int eePort = flows.eePort(flow);
+        int originalPort = flows.eePort(flow);
         int icmpSum = d.icmp.checksum();
 
         int oldInnerIpSum = inner.checksum();
-        inner.rewriteSource(eeIp);
-        icmpSum = Checksums.update32(icmpSum, eniIp, eeIp);
+        inner.rewriteSource(originalIp);
+        icmpSum = Checksums.update32(icmpSum, eniIp, originalIp);
         icmpSum = Checksums.update16(icmpSum, oldInnerIpSum, inner.checksum());
 
-        b.putShort(natPortAt, (short) eePort);
-        icmpSum = Checksums.update16(icmpSum, natPort, eePort);
+        b.putShort(natPortAt, (short) originalPort);
+        icmpSum = Checksums.update16(icmpSum, natPort, originalPort);
         if (innerChecksumAt >= 0) {
             int oldSum = u16(b, innerChecksumAt);
-            int newSum = Checksums.update16(oldSum, natPort, eePort);
+            int newSum = Checksums.update16(oldSum, natPort, originalPort);
             if (innerProto != Ipv4Header.PROTOCOL_ICMP) {
-                newSum = Checksums.update32(newSum, eniIp, eeIp); // the pseudo-header address
+                newSum = Checksums.update32(newSum, eniIp, originalIp); // the pseudo-header address
             }
             b.putShort(innerChecksumAt, (short) newSum);
             icmpSum = Checksums.update16(icmpSum, oldSum, newSum);
         }
         d.icmp.checksum(icmpSum);
-        d.ip.rewriteDestination(eeIp);
+        d.ip.rewriteDestination(originalIp);
         d.ip.decrementTtl();
-        toExecutionEnvironment(c, ee, flows.vni(flow), length, out);
+        if (gw == CompiledConfig.NONE) {
+            toExecutionEnvironment(c, ee, flows.vni(flow), length, out);
+        } else {
+            toSourceFromNatGateway(c, subnet, gw, originalIp, length, out);
+        }
+    }
+
+    // ---- through a NAT gateway ------------------------------------------------------------------
+
+    /**
+     * A packet from the VPC that the subnet's router (or a host of the NAT gateway's own subnet)
+     * handed to the NAT gateway {@code gw}: source-NAT it onto the NAT gateway's address and route
+     * it by the NAT gateway subnet's table (DESIGN.md §11). No security group: NAT gateways have
+     * none. The subnet's network ACL applies where AWS applies it, at the subnet's edge, and the
+     * packet crosses it twice: inbound from the source (unless the source is in the subnet, where
+     * no ACL applies), then outbound toward the destination (unless that is in the subnet). Like
+     * the ACL, this is stateless: every packet is checked, not only a flow's first.
+     */
+    private void fromSourceThroughNatGateway(CompiledConfig c, int subnet, int gw, int vni, int length, PacketSink out) {
+        Ipv4Header ip = d.ip;
+        natCounters.increment(gw, NatGatewayMetric.PACKETS_IN_FROM_SOURCE);
+        natCounters.add(gw, NatGatewayMetric.BYTES_IN_FROM_SOURCE, ip.totalLength());
+        int proto = d.protocol();
+        int sourcePort;
+        int remotePort;
+        int portOrType;
+        int icmpCode = 0;
+        int tcpFlags = 0;
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> {
+                sourcePort = d.tcp.sourcePort();
+                remotePort = d.tcp.destinationPort();
+                portOrType = remotePort;
+                tcpFlags = d.tcp.flags();
+            }
+            case Ipv4Header.PROTOCOL_UDP -> {
+                sourcePort = d.udp.sourcePort();
+                remotePort = d.udp.destinationPort();
+                portOrType = remotePort;
+            }
+            case Ipv4Header.PROTOCOL_ICMP -> {
+                if (d.icmp.type() != IcmpHeader.ECHO_REQUEST) {
+                    drop(Counter.DROP_NO_FLOW, gw); // as from an EE: only echo requests open flows
+                    return;
+                }
+                sourcePort = d.icmp.identifier();
+                remotePort = 0;
+                portOrType = IcmpHeader.ECHO_REQUEST;
+                icmpCode = d.icmp.code();
+            }
+            default -> {
+                drop(Counter.DROP_UNSUPPORTED_PROTOCOL, gw);
+                return;
+            }
+        }
+        int source = ip.source();
+        int destination = ip.destination();
+        int gwIp = c.natGatewayIp(gw);
+        if (source == gwIp) {
+            drop(Counter.DROP_SPOOF, gw); // nothing in the VPC sends as the NAT gateway; its replies would come back to it
+            return;
+        }
+        if (isReserved(destination)) {
+            drop(Counter.DROP_RESERVED_DESTINATION, gw);
+            return;
+        }
+        if (c.eniInVpc(c.subnetVpc(subnet), destination) != CompiledConfig.NONE) {
+            drop(Counter.DROP_NO_ROUTE, gw); // never hairpinned onto another Hyperplane address of the VPC
+            return;
+        }
+        if (ip.ttl() <= 1) {
+            drop(Counter.DROP_TTL_EXCEEDED, gw);
+            return;
+        }
+        int flow = flows.findForward(vni, proto, source, sourcePort, destination, remotePort);
+        if (flow != FlowTable.NONE && flows.eniIp(flow) != gwIp) {
+            // The same connection through another NAT gateway of this subnet (its route changed): it
+            // keeps that translation until it expires; the peer would not know a new one anyway.
+            drop(Counter.DROP_NO_FLOW, gw);
+            return;
+        }
+        boolean reopening = flow != FlowTable.NONE && proto == Ipv4Header.PROTOCOL_TCP
+                && FlowState.isReclaimable(flows.state(flow)) && FlowState.isOpeningSyn(tcpFlags);
+        if ((flow == FlowTable.NONE || reopening) && proto == Ipv4Header.PROTOCOL_TCP && !FlowState.isOpeningSyn(tcpFlags)) {
+            drop(Counter.DROP_NO_FLOW, gw); // mid-stream segment of no known connection
+            return;
+        }
+        NetworkAclRules acl = c.subnetAcl(subnet);
+        if (!c.subnetContains(subnet, source) && !acl.allowsIngress(proto, source, portOrType, icmpCode)
+                || !c.subnetContains(subnet, destination) && !acl.allowsEgress(proto, destination, portOrType, icmpCode)) {
+            drop(Counter.DROP_NACL_DENY, gw);
+            return;
+        }
+        int nextHop = natGatewayNextHop(c, subnet, destination);
+        if (nextHop == NO_NEXT_HOP) {
+            drop(Counter.DROP_NO_ROUTE, gw);
+            return;
+        }
+        if (flow == FlowTable.NONE) {
+            flow = openNatGatewayFlow(gw, vni, gwIp, proto, source, sourcePort, destination, remotePort);
+            if (flow == FlowTable.NONE) {
+                return;
+            }
+        } else if (reopening) {
+            if (natConnections.get(natDestinationKey(vni, gwIp, proto, destination, remotePort)) >= settings.natConnectionsPerDestination()) {
+                portAllocationFailed(gw);
+                return;
+            }
+            changeState(flow, FlowState.TCP_SYN_SENT);
+            flows.expiresAt(flow, now + settings.timeouts().tcpSynSent());
+            natCounters.increment(gw, NatGatewayMetric.CONNECTION_ATTEMPT_COUNT);
+        } else {
+            track(flow, proto, tcpFlags, true);
+        }
+
+        int natPort = flows.natPort(flow);
+        ip.rewriteSource(gwIp);
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> d.tcp.pseudoHeaderAddressChanged(source, gwIp).rewriteSourcePort(natPort);
+            case Ipv4Header.PROTOCOL_UDP -> d.udp.pseudoHeaderAddressChanged(source, gwIp).rewriteSourcePort(natPort);
+            default -> d.icmp.rewriteIdentifier(natPort);
+        }
+        ip.decrementTtl();
+        natCounters.increment(gw, NatGatewayMetric.PACKETS_OUT_TO_DESTINATION);
+        natCounters.add(gw, NatGatewayMetric.BYTES_OUT_TO_DESTINATION, ip.totalLength());
+        toVpc(c, c.natGatewayMac(gw), gwIp, subnet, nextHop, length, out);
+    }
+
+    /**
+     * Where a NAT gateway's packet goes next by its subnet's route table, or {@link #NO_NEXT_HOP}:
+     * an internet gateway or local: the destination itself when it is in the subnet, else the
+     * subnet's router (which maps the NAT gateway's address onto its Elastic IP toward the internet);
+     * a NAT gateway (itself or another: no chains, as on AWS), blackhole, no route: no way.
+     */
+    private static int natGatewayNextHop(CompiledConfig c, int subnet, int destination) {
+        return switch (c.subnetRoutes(subnet).lookup(destination)) {
+            case RouteTableRules.LOCAL, RouteTableRules.INTERNET_GATEWAY ->
+                    c.subnetContains(subnet, destination) ? destination : c.subnetGateway(subnet);
+            default -> NO_NEXT_HOP;
+        };
+    }
+
+    /**
+     * A new flow through {@code gw}: a port unique per (NAT gateway, protocol, destination, port),
+     * the source's own when free, within the per-destination limit. Returns the flow, or
+     * {@link FlowTable#NONE} with the drop counted.
+     */
+    private int openNatGatewayFlow(int gw, int vni, int gwIp, int proto, int source, int sourcePort, int destination, int remotePort) {
+        long key = natDestinationKey(vni, gwIp, proto, destination, remotePort);
+        if (natConnections.get(key) >= settings.natConnectionsPerDestination()) {
+            portAllocationFailed(gw);
+            return FlowTable.NONE;
+        }
+        int natPort = nat.allocate(vni, gwIp, proto, destination, remotePort, sourcePort);
+        if (natPort == NatPortAllocator.EXHAUSTED || !natConnections.increment(key)) {
+            portAllocationFailed(gw); // no port, or more destinations than the node counts at once
+            return FlowTable.NONE;
+        }
+        byte state = initialState(proto);
+        int flow = flows.insert(vni, proto, source, sourcePort, destination, remotePort, vni, gwIp, natPort, state,
+                now + timeoutSeconds(state, true));
+        if (flow == FlowTable.NONE) {
+            natConnections.decrement(key);
+            drop(Counter.DROP_FLOW_TABLE_FULL, gw);
+            return FlowTable.NONE;
+        }
+        if (proto == Ipv4Header.PROTOCOL_TCP) {
+            natCounters.increment(gw, NatGatewayMetric.ACTIVE_CONNECTION_COUNT);
+        }
+        natCounters.increment(gw, NatGatewayMetric.CONNECTION_ATTEMPT_COUNT);
+        counters.increment(Counter.FLOWS_CREATED);
+        return flow;
+    }
+
+    private void portAllocationFailed(int gw) {
+        natCounters.increment(gw, NatGatewayMetric.ERROR_PORT_ALLOCATION);
+        drop(Counter.DROP_PORT_EXHAUSTION, gw);
+    }
+
+    /** A reply to the NAT gateway {@code gw}, matched to {@code flow}: reversed and sent back to the flow's source. */
+    private void replyThroughNatGateway(CompiledConfig c, int subnet, int gw, int flow, int proto, int tcpFlags, int length, PacketSink out) {
+        int gwIp = c.natGatewayIp(gw);
+        int source = flows.sourceIp(flow);
+        int sourcePort = flows.eePort(flow);
+        int portOrType = proto == Ipv4Header.PROTOCOL_ICMP ? IcmpHeader.ECHO_REPLY : sourcePort;
+        int icmpCode = proto == Ipv4Header.PROTOCOL_ICMP ? d.icmp.code() : 0;
+        if (!natAclAllowsTowardSource(c, subnet, proto, source, portOrType, icmpCode)) {
+            drop(Counter.DROP_NACL_DENY, gw);
+            return;
+        }
+        track(flow, proto, tcpFlags, false);
+        Ipv4Header ip = d.ip;
+        ip.rewriteDestination(source);
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> d.tcp.pseudoHeaderAddressChanged(gwIp, source).rewriteDestinationPort(sourcePort);
+            case Ipv4Header.PROTOCOL_UDP -> d.udp.pseudoHeaderAddressChanged(gwIp, source).rewriteDestinationPort(sourcePort);
+            default -> d.icmp.rewriteIdentifier(sourcePort);
+        }
+        ip.decrementTtl();
+        toSourceFromNatGateway(c, subnet, gw, source, length, out);
+    }
+
+    /** The subnet's ACL on the way back to a NAT gateway's source: outbound, unless the source is in the subnet. */
+    private static boolean natAclAllowsTowardSource(CompiledConfig c, int subnet, int proto, int source, int portOrType, int icmpCode) {
+        return c.subnetContains(subnet, source) || c.subnetAcl(subnet).allowsEgress(proto, source, portOrType, icmpCode);
+    }
+
+    /** Back to a NAT gateway's source: directly in the NAT gateway's subnet, else through its router. */
+    private void toSourceFromNatGateway(CompiledConfig c, int subnet, int gw, int source, int length, PacketSink out) {
+        natCounters.increment(gw, NatGatewayMetric.PACKETS_OUT_TO_SOURCE);
+        natCounters.add(gw, NatGatewayMetric.BYTES_OUT_TO_SOURCE, d.ip.totalLength());
+        int nextHop = c.subnetContains(subnet, source) ? source : c.subnetGateway(subnet);
+        toVpc(c, c.natGatewayMac(gw), c.natGatewayIp(gw), subnet, nextHop, length, out);
+    }
+
+    /**
+     * One key per NAT gateway destination (the gateway's subnet VNI and address, protocol,
+     * destination address and port): 112 bits mixed into 64. Two destinations share a count only
+     * if their keys collide, about once in 2^64 pairs; 0 is the count table's empty key, so never used.
+     */
+    static long natDestinationKey(int vni, int gwIp, int proto, int destination, int destinationPort) {
+        long a = ((long) vni << 40) | ((long) proto << 32) | ((long) destinationPort << 16);
+        long b = ((long) gwIp << 32) | (destination & 0xffff_ffffL);
+        long h = a * 0x9E3779B97F4A7C15L + b * 0xC2B2AE3D27D4EB4FL;
+        h ^= h >>> 29;
+        h *= 0xBF58476D1CE4E5B9L;
+        h ^= h >>> 32;
+        return h == 0 ? 1 : h;
+    }
+
+    /** A drop counted globally, and against the NAT gateway {@code gw} when there is one. */
+    private void drop(Counter reason, int gw) {
+        counters.increment(reason);
+        countNatDrop(gw);
+    }
+
+    private void countNatDrop(int gw) {
+        if (gw != CompiledConfig.NONE) {
+            natCounters.increment(gw, NatGatewayMetric.PACKETS_DROP_COUNT);
+        }
     }
 
     private void vpcArp(CompiledConfig c, int subnet, int vni, int length, PacketSink out) {
         ArpPacket arp = d.arp;
         int target = arp.targetIp();
         int eni = c.eniByAddress(vni, target);
-        if (eni == CompiledConfig.NONE) {
+        int gw = eni == CompiledConfig.NONE ? c.natGatewayByAddress(vni, target) : CompiledConfig.NONE;
+        if (eni == CompiledConfig.NONE && gw == CompiledConfig.NONE) {
             counters.increment(Counter.DROP_ARP_IGNORED); // flooded ARP about other hosts
             return;
         }
         int sender = arp.senderIp();
         long senderMac = arp.senderMac();
-        // Learn only from ARP addressed to our ENIs (as Linux does without arp_accept), and only
+        // Learn only from ARP addressed to our ENIs and NAT gateways (as Linux does without arp_accept), and only
         // addresses of this subnet: a request for us or the answer to our own request.
         if (c.subnetContains(subnet, sender) && !MacAddress.isMulticast(senderMac) && senderMac != 0) {
             switch (neighbors.learn(vni, sender, senderMac, now)) {
@@ -635,7 +982,7 @@ public final class Forwarder {
             releaseHeld(vni, sender, senderMac, out);
         }
         if (arp.operation() == ArpPacket.REQUEST) {
-            replyToArp(c.eniMac(eni), target);
+            replyToArp(eni != CompiledConfig.NONE ? c.eniMac(eni) : c.natGatewayMac(gw), target);
             out.send(d.buffer(), d.offset(), length, c.subnetVtep(subnet), settings.vxlanPort());
             counters.increment(Counter.ARP_REPLIES_SENT);
         }
@@ -688,6 +1035,7 @@ public final class Forwarder {
         arp.set(ArpPacket.REPLY, ourMac, ourIp, askerMac, askerIp);
     }
 
+    /** Moves the flow's state on for a packet; {@code fromEe}: from the inside (an EE, or a NAT gateway's source). */
     private void track(int flow, int proto, int tcpFlags, boolean fromEe) {
         byte state = flows.state(flow);
         byte next = state;
@@ -696,34 +1044,92 @@ public final class Forwarder {
         } else if (proto == Ipv4Header.PROTOCOL_UDP && !fromEe) {
             next = FlowState.UDP_REPLIED;
         }
+        boolean natGateway = flows.isNatGateway(flow);
         if (next != state) {
             changeState(flow, next);
+            if (natGateway && (next == FlowState.TCP_ESTABLISHED || next == FlowState.UDP_REPLIED)) {
+                countNat(flow, NatGatewayMetric.CONNECTION_ESTABLISHED_COUNT, 1);
+            }
         }
-        flows.expiresAt(flow, now + FlowState.timeoutSeconds(next, settings.timeouts()));
+        flows.expiresAt(flow, now + timeoutSeconds(next, natGateway));
     }
 
-    /** Every state change of a tracked flow: a flow finishing or reopening leaves or rejoins its owners' open flows. */
+    /**
+     * A state's idle timeout. A NAT gateway times out idle UDP after 350 s as it does TCP (VPC user
+     * guide, "NAT gateway basics": "If a connection that's using a NAT gateway is idle for 350
+     * seconds or more, the connection times out"), so a replied UDP flow through one takes the
+     * established-TCP timeout; an ENI's UDP keeps the security groups' figures.
+     */
+    private int timeoutSeconds(byte state, boolean natGateway) {
+        if (natGateway && state == FlowState.UDP_REPLIED) {
+            return settings.timeouts().tcpEstablished();
+        }
+        return FlowState.timeoutSeconds(state, settings.timeouts());
+    }
+
+    /**
+     * Every state change of a tracked flow: a flow finishing or reopening leaves or rejoins its
+     * owners' open flows: the ENI's and the EE's, or the NAT gateway destination's and, for TCP,
+     * the NAT gateway's active connections.
+     */
     private void changeState(int flow, byte next) {
         boolean wasOpen = !FlowState.isReclaimable(flows.state(flow));
         boolean open = !FlowState.isReclaimable(next);
         flows.state(flow, next);
-        if (wasOpen != open) {
-            long eniKey = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
+        if (wasOpen == open) {
+            return;
+        }
+        if (flows.isNatGateway(flow)) {
+            long key = natDestinationKey(flow);
             if (open) {
-                flowCounts.opened(eniKey, flows.vni(flow)); // a reopening SYN was let through the quota check
+                natConnections.increment(key); // the reopening SYN was let through the limit check
             } else {
-                flowCounts.closed(eniKey, flows.vni(flow));
+                natConnections.decrement(key);
             }
+            countNat(flow, NatGatewayMetric.ACTIVE_CONNECTION_COUNT, open ? 1 : -1);
+            return;
+        }
+        long eniKey = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
+        if (open) {
+            flowCounts.opened(eniKey, flows.vni(flow)); // a reopening SYN was let through the quota check
+        } else {
+            flowCounts.closed(eniKey, flows.vni(flow));
         }
     }
 
     private void flowGone(int flow) {
+        counters.increment(Counter.FLOWS_EXPIRED);
+        byte state = flows.state(flow);
+        if (flows.isNatGateway(flow)) {
+            if (!FlowState.isReclaimable(state)) {
+                natConnections.decrement(natDestinationKey(flow));
+                if (flows.protocol(flow) == Ipv4Header.PROTOCOL_TCP) {
+                    countNat(flow, NatGatewayMetric.ACTIVE_CONNECTION_COUNT, -1);
+                }
+            }
+            if (state == FlowState.TCP_ESTABLISHED || state == FlowState.UDP_REPLIED) {
+                countNat(flow, NatGatewayMetric.IDLE_TIMEOUT_COUNT, 1); // went quiet, not closed by FIN or RST
+            }
+            return;
+        }
         long eniKey = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
-        if (!FlowState.isReclaimable(flows.state(flow))) {
+        if (!FlowState.isReclaimable(state)) {
             flowCounts.closed(eniKey, flows.vni(flow));
         }
         flowCounts.portReleased(eniKey);
-        counters.increment(Counter.FLOWS_EXPIRED);
+    }
+
+    private long natDestinationKey(int flow) {
+        return natDestinationKey(flows.eniVni(flow), flows.eniIp(flow), flows.protocol(flow), flows.remoteIp(flow), flows.remotePort(flow));
+    }
+
+    /** Adds to a NAT gateway flow's gateway's figure, when the gateway is still in the config. */
+    private void countNat(int flow, NatGatewayMetric metric, int delta) {
+        CompiledConfig c = config;
+        int gw = c == null ? CompiledConfig.NONE : c.natGatewayByAddress(flows.eniVni(flow), flows.eniIp(flow));
+        if (gw != CompiledConfig.NONE) {
+            natCounters.add(gw, metric, delta);
+        }
     }
 
     private void portReclaimed(int flow) {
@@ -743,6 +1149,16 @@ public final class Forwarder {
 
     public FlowCounts flowCounts() {
         return flowCounts;
+    }
+
+    /** Per NAT gateway of the running config, for the publisher on this thread. */
+    public NatGatewayCounters natGatewayCounters() {
+        return natCounters;
+    }
+
+    /** Open connections of NAT gateways to one destination (inspection and tests). */
+    public long natConnections(int subnetVni, int gwIp, int proto, int destination, int destinationPort) {
+        return natConnections.get(natDestinationKey(subnetVni, gwIp, proto, destination, destinationPort));
     }
 
     public NeighborTable neighbors() {

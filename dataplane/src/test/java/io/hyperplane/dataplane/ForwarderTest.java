@@ -149,7 +149,7 @@ class ForwarderTest {
         assertThat(d.tcp.destinationPort()).isEqualTo(40000);
         assertThat(d.ip.hasValidChecksum()).isTrue();
         assertThat(Checksums.transportValid(d.ip, d.l4Offset(), d.l4Length())).isTrue();
-        int flow = forwarder.flows().findForward(EE1_VNI, 6, 40000, RES1, 5432);
+        int flow = forwarder.flows().findForward(EE1_VNI, 6, EE1_IP, 40000, RES1, 5432);
         assertThat(forwarder.flows().state(flow)).isEqualTo(FlowState.TCP_ESTABLISHED);
         assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);
         assertThat(forwarder.flowCounts().openOnEni(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);

@@ -4,6 +4,7 @@ import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.NodeSnapshot.Eni;
 import io.hyperplane.config.NodeSnapshot.ExecutionEnvironment;
 import io.hyperplane.config.NodeSnapshot.Gateway;
+import io.hyperplane.config.NodeSnapshot.NatGateway;
 import io.hyperplane.config.NodeSnapshot.NetworkAcl;
 import io.hyperplane.config.NodeSnapshot.NetworkAclEntry;
 import io.hyperplane.config.NodeSnapshot.Route;
@@ -12,6 +13,7 @@ import io.hyperplane.config.NodeSnapshot.SecurityGroup;
 import io.hyperplane.config.NodeSnapshot.SecurityGroupRule;
 import io.hyperplane.config.NodeSnapshot.Subnet;
 import io.hyperplane.config.NodeSnapshot.Vpc;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.MacAddress;
 
@@ -48,6 +50,26 @@ public final class TestConfigs {
     public static final long OTHER_EE_MAC = MacAddress.parse("02:ee:00:00:00:21");
     public static final long OTHER_ENI_MAC = MacAddress.parse("02:48:50:00:02:04");
     public static final long OTHER_RES1_MAC = MacAddress.parse("02:00:00:00:02:10");
+
+    /** The way out (DESIGN.md §11): a public subnet 10.0.0.0/24 holding the NAT gateway, and the service egress. */
+    public static final int PUBLIC_VNI = 1003;
+    public static final int PUBLIC_ROUTER = ip("10.0.0.1");
+    public static final long PUBLIC_ROUTER_MAC = MacAddress.parse("02:00:00:00:00:01");
+    public static final int PUBLIC_HOST = ip("10.0.0.20");
+    public static final long PUBLIC_HOST_MAC = MacAddress.parse("02:00:00:00:00:20");
+    public static final String NAT_ID = "nat-0123456789abcdef0";
+    public static final int NAT_IP = ip("10.0.0.5");
+    public static final long NAT_MAC = MacAddress.parse("02:4e:00:00:00:05");
+    public static final int INTERNET_HOST = ip(Internet.HOST);
+    public static final int EGRESS_VNI = Internet.SERVICE_EGRESS_VNI;
+    public static final int EGRESS_VTEP = ip(Internet.ROUTER_VTEP);
+    public static final int EGRESS_IP = ip(Internet.SERVICE_EGRESS_ADDRESS);
+    public static final long EGRESS_MAC = MacAddress.parse(Internet.SERVICE_EGRESS_MAC);
+    public static final int EGRESS_ROUTER = ip(Internet.SERVICE_EGRESS_ROUTER);
+    public static final long EGRESS_ROUTER_MAC = MacAddress.parse("02:00:00:c0:00:01");
+    public static final int EE3_VNI = 5003;
+    public static final int EE3_IP = ip("100.64.0.13");
+    public static final long EE3_MAC = MacAddress.parse("02:ee:00:00:00:03");
 
     private TestConfigs() {
     }
@@ -119,5 +141,67 @@ public final class TestConfigs {
         List<ExecutionEnvironment> ees = new ArrayList<>(one.executionEnvironments());
         ees.add(new ExecutionEnvironment("ee-21", OTHER_EE_VNI, "198.18.0.11", "100.64.0.21", "02:ee:00:00:00:21", "eni-2"));
         return new NodeSnapshot(version, one.eeGateway(), vpcs, subnets, groups, acls, tables, enis, ees);
+    }
+
+    /**
+     * The default topology with a way out: the private subnets route by {@code privateRoutes}
+     * (the Lambda ENI's too), the public subnet 10.0.0.0/24 (VNI 1003) by {@code publicRoutes}
+     * and holds the NAT gateway 10.0.0.5 ({@link #NAT_ID}); its ACL is {@code publicAcl}. The
+     * service egress (an ENI of kind service-egress at 192.0.2.10, VNI 1000, with EE ee-3 on it)
+     * routes 0.0.0.0/0 to the service's internet gateway.
+     */
+    public static NodeSnapshot wayOut(long version, List<Route> privateRoutes, List<Route> publicRoutes, List<NetworkAclEntry> publicAcl) {
+        return wayOut(version, privateRoutes, publicRoutes, publicAcl, "198.18.0.11", "198.18.0.21");
+    }
+
+    /** {@link #wayOut} with other underlay addresses for the worker host and the VPC's VTEP. */
+    public static NodeSnapshot wayOut(long version, List<Route> privateRoutes, List<Route> publicRoutes, List<NetworkAclEntry> publicAcl,
+                                      String host, String vtep) {
+        NodeSnapshot one = snapshot(version, defaultAcl(), privateRoutes, host, vtep);
+        List<Vpc> vpcs = new ArrayList<>(one.vpcs());
+        vpcs.add(new Vpc(Internet.SERVICE_EGRESS_VPC_ID, Internet.SERVICE_EGRESS_SUBNET.toString()));
+        List<Subnet> subnets = new ArrayList<>(one.subnets());
+        subnets.add(new Subnet("subnet-pub", "vpc-1", "10.0.0.0/24", PUBLIC_VNI, vtep, "acl-pub", "rtb-pub"));
+        subnets.add(new Subnet(Internet.SERVICE_EGRESS_SUBNET_ID, Internet.SERVICE_EGRESS_VPC_ID, Internet.SERVICE_EGRESS_SUBNET.toString(),
+                EGRESS_VNI, Internet.ROUTER_VTEP, Internet.SERVICE_EGRESS_ACL_ID, Internet.SERVICE_EGRESS_ROUTE_TABLE_ID));
+        // The function's group also lets it call web servers anywhere, as a function behind a NAT gateway does.
+        List<SecurityGroup> groups = new ArrayList<>(one.securityGroups().stream()
+                .map(g -> !g.id().equals("sg-lambda") ? g : new SecurityGroup(g.id(), concat(g.egress(),
+                        new SecurityGroupRule("tcp", 80, 80, "0.0.0.0/0", null)), g.members()))
+                .toList());
+        groups.add(new SecurityGroup(Internet.SERVICE_EGRESS_GROUP_ID, List.of(new SecurityGroupRule("-1", 0, 0, "0.0.0.0/0", null)), List.of()));
+        List<NetworkAcl> acls = new ArrayList<>(one.networkAcls());
+        acls.add(new NetworkAcl("acl-pub", publicAcl));
+        acls.add(new NetworkAcl(Internet.SERVICE_EGRESS_ACL_ID, defaultAcl()));
+        List<RouteTable> tables = new ArrayList<>(one.routeTables());
+        tables.add(new RouteTable("rtb-pub", publicRoutes));
+        tables.add(new RouteTable(Internet.SERVICE_EGRESS_ROUTE_TABLE_ID, List.of(new Route(Internet.SERVICE_EGRESS_SUBNET.toString(), "local"),
+                new Route("0.0.0.0/0", Internet.SERVICE_INTERNET_GATEWAY_ID))));
+        List<Eni> enis = new ArrayList<>(one.enis());
+        enis.add(new Eni(Internet.SERVICE_EGRESS_ENI_ID, Internet.SERVICE_EGRESS_ADDRESS, Internet.SERVICE_EGRESS_MAC,
+                Internet.SERVICE_EGRESS_SUBNET_ID, List.of(Internet.SERVICE_EGRESS_GROUP_ID), Eni.SERVICE_EGRESS));
+        List<ExecutionEnvironment> ees = new ArrayList<>(one.executionEnvironments());
+        ees.add(new ExecutionEnvironment("ee-3", EE3_VNI, host, "100.64.0.13", "02:ee:00:00:00:03", Internet.SERVICE_EGRESS_ENI_ID));
+        return new NodeSnapshot(version, one.eeGateway(), vpcs, subnets, groups, acls, tables, enis, ees,
+                List.of(new NatGateway(NAT_ID, "10.0.0.5", "02:4e:00:00:00:05", "subnet-pub")));
+    }
+
+    /** {@link #wayOut} as AWS's wizard builds it: private subnets to the NAT gateway, the public one to an internet gateway. */
+    public static NodeSnapshot wayOut(long version) {
+        return wayOut(version, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl());
+    }
+
+    private static <T> List<T> concat(List<T> list, T item) {
+        List<T> out = new ArrayList<>(list);
+        out.add(item);
+        return out;
+    }
+
+    public static List<Route> privateRoutesToNat() {
+        return List.of(new Route("10.0.0.0/16", "local"), new Route("0.0.0.0/0", NAT_ID));
+    }
+
+    public static List<Route> publicRoutesToIgw() {
+        return List.of(new Route("10.0.0.0/16", "local"), new Route("0.0.0.0/0", "igw-0123456789abcdef0"));
     }
 }

@@ -4,6 +4,8 @@ import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.dataplane.counters.FlowCounts;
+import io.hyperplane.dataplane.counters.NatGatewayCounters;
+import io.hyperplane.dataplane.counters.NatGatewayMetric;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Malformation;
 
@@ -31,12 +33,14 @@ import java.util.Map;
  *  112 N counter records, then K malformation records: value (long), id (int), label length
  *      (int), label (48 bytes)  -- 64 bytes each
  *  ... M ENI records: ip (int), in use (int), NAT ports in use (long)  -- 16 bytes each
+ *  ... NAT gateways: G slots (int), J metrics (int), J metric labels (32 bytes each), then G records:
+ *      id (32 bytes, UTF-8, zero padded; empty = unused), J values (long)
  * </pre>
  * Labels travel in the file so an older {@code stat} can show a newer node's counters.
  */
 public final class CountersFile implements AutoCloseable {
     private static final byte[] MAGIC = "HPCNTRS1".getBytes(StandardCharsets.US_ASCII);
-    private static final int LAYOUT_VERSION = 2; // 2: an ENI record names its subnet's VNI
+    private static final int LAYOUT_VERSION = 3; // 2: an ENI record names its subnet's VNI; 3: NAT gateways
     private static final int HEADER = 112;
     private static final int RECORD = 64;
     private static final int LABEL_MAX = 48;
@@ -44,12 +48,20 @@ public final class CountersFile implements AutoCloseable {
     private static final int NAME_OFFSET = 48;
     private static final int NAME_MAX = 64;
     public static final int ENI_SLOTS = 256;
+    /** NAT gateways shown; like ENI_SLOTS, what a node of the lab and a few tenants serves, with room. */
+    public static final int NAT_GATEWAY_SLOTS = 256;
+    private static final int NAT_LABEL = 32;
+    private static final int NAT_ID_MAX = 32;
+    private static final int NAT_METRICS = NatGatewayMetric.VALUES.length;
+    private static final int NAT_RECORD = NAT_ID_MAX + NAT_METRICS * 8;
 
     private final FileChannel channel;
     private final MappedByteBuffer map;
     private final int counterSlots;
     private final int malformationSlots;
     private final int eniBase;
+    private final int natBase;
+    private int natWritten;
 
     private CountersFile(FileChannel channel, MappedByteBuffer map, int counterSlots, int malformationSlots) {
         this.channel = channel;
@@ -57,13 +69,15 @@ public final class CountersFile implements AutoCloseable {
         this.counterSlots = counterSlots;
         this.malformationSlots = malformationSlots;
         this.eniBase = HEADER + (counterSlots + malformationSlots) * RECORD;
+        this.natBase = eniBase + ENI_SLOTS * ENI_RECORD;
     }
 
     /** Creates (or truncates) the file and writes its fixed parts. */
     public static CountersFile create(Path path, String nodeName) throws IOException {
         int n = Counter.maxId() + 1;
         int k = Malformation.values().length;
-        int size = HEADER + (n + k) * RECORD + ENI_SLOTS * ENI_RECORD;
+        int natAt = HEADER + (n + k) * RECORD + ENI_SLOTS * ENI_RECORD;
+        int size = natAt + 8 + NAT_METRICS * NAT_LABEL + NAT_GATEWAY_SLOTS * NAT_RECORD;
         if (path.getParent() != null) {
             PrivateFiles.createDirectories(path.getParent());
         }
@@ -86,6 +100,12 @@ public final class CountersFile implements AutoCloseable {
         for (Malformation m : Malformation.values()) {
             label(map, HEADER + (n + m.ordinal()) * RECORD, m.ordinal(), "malformed-" + m.name().toLowerCase().replace('_', '-'));
         }
+        map.putInt(natAt, NAT_GATEWAY_SLOTS);
+        map.putInt(natAt + 4, NAT_METRICS);
+        for (NatGatewayMetric metric : NatGatewayMetric.VALUES) {
+            byte[] bytes = metric.label().getBytes(StandardCharsets.UTF_8);
+            map.put(natAt + 8 + metric.id() * NAT_LABEL, bytes, 0, Math.min(bytes.length, NAT_LABEL));
+        }
         return new CountersFile(channel, map, n, k);
     }
 
@@ -98,7 +118,7 @@ public final class CountersFile implements AutoCloseable {
     }
 
     /** Copies the counters in; called by the forwarding thread, allocation free. */
-    public void publish(Counters counters, FlowCounts flowCounts, long nowEpochMillis) {
+    public void publish(Counters counters, FlowCounts flowCounts, NatGatewayCounters natGateways, long nowEpochMillis) {
         for (int id = 0; id < counterSlots; id++) {
             Counter c = Counter.byId(id);
             if (c != null) {
@@ -123,6 +143,24 @@ public final class CountersFile implements AutoCloseable {
         for (int i = written; i < ENI_SLOTS && map.getInt(eniBase + i * ENI_RECORD + 4) != 0; i++) {
             map.putInt(eniBase + i * ENI_RECORD + 4, 0); // an ENI with no flows left is not shown
         }
+        int records = natBase + 8 + NAT_METRICS * NAT_LABEL;
+        int shown = Math.min(natGateways.size(), NAT_GATEWAY_SLOTS);
+        for (int g = 0; g < shown; g++) {
+            int at = records + g * NAT_RECORD;
+            byte[] id = natGateways.idBytes(g);
+            int length = Math.min(id.length, NAT_ID_MAX);
+            map.put(at, id, 0, length);
+            for (int i = length; i < NAT_ID_MAX; i++) {
+                map.put(at + i, (byte) 0);
+            }
+            for (NatGatewayMetric metric : NatGatewayMetric.VALUES) {
+                map.putLong(at + NAT_ID_MAX + metric.id() * 8, natGateways.get(g, metric));
+            }
+        }
+        for (int g = shown; g < natWritten; g++) {
+            map.put(records + g * NAT_RECORD, (byte) 0); // a NAT gateway that left the config is not shown
+        }
+        natWritten = shown;
         map.putLong(32, nowEpochMillis);
     }
 
@@ -131,9 +169,13 @@ public final class CountersFile implements AutoCloseable {
         channel.close();
     }
 
-    /** What a reader sees: counters by label in id order, malformation breakdown, NAT ports per ENI. */
+    /**
+     * What a reader sees: counters by label in id order, malformation breakdown, NAT ports per ENI,
+     * and per NAT gateway id its CloudWatch-named metrics.
+     */
     public record Snapshot(String node, long pid, long startedMillis, long heartbeatMillis,
-                           Map<String, Long> counters, Map<String, Long> malformations, Map<String, Long> natPortsByEni) {
+                           Map<String, Long> counters, Map<String, Long> malformations, Map<String, Long> natPortsByEni,
+                           Map<String, Map<String, Long>> natGateways) {
         public long get(String label) {
             Long v = counters.get(label);
             if (v == null) {
@@ -179,7 +221,40 @@ public final class CountersFile implements AutoCloseable {
                 enis.put(eniLabel(vni, b.getInt(at)), b.getLong(at + 8));
             }
         }
-        return new Snapshot(name, b.getLong(16), b.getLong(24), b.getLong(32), counters, malformations, enis);
+        return new Snapshot(name, b.getLong(16), b.getLong(24), b.getLong(32), counters, malformations, enis,
+                natGateways(bytes, b, base + m * ENI_RECORD));
+    }
+
+    private static Map<String, Map<String, Long>> natGateways(byte[] bytes, ByteBuffer b, int base) {
+        int slots = b.getInt(base);
+        int metrics = b.getInt(base + 4);
+        String[] labels = new String[metrics];
+        for (int j = 0; j < metrics; j++) {
+            labels[j] = zeroPadded(bytes, base + 8 + j * NAT_LABEL, NAT_LABEL);
+        }
+        int records = base + 8 + metrics * NAT_LABEL;
+        int record = NAT_ID_MAX + metrics * 8;
+        Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+        for (int g = 0; g < slots; g++) {
+            int at = records + g * record;
+            String id = zeroPadded(bytes, at, NAT_ID_MAX);
+            if (!id.isEmpty()) {
+                Map<String, Long> values = new LinkedHashMap<>();
+                for (int j = 0; j < metrics; j++) {
+                    values.put(labels[j], b.getLong(at + NAT_ID_MAX + j * 8));
+                }
+                out.put(id, values);
+            }
+        }
+        return out;
+    }
+
+    private static String zeroPadded(byte[] bytes, int at, int max) {
+        int length = 0;
+        while (length < max && bytes[at + length] != 0) {
+            length++;
+        }
+        return new String(bytes, at, length, StandardCharsets.UTF_8);
     }
 
     /** How an ENI is named in {@link Snapshot#natPortsByEni}: its address and its subnet's VNI (addresses repeat across VPCs). */

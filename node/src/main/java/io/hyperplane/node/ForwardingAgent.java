@@ -21,8 +21,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * </pre>
  * One batch per wakeup: looping until the socket is empty measured worse (prototype notes).
  * Other threads talk to it only through {@link #offer(LoadedConfig)} and {@link #stop()}, and read
- * what it publishes: the config it has switched to ({@link #applied()}) and NAT ports per ENI
- * ({@link #eniPorts()}).
+ * what it publishes: the config it has switched to ({@link #applied()}), NAT ports per ENI
+ * ({@link #eniPorts()}) and NAT gateways' metrics ({@link #natGateways()}).
  */
 final class ForwardingAgent implements Runnable {
     private final BatchedUdpSocket socket;
@@ -31,6 +31,7 @@ final class ForwardingAgent implements Runnable {
     private final long publishIntervalNanos;
     private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
     private final PublishedEniPorts publishedEniPorts;
+    private final PublishedNatGateways publishedNatGateways = new PublishedNatGateways(CountersFile.NAT_GATEWAY_SLOTS);
     private final Runnable wakeUp;
     private final Forwarder.PacketSink sink = this::send;
     private final ThreadMXBean threads =
@@ -96,6 +97,11 @@ final class ForwardingAgent implements Runnable {
     /** NAT ports per ENI as of the last publish interval. */
     PublishedEniPorts eniPorts() {
         return publishedEniPorts;
+    }
+
+    /** NAT gateways' metrics as of the last publish interval. */
+    PublishedNatGateways natGateways() {
+        return publishedNatGateways;
     }
 
     void configRejected() {
@@ -179,7 +185,8 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.GSO_SEGMENTS, socket.coalesced());
         c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
-        countersFile.publish(c, forwarder.flowCounts(), System.currentTimeMillis());
+        countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
         publishedEniPorts.publish(forwarder.flowCounts());
+        publishedNatGateways.publish(forwarder.natGatewayCounters());
     }
 }

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * interval, reporting the config version the node has acknowledged (handed to its forwarding
  * thread; see {@link ForwardingAgent#acknowledgedVersion()}), so a heartbeat never reports less
  * than the configuration stream or long poll already did, and NAT ports per ENI as of the
- * forwarding thread's last publish interval. A new version is reported by the stream's
+ * forwarding thread's last publish interval, and its NAT gateways' metrics. A new version is reported by the stream's
  * acknowledgement or the next long poll, not by an extra heartbeat: that would put two more
  * requests on every cold start's path. Runs on its own thread until interrupted; failures are
  * retried with the same backoff and 401 rule as {@link ConfigPoller}.
@@ -87,6 +87,8 @@ final class HeartbeatSender implements Runnable {
             usage.add(load == null ? new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), 0, 0)
                     : new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
         }
-        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage);
+        List<NodeHeartbeat.NatGatewayUsage> natGateways = new ArrayList<>();
+        agent.natGateways().read().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways);
     }
 }

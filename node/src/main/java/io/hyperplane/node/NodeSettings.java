@@ -152,6 +152,16 @@ public final class NodeSettings {
         return this;
     }
 
+    /**
+     * Open connections a NAT gateway may have to one destination (AWS: 55,000); tests scale it down
+     * to reach it quickly.
+     */
+    public NodeSettings natConnectionsPerDestination(int perDestination) {
+        this.forwarder = forwarder.withNatConnectionsPerDestination(perDestination);
+        return this;
+    }
+
+    /** The idle timeout of established TCP flows, and of replied UDP flows through a NAT gateway (AWS: 350 s for both). */
     public NodeSettings tcpEstablishedTimeout(Duration timeout) {
         this.forwarder = forwarder.withTimeouts(forwarder.timeouts().withTcpEstablished((int) timeout.toSeconds()));
         return this;

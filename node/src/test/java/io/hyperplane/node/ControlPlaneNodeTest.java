@@ -115,6 +115,28 @@ class ControlPlaneNodeTest {
     }
 
     @Test
+    void shouldHeartbeatItsNatGatewaysMetrics() throws IOException {
+        control.serve(TestConfigs.wayOut(1, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl(), HOST_VTEP, VPC_VTEP));
+        node = ForwarderNode.start(settings());
+        await().atMost(PATIENCE).until(() -> node.configVersion() == 1);
+        send(vpc, TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40000, INTERNET_HOST, 80, TcpHeader.SYN, 0));
+        FrameDecoder first = receive(vpc);
+        if (first.etherType() == 0x0806) {
+            send(vpc, TestFrames.arp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, ArpPacket.REPLY, PUBLIC_ROUTER_MAC, PUBLIC_ROUTER, NAT_MAC, NAT_IP));
+            first = receive(vpc);
+        }
+        assertThat(first.ip.source()).isEqualTo(NAT_IP);
+        await().atMost(PATIENCE).untilAsserted(() -> {
+            JsonNode natGateways = control.lastHeartbeat().path("natGateways");
+            assertThat(natGateways).hasSize(1);
+            assertThat(natGateways.get(0).path("id").asText()).isEqualTo(NAT_ID);
+            assertThat(natGateways.get(0).path("metrics").path("ConnectionAttemptCount").asLong()).isEqualTo(1);
+            assertThat(natGateways.get(0).path("metrics").path("ActiveConnectionCount").asLong()).isEqualTo(1);
+            assertThat(natGateways.get(0).path("metrics").path("PacketsOutToDestination").asLong()).isEqualTo(1);
+        });
+    }
+
+    @Test
     void shouldStartWithoutAControlPlaneDropEverythingAndCatchUpWhenItComes() throws IOException {
         control.stop();
         node = ForwarderNode.start(settings());

@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.locks.LockSupport;
 
@@ -112,6 +113,63 @@ class ForwarderNodeTest {
         assertThat(back.ip.destination()).isEqualTo(EE1_IP);
         assertThat(back.tcp.destinationPort()).isEqualTo(eePort);
         return natPort;
+    }
+
+    private static NodeSnapshot wayOut(long version) {
+        return TestConfigs.wayOut(version, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl(), HOST_VTEP, VPC_VTEP);
+    }
+
+    /**
+     * A SYN from a private host that the VPC router hands to the NAT gateway, the NAT gateway's ARP
+     * for the router answered, the SYN-ACK from the internet back to the host. Returns the NAT port.
+     */
+    private int natHandshake(int sourcePort) throws IOException {
+        send(vpc, TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, sourcePort, INTERNET_HOST, 80, TcpHeader.SYN, 0));
+        FrameDecoder first = receive(vpc);
+        if (first.etherType() == 0x0806) {
+            assertThat(first.arp.targetIp()).isEqualTo(PUBLIC_ROUTER);
+            send(vpc, TestFrames.arp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, ArpPacket.REPLY, PUBLIC_ROUTER_MAC, PUBLIC_ROUTER, NAT_MAC, NAT_IP));
+            first = receive(vpc);
+        }
+        assertThat(first.ip.source()).isEqualTo(NAT_IP);
+        int natPort = first.tcp.sourcePort();
+        send(vpc, TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, INTERNET_HOST, 80, NAT_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0));
+        FrameDecoder back = receive(vpc);
+        assertThat(back.ip.destination()).isEqualTo(RES2);
+        assertThat(back.tcp.destinationPort()).isEqualTo(sourcePort);
+        return natPort;
+    }
+
+    @Test
+    void shouldPublishNatGatewayMetricsInTheCountersFile() throws IOException {
+        SnapshotJson.writeAtomically(wayOut(2), configFile);
+        await().atMost(Duration.ofSeconds(5)).until(() -> counters().get(Counter.CONFIG_VERSION) == 2);
+        natHandshake(40000);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            Map<String, Long> metrics = counters().natGateways().get(NAT_ID);
+            assertThat(metrics).containsEntry("ActiveConnectionCount", 1L).containsEntry("ConnectionAttemptCount", 1L)
+                    .containsEntry("ConnectionEstablishedCount", 1L).containsEntry("PacketsOutToSource", 1L)
+                    .containsEntry("ErrorPortAllocation", 0L);
+        });
+        SnapshotJson.writeAtomically(snapshot(3, TestConfigs.defaultAcl()), configFile);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(counters().natGateways()).isEmpty());
+    }
+
+    /** The limit and the idle timeout scaled down as a test of the way out would: 2 per destination, 1 s idle. */
+    @Test
+    void shouldScaleTheNatGatewaysLimitAndIdleTimeoutByNodeSettings() throws IOException {
+        node.close();
+        SnapshotJson.writeAtomically(wayOut(1), configFile);
+        node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
+                .flowCapacity(1024).natConnectionsPerDestination(2).tcpEstablishedTimeout(Duration.ofSeconds(1)));
+        natHandshake(40000);
+        natHandshake(40001);
+        send(vpc, TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40002, INTERNET_HOST, 80, TcpHeader.SYN, 0));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(counters().natGateways().get(NAT_ID)).containsEntry("ErrorPortAllocation", 1L));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(counters().natGateways().get(NAT_ID)).containsEntry("IdleTimeoutCount", 2L).containsEntry("ActiveConnectionCount", 0L));
+        natHandshake(40002);
     }
 
     @Test
@@ -202,22 +260,28 @@ class ForwarderNodeTest {
     @Test
     void shouldNotAllocateOnTheForwardingThreadPerPacket() throws IOException {
         node.close();
+        SnapshotJson.writeAtomically(wayOut(1), configFile);
         node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
                 .flowCapacity(1 << 16).batchSize(4));
         handshake(40000);
+        natHandshake(40000);
+        // Half from an EE through its ENI, half from a private host through the NAT gateway.
         ByteBuffer data = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 64);
         DatagramPacket packet = new DatagramPacket(data.array(), data.limit(), InetAddress.getByName(NODE), VXLAN);
+        ByteBuffer natData = TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40000, INTERNET_HOST, 80, TcpHeader.ACK, 64);
+        DatagramPacket natPacket = new DatagramPacket(natData.array(), natData.limit(), InetAddress.getByName(NODE), VXLAN);
         for (int i = 0; i < 200_000; i++) { // warm-up: let C2 compile the forwarding path
-            send(packet, i);
+            send(i % 2 == 0 ? host : vpc, i % 2 == 0 ? packet : natPacket, i);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> counters().get(Counter.FORWARDED_TO_VPC) > 150_000);
         long forwardedBefore = counters().get(Counter.FORWARDED_TO_VPC);
         long allocatedBefore = counters().get(Counter.ALLOCATED_BYTES_FORWARDING_THREAD);
         for (int i = 0; i < 200_000; i++) {
-            send(packet, i);
+            send(i % 2 == 0 ? host : vpc, i % 2 == 0 ? packet : natPacket, i);
         }
         await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ofMillis(300))
                 .until(() -> counters().get(Counter.FORWARDED_TO_VPC) - forwardedBefore > 150_000);
+        assertThat(counters().natGateways().get(NAT_ID).get("PacketsOutToDestination")).as("the NAT gateway path was measured").isGreaterThan(50_000);
         Thread.onSpinWait();
         CountersFile.Snapshot after = counters();
         long forwarded = after.get(Counter.FORWARDED_TO_VPC) - forwardedBefore;
@@ -232,8 +296,8 @@ class ForwarderNodeTest {
      * forwarding path drains overflows the socket, and what this test measures is allocation per
      * forwarded packet, not how much a cold JIT drops.
      */
-    private void send(DatagramPacket packet, int i) throws IOException {
-        host.send(packet);
+    private static void send(DatagramSocket from, DatagramPacket packet, int i) throws IOException {
+        from.send(packet);
         if (i % 500 == 499) {
             LockSupport.parkNanos(500_000);
         }

@@ -3,7 +3,10 @@ package io.hyperplane.config.fleet;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A forwarder node registering itself, and keeping itself registered, about once a second
@@ -15,8 +18,11 @@ import java.util.List;
  * @param incarnation    the same for every heartbeat of one node process, another after a restart
  *                       (empty when the node sends none)
  * @param enis           per ENI of the applied configuration, its load
+ * @param natGateways    per NAT gateway of the applied configuration, its CloudWatch-named metrics
+ *                       as this node counted them since it started (empty when the node sends none)
  */
-public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
+public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                            List<NatGatewayUsage> natGateways) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
@@ -29,15 +35,40 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         Check.atLeast(appliedVersion, NO_VERSION, MESSAGE, "appliedVersion");
         incarnation = incarnation == null ? "" : incarnation;
         enis = enis == null ? List.of() : Check.list(enis, MESSAGE, "enis");
+        natGateways = natGateways == null ? List.of() : Check.list(natGateways, MESSAGE, "natGateways");
+    }
+
+    /** A heartbeat without NAT gateways. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, List.of());
     }
 
     /** As read from the wire, where a node may leave out its port, its version and its ENIs. */
     @JsonCreator
     static NodeHeartbeat read(@JsonProperty("underlayIp") String underlayIp, @JsonProperty("port") Integer port,
                               @JsonProperty("appliedVersion") Long appliedVersion, @JsonProperty("incarnation") String incarnation,
-                              @JsonProperty("enis") List<EniUsage> enis) {
+                              @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
-                incarnation, enis);
+                incarnation, enis, natGateways);
+    }
+
+    /**
+     * One NAT gateway of the applied configuration: its metrics by CloudWatch name
+     * (ActiveConnectionCount, ErrorPortAllocation, BytesOutToDestination, ...), counts since the
+     * node started except ActiveConnectionCount, which is the connections open now.
+     */
+    public record NatGatewayUsage(String id, Map<String, Long> metrics) {
+        private static final String MESSAGE = "node heartbeat NAT gateway";
+
+        public NatGatewayUsage {
+            Check.text(id, MESSAGE, "id");
+            metrics = metrics == null ? Map.of() : metrics;
+            for (Map.Entry<String, Long> metric : metrics.entrySet()) {
+                Check.text(metric.getKey(), MESSAGE, "metric name");
+                Check.present(metric.getValue(), MESSAGE, "metric " + metric.getKey());
+            }
+            metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics)); // in the node's order, as stat shows them
+        }
     }
 
     /**

@@ -9,19 +9,22 @@ import java.util.Arrays;
  * indexes (one per direction) and a timer wheel. One writer: the forwarding thread. No
  * allocation after construction.
  * <pre>
- *   forward index  (vni, proto, eePort, remoteIp, remotePort) --+
- *                                                                +--> flow id --> vni, eePort, remoteIp,
- *   reverse index  (proto, remoteIp, remotePort,                 |              remotePort, eniVni, eniIp,
- *                   eniVni, eniIp, natPort) ----------------------+              natPort, protocol, state,
+ *   forward index  (vni, proto, sourceIp, eePort,                 +--> flow id --> vni, sourceIp, eePort,
+ *                   remoteIp, remotePort) -----------------------+              remoteIp, remotePort,
+ *   reverse index  (proto, remoteIp, remotePort,                 |              eniVni, eniIp, natPort,
+ *                   eniVni, eniIp, natPort) ----------------------+              protocol, state,
  *                                                                               expiresAt, next/prev
  *   timer wheel    slot[t mod 1024] --> flow <-> flow <-> ...                   (wheel or free list)
  * </pre>
- * The EE's own address is not stored: the VNI names the EE, and anti-spoofing guarantees the
- * inner source is the EE's address. The ENI is its subnet's VNI and its address, because the same
- * address is normal in many VPCs (DESIGN.md §9): two ENIs at 10.0.1.4 in two VPCs never share a
- * flow or a NAT port. Index slots hold {@code id + 1} (0 = empty), are kept at a load factor of at
- * most 0.5, and use backward-shift deletion so no tombstones accumulate. About 52 bytes per flow
- * of capacity in total.
+ * Two kinds of flow share the table. An execution environment's: {@code vni} is the EE's and
+ * {@code sourceIp} its address (one per VNI, anti-spoofing sees to that). A NAT gateway's: many
+ * sources of the VPC reach it on one subnet VNI, so {@code vni} is that subnet's and
+ * {@code sourceIp} tells them apart; {@code vni == eniVni} marks such a flow, since EE and subnet
+ * VNIs never coincide (NodeSnapshot). The "ENI" side is the translated address: an ENI or a NAT
+ * gateway, named by its subnet's VNI and its address, because the same address is normal in many
+ * VPCs (DESIGN.md §9): two ENIs at 10.0.1.4 in two VPCs never share a flow or a NAT port. Index
+ * slots hold {@code id + 1} (0 = empty), are kept at a load factor of at most 0.5, and use
+ * backward-shift deletion so no tombstones accumulate. About 56 bytes per flow of capacity in total.
  * <p>
  * Expiry is lazy, in the manner of Linux conntrack's GC: refreshing a flow only moves its
  * deadline later; the wheel files it again when its old slot comes round. Shortening a deadline
@@ -40,6 +43,7 @@ public final class FlowTable {
 
     private final int capacity;
     private final int[] vni;
+    private final int[] sourceIp;
     private final int[] remoteIp;
     private final int[] eniVni;
     private final int[] eniIp;
@@ -68,6 +72,7 @@ public final class FlowTable {
         }
         this.capacity = capacity;
         vni = new int[capacity];
+        sourceIp = new int[capacity];
         remoteIp = new int[capacity];
         eniVni = new int[capacity];
         eniIp = new int[capacity];
@@ -100,12 +105,12 @@ public final class FlowTable {
 
     // ---- lookups ------------------------------------------------------------------------------
 
-    public int findForward(int vni, int protocol, int eePort, int remoteIp, int remotePort) {
-        int i = forwardHash(vni, protocol, eePort, remoteIp, remotePort) & indexMask;
+    public int findForward(int vni, int protocol, int sourceIp, int eePort, int remoteIp, int remotePort) {
+        int i = forwardHash(vni, protocol, sourceIp, eePort, remoteIp, remotePort) & indexMask;
         int slot;
         while ((slot = forward[i]) != 0) {
             int f = slot - 1;
-            if (this.vni[f] == vni && this.eePort[f] == eePort && this.remoteIp[f] == remoteIp
+            if (this.vni[f] == vni && this.eePort[f] == eePort && this.remoteIp[f] == remoteIp && this.sourceIp[f] == sourceIp
                     && this.remotePort[f] == remotePort && this.protocol[f] == (byte) protocol) {
                 return f;
             }
@@ -131,14 +136,15 @@ public final class FlowTable {
     // ---- mutation -----------------------------------------------------------------------------
 
     /** Adds a flow; returns its id, or {@link #NONE} when the table is full. */
-    public int insert(int vni, int protocol, int eePort, int remoteIp, int remotePort, int eniVni, int eniIp, int natPort,
-                      byte state, int expiresAt) {
+    public int insert(int vni, int protocol, int sourceIp, int eePort, int remoteIp, int remotePort, int eniVni, int eniIp,
+                      int natPort, byte state, int expiresAt) {
         int f = freeHead;
         if (f == NONE) {
             return NONE;
         }
         freeHead = next[f];
         this.vni[f] = vni;
+        this.sourceIp[f] = sourceIp;
         this.protocol[f] = (byte) protocol;
         this.eePort[f] = (char) eePort;
         this.remoteIp[f] = remoteIp;
@@ -148,7 +154,7 @@ public final class FlowTable {
         this.natPort[f] = (char) natPort;
         this.state[f] = state;
         this.expiresAt[f] = expiresAt;
-        int i = forwardHash(vni, protocol, eePort, remoteIp, remotePort) & indexMask;
+        int i = forwardHash(vni, protocol, sourceIp, eePort, remoteIp, remotePort) & indexMask;
         while (forward[i] != 0) {
             i = (i + 1) & indexMask;
         }
@@ -230,6 +236,16 @@ public final class FlowTable {
 
     public int vni(int f) {
         return vni[f];
+    }
+
+    /** The untranslated source: the EE's address, or the VPC host a NAT gateway flow came from. */
+    public int sourceIp(int f) {
+        return sourceIp[f];
+    }
+
+    /** A NAT gateway's flow rather than an execution environment's (see the class comment). */
+    public boolean isNatGateway(int f) {
+        return vni[f] == eniVni[f];
     }
 
     public int protocol(int f) {
@@ -320,13 +336,13 @@ public final class FlowTable {
 
     private int hashOf(int f, boolean isForward) {
         return isForward
-                ? forwardHash(vni[f], protocol[f] & 0xff, eePort[f], remoteIp[f], remotePort[f])
+                ? forwardHash(vni[f], protocol[f] & 0xff, sourceIp[f], eePort[f], remoteIp[f], remotePort[f])
                 : reverseHash(protocol[f] & 0xff, remoteIp[f], remotePort[f], eniVni[f], eniIp[f], natPort[f]);
     }
 
-    static int forwardHash(int vni, int protocol, int eePort, int remoteIp, int remotePort) {
+    static int forwardHash(int vni, int protocol, int sourceIp, int eePort, int remoteIp, int remotePort) {
         long a = ((long) vni << 40) | ((long) protocol << 32) | ((long) eePort << 16) | remotePort;
-        return mix(a, remoteIp & 0xffff_ffffL);
+        return mix(a, ((long) sourceIp << 32) | (remoteIp & 0xffff_ffffL));
     }
 
     static int reverseHash(int protocol, int remoteIp, int remotePort, int eniVni, int eniIp, int natPort) {

@@ -3,6 +3,7 @@ package io.hyperplane.dataplane.policy;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.NodeSnapshot.Eni;
 import io.hyperplane.config.NodeSnapshot.ExecutionEnvironment;
+import io.hyperplane.config.NodeSnapshot.NatGateway;
 import io.hyperplane.config.NodeSnapshot.NetworkAcl;
 import io.hyperplane.config.NodeSnapshot.RouteTable;
 import io.hyperplane.config.NodeSnapshot.SecurityGroup;
@@ -27,6 +28,10 @@ import java.util.stream.Collectors;
  * Addresses belong to networks (DESIGN.md §9): an ENI is found by its subnet's VNI and its
  * address, and "is this address an ENI of this VPC" by the VPC and the address, so the same
  * address in any number of VPCs is as many distinct ENIs.
+ * <p>
+ * NAT gateways are Hyperplane addresses like ENIs (DESIGN.md §11): found by (subnet VNI, address)
+ * for ARP and replies, and by their MAC among their subnet's few NAT gateways for the frames the
+ * subnet's router hands them.
  */
 public final class CompiledConfig {
     public static final int NONE = LongIntMap.MISSING;
@@ -59,6 +64,16 @@ public final class CompiledConfig {
     private final long[] eniMac;
     private final int[] eniSubnet;
     private final SecurityGroupRules[] eniEgress;
+    private final boolean[] eniServiceEgress;
+
+    /** (subnet VNI, address) -> NAT gateway. */
+    private final LongIntMap natGatewayByAddress;
+    private final String[] natGatewayId;
+    private final int[] natGatewayIp;
+    private final long[] natGatewayMac;
+    private final int[] natGatewaySubnet;
+    /** Per subnet, its NAT gateways: rarely more than one, so a scan by MAC is one or two compares. */
+    private final int[][] subnetNatGateways;
 
     private CompiledConfig(NodeSnapshot s) {
         version = s.version();
@@ -103,11 +118,12 @@ public final class CompiledConfig {
         List<Eni> enis = s.enis();
         int ne = enis.size();
         eniByAddress = new LongIntMap(ne);
-        eniInVpc = new LongIntMap(ne);
+        eniInVpc = new LongIntMap(ne + s.natGateways().size());
         eniIp = new int[ne];
         eniMac = new long[ne];
         eniSubnet = new int[ne];
         eniEgress = new SecurityGroupRules[ne];
+        eniServiceEgress = new boolean[ne];
         Map<String, Integer> eniIndex = new HashMap<>();
         for (int i = 0; i < ne; i++) {
             Eni eni = enis.get(i);
@@ -118,6 +134,36 @@ public final class CompiledConfig {
             eniByAddress.put(LongIntMap.key(subnetVni[eniSubnet[i]], eniIp[i]), i);
             eniInVpc.put(LongIntMap.key(subnetVpc[eniSubnet[i]], eniIp[i]), i);
             eniEgress[i] = SecurityGroupRules.egress(eni.securityGroupIds(), groups);
+            eniServiceEgress[i] = eni.serviceEgress();
+        }
+
+        List<NatGateway> nats = s.natGateways();
+        int nn = nats.size();
+        natGatewayByAddress = new LongIntMap(nn);
+        natGatewayId = new String[nn];
+        natGatewayIp = new int[nn];
+        natGatewayMac = new long[nn];
+        natGatewaySubnet = new int[nn];
+        int[] perSubnet = new int[ns];
+        for (int i = 0; i < nn; i++) {
+            NatGateway nat = nats.get(i);
+            natGatewayId[i] = nat.id();
+            natGatewayIp[i] = Ipv4Address.parse(nat.ip());
+            natGatewayMac[i] = MacAddress.parse(nat.mac());
+            natGatewaySubnet[i] = subnetIndex.get(nat.subnetId());
+            natGatewayByAddress.put(LongIntMap.key(subnetVni[natGatewaySubnet[i]], natGatewayIp[i]), i);
+            // Like an ENI, no EE may address a NAT gateway directly: the value only says "taken".
+            eniInVpc.put(LongIntMap.key(subnetVpc[natGatewaySubnet[i]], natGatewayIp[i]), ne + i);
+            perSubnet[natGatewaySubnet[i]]++;
+        }
+        subnetNatGateways = new int[ns][];
+        for (int i = 0; i < ns; i++) {
+            subnetNatGateways[i] = new int[perSubnet[i]];
+            perSubnet[i] = 0;
+        }
+        for (int i = 0; i < nn; i++) {
+            int subnet = natGatewaySubnet[i];
+            subnetNatGateways[subnet][perSubnet[subnet]++] = i;
         }
 
         List<ExecutionEnvironment> ees = s.executionEnvironments();
@@ -221,7 +267,10 @@ public final class CompiledConfig {
         return eniByAddress.get(LongIntMap.key(subnetVni, ip));
     }
 
-    /** The ENI at {@code ip} in any subnet of the VPC {@code vpc} (a {@link #subnetVpc} index), or {@link #NONE}. */
+    /**
+     * Whether {@code ip} is a Hyperplane address (an ENI or a NAT gateway) in any subnet of the VPC
+     * {@code vpc} (a {@link #subnetVpc} index): {@link #NONE} when not, another value when it is.
+     */
     public int eniInVpc(int vpc, int ip) {
         return eniInVpc.get(LongIntMap.key(vpc, ip));
     }
@@ -244,5 +293,48 @@ public final class CompiledConfig {
 
     public SecurityGroupRules eniEgress(int eni) {
         return eniEgress[eni];
+    }
+
+    /** The service egress of functions without a VpcConfig (NodeSnapshot.Eni.SERVICE_EGRESS): public destinations only. */
+    public boolean eniServiceEgress(int eni) {
+        return eniServiceEgress[eni];
+    }
+
+    // ---- NAT gateways
+
+    /** The NAT gateway at {@code ip} in the subnet with VNI {@code subnetVni}, or {@link #NONE}. */
+    public int natGatewayByAddress(int subnetVni, int ip) {
+        return natGatewayByAddress.get(LongIntMap.key(subnetVni, ip));
+    }
+
+    /** The NAT gateway of {@code subnet} whose MAC is {@code mac}, or {@link #NONE}. */
+    public int natGatewayByMac(int subnet, long mac) {
+        int[] candidates = subnetNatGateways[subnet];
+        for (int nat : candidates) {
+            if (natGatewayMac[nat] == mac) {
+                return nat;
+            }
+        }
+        return NONE;
+    }
+
+    public int natGatewayCount() {
+        return natGatewayIp.length;
+    }
+
+    public String natGatewayId(int nat) {
+        return natGatewayId[nat];
+    }
+
+    public int natGatewayIp(int nat) {
+        return natGatewayIp[nat];
+    }
+
+    public long natGatewayMac(int nat) {
+        return natGatewayMac[nat];
+    }
+
+    public int natGatewaySubnet(int nat) {
+        return natGatewaySubnet[nat];
     }
 }
