@@ -391,7 +391,7 @@ abstract class Ec2ApiContract {
 
         ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0").vpcPeeringConnectionId("pcx-0123456789abcdef0"));
         assertThat(error(() -> ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0")
-                .gatewayId("igw-0123456789abcdef0"))).awsErrorDetails().errorCode()).isEqualTo("RouteAlreadyExists");
+                .vpcPeeringConnectionId("pcx-0123456789abcdef1"))).awsErrorDetails().errorCode()).isEqualTo("RouteAlreadyExists");
         assertThat(error(() -> ec2.deleteRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("10.0.0.0/16")))
                 .awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
         String association = ec2.associateRouteTable(b -> b.routeTableId(table.routeTableId()).subnetId(subnet.subnetId())).associationId();
