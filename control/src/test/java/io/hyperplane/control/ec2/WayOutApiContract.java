@@ -28,6 +28,7 @@ import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.InternetGateway;
 import software.amazon.awssdk.services.ec2.model.NatGateway;
 import software.amazon.awssdk.services.ec2.model.NatGatewayAddress;
+import software.amazon.awssdk.services.ec2.model.NetworkInterface;
 import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Route;
 import software.amazon.awssdk.services.ec2.model.Tag;
@@ -503,6 +504,15 @@ abstract class WayOutApiContract {
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(n.privateSubnet()).allocationId(eip.allocationId()).clientToken("token-1"))))
                 .isEqualTo("IdempotentParameterMismatch");
 
+        // Its interface is listed, requester-managed, with its Elastic IP; only the gateway takes it away.
+        NetworkInterface eni = ec2.describeNetworkInterfaces(b -> b.filters(filter("interface-type", "nat_gateway"))).networkInterfaces().getFirst();
+        assertThat(eni.networkInterfaceId()).isEqualTo(address.networkInterfaceId());
+        assertThat(eni.requesterManaged()).isTrue();
+        assertThat(eni.privateIpAddress()).isEqualTo("10.0.1.4");
+        assertThat(eni.association().publicIp()).isEqualTo(eip.publicIp());
+        assertThat(eni.description()).isEqualTo("Interface for NAT Gateway " + id);
+        assertThat(code(() -> ec2.deleteNetworkInterface(b -> b.networkInterfaceId(eni.networkInterfaceId())))).isEqualTo("InvalidParameterValue");
+
         // Its address is the service's now.
         Address eipNow = ec2.describeAddresses(b -> b.allocationIds(eip.allocationId())).addresses().getFirst();
         assertThat(eipNow.networkInterfaceId()).isEqualTo(address.networkInterfaceId());
@@ -572,6 +582,7 @@ abstract class WayOutApiContract {
         assertThat(route(mainTable(n.vpc()), "0.0.0.0/0").stateAsString()).isEqualTo("blackhole");
         nodesApply();
         assertThat(published().natGateways()).isEmpty();
+        assertThat(ec2.describeNetworkInterfaces().networkInterfaces()).as("its interface is gone with it").isEmpty();
         NatGateway deleted = nat(id);
         assertThat(deleted.stateAsString()).isEqualTo("deleted");
         assertThat(deleted.deleteTime()).isNotNull();
