@@ -5,6 +5,8 @@ import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.config.fabric.FabricState.RouteTarget;
 import io.hyperplane.control.server.ControlPlaneServer;
+import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.sigv4.Credential;
@@ -70,9 +72,12 @@ abstract class WayOutApiContract {
 
     abstract ControlPlaneServer.Settings settings(Path dataDir) throws Exception;
 
+    private ControlPlaneServer.Settings settings;
+
     @BeforeEach
     void start() throws Exception {
-        server = ControlPlaneServer.start(settings(dir), desired -> {
+        settings = settings(dir);
+        server = ControlPlaneServer.start(settings, desired -> {
             applied = desired;
             return Fabric.NONE.apply(desired);
         });
@@ -553,6 +558,26 @@ abstract class WayOutApiContract {
         assertThat(ec2.describeNatGateways(b -> b.filter(filter("vpc-id", n.vpc()), filter("state", "available"))).natGateways())
                 .extracting(NatGateway::natGatewayId).containsExactly(id);
         assertThat(ec2.describeNatGateways(b -> b.filter(filter("subnet-id", n.privateSubnet()))).natGateways()).isEmpty();
+    }
+
+    @Test
+    void shouldFailANatGatewayTheNodesCannotTakeAloneWithAnInternalError() throws Exception {
+        Network n = network();
+        String good = ec2.createNatGateway(b -> b.subnetId(n.privateSubnet()).connectivityType("private")).natGateway().natGatewayId();
+        String bad = ec2.createNatGateway(b -> b.subnetId(n.privateSubnet()).connectivityType("private")).natGateway().natGatewayId();
+        // A store state no API call makes: the second gateway's address is the first's (DESIGN.md §9: it fails alone).
+        try (Database db = settings.jdbcUrl() == null ? Database.open(server.databaseUrl(), "sa", "")
+                : Database.open(server.databaseUrl(), settings.jdbcUser(), settings.jdbcPassword())) {
+            db.inTransaction(c -> Sql.update(c, "UPDATE nat_gateways SET private_ip = (SELECT private_ip FROM nat_gateways WHERE id = ?) WHERE id = ?",
+                    good, bad));
+        }
+        nodesApply();
+        assertThat(published().natGateways()).extracting(NodeSnapshot.NatGateway::id).containsExactly(good);
+        assertThat(nat(good).stateAsString()).isEqualTo("available");
+        NatGateway failed = nat(bad);
+        assertThat(failed.stateAsString()).isEqualTo("failed");
+        assertThat(failed.failureCode()).isEqualTo("InternalError");
+        assertThat(failed.failureMessage()).contains("is used by another eni");
     }
 
     @Test
