@@ -20,6 +20,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -84,7 +85,7 @@ final class NatGatewayActions {
                 if (earlier.isPresent()) {
                     NatGateway g = earlier.get();
                     if (!g.subnetId().equals(subnetId) || !g.connectivityType().equals(type)
-                            || !java.util.Objects.equals(g.allocationId(), allocationId)) {
+                            || !Objects.equals(g.allocationId(), allocationId)) {
                         throw Ec2Error.client("IdempotentParameterMismatch",
                                 "The request uses the same client token as a previous, but non-identical request.");
                     }
