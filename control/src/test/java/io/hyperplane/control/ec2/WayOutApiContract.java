@@ -474,7 +474,13 @@ abstract class WayOutApiContract {
         NatGateway inUse = ec2.createNatGateway(b -> b.subnetId(subnet).allocationId(allocation)).natGateway();
         assertThat(inUse.failureCode()).isEqualTo("Resource.AlreadyAssociated");
         assertThat(inUse.failureMessage()).isEqualTo("Elastic IP address [" + allocation + "] is already associated");
-        assertThat(ec2.describeNatGateways(b -> b.filter(filter("state", "failed"))).natGateways()).hasSize(3);
+        // A /28 has 11 addresses to give (AWS reserves five); instances take them all.
+        String full = subnet(vpc, "10.0.9.0/28");
+        ec2.runInstances(b -> b.imageId("ami-1").minCount(11).maxCount(11).subnetId(full));
+        String second = ec2.allocateAddress(b -> b.domain(DomainType.VPC)).allocationId();
+        NatGateway noRoom = ec2.createNatGateway(b -> b.subnetId(full).allocationId(second)).natGateway();
+        assertThat(noRoom.failureCode()).isEqualTo("InsufficientFreeAddressesInSubnet");
+        assertThat(ec2.describeNatGateways(b -> b.filter(filter("state", "failed"))).natGateways()).hasSize(4);
 
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet)))).as("a public one needs an address").isEqualTo("MissingParameter");
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId("subnet-0123456789abcdef0").allocationId(allocation))))
