@@ -41,6 +41,8 @@ final class NatGatewayActions {
     static final Duration SHOWN_AFTER_GONE = Duration.ofHours(1);
     /** EC2's ClientToken: up to 64 ASCII characters. */
     private static final int MAX_CLIENT_TOKEN = 64;
+    /** What the store keeps of a failure message (nat_gateways.failure_message). */
+    private static final int MAX_FAILURE_MESSAGE = 255;
     private static final Set<String> FILTERS = Set.of("nat-gateway-id", "state", "subnet-id", "vpc-id");
 
     record NatGateway(String id, String accountId, String vpcId, String subnetId, String connectivityType, NatGatewayState state,
@@ -141,7 +143,7 @@ final class NatGatewayActions {
                 try {
                     mac = IdPool.ENI_MAC.format(IdPool.ENI_MAC.take(c));
                 } catch (IdPool.Exhausted e) {
-                    failure = new Failure("InternalError", "Network interface eni could not be created: " + e.getMessage());
+                    failure = new Failure("InternalError", internalErrorMessage(eniId, "no MAC address is free: " + e.getMessage()));
                 }
             }
             if (failure != null) {
@@ -259,6 +261,13 @@ final class NatGatewayActions {
         x.element("natGatewayId", g.id()).element("state", g.state().stored()).element("subnetId", g.subnetId()).element("vpcId", g.vpcId())
                 .element("connectivityType", g.connectivityType());
         Ec2Api.tagSet(x, g.tags());
+    }
+
+    /** EC2's failure message for InternalError (EC2 API reference, NatGateway.FailureMessage), and why here. */
+    static String internalErrorMessage(String eniId, String why) {
+        String message = "Network interface " + eniId + ", created and used internally by this NAT gateway is in an invalid state. Please try again. ("
+                + why + ")";
+        return message.length() <= MAX_FAILURE_MESSAGE ? message : message.substring(0, MAX_FAILURE_MESSAGE - 1) + ")";
     }
 
     private static Ec2Error notFound(String id) {

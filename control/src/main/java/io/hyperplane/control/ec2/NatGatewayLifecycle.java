@@ -81,8 +81,9 @@ public final class NatGatewayLifecycle implements AutoCloseable {
     private boolean pending(String id, Instant now) {
         String rejection = publisher.natGatewayRejection(id);
         if (rejection != null) {
+            String eni = db.inTransaction(c -> Sql.strings(c, "SELECT eni_id FROM nat_gateways WHERE id = ?", id)).stream().findFirst().orElse("");
             return move(id, NatGatewayState.PENDING, NatGatewayState.FAILED, "InternalError",
-                    "The NAT gateway could not be programmed into the forwarder nodes: " + rejection, now);
+                    NatGatewayActions.internalErrorMessage(eni, "the forwarder nodes cannot take it: " + rejection), now);
         }
         long version = publisher.versionWithNatGateway(id);
         if (version >= 0 && !nodes.live().isEmpty() && nodes.behind(version).isEmpty()) {

@@ -583,7 +583,7 @@ abstract class WayOutApiContract {
         NatGateway failed = nat(bad);
         assertThat(failed.stateAsString()).isEqualTo("failed");
         assertThat(failed.failureCode()).isEqualTo("InternalError");
-        assertThat(failed.failureMessage()).contains("is used by another eni");
+        assertThat(failed.failureMessage()).startsWith("Network interface eni-").contains("is in an invalid state").contains("is used by another eni");
     }
 
     @Test
