@@ -72,7 +72,8 @@ final class RouteTableActions {
     }
 
     private static final Set<String> FILTERS = Set.of("route-table-id", "vpc-id", "association.subnet-id", "association.main",
-            "association.route-table-association-id", "association.route-table-id", "route.destination-cidr-block", "owner-id");
+            "association.route-table-association-id", "association.route-table-id", "route.destination-cidr-block", "owner-id",
+            "route.gateway-id", "route.nat-gateway-id", "route.state");
 
     String describe(String account, QueryParams p, String requestId) {
         List<String> ids = p.list("RouteTableId");
@@ -92,6 +93,9 @@ final class RouteTableActions {
                 case "association.main" -> List.of(String.valueOf(t.associations().stream().anyMatch(Association::main)));
                 case "association.route-table-association-id" -> t.associations().stream().map(Association::id).toList();
                 case "route.destination-cidr-block" -> t.routes().stream().map(Route::destination).toList();
+                case "route.gateway-id" -> t.routes().stream().map(Route::target).filter(g -> g.equals("local") || g.startsWith("igw-")).toList();
+                case "route.nat-gateway-id" -> t.routes().stream().map(Route::target).filter(g -> g.startsWith("nat-")).toList();
+                case "route.state" -> t.routes().stream().map(Route::state).toList();
                 case "owner-id" -> List.of(t.accountId());
                 default -> List.of();
             };

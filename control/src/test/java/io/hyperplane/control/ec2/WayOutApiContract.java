@@ -486,6 +486,14 @@ abstract class WayOutApiContract {
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId("subnet-0123456789abcdef0").allocationId(allocation))))
                 .isEqualTo("InvalidSubnetID.NotFound");
         assertThat(code(() -> ec2.describeNatGateways(b -> b.natGatewayIds("nat-0123456789abcdef0")))).isEqualTo("NatGatewayNotFound");
+        assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).allocationId(allocation).privateIpAddress("10.0.1.999"))))
+                .isEqualTo("InvalidParameterValue");
+        assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).allocationId(allocation).privateIpAddress("10.0.1.1"))))
+                .as("the subnet's router").isEqualTo("InvalidParameterValue");
+        assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).allocationId(allocation).clientToken("t".repeat(65)))))
+                .isEqualTo("InvalidParameterValue");
+        assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).connectivityType("private").allocationId(allocation))))
+                .isEqualTo("InvalidParameterCombination");
         ec2.deleteNatGateway(b -> b.natGatewayId(noGateway.natGatewayId()));
         assertThat(nat(noGateway.natGatewayId()).stateAsString()).as("a failed one is deleted at once").isEqualTo("deleted");
     }
@@ -564,6 +572,17 @@ abstract class WayOutApiContract {
         assertThat(ec2.describeNatGateways(b -> b.filter(filter("vpc-id", n.vpc()), filter("state", "available"))).natGateways())
                 .extracting(NatGateway::natGatewayId).containsExactly(id);
         assertThat(ec2.describeNatGateways(b -> b.filter(filter("subnet-id", n.privateSubnet()))).natGateways()).isEmpty();
+        assertThat(ec2.describeRouteTables(b -> b.filters(filter("route.nat-gateway-id", id), filter("route.state", "active"))).routeTables())
+                .hasSize(1);
+
+        // Another account sees none of it.
+        Ec2Client other = client(server.accounts().create());
+        assertThat(code(() -> other.describeNatGateways(b -> b.natGatewayIds(id)))).isEqualTo("NatGatewayNotFound");
+        assertThat(code(() -> other.deleteNatGateway(b -> b.natGatewayId(id)))).isEqualTo("NatGatewayNotFound");
+        assertThat(other.describeNatGateways().natGateways()).isEmpty();
+        assertThat(other.describeNetworkInterfaces().networkInterfaces()).isEmpty();
+        assertThat(code(() -> other.associateAddress(b -> b.allocationId(eip.allocationId()).networkInterfaceId(eni.networkInterfaceId()))))
+                .isEqualTo("InvalidAllocationID.NotFound");
     }
 
     @Test
