@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * CreateNatGateway, DeleteNatGateway, DescribeNatGateways. A NAT gateway is a Hyperplane service on
@@ -41,6 +42,8 @@ final class NatGatewayActions {
     static final Duration SHOWN_AFTER_GONE = Duration.ofHours(1);
     /** EC2's ClientToken: up to 64 ASCII characters. */
     private static final int MAX_CLIENT_TOKEN = 64;
+    /** EC2's allocation ids: "eipalloc-" and 8 or 17 hex digits. */
+    private static final Pattern ALLOCATION_ID = Pattern.compile("eipalloc-(?:[0-9a-f]{8}|[0-9a-f]{17})");
     /** What the store keeps of a failure message (nat_gateways.failure_message). */
     private static final int MAX_FAILURE_MESSAGE = 255;
     private static final Set<String> FILTERS = Set.of("nat-gateway-id", "state", "subnet-id", "vpc-id");
@@ -72,6 +75,10 @@ final class NatGatewayActions {
         }
         if (type.equals(PRIVATE) && allocationId != null) {
             throw Ec2Error.client("InvalidParameterCombination", "A private NAT gateway cannot have an Elastic IP address (AllocationId).");
+        }
+        // A well-formed id that names nothing makes a failed gateway; one that cannot be an id is refused at once.
+        if (allocationId != null && !ALLOCATION_ID.matcher(allocationId).matches()) {
+            throw Ec2Error.client("InvalidAllocationID.Malformed", "Invalid id: \"" + allocationId + "\" (expecting \"eipalloc-...\")");
         }
         String token = p.get("ClientToken");
         if (token != null && (token.length() > MAX_CLIENT_TOKEN || !token.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f))) {

@@ -492,6 +492,8 @@ abstract class WayOutApiContract {
                 .as("the subnet's router").isEqualTo("InvalidParameterValue");
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).allocationId(allocation).clientToken("t".repeat(65)))))
                 .isEqualTo("InvalidParameterValue");
+        assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).allocationId("eipalloc-" + "f".repeat(300)))))
+                .isEqualTo("InvalidAllocationID.Malformed");
         assertThat(code(() -> ec2.createNatGateway(b -> b.subnetId(subnet).connectivityType("private").allocationId(allocation))))
                 .isEqualTo("InvalidParameterCombination");
         ec2.deleteNatGateway(b -> b.natGatewayId(noGateway.natGatewayId()));
