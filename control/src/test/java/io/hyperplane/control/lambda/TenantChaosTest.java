@@ -1206,6 +1206,22 @@ class TenantChaosTest {
             assertThat(Ipv4Cidr.parse("198.51.100.0/24").contains(Ipv4Address.parse(allocated.publicIp()))).as(allocated.publicIp()).isTrue();
             t.addresses.put(allocated.allocationId(), "");
         }
+        if (!t.addresses.isEmpty() && !t.instances.isEmpty() && chance(50)) {
+            Pick allocation = pick(t, x -> x.addresses, "eipalloc");
+            Pick instance = pick(t, x -> x.instances, "i");
+            boolean reassociate = chance(50);
+            var associated = call(t, "AssociateAddress " + allocation.id() + " " + instance.id(), allocation.foreign() || instance.foreign(),
+                    () -> t.world.ec2.associateAddress(b -> b.allocationId(allocation.id()).instanceId(instance.id()).allowReassociation(reassociate)));
+            if (associated != null && chance(50)) {
+                call(t, "DisassociateAddress " + associated.associationId(), false,
+                        () -> t.world.ec2.disassociateAddress(b -> b.associationId(associated.associationId())));
+            }
+        }
+        if (!t.subnets.isEmpty() && chance(20)) {
+            Pick subnet = pick(t, x -> x.subnets, "subnet");
+            call(t, "ModifySubnetAttribute " + subnet.id() + " MapPublicIpOnLaunch", subnet.foreign(),
+                    () -> t.world.ec2.modifySubnetAttribute(b -> b.subnetId(subnet.id()).mapPublicIpOnLaunch(v -> v.value(true))));
+        }
         if (!t.addresses.isEmpty() && chance(30)) {
             Pick allocation = pick(t, x -> x.addresses, "eipalloc");
             if (call(t, "ReleaseAddress " + allocation.id(), allocation.foreign(),
