@@ -15,7 +15,8 @@ import java.util.function.Function;
  */
 public final class Ec2Api {
     public static final String VERSION = "2016-11-15";
-    private static final String REGION = "us-east-1";
+    /** The region this server serves (one region, as EC2 endpoints are per region). */
+    public static final String REGION = "us-east-1";
 
     private final VpcStore store;
     private final SecurityGroupActions securityGroups;
@@ -23,6 +24,9 @@ public final class Ec2Api {
     private final RouteTableActions routeTables;
     private final InstanceActions instances;
     private final NetworkInterfaceActions networkInterfaces;
+    private final InternetGatewayActions internetGateways;
+    private final AddressActions addresses;
+    private final NatGatewayActions natGateways;
 
     private final Runnable changed;
 
@@ -35,6 +39,9 @@ public final class Ec2Api {
         this.routeTables = new RouteTableActions(db);
         this.instances = new InstanceActions(db, quotas);
         this.networkInterfaces = new NetworkInterfaceActions(db);
+        this.internetGateways = new InternetGatewayActions(db);
+        this.addresses = new AddressActions(db, quotas);
+        this.natGateways = new NatGatewayActions(db);
     }
 
     /** EC2's error envelope, for errors raised outside the API (authentication, the store). */
@@ -57,6 +64,22 @@ public final class Ec2Api {
                 case "CreateSubnet" -> createSubnet(accountId, p, requestId);
                 case "DescribeSubnets" -> describeSubnets(accountId, p, requestId);
                 case "DeleteSubnet" -> deleteSubnet(accountId, p, requestId);
+                case "ModifySubnetAttribute" -> modifySubnetAttribute(accountId, p, requestId);
+                case "ModifyVpcAttribute" -> modifyVpcAttribute(accountId, p, requestId);
+                case "DescribeVpcAttribute" -> describeVpcAttribute(accountId, p, requestId);
+                case "CreateInternetGateway" -> internetGateways.create(accountId, p, requestId);
+                case "AttachInternetGateway" -> internetGateways.attach(accountId, p, requestId);
+                case "DetachInternetGateway" -> internetGateways.detach(accountId, p, requestId);
+                case "DeleteInternetGateway" -> internetGateways.delete(accountId, p, requestId);
+                case "DescribeInternetGateways" -> internetGateways.describe(accountId, p, requestId);
+                case "AllocateAddress" -> addresses.allocate(accountId, p, requestId);
+                case "ReleaseAddress" -> addresses.release(accountId, p, requestId);
+                case "DescribeAddresses" -> addresses.describe(accountId, p, requestId);
+                case "AssociateAddress" -> addresses.associate(accountId, p, requestId);
+                case "DisassociateAddress" -> addresses.disassociate(accountId, p, requestId);
+                case "CreateNatGateway" -> natGateways.create(accountId, p, requestId);
+                case "DeleteNatGateway" -> natGateways.delete(accountId, p, requestId);
+                case "DescribeNatGateways" -> natGateways.describe(accountId, p, requestId);
                 case "CreateTags" -> createTags(accountId, p, requestId);
                 case "DeleteTags" -> deleteTags(accountId, p, requestId);
                 case "DescribeTags" -> describeTags(accountId, p, requestId);
@@ -79,6 +102,8 @@ public final class Ec2Api {
                 case "DeleteRouteTable" -> routeTables.delete(accountId, p, requestId);
                 case "CreateRoute" -> routeTables.createRoute(accountId, p, requestId);
                 case "DeleteRoute" -> routeTables.deleteRoute(accountId, p, requestId);
+                case "ReplaceRoute" -> routeTables.replaceRoute(accountId, p, requestId);
+                case "ReplaceRouteTableAssociation" -> routeTables.replaceAssociation(accountId, p, requestId);
                 case "AssociateRouteTable" -> routeTables.associate(accountId, p, requestId);
                 case "DisassociateRouteTable" -> routeTables.disassociate(accountId, p, requestId);
                 case "RunInstances" -> instances.run(accountId, p, requestId);
@@ -165,7 +190,8 @@ public final class Ec2Api {
     }
 
     private static final Set<String> SUBNET_FILTERS = Set.of("subnet-id", "vpc-id", "cidr", "cidr-block", "cidrBlock",
-            "availability-zone", "availabilityZone", "state", "owner-id", "default-for-az", "available-ip-address-count");
+            "availability-zone", "availabilityZone", "state", "owner-id", "default-for-az", "available-ip-address-count",
+            "map-public-ip-on-launch");
 
     private String describeSubnets(String account, QueryParams p, String requestId) {
         List<String> ids = p.list("SubnetId");
@@ -194,6 +220,7 @@ public final class Ec2Api {
             case "owner-id" -> List.of(s.accountId());
             case "default-for-az" -> List.of("false");
             case "available-ip-address-count" -> List.of(String.valueOf(s.availableAddresses()));
+            case "map-public-ip-on-launch" -> List.of(String.valueOf(s.mapPublicIpOnLaunch()));
             default -> List.of();
         };
     }
@@ -204,7 +231,7 @@ public final class Ec2Api {
                 .element("cidrBlock", s.cidr()).element("availableIpAddressCount", s.availableAddresses())
                 .element("availabilityZone", s.availabilityZone())
                 .element("availabilityZoneId", "use1-az" + (VpcStore.AVAILABILITY_ZONES.indexOf(s.availabilityZone()) + 1))
-                .element("defaultForAz", "false").element("mapPublicIpOnLaunch", "false")
+                .element("defaultForAz", "false").element("mapPublicIpOnLaunch", s.mapPublicIpOnLaunch())
                 .element("assignIpv6AddressOnCreation", "false").empty("ipv6CidrBlockAssociationSet");
         tagSet(x, s.tags());
     }
@@ -212,6 +239,52 @@ public final class Ec2Api {
     private String deleteSubnet(String account, QueryParams p, String requestId) {
         store.deleteSubnet(account, p.required("SubnetId"));
         return returnTrue("DeleteSubnetResponse", requestId);
+    }
+
+    private String modifySubnetAttribute(String account, QueryParams p, String requestId) {
+        String subnetId = p.required("SubnetId");
+        String map = p.get("MapPublicIpOnLaunch.Value");
+        if (map == null) {
+            throw Ec2Error.client("InvalidParameterCombination", "Only the MapPublicIpOnLaunch attribute can be modified here, and it must be given.");
+        }
+        store.mapPublicIpOnLaunch(account, subnetId, booleanValue("MapPublicIpOnLaunch", map));
+        return returnTrue("ModifySubnetAttributeResponse", requestId);
+    }
+
+    /** ModifyVpcAttribute's attributes and their columns (VPC user guide, "DNS attributes for your VPC"). */
+    private static final Map<String, String> VPC_ATTRIBUTES = Map.of("EnableDnsSupport", "enable_dns_support",
+            "EnableDnsHostnames", "enable_dns_hostnames");
+
+    private String modifyVpcAttribute(String account, QueryParams p, String requestId) {
+        String vpcId = p.required("VpcId");
+        List<String> given = VPC_ATTRIBUTES.keySet().stream().filter(a -> p.get(a + ".Value") != null).sorted().toList();
+        if (given.size() != 1) {
+            // EC2 changes one attribute per call.
+            throw Ec2Error.client("InvalidParameterCombination", "Fields for multiple attribute types specified: " + String.join(", ", given));
+        }
+        String attribute = given.getFirst();
+        store.setDnsAttribute(account, vpcId, VPC_ATTRIBUTES.get(attribute), booleanValue(attribute, p.get(attribute + ".Value")));
+        return returnTrue("ModifyVpcAttributeResponse", requestId);
+    }
+
+    private String describeVpcAttribute(String account, QueryParams p, String requestId) {
+        String vpcId = p.required("VpcId");
+        String attribute = p.required("Attribute");
+        VpcStore.DnsAttributes dns = store.dnsAttributes(account, vpcId);
+        boolean value = switch (attribute) {
+            case "enableDnsSupport" -> dns.support();
+            case "enableDnsHostnames" -> dns.hostnames();
+            default -> throw Ec2Error.invalidValue("attribute", attribute, "Unknown attribute.");
+        };
+        return new Xml().openRoot("DescribeVpcAttributeResponse").element("requestId", requestId).element("vpcId", vpcId)
+                .open(attribute).element("value", value).close(attribute).close("DescribeVpcAttributeResponse").toString();
+    }
+
+    private static boolean booleanValue(String parameter, String text) {
+        if (!text.equals("true") && !text.equals("false")) {
+            throw Ec2Error.invalidValue(parameter, text, "It must be true or false.");
+        }
+        return Boolean.parseBoolean(text);
     }
 
     // ---- tags

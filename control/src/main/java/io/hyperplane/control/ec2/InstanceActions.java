@@ -3,6 +3,7 @@ package io.hyperplane.control.ec2;
 import io.hyperplane.control.account.Accounts;
 import io.hyperplane.control.eni.SubnetAddresses;
 import io.hyperplane.control.store.Database;
+import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Ids;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Address;
@@ -42,9 +43,22 @@ public final class InstanceActions {
     private static final int MAX_IMAGE_ID = 64;
     private static final int MAX_INSTANCE_TYPE = 32;
 
+    /**
+     * {@code publicIp}: the address the internet gateway maps to {@code privateIp}, an Elastic IP
+     * associated with it ({@code elasticIp}) or else its auto-assigned one, or null.
+     */
     record Instance(String id, String accountId, String reservationId, String vpcId, String subnetId, String privateIp,
                     String imageId, String instanceType, String state, Instant launchedAt, String availabilityZone,
-                    List<String[]> groups, Map<String, String> tags) {
+                    List<String[]> groups, Map<String, String> tags, String publicIp, boolean elasticIp, boolean dnsHostnames) {
+    }
+
+    /**
+     * The id DescribeInstances gives an instance's primary network interface: "eni-" and the
+     * instance id's digits. Instances have no interface of their own in the store; AssociateAddress
+     * takes this id for the instance.
+     */
+    static String primaryInterface(String instanceId) {
+        return "eni-" + instanceId.substring(instanceId.indexOf('-') + 1);
     }
 
     private final Database db;
@@ -57,7 +71,19 @@ public final class InstanceActions {
 
     String run(String account, QueryParams p, String requestId) {
         String imageId = p.required("ImageId");
-        String subnetId = p.get("SubnetId");
+        List<QueryParams> interfaces = p.structures("NetworkInterface");
+        if (interfaces.size() > 1) {
+            throw Ec2Error.client("InvalidParameterValue", "Only one network interface (device index 0) is supported per instance.");
+        }
+        QueryParams primary = interfaces.isEmpty() ? null : interfaces.getFirst();
+        if (primary != null && (p.get("SubnetId") != null || !p.list("SecurityGroupId").isEmpty())) {
+            throw Ec2Error.client("InvalidParameterCombination",
+                    "Network interfaces and an instance-level subnet ID or security groups may not be specified on the same request");
+        }
+        String subnetId = primary != null ? primary.get("SubnetId") : p.get("SubnetId");
+        // NetworkInterface.1.AssociatePublicIpAddress overrides the subnet's MapPublicIpOnLaunch.
+        Boolean associatePublicIp = primary == null || primary.get("AssociatePublicIpAddress") == null ? null
+                : Boolean.parseBoolean(primary.get("AssociatePublicIpAddress"));
         if (subnetId == null) {
             throw Ec2Error.client("VPCIdNotSpecified", "No default VPC for this user. Specify a subnet with SubnetId.");
         }
@@ -74,11 +100,11 @@ public final class InstanceActions {
         if (type.length() > MAX_INSTANCE_TYPE) {
             throw Ec2Error.invalidValue("InstanceType", type, "It is not a valid instance type.");
         }
-        String requestedIp = p.get("PrivateIpAddress");
+        String requestedIp = primary != null ? primary.get("PrivateIpAddress") : p.get("PrivateIpAddress");
         if (requestedIp != null && max > 1) {
             throw Ec2Error.client("InvalidParameterCombination", "A private address can be given for one instance only");
         }
-        List<String> groupIds = p.list("SecurityGroupId");
+        List<String> groupIds = primary != null ? primary.list("SecurityGroupId") : p.list("SecurityGroupId");
         Map<String, String> tags = Ec2Api.tagSpecifications(p, "instance");
         List<String> launched = db.inTransaction(c -> {
             Accounts.lock(c, account);
@@ -104,6 +130,8 @@ public final class InstanceActions {
                 throw Ec2Quotas.instanceLimitExceeded(Math.max(0, allowed), min);
             }
             List<String> addresses = addresses(c, subnetId, cidr, requestedIp, min, (int) Math.min(max, allowed));
+            boolean publicIp = associatePublicIp != null ? associatePublicIp
+                    : Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE id = ? AND map_public_ip_on_launch", subnetId) > 0;
             String reservation = Ids.next("r");
             Timestamp now = Timestamp.from(Instant.now().truncatedTo(ChronoUnit.MILLIS));
             List<String> ids = new ArrayList<>();
@@ -112,6 +140,9 @@ public final class InstanceActions {
                 Sql.update(c, "INSERT INTO instances (id, account_id, reservation_id, vpc_id, subnet_id, private_ip, image_id, instance_type,"
                         + " user_data, state, launched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         id, account, reservation, vpcId, subnetId, ip, imageId, type, userData, PENDING, now);
+                if (publicIp) { // assigned whether or not the VPC has an internet gateway, as on EC2
+                    Sql.update(c, "UPDATE instances SET public_ip = ? WHERE id = ?", AddressActions.takePublicIp(c), id);
+                }
                 for (String g : new HashSet<>(groups)) {
                     Sql.update(c, "INSERT INTO instance_security_groups (instance_id, group_id) VALUES (?, ?)", id, g);
                 }
@@ -158,7 +189,7 @@ public final class InstanceActions {
 
     private static final Set<String> FILTERS = Set.of("instance-id", "instance-state-name", "instance-state-code", "subnet-id",
             "vpc-id", "private-ip-address", "image-id", "instance-type", "reservation-id", "owner-id", "instance.group-id",
-            "availability-zone");
+            "availability-zone", "ip-address", "network-interface.addresses.association.public-ip", "network-interface.network-interface-id");
 
     String describe(String account, QueryParams p, String requestId) {
         List<String> ids = p.list("InstanceId");
@@ -184,6 +215,8 @@ public final class InstanceActions {
                 case "owner-id" -> List.of(i.accountId());
                 case "instance.group-id" -> i.groups().stream().map(g -> g[0]).toList();
                 case "availability-zone" -> List.of(i.availabilityZone());
+                case "ip-address", "network-interface.addresses.association.public-ip" -> i.publicIp() == null ? List.of() : List.of(i.publicIp());
+                case "network-interface.network-interface-id" -> i.privateIp() == null ? List.of() : List.of(primaryInterface(i.id()));
                 default -> List.of();
             };
             if ((ids.isEmpty() || ids.contains(i.id())) && filters.matches(attributes, i.tags())) {
@@ -217,6 +250,13 @@ public final class InstanceActions {
             for (String id : ids) {
                 if (!states.get(id).equals(TERMINATED)) {
                     Sql.update(c, "UPDATE instances SET state = ? WHERE id = ?", SHUTTING_DOWN, id);
+                    // Its public addresses go at once (EC2 user guide: a public IP is released, an Elastic IP
+                    // disassociated, when the instance terminates): the gateway stops mapping them now.
+                    String publicIp = Sql.strings(c, "SELECT public_ip FROM instances WHERE id = ?", id).getFirst();
+                    Sql.update(c, "UPDATE instances SET public_ip = NULL WHERE id = ?", id);
+                    IdPool.PUBLIC_IP.releaseStored(c, publicIp);
+                    Sql.update(c, "UPDATE elastic_ips SET association_id = NULL, instance_id = NULL, network_interface_id = NULL, private_ip = NULL"
+                            + " WHERE instance_id = ?", id);
                 }
             }
             return states;
@@ -233,20 +273,50 @@ public final class InstanceActions {
 
     private static void render(Xml x, Instance i) {
         String dns = i.privateIp() == null ? "" : "ip-" + i.privateIp().replace('.', '-') + ".ec2.internal";
+        // A public DNS name only with EnableDnsHostnames (VPC user guide, "DNS attributes for your VPC").
+        String publicDns = i.publicIp() == null || !i.dnsHostnames() ? "" : "ec2-" + i.publicIp().replace('.', '-') + ".compute-1.amazonaws.com";
         x.open("item").element("instanceId", i.id()).element("imageId", i.imageId())
                 .open("instanceState").element("code", STATE_CODES.get(i.state())).element("name", i.state()).close("instanceState")
-                .element("privateDnsName", dns).element("dnsName", "").element("amiLaunchIndex", 0).empty("productCodes")
+                .element("privateDnsName", dns).element("dnsName", publicDns).element("amiLaunchIndex", 0).empty("productCodes")
                 .element("instanceType", i.instanceType()).element("launchTime", i.launchedAt().toString())
                 .open("placement").element("availabilityZone", i.availabilityZone()).element("tenancy", "default").close("placement")
                 .open("monitoring").element("state", "disabled").close("monitoring")
                 .element("subnetId", i.subnetId()).element("vpcId", i.vpcId()).element("privateIpAddress", i.privateIp())
+                .element("ipAddress", i.publicIp())
                 .open("groupSet");
+        groups(x, i);
+        x.close("groupSet").element("architecture", "x86_64").element("rootDeviceType", "ebs");
+        if (i.privateIp() == null) {
+            x.empty("networkInterfaceSet");
+        } else {
+            x.open("networkInterfaceSet").open("item").element("networkInterfaceId", primaryInterface(i.id())).element("subnetId", i.subnetId())
+                    .element("vpcId", i.vpcId()).element("ownerId", i.accountId()).element("status", "in-use")
+                    .element("privateIpAddress", i.privateIp()).element("privateDnsName", dns).element("sourceDestCheck", true).open("groupSet");
+            groups(x, i);
+            x.close("groupSet").open("attachment").element("attachmentId", "eni-attach-" + i.id().substring(2)).element("deviceIndex", 0)
+                    .element("status", "attached").element("deleteOnTermination", true).close("attachment");
+            association(x, i, publicDns);
+            x.open("privateIpAddressesSet").open("item").element("privateIpAddress", i.privateIp()).element("privateDnsName", dns)
+                    .element("primary", true);
+            association(x, i, publicDns);
+            x.close("item").close("privateIpAddressesSet").element("interfaceType", "interface").close("item").close("networkInterfaceSet");
+        }
+        Ec2Api.tagSet(x, i.tags());
+        x.close("item");
+    }
+
+    private static void groups(Xml x, Instance i) {
         for (String[] g : i.groups()) {
             x.open("item").element("groupId", g[0]).element("groupName", g[1]).close("item");
         }
-        x.close("groupSet").element("architecture", "x86_64").element("rootDeviceType", "ebs");
-        Ec2Api.tagSet(x, i.tags());
-        x.close("item");
+    }
+
+    /** Who owns the public address: "amazon" for an auto-assigned one, the account for its Elastic IP. */
+    private static void association(Xml x, Instance i, String publicDns) {
+        if (i.publicIp() != null) {
+            x.open("association").element("publicIp", i.publicIp()).element("publicDnsName", publicDns)
+                    .element("ipOwnerId", i.elasticIp() ? i.accountId() : "amazon").close("association");
+        }
     }
 
     List<Instance> instances(String account) {
@@ -261,14 +331,18 @@ public final class InstanceActions {
             }
             List<Instance> out = new ArrayList<>();
             try (PreparedStatement s = Sql.prepare(c, "SELECT i.id, i.reservation_id, i.vpc_id, i.subnet_id, i.private_ip, i.image_id,"
-                    + " i.instance_type, i.state, i.launched_at, s.availability_zone FROM instances i LEFT JOIN subnets s ON s.id = i.subnet_id"
-                    + " WHERE i.account_id = ? ORDER BY i.launched_at, i.id", account); ResultSet r = s.executeQuery()) {
+                    + " i.instance_type, i.state, i.launched_at, s.availability_zone, i.public_ip, e.public_ip, v.enable_dns_hostnames"
+                    + " FROM instances i LEFT JOIN subnets s ON s.id = i.subnet_id LEFT JOIN elastic_ips e ON e.instance_id = i.id"
+                    + " LEFT JOIN vpcs v ON v.id = i.vpc_id WHERE i.account_id = ? ORDER BY i.launched_at, i.id", account);
+                 ResultSet r = s.executeQuery()) {
                 while (r.next()) {
                     String id = r.getString(1);
+                    String elasticIp = r.getString(12);
                     out.add(new Instance(id, account, r.getString(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6),
                             r.getString(7), r.getString(8), r.getTimestamp(9).toInstant(),
                             r.getString(10) == null ? "us-east-1a" : r.getString(10), groups.getOrDefault(id, List.of()),
-                            tags.getOrDefault(id, Map.of())));
+                            tags.getOrDefault(id, Map.of()), elasticIp != null ? elasticIp : r.getString(11), elasticIp != null,
+                            r.getBoolean(13)));
                 }
             }
             return out;

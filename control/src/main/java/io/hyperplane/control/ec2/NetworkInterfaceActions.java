@@ -17,14 +17,21 @@ import java.util.Set;
  * DescribeNetworkInterfaces and DeleteNetworkInterface over the Hyperplane ENIs Lambda creates:
  * InterfaceType "lambda", RequesterManaged, status in-use while a function or execution
  * environment uses them (attaching while being programmed, available while waiting to be
- * deleted). An ENI in use cannot be deleted by its owner.
+ * deleted). An ENI in use cannot be deleted by its owner. NAT gateways' interfaces are listed too
+ * (InterfaceType "nat_gateway", RequesterManaged, in-use while the gateway holds its address), and
+ * go with their gateway only.
  */
 final class NetworkInterfaceActions {
     private static final Set<String> FILTERS = Set.of("network-interface-id", "subnet-id", "vpc-id", "interface-type", "requester-managed",
             "status", "group-id", "private-ip-address", "addresses.private-ip-address", "description", "owner-id", "availability-zone", "mac-address");
 
+    private static final String LAMBDA = "lambda";
+    private static final String NAT_GATEWAY = "nat_gateway";
+
+    /** {@code publicIp}, {@code allocationId}, {@code associationId}: a NAT gateway's Elastic IP, or null. */
     private record Eni(String id, String vpcId, String subnetId, String zone, String ip, String mac, String status, String description,
-                       List<String[]> groups, Map<String, String> tags) {
+                       List<String[]> groups, Map<String, String> tags, String type, String publicIp, String allocationId,
+                       String associationId) {
     }
 
     private final Database db;
@@ -52,7 +59,18 @@ final class NetworkInterfaceActions {
                         }
                     }
                     out.add(new Eni(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6), status,
-                            r.getString(9), groups, tags.getOrDefault(r.getString(1), Map.of())));
+                            r.getString(9), groups, tags.getOrDefault(r.getString(1), Map.of()), LAMBDA, null, null, null));
+                }
+            }
+            try (PreparedStatement s = Sql.prepare(c, "SELECT n.eni_id, n.vpc_id, n.subnet_id, s.availability_zone, n.private_ip, n.mac, n.id,"
+                    + " n.public_ip, n.allocation_id, n.association_id, n.state FROM nat_gateways n JOIN subnets s ON s.id = n.subnet_id"
+                    + " WHERE n.account_id = ? AND n.mac IS NOT NULL ORDER BY n.created_at, n.id", account); ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    // The Elastic IP is the interface's while the gateway has it (pending or available).
+                    boolean associated = NatGatewayState.ofStored(r.getString(11)).published();
+                    out.add(new Eni(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6), "in-use",
+                            "Interface for NAT Gateway " + r.getString(7), List.of(), Map.of(), NAT_GATEWAY,
+                            associated ? r.getString(8) : null, associated ? r.getString(9) : null, associated ? r.getString(10) : null));
                 }
             }
             return out;
@@ -72,17 +90,28 @@ final class NetworkInterfaceActions {
             }
             x.open("item").element("networkInterfaceId", e.id()).element("subnetId", e.subnetId()).element("vpcId", e.vpcId())
                     .element("availabilityZone", e.zone()).element("description", e.description()).element("ownerId", account)
-                    .element("requesterId", "AWS Lambda").element("requesterManaged", true).element("status", e.status())
+                    .element("requesterId", e.type().equals(LAMBDA) ? "AWS Lambda" : "amazon").element("requesterManaged", true)
+                    .element("status", e.status())
                     .element("macAddress", e.mac()).element("privateIpAddress", e.ip()).element("sourceDestCheck", true).open("groupSet");
             for (String[] g : e.groups()) {
                 x.open("item").element("groupId", g[0]).element("groupName", g[1]).close("item");
             }
-            x.close("groupSet").open("tagSet");
+            x.close("groupSet");
+            association(x, e, account);
+            x.open("tagSet");
             e.tags().forEach((k, v) -> x.open("item").element("key", k).element("value", v).close("item"));
-            x.close("tagSet").open("privateIpAddressesSet").open("item").element("privateIpAddress", e.ip()).element("primary", true)
-                    .close("item").close("privateIpAddressesSet").empty("ipv6AddressesSet").element("interfaceType", "lambda").close("item");
+            x.close("tagSet").open("privateIpAddressesSet").open("item").element("privateIpAddress", e.ip()).element("primary", true);
+            association(x, e, account);
+            x.close("item").close("privateIpAddressesSet").empty("ipv6AddressesSet").element("interfaceType", e.type()).close("item");
         }
         return x.close("networkInterfaceSet").close("DescribeNetworkInterfacesResponse").toString();
+    }
+
+    private static void association(Xml x, Eni e, String account) {
+        if (e.publicIp() != null) {
+            x.open("association").element("publicIp", e.publicIp()).element("ipOwnerId", account).element("allocationId", e.allocationId())
+                    .element("associationId", e.associationId()).close("association");
+        }
     }
 
     private static List<String> attribute(Eni e, String account, String name) {
@@ -90,7 +119,7 @@ final class NetworkInterfaceActions {
             case "network-interface-id" -> List.of(e.id());
             case "subnet-id" -> List.of(e.subnetId());
             case "vpc-id" -> List.of(e.vpcId());
-            case "interface-type" -> List.of("lambda");
+            case "interface-type" -> List.of(e.type());
             case "requester-managed" -> List.of("true");
             case "status" -> List.of(e.status());
             case "group-id" -> e.groups().stream().map(g -> g[0]).toList();
@@ -107,6 +136,9 @@ final class NetworkInterfaceActions {
         String id = p.required("NetworkInterfaceId");
         db.inTransaction(c -> {
             Accounts.lock(c, account);
+            if (Sql.count(c, "SELECT COUNT(*) FROM nat_gateways WHERE eni_id = ? AND account_id = ? AND mac IS NOT NULL", id, account) > 0) {
+                throw Ec2Error.client("InvalidParameterValue", "Network interface '" + id + "' is currently in use.");
+            }
             if (Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ? AND account_id = ?", id, account) == 0) {
                 throw notFound(id);
             }

@@ -36,7 +36,7 @@ final class VpcStore {
     }
 
     record Subnet(String id, String accountId, String vpcId, String cidr, String availabilityZone, int vni,
-                  Map<String, String> tags) {
+                  Map<String, String> tags, boolean mapPublicIpOnLaunch) {
         long availableAddresses() {
             return Ipv4Cidr.parse(cidr).size() - RESERVED_ADDRESSES;
         }
@@ -89,8 +89,9 @@ final class VpcStore {
         db.inTransaction(c -> {
             Accounts.lock(c, accountId);
             requireVpc(c, accountId, vpcId);
-            // Subnets and anything the user made in the VPC must go first; the defaults go with it.
+            // Subnets, an attached internet gateway and anything the user made in the VPC must go first; the defaults go with it.
             if (Sql.count(c, "SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", vpcId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM internet_gateways WHERE vpc_id = ?", vpcId) > 0
                     || Sql.count(c, "SELECT COUNT(*) FROM security_groups WHERE vpc_id = ? AND NOT is_default", vpcId) > 0
                     || Sql.count(c, "SELECT COUNT(*) FROM network_acls WHERE vpc_id = ? AND NOT is_default", vpcId) > 0
                     || Sql.count(c, "SELECT COUNT(*) FROM route_tables t WHERE vpc_id = ? AND NOT EXISTS "
@@ -153,7 +154,7 @@ final class VpcStore {
             // A new subnet joins the VPC's default network ACL and, implicitly, its main route table.
             Sql.update(c, "INSERT INTO network_acl_associations (id, acl_id, subnet_id) SELECT ?, id, ? FROM network_acls"
                     + " WHERE vpc_id = ? AND is_default", Ids.next("aclassoc"), id, vpcId);
-            return new Subnet(id, accountId, vpcId, cidr.toString(), availabilityZone, vni, tags);
+            return new Subnet(id, accountId, vpcId, cidr.toString(), availabilityZone, vni, tags, false);
         });
     }
 
@@ -162,12 +163,12 @@ final class VpcStore {
             Map<String, Map<String, String>> tags = tags(c, accountId);
             List<Subnet> out = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement(
-                    "SELECT id, vpc_id, cidr, availability_zone, vni FROM subnets WHERE account_id = ? ORDER BY created_at, id")) {
+                    "SELECT id, vpc_id, cidr, availability_zone, vni, map_public_ip_on_launch FROM subnets WHERE account_id = ? ORDER BY created_at, id")) {
                 s.setString(1, accountId);
                 try (ResultSet r = s.executeQuery()) {
                     while (r.next()) {
                         out.add(new Subnet(r.getString(1), accountId, r.getString(2), r.getString(3), r.getString(4), r.getInt(5),
-                                tags.getOrDefault(r.getString(1), Map.of())));
+                                tags.getOrDefault(r.getString(1), Map.of()), r.getBoolean(6)));
                     }
                 }
             }
@@ -182,7 +183,8 @@ final class VpcStore {
                 throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
             }
             if (Sql.count(c, "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND state <> 'terminated'", subnetId) > 0
-                    || Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE subnet_id = ?", subnetId) > 0) {
+                    || Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE subnet_id = ?", subnetId) > 0
+                    || Sql.count(c, "SELECT COUNT(*) FROM nat_gateways WHERE subnet_id = ? AND state NOT IN ('deleted', 'failed')", subnetId) > 0) {
                 throw Ec2Error.client("DependencyViolation", "The subnet '" + subnetId + "' has dependencies and cannot be deleted.");
             }
             Sql.update(c, "DELETE FROM network_acl_associations WHERE subnet_id = ?", subnetId);
@@ -191,6 +193,42 @@ final class VpcStore {
             Sql.update(c, "DELETE FROM subnets WHERE id = ?", subnetId);
             IdPool.SUBNET_VNI.release(c, vni);
             deleteTags(c, subnetId);
+            return null;
+        });
+    }
+
+    /** ModifySubnetAttribute MapPublicIpOnLaunch. */
+    void mapPublicIpOnLaunch(String accountId, String subnetId, boolean map) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            if (Sql.update(c, "UPDATE subnets SET map_public_ip_on_launch = ? WHERE id = ? AND account_id = ?", map, subnetId, accountId) == 0) {
+                throw Ec2Error.client("InvalidSubnetID.NotFound", "The subnet ID '" + subnetId + "' does not exist");
+            }
+            return null;
+        });
+    }
+
+    /** The VPC's DNS attributes (DescribeVpcAttribute). */
+    record DnsAttributes(boolean support, boolean hostnames) {
+    }
+
+    DnsAttributes dnsAttributes(String accountId, String vpcId) {
+        return db.inTransaction(c -> {
+            requireVpc(c, accountId, vpcId);
+            try (PreparedStatement s = Sql.prepare(c, "SELECT enable_dns_support, enable_dns_hostnames FROM vpcs WHERE id = ?", vpcId);
+                 ResultSet r = s.executeQuery()) {
+                r.next();
+                return new DnsAttributes(r.getBoolean(1), r.getBoolean(2));
+            }
+        });
+    }
+
+    /** ModifyVpcAttribute: one attribute, its column named by the caller (never a tenant's text). */
+    void setDnsAttribute(String accountId, String vpcId, String column, boolean value) {
+        db.inTransaction(c -> {
+            Accounts.lock(c, accountId);
+            requireVpc(c, accountId, vpcId);
+            Sql.update(c, "UPDATE vpcs SET " + column + " = ? WHERE id = ?", value, vpcId);
             return null;
         });
     }
@@ -315,7 +353,10 @@ final class VpcStore {
 
     /** Tags may go on any resource of the account: the table and error code by id prefix. */
     private static void requireResource(Connection c, String accountId, String id) throws SQLException {
-        record Kind(String table, String notFound, String noun) {
+        record Kind(String table, String notFound, String noun, String idColumn) {
+            Kind(String table, String notFound, String noun) {
+                this(table, notFound, noun, "id");
+            }
         }
         Kind kind = switch (id.substring(0, Math.max(0, id.indexOf('-')))) {
             case "vpc" -> new Kind("vpcs", "InvalidVpcID.NotFound", "vpc ID");
@@ -324,9 +365,12 @@ final class VpcStore {
             case "acl" -> new Kind("network_acls", "InvalidNetworkAclID.NotFound", "network ACL ID");
             case "rtb" -> new Kind("route_tables", "InvalidRouteTableID.NotFound", "route table ID");
             case "i" -> new Kind("instances", "InvalidInstanceID.NotFound", "instance ID");
+            case "igw" -> new Kind("internet_gateways", "InvalidInternetGatewayID.NotFound", "internetGateway ID");
+            case "eipalloc" -> new Kind("elastic_ips", "InvalidAllocationID.NotFound", "allocation ID", "allocation_id");
+            case "nat" -> new Kind("nat_gateways", "InvalidNatGatewayID.NotFound", "natGateway ID");
             default -> throw Ec2Error.client("InvalidID", "The ID '" + id + "' is not valid");
         };
-        if (Sql.count(c, "SELECT COUNT(*) FROM " + kind.table() + " WHERE id = ? AND account_id = ?", id, accountId) == 0) {
+        if (Sql.count(c, "SELECT COUNT(*) FROM " + kind.table() + " WHERE " + kind.idColumn() + " = ? AND account_id = ?", id, accountId) == 0) {
             throw Ec2Error.client(kind.notFound(), "The " + kind.noun() + " '" + id + "' does not exist");
         }
     }

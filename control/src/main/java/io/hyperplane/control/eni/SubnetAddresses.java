@@ -30,10 +30,11 @@ public final class SubnetAddresses {
         return cidr.last() - 1;
     }
 
-    /** Addresses taken in the subnet by live instances and by ENIs. */
+    /** Addresses taken in the subnet by live instances, by ENIs and by NAT gateways not yet deleted. */
     public static Set<String> used(Connection c, String subnetId) throws SQLException {
         Set<String> used = new HashSet<>(Sql.strings(c, "SELECT private_ip FROM instances WHERE subnet_id = ? AND private_ip IS NOT NULL", subnetId));
         used.addAll(Sql.strings(c, "SELECT private_ip FROM network_interfaces WHERE subnet_id = ?", subnetId));
+        used.addAll(Sql.strings(c, "SELECT private_ip FROM nat_gateways WHERE subnet_id = ? AND mac IS NOT NULL", subnetId));
         return used;
     }
 

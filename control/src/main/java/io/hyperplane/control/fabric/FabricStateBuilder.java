@@ -17,10 +17,11 @@ import java.util.Map;
 
 /**
  * Reads the desired networks out of the store, across all accounts: VPCs, subnets with their
- * associated ACL's rules, and instances that are pending or running with their security groups'
- * rules. A rule naming a group becomes the current members' addresses (instances and Hyperplane
- * ENIs), so a membership change (an instance launched or terminated, an ENI created or deleted)
- * changes the rules the fabric enforces.
+ * associated ACL's rules and their route table's routes, and instances that are pending or running
+ * with their security groups' rules. A rule naming a group becomes the current members' addresses
+ * (instances and Hyperplane ENIs), so a membership change (an instance launched or terminated, an
+ * ENI created or deleted) changes the rules the fabric enforces. Each VPC carries its DNS
+ * attributes, its attached internet gateway and, with one, the public addresses it maps.
  */
 public final class FabricStateBuilder {
     private FabricStateBuilder() {
@@ -68,6 +69,7 @@ public final class FabricStateBuilder {
                         r.getString(6), from == null ? -1 : from, to == null ? -1 : to));
             }
         }
+        WayOut.Routes routes = WayOut.routes(c);
         Map<String, List<FabricState.SubnetNetwork>> subnets = new LinkedHashMap<>();
         Map<String, FabricState.SubnetNetwork> subnetById = new LinkedHashMap<>();
         try (PreparedStatement s = Sql.prepare(c, "SELECT id, vpc_id, cidr, vni FROM subnets ORDER BY vni"); ResultSet r = s.executeQuery()) {
@@ -76,7 +78,7 @@ public final class FabricStateBuilder {
                 @SuppressWarnings("unchecked")
                 List<FabricState.AclRule>[] both = acls.getOrDefault(r.getString(1), new List[] {List.of(), List.of()});
                 FabricState.SubnetNetwork subnet = new FabricState.SubnetNetwork(r.getString(1), cidr.toString(), r.getInt(4),
-                        Ipv4Address.format(cidr.network() + 1), both[0], both[1]);
+                        Ipv4Address.format(cidr.network() + 1), both[0], both[1], routes.routesOf(r.getString(1), r.getString(2)));
                 subnets.computeIfAbsent(r.getString(2), k -> new ArrayList<>()).add(subnet);
                 subnetById.put(subnet.id(), subnet);
             }
@@ -97,11 +99,16 @@ public final class FabricStateBuilder {
                         r.getString(4), Ipv4Cidr.parse(subnet.cidr()).prefixLength(), subnet.gatewayIp(), r.getString(5), in, out));
             }
         }
+        Map<String, List<FabricState.PublicAddress>> publicAddresses = WayOut.publicAddresses(c);
         List<FabricState.VpcNetwork> vpcs = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT id, cidr, vtep_ip FROM vpcs ORDER BY created_at, id"); ResultSet r = s.executeQuery()) {
+        try (PreparedStatement s = Sql.prepare(c, "SELECT v.id, v.cidr, v.vtep_ip, v.enable_dns_support, v.enable_dns_hostnames,"
+                + " (SELECT g.id FROM internet_gateways g WHERE g.vpc_id = v.id) FROM vpcs v ORDER BY v.created_at, v.id"); ResultSet r = s.executeQuery()) {
             while (r.next()) {
+                String gateway = r.getString(6);
                 vpcs.add(new FabricState.VpcNetwork(r.getString(1), r.getString(2), r.getString(3),
-                        subnets.getOrDefault(r.getString(1), List.of()), instances.getOrDefault(r.getString(1), List.of())));
+                        subnets.getOrDefault(r.getString(1), List.of()), instances.getOrDefault(r.getString(1), List.of()),
+                        new FabricState.Dns(r.getBoolean(4), r.getBoolean(5), WayOut.PRIVATE_DOMAIN), gateway,
+                        gateway == null ? List.of() : publicAddresses.getOrDefault(r.getString(1), List.of())));
             }
         }
         return new FabricState(vpcs, Sql.strings(c, "SELECT underlay_ip FROM forwarder_nodes ORDER BY underlay_ip"));

@@ -40,8 +40,11 @@ public final class NodeConfigBuilder {
     private NodeConfigBuilder() {
     }
 
-    /** A snapshot and the ENIs left out of it, by id, with why. */
-    public record Build(NodeSnapshot snapshot, Map<String, String> rejectedEnis) {
+    /** A snapshot and the ENIs and NAT gateways left out of it, by id, with why. */
+    public record Build(NodeSnapshot snapshot, Map<String, String> rejectedEnis, Map<String, String> rejectedNatGateways) {
+        public Build(NodeSnapshot snapshot, Map<String, String> rejectedEnis) {
+            this(snapshot, rejectedEnis, Map.of());
+        }
     }
 
     /** The snapshot as of now, with version 0 (the publisher numbers it when the content changed). */
@@ -84,6 +87,8 @@ public final class NodeConfigBuilder {
                 }
             }
         }
+        Map<String, String> rejectedNatGateways = new TreeMap<>();
+        List<NodeSnapshot.NatGateway> natGateways = natGateways(c, reader, admission, subnetIds, rejectedNatGateways);
         List<NodeSnapshot.Subnet> subnets = subnetIds.stream().map(reader.subnets::get).toList();
         Set<String> accepted = new HashSet<>(enis.stream().map(NodeSnapshot.Eni::id).toList());
         List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
@@ -102,8 +107,43 @@ public final class NodeConfigBuilder {
                 groupIds.stream().map(reader.groups::get).toList(),
                 subnets.stream().map(NodeSnapshot.Subnet::networkAclId).distinct().map(reader.acls::get).toList(),
                 subnets.stream().map(NodeSnapshot.Subnet::routeTableId).distinct().map(reader.tables::get).toList(),
-                enis, ees);
-        return new Build(snapshot, rejected);
+                enis, ees, natGateways);
+        return new Build(snapshot, rejected, rejectedNatGateways);
+    }
+
+    /**
+     * The NAT gateways the nodes carry (pending and available ones), oldest first, each with its
+     * subnet (and so its VPC, network ACL and route table: route targets "local", "blackhole",
+     * "igw-…", "nat-…" as stored). A gateway whose resources the snapshot refuses is left out with
+     * why, alone; its lifecycle fails it (InternalError).
+     */
+    private static List<NodeSnapshot.NatGateway> natGateways(Connection c, Reader reader, NetworkAdmission admission, Set<String> subnetIds,
+                                                             Map<String, String> rejected) throws SQLException {
+        List<NodeSnapshot.NatGateway> out = new ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, private_ip, mac, subnet_id FROM nat_gateways WHERE state IN ('pending', 'available')"
+                + " AND mac IS NOT NULL ORDER BY created_at, id"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                rows.add(new String[] {r.getString(1), r.getString(2), r.getString(3), r.getString(4)});
+            }
+        }
+        for (String[] row : rows) {
+            try {
+                NodeSnapshot.NatGateway nat = new NodeSnapshot.NatGateway(row[0], row[1], row[2], row[3]);
+                NodeSnapshot.Subnet subnet = reader.subnet(row[3]);
+                admission.admitSubnet(reader.vpcs.get(subnet.vpcId()), subnet);
+                // Admitted as the snapshot admits it: an address and a MAC in its subnet, like an ENI's.
+                admission.admitEni(subnet, new NodeSnapshot.Eni(nat.id(), nat.ip(), nat.mac(), nat.subnetId(), List.of()));
+                out.add(nat);
+                subnetIds.add(subnet.id());
+            } catch (IllegalArgumentException e) {
+                rejected.put(row[0], e.getMessage());
+            } catch (RuntimeException e) { // a store state no rule foresaw: still this gateway's failure alone
+                LOG.warn("NAT gateway {}: {}", row[0], e.toString());
+                rejected.put(row[0], "its resources could not be read: " + e);
+            }
+        }
+        return out;
     }
 
     /**

@@ -226,6 +226,9 @@ public final class NodeConfigPublisher implements AutoCloseable {
     /** ENIs the last rebuild left out, with why (DESIGN.md §9: they fail alone). */
     private volatile Map<String, String> rejectedEnis = Map.of();
     private final Map<String, Long> firstVersionWithEni = new ConcurrentHashMap<>();
+    /** NAT gateways the last rebuild left out, with why; they fail alone, like ENIs. */
+    private volatile Map<String, String> rejectedNatGateways = Map.of();
+    private final Map<String, Long> firstVersionWithNatGateway = new ConcurrentHashMap<>();
 
     // The loop's alone.
     private final List<Subscriber> subscribers = new ArrayList<>();
@@ -323,6 +326,16 @@ public final class NodeConfigPublisher implements AutoCloseable {
     /** The first version that contains the ENI (so a node running it or later has it), or -1. */
     public long versionWithEni(String eniId) {
         return firstVersionWithEni.getOrDefault(eniId, -1L);
+    }
+
+    /** Why the NAT gateway is left out of what nodes are sent, or null when it is not. */
+    public String natGatewayRejection(String natGatewayId) {
+        return rejectedNatGateways.get(natGatewayId);
+    }
+
+    /** The first version that contains the NAT gateway, or -1. */
+    public long versionWithNatGateway(String natGatewayId) {
+        return firstVersionWithNatGateway.getOrDefault(natGatewayId, -1L);
     }
 
     /**
@@ -547,6 +560,14 @@ public final class NodeConfigPublisher implements AutoCloseable {
             });
             rejectedEnis = Map.copyOf(build.rejectedEnis());
         }
+        if (!build.rejectedNatGateways().equals(rejectedNatGateways)) {
+            build.rejectedNatGateways().forEach((nat, why) -> {
+                if (!rejectedNatGateways.containsKey(nat)) {
+                    LOG.warn("NAT gateway {} left out of the node config: {}", nat, why);
+                }
+            });
+            rejectedNatGateways = Map.copyOf(build.rejectedNatGateways());
+        }
         Published previous = current;
         NodeSnapshot content = read;
         if (!changedMeanwhile.isEmpty() && previous != null) {
@@ -573,6 +594,10 @@ public final class NodeConfigPublisher implements AutoCloseable {
             firstVersionWithEni.putIfAbsent(eni.id(), version);
         }
         firstVersionWithEni.keySet().retainAll(snapshot.enis().stream().map(NodeSnapshot.Eni::id).toList());
+        for (NodeSnapshot.NatGateway nat : snapshot.natGateways()) {
+            firstVersionWithNatGateway.putIfAbsent(nat.id(), version);
+        }
+        firstVersionWithNatGateway.keySet().retainAll(snapshot.natGateways().stream().map(NodeSnapshot.NatGateway::id).toList());
         current = next;
         for (Subscriber s : subscribers) {
             tell(s, next);

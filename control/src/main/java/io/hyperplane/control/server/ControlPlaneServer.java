@@ -12,6 +12,7 @@ import io.hyperplane.sigv4.SignedRequest;
 import io.hyperplane.sigv4.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
+import io.hyperplane.control.ec2.NatGatewayLifecycle;
 import io.hyperplane.control.fleet.FleetStreams;
 import io.hyperplane.control.fleet.NodeEndpoints;
 import io.hyperplane.control.fleet.NodeRegistry;
@@ -158,6 +159,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final NodeConfigPublisher nodeConfig;
     private final NodeRegistry nodes;
     private final FunctionReconciler reconciler;
+    private final NatGatewayLifecycle natGateways;
     private final LambdaApi lambda;
     private final NodeEndpoints nodeEndpoints;
     private final FleetStreams fleetStreams;
@@ -197,10 +199,19 @@ public final class ControlPlaneServer implements AutoCloseable {
                 }
             }, nodeConfig.current().version());
             nodes.whenProgressed(reconciler::nodesProgressed);
+            // NAT gateways become available as the nodes take them, and deleted once they let go.
+            natGateways = new NatGatewayLifecycle(db, nodeConfig, nodes, Clock.systemUTC(), () -> {
+                fabricSync.changed();
+                nodeConfig.changed();
+            });
+            started.add(natGateways);
+            nodeConfig.subscribe(version -> natGateways.wake(), nodeConfig.current().version());
+            nodes.whenProgressed(natGateways::wake);
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();
                 reconciler.changed();
+                natGateways.wake();
             };
             ec2 = new Ec2Api(db, settings.quotas(), changed);
             // Lambda calls change what the reconciler works on; ENIs it creates or deletes reach the nodes and the
@@ -345,6 +356,10 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     public FunctionReconciler reconciler() {
         return reconciler;
+    }
+
+    public NatGatewayLifecycle natGateways() {
+        return natGateways;
     }
 
     public NodeRegistry nodes() {
@@ -575,6 +590,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         tenantRequests.close();
         fleetStreams.close();
         reconciler.close();
+        natGateways.close();
         fabricSync.close();
         db.close();
     }

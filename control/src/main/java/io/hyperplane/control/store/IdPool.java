@@ -1,5 +1,7 @@
 package io.hyperplane.control.store;
 
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.VxlanHeader;
 
 import java.sql.Connection;
@@ -52,13 +54,24 @@ public final class IdPool {
      * Hyperplane ENIs' MACs: 02:48:50 (locally administered) and 24 bits; below 4,096 are the system's
      * own (the environments' gateway is 02:48:50:00:00:01).
      */
-    public static final IdPool ENI_MAC = new IdPool("eni-mac", 4_096, 0xff_ffff, "SELECT mac FROM network_interfaces",
+    public static final IdPool ENI_MAC = new IdPool("eni-mac", 4_096, 0xff_ffff,
+            "SELECT mac FROM network_interfaces UNION ALL SELECT mac FROM nat_gateways WHERE mac IS NOT NULL",
             n -> String.format("02:48:50:%02x:%02x:%02x", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
             stored -> Long.parseLong(stored.substring("02:48:50:".length()).replace(":", ""), 16));
 
+    /**
+     * Public addresses, Elastic IPs and instances' auto-assigned ones alike, from one range for every
+     * account (Internet.ELASTIC_IPS, 198.51.100.0/24): hosts .2 to .254, since .0 and .255 are the
+     * network's and broadcast addresses and .1 is the internet router's.
+     */
+    public static final IdPool PUBLIC_IP = new IdPool("public-ip", 2, 254,
+            "SELECT public_ip FROM elastic_ips UNION ALL SELECT public_ip FROM instances WHERE public_ip IS NOT NULL",
+            n -> Ipv4Address.format(Internet.ELASTIC_IPS.network() + (int) n),
+            stored -> Ipv4Address.parse(stored) - Internet.ELASTIC_IPS.network());
+
     /** Every pool of the control plane. */
     public static List<IdPool> all() {
-        return List.of(SUBNET_VNI, EE_VNI, VPC_VTEP, ENI_MAC);
+        return List.of(SUBNET_VNI, EE_VNI, VPC_VTEP, ENI_MAC, PUBLIC_IP);
     }
 
     /** The pool has no value left: as many resources hold one as the range has values. */

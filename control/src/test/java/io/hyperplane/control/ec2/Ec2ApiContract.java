@@ -389,9 +389,9 @@ abstract class Ec2ApiContract {
         RouteTable table = ec2.createRouteTable(b -> b.vpcId(vpc.vpcId())).routeTable();
         assertThat(table.routes()).extracting(Route::gatewayId).containsExactly("local");
 
-        ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0").natGatewayId("nat-0123456789abcdef0"));
+        ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0").vpcPeeringConnectionId("pcx-0123456789abcdef0"));
         assertThat(error(() -> ec2.createRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("0.0.0.0/0")
-                .gatewayId("igw-0123456789abcdef0"))).awsErrorDetails().errorCode()).isEqualTo("RouteAlreadyExists");
+                .vpcPeeringConnectionId("pcx-0123456789abcdef1"))).awsErrorDetails().errorCode()).isEqualTo("RouteAlreadyExists");
         assertThat(error(() -> ec2.deleteRoute(b -> b.routeTableId(table.routeTableId()).destinationCidrBlock("10.0.0.0/16")))
                 .awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
         String association = ec2.associateRouteTable(b -> b.routeTableId(table.routeTableId()).subnetId(subnet.subnetId())).associationId();

@@ -65,7 +65,8 @@ import static org.awaitility.Awaitility.await;
  * One tenant's configuration can never stop another's (issue 13, DESIGN.md §9), tried the way a
  * fuzzer would: a long seeded random sequence of EC2 and Lambda calls from three accounts (creates,
  * updates and deletes of VPCs, subnets, security groups and their rules, network ACLs and their
- * entries and associations, route tables, routes, instances, functions and ENIs) with overlapping
+ * entries and associations, route tables, routes, instances, functions and ENIs, internet gateways,
+ * Elastic IPs and NAT gateways) with overlapping
  * CIDRs everywhere, other accounts' ids, ids that never existed and malformed values, against a
  * running control plane. After every call:
  * <ul>
@@ -73,10 +74,11 @@ import static org.awaitility.Awaitility.await;
  * call that names another account's resource, a deleted one or a malformed one never succeeds;</li>
  * <li>every version published since the last call, and the one a rebuild publishes now, is a valid
  * snapshot (it validates again from its parts and survives the JSON nodes are sent), and versions grow;</li>
- * <li>every ENI in the store is in what nodes are sent (the API admits nothing the data plane
- * refuses), no function failed with InternalError, and nothing in the store refers across VPCs;</li>
+ * <li>every ENI and every pending or available NAT gateway in the store is in what nodes are sent
+ * (the API admits nothing the data plane refuses), no function or NAT gateway failed with
+ * InternalError, and nothing in the store refers across VPCs;</li>
  * <li>a function of an account nobody else touches stays Active with its ENI published;</li>
- * <li>a reconciler round completes.</li>
+ * <li>a reconciler round and a NAT gateway round complete.</li>
  * </ul>
  * Every {@value #PROBE_EVERY} calls, and after a restart on the same data at the end (which keeps
  * every Active function Active), that account makes VPC 10.0.0.0/16, subnet 10.0.1.0/24, a group
@@ -158,6 +160,9 @@ class TenantChaosTest {
         final List<AclEntry> aclEntries = new ArrayList<>();
         final List<Route> routes = new ArrayList<>();
         final Set<String> functions = new LinkedHashSet<>();
+        final Map<String, String> gateways = new LinkedHashMap<>(); // id -> vpc attached to, or "" detached
+        final Map<String, String> addresses = new LinkedHashMap<>(); // allocation id -> ""
+        final Map<String, String> natGateways = new LinkedHashMap<>(); // id -> subnet
         /** Ids this account deleted: naming one again never succeeds. */
         final List<String> deleted = new ArrayList<>();
 
@@ -212,6 +217,11 @@ class TenantChaosTest {
             new Action("DeleteFunction", 4, this::deleteFunction),
             new Action("DeleteNetworkInterface", 1, this::deleteNetworkInterface),
             new Action("CreateTags", 2, this::createTags),
+            new Action("Create/AttachInternetGateway", 3, this::attachGateway),
+            new Action("Detach/DeleteInternetGateway", 2, this::detachGateway),
+            new Action("AllocateAddress", 2, this::allocateAddress),
+            new Action("CreateNatGateway", 4, this::createNatGateway),
+            new Action("DeleteNatGateway", 2, this::deleteNatGateway),
             new Action("Describe", 3, this::describe),
             new Action("malformed query", 5, this::malformed));
 
@@ -330,6 +340,7 @@ class TenantChaosTest {
         try (Connection c = store()) {
             drainPublished();
             List<String> before = column(c, "SELECT id FROM network_interfaces");
+            List<String> natsBefore = column(c, "SELECT id FROM nat_gateways WHERE state IN ('pending', 'available')");
             Published now = server.nodeConfig().refresh().join(); // includes every change committed before it; throws if the rebuild does
             drainPublished();
             validate(now);
@@ -338,6 +349,14 @@ class TenantChaosTest {
             for (String eni : before) {
                 if (still.contains(eni) && !enis.contains(eni)) {
                     fail("ENI " + eni + " is in the store but not in config version " + now.version() + ": " + server.nodeConfig().rejection(eni));
+                }
+            }
+            Set<String> nats = now.snapshot().natGateways().stream().map(NodeSnapshot.NatGateway::id).collect(Collectors.toSet());
+            Set<String> natsStill = new HashSet<>(column(c, "SELECT id FROM nat_gateways WHERE state IN ('pending', 'available')"));
+            for (String nat : natsBefore) {
+                if (natsStill.contains(nat) && !nats.contains(nat)) {
+                    fail("NAT gateway " + nat + " is in the store but not in config version " + now.version() + ": "
+                            + server.nodeConfig().natGatewayRejection(nat));
                 }
             }
             if (standing != null) {
@@ -350,6 +369,7 @@ class TenantChaosTest {
             }
         }
         server.reconciler().reconcileOnce(); // throws if a round does
+        server.natGateways().reconcileOnce();
     }
 
     /** Nothing in the store refers across VPCs or accounts, or to what is gone, and no function failed for a reason of ours. */
@@ -375,8 +395,21 @@ class TenantChaosTest {
         NONE_IN_THE_STORE.put("VPCs without exactly one main route table", "SELECT v.id FROM vpcs v WHERE (SELECT COUNT(*)"
                 + " FROM route_table_associations a JOIN route_tables t ON t.id = a.route_table_id WHERE a.is_main AND t.vpc_id = v.id) <> 1");
         NONE_IN_THE_STORE.put("addresses held twice in one subnet", "SELECT subnet_id || ' ' || private_ip FROM (SELECT subnet_id, private_ip"
-                + " FROM instances WHERE private_ip IS NOT NULL UNION ALL SELECT subnet_id, private_ip FROM network_interfaces) x"
+                + " FROM instances WHERE private_ip IS NOT NULL UNION ALL SELECT subnet_id, private_ip FROM network_interfaces"
+                + " UNION ALL SELECT subnet_id, private_ip FROM nat_gateways WHERE mac IS NOT NULL) x"
                 + " GROUP BY subnet_id, private_ip HAVING COUNT(*) > 1");
+        NONE_IN_THE_STORE.put("public addresses held twice", "SELECT public_ip FROM (SELECT public_ip FROM elastic_ips"
+                + " UNION ALL SELECT public_ip FROM instances WHERE public_ip IS NOT NULL) x GROUP BY public_ip HAVING COUNT(*) > 1");
+        NONE_IN_THE_STORE.put("internet gateways attached to another account's VPC", "SELECT g.id FROM internet_gateways g JOIN vpcs v"
+                + " ON v.id = g.vpc_id WHERE v.account_id <> g.account_id");
+        NONE_IN_THE_STORE.put("NAT gateways in a subnet of another account, or holding an address with a subnet gone",
+                "SELECT n.id FROM nat_gateways n LEFT JOIN subnets s ON s.id = n.subnet_id WHERE n.mac IS NOT NULL"
+                + " AND (s.id IS NULL OR s.account_id <> n.account_id OR s.vpc_id <> n.vpc_id)");
+        NONE_IN_THE_STORE.put("Elastic IPs associated across accounts", "SELECT e.allocation_id FROM elastic_ips e LEFT JOIN instances i"
+                + " ON i.id = e.instance_id LEFT JOIN nat_gateways n ON n.eni_id = e.network_interface_id"
+                + " WHERE (i.id IS NOT NULL AND i.account_id <> e.account_id) OR (n.id IS NOT NULL AND n.account_id <> e.account_id)");
+        NONE_IN_THE_STORE.put("NAT gateways failed with InternalError", "SELECT id || ': ' || failure_message FROM nat_gateways"
+                + " WHERE failure_code = 'InternalError'");
         NONE_IN_THE_STORE.put("functions failed with InternalError", "SELECT account_id || '/' || name || ': '"
                 + " || COALESCE(state_reason, last_update_reason) FROM functions"
                 + " WHERE state_reason_code = 'InternalError' OR last_update_reason_code = 'InternalError'");
@@ -396,7 +429,7 @@ class TenantChaosTest {
     private static void validate(Published p) {
         NodeSnapshot s = p.snapshot();
         NodeSnapshot again = new NodeSnapshot(s.version(), s.eeGateway(), s.vpcs(), s.subnets(), s.securityGroups(), s.networkAcls(),
-                s.routeTables(), s.enis(), s.executionEnvironments());
+                s.routeTables(), s.enis(), s.executionEnvironments(), s.natGateways());
         assertThat(again).isEqualTo(s);
         assertThat(SnapshotJson.parse(p.json())).as("config version %d after JSON", s.version()).isEqualTo(s);
     }
@@ -1122,6 +1155,109 @@ class TenantChaosTest {
         boolean own = enis != null && !enis.isEmpty() && chance(70);
         String eni = own ? oneOf(enis).networkInterfaceId() : !foreign.isEmpty() && chance(50) ? oneOf(foreign).networkInterfaceId() : garbage("eni");
         call(t, "DeleteNetworkInterface " + eni, !own, () -> t.world.ec2.deleteNetworkInterface(b -> b.networkInterfaceId(eni)));
+    }
+
+    // ---- the way out
+
+    private void attachGateway(Tenant t) {
+        List<String> detached = t.gateways.entrySet().stream().filter(e -> e.getValue().isEmpty()).map(Map.Entry::getKey).toList();
+        String igw;
+        boolean foreignGateway = false;
+        if (detached.isEmpty() || chance(30)) {
+            var created = call(t, "CreateInternetGateway", false, () -> t.world.ec2.createInternetGateway(b -> { }));
+            if (created == null) {
+                return;
+            }
+            igw = created.internetGateway().internetGatewayId();
+            t.gateways.put(igw, "");
+        } else if (chance(10)) {
+            Pick p = pick(t, x -> x.gateways, "igw");
+            igw = p.id();
+            foreignGateway = p.foreign();
+        } else {
+            igw = oneOf(detached);
+        }
+        Pick vpc = pick(t, x -> x.vpcs, "vpc");
+        boolean bad = foreignGateway || vpc.foreign();
+        if (call(t, "AttachInternetGateway " + igw + " " + vpc.id(), bad,
+                () -> t.world.ec2.attachInternetGateway(b -> b.internetGatewayId(igw).vpcId(vpc.id()))) != null) {
+            t.gateways.put(igw, vpc.id());
+        }
+    }
+
+    private void detachGateway(Tenant t) {
+        Pick igw = pick(t, x -> x.gateways, "igw");
+        String vpc = t.gateways.getOrDefault(igw.id(), "");
+        if (!vpc.isEmpty() && call(t, "DetachInternetGateway " + igw.id() + " " + vpc, igw.foreign(),
+                () -> t.world.ec2.detachInternetGateway(b -> b.internetGatewayId(igw.id()).vpcId(vpc))) != null) {
+            t.gateways.put(igw.id(), "");
+        }
+        if (chance(60) && call(t, "DeleteInternetGateway " + igw.id(), igw.foreign(),
+                () -> t.world.ec2.deleteInternetGateway(b -> b.internetGatewayId(igw.id()))) != null) {
+            assertThat(t.gateways.get(igw.id())).as("DeleteInternetGateway %s succeeded while attached", igw.id()).isEmpty();
+            t.gateways.remove(igw.id());
+            t.deleted.add(igw.id());
+        }
+    }
+
+    private void allocateAddress(Tenant t) {
+        var allocated = call(t, "AllocateAddress", false, () -> t.world.ec2.allocateAddress(b -> b.domain("vpc")));
+        if (allocated != null) {
+            assertThat(Ipv4Cidr.parse("198.51.100.0/24").contains(Ipv4Address.parse(allocated.publicIp()))).as(allocated.publicIp()).isTrue();
+            t.addresses.put(allocated.allocationId(), "");
+        }
+        if (!t.addresses.isEmpty() && !t.instances.isEmpty() && chance(50)) {
+            Pick allocation = pick(t, x -> x.addresses, "eipalloc");
+            Pick instance = pick(t, x -> x.instances, "i");
+            boolean reassociate = chance(50);
+            var associated = call(t, "AssociateAddress " + allocation.id() + " " + instance.id(), allocation.foreign() || instance.foreign(),
+                    () -> t.world.ec2.associateAddress(b -> b.allocationId(allocation.id()).instanceId(instance.id()).allowReassociation(reassociate)));
+            if (associated != null && chance(50)) {
+                call(t, "DisassociateAddress " + associated.associationId(), false,
+                        () -> t.world.ec2.disassociateAddress(b -> b.associationId(associated.associationId())));
+            }
+        }
+        if (!t.subnets.isEmpty() && chance(20)) {
+            Pick subnet = pick(t, x -> x.subnets, "subnet");
+            call(t, "ModifySubnetAttribute " + subnet.id() + " MapPublicIpOnLaunch", subnet.foreign(),
+                    () -> t.world.ec2.modifySubnetAttribute(b -> b.subnetId(subnet.id()).mapPublicIpOnLaunch(v -> v.value(true))));
+        }
+        if (!t.addresses.isEmpty() && chance(30)) {
+            Pick allocation = pick(t, x -> x.addresses, "eipalloc");
+            if (call(t, "ReleaseAddress " + allocation.id(), allocation.foreign(),
+                    () -> t.world.ec2.releaseAddress(b -> b.allocationId(allocation.id()))) != null) {
+                t.addresses.remove(allocation.id());
+                t.deleted.add(allocation.id());
+            }
+        }
+    }
+
+    private void createNatGateway(Tenant t) {
+        Pick subnet = pick(t, x -> x.subnets, "subnet");
+        boolean isPrivate = chance(30);
+        // Another account's or a missing Elastic IP is no refusal: the gateway fails (InvalidAllocationID.NotFound).
+        String allocation = isPrivate ? null : pick(t, x -> x.addresses, "eipalloc").id();
+        var created = call(t, "CreateNatGateway " + subnet.id() + " " + (isPrivate ? "private" : allocation), subnet.foreign(),
+                () -> t.world.ec2.createNatGateway(b -> {
+                    b.subnetId(subnet.id());
+                    if (isPrivate) {
+                        b.connectivityType("private");
+                    } else {
+                        b.allocationId(allocation);
+                    }
+                }));
+        if (created != null) {
+            t.natGateways.put(created.natGateway().natGatewayId(), subnet.id());
+        }
+    }
+
+    private void deleteNatGateway(Tenant t) {
+        Pick nat = pick(t, x -> x.natGateways, "nat");
+        if (call(t, "DeleteNatGateway " + nat.id(), nat.foreign() && !t.deleted.contains(nat.id()),
+                () -> t.world.ec2.deleteNatGateway(b -> b.natGatewayId(nat.id()))) != null) {
+            t.natGateways.remove(nat.id());
+            t.deleted.add(nat.id());
+        }
     }
 
     // ---- values the SDK's types cannot carry
