@@ -14,6 +14,8 @@ import io.hyperplane.config.fabric.FabricState.VpcNetwork;
 import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.dns.Answers;
+import io.hyperplane.lab.service.ServiceHost;
+import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.netns.Namespaces;
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -162,6 +165,43 @@ class InternetFabricTest {
         // DNS support off: nothing answers at base + 2.
         fabric.apply(state(vpc(null, new FabricState.Dns(false, false, "ec2.internal"))));
         assertThat(DnsClient.ask(client, resolver, "ip-10-8-1-4.ec2.internal", Duration.ofSeconds(1)).answered()).isFalse();
+    }
+
+    /**
+     * A real deployment's uplink, played by a namespace of the test's: the internet router takes a
+     * veth whose far end holds 203.0.113.10 (a whoami server) and routes the Elastic IPs back.
+     */
+    @Test
+    @Timeout(180)
+    void shouldGoOutThroughAnUplinkInsteadOfTheSimulatedHosts() throws Exception {
+        String upstream = PREFIX + "upstream";
+        Namespaces.add(upstream);
+        LabFabric uplinked = null;
+        try {
+            Commands.check(Namespaces.ipIn(upstream, "link", "add", "hp-upl0", "type", "veth", "peer", "name", "hp-far"));
+            Commands.check(Namespaces.ipIn(upstream, "link", "set", "lo", "up"));
+            Commands.check(Namespaces.ipIn(upstream, "address", "add", Internet.HOST + "/24", "dev", "hp-far"));
+            Commands.check(Namespaces.ipIn(upstream, "link", "set", "hp-far", "up"));
+            Commands.check(Namespaces.ipIn(upstream, "route", "add", Internet.ELASTIC_IPS.toString(), "via", Internet.HOSTS_ROUTER));
+            fabric.close();
+            uplinked = new LabFabric(state, PREFIX, new Outside.Uplink("hp-upl0", upstream, Internet.HOSTS_ROUTER + "/24", Internet.HOST),
+                    line -> System.out.println("  " + line));
+            fabric = uplinked;
+            try (ServiceHost whoami = NetworkNamespace.call(upstream, () -> ServiceHost.bind(InetAddress.getByName(Internet.HOST),
+                    List.of(new ServiceHost.Listener(ServiceHost.Kind.HTTP, 80))))) {
+                whoami.start();
+                uplinked.apply(state(vpc("igw-00000000000000001", FabricState.Dns.DEFAULT)));
+
+                assertThat(Namespaces.list()).doesNotContain(LabFabric.internetHostsNamespace(PREFIX));
+                ExecResult out = curl(PREFIX + WEB.id(), "http://" + Internet.HOST + "/whoami");
+                assertThat(out.ok()).as(out.stderr()).isTrue();
+                assertThat(out.stdout()).startsWith(WEB_PUBLIC_IP + ":");
+                await().atMost(Duration.ofSeconds(30)).until(() -> curl(upstream, "http://" + WEB_PUBLIC_IP + ":8080/").ok());
+                assertThat(ping(upstream, SEALED.ip())).isFalse();
+            }
+        } finally {
+            Namespaces.delete(upstream);
+        }
     }
 
     private static boolean hasLink(String ns, String device) {
