@@ -10,6 +10,8 @@ import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -24,8 +26,11 @@ import java.util.function.Consumer;
  */
 public final class DnsServer implements Closeable {
     public static final int PORT = 53;
+    private static final String NETNS_DIR = "/run/netns";
 
     private final String namespace;
+    /** The namespace's identity when the socket was opened in it: a namespace made again under the name is another. */
+    private final Object namespaceInode;
     private final InetSocketAddress address;
     private final DatagramChannel channel;
     private final Thread thread;
@@ -34,8 +39,10 @@ public final class DnsServer implements Closeable {
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
 
-    private DnsServer(String namespace, InetSocketAddress address, DatagramChannel channel, Answers answers, Consumer<String> log) {
+    private DnsServer(String namespace, Object namespaceInode, InetSocketAddress address, DatagramChannel channel, Answers answers,
+                      Consumer<String> log) {
         this.namespace = namespace;
+        this.namespaceInode = namespaceInode;
         this.address = address;
         this.channel = channel;
         this.answers = answers;
@@ -46,6 +53,7 @@ public final class DnsServer implements Closeable {
     /** Binds {@code ip}:53 inside {@code namespace} (the address must be there already) and starts answering. */
     public static DnsServer start(String namespace, String ip, Answers answers, Consumer<String> log) throws IOException {
         InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral(ip), PORT);
+        Object inode = inode(namespace);
         DatagramChannel channel = NetworkNamespace.call(namespace, () -> {
             DatagramChannel c = DatagramChannel.open(StandardProtocolFamily.INET);
             try {
@@ -55,7 +63,7 @@ public final class DnsServer implements Closeable {
                 throw new IOException("dns " + ip + ":" + PORT + ": " + e.getMessage(), e);
             }
         });
-        DnsServer server = new DnsServer(namespace, address, channel, answers, log);
+        DnsServer server = new DnsServer(namespace, inode, address, channel, answers, log);
         server.thread.start();
         return server;
     }
@@ -66,6 +74,19 @@ public final class DnsServer implements Closeable {
 
     public String ip() {
         return address.getAddress().getHostAddress();
+    }
+
+    /** True while the namespace under its name is still the one the socket was opened in. */
+    public boolean current() {
+        try {
+            return namespaceInode.equals(inode(namespace));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Object inode(String namespace) throws IOException {
+        return Files.getAttribute(Path.of(NETNS_DIR, namespace), "unix:ino");
     }
 
     public void update(Answers next) {

@@ -29,6 +29,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -87,8 +88,12 @@ public final class LabFabric implements Fabric {
     private final Map<String, String> loaded = new HashMap<>();
     private final Outside outside;
     private final InternetRouter internet;
-    /** The DNS servers this fabric runs, by "namespace address". Changed by the sync thread only (and close). */
-    private final Map<String, DnsServer> dns = new HashMap<>();
+    /**
+     * The DNS servers running in this JVM, by "namespace address": shared by every fabric in it, so
+     * that a fabric made again for the same namespaces (a restarted control plane) adopts the running
+     * servers as it adopts the namespaces, rather than finding their ports taken.
+     */
+    private static final Map<String, DnsServer> DNS = new ConcurrentHashMap<>();
 
     /** A fabric with the simulated internet. */
     public LabFabric(Path stateDir, String prefix, Consumer<String> log) {
@@ -113,11 +118,16 @@ public final class LabFabric implements Fabric {
         return InternetRouter.hostsNamespace(prefix);
     }
 
-    /** Stops the DNS servers this fabric runs (the namespaces stay: {@code lab down} removes them). */
+    /** Stops the DNS servers in this fabric's namespaces (the namespaces stay: {@code lab down} removes them). */
     @Override
     public synchronized void close() {
-        dns.values().forEach(DnsServer::close);
-        dns.clear();
+        DNS.values().removeIf(server -> {
+            if (server.namespace().startsWith(prefix)) {
+                server.close();
+                return true;
+            }
+            return false;
+        });
     }
 
     public static String instanceNamespace(String prefix, String instanceId) {
@@ -343,7 +353,7 @@ public final class LabFabric implements Fabric {
      * each subnet's router address, or on the link when a subnet holds it): answering when the VPC
      * has DNS support, silent when it has not.
      */
-    private void applyDns(FabricState.VpcNetwork vpc, String router, Set<String> dnsWanted) throws IOException {
+    private void applyDns(FabricState.VpcNetwork vpc, String router, Set<String> dnsWanted) {
         String resolver = Zones.resolverAddress(vpc.cidr());
         ExecResult lo = Commands.check(STEP, Namespaces.ipIn(router, "-4", "-o", "address", "show", "dev", "lo"));
         if (!lo.stdout().contains(" " + resolver + "/32")) {
@@ -354,23 +364,34 @@ public final class LabFabric implements Fabric {
         }
     }
 
-    /** Starts (or updates) the DNS server at {@code ip} in {@code ns}, and marks it wanted this round. */
-    private void dns(String ns, String ip, Answers answers, Set<String> dnsWanted) throws IOException {
+    /**
+     * Starts (or updates) the DNS server at {@code ip} in {@code ns}, and marks it wanted this round.
+     * A server that cannot start is retried next round; nothing else waits for it.
+     */
+    private void dns(String ns, String ip, Answers answers, Set<String> dnsWanted) {
         String key = ns + " " + ip;
         dnsWanted.add(key);
-        DnsServer server = dns.get(key);
-        if (server == null) {
-            dns.put(key, DnsServer.start(ns, ip, answers, log));
-            log.accept("fabric: dns " + ip + " -> " + ns);
-        } else {
+        DnsServer server = DNS.get(key);
+        if (server != null && server.current()) {
             server.update(answers);
+            return;
+        }
+        if (server != null) {
+            server.close(); // its namespace was removed and made again: the socket is in the old one
+            DNS.remove(key);
+        }
+        try {
+            DNS.put(key, DnsServer.start(ns, ip, answers, log));
+            log.accept("fabric: dns " + ip + " -> " + ns);
+        } catch (IOException | RuntimeException e) {
+            log.accept("fabric: dns " + ip + " in " + ns + " not started: " + e.getMessage());
         }
     }
 
     /** Stops the DNS servers no longer wanted (their VPC gone, or its DNS support turned off). */
     private void retainDns(Set<String> dnsWanted) {
-        dns.entrySet().removeIf(entry -> {
-            if (dnsWanted.contains(entry.getKey())) {
+        DNS.entrySet().removeIf(entry -> {
+            if (!entry.getValue().namespace().startsWith(prefix) || dnsWanted.contains(entry.getKey())) {
                 return false;
             }
             entry.getValue().close();
