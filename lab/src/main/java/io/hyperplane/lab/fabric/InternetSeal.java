@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
  *            anything else in on the underlay port                 drop  underlay_not_vxlan
  *            UDP 4789 from anywhere else                           drop  vxlan_off_underlay
  *            in on a VPC's gateway link (to the router itself)     drop  from_vpc_link
+ *            to its own underlay or link addresses, from elsewhere  drop  not_public
  * </pre>
  */
 public final class InternetSeal {
@@ -75,6 +76,7 @@ public final class InternetSeal {
         drop(s, "iifname " + port, Drop.UNDERLAY_NOT_VXLAN);
         drop(s, "udp dport " + VxlanHeader.UDP_PORT, Drop.VXLAN_OFF_UNDERLAY);
         drop(s, "iifname \"" + InternetRouter.VPC_LINK_PEER_PREFIX + "*\"", Drop.FROM_VPC_LINK);
+        drop(s, "iifname != \"lo\" ip daddr @not_public", Drop.NOT_PUBLIC);
         s.append("  }\n}\n");
         return s.toString();
     }

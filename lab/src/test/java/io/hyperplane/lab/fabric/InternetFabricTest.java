@@ -51,7 +51,7 @@ class InternetFabricTest {
     private static final String NAT_GATEWAY_IP = "10.8.1.50";
 
     private static final InstanceHost WEB = new InstanceHost("i-000000000000web01", "subnet-public", "10.8.1.4", 24, "10.8.1.1",
-            "#!/bin/sh\nexec /usr/bin/python3 -m http.server 8080 --bind 10.8.1.4\n",
+            "#!/bin/sh\ncat /etc/resolv.conf\nexec /usr/bin/python3 -m http.server 8080 --bind 10.8.1.4\n",
             List.of(new Permission("tcp", 8080, 8080, List.of("0.0.0.0/0"))), ANYWHERE);
     private static final InstanceHost UNMAPPED = instance("i-00000000000nopub1", "subnet-public", "10.8.1.5", "10.8.1.1");
     private static final InstanceHost SEALED = instance("i-0000000000sealed1", "subnet-private", "10.8.2.4", "10.8.2.1");
@@ -124,6 +124,13 @@ class InternetFabricTest {
         // The internet reaches nothing private: not the sealed instance, not the underlay.
         assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), SEALED.ip())).isFalse();
         assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), "198.19.0.8")).isFalse();
+        assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), Internet.ROUTER_VTEP)).isFalse();
+        assertThat(counters(LabFabric.internetNamespace(PREFIX), InternetSeal.TABLE).get(InternetSeal.Drop.NOT_PUBLIC.counter())).isPositive();
+        // Nor does a public instance reach the underlay through its gateway.
+        assertThat(ping(PREFIX + WEB.id(), Internet.ROUTER_VTEP)).isFalse();
+
+        // The instance's resolver is the VPC's, at base + 2.
+        assertThat(Files.readString(state.resolve(WEB.id() + ".log"))).contains("nameserver 10.8.0.2");
 
         // Detached: no link, no mapping, no way out.
         fabric.apply(state(vpc(null, dns)));
