@@ -232,7 +232,7 @@ public final class LabFabric implements Fabric {
                 stale.sort((a, b) -> Boolean.compare(a.startsWith(prefix + "vpc-"), b.startsWith(prefix + "vpc-")));
                 Namespaces.killProcesses(stale, Duration.ofSeconds(3));
                 for (String ns : stale) {
-                    loaded.remove(ns);
+                    forget(ns);
                     Namespaces.delete(ns);
                     if (ns.startsWith(prefix + "i-")) {
                         removeInstanceFiles(ns.substring(prefix.length()));
@@ -326,9 +326,11 @@ public final class LabFabric implements Fabric {
             ip(router, "link", "set", RouteTables.NO_ROUTE_DEVICE, "up");
         }
         Map<String, Integer> wanted = RouteTables.tables(vpc);
-        String tables = RouteTables.render(vpc, hasLink(router, InternetRouter.VPC_LINK));
+        ExecResult link = Commands.run(STEP, Namespaces.ipIn(router, "-o", "link", "show", "dev", InternetRouter.VPC_LINK));
+        String tables = RouteTables.render(vpc, link.ok());
         String key = router + " routes";
-        String state = wanted + "\n" + tables;
+        // The link's index too: a link made again (its routes went with the old one) reloads the tables.
+        String state = wanted + "\n" + tables + (link.ok() ? link.stdout().substring(0, link.stdout().indexOf(':')) : "");
         if (state.equals(loaded.get(key))) {
             return;
         }
@@ -537,13 +539,18 @@ public final class LabFabric implements Fabric {
     }
 
     void namespace(Journal journal, String ns) throws IOException {
-        loaded.remove(ns); // a new namespace has no rules, whatever was loaded into an earlier one of that name
+        forget(ns); // a new namespace has no rules or routes, whatever was loaded into an earlier one of that name
         journal.recordNamespace(ns);
         Namespaces.add(ns);
         // ping through ping sockets for every user: instances have no CAP_NET_RAW (InstanceSandbox)
         shell(ns, "if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"
                 + " && echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi; echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range");
         ip(ns, "link", "set", "lo", "up");
+    }
+
+    /** Drops what {@link #loaded} remembers of {@code ns}: its ruleset, and its route tables ({@code ns + " routes"}). */
+    private void forget(String ns) {
+        loaded.keySet().removeIf(key -> key.equals(ns) || key.startsWith(ns + " "));
     }
 
     static boolean hasLink(String ns, String device) {
