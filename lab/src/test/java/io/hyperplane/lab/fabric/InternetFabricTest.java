@@ -211,6 +211,48 @@ class InternetFabricTest {
         }
     }
 
+    /**
+     * The service egress subnet as a forwarder node sees it: a namespace of the test's plays the node
+     * (a kernel VXLAN device, VNI 1000, to the internet router's VTEP, holding 192.0.2.10), registered
+     * as a forwarder node. It reaches the internet host, which sees 192.0.2.10, and the service
+     * resolver; nothing private.
+     */
+    @Test
+    @Timeout(180)
+    void shouldCarryTheServiceEgressSubnetToTheInternetFromARegisteredNode() throws Exception {
+        String node = PREFIX + "node";
+        String nodeIp = "198.18.0.1";
+        fabric.pinUnderlay();
+        fabric.apply(new FabricState(List.of(), List.of(nodeIp)));
+        Namespaces.add(node);
+        try {
+            String underlay = LabFabric.underlayNamespace(PREFIX);
+            Commands.check(Namespaces.ipIn(node, "link", "add", "hp-ul0", "mtu", "1600", "type", "veth", "peer", "name", "hp-unode", "netns", underlay));
+            Commands.check(Namespaces.ipIn(underlay, "link", "set", "hp-unode", "master", "hp-ul", "up"));
+            Commands.check(Namespaces.ipIn(node, "address", "add", nodeIp + "/15", "dev", "hp-ul0"));
+            Commands.check(Namespaces.ipIn(node, "link", "set", "hp-ul0", "up"));
+            Commands.check(Namespaces.ipIn(node, "link", "set", "lo", "up"));
+            Commands.check(Namespaces.ipIn(node, "link", "add", "hp-vx1000", "type", "vxlan", "id", "1000", "local", nodeIp,
+                    "remote", Internet.ROUTER_VTEP, "dstport", "4789", "dev", "hp-ul0"));
+            Commands.check(Namespaces.ipIn(node, "link", "set", "hp-vx1000", "mtu", "1500", "up"));
+            Commands.check(Namespaces.ipIn(node, "address", "add", Internet.SERVICE_EGRESS_ADDRESS + "/24", "dev", "hp-vx1000"));
+            Commands.check(Namespaces.ipIn(node, "route", "add", "default", "via", Internet.SERVICE_EGRESS_ROUTER));
+
+            ExecResult whoami = curl(node, "http://" + Internet.HOST + "/whoami");
+            assertThat(whoami.ok()).as(whoami.stderr()).isTrue();
+            assertThat(whoami.stdout()).startsWith(Internet.SERVICE_EGRESS_ADDRESS + ":");
+            assertThat(DnsClient.ask(node, Internet.SERVICE_RESOLVER, Internet.WHOAMI_NAME, Duration.ofSeconds(3)).address()).isEqualTo(Internet.HOST);
+            // The internet router has no way toward a private range, whatever the node sends it (and its seal would drop it).
+            assertThat(ping(node, "10.0.0.1")).isFalse();
+
+            // A node that is not registered is not heard.
+            fabric.apply(new FabricState(List.of(), List.of("198.18.0.2")));
+            assertThat(curl(node, "http://" + Internet.HOST + "/whoami").ok()).isFalse();
+        } finally {
+            Namespaces.delete(node);
+        }
+    }
+
     private static boolean hasLink(String ns, String device) {
         return Commands.run(Duration.ofSeconds(5), Namespaces.ipIn(ns, "link", "show", "dev", device)).ok();
     }
