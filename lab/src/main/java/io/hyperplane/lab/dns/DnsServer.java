@@ -35,12 +35,14 @@ public final class DnsServer implements Closeable {
     private final DatagramChannel channel;
     private final Thread thread;
     private final Consumer<String> log;
+    private final int perSecond;
     private volatile Answers answers;
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
 
     private DnsServer(String namespace, Object namespaceInode, InetSocketAddress address, DatagramChannel channel, Answers answers,
-                      Consumer<String> log) {
+                      int perSecond, Consumer<String> log) {
+        this.perSecond = perSecond;
         this.namespace = namespace;
         this.namespaceInode = namespaceInode;
         this.address = address;
@@ -52,6 +54,11 @@ public final class DnsServer implements Closeable {
 
     /** Binds {@code ip}:53 inside {@code namespace} (the address must be there already) and starts answering. */
     public static DnsServer start(String namespace, String ip, Answers answers, Consumer<String> log) throws IOException {
+        return start(namespace, ip, answers, SourceLimiter.QUERIES_PER_SECOND, log);
+    }
+
+    /** As {@link #start(String, String, Answers, Consumer)}, answering each source at most {@code perSecond} times a second. */
+    static DnsServer start(String namespace, String ip, Answers answers, int perSecond, Consumer<String> log) throws IOException {
         InetSocketAddress address = new InetSocketAddress(Inet4Address.ofLiteral(ip), PORT);
         Object inode = inode(namespace);
         DatagramChannel channel = NetworkNamespace.call(namespace, () -> {
@@ -63,7 +70,7 @@ public final class DnsServer implements Closeable {
                 throw new IOException("dns " + ip + ":" + PORT + ": " + e.getMessage(), e);
             }
         });
-        DnsServer server = new DnsServer(namespace, inode, address, channel, answers, log);
+        DnsServer server = new DnsServer(namespace, inode, address, channel, answers, perSecond, log);
         server.thread.start();
         return server;
     }
@@ -105,7 +112,7 @@ public final class DnsServer implements Closeable {
     private void serve() {
         // One more byte than a UDP message may have: a datagram that fills it was longer, and is dropped.
         ByteBuffer in = ByteBuffer.allocate(DnsResponder.MAX_UDP_MESSAGE + 1);
-        SourceLimiter limiter = new SourceLimiter(SourceLimiter.QUERIES_PER_SECOND, System.nanoTime());
+        SourceLimiter limiter = new SourceLimiter(perSecond, System.nanoTime());
         while (channel.isOpen()) {
             try {
                 in.clear();
