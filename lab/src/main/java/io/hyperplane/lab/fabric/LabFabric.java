@@ -42,12 +42,12 @@ import java.util.function.Consumer;
  *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
  *                    the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
  *                    ({@link UnderlaySeal}): nothing routed between it and the subnets, no subnet
- *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only
- *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
+ *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only.
  *                    Each subnet's route table as policy routing ({@link RouteTables}); with an
  *                    internet gateway, a link "hp-igw" to the internet router and a one-to-one NAT
  *                    of the VPC's public addresses on it ({@link GatewayNat}); AmazonProvidedDNS
  *                    at the VPC's base address + 2 (on lo; {@link DnsServer}, in this JVM)
+ *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
  *                    (established first, then the allow rules, policy drop), its UserData run once
@@ -284,7 +284,8 @@ public final class LabFabric implements Fabric {
     }
 
     /** Each instance on its own. */
-    private void applyInstances(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router, Set<String> up) {
+    private void applyInstances(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router, Set<String> up)
+            throws InterruptedException {
         for (FabricState.InstanceHost instance : vpc.instances()) {
             try {
                 applyInstance(journal, existing, vpc, router, instance);
@@ -292,9 +293,6 @@ public final class LabFabric implements Fabric {
             } catch (IOException | RuntimeException e) {
                 // This instance stays pending and is retried next round; the others go on.
                 log.accept("fabric: instance " + instance.id() + " not converged: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("fabric: interrupted", e);
             }
         }
     }
