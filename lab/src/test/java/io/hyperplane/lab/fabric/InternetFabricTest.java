@@ -50,12 +50,12 @@ class InternetFabricTest {
     /** Where the NAT gateway would be (a forwarder node answers for it; none here). */
     private static final String NAT_GATEWAY_IP = "10.8.1.50";
 
-    private static final InstanceHost WEB = new InstanceHost("i-000000000000web01", "subnet-public", "10.8.1.4", 24, "10.8.1.1",
+    private static final InstanceHost WEB = new InstanceHost("i-00000000000000a01", "subnet-public", "10.8.1.4", 24, "10.8.1.1",
             "#!/bin/sh\ncat /etc/resolv.conf\nexec /usr/bin/python3 -m http.server 8080 --bind 10.8.1.4\n",
             List.of(new Permission("tcp", 8080, 8080, List.of("0.0.0.0/0"))), ANYWHERE);
-    private static final InstanceHost UNMAPPED = instance("i-00000000000nopub1", "subnet-public", "10.8.1.5", "10.8.1.1");
-    private static final InstanceHost SEALED = instance("i-0000000000sealed1", "subnet-private", "10.8.2.4", "10.8.2.1");
-    private static final InstanceHost NATTED = instance("i-0000000000natted1", "subnet-nat", "10.8.3.4", "10.8.3.1");
+    private static final InstanceHost UNMAPPED = instance("i-00000000000000b01", "subnet-public", "10.8.1.5", "10.8.1.1");
+    private static final InstanceHost SEALED = instance("i-00000000000000c01", "subnet-private", "10.8.2.4", "10.8.2.1");
+    private static final InstanceHost NATTED = instance("i-00000000000000d01", "subnet-nat", "10.8.3.4", "10.8.3.1");
     private static final String WEB_PUBLIC_IP = "198.51.100.4";
 
     private Path state;
@@ -72,6 +72,7 @@ class InternetFabricTest {
         fabric.close();
         new Lab(state, line -> { }).down();
         assertThat(Namespaces.list()).noneMatch(n -> n.startsWith(PREFIX));
+        assertThat(state).doesNotExist();
     }
 
     private static InstanceHost instance(String id, String subnet, String ip, String gateway) {
