@@ -93,6 +93,9 @@ final class ServerCommand implements Callable<Integer> {
             description = "Legacy model: the bucket's refill rate (default: ${DEFAULT-VALUE}).")
     double legacyRefill;
 
+    @Mixin
+    UplinkOptions uplink;
+
     @Override
     public Integer call() throws Exception {
         ControlPlaneServer.Settings settings = ControlPlaneServer.Settings.local(dataDir, listen)
@@ -112,7 +115,7 @@ final class ServerCommand implements Callable<Integer> {
                 if (!"root".equals(System.getProperty("user.name"))) {
                     throw new IllegalArgumentException("--fabric lab builds network namespaces and needs root; use --fabric none for the API alone");
                 }
-                yield new LabFabric(Lab.DEFAULT_STATE_ROOT.resolve(fabricPrefix), fabricPrefix, System.out::println);
+                yield new LabFabric(Lab.DEFAULT_STATE_ROOT.resolve(fabricPrefix), fabricPrefix, uplink.outside(), System.out::println);
             }
             default -> throw new IllegalArgumentException("--fabric " + fabric + ": expected lab or none");
         };

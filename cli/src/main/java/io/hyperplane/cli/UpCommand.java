@@ -49,6 +49,9 @@ final class UpCommand implements Callable<Integer> {
     @Mixin
     VerboseOption verbose;
 
+    @Mixin
+    UplinkOptions uplink;
+
     static LocalCloud.Settings settings(Path dataDir, String listen, String prefix) {
         return settings(dataDir, listen, prefix, LegacyEnis.Settings.DEFAULTS.latency(), Ec2Quotas.AWS_DEFAULTS);
     }
@@ -89,7 +92,9 @@ final class UpCommand implements Callable<Integer> {
         });
         LocalCloud cloud;
         try {
-            cloud = run.start(() -> LocalCloud.start(settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas()),
+            LocalCloud.Settings settings = settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas())
+                    .withOutside(uplink.outside());
+            cloud = run.start(() -> LocalCloud.start(settings,
                     line -> System.out.println("  " + line), run::stopping));
         } catch (Exception e) {
             if (!run.stopping()) {

@@ -6,6 +6,7 @@ import io.hyperplane.lab.Lab;
 import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.fabric.Outside;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
 
@@ -24,7 +25,7 @@ import java.util.function.Consumer;
 
 /**
  * The whole system on one machine, each part where it belongs: the control plane (in this JVM,
- * on loopback) with the lab fabric; a forwarder node and a worker as processes of their own,
+ * on loopback) with the lab fabric and its internet router (the simulated internet, or an uplink); a forwarder node and a worker as processes of their own,
  * whose data-plane ends live in namespaces on the fabric's underlay (the node's socket at
  * 198.18.0.1, the worker host's tunnels at 198.18.0.11) while the processes themselves stay on
  * loopback with the control plane. {@link #close} stops and removes all of it. Used by {@code
@@ -44,12 +45,24 @@ public final class LocalCloud implements AutoCloseable {
     private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(30);
     private static final Duration REGISTRATION_POLL = Duration.ofMillis(50);
 
-    /** Where and how; {@code prefix} names every namespace (the fabric's and the two hosts'). */
+    /**
+     * Where and how; {@code prefix} names every namespace (the fabric's and the two hosts');
+     * {@code outside} is the internet router's: the simulated internet unless a real uplink is named.
+     */
     public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
-                           int readyNetworks, boolean legacyWorker) {
+                           int readyNetworks, boolean legacyWorker, Outside outside) {
+        public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
+                        int readyNetworks, boolean legacyWorker) {
+            this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, Outside.SIMULATED);
+        }
+
         public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
                         int readyNetworks) {
             this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, false);
+        }
+
+        public Settings withOutside(Outside next) {
+            return new Settings(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, next);
         }
     }
 
@@ -106,10 +119,11 @@ public final class LocalCloud implements AutoCloseable {
             throw new IllegalStateException("the local cloud starts its node and worker with " + HYPERPLANE_MAIN + ", which is not on the class path");
         }
         progress.accept("starting the control plane (store in " + settings.server().dataDir() + ")");
-        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
+        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), settings.outside(), line -> progress.accept("  " + line));
         // Its credentials file is written only when an Invoke would succeed (awaitReady, below).
         server = ControlPlaneServer.startUnannounced(settings.server(), fabric);
         fabric.pinUnderlay();
+        server.syncFabric(); // the underlay and the internet router now, before anything needs a way out
         giveUpIfAbandoned();
         progress.accept("joining the forwarder node's and the worker's hosts to the underlay");
         removeHosts(); // a previous run's, if it was killed
@@ -206,7 +220,7 @@ public final class LocalCloud implements AutoCloseable {
         int port = server.port();
         progress.accept("restarting the control plane on port " + port);
         server.close();
-        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), line -> progress.accept("  " + line));
+        LabFabric fabric = new LabFabric(fabricState, settings.prefix(), settings.outside(), line -> progress.accept("  " + line));
         server = ControlPlaneServer.start(settings.server().withPort(port), fabric);
         fabric.pinUnderlay();
     }

@@ -2,6 +2,10 @@ package io.hyperplane.lab.fabric;
 
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.lab.dns.Answers;
+import io.hyperplane.lab.dns.DnsServer;
+import io.hyperplane.lab.dns.Zones;
 import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.DetachedProcess;
@@ -25,6 +29,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -37,11 +42,18 @@ import java.util.function.Consumer;
  *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
  *                    the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
  *                    ({@link UnderlaySeal}): nothing routed between it and the subnets, no subnet
- *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only
+ *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only.
+ *                    Each subnet's route table as policy routing ({@link RouteTables}); with an
+ *                    internet gateway, a link "hp-igw" to the internet router and a one-to-one NAT
+ *                    of the VPC's public addresses on it ({@link GatewayNat}); AmazonProvidedDNS
+ *                    at the VPC's base address + 2 (on lo; {@link DnsServer}, in this JVM)
  *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
  *                    (established first, then the allow rules, policy drop), its UserData run once
+ *                    with /etc/resolv.conf naming the VPC's resolver
+ *   PREFIX + internet, PREFIX + inet-host   the internet router and the simulated internet's hosts
+ *                    ({@link InternetRouter}), unless the fabric has no {@link Outside}
  * </pre>
  * Converges: creates what is missing, re-renders rules each time (atomically, so tracked
  * connections survive rule changes, as AWS's security groups promise), deletes namespaces no
@@ -50,7 +62,7 @@ import java.util.function.Consumer;
  */
 public final class LabFabric implements Fabric {
     public static final String DEFAULT_PREFIX = "hp-f-";
-    private static final Duration STEP = Duration.ofSeconds(20);
+    static final Duration STEP = Duration.ofSeconds(20);
     private static final String ETH = "hp-eth0";
     private static final String UNDERLAY_BRIDGE = "hp-ul";
     static final String UNDERLAY_PORT = "hp-ul0";
@@ -74,11 +86,48 @@ public final class LabFabric implements Fabric {
      * restart, so the first sync reloads everything once (adoption). Changed by the sync thread only.
      */
     private final Map<String, String> loaded = new HashMap<>();
+    private final Outside outside;
+    private final InternetRouter internet;
+    /**
+     * The DNS servers running in this JVM, by "namespace address": shared by every fabric in it, so
+     * that a fabric made again for the same namespaces (a restarted control plane) adopts the running
+     * servers as it adopts the namespaces, rather than finding their ports taken.
+     */
+    private static final Map<String, DnsServer> DNS = new ConcurrentHashMap<>();
 
+    /** A fabric with the simulated internet. */
     public LabFabric(Path stateDir, String prefix, Consumer<String> log) {
+        this(stateDir, prefix, Outside.SIMULATED, log);
+    }
+
+    public LabFabric(Path stateDir, String prefix, Outside outside, Consumer<String> log) {
         this.stateDir = stateDir;
         this.prefix = prefix;
         this.log = log;
+        this.outside = outside;
+        this.internet = outside instanceof Outside.None ? null : new InternetRouter(this, stateDir, prefix, outside, log);
+    }
+
+    /** The internet router's namespace ({@code PREFIX + "internet"}). */
+    public static String internetNamespace(String prefix) {
+        return InternetRouter.namespace(prefix);
+    }
+
+    /** The simulated internet's hosts' namespace ({@code PREFIX + "inet-host"}: 203.0.113.10 and .53). */
+    public static String internetHostsNamespace(String prefix) {
+        return InternetRouter.hostsNamespace(prefix);
+    }
+
+    /** Stops the DNS servers in this fabric's namespaces (the namespaces stay: {@code lab down} removes them). */
+    @Override
+    public synchronized void close() {
+        DNS.values().removeIf(server -> {
+            if (server.namespace().startsWith(prefix)) {
+                server.close();
+                return true;
+            }
+            return false;
+        });
     }
 
     public static String instanceNamespace(String prefix, String instanceId) {
@@ -130,17 +179,48 @@ public final class LabFabric implements Fabric {
                     ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
                 }
             }
+            Set<String> dnsWanted = new HashSet<>();
+            boolean internetUp = false;
+            if (internet != null && wanted.contains(underlay)) {
+                wanted.addAll(internet.namespaces());
+                try {
+                    internet.converge(journal, existing, underlay, desired.forwarderNodes());
+                    dns(internetNamespace(prefix), Internet.SERVICE_RESOLVER, Zones.serviceResolver(), dnsWanted);
+                    if (outside instanceof Outside.Simulated) {
+                        dns(internetHostsNamespace(prefix), Internet.DNS, Zones.internetAuthority(), dnsWanted);
+                    }
+                    internetUp = true;
+                } catch (IOException | RuntimeException e) {
+                    // The VPCs go on without a way out this round; the internet is retried next round.
+                    log.accept("fabric: internet router not converged: " + e.getMessage());
+                }
+            }
+            List<FabricState.VpcNetwork> linked = new ArrayList<>();
             for (FabricState.VpcNetwork vpc : desired.vpcs()) {
                 String router = prefix + vpc.id();
                 wanted.add(router);
                 vpc.instances().forEach(i -> wanted.add(instanceNamespace(prefix, i.id())));
                 try {
                     applyVpc(journal, existing, desired, vpc, router, underlay, up);
+                    if (gateway(vpc, router, internetUp)) {
+                        linked.add(vpc);
+                    }
+                    applyRoutes(vpc, router);
+                    applyDns(vpc, router, dnsWanted);
+                    applyInstances(journal, existing, vpc, router, up);
                 } catch (IOException | RuntimeException e) {
                     // One VPC's trouble must not stall the others: its instances stay pending, and it is retried next round.
                     log.accept("fabric: vpc " + vpc.id() + " not converged: " + e.getMessage());
                 }
             }
+            if (internetUp) {
+                try {
+                    internet.routes(linked);
+                } catch (RuntimeException e) {
+                    log.accept("fabric: internet routes not converged: " + e.getMessage());
+                }
+            }
+            retainDns(dnsWanted);
             List<String> stale = new ArrayList<>();
             for (String ns : Journal.read(stateDir, log).namespaces()) {
                 if (!wanted.contains(ns) && existing.contains(ns)) {
@@ -152,7 +232,7 @@ public final class LabFabric implements Fabric {
                 stale.sort((a, b) -> Boolean.compare(a.startsWith(prefix + "vpc-"), b.startsWith(prefix + "vpc-")));
                 Namespaces.killProcesses(stale, Duration.ofSeconds(3));
                 for (String ns : stale) {
-                    loaded.remove(ns);
+                    forget(ns);
                     Namespaces.delete(ns);
                     if (ns.startsWith(prefix + "i-")) {
                         removeInstanceFiles(ns.substring(prefix.length()));
@@ -176,20 +256,18 @@ public final class LabFabric implements Fabric {
         if (created) {
             namespace(journal, router);
         }
-        // The ACLs and the underlay seal, in one transaction, before a new router has a link or forwards anything.
-        nft(router, AclRules.render(vpc.subnets()) + UnderlaySeal.render(desired.forwarderNodes()));
+        // The ACLs, the seal and the gateway's NAT, in one transaction, before a new router has a link or forwards anything.
+        List<String> mapped = vpc.publicAddresses().stream().map(FabricState.PublicAddress::privateIp).toList();
+        nft(router, AclRules.render(vpc.subnets()) + UnderlaySeal.render(desired.forwarderNodes(), mapped)
+                + GatewayNat.render(vpc, internet != null && vpc.internetGateway() != null));
         if (created) {
-            shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward");
+            // Forwarding on; no redirects: a NAT gateway's route may send a subnet's packets back out of its own bridge.
+            shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects"
+                    + " && echo 0 > /proc/sys/net/ipv4/conf/default/send_redirects");
             log.accept("fabric: vpc " + vpc.id() + " " + vpc.cidr() + " -> namespace " + router);
         }
         if (vpc.vtepIp() != null && !hasLink(router, UNDERLAY_PORT)) {
-            String peer = "hp-u" + vpc.id().substring(Math.max(0, vpc.id().length() - 11));
-            ip(router, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
-                    "netns", underlay, "mtu", UNDERLAY_MTU);
-            ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
-            offloadsOff(router, UNDERLAY_PORT);
-            ip(router, "address", "add", vpc.vtepIp() + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
-            ip(router, "link", "set", UNDERLAY_PORT, "up");
+            joinUnderlay(router, underlay, "hp-u" + vpc.id().substring(Math.max(0, vpc.id().length() - 11)), vpc.vtepIp());
         }
         for (FabricState.SubnetNetwork subnet : vpc.subnets()) {
             String bridge = "hp-b" + subnet.vni();
@@ -200,9 +278,14 @@ public final class LabFabric implements Fabric {
                 log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
             }
             if (vpc.vtepIp() != null) {
-                tunnel(router, vpc.vtepIp(), subnet, desired.forwarderNodes());
+                tunnel(router, vpc.vtepIp(), subnet.vni(), desired.forwarderNodes());
             }
         }
+    }
+
+    /** Each instance on its own. */
+    private void applyInstances(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router, Set<String> up)
+            throws InterruptedException {
         for (FabricState.InstanceHost instance : vpc.instances()) {
             try {
                 applyInstance(journal, existing, vpc, router, instance);
@@ -212,6 +295,109 @@ public final class LabFabric implements Fabric {
                 log.accept("fabric: instance " + instance.id() + " not converged: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * The VPC's end of its internet gateway: the link when a gateway is attached (and the internet
+     * router is up), no link when none is. True when the link is there.
+     */
+    private boolean gateway(FabricState.VpcNetwork vpc, String router, boolean internetUp) {
+        if (internet == null) {
+            return false;
+        }
+        if (vpc.internetGateway() == null) {
+            internet.unlink(router, vpc);
+            return false;
+        }
+        if (internetUp) {
+            internet.link(router, vpc);
+        }
+        return hasLink(router, InternetRouter.VPC_LINK);
+    }
+
+    /** The subnets' route tables ({@link RouteTables}), reloaded only when they change. */
+    private void applyRoutes(FabricState.VpcNetwork vpc, String router) {
+        if (!hasLink(router, RouteTables.NO_ROUTE_DEVICE)) {
+            // A veth with both ends here, not a dummy device: the lab's kernels need not have the dummy module.
+            ip(router, "link", "add", RouteTables.NO_ROUTE_DEVICE, "type", "veth", "peer", "name", RouteTables.NO_ROUTE_DEVICE + "-p");
+            ip(router, "link", "set", RouteTables.NO_ROUTE_DEVICE + "-p", "up");
+            ip(router, "link", "set", RouteTables.NO_ROUTE_DEVICE, "up");
+        }
+        Map<String, Integer> wanted = RouteTables.tables(vpc);
+        ExecResult link = Commands.run(STEP, Namespaces.ipIn(router, "-o", "link", "show", "dev", InternetRouter.VPC_LINK));
+        String tables = RouteTables.render(vpc, link.ok());
+        String key = router + " routes";
+        // The link's index too: a link made again (its routes went with the old one) reloads the tables.
+        String state = wanted + "\n" + tables + (link.ok() ? link.stdout().substring(0, link.stdout().indexOf(':')) : "");
+        if (state.equals(loaded.get(key))) {
+            return;
+        }
+        loaded.remove(key);
+        ExecResult rules = Commands.check(STEP, Namespaces.ipIn(router, "rule", "show"));
+        List<String> batch = new ArrayList<>();
+        // Tables first, then the rules that point at them: a subnet is never sent to a table still empty.
+        batch.add(tables);
+        batch.addAll(RouteTables.ruleChanges(RouteTables.parseRules(rules.stdout()), wanted));
+        String script = String.join("\n", batch).strip();
+        if (!script.isEmpty()) {
+            ExecResult r = Commands.run(STEP, Namespaces.ipIn(router, "-batch", "-"), script + "\n");
+            if (!r.ok()) {
+                throw new IllegalStateException("route tables in " + router + " failed: " + r.stderr().strip() + "\n" + script);
+            }
+        }
+        loaded.put(key, state);
+    }
+
+    /**
+     * AmazonProvidedDNS at the VPC's base address + 2, on the router's loopback (reached through
+     * each subnet's router address, or on the link when a subnet holds it): answering when the VPC
+     * has DNS support, silent when it has not.
+     */
+    private void applyDns(FabricState.VpcNetwork vpc, String router, Set<String> dnsWanted) {
+        String resolver = Zones.resolverAddress(vpc.cidr());
+        ExecResult lo = Commands.check(STEP, Namespaces.ipIn(router, "-4", "-o", "address", "show", "dev", "lo"));
+        if (!lo.stdout().contains(" " + resolver + "/32")) {
+            ip(router, "address", "add", resolver + "/32", "dev", "lo");
+        }
+        if (vpc.dns().support()) {
+            dns(router, resolver, Zones.vpcResolver(vpc), dnsWanted);
+        }
+    }
+
+    /**
+     * Starts (or updates) the DNS server at {@code ip} in {@code ns}, and marks it wanted this round.
+     * A server that cannot start is retried next round; nothing else waits for it.
+     */
+    private void dns(String ns, String ip, Answers answers, Set<String> dnsWanted) {
+        String key = ns + " " + ip;
+        dnsWanted.add(key);
+        DnsServer server = DNS.get(key);
+        if (server != null && server.current()) {
+            server.update(answers);
+            return;
+        }
+        if (server != null) {
+            server.close(); // its namespace was removed and made again: the socket is in the old one
+            DNS.remove(key);
+        }
+        try {
+            DNS.put(key, DnsServer.start(ns, ip, answers, log));
+            log.accept("fabric: dns " + ip + " -> " + ns);
+        } catch (IOException | RuntimeException e) {
+            log.accept("fabric: dns " + ip + " in " + ns + " not started: " + e.getMessage());
+        }
+    }
+
+    /** Stops the DNS servers no longer wanted (their VPC gone, or its DNS support turned off). */
+    private void retainDns(Set<String> dnsWanted) {
+        DNS.entrySet().removeIf(entry -> {
+            if (!entry.getValue().namespace().startsWith(prefix) || dnsWanted.contains(entry.getKey())) {
+                return false;
+            }
+            entry.getValue().close();
+            log.accept("fabric: dns " + entry.getValue().ip() + " in " + entry.getValue().namespace() + " stopped");
+            return true;
+        });
     }
 
     private void applyInstance(Journal journal, Set<String> existing, FabricState.VpcNetwork vpc, String router,
@@ -234,7 +420,17 @@ public final class LabFabric implements Fabric {
             log.accept("fabric: instance " + instance.id() + " " + instance.ip() + " -> namespace " + ns);
         }
         nft(ns, SecurityGroupRules.render(instance));
-        startUserData(ns, instance);
+        startUserData(ns, instance, Zones.resolverAddress(vpc.cidr()));
+    }
+
+    /** A veth from {@code ns} ({@link #UNDERLAY_PORT} at {@code vtep}) to the underlay bridge ({@code peer}); a kernel VTEP's lower device. */
+    static void joinUnderlay(String ns, String underlay, String peer, String vtep) {
+        ip(ns, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
+                "netns", underlay, "mtu", UNDERLAY_MTU);
+        ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
+        offloadsOff(ns, UNDERLAY_PORT);
+        ip(ns, "address", "add", vtep + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
+        ip(ns, "link", "set", UNDERLAY_PORT, "up");
     }
 
     public static String underlayNamespace(String prefix) {
@@ -245,13 +441,13 @@ public final class LabFabric implements Fabric {
      * The subnet's VXLAN toward the forwarder nodes: created once, its flood list (all-zero MAC
      * entries, one per node) reconciled to the current nodes each time.
      */
-    private static void tunnel(String router, String vtep, FabricState.SubnetNetwork subnet, List<String> nodes) {
-        String vx = "hp-vx" + subnet.vni();
+    static void tunnel(String router, String vtep, int vni, List<String> nodes) {
+        String vx = "hp-vx" + vni;
         if (!hasLink(router, vx)) {
-            ip(router, "link", "add", vx, "type", "vxlan", "id", String.valueOf(subnet.vni()), "local", vtep,
+            ip(router, "link", "add", vx, "type", "vxlan", "id", String.valueOf(vni), "local", vtep,
                     "dstport", "4789", "dev", UNDERLAY_PORT, "nolearning");
             offloadsOff(router, vx);
-            ip(router, "link", "set", vx, "mtu", "1500", "master", "hp-b" + subnet.vni(), "up");
+            ip(router, "link", "set", vx, "mtu", "1500", "master", "hp-b" + vni, "up");
         }
         Set<String> current = new HashSet<>();
         ExecResult fdb = Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "show", "dev", vx)));
@@ -272,7 +468,7 @@ public final class LabFabric implements Fabric {
     }
 
     /** Checksum and segmentation offloads off where packets enter a tunnel toward a userspace forwarder. */
-    private static void offloadsOff(String ns, String device) {
+    static void offloadsOff(String ns, String device) {
         Commands.check(STEP, Namespaces.execIn(ns, List.of("ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off")));
     }
 
@@ -282,7 +478,7 @@ public final class LabFabric implements Fabric {
      * copy-on-write root filesystem, in the instance's network namespace, with a server's
      * capabilities but none that administer the host or the network.
      */
-    private void startUserData(String ns, FabricState.InstanceHost instance) throws IOException, InterruptedException {
+    private void startUserData(String ns, FabricState.InstanceHost instance, String resolver) throws IOException, InterruptedException {
         Path marker = stateDir.resolve(instance.id() + ".started");
         if (instance.userData() == null || Files.exists(marker)) {
             return;
@@ -291,7 +487,7 @@ public final class LabFabric implements Fabric {
         Files.writeString(script, instance.userData(), StandardCharsets.UTF_8);
         EnvironmentCgroup cgroup = EnvironmentCgroup.create(cgroupOwner(prefix), instance.id(), INSTANCE_MEMORY_BYTES, INSTANCE_MAX_PROCESSES);
         InstanceSandbox sandbox = new InstanceSandbox("ip-" + instance.ip().replace('.', '-'), stateDir.resolve(instance.id()), instanceImage(), ns,
-                script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES, cgroup == null ? List.of() : cgroup.procsFiles());
+                script, imagePaths(), INSTANCE_TMP_BYTES, INSTANCE_LAYER_BYTES, cgroup == null ? List.of() : cgroup.procsFiles(), resolver);
         List<String> command = new ArrayList<>(List.of("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"));
         command.addAll(sandbox.launchCommand(stateDir.resolve("seccomp.bpf")));
         DetachedProcess.start(instance.id(), command, stateDir.resolve(instance.id() + ".log"));
@@ -340,8 +536,8 @@ public final class LabFabric implements Fabric {
         }
     }
 
-    private void namespace(Journal journal, String ns) throws IOException {
-        loaded.remove(ns); // a new namespace has no rules, whatever was loaded into an earlier one of that name
+    void namespace(Journal journal, String ns) throws IOException {
+        forget(ns); // a new namespace has no rules or routes, whatever was loaded into an earlier one of that name
         journal.recordNamespace(ns);
         Namespaces.add(ns);
         // ping through ping sockets for every user: instances have no CAP_NET_RAW (InstanceSandbox)
@@ -350,20 +546,25 @@ public final class LabFabric implements Fabric {
         ip(ns, "link", "set", "lo", "up");
     }
 
-    private static boolean hasLink(String ns, String device) {
+    /** Drops what {@link #loaded} remembers of {@code ns}: its ruleset, and its route tables ({@code ns + " routes"}). */
+    private void forget(String ns) {
+        loaded.keySet().removeIf(key -> key.equals(ns) || key.startsWith(ns + " "));
+    }
+
+    static boolean hasLink(String ns, String device) {
         return Commands.run(STEP, Namespaces.ipIn(ns, "link", "show", "dev", device)).ok();
     }
 
-    private static void ip(String ns, String... args) {
+    static void ip(String ns, String... args) {
         Commands.check(STEP, Namespaces.ipIn(ns, args));
     }
 
-    private static void shell(String ns, String script) {
+    static void shell(String ns, String script) {
         Commands.check(STEP, Namespaces.execIn(ns, List.of("sh", "-c", script)));
     }
 
     /** Loads a ruleset in one nft transaction (the table is replaced whole or not at all), unless it is already loaded. */
-    private void nft(String ns, String ruleset) throws IOException {
+    void nft(String ns, String ruleset) throws IOException {
         if (ruleset.equals(loaded.get(ns))) {
             return;
         }

@@ -36,13 +36,16 @@ import java.util.Objects;
  * /dev/shm are bounded tmpfs too. The namespace is a slave of the host's, so the host's later
  * unmounts reach it: an {@code ip netns delete} of another namespace leaves no copy of it alive here.
  *
+ * <p>Its /etc/resolv.conf names {@code nameserver}, the VPC's resolver (base + 2), as an EC2
+ * instance's does; written into the instance's own /etc layer, so the instance may change it.
+ *
  * <p>Root inside keeps only the capabilities a server needs to install and start software (Docker's
  * default set without MKNOD: no device nodes onto the host's disks) and none that administer the
  * machine or the network: without CAP_NET_ADMIN it cannot remove its own security group (nftables
  * in its namespace) or change its addresses; without CAP_SYS_ADMIN it mounts nothing.
  */
 public record InstanceSandbox(String hostname, Path dir, Path etcImage, String networkNamespace, Path userData, List<Path> imagePaths,
-                              long tmpBytes, long layerBytes, List<Path> cgroupProcs) {
+                              long tmpBytes, long layerBytes, List<Path> cgroupProcs, String nameserver) {
 
     /**
      * What root in an instance keeps: Docker's default capability set less CAP_MKNOD (device nodes
@@ -78,6 +81,9 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
         cgroupProcs = List.copyOf(cgroupProcs);
         if (tmpBytes < 1024 * 1024) {
             throw new IllegalArgumentException("tmpBytes " + tmpBytes + ": at least 1 MiB");
+        }
+        if (nameserver == null || !nameserver.matches("(\\d{1,3}\\.){3}\\d{1,3}")) {
+            throw new IllegalArgumentException("nameserver '" + nameserver + "': an IPv4 address");
         }
         if (layerBytes < 64 * 1024 * 1024) {
             throw new IllegalArgumentException("layerBytes " + layerBytes + ": at least 64 MiB (an instance's own files live there)");
@@ -161,6 +167,10 @@ public record InstanceSandbox(String hostname, Path dir, Path etcImage, String n
             script.append("[ -d ").append(Sandbox.quote(o[0])).append(" ] && mount -t overlay overlay -o ")
                     .append(Sandbox.quote("lowerdir=" + o[0] + ",upperdir=" + upper + ",workdir=" + work)).append(' ').append(Sandbox.quote(merged)).append('\n');
         }
+        // The resolver, in the instance's own /etc layer (the image's may be a link to a host's stub resolver).
+        Path resolvConf = dir.resolve("merged").resolve("etc").resolve("resolv.conf");
+        script.append("rm -f ").append(Sandbox.quote(resolvConf.toString())).append(" && printf 'nameserver %s\\n' ")
+                .append(Sandbox.quote(nameserver)).append(" > ").append(Sandbox.quote(resolvConf.toString())).append('\n');
         Path var = dir.resolve("var");
         script.append("mkdir -p ").append(Sandbox.quote(var + "/lib")).append(' ').append(Sandbox.quote(var + "/log")).append(' ').append(Sandbox.quote(var + "/cache"))
                 .append(' ').append(Sandbox.quote(var + "/spool")).append(' ').append(Sandbox.quote(var + "/tmp")).append(' ').append(Sandbox.quote(dir.resolve("root").toString()))
