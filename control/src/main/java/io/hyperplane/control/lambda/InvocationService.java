@@ -13,9 +13,9 @@ import io.hyperplane.control.fleet.WorkerRegistry;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.lambda.EventRetries.Attempt;
 import io.hyperplane.control.lambda.VersionStore.Subnet;
+import io.hyperplane.control.lambda.VersionStore.Version;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Ipv4Cidr;
-import io.hyperplane.control.lambda.VersionStore.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
