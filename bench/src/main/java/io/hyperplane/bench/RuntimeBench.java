@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.client.LambdaHttpClient;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
@@ -64,6 +65,9 @@ public final class RuntimeBench {
     private static final int PENDING_TO_ACTIVE_FUNCTIONS = 20;
     /** The second subnet those functions' ENIs go in, so the runtime's own subnet counts only the runtime's. */
     private static final String PENDING_TO_ACTIVE_CIDR = "10.8.16.0/20";
+    /** The pair whose cold starts are compared: the same python code, without a VpcConfig and in the world's VPC. */
+    private static final String WITHOUT_VPC = "bench-python-no-vpc";
+    private static final String WITH_VPC = "bench-python-vpc";
     private static final Pattern PHASE = Pattern.compile("(Init Duration|Network Attach|Process Start|Sandbox|Runtime Init): ([0-9.]+) ms");
     static final String PYTHON = """
             import os, time, urllib.request
@@ -118,6 +122,7 @@ public final class RuntimeBench {
             report.set("sandboxLaunch", SandboxLaunchBench.run("hp-bn-sandbox", SANDBOX_ROUNDS));
             warmUp(lambda, world, "shared", settings.warmupColdStarts());
             report.set("shared", measure(cloud, lambda, ec2, world, "shared", settings.coldStarts()));
+            report.set("withoutVpc", withoutVpcAgainstVpc(lambda, world, settings.coldStarts()));
             progress.accept("restarting the worker with the legacy network model");
             cloud.startWorker("legacy");
             warmUp(lambda, world, "legacy", Math.min(settings.warmupColdStarts(), 2)); // each takes seconds there
@@ -156,11 +161,13 @@ public final class RuntimeBench {
         String role = Ec2QueryClient.text(iam.call("CreateRole", Map.of("RoleName", "bench", "AssumeRolePolicyDocument", trust)), "Arn");
         iam.call("AttachRolePolicy", Map.of("RoleName", "bench", "PolicyArn", "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"));
         World world = new World(vpc, subnet, fn, ip + ":8080", role);
-        create(lambda, world, "bench-python", "python3.12", "app.handler", zip(Map.of("app.py", PYTHON), false), 128);
-        create(lambda, world, "bench-provided", "provided.al2023", "bootstrap", zip(Map.of("bootstrap", PROVIDED), true), 128);
+        create(lambda, world, "bench-python", "python3.12", "app.handler", zip(Map.of("app.py", PYTHON), false), 128, true);
+        create(lambda, world, "bench-provided", "provided.al2023", "bootstrap", zip(Map.of("bootstrap", PROVIDED), true), 128, true);
         if (settings.java()) {
-            create(lambda, world, "bench-java", "java21", "Probe::handleRequest", JavaProbe.zip(), 512);
+            create(lambda, world, "bench-java", "java21", "Probe::handleRequest", JavaProbe.zip(), 512, true);
         }
+        create(lambda, world, WITHOUT_VPC, "python3.12", "app.handler", zip(Map.of("app.py", PYTHON), false), 128, false);
+        create(lambda, world, WITH_VPC, "python3.12", "app.handler", zip(Map.of("app.py", PYTHON), false), 128, true);
         // The database answers (and admits the functions' ENI) before anything is measured.
         for (int i = 0; i < 100 && !lambda.invoke("bench-python", event(world, 0)).ok(); i++) {
             Thread.sleep(500);
@@ -168,13 +175,17 @@ public final class RuntimeBench {
         return world;
     }
 
-    private static void create(LambdaHttpClient lambda, World w, String name, String runtime, String handler, byte[] zip, int memory) throws Exception {
+    /** A function in the world's subnet and group ({@code inVpc}), or without a VpcConfig. */
+    private static void create(LambdaHttpClient lambda, World w, String name, String runtime, String handler, byte[] zip, int memory,
+                               boolean inVpc) throws Exception {
         ObjectNode request = JSON.createObjectNode().put("FunctionName", name).put("Role", w.role()).put("Runtime", runtime).put("Handler", handler)
                 .put("Timeout", 60).put("MemorySize", memory);
         request.putObject("Code").put("ZipFile", Base64.getEncoder().encodeToString(zip));
-        ObjectNode vpc = request.putObject("VpcConfig");
-        vpc.putArray("SubnetIds").add(w.subnet());
-        vpc.putArray("SecurityGroupIds").add(w.group());
+        if (inVpc) {
+            ObjectNode vpc = request.putObject("VpcConfig");
+            vpc.putArray("SubnetIds").add(w.subnet());
+            vpc.putArray("SecurityGroupIds").add(w.group());
+        }
         LambdaHttpClient.Answer created = lambda.call("POST", "/2015-03-31/functions", request.toString());
         if (created.status() != 201) {
             throw new IllegalStateException("CreateFunction " + name + ": " + created.status() + " " + created.body());
@@ -233,7 +244,57 @@ public final class RuntimeBench {
     }
 
     private static String event(World w, double hold) {
-        return "{\"target\":\"" + w.target() + "\",\"hold\":" + hold + "}";
+        return event(w.target(), hold);
+    }
+
+    private static String event(String target, double hold) {
+        return "{\"target\":\"" + target + "\",\"hold\":" + hold + "}";
+    }
+
+    /**
+     * A function without a VpcConfig against one in a VPC, cold starts of the same python code in the
+     * same run, interleaved so that both meet the same machine: each fetches /whoami from where its
+     * network leads (the internet host through the service egress; the database instance through its
+     * ENI). Both attach the same way (a prepared network bound to an ENI: the service egress's or the
+     * function's), so the difference is what each network costs on the way.
+     */
+    private ObjectNode withoutVpcAgainstVpc(LambdaHttpClient lambda, World w, int coldStarts) throws Exception {
+        progress.accept("shared: " + coldStarts + " cold starts each of a function without a VpcConfig and one in a VPC, interleaved");
+        Map<String, String> targets = Map.of(WITHOUT_VPC, Internet.HOST + ":80", WITH_VPC, w.target());
+        Map<String, List<String>> versions = new HashMap<>();
+        for (String fn : targets.keySet()) {
+            versions.put(fn, new ArrayList<>());
+            for (int i = 0; i < coldStarts; i++) {
+                LambdaHttpClient.Answer published = lambda.call("POST", "/2015-03-31/functions/" + fn + "/versions", "{}");
+                if (published.status() != 201) {
+                    throw new IllegalStateException("PublishVersion " + fn + ": " + published.status() + " " + published.body());
+                }
+                versions.get(fn).add(JSON.readTree(published.body()).path("Version").asText());
+            }
+        }
+        Thread.sleep(3000); // the publishes' reconciler rounds and full config rebuilds (every 2 s) end
+        Map<String, LatencyRecorder> total = Map.of(WITHOUT_VPC, new LatencyRecorder(), WITH_VPC, new LatencyRecorder());
+        Map<String, LatencyRecorder> attach = Map.of(WITHOUT_VPC, new LatencyRecorder(), WITH_VPC, new LatencyRecorder());
+        for (int i = 0; i < coldStarts; i++) {
+            for (String fn : List.of(WITHOUT_VPC, WITH_VPC)) {
+                long t0 = System.nanoTime();
+                LambdaHttpClient.Answer r = lambda.invoke(fn + ":" + versions.get(fn).get(i), event(targets.get(fn), 0));
+                long nanos = System.nanoTime() - t0;
+                if (!r.ok()) {
+                    throw new IllegalStateException("cold start of " + fn + ": " + r.status() + " " + r.errorType() + " " + r.body());
+                }
+                total.get(fn).recordNanos(nanos);
+                recordIfPresent(attach.get(fn), phases(r.log()).get("Network Attach"));
+            }
+        }
+        ObjectNode out = JSON.createObjectNode();
+        for (String fn : List.of(WITHOUT_VPC, WITH_VPC)) {
+            ObjectNode f = out.putObject(fn.equals(WITHOUT_VPC) ? "withoutVpc" : "inVpc");
+            f.put("target", targets.get(fn));
+            f.set("invokeMs", percentiles(total.get(fn)));
+            f.set("networkAttachMs", percentiles(attach.get(fn)));
+        }
+        return out;
     }
 
     /**
@@ -504,6 +565,17 @@ public final class RuntimeBench {
         row(s, "baseline: wake-up delay of a 1 ms sleep during the cold starts, p50 / p99, ms", sh.path("baselineWakeUpDelayMs"),
                 lg.path("baselineWakeUpDelayMs"));
         row(s, "warm invoke p50 / p99, ms", sh.path("warmInvokeMs"), lg.path("warmInvokeMs"));
+        JsonNode noVpc = r.path("withoutVpc").path("withoutVpc");
+        JsonNode inVpc = r.path("withoutVpc").path("inVpc");
+        s.append("| python cold start invoke p50 / p99 without a VpcConfig (internet host) / in a VPC (database), same run, shared model, ms | ")
+                .append(noVpc.path("invokeMs").path("p50").asDouble()).append(" / ").append(noVpc.path("invokeMs").path("p99").asDouble())
+                .append(" | ").append(inVpc.path("invokeMs").path("p50").asDouble()).append(" / ").append(inVpc.path("invokeMs").path("p99").asDouble())
+                .append(" | ").append(String.format("%.2f", inVpc.path("invokeMs").path("p50").asDouble()
+                        / Math.max(0.01, noVpc.path("invokeMs").path("p50").asDouble()))).append(" (VPC / no VPC) |\n");
+        s.append("| network attach p50 / p99 of those cold starts, without a VpcConfig / in a VPC, ms | ")
+                .append(noVpc.path("networkAttachMs").path("p50").asDouble()).append(" / ").append(noVpc.path("networkAttachMs").path("p99").asDouble())
+                .append(" | ").append(inVpc.path("networkAttachMs").path("p50").asDouble()).append(" / ")
+                .append(inVpc.path("networkAttachMs").path("p99").asDouble()).append(" | |\n");
         s.append("| Pending -> Active after CreateFunction (a new ENI each), p50 / p99, ms | ").append(r.path("pendingToActiveMs").path("p50").asDouble())
                 .append(" / ").append(r.path("pendingToActiveMs").path("p99").asDouble()).append(" | (same control plane) | |\n");
         JsonNode sandbox = r.path("sandboxLaunch");

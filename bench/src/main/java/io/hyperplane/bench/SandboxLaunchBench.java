@@ -41,7 +41,7 @@ final class SandboxLaunchBench {
         try {
             SyscallFilter.write(filter);
             Sandbox sandbox = new Sandbox("localhost", code, null, 512L * 1024 * 1024, UID, Map.of("PATH", "/usr/bin:/bin"), List.of("/bin/true"),
-                    List.of());
+                    List.of(), null);
             sandbox.prepare(dir);
             List<String> sandboxed = sandbox.launchCommand("ulimit -n 1024 && ", List.of("nice", "-n", "10"), dir, filter);
             List<String> bare = new ArrayList<>(List.of("ip", "netns", "exec", namespace, "nice", "-n", "10", "setpriv", "--reuid=" + UID,

@@ -54,7 +54,7 @@ final class ColdStart {
             ExecutionEnvironment ee = new ExecutionEnvironment(network.namespace(), uid, f, network, phases, launched.process());
             metrics.coldStarted(phases, (System.nanoTime() - t0) / 1e6);
             LOG.info("environment {} started for {}:{} in {} (attach {} ms, process {} ms, sandbox {} ms, init {} ms)", ee.id(), f.functionName(),
-                    f.version(), network.eniId() == null ? "no VPC" : network.eniId(), fmt(phases.networkAttachMs()), fmt(phases.processStartMs()),
+                    f.version(), network.eniId(), fmt(phases.networkAttachMs()), fmt(phases.processStartMs()),
                     fmt(phases.sandboxMs()), fmt(phases.runtimeInitMs()));
             return ee;
         } catch (IOException | InterruptedException | InitFailedException | RuntimeException e) {

@@ -1,5 +1,7 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fabric.Internet;
+
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,11 +11,13 @@ import java.util.Objects;
 /**
  * The configuration of one function version, as an execution environment is made from it.
  * {@code handler} is null for a function without one (a provided runtime's bootstrap);
- * {@code ephemeralStorageMb} is the size of the function's /tmp (Lambda's EphemeralStorage).
+ * {@code ephemeralStorageMb} is the size of the function's /tmp (Lambda's EphemeralStorage);
+ * {@code subnets} empty: no VpcConfig, so the function leaves by the service's egress;
+ * {@code nameserver} is the resolver its /etc/resolv.conf names.
  */
 record FunctionConfig(String accountId, String region, String functionName, String version, String runtime, String handler,
                       int memoryMb, int timeoutSeconds, int ephemeralStorageMb, String codeSha256, String revisionId,
-                      Map<String, String> environment, List<Subnet> subnets) {
+                      Map<String, String> environment, List<Subnet> subnets, String nameserver) {
 
     /** A subnet the function runs in, and its Hyperplane ENI there. */
     record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
@@ -32,6 +36,7 @@ record FunctionConfig(String accountId, String region, String functionName, Stri
         Objects.requireNonNull(runtime, "runtime");
         Objects.requireNonNull(codeSha256, "codeSha256");
         Objects.requireNonNull(revisionId, "revisionId");
+        Objects.requireNonNull(nameserver, "nameserver");
         if (memoryMb <= 0 || timeoutSeconds <= 0 || ephemeralStorageMb <= 0) {
             throw new IllegalArgumentException("function " + functionName + ": memory " + memoryMb + " MB, timeout " + timeoutSeconds
                     + " s and /tmp " + ephemeralStorageMb + " MB must all be > 0");
@@ -41,9 +46,15 @@ record FunctionConfig(String accountId, String region, String functionName, Stri
         subnets = List.copyOf(subnets);
     }
 
-    /** Environments are reused only for the same code and configuration of the same version. */
+    /**
+     * Environments are reused only for the same code and configuration of the same version, on the
+     * same network: while an update of its VpcConfig is in progress a revision is invoked on the ENIs
+     * it had, so an environment made then must not serve it once it runs on others (attached to a VPC,
+     * detached from it, or moved): the network is part of the key.
+     */
     String environmentKey() {
-        return functionPrefix(accountId, functionName) + version + "/" + revisionId;
+        return functionPrefix(accountId, functionName) + version + "/" + revisionId + "/"
+                + (inVpc() ? String.join(",", subnets.stream().map(Subnet::eniId).sorted().toList()) : Internet.SERVICE_EGRESS_ENI_ID);
     }
 
     /** What every environment key of the function starts with: a deleted function's environments are found by it. */

@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fabric.Internet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,11 +11,12 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A cold start's network attach, and its undoing. Without a VPC: a namespace of its own. In a VPC: a
- * subnet of the function's (taken in turn per environment key, so a function's environments spread over
- * its subnets), a prepared slot tunnelled to the first live forwarder node, bound to the function's ENI
- * in that subnet; in the legacy model first an ENI of the environment's own, created through the
- * control plane and deleted with the environment. A failed attach removes what it made before it throws.
+ * A cold start's network attach, and its undoing: a prepared slot tunnelled to the first live forwarder
+ * node, bound to an ENI. In a VPC, the function's ENI in one of its subnets (taken in turn per
+ * environment key, so a function's environments spread over its subnets); in the legacy model first an
+ * ENI of the environment's own, created through the control plane and deleted with the environment.
+ * Without a VPC, the service's egress ({@link Internet#SERVICE_EGRESS_ENI_ID}): the function reaches the
+ * internet, and the node lets it reach nothing else. A failed attach removes what it made before it throws.
  */
 final class NetworkAttach {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkAttach.class);
@@ -67,12 +69,13 @@ final class NetworkAttach {
     /** Attaches a network for an environment of {@code call}'s function. */
     Attached attach(FunctionCall call) throws IOException, InterruptedException, ServiceError {
         FunctionConfig function = call.function();
-        if (!function.inVpc()) {
-            return new Attached(networks.withoutVpc(), EniCreation.NONE);
-        }
         List<String> live = nodes.live();
         if (live.isEmpty()) {
-            throw new ServiceError("ServiceException", 500, "No forwarder node is live: the function's VPC cannot be reached.");
+            throw new ServiceError("ServiceException", 500, function.inVpc() ? "No forwarder node is live: the function's VPC cannot be reached."
+                    : "No forwarder node is live: the function cannot reach the internet.");
+        }
+        if (!function.inVpc()) {
+            return new Attached(bind(live, Internet.SERVICE_EGRESS_ENI_ID, null), EniCreation.NONE);
         }
         FunctionConfig.Subnet subnet = function.subnets().get(placement(function.environmentKey(), function.subnets().size()));
         String eni = subnet.eniId();
@@ -83,6 +86,18 @@ final class NetworkAttach {
             eni = legacy = created.eniId();
             creation = new EniCreation(created.ms(), created.throttled());
         }
+        try {
+            return new Attached(bind(live, eni, legacy), creation);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            if (legacy != null) {
+                deleteLegacyEni(legacy);
+            }
+            throw e;
+        }
+    }
+
+    /** A slot tunnelled to the first live node, bound to {@code eni}; a slot that fails to bind is discarded. */
+    private EnvironmentNetwork bind(List<String> live, String eni, String legacy) throws IOException, InterruptedException {
         EnvironmentNetwork.Slot slot = null;
         try {
             long a0 = System.nanoTime();
@@ -90,13 +105,10 @@ final class NetworkAttach {
             long a1 = System.nanoTime();
             EnvironmentNetwork network = networks.bind(slot, eni, legacy);
             metrics.attached((a1 - a0) / 1e6, (System.nanoTime() - a1) / 1e6);
-            return new Attached(network, creation);
+            return network;
         } catch (IOException | InterruptedException | RuntimeException e) {
             if (slot != null) {
                 networks.discard(slot.namespace(), slot.ip());
-            }
-            if (legacy != null) {
-                deleteLegacyEni(legacy);
             }
             throw e;
         }

@@ -132,22 +132,6 @@ final class NetworkSlots implements NetworkSource, AutoCloseable {
         }
     }
 
-    /** A namespace of its own, made on the cold start's path (one nft process, about 5 ms): no network is prepared for these. */
-    @Override
-    public EnvironmentNetwork withoutVpc() throws IOException, InterruptedException {
-        String namespace = prefix + nextIndex.incrementAndGet();
-        try {
-            journal.recordNamespace(namespace);
-            Namespaces.add(namespace);
-            RuntimeApiConnectionLimit.load(namespace);
-            EnvironmentNetwork.batch(namespace, List.of("link set lo up"));
-            return new EnvironmentNetwork(namespace, 0, null, null, null, null);
-        } catch (IOException | InterruptedException | RuntimeException e) {
-            discardAfterFailure(namespace, null);
-            throw e;
-        }
-    }
-
     /** Removes a slot's namespace and registration, then gives its address back (null: it has none). */
     @Override
     public void discard(String namespace, String ip) {

@@ -8,7 +8,7 @@ import java.io.IOException;
  */
 interface NetworkSource {
 
-    /** A network prepared for a VPC function (namespace, VNI, tunnel to {@code nodeIp}), not yet bound to an ENI. */
+    /** A network prepared for a function (namespace, VNI, tunnel to {@code nodeIp}), not yet bound to an ENI. */
     EnvironmentNetwork.Slot take(String nodeIp) throws IOException, InterruptedException;
 
     /**
@@ -16,9 +16,6 @@ interface NetworkSource {
      * environment's own ENI in the legacy model, deleted with it; null otherwise).
      */
     EnvironmentNetwork bind(EnvironmentNetwork.Slot slot, String eniId, String legacyEniId) throws IOException, InterruptedException;
-
-    /** A namespace for a function without a VPC: loopback and the Runtime API's connection limit, no tunnel. */
-    EnvironmentNetwork withoutVpc() throws IOException, InterruptedException;
 
     /** Removes a namespace and its registration, and gives its address back ({@code ip} null: it has none). */
     void discard(String namespace, String ip);

@@ -4,8 +4,8 @@ import java.io.IOException;
 
 /**
  * At most {@link #MAX_CONNECTIONS} open connections to an environment's Runtime API, kept by the kernel: an
- * nftables table in the environment's network namespace, loaded when the namespace is made (ahead of need for
- * a prepared VPC network; in the cold start of an environment without a VPC), that answers one more connection
+ * nftables table in the environment's network namespace, loaded when the namespace is made (ahead of need, with
+ * the prepared network), that answers one more connection
  * with a TCP reset and counts it ({@code nft list counter inet hp_runtime_api refused} in the namespace). The function runs without
  * CAP_NET_ADMIN, so it cannot remove the table; the JDK server's own limit would be JVM-wide.
  *

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeoutException;
  * Starts a function's runtime as Lambda runs it, in the environment's network namespace: the Lambda
  * Runtime API on 127.0.0.1:9001 inside it, and the runtime as a user of its own with no capabilities,
  * in a memory cgroup sized by MemorySize, in a sandbox (bubblewrap and a system-call filter, see
- * {@link Sandbox}) that sees its unpacked code at /var/task and its own /tmp.
+ * {@link Sandbox}) that sees its unpacked code at /var/task, its own /tmp, and an /etc/resolv.conf naming
+ * its network's resolver (its VPC's AmazonProvidedDNS, or the service's resolver outside a VPC).
  *
  * <p>The environment's directory, {@code /run/hyperplane/environments/WORKER/ID}, is root's alone: the
  * code and bubblewrap's arguments (the function's variables) are unreachable from the host's other users.
@@ -84,7 +85,7 @@ final class SandboxedRuntimeLauncher implements RuntimeLauncher {
             Map<String, String> environment = LambdaVariables.of(f);
             environment.putAll(spec.extraEnvironment());
             Sandbox sandbox = new Sandbox(HOSTNAME, task, runtime, (long) f.ephemeralStorageMb() * 1024 * 1024, launch.uid(), environment,
-                    spec.command(), outsideUsr(spec.command().getFirst()));
+                    spec.command(), outsideUsr(spec.command().getFirst()), f.nameserver());
             sandbox.prepare(dir);
             // The root shell joins the environment's cgroups and sets Lambda's open-file quota (soft and hard, so the
             // function cannot raise it), then becomes bubblewrap. Tenant code initialises at nice 10, then runs in the

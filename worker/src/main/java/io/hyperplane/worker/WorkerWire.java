@@ -27,7 +27,7 @@ final class WorkerWire {
         InvokeRequest r = FleetJson.decode(body, InvokeRequest.class);
         FunctionConfig function = new FunctionConfig(r.accountId(), r.region(), r.functionName(), r.version(), r.runtime(), r.handler(),
                 r.memoryMb(), r.timeoutSeconds(), r.ephemeralStorageMb(), r.codeSha256(), r.revisionId(), r.environment(),
-                r.subnets().stream().map(s -> new FunctionConfig.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList());
+                r.subnets().stream().map(s -> new FunctionConfig.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList(), r.nameserver());
         return new FunctionCall(r.requestId(), r.functionArn(), r.clientContext(), r.payload().bytes(), function);
     }
 

@@ -13,7 +13,7 @@
  *       {@link io.hyperplane.worker.EnvironmentState} transition; {@link io.hyperplane.worker.ExecutionEnvironment} runs an
  *       invocation and writes its log and REPORT line.</li>
  *   <li><b>Cold start</b>: {@link io.hyperplane.worker.ColdStart} (network, code, uid, runtime, and teardown),
- *       {@link io.hyperplane.worker.NetworkAttach} (VPC, legacy ENIs), {@link io.hyperplane.worker.NetworkSlots} and
+ *       {@link io.hyperplane.worker.NetworkAttach} (the VPC or the service egress, legacy ENIs), {@link io.hyperplane.worker.NetworkSlots} and
  *       {@link io.hyperplane.worker.EnvironmentNetwork} (namespaces, tunnels), {@link io.hyperplane.worker.CodeCache},
  *       {@link io.hyperplane.worker.UidLeases}.</li>
  *   <li><b>The runtime process</b>: {@link io.hyperplane.worker.SandboxedRuntimeLauncher} (files, Runtime API, cgroup,

@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fabric.Internet;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +56,17 @@ class ColdStartTest {
         assertThat(ee.network().eniId()).isEqualTo("eni-a");
         assertThat(ee.key()).isEqualTo(f.environmentKey());
         assertThat(leases.resolve(Integer.toString(FIRST_UID))).hasContent("t");
+    }
+
+    @Test
+    void shouldStartAFunctionWithoutAVpcOnTheServiceEgressWithTheServicesResolver() throws Exception {
+        FunctionConfig f = withCode(function("fn"), CODE);
+
+        ExecutionEnvironment ee = coldStart.start(call(f, REQUEST));
+
+        assertThat(networks.binds).containsExactly(new FakeNetworkSource.Bind(ee.id(), Internet.SERVICE_EGRESS_ENI_ID, null));
+        assertThat(ee.network().eniId()).isEqualTo(Internet.SERVICE_EGRESS_ENI_ID);
+        assertThat(launcher.launches.getFirst().function().nameserver()).isEqualTo(Internet.SERVICE_RESOLVER);
     }
 
     @Test

@@ -39,11 +39,6 @@ final class FakeNetworkSource implements NetworkSource {
     }
 
     @Override
-    public EnvironmentNetwork withoutVpc() {
-        return new EnvironmentNetwork("hp-ee-t-" + index.incrementAndGet(), 0, null, null, null, null);
-    }
-
-    @Override
     public void discard(String namespace, String ip) {
         discarded.add(namespace);
     }

@@ -12,7 +12,7 @@ class LambdaVariablesTest {
     @Test
     void shouldGiveTheFunctionLambdasVariablesOverItsOwn() {
         FunctionConfig f = new FunctionConfig("123456789012", "eu-west-1", "fn", "7", "python3.12", "app.handler", 256, 3, 512, "c2hh", "rev-1",
-                Map.of("GREETING", "hi", "AWS_REGION", "mars-1", "_HANDLER", "evil.handler"), List.of());
+                Map.of("GREETING", "hi", "AWS_REGION", "mars-1", "_HANDLER", "evil.handler"), List.of(), Functions.SERVICE_RESOLVER);
 
         Map<String, String> env = LambdaVariables.of(f);
 
@@ -30,7 +30,7 @@ class LambdaVariablesTest {
     @Test
     void shouldGiveAFunctionWithoutAHandlerAnEmptyOne() {
         FunctionConfig f = new FunctionConfig("123456789012", "us-east-1", "fn", "$LATEST", "provided.al2023", null, 128, 3, 512, "c2hh", "rev-1",
-                Map.of(), List.of());
+                Map.of(), List.of(), Functions.SERVICE_RESOLVER);
 
         assertThat(LambdaVariables.of(f)).containsEntry("_HANDLER", "");
     }

@@ -1,6 +1,7 @@
 package io.hyperplane.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.hyperplane.config.fabric.Internet;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -28,12 +29,44 @@ class NetworkAttachTest {
     }
 
     @Test
-    void shouldGiveAFunctionWithoutAVpcANamespaceOfItsOwn() throws Exception {
+    void shouldBindAFunctionWithoutAVpcToTheServiceEgressThroughTheFirstLiveNode() throws Exception {
         NetworkAttach.Attached attached = attach(WorkerSettings.NetworkModel.SHARED).attach(call(function("fn"), REQUEST));
 
-        assertThat(attached.network().eniId()).isNull();
+        assertThat(networks.tunnelledTo).containsExactly("192.0.2.10");
+        assertThat(networks.binds).containsExactly(new FakeNetworkSource.Bind("hp-ee-t-1", Internet.SERVICE_EGRESS_ENI_ID, null));
+        assertThat(attached.network().eniId()).isEqualTo(Internet.SERVICE_EGRESS_ENI_ID);
         assertThat(attached.eniCreation()).isEqualTo(NetworkAttach.EniCreation.NONE);
+    }
+
+    @Test
+    void shouldCreateNoLegacyEniForAFunctionWithoutAVpc() throws Exception {
+        NetworkAttach.Attached attached = attach(WorkerSettings.NetworkModel.LEGACY).attach(call(function("fn"), REQUEST));
+
+        assertThat(networks.binds).containsExactly(new FakeNetworkSource.Bind("hp-ee-t-1", Internet.SERVICE_EGRESS_ENI_ID, null));
+        assertThat(attached.network().legacyEniId()).isNull();
+        assertThat(metrics(metrics).path("legacyEnisCreated").asLong()).isZero();
+    }
+
+    @Test
+    void shouldRefuseAFunctionWithoutAVpcAsAServiceErrorWhenNoNodeIsLive() {
+        liveNodes = List.of();
+
+        assertThatThrownBy(() -> attach(WorkerSettings.NetworkModel.SHARED).attach(call(function("fn"), REQUEST)))
+                .isInstanceOfSatisfying(ServiceError.class, e -> {
+                    assertThat(e.errorType()).isEqualTo("ServiceException");
+                    assertThat(e).hasMessage("No forwarder node is live: the function cannot reach the internet.");
+                });
         assertThat(networks.tunnelledTo).isEmpty();
+    }
+
+    @Test
+    void shouldDiscardTheSlotWhenTheEgressBindFails() {
+        networks.bindFailure = new IOException("registering environment: 503");
+
+        assertThatThrownBy(() -> attach(WorkerSettings.NetworkModel.SHARED).attach(call(function("fn"), REQUEST)))
+                .hasMessage("registering environment: 503");
+
+        assertThat(networks.discarded).containsExactly("hp-ee-t-1");
     }
 
     @Test

@@ -28,7 +28,8 @@ class WorkerEndpointsTest {
     private static final String INVOCATION = """
             {"requestId":"r-1","accountId":"123456789012","region":"us-east-1","functionName":"fn","version":"$LATEST",
              "functionArn":"arn:aws:lambda:us-east-1:123456789012:function:fn","runtime":"python3.12","handler":"app.handler",
-             "memoryMb":128,"timeoutSeconds":3,"ephemeralStorageMb":512,"codeSha256":"c2hh","revisionId":"rev-1","payload":"e30=","environment":{},"subnets":[]}
+             "memoryMb":128,"timeoutSeconds":3,"ephemeralStorageMb":512,"codeSha256":"c2hh","revisionId":"rev-1","payload":"e30=","environment":{},"subnets":[],
+             "nameserver":"192.0.2.2"}
             """;
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
@@ -80,7 +81,7 @@ class WorkerEndpointsTest {
         assertThat(answer.body()).isEqualTo(FleetJson.encode(WorkerWire.writeResult(result)));
         assertThat(invoked).singleElement().satisfies(call -> {
             assertThat(call.requestId()).isEqualTo("r-1");
-            assertThat(call.function().environmentKey()).isEqualTo("123456789012/fn/$LATEST/rev-1");
+            assertThat(call.function().environmentKey()).isEqualTo("123456789012/fn/$LATEST/rev-1/eni-hyperplane-egress");
         });
     }
 

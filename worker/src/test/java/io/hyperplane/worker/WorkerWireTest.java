@@ -31,7 +31,7 @@ class WorkerWireTest {
         environment.put("A", "1");
         return new InvokeRequest("r-1", "123456789012", "us-east-1", "fn", "3", "arn:aws:lambda:us-east-1:123456789012:function:fn:3",
                 "provided.al2023", "bootstrap", 256, 7, 1024, "c2hh", "rev-1", environment,
-                List.of(new InvokeRequest.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2"))), "{}", new Payload(bytes("{}")));
+                List.of(new InvokeRequest.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2"))), "10.0.0.2", "{}", new Payload(bytes("{}")));
     }
 
     @Test
@@ -44,9 +44,9 @@ class WorkerWireTest {
         assertThat(new String(call.payload(), StandardCharsets.UTF_8)).isEqualTo("{}");
         FunctionConfig f = call.function();
         assertThat(f).isEqualTo(new FunctionConfig("123456789012", "us-east-1", "fn", "3", "provided.al2023", "bootstrap", 256, 7, 1024,
-                "c2hh", "rev-1", Map.of("B", "2", "A", "1"), List.of(new FunctionConfig.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2")))));
+                "c2hh", "rev-1", Map.of("B", "2", "A", "1"), List.of(new FunctionConfig.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2"))),
+                "10.0.0.2"));
         assertThat(f.environment().keySet()).as("in the order given").containsExactly("B", "A");
-        assertThat(f.environmentKey()).isEqualTo(request().environmentKey());
         assertThat(f.inVpc()).isTrue();
     }
 
@@ -55,13 +55,28 @@ class WorkerWireTest {
         InvokeRequest r = request();
         InvokeRequest bare = new InvokeRequest(r.requestId(), r.accountId(), r.region(), r.functionName(), r.version(), r.functionArn(),
                 r.runtime(), null, r.memoryMb(), r.timeoutSeconds(), r.ephemeralStorageMb(), r.codeSha256(), r.revisionId(), Map.of(), List.of(),
-                null, r.payload());
+                "192.0.2.2", null, r.payload());
 
         FunctionCall call = WorkerWire.readInvoke(bytes(FleetJson.encode(bare)));
 
         assertThat(call.clientContext()).isNull();
         assertThat(call.function().handler()).isNull();
         assertThat(call.function().inVpc()).isFalse();
+        assertThat(call.function().nameserver()).isEqualTo("192.0.2.2");
+    }
+
+    @Test
+    void shouldKeyEnvironmentsByTheirNetworkSoThatAVpcConfigChangeIsNeverServedByTheOldOne() {
+        FunctionConfig inVpc = WorkerWire.readInvoke(bytes(FleetJson.encode(request()))).function();
+        FunctionConfig detached = Functions.function("fn");
+        FunctionConfig detachedSameRevision = new FunctionConfig(inVpc.accountId(), inVpc.region(), inVpc.functionName(), inVpc.version(),
+                inVpc.runtime(), inVpc.handler(), inVpc.memoryMb(), inVpc.timeoutSeconds(), inVpc.ephemeralStorageMb(), inVpc.codeSha256(),
+                inVpc.revisionId(), inVpc.environment(), List.of(), detached.nameserver());
+
+        assertThat(inVpc.environmentKey()).isEqualTo("123456789012/fn/3/rev-1/eni-1");
+        assertThat(detachedSameRevision.environmentKey()).isEqualTo("123456789012/fn/3/rev-1/eni-hyperplane-egress");
+        assertThat(Functions.inVpc("fn", Functions.subnet("subnet-b", "eni-b"), Functions.subnet("subnet-a", "eni-a")).environmentKey())
+                .as("its ENIs, in any order").endsWith("/eni-a,eni-b");
     }
 
     @Test

@@ -15,7 +15,10 @@ import java.util.Map;
  * @param handler            null for runtimes that take none
  * @param ephemeralStorageMb the size of the function's /tmp (Lambda's EphemeralStorage)
  * @param environment        the function's environment variables, in the order they were given
- * @param subnets            the subnets the function runs in, each with its Hyperplane ENI; empty outside a VPC
+ * @param subnets            the subnets the function runs in, each with its Hyperplane ENI; empty outside a VPC, where the
+ *                           function leaves by the service's egress (config.fabric.Internet)
+ * @param nameserver         what the function's /etc/resolv.conf names: its VPC's AmazonProvidedDNS (the VPC's base address
+ *                           + 2), or outside a VPC the service's resolver
  * @param clientContext      the X-Amz-Client-Context header, decoded; null when the caller sent none
  */
 public record InvokeRequest(String requestId, String accountId, String region, String functionName, String version, String functionArn,
@@ -24,7 +27,7 @@ public record InvokeRequest(String requestId, String accountId, String region, S
                             @JsonProperty(required = true) int timeoutSeconds,
                             @JsonProperty(required = true) int ephemeralStorageMb,
                             String codeSha256, String revisionId, Map<String, String> environment, List<Subnet> subnets,
-                            String clientContext, Payload payload) {
+                            String nameserver, String clientContext, Payload payload) {
     private static final String MESSAGE = "invoke request";
 
     public InvokeRequest {
@@ -44,6 +47,7 @@ public record InvokeRequest(String requestId, String accountId, String region, S
         environment.forEach((name, value) -> Check.present(value, MESSAGE, "environment variable " + name));
         environment = Collections.unmodifiableMap(new LinkedHashMap<>(environment));
         subnets = Check.list(subnets, MESSAGE, "subnets");
+        Check.ipv4(nameserver, MESSAGE, "nameserver");
         Check.present(payload, MESSAGE, "payload");
     }
 
@@ -56,11 +60,6 @@ public record InvokeRequest(String requestId, String accountId, String region, S
             Check.text(eniId, MESSAGE, "eniId");
             securityGroupIds = Check.list(securityGroupIds, MESSAGE, "securityGroupIds");
         }
-    }
-
-    /** Environments are reused only for the same code and configuration of the same version. */
-    public String environmentKey() {
-        return accountId + "/" + functionName + "/" + version + "/" + revisionId;
     }
 
     public boolean inVpc() {

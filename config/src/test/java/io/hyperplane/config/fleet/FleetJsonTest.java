@@ -46,7 +46,7 @@ class FleetJsonTest {
         environment.put("A_FIRST_GIVEN_LAST", "order kept");
         return new InvokeRequest("r-1", "123456789012", "us-east-1", "fn", "$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:fn",
                 "python3.12", "app.handler", 256, 7, 10_240, "c2hh", "rev-1", environment,
-                List.of(new InvokeRequest.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2"))), "{\"custom\":{}}", payload("{\"a\":1}"));
+                List.of(new InvokeRequest.Subnet("subnet-1", "eni-1", List.of("sg-1", "sg-2"))), "10.0.0.2", "{\"custom\":{}}", payload("{\"a\":1}"));
     }
 
     static Stream<Sample> samples() {

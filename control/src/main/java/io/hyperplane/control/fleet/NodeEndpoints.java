@@ -20,6 +20,7 @@ import io.hyperplane.control.lambda.LambdaApi;
 import io.hyperplane.control.lambda.LambdaError;
 import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
+import io.hyperplane.control.nodes.ServiceEgress;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.IdPool;
 import io.hyperplane.control.store.Sql;
@@ -246,18 +247,22 @@ public final class NodeEndpoints {
         String ip = registration.ip();
         String mac = registration.mac();
         String eni = registration.eniId(); // null: a slot prepared ahead, bound later
+        // A function without a VpcConfig: bound to the service's egress, an ENI of the service's and no row of the store's.
+        boolean egress = ServiceEgress.isEgress(eni);
+        String storedEni = egress ? null : eni;
         long vni = db.inTransaction(c -> {
-            if (eni != null && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", eni) == 0) {
+            if (storedEni != null && Sql.count(c, "SELECT COUNT(*) FROM network_interfaces WHERE id = ?", storedEni) == 0) {
                 throw new IllegalArgumentException("execution environment " + id + ": no such ENI '" + eni + "'");
             }
             List<String> existing = Sql.strings(c, "SELECT vni FROM execution_environments WHERE id = ?", id);
             if (!existing.isEmpty()) {
-                Sql.update(c, "UPDATE execution_environments SET host_ip = ?, ip = ?, mac = ?, eni_id = ? WHERE id = ?", host, ip, mac, eni, id);
+                Sql.update(c, "UPDATE execution_environments SET host_ip = ?, ip = ?, mac = ?, eni_id = ?, service_egress = ? WHERE id = ?",
+                        host, ip, mac, storedEni, egress, id);
                 return Long.parseLong(existing.getFirst());
             }
             long allocated = IdPool.EE_VNI.take(c);
-            Sql.update(c, "INSERT INTO execution_environments (id, vni, host_ip, ip, mac, eni_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    id, allocated, host, ip, mac, eni, Timestamp.from(Instant.now()));
+            Sql.update(c, "INSERT INTO execution_environments (id, vni, host_ip, ip, mac, eni_id, service_egress, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", id, allocated, host, ip, mac, storedEni, egress, Timestamp.from(Instant.now()));
             return allocated;
         });
         // The reconciler learns of environments in its next round (they only keep ENIs from deletion).

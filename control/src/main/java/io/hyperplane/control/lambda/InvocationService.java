@@ -3,6 +3,7 @@ package io.hyperplane.control.lambda;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.config.fleet.Eviction;
 import io.hyperplane.config.fleet.FleetJson;
 import io.hyperplane.config.fleet.InvokeRequest;
@@ -13,6 +14,8 @@ import io.hyperplane.control.store.Database;
 import io.hyperplane.control.lambda.EventRetries.Attempt;
 import io.hyperplane.control.lambda.VersionStore.Subnet;
 import io.hyperplane.control.lambda.VersionStore.Version;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.Ipv4Cidr;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -210,8 +213,21 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
      * their ENIs, its reserved concurrency (null: none) and what the account's other functions reserve.
      */
     record Target(String account, String region, Version version, Integer reservedConcurrency, List<Subnet> subnets, long sumReservedOthers) {
+        /** The VPC's base address + 2, its AmazonProvidedDNS, when the version runs in subnets. */
+        private static final int AMAZON_PROVIDED_DNS = 2;
+
         String key() {
             return account + "/" + version.name();
+        }
+
+        /**
+         * The resolver the function's environments use: in a VPC, the VPC's AmazonProvidedDNS, as on AWS
+         * (the reserved base + 2 of its primary CIDR block); without one, the service's resolver, on the
+         * service egress's subnet.
+         */
+        String nameserver() {
+            return subnets.isEmpty() ? Internet.SERVICE_RESOLVER
+                    : Ipv4Address.format(Ipv4Cidr.parse(subnets.getFirst().vpcCidr()).network() + AMAZON_PROVIDED_DNS);
         }
     }
 
@@ -250,7 +266,7 @@ public final class InvocationService implements LambdaApi.Invoker, AutoCloseable
                 LambdaApi.arn(t.region(), t.account(), v.name()) + (v.version().equals(FunctionStore.LATEST) ? "" : ":" + v.version()),
                 v.runtime(), v.handler(), v.memory(), v.timeout(), v.ephemeralStorage(), v.codeSha256(), v.revisionId(),
                 v.environment() == null ? Map.of() : v.environment(),
-                t.subnets().stream().map(s -> new InvokeRequest.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList(),
+                t.subnets().stream().map(s -> new InvokeRequest.Subnet(s.subnetId(), s.eniId(), s.securityGroupIds())).toList(), t.nameserver(),
                 call.clientContext() == null ? null : new String(Base64.getDecoder().decode(call.clientContext()), StandardCharsets.UTF_8),
                 new Payload(call.payload()));
         HttpRequest.Builder http = HttpRequest.newBuilder()

@@ -67,8 +67,11 @@ final class VersionStore {
         }
     }
 
-    /** A subnet a version runs in, with the shared ENI it runs on there (whose key is its sorted groups). */
-    record Subnet(String subnetId, String eniId, List<String> securityGroupIds) {
+    /**
+     * A subnet a version runs in, with the shared ENI it runs on there (whose key is its sorted groups),
+     * and its VPC's CIDR block (where the VPC's resolver is).
+     */
+    record Subnet(String subnetId, String eniId, List<String> securityGroupIds, String vpcCidr) {
     }
 
     static Optional<Version> get(Connection c, String account, String name, String version) throws SQLException {
@@ -165,11 +168,12 @@ final class VersionStore {
     /** The subnets the version runs in now, with their ENIs, by subnet id. */
     static List<Subnet> subnets(Connection c, String account, String name, String version) throws SQLException {
         List<Subnet> out = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT e.subnet_id, e.id, e.group_key FROM function_enis f JOIN network_interfaces e ON e.id = f.eni_id"
+        try (PreparedStatement s = Sql.prepare(c, "SELECT e.subnet_id, e.id, e.group_key, v.cidr FROM function_enis f JOIN network_interfaces e ON e.id = f.eni_id"
+                + " JOIN subnets n ON n.id = e.subnet_id JOIN vpcs v ON v.id = n.vpc_id"
                 + " WHERE f.account_id = ? AND f.function_name = ? AND f.version = ? ORDER BY e.subnet_id", account, name, version);
              ResultSet r = s.executeQuery()) {
             while (r.next()) {
-                out.add(new Subnet(r.getString(1), r.getString(2), List.of(r.getString(3).split(","))));
+                out.add(new Subnet(r.getString(1), r.getString(2), List.of(r.getString(3).split(",")), r.getString(4)));
             }
         }
         return out;

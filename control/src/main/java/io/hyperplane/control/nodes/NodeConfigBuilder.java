@@ -2,6 +2,7 @@ package io.hyperplane.control.nodes;
 
 import io.hyperplane.config.NetworkAdmission;
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.control.store.Sql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,11 +93,12 @@ public final class NodeConfigBuilder {
         List<NodeSnapshot.Subnet> subnets = subnetIds.stream().map(reader.subnets::get).toList();
         Set<String> accepted = new HashSet<>(enis.stream().map(NodeSnapshot.Eni::id).toList());
         List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
+        List<NodeSnapshot.ExecutionEnvironment> egress = new ArrayList<>();
         for (NodeSnapshot.ExecutionEnvironment ee : environments(c)) {
-            if (accepted.contains(ee.eniId())) {
+            if (accepted.contains(ee.eniId()) || ServiceEgress.isEgress(ee.eniId())) {
                 try {
                     admission.admitEnvironment(ee);
-                    ees.add(ee);
+                    (ServiceEgress.isEgress(ee.eniId()) ? egress : ees).add(ee);
                 } catch (IllegalArgumentException e) {
                     LOG.warn("execution environment {} left out of the node config: {}", ee.id(), e.getMessage());
                 }
@@ -108,7 +110,7 @@ public final class NodeConfigBuilder {
                 subnets.stream().map(NodeSnapshot.Subnet::networkAclId).distinct().map(reader.acls::get).toList(),
                 subnets.stream().map(NodeSnapshot.Subnet::routeTableId).distinct().map(reader.tables::get).toList(),
                 enis, ees, natGateways);
-        return new Build(snapshot, rejected, rejectedNatGateways);
+        return new Build(ServiceEgress.addTo(snapshot, egress), rejected, rejectedNatGateways);
     }
 
     /**
@@ -285,13 +287,15 @@ public final class NodeConfigBuilder {
         }
     }
 
-    /** The execution environments bound to an ENI (what changes at every cold start). */
+    /** The execution environments bound to an ENI, the service egress's included (what changes at every cold start). */
     public static List<NodeSnapshot.ExecutionEnvironment> environments(Connection c) throws SQLException {
         List<NodeSnapshot.ExecutionEnvironment> ees = new ArrayList<>();
-        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vni, host_ip, ip, mac, eni_id FROM execution_environments WHERE eni_id IS NOT NULL ORDER BY vni");
+        try (PreparedStatement s = Sql.prepare(c, "SELECT id, vni, host_ip, ip, mac, eni_id, service_egress FROM execution_environments"
+                + " WHERE eni_id IS NOT NULL OR service_egress ORDER BY vni");
              ResultSet r = s.executeQuery()) {
             while (r.next()) {
-                ees.add(new NodeSnapshot.ExecutionEnvironment(r.getString(1), r.getInt(2), r.getString(3), r.getString(4), r.getString(5), r.getString(6)));
+                String eni = r.getBoolean(7) ? Internet.SERVICE_EGRESS_ENI_ID : r.getString(6);
+                ees.add(new NodeSnapshot.ExecutionEnvironment(r.getString(1), r.getInt(2), r.getString(3), r.getString(4), r.getString(5), eni));
             }
         }
         return ees;

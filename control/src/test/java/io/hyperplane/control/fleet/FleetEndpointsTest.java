@@ -1,9 +1,13 @@
 package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.config.fleet.EnvironmentRegistered;
 import io.hyperplane.config.fleet.FleetError;
 import io.hyperplane.config.fleet.FleetJson;
 import io.hyperplane.config.fleet.NodeHeartbeatAnswer;
 import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
+import io.hyperplane.control.nodes.NodeConfigPublisher;
 import io.hyperplane.control.server.ControlPlaneServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -17,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -112,5 +117,28 @@ class FleetEndpointsTest {
         HttpResponse<String> wrongToken = send("PUT", NODE, "{}", "wrong");
         assertThat(wrongToken.statusCode()).isEqualTo(401);
         assertThat(FleetJson.decode(wrongToken.body(), FleetError.class).message()).contains("node-token");
+    }
+
+    @Test
+    void shouldBindAnEnvironmentToTheServiceEgressWithoutAnEniOfTheStoresAndPublishIt() throws Exception {
+        String slot = "{\"id\":\"hp-ee-w1-1\",\"hostIp\":\"198.18.0.11\",\"ip\":\"100.64.0.17\",\"mac\":\"02:ee:00:00:00:01\"";
+        HttpResponse<String> prepared = send("POST", ENVIRONMENTS, slot + "}");
+        assertThat(prepared.statusCode()).as(prepared.body()).isEqualTo(201);
+        long vni = FleetJson.decode(prepared.body(), EnvironmentRegistered.class).vni();
+
+        HttpResponse<String> bound = send("POST", ENVIRONMENTS, slot + ",\"eniId\":\"" + Internet.SERVICE_EGRESS_ENI_ID + "\"}");
+
+        assertThat(bound.statusCode()).as(bound.body()).isEqualTo(201);
+        NodeSnapshot.ExecutionEnvironment expected = new NodeSnapshot.ExecutionEnvironment("hp-ee-w1-1", (int) vni, "198.18.0.11", "100.64.0.17",
+                "02:ee:00:00:00:01", Internet.SERVICE_EGRESS_ENI_ID);
+        NodeConfigPublisher.Published delta = server.nodeConfig().current();
+        assertThat(delta.snapshot().executionEnvironments()).as("the delta").containsExactly(expected);
+        NodeConfigPublisher.Published rebuilt = server.nodeConfig().refresh().get(20, TimeUnit.SECONDS);
+        assertThat(rebuilt.snapshot().executionEnvironments()).as("read from the store").containsExactly(expected);
+        assertThat(rebuilt.version()).as("the store holds what the delta published: no new version").isEqualTo(delta.version());
+        assertRefused("POST", ENVIRONMENTS, slot + ",\"eniId\":\"eni-nosuch\"}", "execution environment hp-ee-w1-1: no such ENI 'eni-nosuch'");
+
+        assertThat(send("DELETE", ENVIRONMENTS + "/hp-ee-w1-1", null).statusCode()).isEqualTo(204);
+        assertThat(server.nodeConfig().current().snapshot().executionEnvironments()).isEmpty();
     }
 }

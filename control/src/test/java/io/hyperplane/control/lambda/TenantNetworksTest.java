@@ -1,6 +1,7 @@
 package io.hyperplane.control.lambda;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.sigv4.Credential;
 import org.junit.jupiter.api.AfterEach;
@@ -74,8 +75,8 @@ class TenantNetworksTest {
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> a.configuration("fn0").state() == State.ACTIVE
                 && a.configuration("fn1").state() == State.ACTIVE && b.configuration("fn2").state() == State.ACTIVE);
-        assertThat(published(a).enis()).hasSize(3).extracting(NodeSnapshot.Eni::ip).containsOnly("10.0.1.4");
-        assertThat(published(a).vpcs()).extracting(NodeSnapshot.Vpc::cidr).containsOnly("10.0.0.0/16").hasSize(3);
+        assertThat(published(a).enis()).filteredOn(e -> !e.serviceEgress()).hasSize(3).extracting(NodeSnapshot.Eni::ip).containsOnly("10.0.1.4");
+        assertThat(published(a).vpcs()).filteredOn(v -> !v.id().equals(Internet.SERVICE_EGRESS_VPC_ID)).extracting(NodeSnapshot.Vpc::cidr).containsOnly("10.0.0.0/16").hasSize(3);
         // Each account sees its own ENIs only, with their own load.
         assertThat(a.enis()).hasSize(2);
         assertThat(b.enis()).hasSize(1);
@@ -84,7 +85,7 @@ class TenantNetworksTest {
         worlds.forEach(LambdaWorld::close);
         worlds.clear();
         LambdaWorld again = start();
-        assertThat(published(again).enis()).hasSize(3).extracting(NodeSnapshot.Eni::ip).containsOnly("10.0.1.4");
+        assertThat(published(again).enis()).filteredOn(e -> !e.serviceEgress()).hasSize(3).extracting(NodeSnapshot.Eni::ip).containsOnly("10.0.1.4");
         assertThat(again.configuration("fn0").state()).isEqualTo(State.ACTIVE);
     }
 
@@ -118,7 +119,7 @@ class TenantNetworksTest {
                 .ipRanges(x -> x.cidrIp("10.0.1.0/24"))));
         await().atMost(Duration.ofSeconds(1)).until(() -> published(b).securityGroups().stream()
                 .anyMatch(g -> g.id().equals(probe.group()) && g.egress().stream().anyMatch(rule -> rule.fromPort() == 6379)));
-        assertThat(published(a).enis()).extracting(NodeSnapshot.Eni::subnetId).containsExactlyInAnyOrder(first.subnet(), probe.subnet());
+        assertThat(published(a).enis()).filteredOn(e -> !e.serviceEgress()).extracting(NodeSnapshot.Eni::subnetId).containsExactlyInAnyOrder(first.subnet(), probe.subnet());
 
         // And the server starts again with the broken subnet still in its store.
         worlds.forEach(LambdaWorld::close);

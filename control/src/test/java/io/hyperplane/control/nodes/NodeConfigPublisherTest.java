@@ -1,6 +1,7 @@
 package io.hyperplane.control.nodes;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.control.nodes.NodeConfigPublisher.Published;
 import io.hyperplane.control.store.Database;
 import org.junit.jupiter.api.AfterEach;
@@ -60,7 +61,7 @@ class NodeConfigPublisherTest {
             long first;
             try (NodeConfigPublisher p = new NodeConfigPublisher(db, () -> { })) {
                 first = p.current().version();
-                assertThat(p.current().snapshot().enis()).isEmpty();
+                assertThat(p.current().snapshot().enis()).extracting(NodeSnapshot.Eni::id).containsExactly(Internet.SERVICE_EGRESS_ENI_ID);
             }
             try (NodeConfigPublisher restarted = new NodeConfigPublisher(db, () -> { })) {
                 assertThat(restarted.current().version()).isGreaterThan(first);

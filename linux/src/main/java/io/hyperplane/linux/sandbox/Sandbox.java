@@ -22,7 +22,7 @@ import java.util.Objects;
  * <pre>
  *   /usr, /bin, /lib...   the host's system files, read-only (/usr/local hidden)
  *   /etc                  a few read-only host files the C library and runtimes read (ld.so.cache, ssl, localtime...)
- *                         plus passwd, group and hosts of its own
+ *                         plus passwd, group, hosts and resolv.conf of its own (read-only: the resolver is its network's)
  *   /var/task             the function's code, read-only            (Lambda's LAMBDA_TASK_ROOT)
  *   /var/runtime          the runtime's own files, read-only         (Lambda's /var/runtime)
  *   /tmp                  a private tmpfs of tmpBytes, mode 1777     (Lambda's EphemeralStorage)
@@ -48,7 +48,7 @@ import java.util.Objects;
  * manages them (docs/architecture.md, "Sandboxes").
  */
 public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, int uid, Map<String, String> environment,
-                      List<String> command, List<Path> readOnlyExtras) {
+                      List<String> command, List<Path> readOnlyExtras, String nameserver) {
 
     /** Where the tenant sees its code, Lambda's LAMBDA_TASK_ROOT. */
     public static final Path TASK_ROOT = Path.of("/var/task");
@@ -99,6 +99,22 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         }
         command = List.copyOf(command);
         readOnlyExtras = List.copyOf(readOnlyExtras);
+        if (nameserver != null && !isIpv4(nameserver)) {
+            throw new IllegalArgumentException("nameserver '" + nameserver.replace('\0', '?') + "': must be an IPv4 address (a.b.c.d)");
+        }
+    }
+
+    /** Dotted-quad IPv4, each part 0-255 without a leading zero: nothing else reaches resolv.conf. */
+    private static boolean isIpv4(String text) {
+        if (!text.matches("(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})){3}")) {
+            return false;
+        }
+        for (String part : text.split("\\.")) {
+            if (Integer.parseInt(part) > 255) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -121,7 +137,8 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
 
     /**
      * Writes what the sandbox needs into {@code dir}, the caller's private directory (never the
-     * tenant's): bwrap's options, the tenant's variables, and its passwd, group and hosts files.
+     * tenant's): bwrap's options, the tenant's variables, and its passwd, group and hosts files, and
+     * its resolv.conf naming {@code nameserver} (none without one: names then resolve only from hosts).
      */
     public void prepare(Path dir) throws IOException {
         Path etc = dir.resolve("etc");
@@ -129,6 +146,9 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         write(etc.resolve("passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\n" + USER_NAME + ":x:" + uid + ":" + uid + "::/tmp:/usr/sbin/nologin\n", "rw-r--r--");
         write(etc.resolve("group"), "root:x:0:\n" + USER_NAME + ":x:" + uid + ":\n", "rw-r--r--");
         write(etc.resolve("hosts"), "127.0.0.1\tlocalhost\n127.0.1.1\t" + hostname + "\n", "rw-r--r--");
+        if (nameserver != null) {
+            write(etc.resolve("resolv.conf"), "nameserver " + nameserver + "\n", "rw-r--r--");
+        }
         StringBuilder args = new StringBuilder();
         for (String arg : arguments(etc)) {
             args.append(arg).append('\0');
@@ -158,6 +178,9 @@ public record Sandbox(String hostname, Path code, Path runtime, long tmpBytes, i
         }
         for (String name : List.of("passwd", "group", "hosts")) {
             a.addAll(List.of("--ro-bind", etc.resolve(name).toString(), "/etc/" + name));
+        }
+        if (nameserver != null) {
+            a.addAll(List.of("--ro-bind", etc.resolve("resolv.conf").toString(), "/etc/resolv.conf"));
         }
         for (Path extra : readOnlyExtras) {
             a.addAll(List.of("--ro-bind-try", extra.toString(), extra.toString()));

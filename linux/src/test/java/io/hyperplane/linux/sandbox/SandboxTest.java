@@ -27,6 +27,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(60)
 class SandboxTest {
     private static final int UID = 64_321;
+    /** What the tenant's resolv.conf names: an address of its network's resolver (never looked up here). */
+    private static final String NAMESERVER = "192.0.2.2";
     private Path dir;
     private Path code;
     private Path filter;
@@ -56,7 +58,8 @@ class SandboxTest {
     }
 
     private Run run(String script, Map<String, String> env, long tmpBytes) throws Exception {
-        Sandbox sandbox = new Sandbox("sandbox-test", code, null, tmpBytes, UID, env, List.of("/bin/sh", "-c", script), List.of());
+        Sandbox sandbox = new Sandbox("sandbox-test", code, null, tmpBytes, UID, env, List.of("/bin/sh", "-c", script), List.of(),
+                NAMESERVER);
         sandbox.prepare(dir);
         ProcessBuilder pb = new ProcessBuilder(sandbox.launchCommand("ulimit -n 64 && ", List.of("nice", "-n", "1"), dir, filter)).directory(Path.of("/").toFile())
                 .redirectErrorStream(true);
@@ -137,12 +140,28 @@ class SandboxTest {
     }
 
     @Test
+    void shouldNameItsNetworksResolverInAResolvConfTheTenantCannotChange() throws Exception {
+        Run r = run("cat /etc/resolv.conf; { echo 'nameserver 203.0.113.66' > /etc/resolv.conf; } 2>/dev/null || echo write refused; "
+                + "rm -f /etc/resolv.conf 2>/dev/null || echo rm refused; cat /etc/resolv.conf");
+
+        assertThat(r.output()).isEqualTo("nameserver " + NAMESERVER + "\nwrite refused\nrm refused\nnameserver " + NAMESERVER + "\n");
+    }
+
+    @Test
+    void shouldRefuseANameserverThatIsNoAddress() {
+        for (String bad : List.of("192.0.2.2\nnameserver 203.0.113.66", "192.0.2", "192.0.2.256", "010.0.0.2", "resolver")) {
+            assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, UID, Map.of(), List.of("true"), List.of(), bad))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be an IPv4 address");
+        }
+    }
+
+    @Test
     void shouldRefuseValuesThatWouldBecomeArguments() {
-        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, UID, Map.of("A", "x\0--bind\0/\0/host"), List.of("true"), List.of()))
+        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, UID, Map.of("A", "x\0--bind\0/\0/host"), List.of("true"), List.of(), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NUL");
-        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, UID, Map.of("A;id", "x"), List.of("true"), List.of()))
+        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, UID, Map.of("A;id", "x"), List.of("true"), List.of(), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("letters");
-        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, 0, Map.of(), List.of("true"), List.of()))
+        assertThatThrownBy(() -> new Sandbox("h", Path.of("/x"), null, 1 << 20, 0, Map.of(), List.of("true"), List.of(), null))
                 .hasMessageContaining("root");
     }
 }
