@@ -44,12 +44,29 @@ public final class LocalCloud implements AutoCloseable {
     private static final Duration REGISTRATION_WAIT = Duration.ofSeconds(30);
     private static final Duration REGISTRATION_POLL = Duration.ofMillis(50);
 
-    /** Where and how; {@code prefix} names every namespace (the fabric's and the two hosts'). */
+    /**
+     * Where and how; {@code prefix} names every namespace (the fabric's and the two hosts').
+     * {@code nodeOptions} go to {@code hyperplane node} after the ones given here (tests scale its
+     * limits and timeouts down with them).
+     */
     public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
-                           int readyNetworks, boolean legacyWorker) {
+                           int readyNetworks, boolean legacyWorker, List<String> nodeOptions) {
+        public Settings {
+            nodeOptions = List.copyOf(nodeOptions);
+        }
+
+        public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
+                        int readyNetworks, boolean legacyWorker) {
+            this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, List.of());
+        }
+
         public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
                         int readyNetworks) {
             this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, false);
+        }
+
+        public Settings withNodeOptions(List<String> options) {
+            return new Settings(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, options);
         }
     }
 
@@ -183,6 +200,7 @@ public final class LocalCloud implements AutoCloseable {
         List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
+        command.addAll(settings.nodeOptions());
         progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
         // In this process's session, as the worker: the control plane, node and worker share one
         // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
