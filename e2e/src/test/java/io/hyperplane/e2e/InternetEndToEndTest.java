@@ -78,22 +78,18 @@ class InternetEndToEndTest {
      * are still open when the one past the limit is refused (about a second later), short enough to wait for.
      */
     private static final int NAT_IDLE_SECONDS = 8;
-    /*
-     * MERGE: the forwarder node's options for its NAT gateway limits (the nat helper's names; confirm
-     * against NodeCommand): connections per destination and idle timeout in seconds.
+    /**
+     * The node's NAT gateway limits, scaled down: connections per destination, and the idle timeout
+     * (the node's one for established TCP, which its NAT gateways share, as AWS's 350 s is both).
      */
     private static final List<String> NODE_OPTIONS = List.of(
             "--nat-connections-per-destination", Integer.toString(NAT_LIMIT),
-            "--nat-idle-timeout", Integer.toString(NAT_IDLE_SECONDS));
-    /*
-     * MERGE: the node's counter labels for the NAT gateway's CloudWatch metrics (the nat helper's
-     * Counter labels; confirm against dataplane's Counter enum: CountersFile.Snapshot.get names the
-     * labels it has when one is missing).
-     */
-    private static final String ERROR_PORT_ALLOCATION = "nat-error-port-allocation";
-    private static final String IDLE_TIMEOUT_COUNT = "nat-idle-timeout";
-    private static final String ACTIVE_CONNECTION_COUNT = "nat-active-connections";
-    /** MERGE: the namespace of the simulated internet's host 203.0.113.10 (the inet helper's name). */
+            "--tcp-established-timeout", Integer.toString(NAT_IDLE_SECONDS));
+    /** The NAT gateway's metrics as the node counts them, by CloudWatch's names. */
+    private static final String ERROR_PORT_ALLOCATION = "ErrorPortAllocation";
+    private static final String IDLE_TIMEOUT_COUNT = "IdleTimeoutCount";
+    private static final String ACTIVE_CONNECTION_COUNT = "ActiveConnectionCount";
+    /** The simulated internet's hosts: 203.0.113.10 and the internet's DNS (LabFabric.internetHostsNamespace). */
     private static final String INTERNET_HOST_NAMESPACE = PREFIX + "inet-host";
     private static final String WHOAMI_URL = "http://" + Internet.HOST + "/whoami";
     /** Internet.HOST's TCP echo port: connections that stay open without traffic. */
@@ -400,6 +396,16 @@ class InternetEndToEndTest {
         return CountersFile.read(w.dir.resolve("data/node/counters"));
     }
 
+    /**
+     * The NAT gateway's metrics on the node, as {@code hyperplane stat --json} shows them (it prints
+     * the counters file's snapshot so): CloudWatch's names, per NAT gateway id.
+     */
+    private JsonNode natMetrics() throws Exception {
+        JsonNode metrics = JSON.valueToTree(counters()).path("natGateways").path(nat);
+        assertThat(metrics.isObject()).as("the node counts for " + nat).isTrue();
+        return metrics;
+    }
+
     private Instance describe(Instance instance) {
         return ec2.describeInstances(b -> b.instanceIds(instance.instanceId())).reservations().getFirst().instances().getFirst();
     }
@@ -505,20 +511,20 @@ class InternetEndToEndTest {
     @Test
     @Order(6)
     void shouldRefuseTheConnectionPastTheNatGatewaysLimitPerDestinationAndTimeIdleOnesOut() throws Exception {
-        CountersFile.Snapshot before = counters();
+        JsonNode before = natMetrics();
         JsonNode held = agent(privateInstance, "action", "hold", "host", Internet.HOST, "port", Integer.toString(ECHO_PORT),
                 "count", Integer.toString(NAT_LIMIT + 1), "timeout", "1");
         try {
             assertThat(held.path("connected").asInt()).as(held.toString()).isEqualTo(NAT_LIMIT);
             assertThat(held.path("failed").asInt()).as("the one past the limit").isEqualTo(1);
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-                CountersFile.Snapshot now = counters();
-                assertThat(now.get(ERROR_PORT_ALLOCATION)).as("ErrorPortAllocation").isGreaterThan(before.get(ERROR_PORT_ALLOCATION));
-                assertThat(now.get(ACTIVE_CONNECTION_COUNT)).as("ActiveConnectionCount").isGreaterThanOrEqualTo(NAT_LIMIT);
+                JsonNode now = natMetrics();
+                assertThat(now.path(ERROR_PORT_ALLOCATION).asLong()).as(ERROR_PORT_ALLOCATION).isGreaterThan(before.path(ERROR_PORT_ALLOCATION).asLong());
+                assertThat(now.path(ACTIVE_CONNECTION_COUNT).asLong()).as(ACTIVE_CONNECTION_COUNT).isGreaterThanOrEqualTo(NAT_LIMIT);
             });
             // Left without traffic, every held connection times out at the NAT gateway.
-            await().atMost(Duration.ofSeconds(NAT_IDLE_SECONDS * 4L)).untilAsserted(() -> assertThat(counters().get(IDLE_TIMEOUT_COUNT)
-                    - before.get(IDLE_TIMEOUT_COUNT)).as("IdleTimeoutCount").isGreaterThanOrEqualTo(NAT_LIMIT));
+            await().atMost(Duration.ofSeconds(NAT_IDLE_SECONDS * 4L)).untilAsserted(() -> assertThat(natMetrics().path(IDLE_TIMEOUT_COUNT).asLong()
+                    - before.path(IDLE_TIMEOUT_COUNT).asLong()).as(IDLE_TIMEOUT_COUNT).isGreaterThanOrEqualTo(NAT_LIMIT));
         } finally {
             agent(privateInstance, "action", "release");
         }
