@@ -478,7 +478,7 @@ class InternetEndToEndTest {
         assertThat(invoke("it-private", "action", "resolve", "name", name).path("address").asText()).isEqualTo(publicInstance.privateIpAddress());
         assertThat(invoke("it-private", "action", "resolve", "name", Internet.WHOAMI_NAME).path("address").asText()).isEqualTo(Internet.HOST);
         // Straight to AmazonProvidedDNS at base + 2.
-        assertThat(agent(privateInstance, "action", "dns", "server", VPC_DNS, "name", name).path("addresses").get(0).asText())
+        assertThat(agent(privateInstance, "action", "dns", "server", VPC_DNS, "name", name).path("addresses").path(0).asText())
                 .isEqualTo(publicInstance.privateIpAddress());
 
         ec2.modifyVpcAttribute(b -> b.vpcId(vpc).enableDnsSupport(v -> v.value(false)));
