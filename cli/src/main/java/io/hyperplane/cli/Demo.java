@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.sigv4.Credential;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.client.LambdaHttpClient;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.metrics.LatencyRecorder;
 import io.hyperplane.bench.RuntimeBench;
@@ -37,7 +38,10 @@ import java.util.regex.Pattern;
  * (EC2, IAM, Lambda; SigV4-signed), it builds a VPC whose database instance admits only the
  * functions' security group, runs PostgreSQL there, creates a function that queries it, fires a
  * burst of concurrent invocations in the shared-ENI model and then in the legacy model, and shows
- * what PostgreSQL saw: one address (the shared ENI's) against one per environment.
+ * what PostgreSQL saw: one address (the shared ENI's) against one per environment. The way out
+ * too: the VPC's private subnets reach the simulated internet through a NAT gateway in a public
+ * subnet, and the internet sees its Elastic IP; a function without a VpcConfig leaves by the
+ * service's own egress address.
  */
 final class Demo {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,6 +51,14 @@ final class Demo {
     /** The database's cluster, inside the instance. */
     static final String PG_DATA = "/var/lib/postgresql/hyperplane-demo";
     private static final String FUNCTION = "hyperplane-demo-query";
+    /** The same code without a VpcConfig: on the internet through the service's egress, in no VPC. */
+    private static final String EGRESS_FUNCTION = "hyperplane-demo-egress";
+    static final String PUBLIC_SUBNET_CIDR = "10.42.3.0/24";
+    /** The simulated internet's host, by its name: resolved by AmazonProvidedDNS, reached through the NAT gateway. */
+    static final String WHOAMI_URL = "http://" + Internet.WHOAMI_NAME + "/whoami";
+    /** A route reaches the forwarder node with its next configuration, seconds after CreateRoute: until then a fetch may fail. */
+    private static final Duration WAY_OUT_WAIT = Duration.ofSeconds(60);
+    private static final Duration WAY_OUT_RETRY = Duration.ofMillis(500);
     private static final String ROLE = "hyperplane-demo-role";
 
     private final URI endpoint;
@@ -87,7 +99,7 @@ final class Demo {
         try {
             return runSteps();
         } finally {
-            step("8. cleaning up everything the demo created");
+            step("9. cleaning up everything the demo created");
             for (Runnable r : cleanup.reversed()) {
                 try {
                     r.run();
@@ -116,6 +128,7 @@ final class Demo {
                 "IpPermissions.1.ToPort", "5432", "IpPermissions.1.Groups.1.GroupId", fnGroup));
         detail(vpc + ": " + subnetA + " (10.42.1.0/24), " + subnetB + " (10.42.2.0/24)");
         detail(fnGroup + " (functions), " + dbGroup + " (database: admits only " + fnGroup + " on 5432)");
+        WayOut wayOut = wayOut(vpc, List.of(subnetA, subnetB));
 
         step("2. launching an instance in " + subnetA + " whose UserData starts PostgreSQL");
         // The cluster lives in the instance's own file system (its sandbox's /var), and goes with the instance.
@@ -146,9 +159,7 @@ final class Demo {
         String policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
         iam.call("AttachRolePolicy", Map.of("RoleName", ROLE, "PolicyArn", policy));
         cleanup.add(() -> quietly(() -> iam.call("DetachRolePolicy", Map.of("RoleName", ROLE, "PolicyArn", policy))));
-        ObjectNode create = JSON.createObjectNode().put("FunctionName", FUNCTION).put("Runtime", "python3.12").put("Handler", "app.handler")
-                .put("Role", role).put("Timeout", 60).put("MemorySize", 128);
-        create.putObject("Code").put("ZipFile", Base64.getEncoder().encodeToString(RuntimeBench.zip(Map.of("app.py", resource("app.py")), false)));
+        ObjectNode create = functionDefinition(FUNCTION, role);
         ObjectNode vpcConfig = create.putObject("VpcConfig");
         vpcConfig.putArray("SubnetIds").add(subnetB);
         vpcConfig.putArray("SecurityGroupIds").add(fnGroup);
@@ -171,17 +182,143 @@ final class Demo {
             detail(eni.path("id").asText() + " " + eni.path("ip").asText() + " in " + eni.path("subnet").asText() + " (" + eni.path("description").asText() + ")");
         }
 
-        step("4-5. shared model: " + burst + " concurrent invocations, each holding its PostgreSQL connection 2 s");
+        ObjectNode internet = internet(wayOut, role);
+
+        step("5-6. shared model: " + burst + " concurrent invocations, each holding its PostgreSQL connection 2 s");
         ObjectNode shared = burst(vpc, dbIp, instanceLog, null);
-        step("6. legacy model (pre-2019, one ENI per environment): the same burst");
+        step("7. legacy model (pre-2019, one ENI per environment): the same burst");
         ObjectNode legacy = burst(vpc, dbIp, instanceLog, "legacy");
 
-        step("7. summary");
+        step("8. summary");
         printSummary(shared, legacy);
+        printWayOut(internet);
         ObjectNode result = JSON.createObjectNode().put("functionState", active.path("State").asText()).put("pendingToActiveMs", pendingToActiveMs);
         result.set("shared", shared);
         result.set("legacy", legacy);
+        result.set("internet", internet);
         return result;
+    }
+
+    /**
+     * The VPC's way out, as a user builds it: an internet gateway, a public subnet routed to it with
+     * a NAT gateway (and its Elastic IP) in it, and the private subnets' default route to the NAT
+     * gateway (made once it is available, in {@link #internet}).
+     */
+    private WayOut wayOut(String vpc, List<String> privateSubnets) throws Exception {
+        step("1b. the way out: an internet gateway, a public subnet " + PUBLIC_SUBNET_CIDR + " with a NAT gateway and its Elastic IP");
+        String igw = text(ec2.call("CreateInternetGateway", Map.of()), "internetGatewayId");
+        cleanup.add(() -> quietly(() -> ec2.call("DeleteInternetGateway", Map.of("InternetGatewayId", igw))));
+        ec2.call("AttachInternetGateway", Map.of("InternetGatewayId", igw, "VpcId", vpc));
+        cleanup.add(() -> quietly(() -> ec2.call("DetachInternetGateway", Map.of("InternetGatewayId", igw, "VpcId", vpc))));
+        String publicSubnet = text(ec2.call("CreateSubnet", Map.of("VpcId", vpc, "CidrBlock", PUBLIC_SUBNET_CIDR, "AvailabilityZone", "us-east-1a")),
+                "subnetId");
+        cleanup.add(() -> quietly(() -> ec2.call("DeleteSubnet", Map.of("SubnetId", publicSubnet))));
+        String publicTable = routeTable(vpc, List.of(publicSubnet));
+        ec2.call("CreateRoute", Map.of("RouteTableId", publicTable, "DestinationCidrBlock", "0.0.0.0/0", "GatewayId", igw));
+        Element address = ec2.call("AllocateAddress", Map.of("Domain", "vpc"));
+        String allocation = text(address, "allocationId");
+        cleanup.add(() -> quietly(() -> ec2.call("ReleaseAddress", Map.of("AllocationId", allocation))));
+        String nat = text(ec2.call("CreateNatGateway", Map.of("SubnetId", publicSubnet, "AllocationId", allocation)), "natGatewayId");
+        cleanup.add(() -> quietly(() -> {
+            ec2.call("DeleteNatGateway", Map.of("NatGatewayId", nat));
+            // Its Elastic IP is free, and the gateway detachable, once it is deleted.
+            waitFor(Duration.ofSeconds(120), () -> natState(nat).equals("deleted"));
+        }));
+        String privateTable = routeTable(vpc, privateSubnets);
+        detail(igw + " attached; " + publicSubnet + " (" + PUBLIC_SUBNET_CIDR + ") routes 0.0.0.0/0 to it");
+        detail(nat + " in " + publicSubnet + " with Elastic IP " + text(address, "publicIp") + " (" + allocation + ")");
+        return new WayOut(nat, privateTable);
+    }
+
+    /** The NAT gateway, and the private subnets' route table that is to send 0.0.0.0/0 to it. */
+    private record WayOut(String natGateway, String privateRouteTable) {
+    }
+
+    /** A route table of the VPC's for {@code subnets}; its removal (and theirs from it) goes into the cleanup. */
+    private String routeTable(String vpc, List<String> subnets) throws Exception {
+        String table = text(ec2.call("CreateRouteTable", Map.of("VpcId", vpc)), "routeTableId");
+        cleanup.add(() -> quietly(() -> ec2.call("DeleteRouteTable", Map.of("RouteTableId", table))));
+        for (String subnet : subnets) {
+            String association = text(ec2.call("AssociateRouteTable", Map.of("RouteTableId", table, "SubnetId", subnet)), "associationId");
+            cleanup.add(() -> quietly(() -> ec2.call("DisassociateRouteTable", Map.of("AssociationId", association))));
+        }
+        return table;
+    }
+
+    /** The NAT gateway's state as DescribeNatGateways tells it ("deleted" once it is gone); a failed one throws, with AWS's reason. */
+    private String natState(String nat) throws IOException, InterruptedException {
+        Element answer;
+        try {
+            answer = ec2.call("DescribeNatGateways", Map.of("NatGatewayId.1", nat));
+        } catch (Ec2QueryClient.Ec2ClientException e) {
+            if (e.code().equals("NatGatewayNotFound")) {
+                return "deleted";
+            }
+            throw e;
+        }
+        List<Element> gateways = Ec2QueryClient.items(Ec2QueryClient.child(answer, "natGatewaySet"));
+        if (gateways.isEmpty()) {
+            return "deleted";
+        }
+        String state = Ec2QueryClient.child(gateways.getFirst(), "state").getTextContent();
+        if (state.equals("failed")) {
+            Element gateway = gateways.getFirst();
+            throw new IllegalStateException(nat + " failed: " + text(gateway, "failureCode") + " " + text(gateway, "failureMessage"));
+        }
+        return state;
+    }
+
+    /**
+     * The way out, shown: once the NAT gateway is available and the private subnets route to it, the
+     * VPC function asks the internet's whoami what it sees (the NAT gateway's Elastic IP), and so
+     * does the same code without a VpcConfig (the service's egress address).
+     */
+    private ObjectNode internet(WayOut wayOut, String role) throws Exception {
+        String nat = wayOut.natGateway();
+        step("4. the way out: the function fetches " + WHOAMI_URL + " through " + nat + "; so does one without a VpcConfig");
+        waitFor(Duration.ofSeconds(120), () -> natState(nat).equals("available"));
+        ec2.call("CreateRoute", Map.of("RouteTableId", wayOut.privateRouteTable(), "DestinationCidrBlock", "0.0.0.0/0", "NatGatewayId", nat));
+        Element described = Ec2QueryClient.items(Ec2QueryClient.child(ec2.call("DescribeNatGateways", Map.of("NatGatewayId.1", nat)),
+                "natGatewaySet")).getFirst();
+        String elasticIp = text(described, "publicIp");
+        detail(nat + " available; the private subnets' 0.0.0.0/0 routes to it");
+
+        ObjectNode create = functionDefinition(EGRESS_FUNCTION, role);
+        LambdaHttpClient.Answer created = lambda.call("POST", "/2015-03-31/functions", create.toString());
+        if (created.status() != 201) {
+            throw new IllegalStateException("CreateFunction " + EGRESS_FUNCTION + ": " + created.status() + " " + created.body());
+        }
+        cleanup.add(() -> quietly(() -> lambda.call("DELETE", "/2015-03-31/functions/" + EGRESS_FUNCTION, null)));
+        lambda.awaitActive(EGRESS_FUNCTION, Duration.ofSeconds(120));
+
+        String fromVpc = internetSaw(FUNCTION, elasticIp);
+        String fromService = internetSaw(EGRESS_FUNCTION, Internet.SERVICE_EGRESS_ADDRESS);
+        detail("the internet saw " + fromVpc + " from " + FUNCTION + " (the NAT gateway's Elastic IP is " + elasticIp + ")");
+        detail("the internet saw " + fromService + " from " + EGRESS_FUNCTION + " (no VpcConfig: the service's egress address)");
+        return JSON.createObjectNode().put("natGateway", nat).put("elasticIp", elasticIp).put("seenFromVpcFunction", fromVpc)
+                .put("serviceEgressAddress", Internet.SERVICE_EGRESS_ADDRESS).put("seenFromNonVpcFunction", fromService);
+    }
+
+    /** What whoami saw of {@code function}: asked again for a while until it is {@code expected}; else the last answer, or the error. */
+    private String internetSaw(String function, String expected) throws Exception {
+        String event = JSON.createObjectNode().put("url", WHOAMI_URL).toString();
+        long deadline = System.nanoTime() + WAY_OUT_WAIT.toNanos();
+        while (true) {
+            LambdaHttpClient.Answer a = lambda.invoke(function, event);
+            String saw = a.ok() ? JSON.readTree(a.body()).path("internetSaw").asText() : "error: " + a.body();
+            if (saw.equals(expected) || System.nanoTime() > deadline) {
+                return saw;
+            }
+            Thread.sleep(WAY_OUT_RETRY);
+        }
+    }
+
+    /** CreateFunction's body for the demo's code, without a VpcConfig. */
+    private static ObjectNode functionDefinition(String name, String role) throws IOException {
+        ObjectNode create = JSON.createObjectNode().put("FunctionName", name).put("Runtime", "python3.12").put("Handler", "app.handler")
+                .put("Role", role).put("Timeout", 60).put("MemorySize", 128);
+        create.putObject("Code").put("ZipFile", Base64.getEncoder().encodeToString(RuntimeBench.zip(Map.of("app.py", resource("app.py")), false)));
+        return create;
     }
 
     /** An invocation's answer and when it came ({@link System#nanoTime}). */
@@ -296,6 +433,13 @@ final class Demo {
         out.println();
     }
 
+    private void printWayOut(ObjectNode internet) {
+        out.println("The way out: the internet saw " + internet.path("seenFromVpcFunction").asText() + " from the VPC function (the NAT gateway's"
+                + " Elastic IP " + internet.path("elasticIp").asText() + "), " + internet.path("seenFromNonVpcFunction").asText()
+                + " from the function without a VpcConfig (the service's egress " + internet.path("serviceEgressAddress").asText() + ").");
+        out.println();
+    }
+
     private static String coldText(JsonNode r) {
         return r.path("coldStartMs").path("p50").asText("-") + " / " + r.path("coldStartMs").path("p99").asText("-") + " ("
                 + r.path("networkAttachMs").path("p50").asText("-") + " / " + r.path("networkAttachMs").path("p99").asText("-") + ")";
@@ -305,11 +449,14 @@ final class Demo {
         return ms < 0 ? "not all succeeded" : String.format("%.1f s", ms / 1000.0);
     }
 
-    /** The VPC's Hyperplane ENIs as DescribeNetworkInterfaces shows them. */
+    /** The VPC's Hyperplane ENIs as DescribeNetworkInterfaces shows them (Lambda's: not the NAT gateway's). */
     private List<JsonNode> enis(String vpc) throws IOException, InterruptedException {
         List<JsonNode> out = new ArrayList<>();
         Element root = ec2.call("DescribeNetworkInterfaces", Map.of("Filter.1.Name", "vpc-id", "Filter.1.Value.1", vpc));
         for (Element e : Ec2QueryClient.items(Ec2QueryClient.child(root, "networkInterfaceSet"))) {
+            if (!Ec2QueryClient.text(e, "interfaceType").equals("lambda")) {
+                continue;
+            }
             out.add(JSON.createObjectNode().put("id", Ec2QueryClient.text(e, "networkInterfaceId")).put("ip", Ec2QueryClient.text(e, "privateIpAddress"))
                     .put("subnet", Ec2QueryClient.text(e, "subnetId")).put("description", Ec2QueryClient.text(e, "description")));
         }

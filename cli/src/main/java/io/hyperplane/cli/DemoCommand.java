@@ -1,5 +1,6 @@
 package io.hyperplane.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.hyperplane.client.Ec2QueryClient;
 import io.hyperplane.cloud.LocalCloud;
@@ -21,8 +22,10 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Show the system working: a VPC with a PostgreSQL instance that admits only the functions' security group,",
                 "a VPC function querying it, a burst of concurrent invocations through one shared ENI, then the same burst in",
-                "the legacy (one ENI per environment) model, side by side. Uses a running 'hyperplane up' if there is one,",
-                "else brings up its own and removes it afterwards. Cleans up everything it created."})
+                "the legacy (one ENI per environment) model, side by side; and the way out: the function reaches the simulated internet",
+                "through a NAT gateway (the internet sees its Elastic IP), one without a VpcConfig through the service's egress.",
+                "Uses a running 'hyperplane up' if there is one, else brings up its own and removes it afterwards. Cleans up",
+                "everything it created."})
 final class DemoCommand implements Callable<Integer> {
     static final String LOG_FILE = "demo.log";
 
@@ -63,8 +66,11 @@ final class DemoCommand implements Callable<Integer> {
                 Directories.deleteTree(own);
             }
         }
+        JsonNode internet = result.path("internet");
         boolean ok = result.path("functionState").asText().equals("Active")
-                && result.path("shared").path("invocationsFailed").asInt() == 0 && result.path("shared").path("enis").asInt() >= 1;
+                && result.path("shared").path("invocationsFailed").asInt() == 0 && result.path("shared").path("enis").asInt() >= 1
+                && internet.path("seenFromVpcFunction").asText().equals(internet.path("elasticIp").asText())
+                && internet.path("seenFromNonVpcFunction").asText().equals(internet.path("serviceEgressAddress").asText());
         if (json) {
             out.println(result.toString());
         }

@@ -67,6 +67,8 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     private final Settings settings;
+    /** Options of the caller's for {@code hyperplane node}, after the ones given here (tests scale its limits and timeouts down with them). */
+    private final List<String> nodeOptions;
     private final Consumer<String> progress;
     /** Asked at every step of the start: true when the start should give up (a stop began), removing what it made. */
     private final BooleanSupplier abandoned;
@@ -79,8 +81,9 @@ public final class LocalCloud implements AutoCloseable {
     private DetachedProcess worker;
     private DetachedProcess legacyWorker;
 
-    private LocalCloud(Settings settings, Consumer<String> progress, BooleanSupplier abandoned) {
+    private LocalCloud(Settings settings, List<String> nodeOptions, Consumer<String> progress, BooleanSupplier abandoned) {
         this.settings = settings;
+        this.nodeOptions = List.copyOf(nodeOptions);
         this.progress = progress;
         this.abandoned = abandoned;
         this.fabricState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix());
@@ -99,7 +102,13 @@ public final class LocalCloud implements AutoCloseable {
      * {@code abandoned} answers true (a stop began), and either way removes what it made if it fails.
      */
     public static LocalCloud start(Settings settings, Consumer<String> progress, BooleanSupplier abandoned) throws IOException, InterruptedException {
-        LocalCloud cloud = new LocalCloud(settings, progress, abandoned);
+        return start(settings, List.of(), progress, abandoned);
+    }
+
+    /** As {@link #start(Settings, Consumer, BooleanSupplier)}, with options of the caller's for the forwarder node ({@code hyperplane node}). */
+    public static LocalCloud start(Settings settings, List<String> nodeOptions, Consumer<String> progress, BooleanSupplier abandoned)
+            throws IOException, InterruptedException {
+        LocalCloud cloud = new LocalCloud(settings, nodeOptions, progress, abandoned);
         try {
             cloud.up();
             return cloud;
@@ -197,6 +206,7 @@ public final class LocalCloud implements AutoCloseable {
         List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
         command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
                 "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
+        command.addAll(nodeOptions);
         progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
         // In this process's session, as the worker: the control plane, node and worker share one
         // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.

@@ -3,6 +3,7 @@ package io.hyperplane.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cli.Main;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +21,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 6's demo, run as a user runs it (no 'up' running: it brings up its own): PostgreSQL in a
  * private subnet, a burst of VPC functions reaching it through one shared ENI, then the legacy
- * model with one ENI per environment; nothing is left behind. Its output is its own: the frameworks'
+ * model with one ENI per environment; the way out (issue 16): the function reaches the simulated
+ * internet through a NAT gateway, which sees its Elastic IP, and one without a VpcConfig arrives
+ * from the service's egress address; nothing is left behind. Its output is its own: the frameworks'
  * logs are in the file it names.
  */
 @Timeout(600)
@@ -66,7 +69,14 @@ class DemoEndToEndTest {
         assertThat(legacy.path("invocationsOk").asInt()).isEqualTo(12);
         assertThat(legacy.path("enis").asInt()).as("one ENI per environment").isEqualTo(legacy.path("executionEnvironments").asInt());
         assertThat(legacy.path("clientAddressesSeenByDatabase").size()).isEqualTo(legacy.path("executionEnvironments").asInt());
-        assertThat(output).contains("| EEs started |").contains("| ENIs |");
+        JsonNode internet = r.path("internet");
+        assertThat(internet.path("natGateway").asText()).startsWith("nat-");
+        assertThat(internet.path("elasticIp").asText()).as("an Elastic IP").startsWith("198.51.100.");
+        assertThat(internet.path("seenFromVpcFunction").asText()).as("the internet saw the NAT gateway's Elastic IP")
+                .isEqualTo(internet.path("elasticIp").asText());
+        assertThat(internet.path("seenFromNonVpcFunction").asText()).as("and the service's egress address from a function without a VpcConfig")
+                .isEqualTo(Internet.SERVICE_EGRESS_ADDRESS);
+        assertThat(output).contains("| EEs started |").contains("| ENIs |").contains("The way out: the internet saw " + internet.path("elasticIp").asText());
         assertThat(Namespaces.list()).as("nothing left").noneMatch(n -> n.startsWith("hp-demo-") || n.startsWith("hp-ee-d-") || n.startsWith("hp-ee-dl-"));
         assertThat(root.resolve("demo")).as("the embedded system's state is removed").doesNotExist();
     }

@@ -1,4 +1,5 @@
-"""The demo's function: asks PostgreSQL, through the function's VPC, which address it sees.
+"""The demo's function: asks PostgreSQL, through the function's VPC, which address it sees; or,
+given a URL, asks the simulated internet's whoami which address it sees (the way out).
 
 No driver is packaged (the Python runtime has only the standard library), so this speaks the
 PostgreSQL wire protocol directly: a startup message, trust authentication (the demo cluster
@@ -7,6 +8,7 @@ trusts the VPC), one simple query, terminate.
 import os
 import socket
 import struct
+import urllib.request
 
 
 def query(host, port, user, database, sql):
@@ -59,6 +61,9 @@ def query(host, port, user, database, sql):
 
 
 def handler(event, context):
+    if "url" in event:
+        with urllib.request.urlopen(event["url"], timeout=10) as r:
+            return {"internetSaw": r.read().decode().strip().split(":")[0]}
     hold = float(event.get("holdSeconds", 0))
     rows = query(event["host"], int(event.get("port", 5432)), "postgres", "postgres",
                  "SELECT host(a.client_addr), version() FROM pg_stat_activity a, pg_sleep(%f) s "
