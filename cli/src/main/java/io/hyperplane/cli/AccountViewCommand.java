@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
 
 /**
  * A command that shows one of the server's views of the caller's account ({@code enis},
- * {@code events}): fetched signed from {@link #path()}, printed as is with {@code --json}, else
+ * {@code events}, {@code nat-gateways}): fetched signed from {@link #path()}, printed as is with {@code --json}, else
  * as the command's table.
  */
 abstract class AccountViewCommand implements Callable<Integer> {

@@ -3,6 +3,7 @@ package io.hyperplane.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.hyperplane.cli.Main;
 import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.dataplane.counters.Counter;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.waiters.WaiterOverrideConfiguration;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
@@ -35,6 +37,8 @@ import software.amazon.awssdk.services.ec2.model.VpcAttributeName;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -406,6 +410,23 @@ class InternetEndToEndTest {
         return metrics;
     }
 
+    /**
+     * The NAT gateway as {@code hyperplane nat-gateways --json} describes it: DescribeNatGateways'
+     * fields, and the metrics the node's heartbeats carried (summed over the live nodes, here one).
+     */
+    private JsonNode natGatewayView() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit = new CommandLine(new Main()).setOut(new PrintWriter(out, true, StandardCharsets.UTF_8)).execute("nat-gateways",
+                "--endpoint", w.server.endpoint().toString(), "--credentials", w.server.credentialsFile().toString(), "--json");
+        assertThat(exit).as("hyperplane nat-gateways").isZero();
+        for (JsonNode described : JSON.readTree(out.toString(StandardCharsets.UTF_8)).path("NatGateways")) {
+            if (described.path("NatGatewayId").asText().equals(nat)) {
+                return described;
+            }
+        }
+        throw new AssertionError(nat + " not in hyperplane nat-gateways: " + out.toString(StandardCharsets.UTF_8));
+    }
+
     private Instance describe(Instance instance) {
         return ec2.describeInstances(b -> b.instanceIds(instance.instanceId())).reservations().getFirst().instances().getFirst();
     }
@@ -512,6 +533,11 @@ class InternetEndToEndTest {
     @Order(6)
     void shouldRefuseTheConnectionPastTheNatGatewaysLimitPerDestinationAndTimeIdleOnesOut() throws Exception {
         JsonNode before = natMetrics();
+        JsonNode described = natGatewayView();
+        assertThat(described.path("State").asText()).isEqualTo("available");
+        assertThat(described.path("NatGatewayAddresses").path(0).path("PublicIp").asText()).isEqualTo(natEip);
+        assertThat(described.path("MetricsByNode").size()).as("the one node reports it").isEqualTo(1);
+        JsonNode describedBefore = described.path("Metrics");
         JsonNode held = agent(privateInstance, "action", "hold", "host", Internet.HOST, "port", Integer.toString(ECHO_PORT),
                 "count", Integer.toString(NAT_LIMIT + 1), "timeout", "1");
         try {
@@ -521,10 +547,22 @@ class InternetEndToEndTest {
                 JsonNode now = natMetrics();
                 assertThat(now.path(ERROR_PORT_ALLOCATION).asLong()).as(ERROR_PORT_ALLOCATION).isGreaterThan(before.path(ERROR_PORT_ALLOCATION).asLong());
                 assertThat(now.path(ACTIVE_CONNECTION_COUNT).asLong()).as(ACTIVE_CONNECTION_COUNT).isGreaterThanOrEqualTo(NAT_LIMIT);
+                // The same counts reach the control plane with the node's next heartbeat (no more refusals come meanwhile).
+                JsonNode reported = natGatewayView().path("Metrics");
+                assertThat(reported.path(ERROR_PORT_ALLOCATION).asLong()).as(ERROR_PORT_ALLOCATION + " in hyperplane nat-gateways")
+                        .isEqualTo(now.path(ERROR_PORT_ALLOCATION).asLong()).isGreaterThan(describedBefore.path(ERROR_PORT_ALLOCATION).asLong());
+                assertThat(reported.path(ACTIVE_CONNECTION_COUNT).asLong()).as(ACTIVE_CONNECTION_COUNT + " in hyperplane nat-gateways")
+                        .isGreaterThanOrEqualTo(NAT_LIMIT);
             });
             // Left without traffic, every held connection times out at the NAT gateway.
             await().atMost(Duration.ofSeconds(NAT_IDLE_SECONDS * 4L)).untilAsserted(() -> assertThat(natMetrics().path(IDLE_TIMEOUT_COUNT).asLong()
                     - before.path(IDLE_TIMEOUT_COUNT).asLong()).as(IDLE_TIMEOUT_COUNT).isGreaterThanOrEqualTo(NAT_LIMIT));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                long counted = natMetrics().path(IDLE_TIMEOUT_COUNT).asLong();
+                JsonNode reported = natGatewayView().path("Metrics");
+                assertThat(reported.path(IDLE_TIMEOUT_COUNT).asLong()).as(IDLE_TIMEOUT_COUNT + " in hyperplane nat-gateways").isEqualTo(counted);
+                assertThat(reported.path(IDLE_TIMEOUT_COUNT).asLong() - describedBefore.path(IDLE_TIMEOUT_COUNT).asLong()).isGreaterThanOrEqualTo(NAT_LIMIT);
+            });
         } finally {
             agent(privateInstance, "action", "release");
         }

@@ -254,20 +254,23 @@ final class NatGatewayActions {
         if (g.privateIp() == null && g.allocationId() == null) {
             x.empty("natGatewayAddressSet");
         } else {
-            // The address's status: being associated while pending, let go of while deleting (EC2's NatGatewayAddressStatus).
-            String status = switch (g.state()) {
-                case PENDING -> "associating";
-                case AVAILABLE -> "succeeded";
-                case DELETING, DELETED -> "disassociating";
-                case FAILED -> "failed";
-            };
             x.open("natGatewayAddressSet").open("item").element("allocationId", g.allocationId()).element("networkInterfaceId", g.eniId())
                     .element("privateIp", g.privateIp()).element("publicIp", g.publicIp()).element("associationId", g.associationId())
-                    .element("isPrimary", true).element("status", status).close("item").close("natGatewayAddressSet");
+                    .element("isPrimary", true).element("status", addressStatus(g.state())).close("item").close("natGatewayAddressSet");
         }
         x.element("natGatewayId", g.id()).element("state", g.state().stored()).element("subnetId", g.subnetId()).element("vpcId", g.vpcId())
                 .element("connectivityType", g.connectivityType());
         Ec2Api.tagSet(x, g.tags());
+    }
+
+    /** The address's status: being associated while pending, let go of while deleting (EC2's NatGatewayAddressStatus). */
+    static String addressStatus(NatGatewayState state) {
+        return switch (state) {
+            case PENDING -> "associating";
+            case AVAILABLE -> "succeeded";
+            case DELETING, DELETED -> "disassociating";
+            case FAILED -> "failed";
+        };
     }
 
     /** EC2's failure message for InternalError (EC2 API reference, NatGateway.FailureMessage), and why here. */

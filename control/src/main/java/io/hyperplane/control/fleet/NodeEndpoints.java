@@ -227,7 +227,7 @@ public final class NodeEndpoints {
     private void heartbeat(Context ctx) {
         String name = name(ctx);
         NodeHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), NodeHeartbeat.class);
-        registry.heartbeat(name, beat.underlayIp(), beat.port(), beat.appliedVersion(), beat.incarnation(), beat.enis());
+        registry.heartbeat(name, beat.underlayIp(), beat.port(), beat.appliedVersion(), beat.incarnation(), beat.enis(), beat.natGateways());
         reply(ctx, 200, new NodeHeartbeatAnswer(HEARTBEAT_INTERVAL_MS, publisher.current().version()));
     }
 

@@ -1,14 +1,17 @@
 package io.hyperplane.control.fleet;
 
 import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
+import io.hyperplane.config.fleet.NodeHeartbeat.NatGatewayUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -19,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The forwarder nodes as they report themselves: a node registers with its first heartbeat and is
  * live while heartbeats keep coming (within {@code liveness}). Each heartbeat says which
- * configuration version the node's forwarding thread runs and, per ENI, its open flows and NAT
- * ports in use. Registration is also recorded in the store ({@link ForwarderNodes}), which is what
+ * configuration version the node's forwarding thread runs, per ENI its open flows and NAT ports in
+ * use, and per NAT gateway its CloudWatch-named metrics; what a node stops reporting (it died) stops
+ * counting with its liveness. Registration is also recorded in the store ({@link ForwarderNodes}), which is what
  * the VPC tunnels flood to; liveness is kept in memory only: after a restart nodes are live again
  * with their next heartbeat.
  */
@@ -30,7 +34,7 @@ public final class NodeRegistry {
      * (empty if the node sends none).
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
-                             String incarnation) {
+                             String incarnation, List<NatGatewayUsage> natGateways) {
     }
 
     /** One ENI's load summed over the live nodes. */
@@ -39,6 +43,19 @@ public final class NodeRegistry {
 
         EniLoad plus(EniUsage usage) {
             return new EniLoad(flows + usage.flows(), natPorts + usage.natPorts());
+        }
+    }
+
+    /**
+     * One NAT gateway's metrics on the live nodes, by CloudWatch name: summed over them (what the
+     * gateway did, as CloudWatch would count it), and as each node (by name) reported them.
+     */
+    public record NatGatewayMetrics(Map<String, Long> total, Map<String, Map<String, Long>> byNode) {
+        public static final NatGatewayMetrics NONE = new NatGatewayMetrics(Map.of(), Map.of());
+
+        public NatGatewayMetrics {
+            total = Collections.unmodifiableMap(new LinkedHashMap<>(total));
+            byNode = Collections.unmodifiableMap(new LinkedHashMap<>(byNode));
         }
     }
 
@@ -78,14 +95,15 @@ public final class NodeRegistry {
      * reporting less than the node already acknowledged (it was written before an acknowledgement
      * that overtook it) does not lower it; a new incarnation (a restarted node) reports what it runs.
      */
-    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis) {
+    public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                          List<NatGatewayUsage> natGateways) {
         NodeStatus previous;
         NodeStatus now;
         synchronized (this) {
             previous = nodes.get(name);
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
-            now = new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation);
+            now = new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation, List.copyOf(natGateways));
             nodes.put(name, now);
         }
         if (previous == null || !previous.underlayIp().equals(underlayIp)) {
@@ -138,7 +156,7 @@ public final class NodeRegistry {
             raised = previous != null && version > previous.appliedVersion();
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
-                        previous.incarnation()));
+                        previous.incarnation(), previous.natGateways()));
             }
         }
         if (raised) {
@@ -207,6 +225,25 @@ public final class NodeRegistry {
                 out.put(usage.id(), out.getOrDefault(usage.id(), EniLoad.NONE).plus(usage));
             }
         }
+        return out;
+    }
+
+    /**
+     * Each NAT gateway's metrics, by id, from the live nodes' last reports: a dead node's figures
+     * are left out with it (they are counts since that node started, and it carries no traffic now).
+     */
+    public Map<String, NatGatewayMetrics> metricsByNatGateway() {
+        Map<String, Map<String, Long>> totals = new HashMap<>();
+        Map<String, Map<String, Map<String, Long>>> byNode = new HashMap<>();
+        for (NodeStatus n : live()) {
+            for (NatGatewayUsage usage : n.natGateways()) {
+                Map<String, Long> total = totals.computeIfAbsent(usage.id(), id -> new LinkedHashMap<>());
+                usage.metrics().forEach((metric, value) -> total.merge(metric, value, Long::sum));
+                byNode.computeIfAbsent(usage.id(), id -> new LinkedHashMap<>()).put(n.name(), usage.metrics());
+            }
+        }
+        Map<String, NatGatewayMetrics> out = new HashMap<>();
+        totals.forEach((id, total) -> out.put(id, new NatGatewayMetrics(total, byNode.get(id))));
         return out;
     }
 }

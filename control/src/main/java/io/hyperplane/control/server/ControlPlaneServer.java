@@ -13,6 +13,7 @@ import io.hyperplane.sigv4.Verification;
 import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.ec2.NatGatewayLifecycle;
+import io.hyperplane.control.ec2.NatGatewayView;
 import io.hyperplane.control.fleet.FleetStreams;
 import io.hyperplane.control.fleet.NodeEndpoints;
 import io.hyperplane.control.fleet.NodeRegistry;
@@ -160,6 +161,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final NodeRegistry nodes;
     private final FunctionReconciler reconciler;
     private final NatGatewayLifecycle natGateways;
+    private final NatGatewayView natGatewayView;
     private final LambdaApi lambda;
     private final NodeEndpoints nodeEndpoints;
     private final FleetStreams fleetStreams;
@@ -207,6 +209,7 @@ public final class ControlPlaneServer implements AutoCloseable {
             started.add(natGateways);
             nodeConfig.subscribe(version -> natGateways.wake(), nodeConfig.current().version());
             nodes.whenProgressed(natGateways::wake);
+            natGatewayView = new NatGatewayView(db, nodes);
             Runnable changed = () -> {
                 fabricSync.changed();
                 nodeConfig.changed();
@@ -236,6 +239,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                 lambda.addRoutes(config.routes, this::lambda);
                 config.routes.get("/hyperplane/v1/enis", ctx -> accountView(ctx, nodeEndpoints::enisJson));
                 config.routes.get("/hyperplane/v1/events", ctx -> accountView(ctx, invocations::eventCountsJson));
+                config.routes.get("/hyperplane/v1/nat-gateways", ctx -> accountView(ctx, natGatewayView::json));
                 nodeEndpoints.addRoutes(config.routes);
                 fleetStreams.addRoutes(config.routes);
                 config.routes.get(Readiness.PATH, this::health);
@@ -442,8 +446,9 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     /**
      * A view of the caller's account for the CLI, signed as a Lambda call: {@code hyperplane enis}
-     * (its Hyperplane ENIs, who uses them and their load on the nodes) and {@code hyperplane events}
-     * (its asynchronous invocations per function, as the store counts them).
+     * (its Hyperplane ENIs, who uses them and their load on the nodes), {@code hyperplane events}
+     * (its asynchronous invocations per function, as the store counts them) and
+     * {@code hyperplane nat-gateways} (its NAT gateways with their metrics on the nodes).
      */
     private void accountView(Context ctx, Function<String, String> view) {
         Verification verification = verify(ctx, ctx.bodyAsBytes());
