@@ -1,5 +1,6 @@
 package io.hyperplane.cli;
 
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabException;
 import io.hyperplane.lab.LabStatus;
@@ -130,6 +131,12 @@ public final class LabCommand implements Callable<Integer> {
                 LabStatus.ResourceStatus from = status.resources().get(1);
                 text.append("  ip netns exec ").append(from.namespace()).append(' ').append(ping).append(' ')
                         .append(status.resources().getFirst().ip()).append("      # across the VPC router, no node involved\n");
+            }
+            if (status.internet() != null) {
+                status.executionEnvironments().stream().filter(ee -> ee.eni().equals(Internet.SERVICE_EGRESS_ENI_ID)).findFirst()
+                        .ifPresent(ee -> text.append("  ip netns exec ").append(ee.namespace()).append(" curl -s http://")
+                                .append(status.internet().host()).append("/whoami      # EE -> node -> service egress ")
+                                .append(status.internet().serviceEgress()).append(" -> the simulated internet\n"));
             }
             String stateOption = lab.stateDir().equals(Lab.defaultStateDir(status.prefix())) ? "" : " --state-dir " + lab.stateDir();
             String prefixOption = status.prefix().equals(LabSpec.DEFAULT_PREFIX) ? "" : " --prefix " + status.prefix();

@@ -32,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -39,7 +40,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * The data plane for real (issue 2, §6): the default lab's namespaces, kernel VXLAN devices in
  * the worker host and the VPC router, our forwarder node in its own namespace, real services,
- * real TCP, UDP and ICMP. Needs root; everything it creates carries the "hp-e2e-" prefix and is
+ * real TCP, UDP and ICMP; and the simulated internet, reached by the EE bound to the service egress.
+ * Needs root; everything it creates carries the "hp-e2e-" prefix and is
  * removed by exact name afterwards, also when a test fails.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,6 +51,8 @@ class DataPlaneEndToEndTest {
     private static final String ENI = "10.0.1.4";
     private static final String RES1 = "10.0.1.10";
     private static final String RES2 = "10.0.2.10";
+    private static final String INTERNET_HOST = "203.0.113.10";
+    private static final String SERVICE_EGRESS = "192.0.2.10";
     private static final Duration PROBE = Duration.ofSeconds(20);
 
     private Path stateRoot;
@@ -149,6 +153,36 @@ class DataPlaneEndToEndTest {
             ExecResult ping = exec("ee2", "ping", "-n", "-c", "2", "-W", "3", target);
             assertThat(ping.exitCode()).as(ping.stdout() + ping.stderr()).isZero();
         }
+    }
+
+    @Test
+    void shouldTakeAnEeBoundToTheServiceEgressToTheInternetAsTheEgressAddress() {
+        JsonNode whoami = probe("ee4", "http", INTERNET_HOST + ":80", "/whoami", "--timeout-ms", "5000");
+        JsonNode echo = probe("ee4", "tcp", INTERNET_HOST + ":7", "--send", "out", "--timeout-ms", "5000");
+        JsonNode udp = probe("ee4", "udp", INTERNET_HOST + ":53", "--send", "query", "--timeout-ms", "5000");
+
+        assertThat(whoami.path("body").asText()).as("the internet sees the service egress, never an EE: " + whoami)
+                .matches(Pattern.quote(SERVICE_EGRESS) + ":\\d+\n");
+        assertThat(echo.path("reply").asText()).as(echo.toString()).isEqualTo("out");
+        assertThat(udp.path("reply").asText()).as(udp.toString()).isEqualTo("query");
+    }
+
+    @Test
+    void shouldKeepTheServiceEgressOutOfTheVpc() throws IOException {
+        long refused = counter(Counter.DROP_RESERVED_DESTINATION);
+
+        JsonNode vpc = probe("ee4", "http", RES1 + ":80", "/whoami", "--timeout-ms", "1500");
+
+        assertThat(vpc.path("ok").asBoolean()).as(vpc.toString()).isFalse();
+        assertThat(counter(Counter.DROP_RESERVED_DESTINATION)).isGreaterThan(refused);
+    }
+
+    @Test
+    void shouldKeepAVpcEeWithoutAWayOutOffTheInternet() {
+        // eni-1's group allows only the VPC, and its route table has no gateway: nothing gets out.
+        JsonNode out = probe("ee1", "http", INTERNET_HOST + ":80", "/whoami", "--timeout-ms", "1500");
+
+        assertThat(out.path("ok").asBoolean()).as(out.toString()).isFalse();
     }
 
     @Test

@@ -115,7 +115,7 @@ public final class Lab {
         }
         try {
             Files.writeString(stateDir.resolve(SPEC_FILE), LabSpecYaml.write(spec), StandardCharsets.UTF_8);
-            new Topology(spec, journal, progress).build();
+            new Topology(spec, stateDir, journal, progress).build();
             writeSnapshots(spec);
             startServices(spec);
             if (launcher != null) {

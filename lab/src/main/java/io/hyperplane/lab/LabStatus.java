@@ -3,6 +3,10 @@ package io.hyperplane.lab;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.config.fabric.ServiceEgressNetwork;
+import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.lab.spec.LabSpec;
 
 import java.nio.file.Path;
@@ -20,11 +24,12 @@ import java.util.stream.Collectors;
  *
  * @param namespaces        the lab's namespaces that exist, in creation order
  * @param missingNamespaces namespaces the lab made (journal) or should have (spec) that are gone
+ * @param internet          the simulated internet, or null when the lab has none
  */
-@JsonPropertyOrder({"namespaces", "enis", "executionEnvironments", "resources", "nodes", "prefix", "stateDir", "missingNamespaces"})
+@JsonPropertyOrder({"namespaces", "enis", "executionEnvironments", "resources", "nodes", "prefix", "stateDir", "missingNamespaces", "internet"})
 public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeStatus> executionEnvironments,
                         List<ResourceStatus> resources, List<NodeStatus> nodes, String prefix, String stateDir,
-                        List<String> missingNamespaces) {
+                        List<String> missingNamespaces, InternetStatus internet) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public LabStatus {
@@ -57,6 +62,20 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
     public record NodeStatus(String namespace, String underlayIp, String counters, String log, String name, String config, boolean running) {
     }
 
+    /**
+     * The simulated internet (config.fabric.Internet).
+     *
+     * @param namespace      the internet router's
+     * @param underlayIp     the internet router's VTEP: the far end of the service egress subnet's tunnel
+     * @param hostsNamespace where the internet's hosts live
+     * @param host           the first internet host: GET /whoami on 80, TCP echo on 7, UDP echo on 53
+     * @param serviceEgress  the public address environments bound to the service egress ENI leave by
+     */
+    @JsonPropertyOrder({"namespace", "underlayIp", "hostsNamespace", "host", "serviceEgress", "serviceEgressSubnet", "serviceEgressVni", "log"})
+    public record InternetStatus(String namespace, String underlayIp, String hostsNamespace, String host, String serviceEgress,
+                                 String serviceEgressSubnet, int serviceEgressVni, String log) {
+    }
+
     /** Builds the status from the lab's spec, state directory and what exists now. */
     static LabStatus of(LabSpec spec, Path stateDir, Collection<String> journaled, Set<String> existing,
                         Predicate<String> hasProcesses) {
@@ -74,6 +93,14 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
                         resource.name(), resource.subnet(), stateDir.resolve(resource.name() + ".log").toString()));
             }
         }
+        InternetStatus internet = null;
+        if (spec.internet()) {
+            NodeSnapshot.Eni egress = ServiceEgressNetwork.ENI;
+            enis.add(new EniStatus(egress.id(), egress.ip(), egress.subnetId(), egress.mac(), Internet.SERVICE_EGRESS_VPC_ID, egress.securityGroupIds()));
+            internet = new InternetStatus(spec.internetNamespace(), Internet.ROUTER_VTEP, spec.internetHostsNamespace(), Internet.HOST,
+                    Internet.SERVICE_EGRESS_ADDRESS, Internet.SERVICE_EGRESS_SUBNET.toString(), Internet.SERVICE_EGRESS_VNI,
+                    stateDir.resolve(LabFabric.INTERNET_HOST_LOG).toString());
+        }
         List<EeStatus> ees = new ArrayList<>();
         for (LabSpec.Host host : spec.hosts()) {
             host.executionEnvironments().forEach(ee -> ees.add(new EeStatus(ee.name(), spec.namespace(ee.name()), ee.ip(), ee.vni(),
@@ -85,7 +112,7 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
                     stateDir.resolve(node.name() + ".log").toString(), node.name(),
                     stateDir.resolve(node.name() + ".json").toString(), existing.contains(ns) && hasProcesses.test(ns));
         }).toList();
-        return new LabStatus(present, enis, ees, resources, nodes, spec.prefix(), stateDir.toString(), missing);
+        return new LabStatus(present, enis, ees, resources, nodes, spec.prefix(), stateDir.toString(), missing, internet);
     }
 
     /** One line of JSON. */
@@ -124,6 +151,12 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
         resources.forEach(r -> rows.add(List.of(r.name(), r.namespace(), r.ip(), r.subnet(), r.services().stream()
                 .map(s -> s.proto() + "/" + s.port() + " " + s.kind()).collect(Collectors.joining(", ")))));
         table(out, rows);
+        if (internet != null) {
+            out.append("internet: router ").append(internet.namespace()).append(" (underlay ").append(internet.underlayIp())
+                    .append("), hosts ").append(internet.hostsNamespace()).append(": ").append(internet.host())
+                    .append(" (http 80 /whoami, tcp echo 7, udp echo 53); service egress ").append(internet.serviceEgress())
+                    .append(" on ").append(internet.serviceEgressSubnet()).append(" vni ").append(internet.serviceEgressVni()).append("\n");
+        }
         return out.toString().stripTrailing();
     }
 

@@ -1,5 +1,8 @@
 package io.hyperplane.lab;
 
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.lab.fabric.LabFabric;
+import io.hyperplane.lab.fabric.UnderlayPort;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.Tool;
 import io.hyperplane.linux.exec.Tools;
@@ -10,6 +13,7 @@ import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.lab.service.ServiceHost;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,24 +28,27 @@ import java.util.function.Consumer;
  *                                             │        │        │   veth pairs
  *  hp-node1 hp-ul0 198.18.0.1   hp-host1 hp-ul0 .11   hp-vpc1 hp-ul0 .21
  *                                 hp-vx5001 ─moved─▶ hp-ee1     hp-br1 ⊃ hp-vx1001, hp-r1 ── hp-res1 hp-eth0
+ *  hp-internet hp-ul0 198.18.255.254 (with internet: true; the fabric's internet router, LabFabric.buildInternet)
  * </pre>
  */
 final class Topology {
     private final LabSpec spec;
+    private final Path stateDir;
     private final Journal journal;
     private final Consumer<String> progress;
     private final String prefix;
     private final String underlay;
 
-    Topology(LabSpec spec, Journal journal, Consumer<String> progress) {
+    Topology(LabSpec spec, Path stateDir, Journal journal, Consumer<String> progress) {
         this.spec = spec;
+        this.stateDir = stateDir;
         this.journal = journal;
         this.progress = progress;
         this.prefix = spec.prefix();
         this.underlay = spec.underlayNamespace();
     }
 
-    void build() throws IOException {
+    void build() throws IOException, InterruptedException {
         buildUnderlay();
         int member = 0;
         for (LabSpec.Node node : spec.nodes()) {
@@ -63,6 +70,24 @@ final class Topology {
                 buildResource(vpc, resource, bridges.get(resource.subnet()), ++resourceIndex);
             }
         }
+        if (spec.internet()) {
+            buildInternet(++member);
+        }
+    }
+
+    /**
+     * The simulated internet, built by the fabric's own code (LabFabric) on this lab's underlay:
+     * the internet router at {@link Internet#ROUTER_VTEP} with the service egress subnet's tunnel
+     * to the nodes, and the internet's hosts behind it.
+     */
+    private void buildInternet(int member) throws IOException, InterruptedException {
+        UnderlayPort port = new UnderlayPort(underlay, DeviceNames.underlayBridge(prefix), DeviceNames.underlayPeer(prefix, member),
+                spec.underlay().mtu(), spec.underlay().prefixLength());
+        List<String> nodes = spec.nodes().stream().map(LabSpec.Node::underlayIp).toList();
+        LabFabric.buildInternet(stateDir, prefix, journal, port, nodes, progress);
+        progress.accept("lab: internet router " + spec.internetNamespace() + " underlay " + Internet.ROUTER_VTEP + ", service egress "
+                + Internet.SERVICE_EGRESS_SUBNET + " vni " + Internet.SERVICE_EGRESS_VNI + "; internet host " + Internet.HOST + " in "
+                + spec.internetHostsNamespace() + " ... ok");
     }
 
     private void buildUnderlay() throws IOException {

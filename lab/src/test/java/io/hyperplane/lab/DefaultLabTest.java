@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
+import io.hyperplane.lab.fabric.DnsClient;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.exec.Tool;
 import io.hyperplane.linux.exec.Tools;
@@ -30,7 +31,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
-/** The default lab, under a test prefix, built once for every test here (without a node). */
+/**
+ * The default lab, under a test prefix, built once for every test here (without a node, so
+ * nothing crosses a tunnel: DataPlaneEndToEndTest in e2e runs the node, and the service egress's
+ * way to the internet).
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(60)
 class DefaultLabTest {
@@ -70,7 +75,7 @@ class DefaultLabTest {
         List<String> journalled = Journal.read(lab.stateDir(), warning -> { }).namespaces();
 
         assertThat(journalled).containsExactly("hp-t-underlay", "hp-t-node1", "hp-t-host1", "hp-t-ee1", "hp-t-ee2", "hp-t-ee3",
-                "hp-t-vpc1", "hp-t-res1", "hp-t-res2");
+                "hp-t-ee4", "hp-t-vpc1", "hp-t-res1", "hp-t-res2", "hp-t-internet", "hp-t-inet-host");
         assertThat(TestLabs.labNamespacesOnMachine(PREFIX)).containsExactlyInAnyOrderElementsOf(journalled);
     }
 
@@ -79,6 +84,7 @@ class DefaultLabTest {
         assertThat(progress).anyMatch(line -> line.startsWith("lab: underlay hp-t-underlay bridge hp-t-ul") && line.endsWith("ok"));
         assertThat(progress).anyMatch(line -> line.startsWith("lab: ee ee3 hp-t-ee3 100.64.0.13 vni 5003"));
         assertThat(progress).anyMatch(line -> line.startsWith("lab: services on res1, res2") && line.endsWith("ready"));
+        assertThat(progress).anyMatch(line -> line.startsWith("lab: internet router hp-t-internet underlay 198.18.255.254") && line.endsWith("ok"));
     }
 
     @Test
@@ -90,13 +96,14 @@ class DefaultLabTest {
         assertThat(keys.subList(0, 5)).containsExactly("namespaces", "enis", "executionEnvironments", "resources", "nodes");
         assertThat(status.get("namespaces")).extracting(JsonNode::asText).containsExactlyElementsOf(spec.namespaces());
         assertThat(status.get("enis")).extracting(e -> e.get("id").asText(), e -> e.get("ip").asText(), e -> e.get("subnet").asText())
-                .containsExactly(tuple("eni-1", "10.0.1.4", "subnet-1"));
+                .containsExactly(tuple("eni-1", "10.0.1.4", "subnet-1"), tuple("eni-hyperplane-egress", "192.0.2.10", "subnet-hyperplane-egress"));
         assertThat(status.get("executionEnvironments"))
                 .extracting(e -> e.get("id").asText(), e -> e.get("namespace").asText(), e -> e.get("ip").asText(),
                         e -> e.get("vni").asInt(), e -> e.get("eni").asText())
                 .containsExactly(tuple("ee1", "hp-t-ee1", "100.64.0.11", 5001, "eni-1"),
                         tuple("ee2", "hp-t-ee2", "100.64.0.12", 5002, "eni-1"),
-                        tuple("ee3", "hp-t-ee3", "100.64.0.13", 5003, "eni-1"));
+                        tuple("ee3", "hp-t-ee3", "100.64.0.13", 5003, "eni-1"),
+                        tuple("ee4", "hp-t-ee4", "100.64.0.14", 5004, "eni-hyperplane-egress"));
         assertThat(status.get("resources")).extracting(r -> r.get("namespace").asText(), r -> r.get("ip").asText())
                 .containsExactly(tuple("hp-t-res1", "10.0.1.10"), tuple("hp-t-res2", "10.0.2.10"));
         assertThat(status.get("resources").get(0).get("services"))
@@ -109,16 +116,23 @@ class DefaultLabTest {
         assertThat(node.get("log").asText()).isEqualTo(lab.stateDir().resolve("node1.log").toString());
         assertThat(node.get("running").asBoolean()).isFalse();
         assertThat(status.get("missingNamespaces")).isEmpty();
-        assertThat(lab.status().toTable()).contains("eni-1", "hp-t-ee1", "tcp/5432 echo");
+        JsonNode internet = status.get("internet");
+        assertThat(internet.get("namespace").asText()).isEqualTo("hp-t-internet");
+        assertThat(internet.get("hostsNamespace").asText()).isEqualTo("hp-t-inet-host");
+        assertThat(internet.get("host").asText()).isEqualTo("203.0.113.10");
+        assertThat(internet.get("serviceEgress").asText()).isEqualTo("192.0.2.10");
+        assertThat(lab.status().toTable()).contains("eni-1", "hp-t-ee1", "tcp/5432 echo", "internet: router hp-t-internet");
     }
 
     @Test
     void shouldWriteTheNodeSnapshot() throws IOException {
         NodeSnapshot snapshot = SnapshotJson.read(lab.stateDir().resolve("node1.json"));
 
-        assertThat(snapshot.enis()).extracting(NodeSnapshot.Eni::id, NodeSnapshot.Eni::ip).containsExactly(tuple("eni-1", "10.0.1.4"));
-        assertThat(snapshot.executionEnvironments()).hasSize(3);
-        assertThat(snapshot.subnets()).extracting(NodeSnapshot.Subnet::vtep).containsOnly("198.18.0.21");
+        assertThat(snapshot.enis()).extracting(NodeSnapshot.Eni::id, NodeSnapshot.Eni::ip)
+                .containsExactly(tuple("eni-hyperplane-egress", "192.0.2.10"), tuple("eni-1", "10.0.1.4"));
+        assertThat(snapshot.executionEnvironments()).hasSize(4);
+        assertThat(snapshot.subnets()).extracting(NodeSnapshot.Subnet::vni, NodeSnapshot.Subnet::vtep)
+                .containsExactly(tuple(1000, "198.18.255.254"), tuple(1001, "198.18.0.21"), tuple(1002, "198.18.0.21"));
     }
 
     @Test
@@ -135,6 +149,37 @@ class DefaultLabTest {
         assertThat(http.get("status").asInt()).as(http.toString()).isEqualTo(200);
         assertThat(http.get("body").asText()).matches("10\\.0\\.2\\.10:\\d+\n");
         assertThat(back.get("body").asText()).as(back.toString()).matches("10\\.0\\.1\\.10:\\d+\n");
+    }
+
+    @Test
+    void shouldServeTheInternetHostBehindTheInternetRouter() {
+        JsonNode http = lab.probe("hp-t-internet", "http", "203.0.113.10:80", "/whoami", "--timeout-ms", "3000");
+        JsonNode tcp7 = lab.probe("hp-t-internet", "tcp", "203.0.113.10:7", "--send", "seven", "--timeout-ms", "3000");
+        JsonNode udp = lab.probe("hp-t-internet", "udp", "203.0.113.10:53", "--send", "query", "--timeout-ms", "3000");
+
+        assertThat(http.get("body").asText()).as(http.toString()).matches("203\\.0\\.113\\.1:\\d+\n");
+        assertThat(tcp7.get("reply").asText()).as(tcp7.toString()).isEqualTo("seven");
+        assertThat(udp.get("reply").asText()).as(udp.toString()).isEqualTo("query");
+    }
+
+    @Test
+    void shouldAnswerTheInternetsNamesAtBothDnsServers() throws IOException {
+        DnsClient.Reply authority = DnsClient.ask("hp-t-internet", "203.0.113.53", "whoami.internet.test", SHORT);
+        DnsClient.Reply resolver = DnsClient.ask("hp-t-internet", "192.0.2.2", "whoami.internet.test", SHORT);
+
+        assertThat(authority.address()).as(authority.toString()).isEqualTo("203.0.113.10");
+        assertThat(resolver.address()).as(resolver.toString()).isEqualTo("203.0.113.10");
+    }
+
+    @Test
+    void shouldTunnelTheServiceEgressSubnetFromTheInternetRouterToTheNode() {
+        ExecResult vxlan = lab.exec("hp-t-internet", SHORT, "ip", "-d", "link", "show", "hp-vx1000");
+        ExecResult flood = lab.exec("hp-t-internet", SHORT, "bridge", "fdb", "show", "dev", "hp-vx1000");
+        ExecResult router = lab.exec("hp-t-internet", SHORT, "ip", "-4", "-o", "address", "show", "dev", "hp-b1000");
+
+        assertThat(vxlan.stdout()).contains("vxlan id 1000", "local 198.18.255.254", "dstport 4789", "nolearning");
+        assertThat(flood.stdout()).contains("00:00:00:00:00:00 dst 198.18.0.1");
+        assertThat(router.stdout()).contains("192.0.2.1/24", "192.0.2.2/32");
     }
 
     @Test
@@ -196,7 +241,7 @@ class DefaultLabTest {
         ExecResult bridge = lab.exec("hp-t-underlay", SHORT, "ip", "-o", "link", "show", "master", "hp-t-ul");
 
         assertThat(bridge.stdout().lines().map(line -> line.split(": ")[1].split("@")[0]))
-                .containsExactly("hp-t-p1", "hp-t-p2", "hp-t-p3");
+                .containsExactly("hp-t-p1", "hp-t-p2", "hp-t-p3", "hp-t-p4");
         assertThat(bridge.stdout().lines()).allMatch(line -> line.contains("mtu 1600"));
     }
 

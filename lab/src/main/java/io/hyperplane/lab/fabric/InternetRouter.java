@@ -46,8 +46,10 @@ final class InternetRouter {
     private static final String HOSTS_LINK = "hp-hosts";
     private static final String HOST_ETH = "hp-eth0";
     private static final List<String> SERVICE_JVM_OPTIONS = List.of("-Xmx64m", "-XX:+UseSerialGC");
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
     static final String HOST_LOG = "internet-host.log";
+    /** The underlay bridge's end of the router's veth, in a fabric's underlay. */
+    static final String FABRIC_UNDERLAY_PEER = "hp-uinternet";
 
     private final LabFabric fabric;
     private final Path stateDir;
@@ -77,7 +79,7 @@ final class InternetRouter {
     }
 
     /** The router, its underlay link and egress subnet, its outside; and the hosts' services when simulated. */
-    void converge(Journal journal, Set<String> existing, String underlay, List<String> forwarderNodes) throws IOException, InterruptedException {
+    void converge(Journal journal, Set<String> existing, UnderlayPort underlay, List<String> forwarderNodes) throws IOException, InterruptedException {
         String ns = namespace(prefix);
         boolean created = !existing.contains(ns);
         if (created) {
@@ -88,11 +90,10 @@ final class InternetRouter {
             LabFabric.shell(ns, "echo 1 > /proc/sys/net/ipv4/ip_forward");
         }
         if (!LabFabric.hasLink(ns, LabFabric.UNDERLAY_PORT)) {
-            String peer = "hp-uinternet";
-            if (LabFabric.hasLink(underlay, peer)) {
-                LabFabric.ip(underlay, "link", "del", peer);
+            if (LabFabric.hasLink(underlay.namespace(), underlay.peer())) {
+                LabFabric.ip(underlay.namespace(), "link", "del", underlay.peer()); // left by a crash between the two ends' set-up
             }
-            LabFabric.joinUnderlay(ns, underlay, peer, Internet.ROUTER_VTEP);
+            LabFabric.joinUnderlay(ns, underlay, Internet.ROUTER_VTEP);
         }
         String bridge = "hp-b" + Internet.SERVICE_EGRESS_VNI;
         if (!LabFabric.hasLink(ns, bridge)) {

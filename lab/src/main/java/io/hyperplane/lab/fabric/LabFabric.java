@@ -5,6 +5,7 @@ import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.lab.dns.Answers;
 import io.hyperplane.lab.dns.DnsServer;
+import io.hyperplane.lab.dns.InternetDnsMain;
 import io.hyperplane.lab.dns.Zones;
 import io.hyperplane.linux.cgroup.EnvironmentCgroup;
 import io.hyperplane.linux.exec.Commands;
@@ -66,8 +67,8 @@ public final class LabFabric implements Fabric {
     private static final String ETH = "hp-eth0";
     private static final String UNDERLAY_BRIDGE = "hp-ul";
     static final String UNDERLAY_PORT = "hp-ul0";
-    private static final String UNDERLAY_PREFIX = "/15"; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
-    private static final String UNDERLAY_MTU = "1600"; // a 1500-byte inner frame plus VXLAN's 50 bytes
+    private static final int UNDERLAY_PREFIX = 15; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
+    private static final int UNDERLAY_MTU = 1600; // a 1500-byte inner frame plus VXLAN's 50 bytes
     private static final String FLOOD = "00:00:00:00:00:00";
     /** An instance's /tmp and /dev/shm: tmpfs, bounded so that one instance cannot take the machine's memory through them. */
     private static final long INSTANCE_TMP_BYTES = 1024L * 1024 * 1024;
@@ -77,6 +78,11 @@ public final class LabFabric implements Fabric {
     private static final long INSTANCE_MEMORY_BYTES = 4L * 1024 * 1024 * 1024;
     /** An instance's processes and threads: room for a database with a few hundred connections. */
     private static final int INSTANCE_MAX_PROCESSES = 4096;
+    /** The internet host's log, in the state directory. */
+    public static final String INTERNET_HOST_LOG = InternetRouter.HOST_LOG;
+    /** The log of a lab's internet DNS servers ({@link #buildInternet}), in the state directory. */
+    public static final String INTERNET_DNS_LOG = "internet-dns.log";
+    private static final List<String> DNS_JVM_OPTIONS = List.of("-Xmx64m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"); // setns(2), NetworkNamespace
 
     private final Path stateDir;
     private final String prefix;
@@ -118,6 +124,28 @@ public final class LabFabric implements Fabric {
         return InternetRouter.hostsNamespace(prefix);
     }
 
+    /**
+     * Builds the internet router and the simulated internet's hosts for a lab that is no fabric's
+     * ({@code hyperplane lab up}): on the lab's underlay through {@code underlay}, the service
+     * egress subnet's tunnel flooding to {@code forwarderNodes}, each namespace journalled in
+     * {@code journal} before it is made. The code a fabric converges its internet with, run once.
+     * The DNS servers, which a fabric keeps in its own JVM, run in a process of their own
+     * ({@link InternetDnsMain}, logging to {@link #INTERNET_DNS_LOG}): {@code lab up}'s JVM exits.
+     *
+     * @return the namespaces it made, in creation order
+     */
+    public static List<String> buildInternet(Path stateDir, String prefix, Journal journal, UnderlayPort underlay,
+                                             List<String> forwarderNodes, Consumer<String> log) throws IOException, InterruptedException {
+        InternetRouter internet = new LabFabric(stateDir, prefix, Outside.SIMULATED, log).internet;
+        internet.converge(journal, Namespaces.list(), underlay, forwarderNodes);
+        String hosts = internetHostsNamespace(prefix);
+        List<String> command = new ArrayList<>(Jvm.command(DNS_JVM_OPTIONS, InternetDnsMain.class.getName()));
+        command.addAll(List.of(internetNamespace(prefix), hosts));
+        DetachedProcess.start("internet dns in " + hosts, Namespaces.execIn(hosts, command), stateDir.resolve(INTERNET_DNS_LOG))
+                .awaitReady("ready", InternetRouter.READY_TIMEOUT);
+        return internet.namespaces();
+    }
+
     /** Stops the DNS servers in this fabric's namespaces (the namespaces stay: {@code lab down} removes them). */
     @Override
     public synchronized void close() {
@@ -146,7 +174,7 @@ public final class LabFabric implements Fabric {
         try {
             if (!Namespaces.list().contains(underlay)) {
                 namespace(Journal.openOrCreate(stateDir, prefix), underlay);
-                ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", UNDERLAY_MTU, "type", "bridge");
+                ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", Integer.toString(UNDERLAY_MTU), "type", "bridge");
                 ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
             }
         } catch (IOException e) {
@@ -175,7 +203,7 @@ public final class LabFabric implements Fabric {
                 wanted.add(underlay);
                 if (!existing.contains(underlay)) {
                     namespace(journal, underlay);
-                    ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", UNDERLAY_MTU, "type", "bridge");
+                    ip(underlay, "link", "add", UNDERLAY_BRIDGE, "mtu", Integer.toString(UNDERLAY_MTU), "type", "bridge");
                     ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
                 }
             }
@@ -184,7 +212,7 @@ public final class LabFabric implements Fabric {
             if (internet != null && wanted.contains(underlay)) {
                 wanted.addAll(internet.namespaces());
                 try {
-                    internet.converge(journal, existing, underlay, desired.forwarderNodes());
+                    internet.converge(journal, existing, underlayPort(underlay, InternetRouter.FABRIC_UNDERLAY_PEER), desired.forwarderNodes());
                     dns(internetNamespace(prefix), Internet.SERVICE_RESOLVER, Zones.serviceResolver(), dnsWanted);
                     if (outside instanceof Outside.Simulated) {
                         dns(internetHostsNamespace(prefix), Internet.DNS, Zones.internetAuthority(), dnsWanted);
@@ -425,12 +453,23 @@ public final class LabFabric implements Fabric {
 
     /** A veth from {@code ns} ({@link #UNDERLAY_PORT} at {@code vtep}) to the underlay bridge ({@code peer}); a kernel VTEP's lower device. */
     static void joinUnderlay(String ns, String underlay, String peer, String vtep) {
-        ip(ns, "link", "add", UNDERLAY_PORT, "mtu", UNDERLAY_MTU, "type", "veth", "peer", "name", peer,
-                "netns", underlay, "mtu", UNDERLAY_MTU);
-        ip(underlay, "link", "set", peer, "master", UNDERLAY_BRIDGE, "up");
+        joinUnderlay(ns, underlayPort(underlay, peer), vtep);
+    }
+
+    /** As {@link #joinUnderlay(String, String, String, String)}, on any underlay: this fabric's or a lab's. */
+    static void joinUnderlay(String ns, UnderlayPort underlay, String vtep) {
+        String mtu = Integer.toString(underlay.mtu());
+        ip(ns, "link", "add", UNDERLAY_PORT, "mtu", mtu, "type", "veth", "peer", "name", underlay.peer(),
+                "netns", underlay.namespace(), "mtu", mtu);
+        ip(underlay.namespace(), "link", "set", underlay.peer(), "master", underlay.bridge(), "up");
         offloadsOff(ns, UNDERLAY_PORT);
-        ip(ns, "address", "add", vtep + UNDERLAY_PREFIX, "dev", UNDERLAY_PORT);
+        ip(ns, "address", "add", vtep + "/" + underlay.prefixLength(), "dev", UNDERLAY_PORT);
         ip(ns, "link", "set", UNDERLAY_PORT, "up");
+    }
+
+    /** This fabric's underlay, as a VTEP whose veth's bridge end is {@code peer} joins it. */
+    private static UnderlayPort underlayPort(String underlay, String peer) {
+        return new UnderlayPort(underlay, UNDERLAY_BRIDGE, peer, UNDERLAY_MTU, UNDERLAY_PREFIX);
     }
 
     public static String underlayNamespace(String prefix) {

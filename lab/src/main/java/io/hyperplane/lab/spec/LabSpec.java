@@ -3,6 +3,8 @@ package io.hyperplane.lab.spec;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.hyperplane.config.Protocols;
+import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.Ipv4Cidr;
 import io.hyperplane.packet.MacAddress;
@@ -19,7 +21,9 @@ import java.util.regex.Pattern;
 /**
  * What the lab builds, as one validated value: the underlay, the forwarder nodes, the worker hosts
  * with their execution environments, and the customer VPCs with subnets, policy, Hyperplane ENIs
- * and resource hosts. Loaded from YAML by {@link LabSpecYaml}; lab/README.md describes the shape.
+ * and resource hosts; and, with {@code internet: true}, the simulated internet and the service
+ * egress (config.fabric.Internet). Loaded from YAML by {@link LabSpecYaml}; lab/README.md
+ * describes the shape.
  * <p>
  * Names ({@code node1}, {@code ee1}, {@code res1}, ...) become namespace names behind the
  * {@link #prefix()}: {@code hp-node1}. Ids ({@code vpc-1}, {@code subnet-1}, {@code eni-1}) are
@@ -29,8 +33,9 @@ import java.util.regex.Pattern;
  *   host  --kernel VXLAN, VNI per EE-->  node  --VXLAN, VNI per subnet-->  VPC router bridges
  * </pre>
  */
-@JsonPropertyOrder({"prefix", "underlay", "eeNetwork", "nodes", "hosts", "vpcs"})
-public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, List<Node> nodes, List<Host> hosts, List<Vpc> vpcs) {
+@JsonPropertyOrder({"prefix", "underlay", "eeNetwork", "internet", "nodes", "hosts", "vpcs"})
+public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, boolean internet, List<Node> nodes, List<Host> hosts,
+                      List<Vpc> vpcs) {
     public static final String DEFAULT_PREFIX = "hp-";
     /** The namespace holding the underlay bridge is prefix + this; no other name may take it. */
     public static final String UNDERLAY_NAME = "underlay";
@@ -63,7 +68,7 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
         if (nodes.isEmpty()) {
             throw new IllegalArgumentException("nodes: at least one forwarder node is required");
         }
-        new CrossChecks(prefix, underlay, eeNetwork, nodes, hosts, vpcs).run();
+        new CrossChecks(prefix, underlay, eeNetwork, internet, nodes, hosts, vpcs).run();
     }
 
     /** Checks a prefix: it names namespaces, interfaces and the default state directory. */
@@ -77,7 +82,7 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
 
     /** The same lab under another prefix, so two labs can exist side by side. */
     public LabSpec withPrefix(String newPrefix) {
-        return new LabSpec(newPrefix, underlay, eeNetwork, nodes, hosts, vpcs);
+        return new LabSpec(newPrefix, underlay, eeNetwork, internet, nodes, hosts, vpcs);
     }
 
     /** The namespace name for a lab name: {@code node1} becomes {@code hp-node1}. */
@@ -102,7 +107,21 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
             names.add(namespace(vpc.router().name()));
             vpc.resources().forEach(resource -> names.add(namespace(resource.name())));
         }
+        if (internet) {
+            names.add(internetNamespace());
+            names.add(internetHostsNamespace());
+        }
         return names;
+    }
+
+    /** The internet router's namespace, when the lab has the internet. */
+    public String internetNamespace() {
+        return LabFabric.internetNamespace(prefix);
+    }
+
+    /** The simulated internet's hosts' namespace (203.0.113.10 and .53), when the lab has the internet. */
+    public String internetHostsNamespace() {
+        return LabFabric.internetHostsNamespace(prefix);
     }
 
     /** The node a host or VPC router tunnels to: the one it names, else the first. */
@@ -520,11 +539,15 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
     }
 
     /** Checks that span records: uniqueness, references, containment, interface-name lengths. */
-    private record CrossChecks(String prefix, Underlay underlay, EeNetwork eeNetwork, List<Node> nodes, List<Host> hosts, List<Vpc> vpcs) {
+    private record CrossChecks(String prefix, Underlay underlay, EeNetwork eeNetwork, boolean internet, List<Node> nodes, List<Host> hosts,
+                               List<Vpc> vpcs) {
         void run() {
             Set<String> names = new HashSet<>();
             Map<Integer, String> underlayIps = new HashMap<>();
             Map<Integer, String> vnis = new HashMap<>();
+            if (internet) {
+                checkInternet(names, underlayIps, vnis);
+            }
             Set<String> nodeNames = new HashSet<>();
             for (Node node : nodes) {
                 uniqueName(names, node.name(), "node");
@@ -564,7 +587,11 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
                         throw new IllegalArgumentException(what + ": ip " + ee.ip() + " is used by another execution environment");
                     }
                     uniqueVni(vnis, ee.vni(), what);
-                    if (!enis.containsKey(ee.eni())) {
+                    if (Internet.SERVICE_EGRESS_ENI_ID.equals(ee.eni())) {
+                        if (!internet) {
+                            throw new IllegalArgumentException(what + ": eni " + ee.eni() + " is the service egress, which needs internet: true");
+                        }
+                    } else if (!enis.containsKey(ee.eni())) {
                         throw new IllegalArgumentException(what + ": eni " + ee.eni() + " is not defined in any vpc");
                     }
                 }
@@ -575,6 +602,22 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
                     throw new IllegalArgumentException("prefix '" + prefix + "': interface " + device + " for " + vnis.get(vni)
                             + " would exceed Linux's " + MAX_INTERFACE_NAME + " characters; use a shorter prefix");
                 }
+            }
+        }
+
+        /**
+         * What the internet takes (config.fabric.Internet): the names of its two namespaces, the
+         * internet router's underlay address, the service egress subnet's VNI; and the IANA VXLAN
+         * port, the only one the internet router's tunnel and seal speak.
+         */
+        private void checkInternet(Set<String> names, Map<Integer, String> underlayIps, Map<Integer, String> vnis) {
+            names.add(LabFabric.internetNamespace(""));
+            names.add(LabFabric.internetHostsNamespace(""));
+            underlayAddress(underlayIps, Internet.ROUTER_VTEP, "the internet router");
+            uniqueVni(vnis, Internet.SERVICE_EGRESS_VNI, "the service egress subnet");
+            if (underlay.vxlanPort() != VxlanHeader.UDP_PORT) {
+                throw new IllegalArgumentException("underlay vxlanPort " + underlay.vxlanPort() + ": the internet's tunnel uses "
+                        + VxlanHeader.UDP_PORT + "; use it, or internet: false");
             }
         }
 
@@ -642,6 +685,9 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, Lis
             }
             Set<Integer> addresses = new HashSet<>();
             for (Eni eni : vpc.enis()) {
+                if (internet && eni.id().equals(Internet.SERVICE_EGRESS_ENI_ID)) {
+                    throw new IllegalArgumentException("eni " + eni.id() + ": id is the service egress's");
+                }
                 if (enis.put(eni.id(), eni) != null) {
                     throw new IllegalArgumentException("eni " + eni.id() + ": id is used twice");
                 }

@@ -2,6 +2,7 @@ package io.hyperplane.lab.spec;
 
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.Protocols;
+import io.hyperplane.config.fabric.ServiceEgressNetwork;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,7 +11,9 @@ import java.util.Map;
 
 /**
  * Turns a lab into the config snapshot its forwarder nodes read: what the control plane would
- * push. Every node gets the whole lab (every node serves every ENI, as in DESIGN.md §4).
+ * push. Every node gets the whole lab (every node serves every ENI, as in DESIGN.md §4), and, when
+ * the lab has the internet, the service egress ({@link ServiceEgressNetwork}) its environments
+ * bound to {@code eni-hyperplane-egress} leave by.
  */
 public final class SnapshotFactory {
     public static final long LAB_VERSION = 1;
@@ -26,6 +29,15 @@ public final class SnapshotFactory {
         List<NodeSnapshot.NetworkAcl> acls = new ArrayList<>();
         List<NodeSnapshot.RouteTable> tables = new ArrayList<>();
         List<NodeSnapshot.Eni> enis = new ArrayList<>();
+        if (spec.internet()) {
+            // First, as the control plane publishes it (control.nodes.ServiceEgress).
+            vpcs.add(ServiceEgressNetwork.VPC);
+            subnets.add(ServiceEgressNetwork.SUBNET);
+            groups.add(ServiceEgressNetwork.GROUP);
+            acls.add(ServiceEgressNetwork.ACL);
+            tables.add(ServiceEgressNetwork.ROUTES);
+            enis.add(ServiceEgressNetwork.ENI);
+        }
         for (LabSpec.Vpc vpc : spec.vpcs()) {
             vpcs.add(new NodeSnapshot.Vpc(vpc.id(), vpc.cidr()));
             for (LabSpec.Subnet subnet : vpc.subnets()) {

@@ -19,15 +19,15 @@ import java.nio.channels.Selector;
 import java.time.Duration;
 
 /** A one-question DNS client whose socket lives in a namespace of the test's choosing. */
-final class DnsClient {
+public final class DnsClient {
     /** What came back: the answer code and the first A record's address (null for none); {@code answered} false on a timeout. */
-    record Reply(boolean answered, int rcode, String address) {
+    public record Reply(boolean answered, int rcode, String address) {
     }
 
     private DnsClient() {
     }
 
-    static Reply ask(String namespace, String server, String name, Duration timeout) throws IOException {
+    public static Reply ask(String namespace, String server, String name, Duration timeout) throws IOException {
         try (DatagramChannel channel = NetworkNamespace.call(namespace, () -> DatagramChannel.open(StandardProtocolFamily.INET).bind(null));
              Selector selector = Selector.open()) {
             channel.setOption(StandardSocketOptions.SO_RCVBUF, 65536);

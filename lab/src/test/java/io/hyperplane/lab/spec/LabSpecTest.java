@@ -1,6 +1,7 @@
 package io.hyperplane.lab.spec;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fabric.ServiceEgressNetwork;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.lab.TestLabs;
 import org.junit.jupiter.api.Test;
@@ -31,14 +32,16 @@ class LabSpecTest {
 
         assertThat(spec.prefix()).isEqualTo("hp-");
         assertThat(spec.underlay()).isEqualTo(new LabSpec.Underlay("198.18.0.0/15", 1600, 4789));
-        assertThat(spec.namespaces()).containsExactly("hp-underlay", "hp-node1", "hp-host1", "hp-ee1", "hp-ee2", "hp-ee3",
-                "hp-vpc1", "hp-res1", "hp-res2");
+        assertThat(spec.namespaces()).containsExactly("hp-underlay", "hp-node1", "hp-host1", "hp-ee1", "hp-ee2", "hp-ee3", "hp-ee4",
+                "hp-vpc1", "hp-res1", "hp-res2", "hp-internet", "hp-inet-host");
+        assertThat(spec.internet()).isTrue();
         assertThat(spec.nodes()).containsExactly(new LabSpec.Node("node1", "198.18.0.1"));
         assertThat(spec.hosts().getFirst().executionEnvironments())
                 .extracting(LabSpec.Ee::name, LabSpec.Ee::ip, LabSpec.Ee::vni, LabSpec.Ee::mac, LabSpec.Ee::eni)
                 .containsExactly(tuple("ee1", "100.64.0.11", 5001, "02:ee:00:00:00:01", "eni-1"),
                         tuple("ee2", "100.64.0.12", 5002, "02:ee:00:00:00:02", "eni-1"),
-                        tuple("ee3", "100.64.0.13", 5003, "02:ee:00:00:00:03", "eni-1"));
+                        tuple("ee3", "100.64.0.13", 5003, "02:ee:00:00:00:03", "eni-1"),
+                        tuple("ee4", "100.64.0.14", 5004, "02:ee:00:00:00:04", "eni-hyperplane-egress"));
         LabSpec.Vpc vpc = spec.vpcs().getFirst();
         assertThat(vpc.router()).isEqualTo(new LabSpec.Router("vpc1", "198.18.0.21", "node1"));
         assertThat(vpc.subnets()).extracting(LabSpec.Subnet::id, LabSpec.Subnet::cidr, LabSpec.Subnet::vni, LabSpec.Subnet::gateway)
@@ -77,26 +80,38 @@ class LabSpecTest {
 
         assertThat(SnapshotJson.parse(SnapshotJson.write(snapshot))).isEqualTo(snapshot);
         assertThat(snapshot.eeGateway()).isEqualTo(new NodeSnapshot.Gateway("100.64.0.1", "02:48:50:00:00:01"));
-        assertThat(snapshot.subnets()).containsExactly(
+        assertThat(snapshot.subnets()).containsExactly(ServiceEgressNetwork.SUBNET,
                 new NodeSnapshot.Subnet("subnet-1", "vpc-1", "10.0.1.0/24", 1001, "198.18.0.21", "acl-1", "rtb-1"),
                 new NodeSnapshot.Subnet("subnet-2", "vpc-1", "10.0.2.0/24", 1002, "198.18.0.21", "acl-1", "rtb-1"));
-        assertThat(snapshot.enis()).containsExactly(
+        assertThat(snapshot.vpcs().getFirst()).isEqualTo(ServiceEgressNetwork.VPC);
+        assertThat(snapshot.securityGroups().getFirst()).isEqualTo(ServiceEgressNetwork.GROUP);
+        assertThat(snapshot.networkAcls().getFirst()).isEqualTo(ServiceEgressNetwork.ACL);
+        assertThat(snapshot.enis()).containsExactly(ServiceEgressNetwork.ENI,
                 new NodeSnapshot.Eni("eni-1", "10.0.1.4", "02:48:50:00:01:04", "subnet-1", List.of("sg-lambda")));
-        assertThat(snapshot.securityGroups().getFirst().egress()).containsExactly(
+        assertThat(snapshot.securityGroups().get(1).egress()).containsExactly(
                 new NodeSnapshot.SecurityGroupRule("tcp", 80, 80, "10.0.0.0/16", null),
                 new NodeSnapshot.SecurityGroupRule("tcp", 5432, 5432, "10.0.0.0/16", null),
                 new NodeSnapshot.SecurityGroupRule("udp", 53, 53, "10.0.0.0/16", null),
                 new NodeSnapshot.SecurityGroupRule("icmp", -1, -1, "10.0.0.0/16", null));
-        assertThat(snapshot.securityGroups().getFirst().members()).containsExactly("10.0.1.4");
-        assertThat(snapshot.networkAcls().getFirst().entries()).containsExactly(
+        assertThat(snapshot.securityGroups().get(1).members()).containsExactly("10.0.1.4");
+        assertThat(snapshot.networkAcls().get(1).entries()).containsExactly(
                 new NodeSnapshot.NetworkAclEntry(100, true, "-1", "allow", "0.0.0.0/0", 0, 65535, -1, -1),
                 new NodeSnapshot.NetworkAclEntry(100, false, "-1", "allow", "0.0.0.0/0", 0, 65535, -1, -1));
-        assertThat(snapshot.routeTables()).containsExactly(
+        assertThat(snapshot.routeTables()).containsExactly(ServiceEgressNetwork.ROUTES,
                 new NodeSnapshot.RouteTable("rtb-1", List.of(new NodeSnapshot.Route("10.0.0.0/16", "local"))));
         assertThat(snapshot.executionEnvironments()).extracting(NodeSnapshot.ExecutionEnvironment::id, NodeSnapshot.ExecutionEnvironment::vni,
                         NodeSnapshot.ExecutionEnvironment::host, NodeSnapshot.ExecutionEnvironment::eniId)
                 .containsExactly(tuple("ee1", 5001, "198.18.0.11", "eni-1"), tuple("ee2", 5002, "198.18.0.11", "eni-1"),
-                        tuple("ee3", 5003, "198.18.0.11", "eni-1"));
+                        tuple("ee3", 5003, "198.18.0.11", "eni-1"), tuple("ee4", 5004, "198.18.0.11", "eni-hyperplane-egress"));
+    }
+
+    @Test
+    void shouldLeaveTheInternetOutOfALabThatDoesNotAskForIt() {
+        LabSpec spec = LabSpecYaml.parse(SMALL, "small");
+
+        assertThat(spec.internet()).isFalse();
+        assertThat(spec.namespaces()).noneMatch(ns -> ns.contains("inet"));
+        assertThat(SnapshotFactory.snapshot(spec).enis()).extracting(NodeSnapshot.Eni::id).containsExactly("eni-1");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -120,6 +135,11 @@ class LabSpecTest {
             unknown key                | gateway: 100.64.0.1                  | gateway: 100.64.0.1\\n  color: blue    | unknown key 'color'
             prefix too long            | prefix: hp-                          | prefix: hyperplane-                  | prefix 'hyperplane-': must be 1..8 characters
             service kind               | port: 80, kind: http                 | port: 80, kind: gopher               | service gopher tcp 80: kind must be echo or http
+            service egress, no internet | internet: true                      | internet: false                      | execution environment ee4: eni eni-hyperplane-egress is the service egress, which needs internet: true
+            the service egress's vni   | vni: 1002                            | vni: 1000                            | subnet subnet-2: vni 1000 is already used by the service egress subnet
+            the internet router's vtep | underlayIp: 198.18.0.21              | underlayIp: 198.18.255.254           | underlayIp 198.18.255.254 is already used by the internet router
+            internet off the vxlan port | vxlanPort: 4789                     | vxlanPort: 8472                      | underlay vxlanPort 8472: the internet's tunnel uses 4789
+            the internet's name        | name: res2                           | name: internet                       | resource internet: name is used twice
             """)
     void shouldRejectABadValueNamingIt(String what, String original, String replacement, String message) {
         String yaml = defaultYaml();
