@@ -55,7 +55,7 @@ final class Demo {
     private static final String EGRESS_FUNCTION = "hyperplane-demo-egress";
     static final String PUBLIC_SUBNET_CIDR = "10.42.3.0/24";
     /** The simulated internet's host, by its name: resolved by AmazonProvidedDNS, reached through the NAT gateway. */
-    static final String WHOAMI_URL = "http://" + Internet.WHOAMI_NAME + "/whoami";
+    static final String WHOAMI_URL = "http://" + Internet.WHOAMI_NAME + "/";
     /** A route reaches the forwarder node with its next configuration, seconds after CreateRoute: until then a fetch may fail. */
     private static final Duration WAY_OUT_WAIT = Duration.ofSeconds(60);
     private static final Duration WAY_OUT_RETRY = Duration.ofMillis(500);

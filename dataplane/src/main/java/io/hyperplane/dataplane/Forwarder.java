@@ -209,6 +209,12 @@ public final class Forwarder {
 
     private CompiledConfig config;
     private int now;
+    /** The transport fields {@link #readOutbound} read from the packet in hand. */
+    private int outSourcePort;
+    private int outRemotePort;
+    private int outPortOrType;
+    private int outIcmpCode;
+    private int outTcpFlags;
 
     public Forwarder(Settings settings) {
         this.settings = settings;
@@ -299,39 +305,16 @@ public final class Forwarder {
             return;
         }
         int proto = d.protocol();
-        int eePort;
-        int remotePort;
-        int portOrType;
-        int icmpCode = 0;
-        int tcpFlags = 0;
-        switch (proto) {
-            case Ipv4Header.PROTOCOL_TCP -> {
-                eePort = d.tcp.sourcePort();
-                remotePort = d.tcp.destinationPort();
-                portOrType = remotePort;
-                tcpFlags = d.tcp.flags();
-            }
-            case Ipv4Header.PROTOCOL_UDP -> {
-                eePort = d.udp.sourcePort();
-                remotePort = d.udp.destinationPort();
-                portOrType = remotePort;
-            }
-            case Ipv4Header.PROTOCOL_ICMP -> {
-                // Only echo requests open flows; nothing else an EE sends can belong to one.
-                if (d.icmp.type() != IcmpHeader.ECHO_REQUEST) {
-                    counters.increment(Counter.DROP_NO_FLOW);
-                    return;
-                }
-                eePort = d.icmp.identifier();
-                remotePort = 0;
-                portOrType = IcmpHeader.ECHO_REQUEST;
-                icmpCode = d.icmp.code();
-            }
-            default -> {
-                counters.increment(Counter.DROP_UNSUPPORTED_PROTOCOL);
-                return;
-            }
+        Counter refused = readOutbound(proto);
+        if (refused != null) {
+            counters.increment(refused);
+            return;
         }
+        int eePort = outSourcePort;
+        int remotePort = outRemotePort;
+        int portOrType = outPortOrType;
+        int icmpCode = outIcmpCode;
+        int tcpFlags = outTcpFlags;
         int destination = ip.destination();
         if (isReserved(destination)) {
             counters.increment(Counter.DROP_RESERVED_DESTINATION);
@@ -451,6 +434,42 @@ public final class Forwarder {
 
     private static boolean isReserved(int destination) {
         return (destination & UNDERLAY_MASK) == UNDERLAY_NETWORK || (destination & EE_MASK) == EE_NETWORK;
+    }
+
+    /**
+     * Reads the transport fields of a packet that may open a flow (from an EE or through a NAT
+     * gateway) into the {@code out…} fields; null when it may, else why it is dropped: only TCP,
+     * UDP and ICMP echo requests open flows. Fields, not a result object: nothing per packet is allocated.
+     */
+    private Counter readOutbound(int proto) {
+        outIcmpCode = 0;
+        outTcpFlags = 0;
+        switch (proto) {
+            case Ipv4Header.PROTOCOL_TCP -> {
+                outSourcePort = d.tcp.sourcePort();
+                outRemotePort = d.tcp.destinationPort();
+                outPortOrType = outRemotePort;
+                outTcpFlags = d.tcp.flags();
+            }
+            case Ipv4Header.PROTOCOL_UDP -> {
+                outSourcePort = d.udp.sourcePort();
+                outRemotePort = d.udp.destinationPort();
+                outPortOrType = outRemotePort;
+            }
+            case Ipv4Header.PROTOCOL_ICMP -> {
+                if (d.icmp.type() != IcmpHeader.ECHO_REQUEST) {
+                    return Counter.DROP_NO_FLOW; // nothing else sent outward can belong to a flow
+                }
+                outSourcePort = d.icmp.identifier();
+                outRemotePort = 0;
+                outPortOrType = IcmpHeader.ECHO_REQUEST;
+                outIcmpCode = d.icmp.code();
+            }
+            default -> {
+                return Counter.DROP_UNSUPPORTED_PROTOCOL;
+            }
+        }
+        return null;
     }
 
     private void gatewayArp(CompiledConfig c, int ee, int length, PacketSink out) {
@@ -741,38 +760,16 @@ public final class Forwarder {
         natCounters.increment(gw, NatGatewayMetric.PACKETS_IN_FROM_SOURCE);
         natCounters.add(gw, NatGatewayMetric.BYTES_IN_FROM_SOURCE, ip.totalLength());
         int proto = d.protocol();
-        int sourcePort;
-        int remotePort;
-        int portOrType;
-        int icmpCode = 0;
-        int tcpFlags = 0;
-        switch (proto) {
-            case Ipv4Header.PROTOCOL_TCP -> {
-                sourcePort = d.tcp.sourcePort();
-                remotePort = d.tcp.destinationPort();
-                portOrType = remotePort;
-                tcpFlags = d.tcp.flags();
-            }
-            case Ipv4Header.PROTOCOL_UDP -> {
-                sourcePort = d.udp.sourcePort();
-                remotePort = d.udp.destinationPort();
-                portOrType = remotePort;
-            }
-            case Ipv4Header.PROTOCOL_ICMP -> {
-                if (d.icmp.type() != IcmpHeader.ECHO_REQUEST) {
-                    drop(Counter.DROP_NO_FLOW, gw); // as from an EE: only echo requests open flows
-                    return;
-                }
-                sourcePort = d.icmp.identifier();
-                remotePort = 0;
-                portOrType = IcmpHeader.ECHO_REQUEST;
-                icmpCode = d.icmp.code();
-            }
-            default -> {
-                drop(Counter.DROP_UNSUPPORTED_PROTOCOL, gw);
-                return;
-            }
+        Counter refused = readOutbound(proto);
+        if (refused != null) {
+            drop(refused, gw);
+            return;
         }
+        int sourcePort = outSourcePort;
+        int remotePort = outRemotePort;
+        int portOrType = outPortOrType;
+        int icmpCode = outIcmpCode;
+        int tcpFlags = outTcpFlags;
         int source = ip.source();
         int destination = ip.destination();
         int gwIp = c.natGatewayIp(gw);

@@ -46,7 +46,8 @@ class BenchForwarderEndToEndTest {
             assertThat(row.path("ratio").asDouble()).isCloseTo(ours / kernel, Offset.offset(1e-9));
         }
         assertThat(names).containsExactly("tcp-1-stream", "tcp-4-streams", "udp-64B-received", "tcp-rr-1B-p50",
-                "tcp-rr-1B-p99", "connections-1-client", "connections-4-clients", "heap-per-flow");
+                "tcp-rr-1B-p99", "connections-1-client", "connections-4-clients",
+                "nat-gateway-tcp-1-stream", "nat-gateway-tcp-4-streams", "nat-gateway-connections-4-clients", "heap-per-flow");
         Process list = new ProcessBuilder("ip", "netns", "list").start();
         String namespaces = new String(list.getInputStream().readAllBytes());
         assertThat(namespaces).doesNotContain("hp-ba-", "hp-bb-");

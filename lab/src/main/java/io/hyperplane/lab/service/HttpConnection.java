@@ -10,10 +10,12 @@ import java.util.Locale;
 /**
  * A minimal HTTP/1.1 server connection (RFC 9112): persistent by default, pipelining allowed,
  * never closed for idleness. {@code GET /whoami} answers {@code <peer-ip>:<peer-port>\n} — the
- * address the server saw, which behind a NAT is the translated one. Anything else is 404.
+ * address the server saw, which behind a NAT is the translated one — and so does {@code GET /},
+ * so that {@code http://whoami.internet.test/} answers as its name says. Anything else is 404.
  */
 final class HttpConnection extends TcpConnection {
     static final String WHOAMI = "/whoami";
+    static final String ROOT = "/";
     static final int MAX_HEAD = 8192; // larger request heads get 431, as common servers do
     private static final byte[] END_OF_HEAD = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -79,7 +81,7 @@ final class HttpConnection extends TcpConnection {
         }
         String method = requestLine[0];
         String path = requestLine[1];
-        if (!path.equals(WHOAMI)) {
+        if (!path.equals(WHOAMI) && !path.equals(ROOT)) {
             respond(404, "Not Found", "not found\n", close);
         } else if (!method.equals("GET")) {
             respond(405, "Method Not Allowed", "only GET\n", close);

@@ -75,6 +75,14 @@ class ServiceHostTest {
     }
 
     @Test
+    void shouldAnswerWhoamiAtTheRootToo() {
+        JsonNode result = ProbeMain.run("http", http, "/", "--timeout-ms", "2000");
+
+        assertThat(result.get("status").asInt()).isEqualTo(200);
+        assertThat(result.get("body").asText()).matches("127\\.0\\.0\\.1:\\d+\n");
+    }
+
+    @Test
     void shouldAnswer404ForOtherPaths() {
         JsonNode result = ProbeMain.run("http", http, "/other", "--timeout-ms", "2000");
 
