@@ -177,6 +177,8 @@ public final class Forwarder {
      * 4 s, so an entry outlives its 60 s by at most that, at a few µs of work a second.
      */
     private static final int NEIGHBOR_SWEEP_PER_SECOND = 8192;
+    /** A NAT gateway's share of flows, in ENI flow quotas ({@link #natGatewayFlowQuota}). */
+    private static final int NAT_GATEWAY_FLOW_SHARE = 4;
     /**
      * How long before a next hop in use lapses the node asks it again (once per arpRetrySeconds):
      * ten chances for the answer to come back through a node that is queueing a burst, so the
@@ -198,6 +200,11 @@ public final class Forwarder {
     private final FlowCounts flowCounts;
     /** Open connections per NAT gateway destination, keyed by {@link #natDestinationKey}. */
     private final LongCountTable natConnections;
+    /**
+     * Flows each NAT gateway holds in the table, finished ones included, keyed like an ENI (subnet
+     * VNI, address): bounded, so that one tenant's gateway cannot fill the node's table (DESIGN.md §9).
+     */
+    private final LongCountTable natGatewayFlows;
     private NatGatewayCounters natCounters = NatGatewayCounters.empty();
     private final NeighborTable neighbors;
     private final PendingResolutions pending;
@@ -222,6 +229,7 @@ public final class Forwarder {
         nat = new NatPortAllocator(flows, this::portReclaimed);
         flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
         natConnections = new LongCountTable(settings.natDestinations());
+        natGatewayFlows = new LongCountTable(settings.maxEnis());
         neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds(),
                 Math.min(NEIGHBOR_REFRESH_SECONDS, settings.neighborTtlSeconds()), settings.arpRetrySeconds());
         pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
@@ -868,9 +876,19 @@ public final class Forwarder {
             portAllocationFailed(gw);
             return FlowTable.NONE;
         }
+        long gatewayKey = FlowCounts.eniKey(vni, gwIp);
+        if (natGatewayFlows.get(gatewayKey) >= natGatewayFlowQuota()) {
+            drop(Counter.DROP_FLOW_QUOTA, gw);
+            return FlowTable.NONE;
+        }
         int natPort = nat.allocate(vni, gwIp, proto, destination, remotePort, sourcePort);
         if (natPort == NatPortAllocator.EXHAUSTED || !natConnections.increment(key)) {
             portAllocationFailed(gw); // no port, or more destinations than the node counts at once
+            return FlowTable.NONE;
+        }
+        if (!natGatewayFlows.increment(gatewayKey)) {
+            natConnections.decrement(key);
+            drop(Counter.DROP_FLOW_QUOTA, gw); // more gateways with flows than the node counts at once
             return FlowTable.NONE;
         }
         byte state = initialState(proto);
@@ -878,6 +896,7 @@ public final class Forwarder {
                 now + timeoutSeconds(state, true));
         if (flow == FlowTable.NONE) {
             natConnections.decrement(key);
+            natGatewayFlows.decrement(gatewayKey);
             drop(Counter.DROP_FLOW_TABLE_FULL, gw);
             return FlowTable.NONE;
         }
@@ -887,6 +906,16 @@ public final class Forwarder {
         natCounters.increment(gw, NatGatewayMetric.CONNECTION_ATTEMPT_COUNT);
         counters.increment(Counter.FLOWS_CREATED);
         return flow;
+    }
+
+    /**
+     * The flows one NAT gateway may hold: four ENIs' worth (a gateway serves a whole VPC's private
+     * subnets, so more than one ENI), a quarter of the default table, past which a new flow is
+     * {@code drop-flow-quota}. AWS documents no such total, only the per-destination limit; ours
+     * exists because the node's table is shared by every tenant.
+     */
+    private long natGatewayFlowQuota() {
+        return (long) settings.eniFlowQuota() * NAT_GATEWAY_FLOW_SHARE;
     }
 
     private void portAllocationFailed(int gw) {
@@ -1098,6 +1127,7 @@ public final class Forwarder {
         counters.increment(Counter.FLOWS_EXPIRED);
         byte state = flows.state(flow);
         if (flows.isNatGateway(flow)) {
+            natGatewayFlows.decrement(FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow)));
             if (!FlowState.isReclaimable(state)) {
                 natConnections.decrement(natDestinationKey(flow));
                 if (flows.protocol(flow) == Ipv4Header.PROTOCOL_TCP) {

@@ -222,6 +222,32 @@ class NatGatewayForwarderTest {
     }
 
     @Test
+    void shouldBoundTheFlowsOneNatGatewayHoldsSoThatItCannotFillTheNodesTable() {
+        // Four ENI quotas of 10: 40 flows, to 40 destinations (each far below its own limit).
+        start(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).withFlowQuotas(10, 4_096), 1000);
+        learnPublicRouter();
+        for (int i = 0; i < 40; i++) {
+            process(synFromPrivate(PRIVATE_HOST, 20_000, INTERNET_HOST, 1000 + i), VTEP);
+        }
+        assertThat(out.sent).hasSize(40);
+        out.sent.clear();
+
+        process(synFromPrivate(PRIVATE_HOST, 20_000, INTERNET_HOST, 2000), VTEP);
+        assertThat(out.isEmpty()).isTrue();
+        assertThat(count(Counter.DROP_FLOW_QUOTA)).isEqualTo(1);
+        assertThat(nat(NatGatewayMetric.PACKETS_DROP_COUNT)).isEqualTo(1);
+        assertThat(nat(NatGatewayMetric.ERROR_PORT_ALLOCATION)).isZero();
+
+        // A flow that is gone (a RST: closed for 10 s, then expired) makes room for one more, while
+        // the other 39 (SYN sent, 30 s) are still held.
+        process(TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, PRIVATE_HOST, 20_000, INTERNET_HOST, 1000, TcpHeader.RST, 0), VTEP);
+        out.sent.clear();
+        forwarder.tick(1000 + 15, out);
+        assertThat(count(Counter.FLOWS_ACTIVE)).isEqualTo(39);
+        outThroughNat(synFromPrivate(PRIVATE_HOST, 20_000, INTERNET_HOST, 2000));
+    }
+
+    @Test
     void shouldCountIdleTimeoutsWithAScaledTimeoutButNotClosedConnections() {
         int idle = 5;
         forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024)
