@@ -48,21 +48,7 @@ class DescribeCommandTest {
     }
 
     private String run(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            String[] all = new String[args.length + 4];
-            System.arraycopy(args, 0, all, 0, args.length);
-            all[args.length] = "--endpoint";
-            all[args.length + 1] = server.endpoint().toString();
-            all[args.length + 2] = "--credentials";
-            all[args.length + 3] = server.credentialsFile().toString();
-            assertThat(Main.run(all)).as("exit code of describe " + String.join(" ", args)).isZero();
-        } finally {
-            System.setOut(original);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return AgainstServer.run(server, args);
     }
 
     @Test

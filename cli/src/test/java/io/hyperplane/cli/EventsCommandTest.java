@@ -9,8 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -37,21 +35,7 @@ class EventsCommandTest {
     }
 
     private String run(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            String[] all = new String[args.length + 4];
-            System.arraycopy(args, 0, all, 0, args.length);
-            all[args.length] = "--endpoint";
-            all[args.length + 1] = server.endpoint().toString();
-            all[args.length + 2] = "--credentials";
-            all[args.length + 3] = server.credentialsFile().toString();
-            assertThat(Main.run(all)).as("exit code of " + String.join(" ", args)).isZero();
-        } finally {
-            System.setOut(original);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return AgainstServer.run(server, args);
     }
 
     /** What the queue leaves in the store (the embedded H2 file, opened in this process): a function's counts and one waiting event. */

@@ -19,12 +19,9 @@ import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.AllocateAddressResponse;
 import software.amazon.awssdk.services.ec2.model.DomainType;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -52,21 +49,7 @@ class NatGatewaysCommandTest {
     }
 
     private String run(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            String[] all = new String[args.length + 4];
-            System.arraycopy(args, 0, all, 0, args.length);
-            all[args.length] = "--endpoint";
-            all[args.length + 1] = server.endpoint().toString();
-            all[args.length + 2] = "--credentials";
-            all[args.length + 3] = server.credentialsFile().toString();
-            assertThat(Main.run(all)).as("exit code of " + String.join(" ", args)).isZero();
-        } finally {
-            System.setOut(original);
-        }
-        return out.toString(StandardCharsets.UTF_8);
+        return AgainstServer.run(server, args);
     }
 
     private Ec2Client ec2(Credential c) {
