@@ -77,6 +77,8 @@ public final class ResilientNexthopGroup implements AutoCloseable {
          * limit is 2^16-1; more buckets only cost memory per group.
          */
         public static final int DEFAULT_BUCKETS = 128;
+        /** Half the buckets: past that a member's share (2 buckets of 128) is too coarse to be fair. */
+        public static final int DEFAULT_MAX_MEMBERS = DEFAULT_BUCKETS / 2;
         /**
          * A returning member takes a bucket only once no packet used it for 2 s: 20 times the
          * gap of the issue's chattiest test flows (a message every 100 ms) and far longer than a
@@ -120,9 +122,10 @@ public final class ResilientNexthopGroup implements AutoCloseable {
             checkTimer("unbalancedTimer", unbalancedTimer);
         }
 
-        /** The defaults for buckets and timers, room for 255 members. */
+        /** The defaults for buckets, timers and room. */
         public static Settings of(String namespace, String device, Inet4Address destination, int groupId) {
-            return new Settings(namespace, device, destination, groupId, 255, DEFAULT_BUCKETS, DEFAULT_IDLE_TIMER, DEFAULT_UNBALANCED_TIMER);
+            return new Settings(namespace, device, destination, groupId, DEFAULT_MAX_MEMBERS, DEFAULT_BUCKETS, DEFAULT_IDLE_TIMER,
+                    DEFAULT_UNBALANCED_TIMER);
         }
 
         int blackholeId() {
