@@ -39,7 +39,7 @@ import java.util.stream.Collectors;
 public final class ProbedNexthopGroup implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProbedNexthopGroup.class);
 
-    /** Told after the group's members changed on a prober transition; for measurements and logs. */
+    /** Told after a prober transition of an admitted address was applied to the group; for measurements and logs. */
     public interface Changes {
         Changes NONE = (address, up, members) -> { };
 

@@ -55,6 +55,18 @@ public final class ResilientNexthopGroup implements AutoCloseable {
     /** Nexthop ids are u32, 0 meaning none; kept in int's positive range here. */
     private static final long MAX_ID = Integer.MAX_VALUE;
 
+    /**
+     * Stands for an object in the range that does not go via an address on the device: never wanted,
+     * so it is the first to be reused and is removed on close.
+     */
+    private static final Inet4Address UNUSABLE = Inet4Address.ofLiteral("0.0.0.0");
+
+    // Lines of `ip nexthop show` and `ip route show` as iproute2 6.1 prints them.
+    private static final Pattern ID = Pattern.compile("^id (\\d+) (.*)$");
+    private static final Pattern VIA = Pattern.compile("^via (\\d+\\.\\d+\\.\\d+\\.\\d+) dev (\\S+)(?: .*)?$");
+    private static final Pattern GROUP = Pattern.compile("^group ([\\d/]+) type resilient buckets (\\d+)(?: .*)?$");
+    private static final Pattern ROUTE_NHID = Pattern.compile("(?:^|\\s)nhid (\\d+)(?:\\s|$)");
+
     /** Runs {@code ip -n NAMESPACE ARGS...} with optional standard input; a seam for tests. */
     @FunctionalInterface
     interface Ip {
@@ -213,6 +225,7 @@ public final class ResilientNexthopGroup implements AutoCloseable {
         try {
             check(ip, List.of("-batch", "-"), String.join("\n", plan.lines()) + "\n");
             state = plan.after();
+            LOG.info("{}: members {}", this, wanted.stream().map(Inet4Address::getHostAddress).sorted().toList());
         } catch (CommandFailedException e) {
             state = read(settings, ip);
             throw e;
@@ -336,11 +349,6 @@ public final class ResilientNexthopGroup implements AutoCloseable {
         return parse(settings, nexthops, route);
     }
 
-    private static final Pattern ID = Pattern.compile("^id (\\d+) (.*)$");
-    private static final Pattern VIA = Pattern.compile("^via (\\d+\\.\\d+\\.\\d+\\.\\d+) dev (\\S+)(?: .*)?$");
-    private static final Pattern GROUP = Pattern.compile("^group ([\\d/]+) type resilient buckets (\\d+)(?: .*)?$");
-    private static final Pattern ROUTE_NHID = Pattern.compile("(?:^|\\s)nhid (\\d+)(?:\\s|$)");
-
     /**
      * Parses {@code ip nexthop show} and {@code ip route show DEST/32}. A nexthop in the range that is
      * not what this class makes (another device, another type) is still listed, so it is replaced or
@@ -378,12 +386,6 @@ public final class ResilientNexthopGroup implements AutoCloseable {
         boolean routeToGroup = groupExists && nhid.find() && Long.parseLong(nhid.group(1)) == settings.groupId();
         return new KernelState(routeToGroup, groupExists, buckets, members, blackhole, objects);
     }
-
-    /**
-     * Stands for an object in the range that does not go via an address on the device: never wanted,
-     * so it is the first to be reused and is removed on close.
-     */
-    private static final Inet4Address UNUSABLE = Inet4Address.ofLiteral("0.0.0.0");
 
     private static int toInt(Inet4Address address) {
         byte[] b = address.getAddress();

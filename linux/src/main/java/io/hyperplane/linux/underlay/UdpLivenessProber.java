@@ -23,8 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Fast liveness of underlay addresses: every {@link Settings#interval()} one {@link LivenessProbe}
- * to each target, and a transition reported to the {@link Listener} when a target answers for the
- * first time ({@code up}) or has left {@link Settings#misses()} intervals in a row unanswered
+ * to each target, and a transition reported to the {@link Listener} when a target answers while
+ * unknown or down ({@code up}) or has left {@link Settings#misses()} intervals in a row unanswered
  * ({@code down}), whether it was up before or had never answered. Each probe has one interval to
  * be answered, so with the defaults (50 ms, 3) a target that dies is reported 150–200 ms later
  * (measured: p50 175 ms, p99 202 ms, FailoverTimes), well inside the fleet's 1 s budget
