@@ -5,7 +5,8 @@ public enum Tool {
     IP("ip", "iproute2"),
     ETHTOOL("ethtool", "ethtool"),
     SETSID("setsid", "util-linux"),
-    PING("ping", "iputils-ping");
+    PING("ping", "iputils-ping"),
+    SYSCTL("sysctl", "procps");
 
     private final String program;
     private final String debianPackage;
