@@ -193,7 +193,7 @@ class EventDurabilityEndToEndTest {
             lambda.createFunction(b -> b.functionName("recorder").role(role).runtime("python3.12").handler("app.handler").timeout(10).memorySize(128)
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", FUNCTION)))))
                     .vpcConfig(v -> v.subnetIds(subnet).securityGroupIds(fnGroup)));
-            lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("recorder"));
+            lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("recorder"), AwsClients.promptly());
             lambda.putFunctionConcurrency(b -> b.functionName("recorder").reservedConcurrentExecutions(RESERVED_CONCURRENCY));
 
             String database = db.privateIpAddress() + ":8080";

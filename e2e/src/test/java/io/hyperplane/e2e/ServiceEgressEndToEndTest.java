@@ -109,7 +109,7 @@ class ServiceEgressEndToEndTest {
         open = openInstance();
         w.lambda.createFunction(b -> b.functionName("egress").role(w.role).runtime("python3.12").handler("app.handler").timeout(60)
                 .memorySize(128).code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", PYTHON_APP))))));
-        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("egress"));
+        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("egress"), AwsClients.promptly());
         w.createFunction("mover", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 60, 128);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
                 .until(() -> probe("mover", false, Map.of("db", List.of(w.db.privateIpAddress(), 8080))).path("db").asText().equals("connected"));
@@ -231,7 +231,7 @@ class ServiceEgressEndToEndTest {
     }
 
     private void awaitUpdated(String function) {
-        w.lambda.waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function));
+        w.lambda.waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function), AwsClients.promptly());
         assertThat(w.lambda.getFunctionConfiguration(b -> b.functionName(function)).lastUpdateStatus()).isEqualTo(LastUpdateStatus.SUCCESSFUL);
     }
 }

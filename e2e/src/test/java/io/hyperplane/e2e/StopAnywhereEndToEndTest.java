@@ -343,7 +343,7 @@ class StopAnywhereEndToEndTest {
             lambda.createFunction(b -> b.functionName("burst").role(role).runtime("python3.12").handler("app.handler")
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n"))))));
         }
-        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("burst"));
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("burst"), AwsClients.promptly());
     }
 
     private static boolean gone(long pid) {
