@@ -31,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
@@ -247,16 +248,19 @@ class DataPlaneEndToEndTest {
     }
 
     @Test
-    void shouldNotLetAnythingInTheVpcOpenAConnectionToAnEeOrTheEni() throws IOException {
+    void shouldNotLetAnythingInTheVpcOpenAConnectionToAnEeOrTheEni() throws Exception {
         long before = counter(Counter.DROP_NO_FLOW);
-        JsonNode toEni = probe("res1", "tcp", ENI + ":80", "--send", "x", "--timeout-ms", "1500");
-        assertThat(toEni.path("ok").asBoolean()).as(toEni.toString()).isFalse();
-        JsonNode toEniUdp = probe("res1", "udp", ENI + ":53", "--send", "x", "--timeout-ms", "1000");
-        assertThat(toEniUdp.path("ok").asBoolean()).isFalse();
-        ExecResult ping = exec("res1", "ping", "-n", "-c", "1", "-W", "1", ENI);
-        assertThat(ping.exitCode()).isNotZero();
-        JsonNode toEe = probe("res1", "tcp", "100.64.0.11:80", "--send", "x", "--timeout-ms", "1500");
-        assertThat(toEe.path("ok").asBoolean()).isFalse();
+        // Each attempt waits out its timeout: all at once.
+        try (ExecutorService attempts = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<JsonNode> toEni = attempts.submit(() -> probe("res1", "tcp", ENI + ":80", "--send", "x", "--timeout-ms", "1500"));
+            Future<JsonNode> toEniUdp = attempts.submit(() -> probe("res1", "udp", ENI + ":53", "--send", "x", "--timeout-ms", "1000"));
+            Future<ExecResult> ping = attempts.submit(() -> exec("res1", "ping", "-n", "-c", "1", "-W", "1", ENI));
+            Future<JsonNode> toEe = attempts.submit(() -> probe("res1", "tcp", "100.64.0.11:80", "--send", "x", "--timeout-ms", "1500"));
+            assertThat(toEni.get().path("ok").asBoolean()).as(toEni.get().toString()).isFalse();
+            assertThat(toEniUdp.get().path("ok").asBoolean()).isFalse();
+            assertThat(ping.get().exitCode()).isNotZero();
+            assertThat(toEe.get().path("ok").asBoolean()).isFalse();
+        }
         assertThat(counter(Counter.DROP_NO_FLOW)).isGreaterThanOrEqualTo(before + 3);
     }
 

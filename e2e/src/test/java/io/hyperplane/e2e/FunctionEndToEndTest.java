@@ -150,7 +150,7 @@ class FunctionEndToEndTest {
         lambda.createFunction(b -> b.functionName("query").role(role).runtime(Runtime.PROVIDED_AL2023).handler("bootstrap")
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip()))).vpcConfig(v -> v.subnetIds(subnet).securityGroupIds(fnGroup)));
         long created = System.nanoTime();
-        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("query"));
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("query"), AwsClients.promptly());
         System.out.printf("CreateFunction until Active (ENI programmed on the node): %d ms%n", (System.nanoTime() - created) / 1_000_000);
         NetworkInterface eni = ec2.describeNetworkInterfaces().networkInterfaces().getFirst();
         assertThat(server.nodes().live().getFirst().appliedVersion()).as("Active only once the live node runs the ENI")

@@ -62,6 +62,14 @@ class FunctionRuntimeEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String PYTHON_APP = """
             import json, os, socket, subprocess, time, urllib.request, shutil
+            from concurrent.futures import ThreadPoolExecutor
+
+            def connection(target):
+                try:
+                    socket.create_connection(target, timeout=2).close()
+                    return "connected"
+                except Exception as e:
+                    return type(e).__name__
 
             def handler(event, context):
                 action = event.get("action", "whoami")
@@ -87,15 +95,17 @@ class FunctionRuntimeEndToEndTest {
                     own = probe.getsockname()[0]
                     probe.close()
                     out["ownAddress"] = own
+                    targets = {}
                     for name, (host, port) in event["probes"].items():
                         if isinstance(host, list):  # candidates: the first that is not this environment
                             host = next(h for h in host if h != own)
                             out[name + "Address"] = host
-                        try:
-                            socket.create_connection((host, port), timeout=2).close()
-                            out[name] = "connected"
-                        except Exception as e:
-                            out[name] = type(e).__name__
+                        targets[name] = (host, port)
+                    # At once: each dropped probe waits out its timeout.
+                    with ThreadPoolExecutor(max_workers=len(targets)) as probes:
+                        running = {name: probes.submit(connection, target) for name, target in targets.items()}
+                        for name, result in running.items():
+                            out[name] = result.result()
                     return out
                 return "unknown action"
             """;

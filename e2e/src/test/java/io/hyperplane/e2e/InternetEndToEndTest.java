@@ -12,6 +12,7 @@ import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.exec.ExecResult;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.node.CountersFile;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -48,6 +49,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -288,7 +293,7 @@ class InternetEndToEndTest {
         ec2.createRoute(b -> b.routeTableId(privateTable).destinationCidrBlock("0.0.0.0/0").natGatewayId(nat));
         w.server.syncFabric();
         for (String f : List.of("it-private", "it-public", "it-egress")) {
-            w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(f));
+            w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(f), AwsClients.promptly());
         }
         for (Instance i : List.of(publicInstance, privateInstance)) {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
@@ -388,6 +393,30 @@ class InternetEndToEndTest {
         return await().atMost(PROBE_WAIT).ignoreExceptions().until(probe, until);
     }
 
+    /**
+     * {@link #awaitProbe} of each probe, all at once: a probe that must fail waits out its timeout, in
+     * turn they would add up. (One probe per function: a second at once would start another environment.)
+     */
+    @SafeVarargs
+    private static void awaitProbes(Predicate<JsonNode> until, Callable<JsonNode>... probes) throws Exception {
+        try (ExecutorService probing = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<JsonNode>> answers = new ArrayList<>();
+            for (Callable<JsonNode> probe : probes) {
+                answers.add(probing.submit(() -> awaitProbe(probe, until)));
+            }
+            for (Future<JsonNode> answer : answers) {
+                try {
+                    answer.get();
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof ConditionTimeoutException timedOut) {
+                        throw timedOut; // the probe's own report, as if it had been awaited here
+                    }
+                    throw e;
+                }
+            }
+        }
+    }
+
     private static Predicate<JsonNode> ok() {
         return probe -> probe.path("ok").asBoolean();
     }
@@ -479,8 +508,7 @@ class InternetEndToEndTest {
 
         ec2.deleteRoute(b -> b.routeTableId(privateTable).destinationCidrBlock("0.0.0.0/0"));
         w.server.syncFabric();
-        awaitProbe(() -> whoami(privateInstance, 2), failed());
-        awaitProbe(() -> whoami("it-private", 2), failed());
+        awaitProbes(failed(), () -> whoami(privateInstance, 2), () -> whoami("it-private", 2));
         assertThat(whoami(privateInstance, 2).path("ok").asBoolean()).as("still nothing gets out").isFalse();
 
         ec2.createRoute(b -> b.routeTableId(privateTable).destinationCidrBlock("0.0.0.0/0").natGatewayId(nat));
@@ -506,8 +534,8 @@ class InternetEndToEndTest {
         w.server.syncFabric();
         assertThat(ec2.describeVpcAttribute(b -> b.vpcId(vpc).attribute(VpcAttributeName.ENABLE_DNS_SUPPORT)).enableDnsSupport().value()).isFalse();
         for (String asked : List.of(name, Internet.WHOAMI_NAME)) {
-            awaitProbe(() -> agent(privateInstance, "action", "dns", "server", VPC_DNS, "name", asked), failed());
-            awaitProbe(() -> invoke("it-private", "action", "dns", "server", VPC_DNS, "name", asked), failed());
+            awaitProbes(failed(), () -> agent(privateInstance, "action", "dns", "server", VPC_DNS, "name", asked),
+                    () -> invoke("it-private", "action", "dns", "server", VPC_DNS, "name", asked));
         }
 
         ec2.modifyVpcAttribute(b -> b.vpcId(vpc).enableDnsSupport(v -> v.value(true)));

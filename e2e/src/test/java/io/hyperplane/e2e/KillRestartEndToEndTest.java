@@ -179,7 +179,7 @@ class KillRestartEndToEndTest {
             String role = iam.createRole(b -> b.roleName("fn").assumeRolePolicyDocument(RuntimeWorld.TRUST)).role().arn();
             lambda.createFunction(b -> b.functionName("fn").role(role).runtime("python3.12").handler("app.handler")
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n"))))));
-            lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("fn"));
+            lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("fn"), AwsClients.promptly());
             assertThat(lambda.invoke(b -> b.functionName("fn")).payload().asUtf8String()).isEqualTo("\"ok\"");
 
             killed.kill();

@@ -101,7 +101,7 @@ class OverlappingVpcsEndToEndTest {
             await().atMost(Duration.ofSeconds(90)).until(() -> state(t).equals("running"));
         }
         for (Tenant t : tenants) {
-            t.account().lambda().waiter().waitUntilFunctionActiveV2(b -> b.functionName(t.function()));
+            t.account().lambda().waiter().waitUntilFunctionActiveV2(b -> b.functionName(t.function()), AwsClients.promptly());
         }
     }
 

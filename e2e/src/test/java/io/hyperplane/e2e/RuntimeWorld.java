@@ -120,7 +120,7 @@ final class RuntimeWorld implements AutoCloseable {
                         Consumer<CreateFunctionRequest.Builder> more) {
         lambda.createFunction(b -> more.accept(b.functionName(name).role(role).runtime(runtime).handler(handler).timeout(timeout).memorySize(memory)
                 .code(c -> c.zipFile(SdkBytes.fromByteArray(zip))).vpcConfig(v -> v.subnetIds(subnets).securityGroupIds(fnGroup))));
-        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name));
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName(name), AwsClients.promptly());
     }
 
     /** {@code count} concurrent invocations; returns them in order (each completes or throws). */

@@ -48,14 +48,36 @@ class ServiceEgressEndToEndTest {
     /**
      * Reports its own address, its resolv.conf, what the internet host saw and its name resolved to,
      * and how each probe's connection ended ("connected", "timeout": dropped on the way, or the
-     * error's name: refused means the packet arrived).
+     * error's name: refused means the packet arrived). The checks run at once: a drop costs its
+     * full timeout, and one after another they would add up.
      */
     static final String PYTHON_APP = """
             import json, socket, urllib.request
+            from concurrent.futures import ThreadPoolExecutor
 
             def failure(e):
                 reason = getattr(e, "reason", e)
                 return "timeout" if isinstance(reason, TimeoutError) else type(reason).__name__
+
+            def whoami():
+                try:
+                    with urllib.request.urlopen("http://203.0.113.10/whoami", timeout=5) as r:
+                        return r.read().decode()
+                except Exception as e:
+                    return failure(e)
+
+            def resolved():
+                try:
+                    return socket.gethostbyname("whoami.internet.test")
+                except Exception as e:
+                    return failure(e)
+
+            def connection(host, port):
+                try:
+                    socket.create_connection((host, port), timeout=2).close()
+                    return "connected"
+                except Exception as e:
+                    return failure(e)
 
             def handler(event, context):
                 out = {}
@@ -65,22 +87,14 @@ class ServiceEgressEndToEndTest {
                 probe.close()
                 with open("/etc/resolv.conf") as f:
                     out["resolvConf"] = f.read()
-                if event.get("internet"):
-                    try:
-                        with urllib.request.urlopen("http://203.0.113.10/whoami", timeout=5) as r:
-                            out["whoami"] = r.read().decode()
-                    except Exception as e:
-                        out["whoami"] = failure(e)
-                    try:
-                        out["resolved"] = socket.gethostbyname("whoami.internet.test")
-                    except Exception as e:
-                        out["resolved"] = failure(e)
-                for name, (host, port) in event.get("probes", {}).items():
-                    try:
-                        socket.create_connection((host, port), timeout=2).close()
-                        out[name] = "connected"
-                    except Exception as e:
-                        out[name] = failure(e)
+                probes = event.get("probes", {})
+                with ThreadPoolExecutor(max_workers=len(probes) + 2) as checks:
+                    running = {name: checks.submit(connection, host, port) for name, (host, port) in probes.items()}
+                    if event.get("internet"):
+                        running["whoami"] = checks.submit(whoami)
+                        running["resolved"] = checks.submit(resolved)
+                    for name, check in running.items():
+                        out[name] = check.result()
                 return out
             """;
 
@@ -95,7 +109,7 @@ class ServiceEgressEndToEndTest {
         open = openInstance();
         w.lambda.createFunction(b -> b.functionName("egress").role(w.role).runtime("python3.12").handler("app.handler").timeout(60)
                 .memorySize(128).code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", PYTHON_APP))))));
-        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("egress"));
+        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("egress"), AwsClients.promptly());
         w.createFunction("mover", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", PYTHON_APP)), List.of(w.subnetA), 60, 128);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions()
                 .until(() -> probe("mover", false, Map.of("db", List.of(w.db.privateIpAddress(), 8080))).path("db").asText().equals("connected"));
@@ -217,7 +231,7 @@ class ServiceEgressEndToEndTest {
     }
 
     private void awaitUpdated(String function) {
-        w.lambda.waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function));
+        w.lambda.waiter().waitUntilFunctionUpdatedV2(b -> b.functionName(function), AwsClients.promptly());
         assertThat(w.lambda.getFunctionConfiguration(b -> b.functionName(function)).lastUpdateStatus()).isEqualTo(LastUpdateStatus.SUCCESSFUL);
     }
 }

@@ -25,11 +25,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -38,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -48,6 +51,10 @@ import static org.awaitility.Awaitility.await;
  * or written (never by a fixed delay), and after each no namespace, process, cgroup, mount, uid
  * lease or file outside the data directory is left. One data directory throughout: each run
  * starts where the last was stopped. Also: up says where it is only when an Invoke succeeds.
+ * <p>
+ * Each point costs an up of its own, so a test run stops at a third of them, points of every kind
+ * among them, a different third from run to run. It prints the points it chose;
+ * {@code -Dhyperplane.stopAnywhere.points=3,14} stops at those, {@code =all} at every one.
  */
 @Timeout(900)
 class StopAnywhereEndToEndTest {
@@ -55,6 +62,13 @@ class StopAnywhereEndToEndTest {
     private static final URI ENDPOINT = URI.create("http://" + LISTEN);
     private static final int BURST = 16;
     private static final Duration STEP = Duration.ofSeconds(120);
+    /** Names the points to stop at: "all", or their numbers ("3,14"), as this test prints them. */
+    private static final String POINTS_PROPERTY = "hyperplane.stopAnywhere.points";
+    /**
+     * A run stops at one point in this many (each costs an up of its own, 3 to 19 s, 190 s for all
+     * 20): every kind of point each run, each point one run in three, a third of the time.
+     */
+    private static final int SHARES = 3;
 
     @TempDir
     Path dir;
@@ -186,7 +200,66 @@ class StopAnywhereEndToEndTest {
 
     @Test
     void shouldLeaveNothingWhenStoppedAtAnyPointOfStartUpBurstOrShutdown() throws Exception {
+        List<Stop> stops = stops();
+        List<Stop> chosen = chosen(stops);
+        String numbers = chosen.stream().map(s -> Integer.toString(s.number())).collect(Collectors.joining(","));
+        System.out.printf("stopping up at %d of its %d points: %s (-D%s=%s replays this run, =all stops at every point)%n",
+                chosen.size(), stops.size(), numbers, POINTS_PROPERTY, numbers);
+        for (Stop stop : chosen) {
+            long began = System.nanoTime();
+            try {
+                stop.run().call();
+            } catch (AssertionError failed) {
+                throw new AssertionError("point " + stop.number() + ", " + stop.kind().words + " " + stop.what()
+                        + " (replay it alone with -D" + POINTS_PROPERTY + "=" + stop.number() + "): " + failed.getMessage(), failed);
+            }
+            System.out.printf("point %d, %s %s: nothing left (%.1f s)%n", stop.number(), stop.kind().words, stop.what(),
+                    (System.nanoTime() - began) / 1e9);
+        }
+    }
+
+    /** Where up is stopped: while it starts, during a burst of invocations, or while it stops. */
+    private enum Kind {
+        START_UP("while it starts,"), BURST("during a burst,"), SHUTDOWN("while it stops, a second SIGTERM");
+
+        final String words;
+
+        Kind(String words) {
+            this.words = words;
+        }
+    }
+
+    /** One point up is stopped at: numbered for {@link #POINTS_PROPERTY}, in the order the points run. */
+    private record Stop(int number, Kind kind, String what, Callable<Void> run) {
+    }
+
+    /**
+     * The points this run stops at: those {@link #POINTS_PROPERTY} names ("all", or numbers), else one
+     * share of them, point n in share n mod {@link #SHARES}, the share picked by the clock. Each kind's
+     * points are numbered one after another and number at least {@link #SHARES}, so every share has
+     * points of every kind; over runs, every point is chosen.
+     */
+    private static List<Stop> chosen(List<Stop> stops) {
+        String named = System.getProperty(POINTS_PROPERTY, "");
+        if (named.equals("all")) {
+            return stops;
+        }
+        if (!named.isBlank()) {
+            Set<Integer> numbers = Arrays.stream(named.split(",")).map(String::strip).map(Integer::valueOf).collect(Collectors.toSet());
+            assertThat(numbers).as("-D%s: point numbers 1 to %d", POINTS_PROPERTY, stops.size()).allMatch(n -> n >= 1 && n <= stops.size());
+            return stops.stream().filter(s -> numbers.contains(s.number())).toList();
+        }
+        for (Kind kind : Kind.values()) {
+            assertThat(stops.stream().filter(s -> s.kind() == kind).count()).as("points %s", kind.words).isGreaterThanOrEqualTo(SHARES);
+        }
+        long share = System.currentTimeMillis() % SHARES;
+        return stops.stream().filter(s -> s.number() % SHARES == share).toList();
+    }
+
+    /** Every point, in order: each starts where the last left the data directory. */
+    private List<Stop> stops() {
         Path data = data();
+        List<Stop> stops = new ArrayList<>();
         // Start-up: each step up prints, and each file its parts write when they are up.
         Map<String, Predicate<Up>> startUp = new LinkedHashMap<>();
         startUp.put("as the control plane starts", up -> up.printed("starting the control plane"));
@@ -201,22 +274,31 @@ class StopAnywhereEndToEndTest {
         startUp.put("as worker wl starts", up -> up.printed("starting worker wl "));
         startUp.put("once worker wl is ready", up -> logSays(data.resolve("worker-legacy/worker-legacy.log"), "ready"));
         startUp.put("once up says it is up", up -> up.printed("hyperplane is up"));
-        for (var point : startUp.entrySet()) {
-            stopAt(point.getKey(), point.getValue());
-            if (!announced(point.getKey())) {
-                assertThat(data.resolve("credentials")).as("stopped %s, before it was ready: up wrote no credentials", point.getKey())
-                        .doesNotExist();
+        startUp.forEach((what, point) -> stops.add(new Stop(stops.size() + 1, Kind.START_UP, what, () -> {
+            stopAt(what, point);
+            if (!announced(what)) {
+                assertThat(data.resolve("credentials")).as("stopped %s, before it was ready: up wrote no credentials", what).doesNotExist();
             }
-        }
+            return null;
+        })));
         // A burst: 16 invocations at once, stopped after 1, 4, 8 and all 16 have been answered.
         for (int answered : new int[] {1, 4, 8, BURST}) {
-            stopDuringBurst(answered);
+            stops.add(new Stop(stops.size() + 1, Kind.BURST, "after " + answered + " of " + BURST + " answered", () -> {
+                stopDuringBurst(answered);
+                return null;
+            }));
         }
         // Shutdown: a second SIGTERM while up stops, at each part it stops in turn.
-        stopDuringShutdown("as up begins to stop", up -> up.printed("stopping:"));
-        stopDuringShutdown("once worker w is gone", up -> gone(up.child("--name", "w")));
-        stopDuringShutdown("as the node leaves the control plane", up -> logSays(data.resolve("node/node.log"), "left the control plane"));
-        stopDuringShutdown("as the fabric goes", up -> up.printed("lab: deleted"));
+        Map<String, Predicate<Up>> shutdown = new LinkedHashMap<>();
+        shutdown.put("as up begins to stop", up -> up.printed("stopping:"));
+        shutdown.put("once worker w is gone", up -> gone(up.child("--name", "w")));
+        shutdown.put("as the node leaves the control plane", up -> logSays(data.resolve("node/node.log"), "left the control plane"));
+        shutdown.put("as the fabric goes", up -> up.printed("lab: deleted"));
+        shutdown.forEach((what, point) -> stops.add(new Stop(stops.size() + 1, Kind.SHUTDOWN, what, () -> {
+            stopDuringShutdown(what, point);
+            return null;
+        })));
+        return stops;
     }
 
     private void stopDuringBurst(int answered) throws Exception {
@@ -261,7 +343,7 @@ class StopAnywhereEndToEndTest {
             lambda.createFunction(b -> b.functionName("burst").role(role).runtime("python3.12").handler("app.handler")
                     .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n"))))));
         }
-        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("burst"));
+        lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("burst"), AwsClients.promptly());
     }
 
     private static boolean gone(long pid) {
@@ -271,7 +353,9 @@ class StopAnywhereEndToEndTest {
     private void stopDuringShutdown(String what, Predicate<Up> point) throws Exception {
         Up up = running = new Up();
         up.awaitPoint("up says it is up", () -> up.printed("hyperplane is up"));
-        try (LambdaClient lambda = AwsClients.lambda(ENDPOINT, credentials(data()))) {
+        try (LambdaClient lambda = AwsClients.lambda(ENDPOINT, credentials(data()));
+             IamClient iam = AwsClients.iam(ENDPOINT, credentials(data()))) {
+            ensureFunction(lambda, iam); // made by a burst, unless this run chose none before
             assertThat(lambda.invoke(b -> b.functionName("burst")).statusCode()).as("an environment to tear down").isEqualTo(200);
         }
         up.sigterm();

@@ -117,7 +117,7 @@ class TenantLoadEndToEndTest {
         w.lambda.createFunction(b -> b.functionName("sleeper").role(sleeperRole).runtime("python3.12").handler("app.handler")
                 .timeout(SLEEP_SECONDS + 20).memorySize(128).code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", SLEEPER)))))
                 .vpcConfig(v -> v.subnetIds(sleeperNetwork.subnet()).securityGroupIds(sleeperNetwork.group())));
-        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("sleeper"));
+        w.lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("sleeper"), AwsClients.promptly());
         String account = w.server.defaultCredential().accountId();
 
         Credential other = w.server.accounts().create();

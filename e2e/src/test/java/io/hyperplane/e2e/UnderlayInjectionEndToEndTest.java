@@ -33,6 +33,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,6 +79,8 @@ class UnderlayInjectionEndToEndTest {
     private static final String GATEWAY_A1 = "10.0.1.1";
     /** How often each injection is sent: a datagram queued behind an unresolved neighbour may be lost, three are not. */
     private static final int ROUNDS = 3;
+    /** Probes run at once: each is a JVM of its own, and the machine may have two processors. */
+    private static final int PROBES_AT_ONCE = 4;
     private static final String WATCH_TABLE = "hp_t_watch";
     private static final String WATCH_COUNTER = "arrived";
     private static final String VXLAN_OFF_UNDERLAY = UnderlaySeal.Drop.VXLAN_OFF_UNDERLAY.counter();
@@ -190,20 +195,33 @@ class UnderlayInjectionEndToEndTest {
                 assertThat(sent.path("sent").asInt()).as("the probe sent them all: " + sent).isEqualTo(addresses.size() * ROUNDS);
             }
             SoftAssertions softly = new SoftAssertions();
-            for (String address : List.of(NODE_IP, HOST_IP, vtepA, vtepB)) {
-                JsonNode tcp = fabricLab.probe(attackerNs, "tcp", address + ":22", "--send", "x", "--timeout-ms", "1000");
-                softly.assertThat(tcp.path("error").asText()).as("TCP from an instance to the underlay's " + address + " is dropped: " + tcp)
-                        .isEqualTo("timeout");
-                JsonNode udp = fabricLab.probe(attackerNs, "udp", address + ":53", "--send", "x", "--timeout-ms", "1000");
-                softly.assertThat(udp.path("error").asText()).as("UDP from an instance to the underlay's " + address + " is dropped: " + udp)
-                        .isEqualTo("timeout");
+            // Each dropped probe waits out its timeout (1 s): a few at once, checked in order once all have ended.
+            try (ExecutorService tries = Executors.newFixedThreadPool(PROBES_AT_ONCE)) {
+                Map<String, Future<JsonNode>> tcp = new LinkedHashMap<>();
+                Map<String, Future<JsonNode>> udp = new LinkedHashMap<>();
+                for (String address : List.of(NODE_IP, HOST_IP, vtepA, vtepB)) {
+                    tcp.put(address, tries.submit(() -> fabricLab.probe(attackerNs, "tcp", address + ":22", "--send", "x", "--timeout-ms", "1000")));
+                    udp.put(address, tries.submit(() -> fabricLab.probe(attackerNs, "udp", address + ":53", "--send", "x", "--timeout-ms", "1000")));
+                }
+                Map<String, Future<ExecResult>> pings = new LinkedHashMap<>();
+                for (String address : List.of(NODE_IP, HOST_IP, vtepA, vtepB, EE_IP)) {
+                    pings.put(address, tries.submit(() -> fabricLab.exec(attackerNs, Duration.ofSeconds(5), "ping", "-n", "-c", "1", "-W", "1", address)));
+                }
+                Future<JsonNode> toEnvironment = tries.submit(() -> fabricLab.probe(attackerNs, "tcp", EE_IP + ":9001", "--send", "x", "--timeout-ms", "1000"));
+                for (String address : tcp.keySet()) {
+                    JsonNode tcpResult = tcp.get(address).get();
+                    softly.assertThat(tcpResult.path("error").asText()).as("TCP from an instance to the underlay's " + address + " is dropped: " + tcpResult)
+                            .isEqualTo("timeout");
+                    JsonNode udpResult = udp.get(address).get();
+                    softly.assertThat(udpResult.path("error").asText()).as("UDP from an instance to the underlay's " + address + " is dropped: " + udpResult)
+                            .isEqualTo("timeout");
+                }
+                for (var ping : pings.entrySet()) {
+                    ExecResult result = ping.getValue().get();
+                    softly.assertThat(result.ok()).as("ping from an instance to " + ping.getKey() + ": " + result.stdout().strip()).isFalse();
+                }
+                softly.assertThat(toEnvironment.get().path("ok").asBoolean()).as("TCP to an execution environment's address").isFalse();
             }
-            for (String address : List.of(NODE_IP, HOST_IP, vtepA, vtepB, EE_IP)) {
-                ExecResult ping = fabricLab.exec(attackerNs, Duration.ofSeconds(5), "ping", "-n", "-c", "1", "-W", "1", address);
-                softly.assertThat(ping.ok()).as("ping from an instance to " + address + ": " + ping.stdout().strip()).isFalse();
-            }
-            softly.assertThat(fabricLab.probe(attackerNs, "tcp", EE_IP + ":9001", "--send", "x", "--timeout-ms", "1000").path("ok").asBoolean())
-                    .as("TCP to an execution environment's address").isFalse();
 
             // The router dropped and counted: to its own VTEP and gateway (a VXLAN socket's port off the underlay), toward
             // the node, the worker host and the other VTEP (system ranges). Counters are read, then every watcher is.

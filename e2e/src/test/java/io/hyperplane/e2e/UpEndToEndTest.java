@@ -80,7 +80,7 @@ class UpEndToEndTest {
                 lambda.createFunction(b -> b.functionName("kept").role(role).runtime("python3.12").handler("app.handler")
                         .code(c -> c.zipFile(SdkBytes.fromByteArray(RuntimeWorld.zip(Map.of("app.py", "def handler(e, c):\n    return 'ok'\n")))))
                         .vpcConfig(v -> v.subnetIds(subnet).securityGroupIds(group)));
-                lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("kept"));
+                lambda.waiter().waitUntilFunctionActiveV2(b -> b.functionName("kept"), AwsClients.promptly());
                 assertThat(lambda.invoke(b -> b.functionName("kept")).payload().asUtf8String()).isEqualTo("\"ok\"");
                 eniIp = ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
             }

@@ -31,6 +31,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -107,28 +110,40 @@ class InternetFabricTest {
         // In: the internet reaches the instance's server through its public address, past its ACL and security group.
         await().atMost(Duration.ofSeconds(30)).until(() -> curl(LabFabric.internetHostsNamespace(PREFIX), "http://" + WEB_PUBLIC_IP + ":8080/").ok());
 
-        // No public address: not out through the gateway, and counted.
-        assertThat(curl(PREFIX + UNMAPPED.id(), "http://" + Internet.HOST + "/whoami").ok()).isFalse();
-        assertThat(counters(ROUTER, UnderlaySeal.TABLE).get(UnderlaySeal.Drop.NO_PUBLIC_IP.counter())).isPositive();
+        // The ways that must fail each wait out their timeout (3 s a curl, 1 s a ping): tried at once.
+        String internetHosts = LabFabric.internetHostsNamespace(PREFIX);
+        try (ExecutorService tries = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<ExecResult> unmapped = tries.submit(() -> curl(PREFIX + UNMAPPED.id(), "http://" + Internet.HOST + "/whoami"));
+            Future<ExecResult> sealed = tries.submit(() -> curl(PREFIX + SEALED.id(), "http://" + Internet.HOST + "/whoami"));
+            Future<ExecResult> natted = tries.submit(() -> curl(PREFIX + NATTED.id(), "http://" + Internet.HOST + "/whoami"));
+            Future<Boolean> inToSealed = tries.submit(() -> ping(internetHosts, SEALED.ip()));
+            Future<Boolean> inToUnderlay = tries.submit(() -> ping(internetHosts, "198.19.0.8"));
+            Future<Boolean> inToRouterVtep = tries.submit(() -> ping(internetHosts, Internet.ROUTER_VTEP));
+            Future<Boolean> publicToRouterVtep = tries.submit(() -> ping(PREFIX + WEB.id(), Internet.ROUTER_VTEP));
 
-        // No route to a gateway: not out, counted no_route.
-        assertThat(curl(PREFIX + SEALED.id(), "http://" + Internet.HOST + "/whoami").ok()).isFalse();
-        assertThat(counters(ROUTER, UnderlaySeal.TABLE).get(UnderlaySeal.Drop.NO_ROUTE.counter())).isPositive();
-        // ... while within the VPC it still routes.
-        assertThat(ping(PREFIX + SEALED.id(), UNMAPPED.ip())).isTrue();
+            // No public address: not out through the gateway, and counted.
+            assertThat(unmapped.get().ok()).isFalse();
+            assertThat(counters(ROUTER, UnderlaySeal.TABLE).get(UnderlaySeal.Drop.NO_PUBLIC_IP.counter())).isPositive();
 
-        // A NAT gateway route: the router looks for the NAT gateway on its subnet's bridge.
-        assertThat(curl(PREFIX + NATTED.id(), "http://" + Internet.HOST + "/whoami").ok()).isFalse();
-        String neighbours = Commands.check(Duration.ofSeconds(5), Namespaces.ipIn(ROUTER, "neigh", "show", NAT_GATEWAY_IP)).stdout();
-        assertThat(neighbours).contains("dev hp-b8001");
+            // No route to a gateway: not out, counted no_route.
+            assertThat(sealed.get().ok()).isFalse();
+            assertThat(counters(ROUTER, UnderlaySeal.TABLE).get(UnderlaySeal.Drop.NO_ROUTE.counter())).isPositive();
+            // ... while within the VPC it still routes.
+            assertThat(ping(PREFIX + SEALED.id(), UNMAPPED.ip())).isTrue();
 
-        // The internet reaches nothing private: not the sealed instance, not the underlay.
-        assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), SEALED.ip())).isFalse();
-        assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), "198.19.0.8")).isFalse();
-        assertThat(ping(LabFabric.internetHostsNamespace(PREFIX), Internet.ROUTER_VTEP)).isFalse();
-        assertThat(counters(LabFabric.internetNamespace(PREFIX), InternetSeal.TABLE).get(InternetSeal.Drop.NOT_PUBLIC.counter())).isPositive();
-        // Nor does a public instance reach the underlay through its gateway.
-        assertThat(ping(PREFIX + WEB.id(), Internet.ROUTER_VTEP)).isFalse();
+            // A NAT gateway route: the router looks for the NAT gateway on its subnet's bridge.
+            assertThat(natted.get().ok()).isFalse();
+            String neighbours = Commands.check(Duration.ofSeconds(5), Namespaces.ipIn(ROUTER, "neigh", "show", NAT_GATEWAY_IP)).stdout();
+            assertThat(neighbours).contains("dev hp-b8001");
+
+            // The internet reaches nothing private: not the sealed instance, not the underlay.
+            assertThat(inToSealed.get()).isFalse();
+            assertThat(inToUnderlay.get()).isFalse();
+            assertThat(inToRouterVtep.get()).isFalse();
+            assertThat(counters(LabFabric.internetNamespace(PREFIX), InternetSeal.TABLE).get(InternetSeal.Drop.NOT_PUBLIC.counter())).isPositive();
+            // Nor does a public instance reach the underlay through its gateway.
+            assertThat(publicToRouterVtep.get()).isFalse();
+        }
 
         // The instance's resolver is the VPC's, at base + 2.
         assertThat(Files.readString(state.resolve(WEB.id() + ".log"))).contains("nameserver 10.8.0.2");
