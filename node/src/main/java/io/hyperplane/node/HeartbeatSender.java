@@ -89,6 +89,9 @@ final class HeartbeatSender implements Runnable {
         }
         List<NodeHeartbeat.NatGatewayUsage> natGateways = new ArrayList<>();
         agent.natGateways().read().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
-        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways);
+        // Node-wide: every ENI that holds flows, whether or not the applied snapshot lists it.
+        long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
+        long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts);
     }
 }
