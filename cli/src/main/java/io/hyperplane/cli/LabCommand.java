@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
  * {@code hyperplane lab up --file LAB.yaml}, {@code hyperplane lab --prefix hp-x- status --json}.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = "Build, show and remove the namespace lab: underlay, forwarder node, worker host with execution environments, customer VPC.",
+        description = "Build, show and remove the namespace lab: underlay, forwarder nodes, worker host with execution environments, customer VPC.",
         subcommands = {LabCommand.Up.class, LabCommand.Status.class, LabCommand.Down.class})
 public final class LabCommand implements Callable<Integer> {
     static final String MAIN_CLASS = "io.hyperplane.cli.Main";

@@ -7,11 +7,10 @@ import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.lab.spec.LabSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-
-import io.hyperplane.lab.spec.LabSpec;
 
 import java.io.IOException;
 import java.io.PrintWriter;

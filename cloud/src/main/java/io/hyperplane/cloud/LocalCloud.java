@@ -98,11 +98,6 @@ public final class LocalCloud implements AutoCloseable {
         public Path log() {
             return stateDir.resolve("node.log");
         }
-
-        /** Where {@code hyperplane node --state-dir} keeps its counters, which {@code hyperplane stat} reads. */
-        public Path counters() {
-            return stateDir.resolve("counters");
-        }
     }
 
     /** Node k's (1-based) underlay address: 198.18.0.k. */
@@ -247,7 +242,7 @@ public final class LocalCloud implements AutoCloseable {
         return options;
     }
 
-    /** Node k's namespace: PREFIX + "node" for the first (its name from the days of one node), PREFIX + "node" + k after it. */
+    /** Node k's namespace: PREFIX + "node" for the first (its name from when there was one node), PREFIX + "node" + k after it. */
     private String nodeNamespace(int k) {
         return settings.prefix() + "node" + (k == 1 ? "" : Integer.toString(k));
     }
