@@ -161,6 +161,20 @@ class LabLifecycleTest {
     }
 
     @Test
+    void shouldRemoveEveryNodeWhenOneOfAFleetFailsToStart() {
+        NodeLauncher secondFails = new NodeLauncher(List.of("sh", "-c",
+                "case \"$*\" in *'--name node2 '*) echo 'cannot bind 198.18.0.2:4789' >&2; exit 3;; esac; echo node ready; exec sleep 60", "node"));
+
+        assertThatThrownBy(() -> lab.up(spec.withNodes(3), secondFails))
+                .isInstanceOf(LabException.class)
+                .hasMessageContaining("node node2 exited with code 3 before it was ready")
+                .hasMessageContaining("cannot bind 198.18.0.2:4789");
+
+        assertThat(TestLabs.labNamespacesOnMachine(PREFIX)).isEmpty();
+        assertThat(lab.stateDir()).doesNotExist();
+    }
+
+    @Test
     void shouldRemoveWhatItMadeAndShowTheLogWhenTheNodeFailsToStart() {
         NodeLauncher brokenNode = new NodeLauncher(List.of("sh", "-c", "echo 'cannot bind 198.18.0.1:4789' >&2; exit 3", "node"));
 
