@@ -28,11 +28,14 @@ import java.util.concurrent.Callable;
  * are, since its figures sum every tenant's flows.
  */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
-        description = "List the forwarder nodes the control plane knows: underlay address, live or not, last heartbeat, the config version"
+        description = "List the forwarder nodes the control plane knows: underlay address, namespace and pid on its host, live or not,"
+                + " last heartbeat, the config version"
                 + " each runs, its open flows and NAT ports, and its share of the live nodes' flows. --json prints the server's view as is.")
 final class NodesCommand implements Callable<Integer> {
     static final String PATH = "/hyperplane/v1/nodes";
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** What a column shows when there is nothing to show: a node that names no namespace or pid, or one not live (no share). */
+    private static final String NONE = "-";
 
     @Spec
     CommandSpec spec;
@@ -76,13 +79,13 @@ final class NodesCommand implements Callable<Integer> {
 
     static void print(JsonNode view, PrintWriter out) {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NODE", "UNDERLAY", "LIVE", "LAST HEARTBEAT", "CONFIG", "FLOWS", "NAT PORTS", "SHARE"});
+        rows.add(new String[] {"NODE", "UNDERLAY", "NAMESPACE", "PID", "LIVE", "LAST HEARTBEAT", "CONFIG", "FLOWS", "NAT PORTS", "SHARE"});
         for (JsonNode node : view.path("Nodes")) {
             boolean live = node.path("Live").asBoolean();
             rows.add(new String[] {node.path("Name").asText(), node.path("UnderlayIp").asText() + ":" + node.path("Port").asInt(),
-                    live ? "yes" : "NO", node.path("LastHeartbeat").asText(), node.path("AppliedVersion").asText(),
+                    node.path("Namespace").asText(NONE), node.path("Pid").asText(NONE), live ? "yes" : "NO", node.path("LastHeartbeat").asText(), node.path("AppliedVersion").asText(),
                     node.path("Flows").asText(), node.path("NatPorts").asText(),
-                    live ? String.format(Locale.ROOT, "%.1f%%", node.path("FlowShare").asDouble() * 100) : "-"});
+                    live ? String.format(Locale.ROOT, "%.1f%%", node.path("FlowShare").asDouble() * 100) : NONE});
         }
         if (rows.size() == 1) {
             out.println("no forwarder node has registered");

@@ -68,7 +68,7 @@ class NodesCommandTest {
 
     @Test
     void shouldShowEachNodeWithItsShareOfTheFlows() throws Exception {
-        heartbeat("n1", "{\"underlayIp\":\"198.18.0.1\",\"appliedVersion\":0,\"flows\":30,\"natPorts\":31}");
+        heartbeat("n1", "{\"underlayIp\":\"198.18.0.1\",\"appliedVersion\":0,\"flows\":30,\"natPorts\":31,\"netns\":\"hp-up-node\",\"pid\":4242}");
         heartbeat("n2", "{\"underlayIp\":\"198.18.0.2\",\"appliedVersion\":0,\"flows\":10,\"natPorts\":10}");
         String token = dir.resolve("data/node-token").toString();
 
@@ -77,8 +77,8 @@ class NodesCommandTest {
 
         assertThat(table.exitCode()).as(table.err()).isZero();
         assertThat(table.out().lines().toList()).first().asString().startsWith("NODE").contains("UNDERLAY", "LIVE", "FLOWS", "SHARE");
-        assertThat(table.out()).containsPattern("n1 +198\\.18\\.0\\.1:4789 +yes .* 30 +31 +75\\.0%")
-                .containsPattern("n2 +198\\.18\\.0\\.2:4789 +yes .* 10 +10 +25\\.0%")
+        assertThat(table.out()).containsPattern("n1 +198\\.18\\.0\\.1:4789 +hp-up-node +4242 +yes .* 30 +31 +75\\.0%")
+                .containsPattern("n2 +198\\.18\\.0\\.2:4789 +- +- +yes .* 10 +10 +25\\.0%")
                 .contains("fleet: 2 live nodes, 40 open flows, 41 NAT ports; config version ");
         JsonNode view = new ObjectMapper().readTree(json.out());
         assertThat(view.path("Nodes")).extracting(n -> n.path("Name").asText()).containsExactly("n1", "n2");

@@ -104,8 +104,12 @@ class UpEndToEndTest {
             }
             JsonNode fleet = nodes(data);
             assertThat(fleet.path("LiveNodes").asInt()).as(fleet.toString()).isEqualTo(2);
-            assertThat(fleet.path("Nodes")).extracting(n -> n.path("Name").asText() + " " + n.path("UnderlayIp").asText())
-                    .containsExactly("n1 198.18.0.1", "n2 198.18.0.2");
+            assertThat(fleet.path("Nodes")).extracting(n -> n.path("Name").asText() + " " + n.path("UnderlayIp").asText() + " "
+                    + n.path("Namespace").asText()).containsExactly("n1 198.18.0.1 hp-up-node", "n2 198.18.0.2 hp-up-node2");
+            for (JsonNode node : fleet.path("Nodes")) {
+                assertThat(output).as("the pid up printed for " + node.path("Name").asText())
+                        .containsPattern(node.path("Name").asText() + " +\\S+ +\\S+ +" + node.path("Pid").asLong() + " ");
+            }
             assertThat(PrivateState.exposed(data)).as("the store, keys, node and worker state, snapshots, journals and logs: 0700/0600")
                     .isEmpty();
         } finally {

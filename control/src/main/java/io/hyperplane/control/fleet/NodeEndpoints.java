@@ -371,13 +371,13 @@ public final class NodeEndpoints {
 
     /**
      * Which nodes carry which share of the flows ({@code hyperplane nodes}): each node the control
-     * plane has heard from, with its underlay address, liveness, last heartbeat, the configuration
+     * plane has heard from, with its underlay address (and, where it says, its namespace and pid on its host), liveness, last heartbeat, the configuration
      * version it runs, its open flows and NAT ports, and its share of the live nodes' flows. The
      * fleet's, not a tenant's: answered to the fleet's bearer token only, as the figures sum every
      * tenant's flows.
      * <pre>
      *   {"ConfigVersion":42,"LiveNodes":2,"Flows":300,"NatPorts":310,
-     *    "Nodes":[{"Name":"n1","UnderlayIp":"198.18.0.1","Port":4789,"Live":true,"LastHeartbeat":"2026-…Z",
+     *    "Nodes":[{"Name":"n1","UnderlayIp":"198.18.0.1","Port":4789,"Namespace":"hp-up-node","Pid":4242,"Live":true,"LastHeartbeat":"2026-…Z",
      *              "AppliedVersion":42,"ConfigStream":true,"Flows":200,"NatPorts":205,"FlowShare":0.6667}, …]}
      * </pre>
      */
@@ -390,7 +390,14 @@ public final class NodeEndpoints {
         ArrayNode nodes = out.putArray("Nodes");
         for (NodeRegistry.NodeShare share : fleet.nodes()) {
             NodeRegistry.NodeStatus n = share.node();
-            nodes.addObject().put("Name", n.name()).put("UnderlayIp", n.underlayIp()).put("Port", n.port()).put("Live", share.live())
+            ObjectNode node = nodes.addObject().put("Name", n.name()).put("UnderlayIp", n.underlayIp()).put("Port", n.port());
+            if (!n.netns().isEmpty()) {
+                node.put("Namespace", n.netns());
+            }
+            if (n.pid() != NodeHeartbeat.NO_PID) {
+                node.put("Pid", n.pid());
+            }
+            node.put("Live", share.live())
                     .put("LastHeartbeat", n.lastSeen().toString()).put("AppliedVersion", n.appliedVersion())
                     .put("ConfigStream", registry.streaming(n.name())).put("Flows", n.flows()).put("NatPorts", n.natPorts())
                     .put("FlowShare", Math.round(share.flowShare() * SHARE_DIGITS) / (double) SHARE_DIGITS);

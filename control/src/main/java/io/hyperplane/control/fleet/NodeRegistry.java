@@ -32,10 +32,11 @@ import java.util.concurrent.TimeUnit;
 public final class NodeRegistry {
     /**
      * What a node last reported. {@code incarnation} tells one run of a node process from the next
-     * (empty if the node sends none); {@code flows} and {@code natPorts} are the whole node's.
+     * (empty if the node sends none); {@code flows} and {@code natPorts} are the whole node's;
+     * {@code netns} and {@code pid} say where it runs on its host (empty and 0 if it does not say).
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
-                             String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts) {
+                             String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
     }
 
     /**
@@ -127,7 +128,7 @@ public final class NodeRegistry {
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
             now = new NodeStatus(name, underlayIp, beat.port(), version, clock.instant(), beat.enis(), incarnation, beat.natGateways(),
-                    beat.flows(), beat.natPorts());
+                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid());
             nodes.put(name, now);
         }
         if (previous == null || !previous.underlayIp().equals(underlayIp)) {
@@ -180,7 +181,7 @@ public final class NodeRegistry {
             raised = previous != null && version > previous.appliedVersion();
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
-                        previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts()));
+                        previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid()));
             }
         }
         if (raised) {
