@@ -108,7 +108,7 @@ public final class RuntimeBench {
         ControlPlaneServer.Settings server = new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(5)));
         try (LocalCloud cloud = LocalCloud.start(new LocalCloud.Settings(server, "hp-bn-", "bn", "shared", Duration.ofSeconds(600),
-                Math.max(64, settings.burst() + 8)), line -> { })) {
+                Math.max(64, settings.burst() + 8)).withNodes(1), line -> { })) {
             Credential credential = cloud.server().defaultCredential();
             URI endpoint = cloud.server().endpoint();
             Ec2QueryClient ec2 = new Ec2QueryClient(endpoint, credential);

@@ -59,7 +59,8 @@ final class DemoCommand implements Callable<Integer> {
             Path own = dataDir.resolveSibling("demo");
             out.println("no 'hyperplane up' is running: starting one for the demo (state in " + own + ", removed afterwards)");
             long t0 = System.nanoTime();
-            try (LocalCloud cloud = LocalCloud.start(UpCommand.settings(own, "127.0.0.1:0", "hp-demo-"), line -> out.println("  " + line))) {
+            // One node: the demo follows one invocation's path, and every node is a JVM more to start and stop.
+            try (LocalCloud cloud = LocalCloud.start(UpCommand.settings(own, "127.0.0.1:0", "hp-demo-").withNodes(1), line -> out.println("  " + line))) {
                 out.printf("  up in %.1f s at %s%n", (System.nanoTime() - t0) / 1e9, cloud.server().endpoint());
                 result = new Demo(cloud.server().endpoint(), cloud.server().defaultCredential(), own, "hp-demo-", burst, out).run();
             } finally {

@@ -28,10 +28,12 @@ import java.util.concurrent.Callable;
  * {@code hyperplane lab up --file LAB.yaml}, {@code hyperplane lab --prefix hp-x- status --json}.
  */
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = "Build, show and remove the namespace lab: underlay, forwarder node, worker host with execution environments, customer VPC.",
+        description = "Build, show and remove the namespace lab: underlay, forwarder nodes, worker host with execution environments, customer VPC.",
         subcommands = {LabCommand.Up.class, LabCommand.Status.class, LabCommand.Down.class})
 public final class LabCommand implements Callable<Integer> {
     static final String MAIN_CLASS = "io.hyperplane.cli.Main";
+    /** Nodes of the built-in lab: a fleet (DESIGN.md §10), the fewest that is one. */
+    static final int DEFAULT_NODES = 2;
 
     @Option(names = "--file", paramLabel = "LAB.yaml", scope = ScopeType.INHERIT,
             description = "Lab description (default: the built-in default lab, lab/src/main/resources/default-lab.yaml).")
@@ -89,7 +91,7 @@ public final class LabCommand implements Callable<Integer> {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
-            description = "Build the lab, write the node's config snapshot, start the service hosts and the forwarder node.")
+            description = "Build the lab, write the nodes' config snapshots, start the service hosts and the forwarder nodes.")
     static final class Up implements Callable<Integer> {
         @ParentCommand
         LabCommand parent;
@@ -97,14 +99,22 @@ public final class LabCommand implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--no-node", description = "Build everything but do not start the forwarder node.")
+        @Option(names = "--no-node", description = "Build everything but do not start the forwarder nodes.")
         boolean noNode;
+
+        @Option(names = "--nodes", paramLabel = "N",
+                description = "Forwarder nodes, 1.." + LabSpec.MAX_NODES + ", each in its own namespace on the next free underlay address"
+                        + " (default: " + DEFAULT_NODES + " for the built-in lab; with --file, the file's).")
+        Integer nodes;
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             try {
                 LabSpec labSpec = parent.labSpec();
+                if (nodes != null || parent.file == null) {
+                    labSpec = labSpec.withNodes(nodes != null ? nodes : DEFAULT_NODES);
+                }
                 Lab lab = parent.lab(labSpec.prefix(), out);
                 NodeLauncher launcher = noNode ? null : NodeLauncher.currentJvm(MAIN_CLASS, "node");
                 LabStatus status = lab.up(labSpec, launcher);

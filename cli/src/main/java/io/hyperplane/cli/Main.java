@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code hyperplane} command. */
 @Command(name = "hyperplane", mixinStandardHelpOptions = true, version = "hyperplane 0.1.0",
         description = "Shared-ENI VPC networking for serverless functions, for real, on one machine.",
-        subcommands = {UpCommand.class, DemoCommand.class, ServerCommand.class, DescribeCommand.class, EnisCommand.class, EventsCommand.class, NatGatewaysCommand.class, WorkerCommand.class, ExecCommand.class, NodeCommand.class, StatCommand.class, LabCommand.class, BenchCommand.class,
+        subcommands = {UpCommand.class, DemoCommand.class, ServerCommand.class, DescribeCommand.class, EnisCommand.class, EventsCommand.class, NatGatewaysCommand.class, NodesCommand.class, WorkerCommand.class, ExecCommand.class, NodeCommand.class, StatCommand.class, LabCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {

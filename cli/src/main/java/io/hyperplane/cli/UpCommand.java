@@ -7,20 +7,24 @@ import io.hyperplane.control.lambda.LegacyEnis;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.lab.spec.LabSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = {"Run the whole system on this machine until Ctrl-C or SIGTERM: the control plane (embedded H2 in the data directory)",
-                "with the lab fabric, one forwarder node, and two workers (the shared-ENI model, and the legacy model for invocations",
+                "with the lab fabric, forwarder nodes (--nodes, default " + LocalCloud.DEFAULT_NODES + "), and two workers (the shared-ENI model, and the legacy model for invocations",
                 "that ask for it with X-Hyperplane-Network-Model: legacy). A second 'up' on the same data directory restores",
                 "functions, VPCs and ENIs (with their addresses). Stopping removes every namespace and process it made."})
 final class UpCommand implements Callable<Integer> {
@@ -42,6 +46,11 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--legacy-eni-latency", defaultValue = "3000", paramLabel = "MS",
             description = "Legacy model: how long creating an environment's own ENI takes (default: ${DEFAULT-VALUE}).")
     long legacyLatencyMs;
+
+    @Option(names = "--nodes", defaultValue = "" + LocalCloud.DEFAULT_NODES, paramLabel = "N",
+            description = "Forwarder nodes, 1.." + LabSpec.MAX_NODES + ": node k runs in namespace " + PREFIX + "node k (node 1: " + PREFIX
+                    + "node) at underlay address 198.18.0.k (default: ${DEFAULT-VALUE}).")
+    int nodes;
 
     @Mixin
     QuotaOptions quotas;
@@ -93,7 +102,7 @@ final class UpCommand implements Callable<Integer> {
         LocalCloud cloud;
         try {
             LocalCloud.Settings settings = settings(dataDir, listen, PREFIX, Duration.ofMillis(legacyLatencyMs), quotas.quotas())
-                    .withOutside(uplink.outside());
+                    .withOutside(uplink.outside()).withNodes(nodes);
             cloud = run.start(() -> LocalCloud.start(settings,
                     line -> System.out.println("  " + line), run::stopping));
         } catch (Exception e) {
@@ -119,6 +128,13 @@ final class UpCommand implements Callable<Integer> {
         }
         Credential c = cloud.server().defaultCredential();
         System.out.printf("%nhyperplane is up (%.1f s): %s%n", (System.nanoTime() - t0) / 1e9, cloud.server().endpoint());
+        System.out.println("  forwarder nodes:");
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"    NODE", "NAMESPACE", "UNDERLAY", "PID", "LOG"});
+        for (LocalCloud.Node node : cloud.nodes()) {
+            rows.add(new String[] {"    " + node.name(), node.namespace(), node.underlayIp(), Long.toString(node.pid()), node.log().toString()});
+        }
+        Table.print(new PrintWriter(System.out), rows); // it flushes
         System.out.println("  credentials (also in " + cloud.server().credentialsFile() + "):");
         System.out.println("    aws_access_key_id     = " + c.accessKeyId());
         System.out.println("    aws_secret_access_key = " + c.secretAccessKey());
@@ -127,6 +143,7 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("    aws --region us-east-1 --endpoint-url " + cloud.server().endpoint() + " ec2 create-vpc --cidr-block 10.0.0.0/16");
         System.out.println("    aws --region us-east-1 --endpoint-url " + cloud.server().endpoint() + " lambda list-functions");
         System.out.println("    ./hyperplane demo        # the demo against this system");
+        System.out.println("    ./hyperplane nodes --token-file " + cloud.tokenFile() + "        # each node's share of the flows");
         System.out.println("  Ctrl-C stops everything.");
         System.out.flush();
     }

@@ -7,6 +7,7 @@ import io.hyperplane.linux.exec.DetachedProcess;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.lab.fabric.Outside;
+import io.hyperplane.lab.spec.LabSpec;
 import io.hyperplane.linux.netns.Journal;
 import io.hyperplane.linux.netns.Namespaces;
 
@@ -25,11 +26,16 @@ import java.util.function.Consumer;
 
 /**
  * The whole system on one machine, each part where it belongs: the control plane (in this JVM,
- * on loopback) with the lab fabric and its internet router (the simulated internet, or an uplink); a forwarder node and a worker as processes of their own,
- * whose data-plane ends live in namespaces on the fabric's underlay (the node's socket at
- * 198.18.0.1, the worker host's tunnels at 198.18.0.11) while the processes themselves stay on
+ * on loopback) with the lab fabric and its internet router (the simulated internet, or an uplink); forwarder nodes and a worker as processes of their own,
+ * whose data-plane ends live in namespaces on the fabric's underlay (node k's socket at
+ * 198.18.0.k, the worker host's tunnels at 198.18.0.11) while the processes themselves stay on
  * loopback with the control plane. {@link #close} stops and removes all of it. Used by {@code
  * hyperplane up} and {@code demo}, {@code bench runtime} and the end-to-end tests.
+ * <pre>
+ *   node   name  namespace         underlay      state (in the data directory)
+ *   1      n1    PREFIX + node     198.18.0.1    node/     (the names from when there was one node)
+ *   k      nk    PREFIX + node k   198.18.0.k    node k/
+ * </pre>
  */
 public final class LocalCloud implements AutoCloseable {
     /**
@@ -38,7 +44,13 @@ public final class LocalCloud implements AutoCloseable {
      * It is on the class path wherever a local cloud runs: the CLI, its tests, the benches it runs.
      */
     static final String HYPERPLANE_MAIN = "io.hyperplane.cli.Main";
+    /** Node 1's underlay address; node k's is 198.18.0.k ({@link #nodeIp}). */
     public static final String NODE_IP = "198.18.0.1";
+    /**
+     * Nodes when the caller names no number: a fleet (DESIGN.md §10), the fewest that is one. At
+     * most LabSpec.MAX_NODES: node addresses 198.18.0.1..8 stay below the worker hosts' (.11, .12).
+     */
+    public static final int DEFAULT_NODES = 2;
     public static final String WORKER_IP = "198.18.0.11";
     public static final String LEGACY_WORKER_IP = "198.18.0.12";
     /** A node or worker registers with its first heartbeat, within a second of saying "ready"; 30 s is a sick host. */
@@ -46,14 +58,22 @@ public final class LocalCloud implements AutoCloseable {
     private static final Duration REGISTRATION_POLL = Duration.ofMillis(50);
 
     /**
-     * Where and how; {@code prefix} names every namespace (the fabric's and the two hosts');
-     * {@code outside} is the internet router's: the simulated internet unless a real uplink is named.
+     * Where and how; {@code prefix} names every namespace (the fabric's and the hosts');
+     * {@code outside} is the internet router's: the simulated internet unless a real uplink is named;
+     * {@code nodes}: how many forwarder nodes, 1..{@link LabSpec#MAX_NODES}.
      */
     public record Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
-                           int readyNetworks, boolean legacyWorker, Outside outside) {
+                           int readyNetworks, boolean legacyWorker, Outside outside, int nodes) {
+        public Settings {
+            if (nodes < 1 || nodes > LabSpec.MAX_NODES) {
+                throw new IllegalArgumentException("nodes " + nodes + ": must be 1.." + LabSpec.MAX_NODES
+                        + " (each node is a process of its own on this machine)");
+            }
+        }
+
         public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
                         int readyNetworks, boolean legacyWorker) {
-            this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, Outside.SIMULATED);
+            this(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, Outside.SIMULATED, DEFAULT_NODES);
         }
 
         public Settings(ControlPlaneServer.Settings server, String prefix, String workerName, String networkModel, Duration workerIdleTimeout,
@@ -62,8 +82,27 @@ public final class LocalCloud implements AutoCloseable {
         }
 
         public Settings withOutside(Outside next) {
-            return new Settings(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, next);
+            return new Settings(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, next, nodes);
         }
+
+        public Settings withNodes(int count) {
+            return new Settings(server, prefix, workerName, networkModel, workerIdleTimeout, readyNetworks, legacyWorker, outside, count);
+        }
+    }
+
+    /**
+     * One forwarder node of this cloud: {@code hyperplane node} named {@code name}, its socket in
+     * {@code namespace} at {@code underlayIp}, its snapshot cache, counters file and log in {@code stateDir}.
+     */
+    public record Node(String name, String namespace, String underlayIp, Path stateDir, long pid) {
+        public Path log() {
+            return stateDir.resolve("node.log");
+        }
+    }
+
+    /** Node k's (1-based) underlay address: 198.18.0.k. */
+    public static String nodeIp(int k) {
+        return "198.18.0." + k;
     }
 
     private final Settings settings;
@@ -74,10 +113,11 @@ public final class LocalCloud implements AutoCloseable {
     private final BooleanSupplier abandoned;
     private final Path hostsState;
     private final Path fabricState;
-    private final String nodeNamespace;
     private final String workerNamespace;
     private ControlPlaneServer server;
-    private DetachedProcess node;
+    /** The node processes started, in order; each with what {@link #nodes} says of it. */
+    private final List<DetachedProcess> nodeProcesses = new ArrayList<>();
+    private final List<Node> nodes = new ArrayList<>();
     private DetachedProcess worker;
     private DetachedProcess legacyWorker;
 
@@ -88,7 +128,6 @@ public final class LocalCloud implements AutoCloseable {
         this.abandoned = abandoned;
         this.fabricState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix());
         this.hostsState = Lab.DEFAULT_STATE_ROOT.resolve(settings.prefix() + "hosts");
-        this.nodeNamespace = settings.prefix() + "node";
         this.workerNamespace = settings.prefix() + "worker";
     }
 
@@ -134,17 +173,20 @@ public final class LocalCloud implements AutoCloseable {
         fabric.pinUnderlay();
         server.syncFabric(); // the underlay and the internet router now, before anything needs a way out
         giveUpIfAbandoned();
-        progress.accept("joining the forwarder node's and the worker's hosts to the underlay");
+        progress.accept(settings.nodes() == 1 ? "joining the forwarder node's and the worker's hosts to the underlay"
+                : "joining the " + settings.nodes() + " forwarder nodes' and the worker's hosts to the underlay");
         removeHosts(); // a previous run's, if it was killed
         Journal journal = Journal.openOrCreate(hostsState, settings.prefix());
         String underlay = LabFabric.underlayNamespace(settings.prefix());
-        join(journal, nodeNamespace, underlay, "hp-un", NODE_IP);
+        for (int k = 1; k <= settings.nodes(); k++) {
+            join(journal, nodeNamespace(k), underlay, k == 1 ? "hp-un" : "hp-un" + k, nodeIp(k));
+        }
         join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
         if (settings.legacyWorker()) {
             join(journal, workerNamespace + "2", underlay, "hp-uw2", LEGACY_WORKER_IP);
         }
         giveUpIfAbandoned();
-        startNode();
+        startNodes();
         giveUpIfAbandoned();
         startWorker(settings.networkModel());
         if (settings.legacyWorker()) {
@@ -200,26 +242,57 @@ public final class LocalCloud implements AutoCloseable {
         return options;
     }
 
-    private void startNode() throws IOException, InterruptedException {
-        Path dir = settings.server().dataDir().resolve("node");
-        PrivateFiles.createDirectories(dir);
-        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
-        command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", nodeNamespace,
-                "--listen", NODE_IP + ":4789", "--name", "n1", "--state-dir", dir.toString()));
-        command.addAll(nodeOptions);
-        progress.accept("starting the forwarder node (socket in " + nodeNamespace + " at " + NODE_IP + ")");
-        // In this process's session, as the worker: the control plane, node and worker share one
-        // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
-        node = DetachedProcess.start("forwarder node", command, dir.resolve("node.log"), false);
-        node.awaitReady("ready", Duration.ofSeconds(60));
+    /** Node k's namespace: PREFIX + "node" for the first (its name from when there was one node), PREFIX + "node" + k after it. */
+    private String nodeNamespace(int k) {
+        return settings.prefix() + "node" + (k == 1 ? "" : Integer.toString(k));
+    }
+
+    /**
+     * Starts every node, then waits until each says it is ready and has registered: their JVMs
+     * start side by side, so two nodes take little longer than one.
+     */
+    private void startNodes() throws IOException, InterruptedException {
+        for (int k = 1; k <= settings.nodes(); k++) {
+            String name = "n" + k;
+            String namespace = nodeNamespace(k);
+            String ip = nodeIp(k);
+            Path dir = settings.server().dataDir().resolve(k == 1 ? "node" : "node" + k);
+            PrivateFiles.createDirectories(dir);
+            List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
+            command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
+                    "--listen", ip + ":4789", "--name", name, "--state-dir", dir.toString()));
+            command.addAll(nodeOptions);
+            progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
+            // In this process's session, as the worker: the control plane, nodes and worker share one
+            // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
+            DetachedProcess process = DetachedProcess.start("forwarder node " + name, command, dir.resolve("node.log"), false);
+            nodeProcesses.add(process);
+            nodes.add(new Node(name, namespace, ip, dir, process.pid()));
+        }
+        for (DetachedProcess process : nodeProcesses) {
+            process.awaitReady("ready", Duration.ofSeconds(60));
+        }
         long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
-        while (server.nodes().live().isEmpty()) {
+        while (!unregistered().isEmpty()) {
             giveUpIfAbandoned();
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the forwarder node did not register within 30 s; see " + node.log());
+                List<String> missing = unregistered();
+                throw new IllegalStateException("forwarder node " + String.join(", ", missing) + " did not register within 30 s; see "
+                        + nodes.stream().filter(n -> missing.contains(n.name())).map(n -> n.log().toString()).toList());
             }
             Thread.sleep(REGISTRATION_POLL);
         }
+    }
+
+    /** The nodes started that are not live in the control plane's registry yet. */
+    private List<String> unregistered() {
+        List<String> live = server.nodes().live().stream().map(n -> n.name()).toList();
+        return nodes.stream().map(Node::name).filter(name -> !live.contains(name)).toList();
+    }
+
+    /** The forwarder nodes, in order: node 1 first. */
+    public List<Node> nodes() {
+        return List.copyOf(nodes);
     }
 
     /**
@@ -285,6 +358,19 @@ public final class LocalCloud implements AutoCloseable {
             ProcessHandle.of(worker.pid()).ifPresent(p -> p.onExit().join());
             server.workers().remove(settings.workerName());
             worker = null;
+        }
+    }
+
+    /** SIGTERM to each first, then waits for each: they leave (the control plane, their sockets) side by side. */
+    private static void terminateAll(List<Long> pids) throws InterruptedException {
+        List<ProcessHandle> handles = pids.stream().flatMap(pid -> ProcessHandle.of(pid).stream()).toList();
+        handles.forEach(ProcessHandle::destroy);
+        for (ProcessHandle handle : handles) {
+            try {
+                handle.onExit().get(20, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                handle.destroyForcibly();
+            }
         }
     }
 
@@ -363,10 +449,8 @@ public final class LocalCloud implements AutoCloseable {
                 server.workers().remove(settings.workerName() + "l");
                 legacyWorker = null;
             }
-            if (node != null) {
-                terminate(node.pid());
-                node = null;
-            }
+            terminateAll(nodeProcesses.stream().map(DetachedProcess::pid).toList());
+            nodeProcesses.clear();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -78,7 +78,7 @@ final class RuntimeWorld implements AutoCloseable {
         dir = Files.createTempDirectory("hp-runtime-e2e");
         ControlPlaneServer.Settings settings = customize.apply(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1))));
-        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64), nodeOptions,
+        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64).withNodes(1), nodeOptions,
                 line -> System.out.println("  " + line), () -> false);
         server = cloud.server();
         StaticCredentialsProvider credentials = AwsClients.credentials(server.defaultCredential());

@@ -90,7 +90,7 @@ class StopAnywhereEndToEndTest {
             Path tmp = Files.createDirectories(dir.resolve("tmp"));
             List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmp),
                     Main.class.getName()));
-            command.addAll(List.of("up", "--data-dir", data.toString(), "--listen", LISTEN));
+            command.addAll(List.of("up", "--data-dir", data.toString(), "--listen", LISTEN, "--nodes", "1"));
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().put("TMPDIR", tmp.toString());
             builder.environment().put("HYPERPLANE_JAVA_OPTS", "-Djava.io.tmpdir=" + tmp);

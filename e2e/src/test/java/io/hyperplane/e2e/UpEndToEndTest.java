@@ -1,10 +1,13 @@
 package io.hyperplane.e2e;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cli.Main;
 import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.linux.exec.Jvm;
 import io.hyperplane.linux.netns.Namespaces;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
@@ -15,6 +18,8 @@ import software.amazon.awssdk.services.iam.IamClient;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 
 import java.net.URI;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,17 +32,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * {@code hyperplane up} as a process: it comes up and says where; a VPC function made with the
- * SDK becomes Active; SIGTERM removes every namespace and process; a second {@code up} on the same
+ * {@code hyperplane up} as a process: it comes up with two forwarder nodes and says where they are;
+ * both register, and {@code hyperplane nodes} shows them; a VPC function made with the SDK becomes
+ * Active; SIGTERM removes every namespace and process; a second {@code up} (one node) on the same
  * data directory brings the function, the VPC and the ENI (with its address) back.
  */
 @Timeout(300)
 class UpEndToEndTest {
     private static final String LISTEN = "127.0.0.1:18765";
 
-    private Process up(Path dataDir, Path log) throws Exception {
+    private Process up(Path dataDir, Path log, int nodes) throws Exception {
         List<String> command = new ArrayList<>(Jvm.command(List.of("--enable-native-access=ALL-UNNAMED"), Main.class.getName()));
-        command.addAll(List.of("up", "--data-dir", dataDir.toString(), "--listen", LISTEN));
+        command.addAll(List.of("up", "--data-dir", dataDir.toString(), "--listen", LISTEN, "--nodes", Integer.toString(nodes)));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         await().atMost(Duration.ofSeconds(120)).until(() -> !p.isAlive() || Files.readString(log).contains("hyperplane is up"));
         assertThat(p.isAlive()).as(Files.readString(log)).isTrue();
@@ -55,12 +61,24 @@ class UpEndToEndTest {
                 .profileFile(ProfileFile.builder().content(data.resolve("credentials")).type(ProfileFile.Type.CREDENTIALS).build()).build();
     }
 
+    /** {@code hyperplane nodes --json} against the running up, as an operator would ask it (in this JVM: one start-up less). */
+    private static JsonNode nodes(Path data) throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine nodes = new CommandLine(new Main()).setOut(new PrintWriter(out));
+        assertThat(nodes.execute("nodes", "--json", "--endpoint", "http://" + LISTEN, "--token-file", data.resolve("node-token").toString()))
+                .as(out.toString()).isZero();
+        return new ObjectMapper().readTree(out.toString());
+    }
+
     @Test
     void shouldComeUpStopCleanlyAndRestoreItsStateOnTheNextUp(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("data");
-        Process first = up(data, dir.resolve("up1.log"));
+        Process first = up(data, dir.resolve("up1.log"), 2);
         String output = Files.readString(dir.resolve("up1.log"));
         assertThat(output).contains("http://" + LISTEN).contains("aws_access_key_id").contains("aws --region us-east-1 --endpoint-url");
+        assertThat(output).as("up's nodes, each in its namespace at its address, with its pid")
+                .containsPattern("n1 +hp-up-node +198\\.18\\.0\\.1 +\\d+ ").containsPattern("n2 +hp-up-node2 +198\\.18\\.0\\.2 +\\d+ ");
+        assertThat(Namespaces.list()).contains("hp-up-node", "hp-up-node2");
         assertThat(output).as("up's own progress only").doesNotContain("HikariDataSource").doesNotContain("Flyway")
                 .doesNotContain("node config version").contains("logs: " + data.resolve("up.log"));
         assertThat(data.resolve("up.log")).content().as("the frameworks' and components' logs").contains("HikariDataSource")
@@ -84,6 +102,14 @@ class UpEndToEndTest {
                 assertThat(lambda.invoke(b -> b.functionName("kept")).payload().asUtf8String()).isEqualTo("\"ok\"");
                 eniIp = ec2.describeNetworkInterfaces().networkInterfaces().getFirst().privateIpAddress();
             }
+            JsonNode fleet = nodes(data);
+            assertThat(fleet.path("LiveNodes").asInt()).as(fleet.toString()).isEqualTo(2);
+            assertThat(fleet.path("Nodes")).extracting(n -> n.path("Name").asText() + " " + n.path("UnderlayIp").asText() + " "
+                    + n.path("Namespace").asText()).containsExactly("n1 198.18.0.1 hp-up-node", "n2 198.18.0.2 hp-up-node2");
+            for (JsonNode node : fleet.path("Nodes")) {
+                assertThat(output).as("the pid up printed for " + node.path("Name").asText())
+                        .containsPattern(node.path("Name").asText() + " +\\S+ +\\S+ +" + node.path("Pid").asLong() + " ");
+            }
             assertThat(PrivateState.exposed(data)).as("the store, keys, node and worker state, snapshots, journals and logs: 0700/0600")
                     .isEmpty();
         } finally {
@@ -91,7 +117,7 @@ class UpEndToEndTest {
         }
         assertThat(Namespaces.list()).as("stopping removed every namespace").noneMatch(n -> n.startsWith("hp-up-") || n.startsWith("hp-ee-w"));
 
-        Process second = up(data, dir.resolve("up2.log"));
+        Process second = up(data, dir.resolve("up2.log"), 1);
         try {
             ProfileCredentialsProvider credentials = credentialsWrittenBy(data);
             URI endpoint = URI.create("http://" + LISTEN);

@@ -147,7 +147,7 @@ public final class Lab {
         try {
             Journal.Contents journal = Journal.read(stateDir, progress);
             LabSpec spec = spec();
-            return LabStatus.of(spec, stateDir, journal.namespaces(), Namespaces.list(), ns -> !Namespaces.pids(ns).isEmpty());
+            return LabStatus.of(spec, stateDir, journal.namespaces(), Namespaces.list(), Namespaces::pids);
         } catch (IOException e) {
             throw new LabException("cannot read the lab state in " + stateDir + ": " + e.getMessage(), e);
         }
@@ -299,7 +299,9 @@ public final class Lab {
         }
     }
 
+    /** Starts every node, then waits for each: their start-ups overlap, so N nodes take about as long as one. */
     private void startNodes(LabSpec spec, NodeLauncher launcher) throws IOException, InterruptedException {
+        List<DetachedProcess> started = new ArrayList<>();
         for (LabSpec.Node node : spec.nodes()) {
             List<String> command = new ArrayList<>(launcher.command());
             command.addAll(List.of(
@@ -309,9 +311,14 @@ public final class Lab {
                     "--counters", stateDir.resolve(node.name() + ".counters").toString()));
             String ns = spec.namespace(node.name());
             Path log = stateDir.resolve(node.name() + ".log");
-            DetachedProcess process = DetachedProcess.start("node " + node.name(), Namespaces.execIn(ns, command), log);
+            started.add(DetachedProcess.start("node " + node.name(), Namespaces.execIn(ns, command), log));
+        }
+        for (int i = 0; i < started.size(); i++) {
+            LabSpec.Node node = spec.nodes().get(i);
+            DetachedProcess process = started.get(i);
             process.awaitReady(READY, READY_TIMEOUT);
-            progress.accept("lab: node " + node.name() + " running in " + ns + " (pid " + process.pid() + ", log " + log + ") ... ready");
+            progress.accept("lab: node " + node.name() + " running in " + spec.namespace(node.name()) + " at " + node.underlayIp()
+                    + " (pid " + process.pid() + ", log " + process.log() + ") ... ready");
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Predicate;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -57,9 +57,13 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
     public record ServiceStatus(String proto, int port, String kind) {
     }
 
-    /** @param running whether any process lives in the node's namespace */
-    @JsonPropertyOrder({"namespace", "underlayIp", "counters", "log", "name", "config", "running"})
-    public record NodeStatus(String namespace, String underlayIp, String counters, String log, String name, String config, boolean running) {
+    /**
+     * @param running whether any process lives in the node's namespace
+     * @param pid     the node's process (the first in its namespace, where it is the only one), or null when none runs
+     */
+    @JsonPropertyOrder({"namespace", "underlayIp", "counters", "log", "name", "config", "running", "pid"})
+    public record NodeStatus(String namespace, String underlayIp, String counters, String log, String name, String config, boolean running,
+                             Long pid) {
     }
 
     /**
@@ -78,7 +82,7 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
 
     /** Builds the status from the lab's spec, state directory and what exists now. */
     static LabStatus of(LabSpec spec, Path stateDir, Collection<String> journaled, Set<String> existing,
-                        Predicate<String> hasProcesses) {
+                        Function<String, List<Long>> processes) {
         List<String> expected = new ArrayList<>(journaled);
         spec.namespaces().stream().filter(ns -> !expected.contains(ns)).forEach(expected::add);
         List<String> present = expected.stream().filter(existing::contains).toList();
@@ -108,9 +112,10 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
         }
         List<NodeStatus> nodes = spec.nodes().stream().map(node -> {
             String ns = spec.namespace(node.name());
+            Long pid = existing.contains(ns) ? processes.apply(ns).stream().min(Long::compare).orElse(null) : null;
             return new NodeStatus(ns, node.underlayIp(), stateDir.resolve(node.name() + ".counters").toString(),
                     stateDir.resolve(node.name() + ".log").toString(), node.name(),
-                    stateDir.resolve(node.name() + ".json").toString(), existing.contains(ns) && hasProcesses.test(ns));
+                    stateDir.resolve(node.name() + ".json").toString(), pid != null, pid);
         }).toList();
         return new LabStatus(present, enis, ees, resources, nodes, spec.prefix(), stateDir.toString(), missing, internet);
     }
@@ -135,8 +140,8 @@ public record LabStatus(List<String> namespaces, List<EniStatus> enis, List<EeSt
         }
         out.append("\n");
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("NODE", "NAMESPACE", "UNDERLAY", "RUNNING", "LOG"));
-        nodes.forEach(n -> rows.add(List.of(n.name(), n.namespace(), n.underlayIp(), n.running() ? "yes" : "no", n.log())));
+        rows.add(List.of("NODE", "NAMESPACE", "UNDERLAY", "PID", "LOG"));
+        nodes.forEach(n -> rows.add(List.of(n.name(), n.namespace(), n.underlayIp(), n.running() ? n.pid().toString() : "NOT RUNNING", n.log())));
         table(out, rows);
         rows.clear();
         rows.add(List.of("ENI", "IP", "SUBNET", "MAC", "SECURITY GROUPS"));

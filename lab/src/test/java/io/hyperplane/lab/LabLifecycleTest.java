@@ -18,6 +18,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 /** Up, down, and what happens around failures and crashes, on a small lab. */
 @Timeout(60)
@@ -44,7 +45,7 @@ class LabLifecycleTest {
         try {
             lab.down();
         } finally {
-            TestLabs.removeLeftovers(spec);
+            TestLabs.removeLeftovers(spec.withNodes(3)); // the fleet test's nodes too
             TestLabs.deleteTree(stateRoot);
         }
         assertThat(TestLabs.labNamespacesOnMachine(PREFIX)).isEmpty();
@@ -135,6 +136,42 @@ class LabLifecycleTest {
         assertThat(log).contains("fake node --config " + lab.stateDir().resolve("node1.json")
                 + " --listen 198.18.0.1:4789 --name node1 --counters " + lab.stateDir().resolve("node1.counters"));
         assertThat(Namespaces.pids("hp-u-node1")).isNotEmpty();
+    }
+
+    @Test
+    void shouldStartEveryNodeOfAFleetInItsOwnNamespaceAndRemoveThemAllOnDown() throws IOException {
+        LabSpec fleet = spec.withNodes(3);
+        NodeLauncher fakeNode = new NodeLauncher(List.of("sh", "-c", "echo node ready; exec sleep 60", "fake-node"));
+
+        LabStatus status = lab.up(fleet, fakeNode);
+
+        assertThat(status.nodes()).extracting(LabStatus.NodeStatus::namespace, LabStatus.NodeStatus::underlayIp)
+                .containsExactly(tuple("hp-u-node1", "198.18.0.1"), tuple("hp-u-node2", "198.18.0.2"), tuple("hp-u-node3", "198.18.0.3"));
+        for (LabStatus.NodeStatus node : status.nodes()) {
+            assertThat(node.pid()).as(node.name()).isNotNull();
+            assertThat(Namespaces.pids(node.namespace())).as(node.name()).containsExactly(node.pid());
+        }
+        assertThat(status.toJson()).contains("\"namespace\":\"hp-u-node3\",\"underlayIp\":\"198.18.0.3\"")
+                .contains("\"pid\":" + status.nodes().get(2).pid());
+
+        lab.down();
+
+        assertThat(TestLabs.labNamespacesOnMachine(PREFIX)).isEmpty();
+        assertThat(status.nodes()).allSatisfy(node -> assertThat(ProcessHandle.of(node.pid())).isEmpty());
+    }
+
+    @Test
+    void shouldRemoveEveryNodeWhenOneOfAFleetFailsToStart() {
+        NodeLauncher secondFails = new NodeLauncher(List.of("sh", "-c",
+                "case \"$*\" in *'--name node2 '*) echo 'cannot bind 198.18.0.2:4789' >&2; exit 3;; esac; echo node ready; exec sleep 60", "node"));
+
+        assertThatThrownBy(() -> lab.up(spec.withNodes(3), secondFails))
+                .isInstanceOf(LabException.class)
+                .hasMessageContaining("node node2 exited with code 3 before it was ready")
+                .hasMessageContaining("cannot bind 198.18.0.2:4789");
+
+        assertThat(TestLabs.labNamespacesOnMachine(PREFIX)).isEmpty();
+        assertThat(lab.stateDir()).doesNotExist();
     }
 
     @Test

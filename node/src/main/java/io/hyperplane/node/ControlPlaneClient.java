@@ -49,7 +49,7 @@ final class ControlPlaneClient implements AutoCloseable {
         ControlPlaneHealth health = new ControlPlaneHealth(settings.controlUrl(), agent::appliedVersion);
         ConfigPoller poller = new ConfigPoller(api, health, cache, agent::offer, agent::configRejected, agent.applied(),
                 settings.controlWait(), agent::appliedVersion);
-        this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port,
+        this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port, settings.netns(),
                 settings.heartbeatInterval().toNanos(), everyHeartbeat);
         this.poller = poller;
         this.pollerThread = Thread.ofPlatform().name("hp-control-" + name).daemon().unstarted(poller);

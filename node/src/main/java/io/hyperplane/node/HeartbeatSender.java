@@ -30,6 +30,9 @@ final class HeartbeatSender implements Runnable {
     private final ForwardingAgent agent;
     private final String underlayIp;
     private final int port;
+    /** Where the node runs, for the control plane's view of the fleet: its socket's namespace ("" for none) and its pid. */
+    private final String netns;
+    private final long pid = ProcessHandle.current().pid();
     private final long intervalNanos;
     private final Runnable everyBeat;
     private final Backoff backoff = new Backoff();
@@ -37,8 +40,9 @@ final class HeartbeatSender implements Runnable {
     private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
-    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port,
+    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port, String netns,
                     long intervalNanos, Runnable everyBeat) {
+        this.netns = netns == null ? "" : netns;
         this.api = api;
         this.health = health;
         this.agent = agent;
@@ -75,7 +79,7 @@ final class HeartbeatSender implements Runnable {
     private NodeHeartbeat heartbeat() {
         LoadedConfig applied = agent.applied();
         if (applied == null) {
-            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of());
+            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of(), List.of(), 0, 0, netns, pid);
         }
         NodeSnapshot snapshot = applied.snapshot();
         Map<String, Integer> vniBySubnet = new HashMap<>();
@@ -89,6 +93,9 @@ final class HeartbeatSender implements Runnable {
         }
         List<NodeHeartbeat.NatGatewayUsage> natGateways = new ArrayList<>();
         agent.natGateways().read().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
-        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways);
+        // Node-wide: every ENI that holds flows, whether or not the applied snapshot lists it.
+        long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
+        long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts, netns, pid);
     }
 }

@@ -102,6 +102,8 @@ class ControlPlaneNodeTest {
             assertThat(beat.path("enis").get(0).path("ip").asText()).isEqualTo("10.0.1.4");
             assertThat(beat.path("enis").get(0).path("natPorts").asLong()).isEqualTo(1);
             assertThat(beat.path("enis").get(0).path("flows").asLong()).isEqualTo(1);
+            assertThat(beat.path("flows").asLong()).as("the whole node's").isEqualTo(1);
+            assertThat(beat.path("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
         });
         assertThat(control.requests().stream().filter(r -> r.method().equals("GET")).findFirst().orElseThrow().after())
                 .as("a node with nothing asks after -1").isEqualTo(-1);

@@ -7,6 +7,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.ToLongFunction;
 
 /**
  * A forwarder node registering itself, and keeping itself registered, about once a second
@@ -20,13 +22,20 @@ import java.util.Map;
  * @param enis           per ENI of the applied configuration, its load
  * @param natGateways    per NAT gateway of the applied configuration, its CloudWatch-named metrics
  *                       as this node counted them since it started (empty when the node sends none)
+ * @param flows          open flows on the whole node, every ENI's (what its share of the fleet's flows
+ *                       is counted in); a node that sends none: the sum over {@code enis}
+ * @param natPorts       NAT ports the whole node holds; a node that sends none: the sum over {@code enis}
+ * @param netns          the network namespace its VXLAN socket is in, on its host (empty: the host's own, or not sent)
+ * @param pid            its process on its host ({@link #NO_PID}: not sent); with {@code netns}, where an operator finds it
  */
 public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
-                            List<NatGatewayUsage> natGateways) {
+                            List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
     public static final long NO_VERSION = -1;
+    /** The pid of a node that sends none. */
+    public static final long NO_PID = 0;
     private static final String MESSAGE = "node heartbeat";
 
     public NodeHeartbeat {
@@ -36,6 +45,22 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         incarnation = incarnation == null ? "" : incarnation;
         enis = enis == null ? List.of() : Check.list(enis, MESSAGE, "enis");
         natGateways = natGateways == null ? List.of() : Check.list(natGateways, MESSAGE, "natGateways");
+        Check.atLeast(flows, 0, MESSAGE, "flows");
+        Check.atLeast(natPorts, 0, MESSAGE, "natPorts");
+        netns = netns == null || netns.isEmpty() ? "" : Check.name(netns, MESSAGE, "netns");
+        Check.atLeast(pid, NO_PID, MESSAGE, "pid");
+    }
+
+    /** A heartbeat that says nothing of where the node runs. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                         List<NatGatewayUsage> natGateways, long flows, long natPorts) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, "", NO_PID);
+    }
+
+    /** A heartbeat whose node-wide figures are its ENIs' summed. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                         List<NatGatewayUsage> natGateways) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, sum(enis, EniUsage::flows), sum(enis, EniUsage::natPorts));
     }
 
     /** A heartbeat without NAT gateways. */
@@ -43,13 +68,20 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         this(underlayIp, port, appliedVersion, incarnation, enis, List.of());
     }
 
-    /** As read from the wire, where a node may leave out its port, its version and its ENIs. */
+    private static long sum(List<EniUsage> enis, ToLongFunction<EniUsage> figure) {
+        return enis == null ? 0 : enis.stream().filter(Objects::nonNull).mapToLong(figure).sum();
+    }
+
+    /** As read from the wire, where a node may leave out its port, its version, its ENIs, its node-wide figures and where it runs. */
     @JsonCreator
     static NodeHeartbeat read(@JsonProperty("underlayIp") String underlayIp, @JsonProperty("port") Integer port,
                               @JsonProperty("appliedVersion") Long appliedVersion, @JsonProperty("incarnation") String incarnation,
-                              @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways) {
+                              @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways,
+                              @JsonProperty("flows") Long flows, @JsonProperty("natPorts") Long natPorts,
+                              @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
-                incarnation, enis, natGateways);
+                incarnation, enis, natGateways, flows == null ? sum(enis, EniUsage::flows) : flows,
+                natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid);
     }
 
     /**

@@ -65,8 +65,9 @@ class FleetJsonTest {
                         new WorkerHeartbeatAnswer.LiveNode("n2", "198.18.0.10", 4790))), Set.of()),
                 new Sample(NodeHeartbeat.class, new NodeHeartbeat("198.18.0.9", 4790, 7, "5f0c-run",
                         List.of(new NodeHeartbeat.EniUsage("eni-1", "10.0.1.4", 12, 11)),
-                        List.of(new NodeHeartbeat.NatGatewayUsage("nat-0123456789abcdef0", Map.of("ActiveConnectionCount", 3L, "ErrorPortAllocation", 1L)))),
-                        Set.of("port", "appliedVersion", "incarnation", "enis", "natGateways")),
+                        List.of(new NodeHeartbeat.NatGatewayUsage("nat-0123456789abcdef0", Map.of("ActiveConnectionCount", 3L, "ErrorPortAllocation", 1L))),
+                        15, 14, "hp-up-node2", 4242),
+                        Set.of("port", "appliedVersion", "incarnation", "enis", "natGateways", "flows", "natPorts", "netns", "pid")),
                 new Sample(NodeHeartbeatAnswer.class, new NodeHeartbeatAnswer(1000, 42), Set.of()),
                 new Sample(EnvironmentRegistration.class, new EnvironmentRegistration("hp-ee-w1-3", "198.18.0.2", "100.64.0.17",
                         "02:ee:00:00:00:01", "eni-1"), Set.of("eniId")),
@@ -131,6 +132,33 @@ class FleetJsonTest {
         assertThat(FleetJson.encode(new EnvironmentRegistration("hp-ee-1", "198.18.0.2", "100.64.0.17", "02:ee:00:00:00:01", null)))
                 .doesNotContain("eniId");
         assertThat(FleetJson.decode("{\"ended\":2,\"fromANewerWorker\":[1,2]}", Evicted.class)).isEqualTo(new Evicted(2));
+    }
+
+    @Test
+    void shouldCountANodesFlowsAsItsEnisWhenItSendsNoNodeWideFigures() {
+        NodeHeartbeat beat = FleetJson.decode("{\"underlayIp\":\"198.18.0.9\",\"enis\":[{\"id\":\"eni-1\",\"ip\":\"10.0.1.4\",\"flows\":3,"
+                + "\"natPorts\":4},{\"id\":\"eni-2\",\"ip\":\"10.0.2.4\",\"flows\":5,\"natPorts\":6}]}", NodeHeartbeat.class);
+
+        assertThat(beat.flows()).isEqualTo(8);
+        assertThat(beat.natPorts()).isEqualTo(10);
+    }
+
+    @Test
+    void shouldRefuseANegativeNodeWideFlowCount() {
+        assertThatThrownBy(() -> FleetJson.decode("{\"underlayIp\":\"198.18.0.9\",\"flows\":-1}", NodeHeartbeat.class))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flows");
+        assertThatThrownBy(() -> new NodeHeartbeat("198.18.0.9", 4789, 1, "run", List.of(), List.of(), 0, -2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("natPorts");
+    }
+
+    @Test
+    void shouldRefuseANamespaceThatIsNotANameAndANegativePid() {
+        assertThatThrownBy(() -> new NodeHeartbeat("198.18.0.9", 4789, 1, "run", List.of(), List.of(), 0, 0, "../etc", 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("node heartbeat: netns '../etc': use 1-64 letters, digits, '.', '_' or '-'");
+        assertThatThrownBy(() -> FleetJson.decode("{\"underlayIp\":\"198.18.0.9\",\"pid\":-1}", NodeHeartbeat.class))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pid");
+        assertThat(FleetJson.decode("{\"underlayIp\":\"198.18.0.9\"}", NodeHeartbeat.class))
+                .extracting(NodeHeartbeat::netns, NodeHeartbeat::pid).containsExactly("", NodeHeartbeat.NO_PID);
     }
 
     @Test

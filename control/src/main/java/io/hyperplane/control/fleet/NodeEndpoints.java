@@ -52,6 +52,7 @@ import java.util.regex.Pattern;
  * tenants' keys: nodes and workers are the operator's). Bodies are config.fleet's records, read
  * and written by FleetJson; a body that is not the record asked for is answered 400, saying why.
  * <pre>
+ *   GET    /hyperplane/v1/nodes             the fleet: each node, live or not, and its share of the flows (the operator's view, {@link #fleetJson})
  *   GET    /hyperplane/v1/nodes/NAME/config?after=V&amp;waitSeconds=S   long-poll: 200 + snapshot JSON when the version is not V, else 304
  *   PUT    /hyperplane/v1/nodes/NAME        NodeHeartbeat -> NodeHeartbeatAnswer
  *   DELETE /hyperplane/v1/nodes/NAME        a node leaving cleanly
@@ -75,6 +76,8 @@ public final class NodeEndpoints {
     private static final Duration NODES_TIMEOUT = Duration.ofSeconds(10);
     /** What a node is told to heartbeat at (it keeps its own setting; NodeSettings' default is the same). */
     private static final long HEARTBEAT_INTERVAL_MS = 1000;
+    /** Flow shares are given to four decimals (a hundredth of a percent): finer says nothing about counts a second old. */
+    private static final int SHARE_DIGITS = 10_000;
 
     private final Database db;
     private final NodeConfigPublisher publisher;
@@ -126,6 +129,7 @@ public final class NodeEndpoints {
     }
 
     public void addRoutes(RoutesConfig routes) {
+        routes.get("/hyperplane/v1/nodes", ctx -> authorized(ctx, c -> c.contentType("application/json").result(fleetJson())));
         routes.get("/hyperplane/v1/nodes/{name}/config", ctx -> authorized(ctx, this::config));
         routes.put("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::heartbeat));
         routes.delete("/hyperplane/v1/nodes/{name}", ctx -> authorized(ctx, this::leave));
@@ -227,7 +231,7 @@ public final class NodeEndpoints {
     private void heartbeat(Context ctx) {
         String name = name(ctx);
         NodeHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), NodeHeartbeat.class);
-        registry.heartbeat(name, beat.underlayIp(), beat.port(), beat.appliedVersion(), beat.incarnation(), beat.enis(), beat.natGateways());
+        registry.heartbeat(name, beat);
         reply(ctx, 200, new NodeHeartbeatAnswer(HEARTBEAT_INTERVAL_MS, publisher.current().version()));
     }
 
@@ -358,6 +362,46 @@ public final class NodeEndpoints {
                     .put("Live", registry.isLive(n)).put("LastSeen", n.lastSeen().toString()).put("ConfigStream", registry.streaming(n.name()));
         }
         out.put("ConfigVersion", publisher.current().version());
+        try {
+            return JSON.writeValueAsString(out);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Which nodes carry which share of the flows ({@code hyperplane nodes}): each node the control
+     * plane has heard from, with its underlay address (and, where it says, its namespace and pid on its host), liveness, last heartbeat, the configuration
+     * version it runs, its open flows and NAT ports, and its share of the live nodes' flows. The
+     * fleet's, not a tenant's: answered to the fleet's bearer token only, as the figures sum every
+     * tenant's flows.
+     * <pre>
+     *   {"ConfigVersion":42,"LiveNodes":2,"Flows":300,"NatPorts":310,
+     *    "Nodes":[{"Name":"n1","UnderlayIp":"198.18.0.1","Port":4789,"Namespace":"hp-up-node","Pid":4242,"Live":true,"LastHeartbeat":"2026-…Z",
+     *              "AppliedVersion":42,"ConfigStream":true,"Flows":200,"NatPorts":205,"FlowShare":0.6667}, …]}
+     * </pre>
+     */
+    public String fleetJson() {
+        NodeRegistry.Fleet fleet = registry.fleet();
+        ObjectNode out = NODES.objectNode();
+        out.put("ConfigVersion", publisher.current().version());
+        out.put("LiveNodes", fleet.nodes().stream().filter(NodeRegistry.NodeShare::live).count());
+        out.put("Flows", fleet.flows()).put("NatPorts", fleet.natPorts());
+        ArrayNode nodes = out.putArray("Nodes");
+        for (NodeRegistry.NodeShare share : fleet.nodes()) {
+            NodeRegistry.NodeStatus n = share.node();
+            ObjectNode node = nodes.addObject().put("Name", n.name()).put("UnderlayIp", n.underlayIp()).put("Port", n.port());
+            if (!n.netns().isEmpty()) {
+                node.put("Namespace", n.netns());
+            }
+            if (n.pid() != NodeHeartbeat.NO_PID) {
+                node.put("Pid", n.pid());
+            }
+            node.put("Live", share.live())
+                    .put("LastHeartbeat", n.lastSeen().toString()).put("AppliedVersion", n.appliedVersion())
+                    .put("ConfigStream", registry.streaming(n.name())).put("Flows", n.flows()).put("NatPorts", n.natPorts())
+                    .put("FlowShare", Math.round(share.flowShare() * SHARE_DIGITS) / (double) SHARE_DIGITS);
+        }
         try {
             return JSON.writeValueAsString(out);
         } catch (IOException e) {

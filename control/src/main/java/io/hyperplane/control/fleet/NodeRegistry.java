@@ -1,5 +1,6 @@
 package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.fleet.NodeHeartbeat;
 import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
 import io.hyperplane.config.fleet.NodeHeartbeat.NatGatewayUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
@@ -31,10 +32,25 @@ import java.util.concurrent.TimeUnit;
 public final class NodeRegistry {
     /**
      * What a node last reported. {@code incarnation} tells one run of a node process from the next
-     * (empty if the node sends none).
+     * (empty if the node sends none); {@code flows} and {@code natPorts} are the whole node's;
+     * {@code netns} and {@code pid} say where it runs on its host (empty and 0 if it does not say).
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
-                             String incarnation, List<NatGatewayUsage> natGateways) {
+                             String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
+    }
+
+    /**
+     * One node's part of the fleet: its last report, whether it is live, and its share (0..1) of the
+     * open flows on the live nodes (0 for a node that is not live: it carries nothing now).
+     */
+    public record NodeShare(NodeStatus node, boolean live, double flowShare) {
+    }
+
+    /** The fleet as the heartbeats show it: open flows and NAT ports summed over the live nodes, and every node's share. */
+    public record Fleet(long flows, long natPorts, List<NodeShare> nodes) {
+        public Fleet {
+            nodes = List.copyOf(nodes);
+        }
     }
 
     /** One ENI's load summed over the live nodes. */
@@ -97,13 +113,22 @@ public final class NodeRegistry {
      */
     public void heartbeat(String name, String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
                           List<NatGatewayUsage> natGateways) {
+        heartbeat(name, new NodeHeartbeat(underlayIp, port, appliedVersion, incarnation, enis, natGateways));
+    }
+
+    /** As {@link #heartbeat(String, String, int, long, String, List, List)}, with the node's own node-wide figures. */
+    public void heartbeat(String name, NodeHeartbeat beat) {
+        String underlayIp = beat.underlayIp();
+        long appliedVersion = beat.appliedVersion();
+        String incarnation = beat.incarnation();
         NodeStatus previous;
         NodeStatus now;
         synchronized (this) {
             previous = nodes.get(name);
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
-            now = new NodeStatus(name, underlayIp, port, version, clock.instant(), List.copyOf(enis), incarnation, List.copyOf(natGateways));
+            now = new NodeStatus(name, underlayIp, beat.port(), version, clock.instant(), beat.enis(), incarnation, beat.natGateways(),
+                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid());
             nodes.put(name, now);
         }
         if (previous == null || !previous.underlayIp().equals(underlayIp)) {
@@ -156,7 +181,7 @@ public final class NodeRegistry {
             raised = previous != null && version > previous.appliedVersion();
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
-                        previous.incarnation(), previous.natGateways()));
+                        previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid()));
             }
         }
         if (raised) {
@@ -215,6 +240,28 @@ public final class NodeRegistry {
             }
         }
         return out;
+    }
+
+    /**
+     * Which nodes carry which share of the flows: every node known (by name), live or not, with its
+     * last figures; totals and shares count the live ones only, as {@link #loadByEni} does.
+     */
+    public Fleet fleet() {
+        List<NodeStatus> known = all();
+        long flows = 0;
+        long natPorts = 0;
+        for (NodeStatus n : known) {
+            if (isLive(n)) {
+                flows += n.flows();
+                natPorts += n.natPorts();
+            }
+        }
+        List<NodeShare> shares = new ArrayList<>(known.size());
+        for (NodeStatus n : known) {
+            boolean live = isLive(n);
+            shares.add(new NodeShare(n, live, live && flows > 0 ? (double) n.flows() / flows : 0));
+        }
+        return new Fleet(flows, natPorts, shares);
     }
 
     /** Open flows and NAT ports per ENI id, summed over live nodes. */

@@ -1,5 +1,7 @@
 package io.hyperplane.control.fleet;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.config.fleet.EnvironmentRegistered;
@@ -140,5 +142,32 @@ class FleetEndpointsTest {
 
         assertThat(send("DELETE", ENVIRONMENTS + "/hp-ee-w1-1", null).statusCode()).isEqualTo(204);
         assertThat(server.nodeConfig().current().snapshot().executionEnvironments()).isEmpty();
+    }
+
+    @Test
+    void shouldListEachNodeWithItsShareOfTheFlowsToTheFleetTokenOnly() throws Exception {
+        send("PUT", NODE, "{\"underlayIp\":\"198.18.0.1\",\"appliedVersion\":0,\"flows\":3,\"natPorts\":4}");
+        send("PUT", "/hyperplane/v1/nodes/n2", "{\"underlayIp\":\"198.18.0.2\",\"appliedVersion\":0,\"enis\":[{\"id\":\"eni-1\","
+                + "\"ip\":\"10.0.1.4\",\"flows\":1,\"natPorts\":1}]}");
+
+        HttpResponse<String> fleet = send("GET", "/hyperplane/v1/nodes", null);
+
+        assertThat(fleet.statusCode()).as(fleet.body()).isEqualTo(200);
+        JsonNode view = new ObjectMapper().readTree(fleet.body());
+        assertThat(view.path("LiveNodes").asInt()).isEqualTo(2);
+        assertThat(view.path("Flows").asLong()).isEqualTo(4);
+        assertThat(view.path("NatPorts").asLong()).isEqualTo(5);
+        assertThat(view.path("Nodes")).hasSize(2);
+        JsonNode n1 = view.path("Nodes").get(0);
+        assertThat(n1.path("Name").asText()).isEqualTo("n1");
+        assertThat(n1.path("UnderlayIp").asText()).isEqualTo("198.18.0.1");
+        assertThat(n1.path("Live").asBoolean()).isTrue();
+        assertThat(n1.path("AppliedVersion").asLong()).isZero();
+        assertThat(n1.path("LastHeartbeat").asText()).isNotEmpty();
+        assertThat(n1.path("Flows").asLong()).isEqualTo(3);
+        assertThat(n1.path("FlowShare").asDouble()).isEqualTo(0.75);
+        assertThat(view.path("Nodes").get(1).path("FlowShare").asDouble()).as("n2: its ENIs' flows, as it sent no node-wide figure").isEqualTo(0.25);
+
+        assertThat(send("GET", "/hyperplane/v1/nodes", null, "wrong").statusCode()).as("every tenant's flows: the operator's view").isEqualTo(401);
     }
 }

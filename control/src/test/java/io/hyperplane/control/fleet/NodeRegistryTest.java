@@ -1,5 +1,6 @@
 package io.hyperplane.control.fleet;
 
+import io.hyperplane.config.fleet.NodeHeartbeat;
 import io.hyperplane.config.fleet.NodeHeartbeat.EniUsage;
 import io.hyperplane.config.fleet.NodeHeartbeat.NatGatewayUsage;
 import io.hyperplane.control.fabric.ForwarderNodes;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 /** How nodes' reports move the version the control plane believes each node runs, and what load it believes they carry. */
 class NodeRegistryTest {
@@ -109,6 +111,35 @@ class NodeRegistryTest {
         assertThat(registry.metricsByNatGateway().get("nat-1").total()).containsOnly(Map.entry("ActiveConnectionCount", 2L),
                 Map.entry("ErrorPortAllocation", 1L));
         assertThat(registry.metricsByNatGateway().get("nat-1").byNode()).containsOnlyKeys("n1");
+    }
+
+    @Test
+    void shouldGiveEachLiveNodeItsShareOfTheFleetsFlowsAndADeadOneNone() {
+        HandClock clock = new HandClock();
+        Duration liveness = Duration.ofSeconds(3);
+        NodeRegistry registry = new NodeRegistry(new ForwarderNodes(db, () -> { }), liveness, clock);
+        registry.heartbeat("n1", new NodeHeartbeat(NODE_IP, 4789, 1, "run-1", List.of(new EniUsage("eni-1", "10.0.1.4", 3, 4)), List.of(), 30, 40));
+        registry.heartbeat("n2", new NodeHeartbeat("198.18.0.2", 4789, 1, "run-1", List.of(), List.of(), 10, 12));
+
+        NodeRegistry.Fleet fleet = registry.fleet();
+
+        assertThat(fleet.flows()).isEqualTo(40);
+        assertThat(fleet.natPorts()).isEqualTo(52);
+        assertThat(fleet.nodes()).extracting(s -> s.node().name(), NodeRegistry.NodeShare::live, NodeRegistry.NodeShare::flowShare)
+                .containsExactly(tuple("n1", true, 0.75), tuple("n2", true, 0.25));
+
+        clock.advance(liveness.plusSeconds(1));
+        registry.heartbeat("n1", new NodeHeartbeat(NODE_IP, 4789, 1, "run-1", List.of(), List.of(), 30, 40));
+        assertThat(registry.fleet().flows()).as("n2 fell silent: its figures no longer count").isEqualTo(30);
+        assertThat(registry.fleet().nodes()).extracting(s -> s.node().name(), NodeRegistry.NodeShare::live, NodeRegistry.NodeShare::flowShare)
+                .containsExactly(tuple("n1", true, 1.0), tuple("n2", false, 0.0));
+    }
+
+    @Test
+    void shouldGiveEveryNodeNoShareWhileNoFlowIsOpen() {
+        registry.heartbeat("n1", NODE_IP, 4789, 1, "run-1", List.of(), List.of());
+
+        assertThat(registry.fleet().nodes()).extracting(NodeRegistry.NodeShare::flowShare).containsExactly(0.0);
     }
 
     /** A clock the test moves on by hand. */

@@ -50,6 +50,11 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, boo
     public static final int MIN_SUBNET_PREFIX = 16; // EC2 CreateSubnet: /16 ... /28
     public static final int MAX_SUBNET_PREFIX = 28;
     public static final int RESERVED_LOW_ADDRESSES = 4; // EC2 reserves the first four addresses of a subnet and the last
+    /**
+     * The most forwarder nodes {@code --nodes} asks for: each is a JVM of its own on this one
+     * machine, and eight already outnumber the cores of the machines the lab runs on.
+     */
+    public static final int MAX_NODES = 8;
 
     private static final Pattern PREFIX = Pattern.compile("[a-z][a-z0-9-]*");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
@@ -83,6 +88,63 @@ public record LabSpec(String prefix, Underlay underlay, EeNetwork eeNetwork, boo
     /** The same lab under another prefix, so two labs can exist side by side. */
     public LabSpec withPrefix(String newPrefix) {
         return new LabSpec(newPrefix, underlay, eeNetwork, internet, nodes, hosts, vpcs);
+    }
+
+    /**
+     * The same lab with {@code count} forwarder nodes ({@code --nodes}): the spec's first
+     * {@code count}, or all of them and more after the last, named {@code node2}, {@code node3}, ...
+     * (the first such name that is free) on the next free underlay addresses after the last node's.
+     * Hosts and VPC routers keep the node they name; one that names a node left out is refused.
+     */
+    public LabSpec withNodes(int count) {
+        if (count < 1 || count > MAX_NODES) {
+            throw new IllegalArgumentException("nodes " + count + ": must be 1.." + MAX_NODES + " (each node is a process of its own on this machine)");
+        }
+        if (count <= nodes.size()) {
+            List<Node> kept = nodes.subList(0, count);
+            for (Host host : hosts) {
+                requireKept(kept, host.node(), "host " + host.name());
+            }
+            for (Vpc vpc : vpcs) {
+                requireKept(kept, vpc.router().node(), "vpc router " + vpc.router().name());
+            }
+            return new LabSpec(prefix, underlay, eeNetwork, internet, kept, hosts, vpcs);
+        }
+        Set<String> names = new HashSet<>(namespaces());
+        Set<Integer> addresses = new HashSet<>();
+        nodes.forEach(node -> addresses.add(Ipv4Address.parse(node.underlayIp())));
+        hosts.forEach(host -> addresses.add(Ipv4Address.parse(host.underlayIp())));
+        vpcs.forEach(vpc -> addresses.add(Ipv4Address.parse(vpc.router().underlayIp())));
+        if (internet) {
+            addresses.add(Ipv4Address.parse(Internet.ROUTER_VTEP));
+        }
+        Ipv4Cidr range = Ipv4Cidr.parse(underlay.cidr());
+        List<Node> more = new ArrayList<>(nodes);
+        int number = 1;
+        int address = Ipv4Address.parse(nodes.getLast().underlayIp());
+        while (more.size() < count) {
+            while (names.contains(namespace("node" + number))) {
+                number++;
+            }
+            do {
+                address++;
+            } while (addresses.contains(address));
+            if (!range.contains(address) || address == range.last()) {
+                throw new IllegalArgumentException("nodes " + count + ": underlay " + underlay.cidr() + " has no free address after "
+                        + more.getLast().underlayIp() + " for another node");
+            }
+            Node node = new Node("node" + number, Ipv4Address.format(address));
+            names.add(namespace(node.name()));
+            addresses.add(address);
+            more.add(node);
+        }
+        return new LabSpec(prefix, underlay, eeNetwork, internet, more, hosts, vpcs);
+    }
+
+    private static void requireKept(List<Node> kept, String node, String what) {
+        if (node != null && kept.stream().noneMatch(n -> n.name().equals(node))) {
+            throw new IllegalArgumentException("nodes " + kept.size() + ": " + what + " tunnels to node " + node + ", which would be left out");
+        }
     }
 
     /** The namespace name for a lab name: {@code node1} becomes {@code hp-node1}. */

@@ -55,6 +55,44 @@ class LabSpecTest {
     }
 
     @Test
+    void shouldAddNodesOnTheNextFreeUnderlayAddressesAndNamespaces() {
+        LabSpec spec = LabSpecYaml.defaultSpec();
+
+        LabSpec fleet = spec.withNodes(3);
+
+        assertThat(fleet.nodes()).containsExactly(new LabSpec.Node("node1", "198.18.0.1"), new LabSpec.Node("node2", "198.18.0.2"),
+                new LabSpec.Node("node3", "198.18.0.3"));
+        assertThat(fleet.namespaces()).containsSubsequence("hp-underlay", "hp-node1", "hp-node2", "hp-node3", "hp-host1");
+        assertThat(fleet.withNodes(1).nodes()).containsExactly(new LabSpec.Node("node1", "198.18.0.1"));
+        assertThat(spec.withNodes(LabSpec.MAX_NODES).nodes()).hasSize(LabSpec.MAX_NODES).extracting(LabSpec.Node::underlayIp)
+                .doesNotHaveDuplicates().doesNotContain("198.18.0.11", "198.18.0.21");
+    }
+
+    @Test
+    void shouldSkipAddressesOthersUseWhenAddingNodes() {
+        LabSpec spec = LabSpecYaml.parse(SMALL.replace("underlayIp: 198.18.0.11", "underlayIp: 198.18.0.2"), "small lab");
+
+        assertThat(spec.withNodes(3).nodes()).extracting(LabSpec.Node::underlayIp).containsExactly("198.18.0.1", "198.18.0.3", "198.18.0.4");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"0", "9", "-1"})
+    void shouldRefuseANodeCountOutsideOneToTheMaximum(int count) {
+        assertThatThrownBy(() -> LabSpecYaml.defaultSpec().withNodes(count)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("nodes " + count + ": must be 1..8 (each node is a process of its own on this machine)");
+    }
+
+    @Test
+    void shouldRefuseToLeaveOutANodeAHostTunnelsTo() {
+        LabSpec spec = LabSpecYaml.defaultSpec().withNodes(2);
+        LabSpec pinned = new LabSpec(spec.prefix(), spec.underlay(), spec.eeNetwork(), spec.internet(), spec.nodes(),
+                List.of(new LabSpec.Host("host1", "198.18.0.11", "node2", List.of())), List.of());
+
+        assertThatThrownBy(() -> pinned.withNodes(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("nodes 1: host host1 tunnels to node node2, which would be left out");
+    }
+
+    @Test
     void shouldReadBackWhatItWrites() {
         LabSpec spec = LabSpecYaml.defaultSpec().withPrefix("hp-x-");
 
