@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Registers the node with the control plane and keeps it registered: a PUT every heartbeat
  * interval, reporting the config version the node has acknowledged (handed to its forwarding
- * thread; see {@link ForwardingAgent#acknowledgedVersion()}), so a heartbeat never reports less
+ * thread; see {@link ForwardingThreads#acknowledgedVersion()}), so a heartbeat never reports less
  * than the configuration stream or long poll already did, and NAT ports per ENI as of the
  * forwarding thread's last publish interval, and its NAT gateways' metrics. A new version is reported by the stream's
  * acknowledgement or the next long poll, not by an extra heartbeat: that would put two more
@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
 final class HeartbeatSender implements Runnable {
     private final ControlPlaneApi api;
     private final ControlPlaneHealth health;
-    private final ForwardingAgent agent;
+    private final ForwardingThreads agent;
     private final String underlayIp;
     private final int port;
     private final long intervalNanos;
@@ -37,7 +37,7 @@ final class HeartbeatSender implements Runnable {
     private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
-    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port,
+    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingThreads agent, int underlayIp, int port,
                     long intervalNanos, Runnable everyBeat) {
         this.api = api;
         this.health = health;
@@ -80,7 +80,7 @@ final class HeartbeatSender implements Runnable {
         NodeSnapshot snapshot = applied.snapshot();
         Map<String, Integer> vniBySubnet = new HashMap<>();
         snapshot.subnets().forEach(s -> vniBySubnet.put(s.id(), s.vni()));
-        Map<Long, PublishedEniPorts.Load> loads = agent.eniPorts().read();
+        Map<Long, PublishedEniPorts.Load> loads = agent.eniLoads();
         List<NodeHeartbeat.EniUsage> usage = new ArrayList<>(snapshot.enis().size());
         for (NodeSnapshot.Eni eni : snapshot.enis()) {
             PublishedEniPorts.Load load = loads.get(FlowCounts.eniKey(vniBySubnet.get(eni.subnetId()), Ipv4Address.parse(eni.ip())));
@@ -88,7 +88,7 @@ final class HeartbeatSender implements Runnable {
                     : new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
         }
         List<NodeHeartbeat.NatGatewayUsage> natGateways = new ArrayList<>();
-        agent.natGateways().read().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
+        agent.natGatewayMetrics().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
         return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways);
     }
 }
