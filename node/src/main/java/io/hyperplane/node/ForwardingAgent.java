@@ -26,17 +26,22 @@ import java.util.concurrent.atomic.AtomicReference;
  *     then queue one wake-up datagram per thread that got one
  *   every publish interval: copy counters to the counters file
  * </pre>
- * With several threads each agent owns one socket of the node's SO_REUSEPORT group, and the
- * kernel's steering program gives it both directions of its flows (docs/architecture.md). Thread
- * 0 also gets what cannot be steered (ARP, anything not IPv4); every thread resolves its own next
- * hops, so the answers, which reach thread 0, are copied to the others through a
- * {@link HandOffRing} each and a wake-up datagram the program steers to that thread.
  * One batch per wakeup: looping until the socket is empty measured worse (prototype notes).
  * Other threads talk to it only through {@link #offer(LoadedConfig)} and {@link #stop()}, and read
  * what it publishes: the config it has switched to ({@link #applied()}), NAT ports per ENI
  * ({@link #eniPorts()}) and NAT gateways' metrics ({@link #natGateways()}).
+ * <p>With several threads each agent owns one socket of the node's SO_REUSEPORT group, and the
+ * kernel's steering program gives it both directions of its flows (docs/architecture.md). Thread
+ * 0 also gets what cannot be steered (ARP, anything not IPv4); every thread resolves its own next
+ * hops, so the answers, which reach thread 0, are copied to the others through a
+ * {@link HandOffRing} each and a wake-up datagram the program steers to that thread.
  */
 final class ForwardingAgent implements Runnable {
+    /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
+    private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
+    private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
+    private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
+
     private final int thread;
     private final BatchedUdpSocket socket;
     private final Forwarder forwarder;
@@ -51,10 +56,6 @@ final class ForwardingAgent implements Runnable {
     private final ThreadMXBean threads =
             (ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
-    /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
-    private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
-    private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
-    private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
     private volatile boolean running = true;
     /** The config the forwarding thread switched to; written by it only. */
     private volatile LoadedConfig applied;
