@@ -4,6 +4,7 @@ import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
 import io.hyperplane.packet.FrameDecoder;
@@ -24,24 +25,31 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 import static io.hyperplane.dataplane.TestConfigs.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * A node of two forwarding threads over real sockets: the kernel runs the steering program on
- * every datagram. Many TCP, UDP and ping flows through an ENI and through a NAT gateway, every
- * one answered by a fake VPC: a reply steered to the thread that does not own its flow would be
- * {@code drop-no-flow} there, so every reply arriving proves both directions met on one thread.
- * Loopback addresses of its own (127.0.17.x), so it never shares a port group with another test's node.
+ * A node of two forwarding threads over real sockets in a network namespace of its own: the
+ * kernel runs the steering program on every datagram. Many TCP, UDP and ping flows through an ENI
+ * and through a NAT gateway, every one answered by a fake VPC: a reply steered to the thread that
+ * does not own its flow would be {@code drop-no-flow} there, so every reply arriving proves both
+ * directions met on one thread. The namespace (its loopback only) keeps the node's port group
+ * apart from any other node on the machine; it is deleted by its exact name however the test ends.
  */
-@Timeout(60)
+@Timeout(90)
 class ThreadedForwarderNodeTest {
+    private static final String NAMESPACE = "hp-nodetest-threads";
     private static final String NODE = "127.0.17.1";
     private static final String HOST_VTEP = "127.0.17.2";
     private static final String VPC_VTEP = "127.0.17.3";
@@ -61,14 +69,20 @@ class ThreadedForwarderNodeTest {
     private DatagramSocket vpc;
 
     @BeforeEach
-    void start() throws IOException {
+    void start() throws IOException, InterruptedException {
+        assumeTrue("root".equals(System.getProperty("user.name")), "making a network namespace needs root");
+        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
+            run("ip", "netns", "delete", NAMESPACE); // left by a run that was killed
+        }
+        run("ip", "netns", "add", NAMESPACE);
+        run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up");
         Path config = dir.resolve("node.json");
         SnapshotJson.writeAtomically(TestConfigs.wayOut(1, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl(), HOST_VTEP, VPC_VTEP),
                 config);
         node = ForwarderNode.start(new NodeSettings().name("threads").listen(NODE + ":" + VXLAN).configFile(config)
-                .countersFile(dir.resolve("node.counters")).flowCapacity(1 << 16).threads(THREADS));
-        host = new DatagramSocket(new InetSocketAddress(HOST_VTEP, VXLAN));
-        vpc = new DatagramSocket(new InetSocketAddress(VPC_VTEP, VXLAN));
+                .countersFile(dir.resolve("node.counters")).flowCapacity(1 << 16).threads(THREADS).netns(NAMESPACE));
+        host = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(HOST_VTEP, VXLAN)));
+        vpc = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(VPC_VTEP, VXLAN)));
         host.setSoTimeout(5000);
         vpc.setSoTimeout(5000);
         host.setReceiveBufferSize(4 << 20);
@@ -76,7 +90,7 @@ class ThreadedForwarderNodeTest {
     }
 
     @AfterEach
-    void stop() {
+    void stop() throws IOException, InterruptedException {
         if (node != null) {
             node.close();
         }
@@ -85,6 +99,17 @@ class ThreadedForwarderNodeTest {
         }
         if (vpc != null) {
             vpc.close();
+        }
+        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
+            run("ip", "netns", "delete", NAMESPACE);
+        }
+    }
+
+    private static void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " failed: " + out);
         }
     }
 
