@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.LabStatus;
 import io.hyperplane.lab.NodeLauncher;
@@ -48,9 +49,10 @@ import java.util.function.Consumer;
  * forwarding threads, while the first's runs one, as every other row always has. They measure
  * what spreads over threads: 4 TCP streams, new connections from 4 clients, and 64-byte UDP from
  * 2 flows (one thread handles one flow; with one flow there is nothing to spread). The streams'
- * client ports are consecutive ({@code --cport}), so they fall evenly on the two threads (the
- * kernel steers by the ports' sum modulo the threads); the kernel runs the same commands. The
- * 64-byte row is measured on the one-thread node too, so the two give the scaling.
+ * client ports ({@code --cport}, consecutive from there) are picked so that they fall evenly on
+ * the two threads ({@link ThreadSteering}, what the kernel's steering program computes); the
+ * kernel runs the same commands. The 64-byte row is measured on the one-thread node too, so the
+ * two give the scaling.
  * <p>
  * The NAT gateway rows: res2 routes to res1 through a NAT gateway at 10.0.1.5 in their subnet.
  * In our world it is a NAT gateway of the node's snapshot (added to the lab's config file, which
@@ -284,8 +286,8 @@ public final class ForwarderBench {
             case NAT_TCP_4_STREAMS -> new double[] {iperfTcp(w, NAT_CLIENT, 4, seconds)};
             case NAT_CONNECTIONS_4_CLIENTS -> new double[] {connections(w, NAT_CLIENT, 4, ms)};
             case UDP_64B -> new double[] {iperfUdp(w, seconds)};
-            case UDP_64B_2_FLOWS -> new double[] {iperfUdp(w, seconds, "-P", "2", "--cport", String.valueOf(nextClientPorts()))};
-            case TCP_4_STREAMS_SPREAD -> new double[] {iperfTcp(w, "ee1", 4, seconds, "--cport", String.valueOf(nextClientPorts()))};
+            case UDP_64B_2_FLOWS -> new double[] {iperfUdp(w, seconds, "-P", "2", "--cport", String.valueOf(nextClientPorts(2)))};
+            case TCP_4_STREAMS_SPREAD -> new double[] {iperfTcp(w, "ee1", 4, seconds, "--cport", String.valueOf(nextClientPorts(4)))};
             case REQUEST_RESPONSE -> {
                 JsonNode r = probe(w, "ee1", "rr", ECHO, "--duration-ms", String.valueOf(ms));
                 yield new double[] {r.path("p50Us").asDouble(), r.path("p99Us").asDouble()};
@@ -388,13 +390,23 @@ public final class ForwarderBench {
     }
 
     /**
-     * The first of a block of consecutive client ports (iperf3 gives stream i the port
-     * {@code --cport} + i): even, so the streams alternate between the two threads.
+     * The first of {@code streams} consecutive client ports (iperf3 gives stream i the port
+     * {@code --cport} + i) that the threaded node's steering spreads evenly over its threads,
+     * from the next unused block.
      */
-    private int nextClientPorts() {
-        int port = FIRST_CLIENT_PORT + clientPortBlock * CLIENT_PORT_BLOCK;
-        clientPortBlock = (clientPortBlock + 1) % CLIENT_PORT_BLOCKS;
-        return port;
+    private int nextClientPorts(int streams) {
+        ThreadSteering steering = new ThreadSteering(THREADS);
+        while (true) {
+            int base = FIRST_CLIENT_PORT + clientPortBlock * CLIENT_PORT_BLOCK;
+            clientPortBlock = (clientPortBlock + 1) % CLIENT_PORT_BLOCKS;
+            int[] perThread = new int[THREADS];
+            for (int i = 0; i < streams; i++) {
+                perThread[steering.thread(base + i + Integer.parseInt(IPERF_PORT))]++;
+            }
+            if (Arrays.stream(perThread).allMatch(n -> n == streams / THREADS)) {
+                return base;
+            }
+        }
     }
 
     private static Map<Metric, double[]> medians(List<Map<Metric, double[]>> rounds, Set<Metric> metrics) {

@@ -12,6 +12,7 @@ import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.flow.NatPortAllocator;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
 import io.hyperplane.dataplane.policy.NetworkAclRules;
 import io.hyperplane.dataplane.policy.PublicAddresses;
@@ -251,14 +252,14 @@ public final class Forwarder {
 
     /**
      * A forwarder for one of {@code threads} forwarding threads of a node, each with its own
-     * {@code settings} (see {@link Settings#perThread}): the NAT ports it hands out are congruent
-     * to the flow's source port modulo {@code threads}, which is what lets the kernel steer both
-     * directions of a flow to the same thread ({@link NatPortAllocator}).
+     * {@code settings} (see {@link Settings#perThread}): the NAT ports it hands out steer like the
+     * flow's source port, which is what lets the kernel give both directions of a flow to the
+     * same thread ({@link NatPortAllocator}, {@link ThreadSteering}).
      */
     public Forwarder(Settings settings, int threads) {
         this.settings = settings;
         flows = new FlowTable(settings.flowCapacity());
-        nat = new NatPortAllocator(flows, this::portReclaimed, threads);
+        nat = new NatPortAllocator(flows, this::portReclaimed, new ThreadSteering(threads));
         flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
         natConnections = new LongCountTable(settings.natDestinations());
         natGatewayFlows = new LongCountTable(settings.maxEnis());

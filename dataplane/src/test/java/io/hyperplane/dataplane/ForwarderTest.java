@@ -5,6 +5,7 @@ import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.Checksums;
@@ -183,9 +184,10 @@ class ForwarderTest {
         assertThat(back.tcp.destinationPort()).isEqualTo(40000);
     }
 
-    /** One of three forwarding threads: a translation other than the source port keeps its residue modulo 3. */
+    /** One of three forwarding threads: a translation other than the source port steers like it. */
     @Test
-    void shouldKeepATranslationCongruentToTheSourcePortModuloTheThreads() {
+    void shouldKeepATranslationOnTheSourcePortsThread() {
+        ThreadSteering steering = new ThreadSteering(3);
         forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).perThread(3), 3);
         forwarder.startClock(1000);
         forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
@@ -197,10 +199,10 @@ class ForwarderTest {
         assertThat(decode(out.take()).tcp.sourcePort()).as("preserved").isEqualTo(40001);
         int moved = decode(out.take()).tcp.sourcePort();
         assertThat(moved).isNotEqualTo(40001);
-        assertThat(moved % 3).isEqualTo(40001 % 3);
+        assertThat(steering.thread(5432 + moved)).isEqualTo(steering.thread(5432 + 40001));
         int identifier = decode(out.take()).icmp.identifier();
         assertThat(identifier).as("below 1024: never preserved").isGreaterThanOrEqualTo(1024);
-        assertThat(identifier % 3).isEqualTo(77 % 3);
+        assertThat(steering.thread(identifier)).isEqualTo(steering.thread(77));
     }
 
     @Test

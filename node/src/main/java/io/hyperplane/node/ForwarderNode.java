@@ -239,7 +239,7 @@ public final class ForwarderNode implements AutoCloseable {
             }
             ByteBuffer[] wakes = new ByteBuffer[threads];
             for (int t = 0; t < threads && threads > 1; t++) {
-                wakes[t] = SteeringProgram.wakeDatagram(t);
+                wakes[t] = SteeringProgram.wakeDatagram(t, threads);
             }
             return new BoundSockets(sockets, KernelUdpDrops.open(), waker, target, wakes, waker == null ? 0 : Ipv4Address.parse(ip));
         };

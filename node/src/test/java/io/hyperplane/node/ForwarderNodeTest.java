@@ -5,6 +5,7 @@ import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.FrameDecoder;
 import io.hyperplane.packet.Malformation;
@@ -263,13 +264,18 @@ class ForwarderNodeTest {
         SnapshotJson.writeAtomically(wayOut(1), configFile);
         node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
                 .flowCapacity(1 << 16).batchSize(4).threads(2));
-        // The ENI flow's ports sum to an even number, the NAT gateway flow's to an odd: one flow per thread.
+        // The NAT gateway flow from a source port that puts it on the other thread than the ENI flow.
+        ThreadSteering steering = new ThreadSteering(2);
+        int natSource = 40001;
+        while (steering.thread(natSource + 80) == steering.thread(40000 + 5432)) {
+            natSource++;
+        }
         handshake(40000);
-        natHandshake(40001);
+        natHandshake(natSource);
         // Half from an EE through its ENI, half from a private host through the NAT gateway.
         ByteBuffer data = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 64);
         DatagramPacket packet = new DatagramPacket(data.array(), data.limit(), InetAddress.getByName(NODE), VXLAN);
-        ByteBuffer natData = TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40001, INTERNET_HOST, 80, TcpHeader.ACK, 64);
+        ByteBuffer natData = TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, natSource, INTERNET_HOST, 80, TcpHeader.ACK, 64);
         DatagramPacket natPacket = new DatagramPacket(natData.array(), natData.limit(), InetAddress.getByName(NODE), VXLAN);
         for (int i = 0; i < 200_000; i++) { // warm-up: let C2 compile the forwarding path
             send(i % 2 == 0 ? host : vpc, i % 2 == 0 ? packet : natPacket, i);

@@ -21,53 +21,81 @@ class NatPortAllocatorTest {
 
     /**
      * 10,000 concurrent flows from many sources through one ENI to one destination: every
-     * translation distinct, and each congruent to its source port modulo the threads, so both
-     * directions of every flow reach the same thread. Source ports repeat across environments
-     * (forcing searches) and some are below 1024 (never preserved).
+     * translation distinct, and each steering to its source port's thread, so both directions of
+     * every flow reach the same thread. Source ports repeat across environments (forcing
+     * searches), some are below 1024 (never preserved), and all are even, as Linux's connect()
+     * picks them.
      */
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4})
-    void shouldHandOutDistinctPortsCongruentToTheSourcePort(int threads) {
+    void shouldHandOutDistinctPortsThatSteerLikeTheSourcePort(int threads) {
+        ThreadSteering steering = new ThreadSteering(threads);
         FlowTable flows = new FlowTable(FLOWS);
-        NatPortAllocator nat = new NatPortAllocator(flows, f -> { }, threads);
+        NatPortAllocator nat = new NatPortAllocator(flows, f -> { }, steering);
         Set<Integer> taken = new HashSet<>();
+        int[] perThread = new int[threads];
         for (int i = 0; i < FLOWS; i++) {
-            int sourcePort = 900 + (i * 7919) % 3000;
-            int eeIp = 0x6440_0000 + i / 3000;
+            int sourcePort = 900 + 2 * ((i * 7919) % 3000);
+            int environment = i / 3000;
             int port = nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_TCP, REMOTE_IP, REMOTE_PORT, sourcePort);
             assertThat(port).as("flow %d", i).isBetween(NatPortAllocator.MIN_PORT, NatPortAllocator.MAX_PORT);
-            assertThat(Math.floorMod(port - sourcePort, threads)).as("port %d for source port %d", port, sourcePort).isZero();
+            assertThat(steering.thread(REMOTE_PORT + port)).as("port %d for source port %d", port, sourcePort)
+                    .isEqualTo(steering.thread(REMOTE_PORT + sourcePort));
             assertThat(taken.add(port)).as("port %d handed out twice", port).isTrue();
-            flows.insert(EE_VNI + i / 3000, Ipv4Header.PROTOCOL_TCP, eeIp, sourcePort, REMOTE_IP, REMOTE_PORT, ENI_VNI, ENI_IP,
-                    port, FlowState.TCP_ESTABLISHED, 1000);
+            perThread[steering.thread(REMOTE_PORT + sourcePort)]++;
+            flows.insert(EE_VNI + environment, Ipv4Header.PROTOCOL_TCP, 0x6440_0000 + environment, sourcePort, REMOTE_IP, REMOTE_PORT,
+                    ENI_VNI, ENI_IP, port, FlowState.TCP_ESTABLISHED, 1000);
+        }
+        for (int t = 0; t < threads; t++) {
+            assertThat(perThread[t]).as("thread %d's share of even source ports", t).isBetween(FLOWS / threads * 8 / 10, FLOWS / threads * 12 / 10);
         }
     }
 
     @Test
     void shouldPreserveAFreeSourcePort() {
-        NatPortAllocator nat = new NatPortAllocator(new FlowTable(16), f -> { }, 2);
+        NatPortAllocator nat = new NatPortAllocator(new FlowTable(16), f -> { }, new ThreadSteering(2));
         assertThat(nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, 53, 40001)).isEqualTo(40001);
     }
 
-    /** With two threads a class holds half the range: the 32,257th flow to one destination from odd ports finds none. */
+    /** Every port that steers to the source's thread taken for one destination: none left there, the other thread's ports untouched. */
     @Test
-    void shouldRunDryWhenTheSourcePortsClassIsFull() {
-        int oddPorts = (NatPortAllocator.MAX_PORT - 1025) / 2 + 1;
-        FlowTable flows = new FlowTable(oddPorts + 1);
-        NatPortAllocator nat = new NatPortAllocator(flows, f -> { }, 2);
-        for (int i = 0; i < oddPorts; i++) {
+    void shouldRunDryWhenEveryPortOfTheThreadIsTaken() {
+        ThreadSteering steering = new ThreadSteering(2);
+        int thread = steering.thread(53 + 1);
+        int ofThread = 0;
+        for (int port = NatPortAllocator.MIN_PORT; port <= NatPortAllocator.MAX_PORT; port++) {
+            ofThread += steering.thread(53 + port) == thread ? 1 : 0;
+        }
+        assertThat(ofThread).as("about half the range").isBetween(NatPortAllocator.RANGE * 45 / 100, NatPortAllocator.RANGE * 55 / 100);
+        FlowTable flows = new FlowTable(ofThread + 1);
+        NatPortAllocator nat = new NatPortAllocator(flows, f -> { }, steering);
+        for (int i = 0; i < ofThread; i++) {
             int port = nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, 53, 1);
-            assertThat(port % 2).isEqualTo(1);
+            assertThat(port).isNotEqualTo(NatPortAllocator.EXHAUSTED);
             flows.insert(EE_VNI, Ipv4Header.PROTOCOL_UDP, 0x6440_0001 + i, 1, REMOTE_IP, 53, ENI_VNI, ENI_IP, port,
                     FlowState.UDP_UNREPLIED, 1000);
         }
         assertThat(nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, 53, 1)).isEqualTo(NatPortAllocator.EXHAUSTED);
-        assertThat(nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, 53, 2) % 2).as("the even class is untouched").isZero();
+        int otherSource = 2;
+        while (steering.thread(53 + otherSource) == thread) {
+            otherSource++;
+        }
+        assertThat(nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, 53, otherSource))
+                .as("the other thread's ports are untouched").isNotEqualTo(NatPortAllocator.EXHAUSTED);
     }
 
     @Test
-    void shouldRefuseAStrideOutsideTheRange() {
-        assertThatThrownBy(() -> new NatPortAllocator(new FlowTable(1), f -> { }, 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("stride 0");
+    void shouldSpreadSourcePortsOfOneParityOverTheThreads() {
+        ThreadSteering steering = new ThreadSteering(2);
+        int[] perThread = new int[2];
+        for (int port = 32768; port < 61000; port += 2) { // Linux's ephemeral range, connect()'s even half
+            perThread[steering.thread(port + 80)]++;
+        }
+        assertThat(perThread[0]).isBetween(perThread[1] * 9 / 10, perThread[1] * 11 / 10);
+    }
+
+    @Test
+    void shouldRefuseAnImpossibleNumberOfThreads() {
+        assertThatThrownBy(() -> new ThreadSteering(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threads 0");
     }
 }

@@ -1,11 +1,14 @@
 package io.hyperplane.node.io;
 
+import io.hyperplane.dataplane.flow.ThreadSteering;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The classic BPF program that picks, for each VXLAN datagram, which socket of the node's
@@ -19,13 +22,14 @@ import java.util.Map;
  *         | header | MAC          |      | (proto at 31)    | ICMP type/id, ...  |
  *         +--------+--------------+------+------------------+--------------------+
  * </pre>
- * Rules, in order (every flow's two directions must meet on one thread, docs/architecture.md):
+ * Rules, in order (every flow's two directions must meet on one thread, docs/architecture.md);
+ * {@code steer(x)} is {@link ThreadSteering#thread}, {@code ((x * MULTIPLIER) >>> 16) mod threads}:
  * <ul>
- *   <li>TCP and UDP: {@code (source port + destination port) mod threads}. The reply swaps the
- *       ports and carries the NAT port where the request carried the source port; the NAT port
- *       allocator keeps {@code natPort ≡ sourcePort (mod threads)}, so the sum agrees.</li>
- *   <li>ICMP echo request and reply: {@code identifier mod threads} (the NAT identifier follows
- *       the same rule as a port).</li>
+ *   <li>TCP and UDP: {@code steer(source port + destination port)}. The reply swaps the ports and
+ *       carries the NAT port where the request carried the source port; the NAT port allocator
+ *       hands out only ports that steer like the source port, so both land on one thread.</li>
+ *   <li>ICMP echo request and reply: {@code steer(identifier)} (the NAT identifier follows the
+ *       same rule as a port).</li>
  *   <li>ICMP errors (destination unreachable, time exceeded, parameter problem): by the
  *       embedded header, the translated packet that caused them, whose port sum (or echo
  *       identifier) is the flow's. The embedded IPv4 header is assumed to be 20 bytes: options
@@ -34,7 +38,7 @@ import java.util.Map;
  *       past the packet's end ends the program with 0, which is thread 0 as well.</li>
  * </ul>
  * The kernel falls back to its own hash when the program returns an index past the group, which
- * {@code mod threads} never does.
+ * {@code mod threads} never does. Its arithmetic is 32-bit, as {@link ThreadSteering}'s is.
  */
 public final class SteeringProgram {
     // cBPF opcodes (linux/filter.h, linux/bpf_common.h).
@@ -46,6 +50,8 @@ public final class SteeringProgram {
     static final int LDX_MEM = 0x61;
     static final int ST = 0x02;
     static final int ADD_X = 0x0c;
+    static final int MUL_K = 0x24;
+    static final int RSH_K = 0x74;
     static final int MOD_K = 0x94;
     static final int JEQ_K = 0x15;
     static final int JSET_K = 0x45;
@@ -100,12 +106,12 @@ public final class SteeringProgram {
                 .jeq(ECHO_REQUEST, "identifier", null).jeq(ECHO_REPLY, "identifier", null)
                 .jeq(DESTINATION_UNREACHABLE, "error", null).jeq(TIME_EXCEEDED, "error", null)
                 .jeq(PARAMETER_PROBLEM, "error", "zero");
-        a.label("identifier").op(LD_H_IND, L4 + 4).op(MOD_K, threads).op(RET_A, 0);
-        a.label("ports").sum(L4, threads);
+        a.label("identifier").op(LD_H_IND, L4 + 4).steer(threads);
+        a.label("ports").sum(L4).steer(threads);
         a.label("error").op(LD_B_IND, EMBEDDED_PROTOCOL).jeq(TCP, "embedded-ports", null).jeq(UDP, "embedded-ports", null)
                 .jeq(ICMP, null, "zero");
-        a.op(LD_H_IND, EMBEDDED_L4 + 4).op(MOD_K, threads).op(RET_A, 0);
-        a.label("embedded-ports").sum(EMBEDDED_L4, threads);
+        a.op(LD_H_IND, EMBEDDED_L4 + 4).steer(threads);
+        a.label("embedded-ports").sum(EMBEDDED_L4).steer(threads);
         a.label("zero").op(RET_K, 0);
         return new SteeringProgram(a.assemble(), threads);
     }
@@ -132,18 +138,25 @@ public final class SteeringProgram {
     public static final int WAKE_LENGTH = L4 + 20 + 4;
 
     /**
-     * A datagram the program steers to thread {@code thread}: the magic where the VXLAN header
-     * goes, then just enough of an inner IPv4/UDP packet for the port rule to pick the thread
-     * (source port = the thread, destination port 0). The forwarding thread that gets it skips
-     * it ({@link #isWake}); its only effect is that a receive blocked on that socket returns.
+     * A datagram the program steers to thread {@code thread} of {@code threads}: the magic where
+     * the VXLAN header goes, then just enough of an inner IPv4/UDP packet for the port rule to
+     * pick the thread (the first source port that steers there, destination port 0). The
+     * forwarding thread that gets it skips it ({@link #isWake}); its only effect is that a
+     * receive blocked on that socket returns.
      */
-    public static ByteBuffer wakeDatagram(int thread) {
+    public static ByteBuffer wakeDatagram(int thread, int threads) {
+        ThreadSteering steering = new ThreadSteering(threads);
+        Objects.checkIndex(thread, threads);
+        int port = 0;
+        while (steering.thread(port) != thread) {
+            port++; // the hash spreads: within a few dozen ports for any thread
+        }
         ByteBuffer b = ByteBuffer.allocateDirect(WAKE_LENGTH);
         b.putLong(0, WAKE_MAGIC);
         b.putShort(INNER_ETHER_TYPE, (short) ETHER_TYPE_IPV4);
         b.put(INNER_IP, (byte) 0x45);
         b.put(INNER_PROTOCOL, (byte) UDP);
-        b.putShort(L4 + 20, (short) thread);
+        b.putShort(L4 + 20, (short) port);
         return b;
     }
 
@@ -177,9 +190,14 @@ public final class SteeringProgram {
             return this;
         }
 
-        /** A = (half-word at x+at + half-word at x+at+2) mod threads; return A. */
-        Assembler sum(int at, int threads) {
-            return op(LD_H_IND, at).op(ST, 0).op(LD_H_IND, at + 2).op(LDX_MEM, 0).op(ADD_X, 0).op(MOD_K, threads).op(RET_A, 0);
+        /** A = half-word at x+at + half-word at x+at+2 (the two ports). */
+        Assembler sum(int at) {
+            return op(LD_H_IND, at).op(ST, 0).op(LD_H_IND, at + 2).op(LDX_MEM, 0).op(ADD_X, 0);
+        }
+
+        /** Return {@link ThreadSteering#thread} of A. */
+        Assembler steer(int threads) {
+            return op(MUL_K, ThreadSteering.MULTIPLIER).op(RSH_K, ThreadSteering.SHIFT).op(MOD_K, threads).op(RET_A, 0);
         }
 
         Assembler label(String name) {

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import com.sun.management.ThreadMXBean;
 import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -329,7 +330,7 @@ class BatchedUdpSocketTest {
                 sender.flush();
             }
             for (int t = 0; t < threads; t++) {
-                ByteBuffer wake = SteeringProgram.wakeDatagram(t);
+                ByteBuffer wake = SteeringProgram.wakeDatagram(t, threads);
                 sender.queue(wake, 0, wake.capacity(), LOCALHOST, group[0].localPort());
                 sender.flush();
             }
@@ -345,7 +346,7 @@ class BatchedUdpSocketTest {
                             woken[t] = true;
                         } else {
                             int sourcePort = Short.toUnsignedInt(rx.getShort(at + 42));
-                            assertThat(t).as("source port %d", sourcePort).isEqualTo((sourcePort + 53) % threads);
+                            assertThat(t).as("source port %d", sourcePort).isEqualTo(new ThreadSteering(threads).thread(sourcePort + 53));
                         }
                         collected++;
                     }

@@ -1,6 +1,7 @@
 package io.hyperplane.node.io;
 
 import io.hyperplane.dataplane.TestFrames;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.IcmpHeader;
 import io.hyperplane.packet.Ipv4Header;
@@ -27,13 +28,17 @@ class SteeringProgramTest {
 
     @ParameterizedTest
     @ValueSource(ints = {2, 3, 4})
-    void shouldSendBothDirectionsOfAFlowWithACongruentNatPortToOneThread(int threads) {
+    void shouldSendBothDirectionsOfAFlowWhoseNatPortSteersLikeItsSourcePortToOneThread(int threads) {
         SteeringProgram program = SteeringProgram.forThreads(threads);
+        ThreadSteering steering = new ThreadSteering(threads);
         SplittableRandom random = new SplittableRandom(17);
         for (int i = 0; i < 2000; i++) {
             int sourcePort = random.nextInt(65536);
             int remotePort = random.nextInt(65536);
-            int natPort = 1024 + Math.floorMod(sourcePort - 1024, threads) + threads * random.nextInt(64512 / threads - 1);
+            int natPort = 1024 + random.nextInt(64512);
+            while (steering.thread(remotePort + natPort) != steering.thread(remotePort + sourcePort)) {
+                natPort = 1024 + random.nextInt(64512); // as the allocator picks: a port of the source port's thread
+            }
             boolean tcp = random.nextBoolean();
             ByteBuffer out = tcp
                     ? TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sourcePort, RES1, remotePort, TcpHeader.SYN, 0)
@@ -42,27 +47,43 @@ class SteeringProgramTest {
                     ? TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, remotePort, ENI_IP, natPort, TcpHeader.ACK, 5)
                     : TestFrames.udp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, remotePort, ENI_IP, natPort, 3);
             int thread = run(program, out);
-            assertThat(thread).isEqualTo((sourcePort + remotePort) % threads);
+            assertThat(thread).isEqualTo(steering.thread(sourcePort + remotePort));
             assertThat(run(program, back)).as("reply of flow %d", i).isEqualTo(thread);
         }
+    }
+
+    /** Linux's connect() picks even ports: one client's connections to one port must still spread. */
+    @Test
+    void shouldSpreadAClientsEvenPortsOverTheThreads() {
+        SteeringProgram program = SteeringProgram.forThreads(2);
+        int[] perThread = new int[2];
+        for (int port = 40_000; port < 42_000; port += 2) {
+            perThread[run(program, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, port, RES1, 80, TcpHeader.SYN, 0))]++;
+        }
+        assertThat(perThread[0]).as("of 1,000").isBetween(400, 600);
     }
 
     @Test
     void shouldSteerPingsByIdentifierAndErrorsByTheEmbeddedFlow() {
         SteeringProgram program = SteeringProgram.forThreads(3);
+        ThreadSteering steering = new ThreadSteering(3);
+        int translated = 7002;
+        while (steering.thread(translated) != steering.thread(7001)) {
+            translated++;
+        }
         ByteBuffer request = TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 7001, 1);
-        ByteBuffer reply = TestFrames.icmpEcho(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, ENI_IP, IcmpHeader.ECHO_REPLY, 7001 + 3 * 100, 1);
-        assertThat(run(program, request)).isEqualTo(7001 % 3);
-        assertThat(run(program, reply)).isEqualTo(7001 % 3);
+        ByteBuffer reply = TestFrames.icmpEcho(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, ENI_IP, IcmpHeader.ECHO_REPLY, translated, 1);
+        assertThat(run(program, request)).isEqualTo(steering.thread(7001));
+        assertThat(run(program, reply)).isEqualTo(steering.thread(7001));
 
         ByteBuffer sent = TestFrames.udp(SUBNET1_VNI, ENI_MAC, RES1_MAC, ENI_IP, 40_001, RES1, OTHER_PORT, 10);
         ByteBuffer unreachable = TestFrames.icmpError(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 3, 3, sent, 8);
-        assertThat(run(program, unreachable)).isEqualTo((40_001 + OTHER_PORT) % 3);
+        assertThat(run(program, unreachable)).isEqualTo(steering.thread(40_001 + OTHER_PORT));
         ByteBuffer exceeded = TestFrames.icmpError(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 11, 0,
                 TestFrames.tcp(SUBNET1_VNI, ENI_MAC, RES1_MAC, ENI_IP, 40_002, RES1, OTHER_PORT, TcpHeader.SYN, 0), 8);
-        assertThat(run(program, exceeded)).isEqualTo((40_002 + OTHER_PORT) % 3);
+        assertThat(run(program, exceeded)).isEqualTo(steering.thread(40_002 + OTHER_PORT));
         ByteBuffer pingLost = TestFrames.icmpError(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 3, 1, reply, 8);
-        assertThat(run(program, pingLost)).isEqualTo(7301 % 3);
+        assertThat(run(program, pingLost)).isEqualTo(steering.thread(translated));
     }
 
     @Test
@@ -87,7 +108,11 @@ class SteeringProgramTest {
     @Test
     void shouldReadPortsPastIpOptions() {
         SteeringProgram program = SteeringProgram.forThreads(2);
-        ByteBuffer plain = TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 1000, RES1, 2001, 8);
+        int sourcePort = 1000;
+        while (new ThreadSteering(2).thread(sourcePort + 2001) != 1) {
+            sourcePort++;
+        }
+        ByteBuffer plain = TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sourcePort, RES1, 2001, 8);
         ByteBuffer withOptions = ByteBuffer.allocate(plain.limit() + 4);
         withOptions.put(0, plain, 0, 42).put(46, plain, 42, plain.limit() - 42);
         withOptions.put(22, (byte) 0x46); // IHL 6: four bytes of options (zero: end of list)
@@ -100,7 +125,7 @@ class SteeringProgramTest {
     void shouldSteerEachWakeUpToItsThreadAndRecogniseIt(int threads) {
         SteeringProgram program = SteeringProgram.forThreads(threads);
         for (int t = 0; t < threads; t++) {
-            ByteBuffer wake = SteeringProgram.wakeDatagram(t);
+            ByteBuffer wake = SteeringProgram.wakeDatagram(t, threads);
             assertThat(run(program, wake)).isEqualTo(t);
             assertThat(SteeringProgram.isWake(wake, 0, wake.capacity())).isTrue();
         }
@@ -152,6 +177,8 @@ class SteeringProgramTest {
                 case SteeringProgram.ST -> memory[(int) k] = a;
                 case SteeringProgram.LDX_MEM -> x = memory[(int) k];
                 case SteeringProgram.ADD_X -> a = (a + x) & 0xffff_ffffL;
+                case SteeringProgram.MUL_K -> a = (a * k) & 0xffff_ffffL;
+                case SteeringProgram.RSH_K -> a = a >>> k;
                 case SteeringProgram.MOD_K -> a = a % k;
                 case SteeringProgram.JEQ_K -> pc += a == k ? jt : jf;
                 case SteeringProgram.JSET_K -> pc += (a & k) != 0 ? jt : jf;
