@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,8 +41,10 @@ import java.util.function.Function;
  * and when every member is down the destination is blackholed. A member the prober found down
  * stays <em>evicted</em> (treated as down) even once it answers again, until a membership arrives
  * that has it out of service: a node that comes back resynchronises, out of service, before it is
- * put back in (docs/fleet.md, "Return"). A member with no verdict yet counts as up, so a sender
- * that starts (or a restarted one that adopts its groups) points everything home at once.
+ * put back in (docs/fleet.md, "Return"). Only a member that has answered can be found down: one
+ * that never answered (a node that does not answer probes, or one dead since before this sender
+ * started) is steered by the membership alone, whose in-service flag comes from heartbeats; so a
+ * sender that starts (or a restarted one that adopts its groups) points everything home at once.
  * <p>One log line per slot that changes where it points. Thread-safe: the prober's thread and
  * whoever hands in a new membership both call.
  */
@@ -57,6 +60,8 @@ public final class SteeredGroups implements AutoCloseable {
     private final UdpLivenessProber prober; // null: no liveness, membership alone
     private final List<ResilientNexthopGroup> groups = new CopyOnWriteArrayList<>();
     private final Set<Integer> evicted = new HashSet<>();
+    /** Addresses that have answered a probe: only those can be found dead by the prober. */
+    private final Set<InetAddress> answered = new HashSet<>();
     private List<Member> members = List.of();
     private SortedMap<Integer, Inet4Address> targets = new TreeMap<>();
 
@@ -68,7 +73,7 @@ public final class SteeredGroups implements AutoCloseable {
                 new UdpLivenessProber.Listener() {
                     @Override
                     public void up(InetSocketAddress target) {
-                        steer();
+                        answered(target.getAddress());
                     }
 
                     @Override
@@ -132,7 +137,15 @@ public final class SteeredGroups implements AutoCloseable {
         return new TreeMap<>(targets);
     }
 
-    private synchronized void evict(java.net.InetAddress address) {
+    private synchronized void answered(InetAddress address) {
+        answered.add(address);
+        steer();
+    }
+
+    private synchronized void evict(InetAddress address) {
+        if (!answered.contains(address)) {
+            return; // never answered: a node that does not answer probes, or dead since before we started (heartbeats take it out)
+        }
         for (Member m : members) {
             if (m.address().equals(address) && evicted.add(m.index())) {
                 steer();
@@ -172,8 +185,7 @@ public final class SteeredGroups implements AutoCloseable {
     }
 
     private boolean down(Member m) {
-        return evicted.contains(m.index())
-                || prober != null && prober.verdict(new InetSocketAddress(m.address(), probePort)) == UdpLivenessProber.Verdict.DOWN;
+        return evicted.contains(m.index());
     }
 
     /** The rules of the class comment, over {@code members}; {@code current}: where slots point now. */
