@@ -1,5 +1,6 @@
 package io.hyperplane.cloud;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.lab.Lab;
@@ -180,6 +181,8 @@ public final class LocalCloud implements AutoCloseable {
         String underlay = LabFabric.underlayNamespace(settings.prefix());
         for (int k = 1; k <= settings.nodes(); k++) {
             join(journal, nodeNamespace(k), underlay, k == 1 ? "hp-un" : "hp-un" + k, nodeIp(k));
+            // Every node has the fleet's anycast address: senders' tunnels go there, spread per flow (docs/fleet.md).
+            run("ip", "-n", nodeNamespace(k), "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo");
         }
         join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
         if (settings.legacyWorker()) {
