@@ -41,15 +41,17 @@ import java.util.function.Consumer;
  *                    subnet's router address (.1), IP forwarding, and the subnets' network ACLs
  *                    as nftables chains on the forward hook (stateless, numbered, default deny);
  *                    on the underlay at the VPC's VTEP address, a VXLAN device per subnet ("hp-vx"
- *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
- *                    the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
+ *                    + VNI) on its bridge, to the fleet's anycast address, spread per flow over the
+ *                    plan's nodes and replies routed by port block ({@link FleetRouting}): where the
+ *                    nodes reach the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
  *                    ({@link UnderlaySeal}): nothing routed between it and the subnets, no subnet
  *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only.
  *                    Each subnet's route table as policy routing ({@link RouteTables}); with an
  *                    internet gateway, a link "hp-igw" to the internet router and a one-to-one NAT
  *                    of the VPC's public addresses on it ({@link GatewayNat}); AmazonProvidedDNS
  *                    at the VPC's base address + 2 (on lo; {@link DnsServer}, in this JVM)
- *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
+ *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join; the
+ *                    fleet's prober sends from its address on it ({@link FleetRouting#PROBER_ADDRESS})
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
  *                    (established first, then the allow rules, policy drop), its UserData run once
@@ -129,7 +131,7 @@ public final class LabFabric implements Fabric {
     /**
      * Builds the internet router and the simulated internet's hosts for a lab that is no fabric's
      * ({@code hyperplane lab up}): on the lab's underlay through {@code underlay}, the service
-     * egress subnet's tunnel flooding to {@code forwarderNodes}, each namespace journalled in
+     * egress subnet's tunnel spread over {@code forwarderNodes} (each pointed home once), each namespace journalled in
      * {@code journal} before it is made. The code a fabric converges its internet with, run once.
      * The DNS servers, which a fabric keeps in its own JVM, run in a process of their own
      * ({@link InternetDnsMain}, logging to {@link #INTERNET_DNS_LOG}): {@code lab up}'s JVM exits.
