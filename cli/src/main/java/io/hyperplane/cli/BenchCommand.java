@@ -45,7 +45,9 @@ final class BenchCommand {
             description = {"The forwarder node against the Linux kernel doing the same job (VXLAN, forwarding, nftables SNAT),",
                     "in the same lab built twice, measured interleaved in one run: TCP throughput (1 and 4 streams),",
                     "64-byte UDP packets/s, 1-byte request/response p50/p99, new connections/s (1 and 4 clients),",
-                    "heap bytes per tracked flow. Needs root; takes a few minutes with the defaults."})
+                    "heap bytes per tracked flow; and, on a third copy of the lab whose node runs 2 forwarding threads,",
+                    "4 TCP streams, 4 clients' new connections/s and 64-byte UDP from 2 flows (also on 1 thread, for the scaling).",
+                    "Needs root; takes a few minutes with the defaults."})
     static final class Forwarder implements Callable<Integer> {
         @Option(names = "--json", paramLabel = "FILE", description = "Also write {rows: [{name, unit, kernel, hyperplane, ratio, better}]}.")
         Path json;

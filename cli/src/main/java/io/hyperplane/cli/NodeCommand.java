@@ -70,12 +70,19 @@ final class NodeCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Datagrams per recvmmsg/sendmmsg (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Forwarding threads, each owning its share of the flows (default: the CPUs this process may use).")
+    Integer threads;
+
     @Override
     public Integer call() throws Exception {
         NodeSettings settings = new NodeSettings().name(name).listen(listen).configFile(config).controlUrl(control)
                 .tokenFile(tokenFile).stateDir(stateDir).underlayIp(underlayIp).netns(netns).countersFile(counters)
                 .flowCapacity(flowCapacity).flowQuotas(eniFlowQuota, environmentFlowQuota).tcpEstablishedTimeout(Duration.ofSeconds(tcpEstablished))
                 .natConnectionsPerDestination(natConnectionsPerDestination).batchSize(batch);
+        if (threads != null) {
+            settings.threads(threads);
+        }
         UntilStopped<ForwarderNode> run = new UntilStopped<>("hp-shutdown", ForwarderNode::close);
         ForwarderNode node = run.start(() -> ForwarderNode.start(settings));
         run.announce(() -> announce(node, settings));

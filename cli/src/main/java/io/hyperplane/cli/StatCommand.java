@@ -112,6 +112,33 @@ final class StatCommand implements Callable<Integer> {
         for (Map.Entry<String, Map<String, Long>> gateway : now.natGateways().entrySet()) {
             renderNatGateway(s, gateway.getKey(), gateway.getValue(), before == null ? null : before.natGateways().get(gateway.getKey()), seconds);
         }
+        if (now.threads().size() > 1) {
+            renderThreads(s, now);
+        }
+    }
+
+    /** With several forwarding threads, each one's share: a row per counter, a column per thread. */
+    private void renderThreads(StringBuilder s, CountersFile.Snapshot now) {
+        List<Map<String, Long>> threads = now.threads();
+        StringBuilder head = new StringBuilder(String.format("  %-36s", "per thread"));
+        for (int t = 0; t < threads.size(); t++) {
+            head.append(String.format(" %14s", "thread " + t));
+        }
+        s.append(head).append(System.lineSeparator());
+        for (String label : threads.getFirst().keySet()) {
+            boolean shown = all || label.equals("packets-received") || label.equals("forwarded") || label.equals("flows");
+            for (Map<String, Long> thread : threads) {
+                shown |= thread.get(label) != 0;
+            }
+            if (!shown) {
+                continue;
+            }
+            StringBuilder row = new StringBuilder(String.format("  %-36s", label));
+            for (Map<String, Long> thread : threads) {
+                row.append(String.format(" %14d", thread.get(label)));
+            }
+            s.append(row).append(System.lineSeparator());
+        }
     }
 
     /** One NAT gateway as CloudWatch shows it: namespace AWS/NATGateway, dimension NatGatewayId, its metric names. */

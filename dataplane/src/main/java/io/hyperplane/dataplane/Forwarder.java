@@ -12,6 +12,7 @@ import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.flow.NatPortAllocator;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
 import io.hyperplane.dataplane.policy.NetworkAclRules;
 import io.hyperplane.dataplane.policy.PublicAddresses;
@@ -156,6 +157,28 @@ public final class Forwarder {
                     perDestination, natDestinations);
         }
 
+        /**
+         * One of {@code threads} forwarding threads' share of the node's sizes and quotas, each
+         * rounded up: flow capacity, flows per ENI and per execution environment, NAT connections
+         * per destination (and so a NAT gateway's share of flows, four ENI quotas). A thread that
+         * owns more than its share of some tenant's flows (a skewed spread of source ports) reaches
+         * that share before the node-wide figure. Next hops, pending resolutions and the counting
+         * tables are not split: every thread resolves its own next hops and may see any ENI.
+         */
+        public Settings perThread(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads " + threads + ": must be >= 1");
+            }
+            return new Settings(share(flowCapacity, threads), timeouts, vxlanPort, neighborCapacity, neighborsPerSubnet,
+                    neighborTtlSeconds, pendingResolutions, arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis,
+                    maxEnvironments, share(eniFlowQuota, threads), share(environmentFlowQuota, threads),
+                    share(natConnectionsPerDestination, threads), natDestinations);
+        }
+
+        private static int share(int total, int threads) {
+            return (total + threads - 1) / threads;
+        }
+
         public Settings withNeighbors(int capacity, int perSubnet) {
             return new Settings(flowCapacity, timeouts, vxlanPort, capacity, perSubnet, neighborTtlSeconds, pendingResolutions,
                     arpRetrySeconds, arpGiveUpSeconds, expiryBudget, maxEnis, maxEnvironments, eniFlowQuota, environmentFlowQuota,
@@ -224,9 +247,19 @@ public final class Forwarder {
     private int outTcpFlags;
 
     public Forwarder(Settings settings) {
+        this(settings, 1);
+    }
+
+    /**
+     * A forwarder for one of {@code threads} forwarding threads of a node, each with its own
+     * {@code settings} (see {@link Settings#perThread}): the NAT ports it hands out steer like the
+     * flow's source port, which is what lets the kernel give both directions of a flow to the
+     * same thread ({@link NatPortAllocator}, {@link ThreadSteering}).
+     */
+    public Forwarder(Settings settings, int threads) {
         this.settings = settings;
         flows = new FlowTable(settings.flowCapacity());
-        nat = new NatPortAllocator(flows, this::portReclaimed);
+        nat = new NatPortAllocator(flows, this::portReclaimed, new ThreadSteering(threads));
         flowCounts = new FlowCounts(settings.maxEnis(), settings.maxEnvironments());
         natConnections = new LongCountTable(settings.natDestinations());
         natGatewayFlows = new LongCountTable(settings.maxEnis());

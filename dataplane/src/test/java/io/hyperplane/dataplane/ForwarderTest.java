@@ -5,6 +5,7 @@ import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.Checksums;
@@ -181,6 +182,38 @@ class ForwarderTest {
         assertThat(back.vxlan.vni()).isEqualTo(EE2_VNI);
         assertThat(back.ip.destination()).isEqualTo(EE2_IP);
         assertThat(back.tcp.destinationPort()).isEqualTo(40000);
+    }
+
+    /** One of three forwarding threads: a translation other than the source port steers like it. */
+    @Test
+    void shouldKeepATranslationOnTheSourcePortsThread() {
+        ThreadSteering steering = new ThreadSteering(3);
+        forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1024).perThread(3), 3);
+        forwarder.startClock(1000);
+        forwarder.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40001, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.tcp(EE2_VNI, EE2_MAC, GATEWAY_MAC, EE2_IP, 40001, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        process(TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 77, 1), HOST);
+
+        assertThat(decode(out.take()).tcp.sourcePort()).as("preserved").isEqualTo(40001);
+        int moved = decode(out.take()).tcp.sourcePort();
+        assertThat(moved).isNotEqualTo(40001);
+        assertThat(steering.thread(5432 + moved)).isEqualTo(steering.thread(5432 + 40001));
+        int identifier = decode(out.take()).icmp.identifier();
+        assertThat(identifier).as("below 1024: never preserved").isGreaterThanOrEqualTo(1024);
+        assertThat(steering.thread(identifier)).isEqualTo(steering.thread(77));
+    }
+
+    @Test
+    void shouldSplitSizesAndQuotasPerThreadRoundingUp() {
+        Forwarder.Settings share = Forwarder.Settings.DEFAULTS.withFlowQuotas(65_000, 4_097).perThread(2);
+        assertThat(share.flowCapacity()).isEqualTo(500_000);
+        assertThat(share.eniFlowQuota()).isEqualTo(32_500);
+        assertThat(share.environmentFlowQuota()).isEqualTo(2_049);
+        assertThat(share.natConnectionsPerDestination()).isEqualTo(27_500);
+        assertThat(share.neighborCapacity()).as("every thread resolves its own next hops").isEqualTo(16_384);
+        assertThat(Forwarder.Settings.DEFAULTS.perThread(1)).isEqualTo(Forwarder.Settings.DEFAULTS);
     }
 
     @Test

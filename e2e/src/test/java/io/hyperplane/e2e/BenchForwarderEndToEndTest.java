@@ -16,8 +16,8 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code hyperplane bench forwarder} for real but short (1 s per metric, one round): both labs are
- * built, every metric is measured on both, the JSON has the documented shape, and nothing is left
+ * {@code hyperplane bench forwarder} for real but short (1 s per metric, one round): the three labs
+ * are built (a node of one thread, the kernel, a node of two threads), every metric is measured, the JSON has the documented shape, and nothing is left
  * behind. It asserts no timing figure: numbers belong in docs/benchmarks.md, not in a test.
  */
 class BenchForwarderEndToEndTest {
@@ -47,9 +47,10 @@ class BenchForwarderEndToEndTest {
         }
         assertThat(names).containsExactly("tcp-1-stream", "tcp-4-streams", "udp-64B-received", "tcp-rr-1B-p50",
                 "tcp-rr-1B-p99", "connections-1-client", "connections-4-clients",
-                "nat-gateway-tcp-1-stream", "nat-gateway-tcp-4-streams", "nat-gateway-connections-4-clients", "heap-per-flow");
+                "nat-gateway-tcp-1-stream", "nat-gateway-tcp-4-streams", "nat-gateway-connections-4-clients", "heap-per-flow",
+                "udp-64B-2-flows-1-thread", "udp-64B-2-flows-2-threads", "tcp-4-streams-2-threads", "connections-4-clients-2-threads");
         Process list = new ProcessBuilder("ip", "netns", "list").start();
         String namespaces = new String(list.getInputStream().readAllBytes());
-        assertThat(namespaces).doesNotContain("hp-ba-", "hp-bb-");
+        assertThat(namespaces).doesNotContain("hp-ba-", "hp-bb-", "hp-bc-");
     }
 }

@@ -38,7 +38,7 @@ final class ControlPlaneClient implements AutoCloseable {
      * @param everyHeartbeat runs on the heartbeat thread about once per interval: other slow-path sampling
      * @throws IOException when the token file cannot be read
      */
-    ControlPlaneClient(NodeSettings settings, int port, ForwardingAgent agent, SnapshotCache cache, Runnable everyHeartbeat)
+    ControlPlaneClient(NodeSettings settings, int port, ForwardingThreads agent, SnapshotCache cache, Runnable everyHeartbeat)
             throws IOException {
         BearerToken token = BearerToken.read(settings.tokenFile());
         this.name = settings.name();

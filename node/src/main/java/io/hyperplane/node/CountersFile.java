@@ -17,12 +17,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * A node's counters in a memory-mapped file, as Aeron's CnC file exposes a media driver's: the
+ * A node's counters in a memory-mapped file, as Aeron's CnC file exposes a media driver's: each
  * forwarding thread copies its counters in once per publish interval; {@code hyperplane stat}
  * and tests map the same file read-only. Nothing listens on a port for it.
  * <pre>
@@ -30,18 +33,25 @@ import java.util.Map;
  *  16  pid (long)                 24  started, epoch ms (long)
  *  32  heartbeat, epoch ms (long) 40  malformation slots K (int), ENI slots M (int)
  *  48  node name (64 bytes, UTF-8, zero padded)
- *  112 N counter records, then K malformation records: value (long), id (int), label length
- *      (int), label (48 bytes)  -- 64 bytes each
+ *  112 forwarding threads T (int), 12 bytes unused
+ *  128 the node's totals: N counter records, then K malformation records: value (long), id (int),
+ *      label length (int), label (48 bytes)  -- 64 bytes each
  *  ... M ENI records: ip (int), in use (int), NAT ports in use (long)  -- 16 bytes each
  *  ... NAT gateways: G slots (int), J metrics (int), J metric labels (32 bytes each), then G records:
  *      id (32 bytes, UTF-8, zero padded; empty = unused), J values (long)
+ *  ... T thread records: the N counter and K malformation values (long) of that thread, in the
+ *      order (and with the labels) of the totals
  * </pre>
- * Labels travel in the file so an older {@code stat} can show a newer node's counters.
+ * One writer per region: thread {@code t} writes its thread record; the totals are written by the
+ * only thread when there is one, else summed from the thread records by {@link #publishTotals}
+ * off the forwarding threads. Labels travel in the file so an older {@code stat} can show a newer
+ * node's counters.
  */
 public final class CountersFile implements AutoCloseable {
     private static final byte[] MAGIC = "HPCNTRS1".getBytes(StandardCharsets.US_ASCII);
-    private static final int LAYOUT_VERSION = 3; // 2: an ENI record names its subnet's VNI; 3: NAT gateways
-    private static final int HEADER = 112;
+    private static final int LAYOUT_VERSION = 4; // 2: an ENI record names its subnet's VNI; 3: NAT gateways; 4: threads
+    private static final int HEADER = 128;
+    private static final int THREADS_OFFSET = 112;
     private static final int RECORD = 64;
     private static final int LABEL_MAX = 48;
     private static final int ENI_RECORD = 16;
@@ -61,23 +71,39 @@ public final class CountersFile implements AutoCloseable {
     private final int malformationSlots;
     private final int eniBase;
     private final int natBase;
+    private final int threadBase;
+    private final int threads;
     private int natWritten;
+    /** Written by {@link #publishTotals} only: its sums, made once. */
+    private final long[] totals;
 
-    private CountersFile(FileChannel channel, MappedByteBuffer map, int counterSlots, int malformationSlots) {
+    private CountersFile(FileChannel channel, MappedByteBuffer map, int counterSlots, int malformationSlots, int threads) {
         this.channel = channel;
         this.map = map;
         this.counterSlots = counterSlots;
         this.malformationSlots = malformationSlots;
+        this.threads = threads;
         this.eniBase = HEADER + (counterSlots + malformationSlots) * RECORD;
         this.natBase = eniBase + ENI_SLOTS * ENI_RECORD;
+        this.threadBase = natBase + 8 + NAT_METRICS * NAT_LABEL + NAT_GATEWAY_SLOTS * NAT_RECORD;
+        this.totals = new long[counterSlots + malformationSlots];
     }
 
-    /** Creates (or truncates) the file and writes its fixed parts. */
+    /** A file for a node with one forwarding thread. */
     public static CountersFile create(Path path, String nodeName) throws IOException {
+        return create(path, nodeName, 1);
+    }
+
+    /** Creates (or truncates) the file for a node of {@code threads} forwarding threads and writes its fixed parts. */
+    public static CountersFile create(Path path, String nodeName, int threads) throws IOException {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads " + threads + ": must be >= 1");
+        }
         int n = Counter.maxId() + 1;
         int k = Malformation.values().length;
         int natAt = HEADER + (n + k) * RECORD + ENI_SLOTS * ENI_RECORD;
-        int size = natAt + 8 + NAT_METRICS * NAT_LABEL + NAT_GATEWAY_SLOTS * NAT_RECORD;
+        int threadsAt = natAt + 8 + NAT_METRICS * NAT_LABEL + NAT_GATEWAY_SLOTS * NAT_RECORD;
+        int size = threadsAt + threads * (n + k) * 8;
         if (path.getParent() != null) {
             PrivateFiles.createDirectories(path.getParent());
         }
@@ -91,6 +117,7 @@ public final class CountersFile implements AutoCloseable {
         map.putLong(24, System.currentTimeMillis());
         map.putInt(40, k);
         map.putInt(44, ENI_SLOTS);
+        map.putInt(THREADS_OFFSET, threads);
         byte[] name = nodeName.getBytes(StandardCharsets.UTF_8);
         map.put(NAME_OFFSET, name, 0, Math.min(name.length, NAME_MAX));
         for (int id = 0; id < n; id++) {
@@ -106,7 +133,7 @@ public final class CountersFile implements AutoCloseable {
             byte[] bytes = metric.label().getBytes(StandardCharsets.UTF_8);
             map.put(natAt + 8 + metric.id() * NAT_LABEL, bytes, 0, Math.min(bytes.length, NAT_LABEL));
         }
-        return new CountersFile(channel, map, n, k);
+        return new CountersFile(channel, map, n, k, threads);
     }
 
     private static void label(ByteBuffer map, int at, int id, String label) {
@@ -164,6 +191,76 @@ public final class CountersFile implements AutoCloseable {
         map.putLong(32, nowEpochMillis);
     }
 
+    /** Copies one thread's counters into its thread record; called by that thread, allocation free. */
+    public void publishThread(int thread, Counters counters) {
+        int at = threadBase + Objects.checkIndex(thread, threads) * (counterSlots + malformationSlots) * 8;
+        for (int id = 0; id < counterSlots; id++) {
+            Counter c = Counter.byId(id);
+            if (c != null) {
+                map.putLong(at + id * 8, counters.get(c));
+            }
+        }
+        Malformation[] kinds = Malformation.VALUES;
+        for (int i = 0; i < malformationSlots && i < kinds.length; i++) {
+            map.putLong(at + (counterSlots + i) * 8, counters.malformedCount(kinds[i]));
+        }
+    }
+
+    /**
+     * The node's totals when it has several threads: counters summed from the thread records (the
+     * config version is the oldest any thread runs), ENIs and NAT gateways as the threads' summed
+     * publications give them. Called by one thread that is not a forwarding thread.
+     */
+    public void publishTotals(Map<Long, PublishedEniPorts.Load> enis, Map<String, Map<String, Long>> natGateways, long nowEpochMillis) {
+        int values = counterSlots + malformationSlots;
+        Arrays.fill(totals, 0);
+        totals[Counter.CONFIG_VERSION.id()] = Long.MAX_VALUE;
+        for (int t = 0; t < threads; t++) {
+            int at = threadBase + t * values * 8;
+            for (int i = 0; i < values; i++) {
+                long v = map.getLong(at + i * 8);
+                totals[i] = i == Counter.CONFIG_VERSION.id() ? Math.min(totals[i], v) : totals[i] + v;
+            }
+        }
+        for (int i = 0; i < values; i++) {
+            map.putLong(HEADER + i * RECORD, totals[i]);
+        }
+        int written = 0;
+        for (Map.Entry<Long, PublishedEniPorts.Load> e : enis.entrySet()) {
+            if (written == ENI_SLOTS) {
+                break;
+            }
+            int at = eniBase + written * ENI_RECORD;
+            map.putInt(at, FlowCounts.ipOf(e.getKey()));
+            map.putInt(at + 4, FlowCounts.vniOf(e.getKey()));
+            map.putLong(at + 8, e.getValue().natPorts());
+            written++;
+        }
+        for (int i = written; i < ENI_SLOTS && map.getInt(eniBase + i * ENI_RECORD + 4) != 0; i++) {
+            map.putInt(eniBase + i * ENI_RECORD + 4, 0);
+        }
+        int records = natBase + 8 + NAT_METRICS * NAT_LABEL;
+        int shown = 0;
+        for (Map.Entry<String, Map<String, Long>> gateway : natGateways.entrySet()) {
+            if (shown == NAT_GATEWAY_SLOTS) {
+                break;
+            }
+            int at = records + shown * NAT_RECORD;
+            byte[] id = gateway.getKey().getBytes(StandardCharsets.UTF_8);
+            int length = Math.min(id.length, NAT_ID_MAX);
+            map.put(at, new byte[NAT_ID_MAX]).put(at, id, 0, length);
+            for (NatGatewayMetric metric : NatGatewayMetric.VALUES) {
+                map.putLong(at + NAT_ID_MAX + metric.id() * 8, gateway.getValue().getOrDefault(metric.label(), 0L));
+            }
+            shown++;
+        }
+        for (int g = shown; g < natWritten; g++) {
+            map.put(records + g * NAT_RECORD, (byte) 0);
+        }
+        natWritten = shown;
+        map.putLong(32, nowEpochMillis);
+    }
+
     @Override
     public void close() throws IOException {
         channel.close();
@@ -175,7 +272,12 @@ public final class CountersFile implements AutoCloseable {
      */
     public record Snapshot(String node, long pid, long startedMillis, long heartbeatMillis,
                            Map<String, Long> counters, Map<String, Long> malformations, Map<String, Long> natPortsByEni,
-                           Map<String, Map<String, Long>> natGateways) {
+                           Map<String, Map<String, Long>> natGateways, List<Map<String, Long>> threads) {
+        /** One thread's counter, by label (its malformation breakdown under the malformation labels). */
+        public long thread(int thread, Counter counter) {
+            return threads.get(thread).get(counter.label());
+        }
+
         public long get(String label) {
             Long v = counters.get(label);
             if (v == null) {
@@ -221,8 +323,23 @@ public final class CountersFile implements AutoCloseable {
                 enis.put(eniLabel(vni, b.getInt(at)), b.getLong(at + 8));
             }
         }
+        int natAt = base + m * ENI_RECORD;
+        int threadsAt = natAt + 8 + b.getInt(natAt + 4) * NAT_LABEL + b.getInt(natAt) * (NAT_ID_MAX + b.getInt(natAt + 4) * 8);
+        List<Map<String, Long>> threads = new ArrayList<>();
+        for (int t = 0; t < b.getInt(THREADS_OFFSET); t++) {
+            Map<String, Long> values = new LinkedHashMap<>();
+            int at = threadsAt + t * (n + k) * 8;
+            int i = 0;
+            for (String label : counters.keySet()) {
+                values.put(label, b.getLong(at + i++ * 8));
+            }
+            for (String label : malformations.keySet()) {
+                values.put(label, b.getLong(at + i++ * 8));
+            }
+            threads.add(values);
+        }
         return new Snapshot(name, b.getLong(16), b.getLong(24), b.getLong(32), counters, malformations, enis,
-                natGateways(bytes, b, base + m * ENI_RECORD));
+                natGateways(bytes, b, natAt), threads);
     }
 
     private static Map<String, Map<String, Long>> natGateways(byte[] bytes, ByteBuffer b, int base) {

@@ -5,6 +5,10 @@ import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.node.io.BatchedUdpSocket;
+import io.hyperplane.node.io.SteeringProgram;
+import io.hyperplane.packet.ArpPacket;
+import io.hyperplane.packet.EthernetHeader;
+import io.hyperplane.packet.FrameDecoder;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -12,21 +16,36 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The forwarding thread's duty cycle, in the manner of an Agrona agent:
+ * A forwarding thread's duty cycle, in the manner of an Agrona agent:
  * <pre>
  *   receive one batch (recvmmsg, MSG_WAITFORONE: blocks when idle, batches when busy)
  *   read the clock once; swap in a new config if one was handed over; timer work (bounded)
+ *   [several threads] process the ARP answers thread 0 handed over
  *   decide every datagram in place -> queue (zero copy) -> one sendmmsg for the batch
+ *     [several threads, thread 0] copy each ARP answer to every other thread's ring first,
+ *     then queue one wake-up datagram per thread that got one
  *   every publish interval: copy counters to the counters file
  * </pre>
  * One batch per wakeup: looping until the socket is empty measured worse (prototype notes).
  * Other threads talk to it only through {@link #offer(LoadedConfig)} and {@link #stop()}, and read
  * what it publishes: the config it has switched to ({@link #applied()}), NAT ports per ENI
  * ({@link #eniPorts()}) and NAT gateways' metrics ({@link #natGateways()}).
+ * <p>With several threads each agent owns one socket of the node's SO_REUSEPORT group, and the
+ * kernel's steering program gives it both directions of its flows (docs/architecture.md). Thread
+ * 0 also gets what cannot be steered (ARP, anything not IPv4); every thread resolves its own next
+ * hops, so the answers, which reach thread 0, are copied to the others through a
+ * {@link HandOffRing} each and a wake-up datagram the program steers to that thread.
  */
 final class ForwardingAgent implements Runnable {
+    /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
+    private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
+    private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
+    private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
+
+    private final int thread;
     private final BatchedUdpSocket socket;
     private final Forwarder forwarder;
+    private final Steering steering;
     private final CountersFile countersFile;
     private final long publishIntervalNanos;
     private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
@@ -45,14 +64,40 @@ final class ForwardingAgent implements Runnable {
     private volatile long socketOverflows;
     private long nextPublishNanos;
     private long ioTruncated;
+    private long handedOff;
+    private long handedIn;
+    private long handOffsRefused;
 
     /**
-     * {@code initial} (null: none, the node drops everything until one is offered) is installed
-     * now, before the thread starts. {@code wakeUp} makes the forwarding thread's receive return
-     * (an empty datagram to its socket).
+     * How a thread of several talks to the others: its own ring (null on thread 0), and on thread
+     * 0 every other thread's ring (index = thread, 0 unused) with the wake-up datagram that reaches
+     * each, sent to {@code wakeIp:wakePort} (0: no wake-ups; the receive timeout bounds the wait).
+     */
+    record Steering(HandOffRing inbox, HandOffRing[] outboxes, ByteBuffer[] wakes, int wakeIp, int wakePort) {
+        /** Thread 0 when {@code outboxes} has more than one ring. */
+        boolean handsOff() {
+            return outboxes.length > 1;
+        }
+    }
+
+    /**
+     * The node's only thread. {@code initial} (null: none, the node drops everything until one is
+     * offered) is installed now, before the thread starts. {@code wakeUp} makes the forwarding
+     * thread's receive return (an empty datagram to its socket).
      */
     ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
                     LoadedConfig initial, Runnable wakeUp) {
+        this(0, null, socket, forwarder, countersFile, publishIntervalNanos, initial, wakeUp);
+    }
+
+    /**
+     * Thread {@code thread} of several ({@code steering} non-null), or the only one (null), each
+     * with its own socket and forwarder; {@code wakeUp} makes this thread's receive return.
+     */
+    ForwardingAgent(int thread, Steering steering, BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile,
+                    long publishIntervalNanos, LoadedConfig initial, Runnable wakeUp) {
+        this.thread = thread;
+        this.steering = steering;
         this.wakeUp = wakeUp;
         this.socket = socket;
         this.forwarder = forwarder;
@@ -146,6 +191,21 @@ final class ForwardingAgent implements Runnable {
             applied = next;
         }
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
+        if (steering != null) {
+            decideSteered(received, steering);
+        } else {
+            decide(received);
+        }
+        socket.flush();
+        if (now >= nextPublishNanos) {
+            publish();
+            nextPublishNanos = now + publishIntervalNanos;
+        }
+        return received;
+    }
+
+    /** The only thread's batch: every datagram is its own. */
+    private void decide(int received) {
         ByteBuffer rx = socket.receiveBuffer();
         int slot = socket.slotSize();
         for (int i = 0; i < received; i++) {
@@ -158,12 +218,65 @@ final class ForwardingAgent implements Runnable {
             }
             forwarder.process(rx, i * slot, socket.length(i), socket.sourceIp(i), sink);
         }
-        socket.flush();
-        if (now >= nextPublishNanos) {
-            publish();
-            nextPublishNanos = now + publishIntervalNanos;
+    }
+
+    /** One batch of one thread of several: hand-offs first, then the batch (thread 0 copying ARP answers out). */
+    private void decideSteered(int received, Steering steering) {
+        HandOffRing inbox = steering.inbox();
+        if (inbox != null) {
+            for (int h = inbox.peek(); h >= 0; h = inbox.peek()) {
+                forwarder.process(inbox.storage(), inbox.offset(h), inbox.length(h), inbox.sourceIp(h), sink);
+                inbox.release();
+                handedIn++;
+            }
         }
-        return received;
+        ByteBuffer rx = socket.receiveBuffer();
+        int slot = socket.slotSize();
+        boolean handsOff = steering.handsOff();
+        long handedBefore = handedOff;
+        for (int i = 0; i < received; i++) {
+            if (socket.truncated(i)) {
+                ioTruncated++;
+                continue;
+            }
+            int at = i * slot;
+            int length = socket.length(i);
+            if (length == 0 || SteeringProgram.isWake(rx, at, length)) {
+                continue; // a wake-up (or the node's check, at start, that it can reach itself): nothing to forward
+            }
+            if (handsOff && isArpReply(rx, at, length)) {
+                handOff(rx, at, length, socket.sourceIp(i), steering.outboxes());
+            }
+            forwarder.process(rx, at, length, socket.sourceIp(i), sink);
+        }
+        if (handedOff != handedBefore && steering.wakeIp() != 0) {
+            HandOffRing[] outboxes = steering.outboxes();
+            for (int t = 1; t < outboxes.length; t++) {
+                ByteBuffer wake = steering.wakes()[t];
+                send(wake, 0, wake.capacity(), steering.wakeIp(), steering.wakePort());
+            }
+        }
+    }
+
+    /**
+     * An ARP reply (the answer to some thread's request: only the thread that asked holds packets
+     * for it, but any may need the next hop later). Requests are not handed off: thread 0 answers
+     * them, and a second thread would answer again.
+     */
+    private static boolean isArpReply(ByteBuffer rx, int at, int length) {
+        return length >= ARP_OPERATION + 2 && rx.getShort(at + ETHER_TYPE) == ETHER_TYPE_ARP
+                && rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY;
+    }
+
+    /** Copied before thread 0 decides it: answering rewrites a frame in place. */
+    private void handOff(ByteBuffer rx, int at, int length, int source, HandOffRing[] outboxes) {
+        for (int t = 1; t < outboxes.length; t++) {
+            if (outboxes[t].offer(rx, at, length, source)) {
+                handedOff++;
+            } else {
+                handOffsRefused++;
+            }
+        }
     }
 
     private void send(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
@@ -185,7 +298,13 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.GSO_SEGMENTS, socket.coalesced());
         c.set(Counter.DROP_SOCKET_OVERFLOW, socketOverflows);
         c.set(Counter.ALLOCATED_BYTES_FORWARDING_THREAD, threads.getCurrentThreadAllocatedBytes());
-        countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
+        c.set(Counter.HANDED_OFF, handedOff);
+        c.set(Counter.HANDED_IN, handedIn);
+        c.set(Counter.DROP_HAND_OFF_FULL, handOffsRefused);
+        if (steering == null) {
+            countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
+        } // else the node's totals are summed by ForwardingThreads, off the forwarding threads
+        countersFile.publishThread(thread, c);
         publishedEniPorts.publish(forwarder.flowCounts());
         publishedNatGateways.publish(forwarder.natGatewayCounters());
     }

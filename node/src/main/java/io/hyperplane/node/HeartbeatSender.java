@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Registers the node with the control plane and keeps it registered: a PUT every heartbeat
  * interval, reporting the config version the node has acknowledged (handed to its forwarding
- * thread; see {@link ForwardingAgent#acknowledgedVersion()}), so a heartbeat never reports less
+ * thread; see {@link ForwardingThreads#acknowledgedVersion()}), so a heartbeat never reports less
  * than the configuration stream or long poll already did, and NAT ports per ENI as of the
  * forwarding thread's last publish interval, and its NAT gateways' metrics. A new version is reported by the stream's
  * acknowledgement or the next long poll, not by an extra heartbeat: that would put two more
@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
 final class HeartbeatSender implements Runnable {
     private final ControlPlaneApi api;
     private final ControlPlaneHealth health;
-    private final ForwardingAgent agent;
+    private final ForwardingThreads agent;
     private final String underlayIp;
     private final int port;
     /** Where the node runs, for the control plane's view of the fleet: its socket's namespace ("" for none) and its pid. */
@@ -40,7 +40,7 @@ final class HeartbeatSender implements Runnable {
     private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
-    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingAgent agent, int underlayIp, int port, String netns,
+    HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingThreads agent, int underlayIp, int port, String netns,
                     long intervalNanos, Runnable everyBeat) {
         this.netns = netns == null ? "" : netns;
         this.api = api;
@@ -84,7 +84,7 @@ final class HeartbeatSender implements Runnable {
         NodeSnapshot snapshot = applied.snapshot();
         Map<String, Integer> vniBySubnet = new HashMap<>();
         snapshot.subnets().forEach(s -> vniBySubnet.put(s.id(), s.vni()));
-        Map<Long, PublishedEniPorts.Load> loads = agent.eniPorts().read();
+        Map<Long, PublishedEniPorts.Load> loads = agent.eniLoads();
         List<NodeHeartbeat.EniUsage> usage = new ArrayList<>(snapshot.enis().size());
         for (NodeSnapshot.Eni eni : snapshot.enis()) {
             PublishedEniPorts.Load load = loads.get(FlowCounts.eniKey(vniBySubnet.get(eni.subnetId()), Ipv4Address.parse(eni.ip())));
@@ -92,7 +92,7 @@ final class HeartbeatSender implements Runnable {
                     : new NodeHeartbeat.EniUsage(eni.id(), eni.ip(), load.openFlows(), load.natPorts()));
         }
         List<NodeHeartbeat.NatGatewayUsage> natGateways = new ArrayList<>();
-        agent.natGateways().read().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
+        agent.natGatewayMetrics().forEach((id, metrics) -> natGateways.add(new NodeHeartbeat.NatGatewayUsage(id, metrics)));
         // Node-wide: every ENI that holds flows, whether or not the applied snapshot lists it.
         long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
         long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();

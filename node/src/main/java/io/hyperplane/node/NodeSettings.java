@@ -27,6 +27,11 @@ public final class NodeSettings {
     /** Heartbeats keep the node registered and report NAT ports; the control plane's view is at most this stale. */
     public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
     /** Where a node fetching its config from the control plane keeps its cache and counters, by node name. */
+    /**
+     * More forwarding threads than this would each hold under 1/64 of the flow table and of
+     * every quota; no machine this runs on has that many cores to give a node.
+     */
+    public static final int MAX_THREADS = 64;
     public static final Path DEFAULT_STATE_ROOT = Path.of("/var/lib/hyperplane");
 
     private String name = "node";
@@ -40,6 +45,8 @@ public final class NodeSettings {
     private String netns;
     private Path countersFile;
     private int batchSize = DEFAULT_BATCH_SIZE;
+    /** The CPUs this process may use (its affinity mask and cgroup quota, as the JVM reads them). */
+    private int threads = Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
     private int slotSize = DEFAULT_SLOT_SIZE;
     private int socketBufferBytes = DEFAULT_SOCKET_BUFFER;
     private Duration receiveTimeout = DEFAULT_RECEIVE_TIMEOUT;
@@ -124,6 +131,20 @@ public final class NodeSettings {
         return this;
     }
 
+    /**
+     * Forwarding threads: each owns the flows the kernel steers to it (docs/architecture.md, "The
+     * node's duty cycle") and its share of the flow table and quotas. 1 is a single socket and
+     * thread, with no steering.
+     */
+    public NodeSettings threads(int threads) {
+        this.threads = threads;
+        return this;
+    }
+
+    public int threads() {
+        return threads;
+    }
+
     public NodeSettings batchSize(int batchSize) {
         this.batchSize = batchSize;
         return this;
@@ -199,6 +220,9 @@ public final class NodeSettings {
         }
         if (netns != null && (!netns.matches("[A-Za-z0-9_.-]{1,64}") || netns.startsWith("."))) {
             throw new IllegalArgumentException("netns '" + netns + "': a name under /run/netns (letters, digits, '.', '_', '-'; not starting with '.')");
+        }
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads " + threads + ": must be 1.." + MAX_THREADS);
         }
         if (batchSize < 1 || batchSize > BatchedUdpSocket.MAX_BATCH_SIZE) {
             throw new IllegalArgumentException("batch size " + batchSize + ": must be 1.." + BatchedUdpSocket.MAX_BATCH_SIZE);

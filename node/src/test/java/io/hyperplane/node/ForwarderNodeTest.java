@@ -5,6 +5,7 @@ import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.FrameDecoder;
 import io.hyperplane.packet.Malformation;
@@ -262,33 +263,42 @@ class ForwarderNodeTest {
         node.close();
         SnapshotJson.writeAtomically(wayOut(1), configFile);
         node = ForwarderNode.start(new NodeSettings().name("t1").listen(NODE + ":" + VXLAN).configFile(configFile)
-                .flowCapacity(1 << 16).batchSize(4));
+                .flowCapacity(1 << 16).batchSize(4).threads(2));
+        // The NAT gateway flow from a source port that puts it on the other thread than the ENI flow.
+        ThreadSteering steering = new ThreadSteering(2);
+        int natSource = 40001;
+        while (steering.thread(natSource + 80) == steering.thread(40000 + 5432)) {
+            natSource++;
+        }
         handshake(40000);
-        natHandshake(40000);
+        natHandshake(natSource);
         // Half from an EE through its ENI, half from a private host through the NAT gateway.
         ByteBuffer data = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.ACK, 64);
         DatagramPacket packet = new DatagramPacket(data.array(), data.limit(), InetAddress.getByName(NODE), VXLAN);
-        ByteBuffer natData = TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, 40000, INTERNET_HOST, 80, TcpHeader.ACK, 64);
+        ByteBuffer natData = TestFrames.tcp(PUBLIC_VNI, PUBLIC_ROUTER_MAC, NAT_MAC, RES2, natSource, INTERNET_HOST, 80, TcpHeader.ACK, 64);
         DatagramPacket natPacket = new DatagramPacket(natData.array(), natData.limit(), InetAddress.getByName(NODE), VXLAN);
         for (int i = 0; i < 200_000; i++) { // warm-up: let C2 compile the forwarding path
             send(i % 2 == 0 ? host : vpc, i % 2 == 0 ? packet : natPacket, i);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> counters().get(Counter.FORWARDED_TO_VPC) > 150_000);
-        long forwardedBefore = counters().get(Counter.FORWARDED_TO_VPC);
-        long allocatedBefore = counters().get(Counter.ALLOCATED_BYTES_FORWARDING_THREAD);
+        CountersFile.Snapshot before = counters();
         for (int i = 0; i < 200_000; i++) {
             send(i % 2 == 0 ? host : vpc, i % 2 == 0 ? packet : natPacket, i);
         }
         await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ofMillis(300))
-                .until(() -> counters().get(Counter.FORWARDED_TO_VPC) - forwardedBefore > 150_000);
+                .until(() -> counters().get(Counter.FORWARDED_TO_VPC) - before.get(Counter.FORWARDED_TO_VPC) > 150_000);
         assertThat(counters().natGateways().get(NAT_ID).get("PacketsOutToDestination")).as("the NAT gateway path was measured").isGreaterThan(50_000);
         Thread.onSpinWait();
         CountersFile.Snapshot after = counters();
-        long forwarded = after.get(Counter.FORWARDED_TO_VPC) - forwardedBefore;
-        long allocated = after.get(Counter.ALLOCATED_BYTES_FORWARDING_THREAD) - allocatedBefore;
-        System.out.printf("forwarding thread: %d bytes allocated over %d forwarded packets (%.4f B/packet)%n",
-                allocated, forwarded, (double) allocated / forwarded);
-        assertThat((double) allocated / forwarded).isLessThan(0.05);
+        for (int t = 0; t < 2; t++) {
+            long forwarded = after.thread(t, Counter.FORWARDED_TO_VPC) - before.thread(t, Counter.FORWARDED_TO_VPC);
+            long allocated = after.thread(t, Counter.ALLOCATED_BYTES_FORWARDING_THREAD)
+                    - before.thread(t, Counter.ALLOCATED_BYTES_FORWARDING_THREAD);
+            System.out.printf("forwarding thread %d: %d bytes allocated over %d forwarded packets (%.4f B/packet)%n",
+                    t, allocated, forwarded, (double) allocated / forwarded);
+            assertThat(forwarded).as("thread %d forwarded its flow", t).isGreaterThan(50_000);
+            assertThat((double) allocated / forwarded).as("thread %d", t).isLessThan(0.05);
+        }
     }
 
     /**

@@ -44,7 +44,13 @@ public enum Counter {
     DROP_RESERVED_DESTINATION(33, "drop-reserved-destination"),
     /** A neighbor not learned: the table, or its subnet's share of it, was full. */
     ARP_LEARN_REFUSED(34, "arp-learn-refused"),
-    ARP_ENTRIES_EXPIRED(35, "arp-entries-expired");
+    ARP_ENTRIES_EXPIRED(35, "arp-entries-expired"),
+    /** ARP answers thread 0 (which the kernel gives every ARP frame) copied to another thread's ring. */
+    HANDED_OFF(36, "handed-off"),
+    /** ARP answers taken from this thread's ring and processed as if received. */
+    HANDED_IN(37, "handed-in"),
+    /** ARP answers not handed to a thread whose ring was full; that thread asks again. */
+    DROP_HAND_OFF_FULL(38, "drop-hand-off-full");
 
     private static final Counter[] BY_ID;
 

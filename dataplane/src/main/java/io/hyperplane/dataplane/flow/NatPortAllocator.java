@@ -5,14 +5,26 @@ package io.hyperplane.dataplane.flow;
  * a port from 1024..65535 that no other flow uses for the same (ENI, protocol,
  * destination address, destination port). ICMP echo uses the identifier as its "port".
  * <p>
+ * Every port handed out steers like the flow's own source port ({@link ThreadSteering}): the
+ * kernel gives a datagram to the thread its inner ports' sum picks, and a reply carries the NAT
+ * port where the request carried the source port, so both directions of a flow reach the thread
+ * that owns it only if {@code thread(remotePort + natPort) == thread(remotePort + sourcePort)}
+ * (docs/architecture.md, "The node's duty cycle"). With one thread every port qualifies.
+ * <p>
  * Rules, in order:
  * <ol>
  *   <li>Keep the EE's own source port when it is in range and free (port preservation, as
- *       Linux masquerade does): it keeps captures readable and needs no search.</li>
- *   <li>Otherwise search from a rotating cursor, so consecutive allocations find free ports at once.</li>
+ *       Linux masquerade does): it keeps captures readable, needs no search, and trivially
+ *       steers like itself.</li>
+ *   <li>Otherwise search from a rotating cursor, so consecutive allocations find free ports at
+ *       once, and take the first port that qualifies ({@link #qualifies}: it steers to the
+ *       flow's thread) and is free. About one port in {@code threads} qualifies, spread evenly by
+ *       the hash. A further restriction (the ports this node owns, say) is one more condition in
+ *       {@link #qualifies}, not another search.</li>
  *   <li>A port held by a finished TCP flow (TIME_WAIT, CLOSED) is reclaimed rather than failing:
  *       under connection churn that is what keeps a destination from running dry.</li>
- *   <li>With all 64,512 ports in use for that destination, fail: the caller counts port exhaustion.</li>
+ *   <li>With every qualifying port in use for that destination (about 64,512 / threads), fail:
+ *       the caller counts port exhaustion.</li>
  * </ol>
  */
 public final class NatPortAllocator {
@@ -23,28 +35,50 @@ public final class NatPortAllocator {
 
     private final FlowTable flows;
     private final FlowTable.ExpiryListener reclaimed;
+    private final ThreadSteering steering;
     private int cursor;
 
-    /** {@code reclaimed} is told about a finished flow before its port is given to a new one. */
+    /** One thread: every port qualifies. */
     public NatPortAllocator(FlowTable flows, FlowTable.ExpiryListener reclaimed) {
-        this.flows = flows;
-        this.reclaimed = reclaimed;
+        this(flows, reclaimed, ThreadSteering.ONE);
     }
 
-    /** A port for a new flow of the ENI (subnet VNI, address) toward (protocol, remote, remote port). */
+    /**
+     * {@code reclaimed} is told about a finished flow before its port is given to a new one;
+     * {@code steering} says which thread a port sum belongs to: ports are handed out that steer
+     * like the flow's source port.
+     */
+    public NatPortAllocator(FlowTable flows, FlowTable.ExpiryListener reclaimed, ThreadSteering steering) {
+        this.flows = flows;
+        this.reclaimed = reclaimed;
+        this.steering = steering;
+    }
+
+    /**
+     * A port for a new flow of the ENI (subnet VNI, address) toward (protocol, remote, remote
+     * port; 0 for ICMP) from {@code preferredPort} (the flow's source port or ICMP identifier,
+     * 0..65535), steering to the same thread; {@link #EXHAUSTED} when none is free.
+     */
     public int allocate(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int preferredPort) {
         if (preferredPort >= MIN_PORT && isFree(eniVni, eniIp, protocol, remoteIp, remotePort, preferredPort)) {
             return preferredPort;
         }
+        int thread = steering.thread(remotePort + preferredPort);
         int start = cursor;
         for (int i = 0; i < RANGE; i++) {
-            int port = MIN_PORT + (start + i) % RANGE;
-            if (isFree(eniVni, eniIp, protocol, remoteIp, remotePort, port)) {
-                cursor = (start + i + 1) % RANGE;
+            int index = start + i < RANGE ? start + i : start + i - RANGE;
+            int port = MIN_PORT + index;
+            if (qualifies(port, remotePort, thread) && isFree(eniVni, eniIp, protocol, remoteIp, remotePort, port)) {
+                cursor = index + 1 == RANGE ? 0 : index + 1;
                 return port;
             }
         }
         return EXHAUSTED;
+    }
+
+    /** Whether a reply to {@code port} would reach {@code thread}, the flow's. */
+    private boolean qualifies(int port, int remotePort, int thread) {
+        return steering.thread(remotePort + port) == thread;
     }
 
     private boolean isFree(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int port) {

@@ -67,6 +67,13 @@ public final class BatchedUdpSocket implements AutoCloseable {
     private static final int DEFAULT_PROTOCOL = 0;
     private static final int SOL_SOCKET = 1;
     private static final int SO_REUSEADDR = 2;
+    /** Several sockets on one address and port, the kernel spreading datagrams over them (Linux 3.9). */
+    private static final int SO_REUSEPORT = 15;
+    /** A classic BPF program choosing the socket of a SO_REUSEPORT group (Linux 4.5, asm-generic/socket.h). */
+    private static final int SO_ATTACH_REUSEPORT_CBPF = 51;
+    // struct sock_fprog: {u16 len, 6 bytes padding, struct sock_filter *filter}
+    private static final int SOCK_FPROG_SIZE = 16;
+    private static final int FPROG_FILTER_OFFSET = 8;
     private static final int SO_SNDBUF = 7;
     private static final int SO_RCVBUF = 8;
     private static final int SO_RCVTIMEO = 20;
@@ -255,6 +262,39 @@ public final class BatchedUdpSocket implements AutoCloseable {
      */
     public static BatchedUdpSocket open(int ip, int port, int batchSize, int slotSize, int socketBufferBytes,
                                         int receiveTimeoutMillis) throws IOException {
+        return open(ip, port, batchSize, slotSize, socketBufferBytes, receiveTimeoutMillis, false);
+    }
+
+    /**
+     * Opens {@code program.threads()} sockets on {@code ip:port} as one SO_REUSEPORT group, in
+     * order, and attaches {@code program} to choose among them: socket {@code i} of the result
+     * receives what the program sends to index {@code i}, since the kernel numbers a group's
+     * sockets in bind order. {@code port} 0 lets the kernel choose for the first; the others join
+     * it. Close them together: the kernel fills a closed socket's place with the group's last one,
+     * which would renumber the rest. Each socket is set up as {@link #open} describes.
+     */
+    public static BatchedUdpSocket[] openGroup(int ip, int port, SteeringProgram program, int batchSize, int slotSize,
+                                               int socketBufferBytes, int receiveTimeoutMillis) throws IOException {
+        BatchedUdpSocket[] group = new BatchedUdpSocket[program.threads()];
+        try {
+            for (int i = 0; i < group.length; i++) {
+                group[i] = open(ip, i == 0 ? port : group[0].localPort(), batchSize, slotSize, socketBufferBytes,
+                        receiveTimeoutMillis, true);
+            }
+            group[0].attach(program);
+            return group;
+        } catch (IOException | RuntimeException | Error e) {
+            for (BatchedUdpSocket socket : group) {
+                if (socket != null) {
+                    socket.close();
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static BatchedUdpSocket open(int ip, int port, int batchSize, int slotSize, int socketBufferBytes,
+                                         int receiveTimeoutMillis, boolean reusePort) throws IOException {
         checkPort(port, "port");
         if (batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
             throw new IllegalArgumentException("batchSize " + batchSize + ": must be 1.." + MAX_BATCH_SIZE);
@@ -272,7 +312,7 @@ public final class BatchedUdpSocket implements AutoCloseable {
         ensureSupportedPlatform();
         BatchedUdpSocket socket = new BatchedUdpSocket(batchSize, slotSize);
         try {
-            socket.setUp(ip, port, socketBufferBytes, receiveTimeoutMillis);
+            socket.setUp(ip, port, socketBufferBytes, receiveTimeoutMillis, reusePort);
             return socket;
         } catch (IOException | RuntimeException | Error e) {
             socket.close();
@@ -280,13 +320,16 @@ public final class BatchedUdpSocket implements AutoCloseable {
         }
     }
 
-    private void setUp(int ip, int port, int socketBufferBytes, int receiveTimeoutMillis) throws IOException {
+    private void setUp(int ip, int port, int socketBufferBytes, int receiveTimeoutMillis, boolean reusePort) throws IOException {
         int result = callInt(() -> (int) Libc.SOCKET.invokeExact(controlErrno, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, DEFAULT_PROTOCOL));
         if (result < 0) {
             throw failure("socket(AF_INET, SOCK_DGRAM)", errno(controlErrno));
         }
         fd = result;
         setIntOption(SO_REUSEADDR, "SO_REUSEADDR", 1);
+        if (reusePort) {
+            setIntOption(SO_REUSEPORT, "SO_REUSEPORT", 1);
+        }
         if (socketBufferBytes > 0) {
             setBufferOption(SO_RCVBUFFORCE, SO_RCVBUF, "SO_RCVBUF", socketBufferBytes);
             setBufferOption(SO_SNDBUFFORCE, SO_SNDBUF, "SO_SNDBUF", socketBufferBytes);
@@ -315,6 +358,19 @@ public final class BatchedUdpSocket implements AutoCloseable {
         // UDP_SEGMENT as a socket option with size 0 changes nothing but tells whether the kernel has GSO.
         MemorySegment zero = controlScratch.asSlice(0, C_INT_SIZE).fill((byte) 0);
         gso = callInt(() -> (int) Libc.SETSOCKOPT.invokeExact(controlErrno, fd, SOL_UDP, UDP_SEGMENT, zero, C_INT_SIZE)) == 0;
+    }
+
+    /** Attaches the group's steering program (one attach serves the whole group; a second replaces it). */
+    private void attach(SteeringProgram program) throws IOException {
+        byte[] code = program.bytes();
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment filter = scratch.allocate(code.length, STRUCT_ALIGNMENT);
+            filter.copyFrom(MemorySegment.ofArray(code));
+            MemorySegment fprog = scratch.allocate(SOCK_FPROG_SIZE, STRUCT_ALIGNMENT);
+            fprog.set(ValueLayout.JAVA_SHORT, 0, (short) program.length());
+            fprog.set(ValueLayout.JAVA_LONG, FPROG_FILTER_OFFSET, filter.address());
+            setOption(SO_ATTACH_REUSEPORT_CBPF, "SO_ATTACH_REUSEPORT_CBPF (" + program.length() + " instructions)", fprog);
+        }
     }
 
     /** True when datagrams queued from the receive buffer are coalesced into GSO sends. */

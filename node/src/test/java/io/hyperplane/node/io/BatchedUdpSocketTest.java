@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import com.sun.management.ThreadMXBean;
+import io.hyperplane.dataplane.TestConfigs;
+import io.hyperplane.dataplane.TestFrames;
+import io.hyperplane.dataplane.flow.ThreadSteering;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -310,6 +313,53 @@ class BatchedUdpSocketTest {
     }
 
     /** A socket forwarding to itself: each receive() batch goes straight back out. */
+    /** The kernel runs the steering program: each datagram reaches the group's socket it names. */
+    @Test
+    @Timeout(10)
+    void shouldSteerDatagramsAcrossAGroupByTheProgram() throws IOException {
+        int threads = 3;
+        int count = 60;
+        BatchedUdpSocket[] group = BatchedUdpSocket.openGroup(LOCALHOST, ANY_PORT, SteeringProgram.forThreads(threads), BATCH, SLOT,
+                SOCKET_BUFFER, TIMEOUT_MILLIS);
+        try (BatchedUdpSocket sender = open(BATCH, SLOT)) {
+            assertThat(group[1].localPort()).isEqualTo(group[0].localPort());
+            for (int i = 0; i < count; i++) {
+                ByteBuffer frame = TestFrames.udp(TestConfigs.EE1_VNI, TestConfigs.EE1_MAC, TestConfigs.GATEWAY_MAC,
+                        TestConfigs.EE1_IP, 40_000 + i, TestConfigs.RES1, 53, 4);
+                sender.queue(frame, 0, frame.limit(), LOCALHOST, group[0].localPort());
+                sender.flush();
+            }
+            for (int t = 0; t < threads; t++) {
+                ByteBuffer wake = SteeringProgram.wakeDatagram(t, threads);
+                sender.queue(wake, 0, wake.capacity(), LOCALHOST, group[0].localPort());
+                sender.flush();
+            }
+            int collected = 0;
+            boolean[] woken = new boolean[threads];
+            while (collected < count + threads) {
+                for (int t = 0; t < threads; t++) {
+                    int n = group[t].receive();
+                    for (int i = 0; i < n; i++) {
+                        ByteBuffer rx = group[t].receiveBuffer();
+                        int at = i * group[t].slotSize();
+                        if (SteeringProgram.isWake(rx, at, group[t].length(i))) {
+                            woken[t] = true;
+                        } else {
+                            int sourcePort = Short.toUnsignedInt(rx.getShort(at + 42));
+                            assertThat(t).as("source port %d", sourcePort).isEqualTo(new ThreadSteering(threads).thread(sourcePort + 53));
+                        }
+                        collected++;
+                    }
+                }
+            }
+            assertThat(woken).containsOnly(true);
+        } finally {
+            for (BatchedUdpSocket socket : group) {
+                socket.close();
+            }
+        }
+    }
+
     private static final class Loop {
         private final BatchedUdpSocket socket;
         private final int inFlight;
