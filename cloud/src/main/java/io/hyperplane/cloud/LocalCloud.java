@@ -263,7 +263,8 @@ public final class LocalCloud implements AutoCloseable {
             PrivateFiles.createDirectories(dir);
             List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
             command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
-                    "--listen", ip + ":4789", "--name", name, "--state-dir", dir.toString()));
+                    // Every address of its namespace: its own and the fleet's anycast one, where senders' tunnels go.
+                    "--listen", "0.0.0.0:4789", "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString()));
             command.addAll(nodeOptions);
             progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
             // In this process's session, as the worker: the control plane, nodes and worker share one
