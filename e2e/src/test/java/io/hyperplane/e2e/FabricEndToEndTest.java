@@ -282,7 +282,7 @@ class FabricEndToEndTest {
                 command("ip", "netns", "add", ns);
             }
             join(made.get(0), underlay, "hp-tn", "198.18.0.1");
-            command("ip", "-n", made.get(0), "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo"); // where the router's tunnel goes
+            LocalCloud.holdAnycast(made.get(0)); // where the router's tunnel goes
             join(made.get(1), underlay, "hp-th", "198.18.0.11");
             command("ip", "-n", made.get(1), "link", "add", "hp-vx5001", "type", "vxlan", "id", "5001", "local", "198.18.0.11",
                     "remote", "198.18.0.1", "dstport", "4789", "dev", "hp-ul0", "nolearning");
@@ -307,7 +307,7 @@ class FabricEndToEndTest {
             SnapshotJson.writeAtomically(snapshot, config);
             List<String> node = new ArrayList<>(List.of("ip", "netns", "exec", made.get(0), java, "--enable-native-access=ALL-UNNAMED",
                     "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node", "--config", config.toString(),
-                    "--listen", "0.0.0.0:4789", "--name", "tn1", "--flow-capacity", "10000")); // its address and the anycast one
+                    "--listen", LocalCloud.NODE_LISTEN, "--name", "tn1", "--flow-capacity", "10000"));
             Process nodeProcess = new ProcessBuilder(node).redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
             await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(dir.resolve("node.log")).contains("ready"));
             await().atMost(Duration.ofSeconds(30)).until(() -> instance(target.instanceId()).state().nameAsString().equals("running"));
