@@ -262,7 +262,7 @@ public final class LocalCloud implements AutoCloseable {
             PrivateFiles.createDirectories(dir);
             List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
             command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
-                    NODE_LISTEN, "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString()));
+                    "--listen", NODE_LISTEN, "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString()));
             command.addAll(nodeOptions);
             progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
             // In this process's session, as the worker: the control plane, nodes and worker share one
