@@ -1,5 +1,6 @@
 package io.hyperplane.cloud;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.lab.Lab;
@@ -180,6 +181,7 @@ public final class LocalCloud implements AutoCloseable {
         String underlay = LabFabric.underlayNamespace(settings.prefix());
         for (int k = 1; k <= settings.nodes(); k++) {
             join(journal, nodeNamespace(k), underlay, k == 1 ? "hp-un" : "hp-un" + k, nodeIp(k));
+            holdAnycast(nodeNamespace(k));
         }
         join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
         if (settings.legacyWorker()) {
@@ -260,7 +262,7 @@ public final class LocalCloud implements AutoCloseable {
             PrivateFiles.createDirectories(dir);
             List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
             command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
-                    "--listen", ip + ":4789", "--name", name, "--state-dir", dir.toString()));
+                    "--listen", NODE_LISTEN, "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString()));
             command.addAll(nodeOptions);
             progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
             // In this process's session, as the worker: the control plane, nodes and worker share one
@@ -413,6 +415,17 @@ public final class LocalCloud implements AutoCloseable {
         run("ip", "-n", ns, "link", "set", "hp-ul0", "up");
         run("ip", "-n", ns, "link", "set", "lo", "up");
     }
+
+    /** A node's namespace holds the fleet's anycast address: senders' tunnels go there, spread per flow (docs/fleet.md). */
+    public static void holdAnycast(String ns) throws IOException, InterruptedException {
+        run("ip", "-n", ns, "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo");
+    }
+
+    /**
+     * A node's {@code --listen}: every address of its namespace, its own and the anycast one (what it
+     * sends leaves from its own, the route's source); its own is then given with {@code --underlay-ip}.
+     */
+    public static final String NODE_LISTEN = "0.0.0.0:4789";
 
     /** Runs a command; its output, or an IOException with it when it fails. */
     public static String run(String... command) throws IOException, InterruptedException {

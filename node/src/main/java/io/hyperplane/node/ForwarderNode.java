@@ -283,6 +283,15 @@ public final class ForwarderNode implements AutoCloseable {
         return sockets.port();
     }
 
+    /** Senders' liveness probes answered on the forwarding sockets, over every thread. */
+    public long probesAnswered() {
+        long answered = 0;
+        for (int t = 0; t < forwarding.size(); t++) {
+            answered += forwarding.agent(t).probesAnswered();
+        }
+        return answered;
+    }
+
     /** The config version every forwarding thread runs on; -1 while one has none (waiting for the control plane). */
     public long configVersion() {
         return forwarding.appliedVersion();

@@ -4,6 +4,7 @@ import com.sun.management.ThreadMXBean;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.linux.underlay.LivenessProbe;
 import io.hyperplane.node.io.BatchedUdpSocket;
 import io.hyperplane.node.io.SteeringProgram;
 import io.hyperplane.packet.ArpPacket;
@@ -64,6 +65,7 @@ final class ForwardingAgent implements Runnable {
     private volatile long socketOverflows;
     private long nextPublishNanos;
     private long ioTruncated;
+    private volatile long probesAnswered; // written by this thread alone
     private long handedOff;
     private long handedIn;
     private long handOffsRefused;
@@ -216,6 +218,10 @@ final class ForwardingAgent implements Runnable {
             if (socket.length(i) == 0) {
                 continue; // a wake-up (no VXLAN datagram is empty): the thread is awake, there is nothing to forward
             }
+            if (LivenessProbe.isProbe(rx, i * slot, socket.length(i))) {
+                answerProbe(rx, i * slot, socket.length(i), i);
+                continue;
+            }
             forwarder.process(rx, i * slot, socket.length(i), socket.sourceIp(i), sink);
         }
     }
@@ -243,6 +249,10 @@ final class ForwardingAgent implements Runnable {
             int length = socket.length(i);
             if (length == 0 || SteeringProgram.isWake(rx, at, length)) {
                 continue; // a wake-up (or the node's check, at start, that it can reach itself): nothing to forward
+            }
+            if (LivenessProbe.isProbe(rx, at, length)) {
+                answerProbe(rx, at, length, i); // whichever thread the steering picked: probes carry no flow
+                continue;
             }
             if (handsOff && isArpReply(rx, at, length)) {
                 handOff(rx, at, length, socket.sourceIp(i), steering.outboxes());
@@ -277,6 +287,21 @@ final class ForwardingAgent implements Runnable {
                 handOffsRefused++;
             }
         }
+    }
+
+    /**
+     * A sender's liveness probe (its first byte has VXLAN's I flag clear, so it is never a frame):
+     * answered in place, back to where it came from, before the forwarder sees it.
+     */
+    private void answerProbe(ByteBuffer rx, int at, int length, int i) {
+        LivenessProbe.answerInPlace(rx, at);
+        send(rx, at, length, socket.sourceIp(i), socket.sourcePort(i));
+        probesAnswered++;
+    }
+
+    /** Liveness probes this thread answered; read by another thread, so only ever approximately current. */
+    long probesAnswered() {
+        return probesAnswered;
     }
 
     private void send(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
