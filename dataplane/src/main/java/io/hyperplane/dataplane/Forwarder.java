@@ -281,6 +281,15 @@ public final class Forwarder {
     }
 
     /**
+     * The NAT port blocks this node owns in its fleet's plan (bit b: block b of
+     * {@link io.hyperplane.config.fleet.FleetPlan}): new flows' NAT ports and ICMP identifiers,
+     * ENIs' and NAT gateways' alike, come only from them. Call on the forwarding thread, between packets.
+     */
+    public void ownPortBlocks(int blocks) {
+        nat.ownBlocks(blocks);
+    }
+
+    /**
      * Advances time to {@code nowSeconds} (any monotonic origin) and does bounded timer work:
      * expiring flows and giving up on unanswered ARP. Call once per duty cycle, before processing.
      */

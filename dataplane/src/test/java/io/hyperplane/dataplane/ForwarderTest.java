@@ -1,6 +1,7 @@
 package io.hyperplane.dataplane;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.flow.FlowState;
@@ -454,6 +455,55 @@ class ForwarderTest {
         }
         assertThat(ports).hasSize(10_000);
         assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(10_000);
+    }
+
+    /**
+     * Two nodes of a fleet with complementary port blocks (as {@code FleetPlan.of} deals them to two
+     * members), 10,000 concurrent flows from two environments with the same source ports to one
+     * destination, spread over both as ECMP would: every translation distinct across the nodes, and
+     * each in its own node's blocks, so a VPC router's block route brings the reply back to it.
+     */
+    @Test
+    void shouldGiveTwoNodesFlowsDistinctTranslationsFromTheirOwnBlocks() {
+        int evenBlocks = 0x5555;
+        int oddBlocks = 0xAAAA;
+        Forwarder[] nodes = {fleetNode(evenBlocks), fleetNode(oddBlocks)};
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            int vni = i % 2 == 0 ? EE1_VNI : EE2_VNI;
+            int node = (i / 2) % 2; // both environments' flow from port p on one node, p+1 on the other
+            processOn(nodes[node], TestFrames.tcp(vni, vni == EE1_VNI ? EE1_MAC : EE2_MAC, GATEWAY_MAC, vni == EE1_VNI ? EE1_IP : EE2_IP,
+                    1024 + 5 * (i / 2), RES1, 80, TcpHeader.SYN, 0), HOST);
+            FrameDecoder d = decode(out.only());
+            int port = d.tcp.sourcePort();
+            int block = FleetPlan.blockOf(port);
+            assertThat(((node == 0 ? evenBlocks : oddBlocks) >> block) & 1).as("port %d of node %d", port, node).isEqualTo(1);
+            assertThat(ports.add(port)).as("port %d handed out twice", port).isTrue();
+        }
+        assertThat(ports).hasSize(10_000);
+    }
+
+    /** An ICMP identifier is a port too: taken from the node's blocks, even when the EE's own would be free. */
+    @Test
+    void shouldTakeIcmpIdentifiersFromTheNodesBlocks() {
+        forwarder = fleetNode(0x0002); // block 1 only: 5056..9087
+        processOn(forwarder, TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 2000, 1), HOST);
+        assertThat(decode(out.only()).icmp.identifier()).isBetween(5056, 9087);
+        processOn(forwarder, TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 6000, 1), HOST);
+        assertThat(decode(out.only()).icmp.identifier()).as("preserved: in the block").isEqualTo(6000);
+    }
+
+    private Forwarder fleetNode(int blocks) {
+        Forwarder node = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1 << 15).withFlowQuotas(65_000, 65_000));
+        node.startClock(1000);
+        node.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        node.ownPortBlocks(blocks);
+        processOn(node, TestFrames.arp(SUBNET1_VNI, RES1_MAC, ENI_MAC, ArpPacket.REPLY, RES1_MAC, RES1, ENI_MAC, ENI_IP), VTEP);
+        return node;
+    }
+
+    private void processOn(Forwarder node, ByteBuffer frame, int outerSource) {
+        node.process(frame, 0, frame.limit(), outerSource, out);
     }
 
     @Test
