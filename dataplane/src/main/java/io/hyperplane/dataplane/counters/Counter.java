@@ -50,7 +50,11 @@ public enum Counter {
     /** ARP answers taken from this thread's ring and processed as if received. */
     HANDED_IN(37, "handed-in"),
     /** ARP answers not handed to a thread whose ring was full; that thread asks again. */
-    DROP_HAND_OFF_FULL(38, "drop-hand-off-full");
+    DROP_HAND_OFF_FULL(38, "drop-hand-off-full"),
+    /** ARP replies from outside the fleet copied to another member (ECMP may bring the answer to a node that did not ask). */
+    ARP_RELAYED(39, "arp-relayed"),
+    /** ARP replies another member relayed here, processed as if received from their sender. */
+    ARP_RELAYED_IN(40, "arp-relayed-in");
 
     private static final Counter[] BY_ID;
 
