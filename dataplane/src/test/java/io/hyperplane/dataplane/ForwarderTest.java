@@ -4,7 +4,9 @@ import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
+import io.hyperplane.dataplane.flow.FlowReplication;
 import io.hyperplane.dataplane.flow.FlowState;
+import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
@@ -481,6 +483,53 @@ class ForwarderTest {
             assertThat(ports.add(port)).as("port %d handed out twice", port).isTrue();
         }
         assertThat(ports).hasSize(10_000);
+    }
+
+    /**
+     * Node A copies its flows to node B (its records applied to B's table as they are made); A
+     * dies after the SYN; the reply and the rest of the connection reach B, which promotes the copy
+     * and carries on with A's NAT port and state; a copy of a flow A closes and removes is gone from B.
+     */
+    @Test
+    void shouldPromoteACopyOnItsFirstPacketWithTheOwnersPortAndState() {
+        Forwarder a = fleetNode(0x5555);
+        Forwarder b = fleetNode(0xAAAA);
+        a.replication(new FlowReplication() {
+            @Override
+            public void copy(FlowTable flows, int f, int now) {
+                b.replicaCopy(1, flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f),
+                        flows.remotePort(f), flows.eniVni(f), flows.eniIp(f), flows.natPort(f), flows.state(f), flows.expiresAt(f) - now);
+            }
+
+            @Override
+            public void forget(FlowTable flows, int f) {
+                b.replicaForget(flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f), flows.remotePort(f));
+            }
+        });
+        processOn(a, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        assertThat(a.sendingFirstPacket()).isFalse();
+        int natPort = decode(out.only()).tcp.sourcePort();
+        b.tick(1000, out);
+        assertThat(b.counters().get(Counter.REPLICAS)).isEqualTo(1);
+        assertThat(b.counters().get(Counter.FLOWS_ACTIVE)).as("a copy is not the node's own flow").isZero();
+
+        processOn(b, TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        FrameDecoder back = decode(out.only());
+        assertThat(back.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(back.tcp.destinationPort()).isEqualTo(5000);
+        processOn(b, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.ACK, 0), HOST);
+        assertThat(decode(out.only()).tcp.sourcePort()).as("A's NAT port").isEqualTo(natPort);
+        assertThat(b.counters().get(Counter.REPLICA_PROMOTIONS)).isEqualTo(1);
+        int flow = b.flows().findForward(EE1_VNI, 6, EE1_IP, 5000, RES1, 5432);
+        assertThat(b.flows().state(flow)).isEqualTo(FlowState.TCP_ESTABLISHED);
+        assertThat(b.flowCounts().openOnEni(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).as("now B's own").isEqualTo(1);
+
+        processOn(a, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 6000, RES1, 53, 8), HOST);
+        out.take();
+        int udp = a.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53);
+        assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).isNotEqualTo(FlowTable.NONE);
+        a.tick(a.flows().expiresAt(udp) + 1, out);
+        assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).as("removed with its owner's").isEqualTo(FlowTable.NONE);
     }
 
     /** An ICMP identifier is a port too: taken from the node's blocks, even when the EE's own would be free. */

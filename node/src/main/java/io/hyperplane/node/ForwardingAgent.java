@@ -5,6 +5,7 @@ import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.node.io.BatchedUdpSocket;
+import io.hyperplane.node.io.FleetMessage;
 import io.hyperplane.node.io.SteeringProgram;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
@@ -82,7 +83,9 @@ final class ForwardingAgent implements Runnable {
     private final PublishedEniPorts publishedEniPorts;
     private final PublishedNatGateways publishedNatGateways = new PublishedNatGateways(CountersFile.NAT_GATEWAY_SLOTS);
     private final Runnable wakeUp;
-    private final Forwarder.PacketSink sink = this::send;
+    /** The forwarder's way out: a new flow's first packet may wait there for its copy on the backup. */
+    private final Forwarder.PacketSink sink = this::forward;
+    private final ReplicationChannel replication;
     private final ThreadMXBean threads =
             (ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
@@ -134,6 +137,7 @@ final class ForwardingAgent implements Runnable {
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
         this.publishedEniPorts = new PublishedEniPorts(forwarder.settings().maxEnis());
+        this.replication = new ReplicationChannel(thread, forwarder, this::send, socket.slotSize());
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
@@ -221,6 +225,7 @@ final class ForwardingAgent implements Runnable {
     int doWork() throws IOException {
         int received = socket.receive();
         long now = System.nanoTime();
+        replication.cycle(now);
         LoadedConfig next = handover.getAndSet(null);
         if (next != null) {
             forwarder.config(next.compiled());
@@ -230,6 +235,7 @@ final class ForwardingAgent implements Runnable {
         if (nextFleet != null) {
             fleet = nextFleet;
             forwarder.ownPortBlocks(nextFleet.ownedBlocks());
+            replication.fleet(nextFleet, socket.localPort());
         }
         relaysQueued = 0;
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
@@ -238,7 +244,9 @@ final class ForwardingAgent implements Runnable {
         } else {
             decide(received);
         }
+        replication.endCycle();
         socket.flush();
+        replication.flushed();
         if (now >= nextPublishNanos) {
             publish();
             nextPublishNanos = now + publishIntervalNanos;
@@ -260,6 +268,10 @@ final class ForwardingAgent implements Runnable {
             }
             int at = i * slot;
             int length = socket.length(i);
+            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
+                replication.receive(rx, at, length, socket.sourceIp(i));
+                continue;
+            }
             forwarder.process(rx, at, length, arpAcrossFleet(rx, at, length, socket.sourceIp(i)), sink);
         }
     }
@@ -288,6 +300,10 @@ final class ForwardingAgent implements Runnable {
             if (length == 0 || SteeringProgram.isWake(rx, at, length)) {
                 continue; // a wake-up (or the node's check, at start, that it can reach itself): nothing to forward
             }
+            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
+                replication.receive(rx, at, length, socket.sourceIp(i));
+                continue;
+            }
             int source = thread == 0 ? arpAcrossFleet(rx, at, length, socket.sourceIp(i)) : socket.sourceIp(i);
             if (handsOff && isArpReply(rx, at, length)) {
                 handOff(rx, at, length, source, steering.outboxes());
@@ -311,6 +327,19 @@ final class ForwardingAgent implements Runnable {
     private static boolean isArpReply(ByteBuffer rx, int at, int length) {
         return length >= ARP_OPERATION + 2 && rx.getShort(at + ETHER_TYPE) == ETHER_TYPE_ARP
                 && rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY;
+    }
+
+    /** A datagram of the fleet channel: a member's, and not VXLAN by its first byte ({@link FleetMessage}). */
+    private boolean isFleetMessage(ByteBuffer rx, int at, int length, int source) {
+        return FleetMessage.is(rx, at, length) && fleet.isPeer(source);
+    }
+
+    /** The forwarder's sink: a new flow's first packet waits for its copy's acknowledgement when the channel holds it. */
+    private void forward(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
+        if (forwarder.sendingFirstPacket() && replication.hold(buffer, offset, length, destinationIp, destinationPort)) {
+            return;
+        }
+        send(buffer, offset, length, destinationIp, destinationPort);
     }
 
     /**
@@ -406,6 +435,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.DROP_HAND_OFF_FULL, handOffsRefused);
         c.set(Counter.ARP_RELAYED, arpRelayed);
         c.set(Counter.ARP_RELAYED_IN, arpRelayedIn);
+        replication.publish(c);
         if (steering == null) {
             countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
         } // else the node's totals are summed by ForwardingThreads, off the forwarding threads

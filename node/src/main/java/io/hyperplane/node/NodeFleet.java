@@ -12,12 +12,14 @@ import java.util.Arrays;
  * Built off the forwarding threads when a plan arrives and handed to each of them whole.
  *
  * @param version     the plan's, -1 for {@link #ALONE}
+ * @param selfIndex   this node's index in the plan, 0 outside one
+ * @param backupIp    the underlay address of this node's backup, 0 without one (alone, or the only member in service)
  * @param ownedBlocks bit b: this node owns port block b ({@link NatPortAllocator#ALL_BLOCKS} alone or outside a plan)
  * @param peers       the other members' underlay addresses, in index order
  */
-record NodeFleet(long version, int ownedBlocks, int[] peers) {
+record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int[] peers) {
     /** No plan, or a plan without this node: every port, nobody to relay to (a node on its own, as before fleets). */
-    static final NodeFleet ALONE = new NodeFleet(-1, NatPortAllocator.ALL_BLOCKS, new int[0]);
+    static final NodeFleet ALONE = new NodeFleet(-1, 0, 0, NatPortAllocator.ALL_BLOCKS, new int[0]);
 
     NodeFleet {
         if (ownedBlocks == 0 || (ownedBlocks & ~NatPortAllocator.ALL_BLOCKS) != 0) {
@@ -38,7 +40,9 @@ record NodeFleet(long version, int ownedBlocks, int[] peers) {
             return ALONE;
         }
         int[] peers = plan.members().stream().filter(m -> m != self).mapToInt(m -> Ipv4Address.parse(m.underlayIp())).toArray();
-        return new NodeFleet(plan.version(), self.blocks() == 0 ? NatPortAllocator.ALL_BLOCKS : self.blocks(), peers);
+        FleetPlan.Member backup = plan.member(self.backup());
+        return new NodeFleet(plan.version(), self.index(), backup == null ? 0 : Ipv4Address.parse(backup.underlayIp()),
+                self.blocks() == 0 ? NatPortAllocator.ALL_BLOCKS : self.blocks(), peers);
     }
 
     /** Whether {@code ip} is another member's unicast address: what it relays is trusted as a member's. */
@@ -68,17 +72,19 @@ record NodeFleet(long version, int ownedBlocks, int[] peers) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof NodeFleet f && f.version == version && f.ownedBlocks == ownedBlocks && Arrays.equals(f.peers, peers);
+        return o instanceof NodeFleet f && f.version == version && f.selfIndex == selfIndex && f.backupIp == backupIp
+                && f.ownedBlocks == ownedBlocks && Arrays.equals(f.peers, peers);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(version) * 31 + ownedBlocks * 17 + Arrays.hashCode(peers);
+        return ((Long.hashCode(version) * 31 + selfIndex) * 31 + backupIp) * 31 + ownedBlocks * 17 + Arrays.hashCode(peers);
     }
 
     @Override
     public String toString() {
-        StringBuilder s = new StringBuilder("NodeFleet[version=" + version + ", ownedBlocks=0x" + Integer.toHexString(ownedBlocks) + ", peers=");
+StringBuilder s = new StringBuilder("NodeFleet[version=" + version + ", selfIndex=" + selfIndex + ", backupIp="
+                + Ipv4Address.format(backupIp) + ", ownedBlocks=0x" + Integer.toHexString(ownedBlocks) + ", peers=");
         for (int i = 0; i < peers.length; i++) {
             s.append(i == 0 ? "" : ",").append(Ipv4Address.format(peers[i]));
         }
