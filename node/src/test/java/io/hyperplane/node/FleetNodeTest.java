@@ -9,6 +9,7 @@ import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
 import io.hyperplane.packet.FrameDecoder;
+import io.hyperplane.packet.Ipv4Header;
 import io.hyperplane.packet.Malformation;
 import io.hyperplane.packet.TcpHeader;
 import org.junit.jupiter.api.AfterEach;
@@ -150,6 +151,140 @@ class FleetNodeTest {
             assertThat(ca.get(Counter.DROP_SPOOF)).as("the relayed frame kept the VPC's outer source").isZero();
             assertThat(ca.thread(1, Counter.HANDED_IN)).as("thread 0 handed the relayed answers to thread 1").isPositive();
         });
+    }
+
+    /**
+     * A new TCP flow's SYN leaves A only once B acknowledged its copy (the SYN was held, nothing
+     * went unprotected); then A dies abruptly and the connection's next packets reach B, as the
+     * senders' re-pointed next hop brings them: B promotes the copy and carries them with A's NAT
+     * port, both ways, with no reset.
+     */
+    @Test
+    void shouldCopyAFlowToTheBackupBeforeItsFirstPacketAndCarryItOnAfterTheOwnerDies() throws IOException {
+        resolveOn(NODE_A, 40_000);
+        send(host, NODE_A, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40_000, RES1, REMOTE_PORT, TcpHeader.SYN, 0));
+        FrameDecoder syn = receiveTcp(vpc, NODE_A);
+        int natPort = syn.tcp.sourcePort();
+        assertThat(plan.owner(FleetPlan.blockOf(natPort)).name()).isEqualTo("a");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            CountersFile.Snapshot ca = CountersFile.read(dir.resolve("a.counters"));
+            CountersFile.Snapshot cb = CountersFile.read(dir.resolve("b.counters"));
+            assertThat(ca.get(Counter.REPLICATION_HELD)).as("the SYN waited for the copy's acknowledgement").isEqualTo(1);
+            assertThat(ca.get(Counter.REPLICATION_UNPROTECTED)).isZero();
+            assertThat(ca.get(Counter.REPLICATION_ACKED)).isEqualTo(ca.get(Counter.REPLICATION_SENT));
+            assertThat(cb.get(Counter.REPLICAS)).as("the warm-up flow and the SYN's").isEqualTo(2);
+        });
+
+        a.close();
+        send(vpc, NODE_B, TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, REMOTE_PORT, ENI_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0));
+        FrameDecoder synAck = receiveTcp(host, NODE_B);
+        assertThat(synAck.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(synAck.tcp.destinationPort()).isEqualTo(40_000);
+        assertThat(synAck.tcp.flags() & TcpHeader.RST).isZero();
+        send(host, NODE_B, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40_000, RES1, REMOTE_PORT, TcpHeader.ACK, 10));
+        FrameDecoder data = receiveTcp(vpc, NODE_B);
+        assertThat(data.tcp.sourcePort()).as("A's NAT port, kept").isEqualTo(natPort);
+        assertThat(data.ip.source()).isEqualTo(ENI_IP);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            CountersFile.Snapshot cb = CountersFile.read(dir.resolve("b.counters"));
+            assertThat(cb.get(Counter.REPLICA_PROMOTIONS)).isEqualTo(1);
+            assertThat(cb.get(Counter.DROP_NO_FLOW)).isZero();
+        });
+    }
+
+    /** With its backup gone, a node forwards a new flow's first packet after a short wait rather than never, and counts it. */
+    @Test
+    void shouldForwardWithoutTheCopyWhenTheBackupIsSilent() throws IOException {
+        resolveOn(NODE_A, 40_001);
+        b.close();
+        send(host, NODE_A, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40_001, RES1, REMOTE_PORT, TcpHeader.SYN, 0));
+        assertThat(receiveTcp(vpc, NODE_A).ip.source()).isEqualTo(ENI_IP);
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(CountersFile.read(dir.resolve("a.counters")).get(Counter.REPLICATION_UNPROTECTED)).isPositive());
+    }
+
+    /**
+     * 30% of the datagrams toward B's channel dropped (an nft rule in the namespace matching the
+     * fleet message's first byte): every flow's copy still reaches B, by resends.
+     */
+    @Test
+    void shouldConvergeWhenReplicationDatagramsAreLost() throws IOException, InterruptedException {
+        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "table", "inet", "hplosstest");
+        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "chain", "inet", "hplosstest", "input",
+                "{ type filter hook input priority 0 ; }");
+        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "rule", "inet", "hplosstest", "input", "ip", "daddr", NODE_B, "udp", "dport",
+                String.valueOf(VXLAN), "@th,64,8", "0x50", "numgen", "random", "mod", "100", "<", "30", "drop");
+        int flows = 300;
+        Set<Integer> reached = new HashSet<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (reached.size() < flows && System.nanoTime() < deadline) {
+            for (int i = 0; i < flows; i++) {
+                if (!reached.contains(20_000 + i)) {
+                    send(host, NODE_A, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 20_000 + i, RES1, 53, 8));
+                }
+            }
+            for (FrameDecoder d = receive(vpc); d != null; d = receive(vpc)) {
+                if (d.etherType() == EthernetHeader.TYPE_ARP) {
+                    answerArp(d, NODE_A);
+                } else {
+                    reached.add(d.udp.sourcePort());
+                }
+            }
+        }
+        assertThat(reached).as("every first packet left A").hasSize(flows);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            CountersFile.Snapshot ca = CountersFile.read(dir.resolve("a.counters"));
+            CountersFile.Snapshot cb = CountersFile.read(dir.resolve("b.counters"));
+            assertThat(ca.get(Counter.FLOWS_ACTIVE)).isEqualTo(flows);
+            assertThat(cb.get(Counter.REPLICAS)).as("every copy on B").isEqualTo(flows);
+            assertThat(ca.get(Counter.REPLICATION_RESENT)).as("losses made good by resends").isPositive();
+            assertThat(ca.get(Counter.REPLICATION_LAG_MS)).isZero();
+        });
+    }
+
+    /**
+     * Teaches the thread that will own TCP {@code sourcePort -> RES1:REMOTE_PORT} RES1's MAC with a
+     * UDP flow on the same ports (each thread resolves its own next hops; the port sum picks it),
+     * so that TCP flow's first packet waits for nothing but its copy.
+     */
+    private void resolveOn(String node, int sourcePort) throws IOException {
+        send(host, node, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sourcePort, RES1, REMOTE_PORT, 8));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            FrameDecoder d = receive(vpc);
+            if (d == null) {
+                continue;
+            }
+            if (d.etherType() == EthernetHeader.TYPE_ARP) {
+                answerArp(d, node);
+                continue;
+            }
+            if (d.protocol() == Ipv4Header.PROTOCOL_UDP && d.udp.destinationPort() == REMOTE_PORT) {
+                return;
+            }
+        }
+        throw new AssertionError("the VPC never got the warm-up packet from " + node);
+    }
+
+    private void answerArp(FrameDecoder request, String node) throws IOException {
+        send(vpc, node, TestFrames.arp(request.vxlan.vni(), RES1_MAC, request.arp.senderMac(), ArpPacket.REPLY, RES1_MAC, RES1,
+                request.arp.senderMac(), request.arp.senderIp()));
+    }
+
+    /** The next TCP segment {@code at} receives; the VPC's ARP requests meanwhile are answered to {@code node}. */
+    private FrameDecoder receiveTcp(DatagramSocket at, String node) throws IOException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            FrameDecoder d = receive(at);
+            if (d != null && d.etherType() == EthernetHeader.TYPE_IPV4 && d.protocol() == Ipv4Header.PROTOCOL_TCP) {
+                return d;
+            }
+            FrameDecoder fromVpc = at == vpc ? d : receive(vpc);
+            if (fromVpc != null && fromVpc.etherType() == EthernetHeader.TYPE_ARP) {
+                answerArp(fromVpc, node);
+            }
+        }
+        throw new AssertionError("no TCP segment arrived");
     }
 
     private static void send(DatagramSocket from, String node, ByteBuffer frame) throws IOException {
