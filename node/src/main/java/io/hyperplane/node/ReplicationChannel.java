@@ -234,9 +234,11 @@ final class ReplicationChannel implements FlowReplication {
         int streamEpochNow = FleetMessage.epoch(rx, at);
         long first = FleetMessage.sequence(rx, at);
         if (!streamKnown[stream] || streamEpoch[stream] != streamEpochNow) {
-            streamKnown[stream] = true; // a new stream (a sender's first, or a restarted one's): take it from here
+            // A stream new to this node (a sender's new backup, or this node restarted): it starts at the oldest
+            // record the sender still holds; what is older was acknowledged to an earlier incarnation.
+            streamKnown[stream] = true;
             streamEpoch[stream] = streamEpochNow;
-            expected[stream] = first;
+            expected[stream] = Math.max(0, FleetMessage.floor(rx, at));
         }
         int count = FleetMessage.count(rx, at);
         if (first > expected[stream]) {
@@ -251,7 +253,7 @@ final class ReplicationChannel implements FlowReplication {
         if (ack < 0) {
             return; // the sender resends, and this is acknowledged then
         }
-        FleetMessage.header(tx, ack, FleetMessage.ACK, 0, streamThread, fleet.selfIndex(), streamEpochNow, expected[stream]);
+        FleetMessage.header(tx, ack, FleetMessage.ACK, 0, streamThread, fleet.selfIndex(), streamEpochNow, expected[stream], 0);
         send(ack, FleetMessage.HEADER_SIZE, source);
     }
 
@@ -311,7 +313,7 @@ final class ReplicationChannel implements FlowReplication {
                 return;
             }
             int count = (int) Math.min(FleetMessage.MAX_RECORDS, head - sentTo);
-            FleetMessage.header(tx, d, FleetMessage.RECORDS, count, thread, fleet.selfIndex(), epoch, sentTo);
+            FleetMessage.header(tx, d, FleetMessage.RECORDS, count, thread, fleet.selfIndex(), epoch, sentTo, acked);
             for (int i = 0; i < count; i++) {
                 int from = (int) ((sentTo + i) & (OUTBOX_RECORDS - 1)) * FleetMessage.RECORD_SIZE;
                 tx.put(d + FleetMessage.HEADER_SIZE + i * FleetMessage.RECORD_SIZE, outbox, from, FleetMessage.RECORD_SIZE);

@@ -20,6 +20,9 @@ import java.nio.ByteBuffer;
  *  | sequence (64 bits): records: the first record's; ack: every record below it arrived
  *  |                                   |
  *  +-----------------------------------+
+ *  | floor (64 bits): records: the oldest record the sender still holds (a receiver that does not
+ *  | know the stream starts there); ack: 0
+ *  +-----------------------------------+
  *  | records, {@link #RECORD_SIZE} bytes each
  * </pre>
  * A record:
@@ -42,7 +45,8 @@ public final class FleetMessage {
     public static final int SENDER_OFFSET = 6;
     public static final int EPOCH_OFFSET = 8;
     public static final int SEQUENCE_OFFSET = 12;
-    public static final int HEADER_SIZE = 20;
+    public static final int FLOOR_OFFSET = 20;
+    public static final int HEADER_SIZE = 28;
 
     public static final int OP_COPY = 1;
     public static final int OP_FORGET = 2;
@@ -59,7 +63,7 @@ public final class FleetMessage {
     public static final int R_ENI_IP = 24;
     public static final int R_NAT_PORT = 28;
     public static final int R_EXPIRES_IN = 32;
-    /** Records per datagram: 20 + 38 * 36 = 1,388 bytes, inside the underlay's 1,500-byte MTU with IP and UDP headers. */
+    /** Records per datagram: 28 + 38 * 36 = 1,396 bytes, inside the underlay's 1,500-byte MTU with IP and UDP headers. */
     public static final int MAX_RECORDS = 38;
     public static final int MAX_SIZE = HEADER_SIZE + MAX_RECORDS * RECORD_SIZE;
 
@@ -72,7 +76,7 @@ public final class FleetMessage {
     }
 
     /** Writes a header. */
-    public static void header(ByteBuffer b, int at, int type, int count, int thread, int sender, int epoch, long sequence) {
+    public static void header(ByteBuffer b, int at, int type, int count, int thread, int sender, int epoch, long sequence, long floor) {
         b.put(at, MAGIC);
         b.put(at + VERSION_OFFSET, (byte) VERSION);
         b.put(at + TYPE_OFFSET, (byte) type);
@@ -81,6 +85,7 @@ public final class FleetMessage {
         b.putShort(at + SENDER_OFFSET, (short) sender);
         b.putInt(at + EPOCH_OFFSET, epoch);
         b.putLong(at + SEQUENCE_OFFSET, sequence);
+        b.putLong(at + FLOOR_OFFSET, floor);
     }
 
     /**
@@ -119,5 +124,9 @@ public final class FleetMessage {
 
     public static long sequence(ByteBuffer b, int at) {
         return b.getLong(at + SEQUENCE_OFFSET);
+    }
+
+    public static long floor(ByteBuffer b, int at) {
+        return b.getLong(at + FLOOR_OFFSET);
     }
 }
