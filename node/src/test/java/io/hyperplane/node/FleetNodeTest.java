@@ -215,7 +215,7 @@ class FleetNodeTest {
         run("ip", "netns", "exec", NAMESPACE, "nft", "add", "chain", "inet", "hplosstest", "input",
                 "{ type filter hook input priority 0 ; }");
         run("ip", "netns", "exec", NAMESPACE, "nft", "add", "rule", "inet", "hplosstest", "input", "ip", "daddr", NODE_B, "udp", "dport",
-                String.valueOf(VXLAN), "@th,64,8", "0x50", "numgen", "random", "mod", "100", "<", "30", "drop");
+                String.valueOf(VXLAN), "@th,64,8", "0x46", "numgen", "random", "mod", "100", "<", "30", "drop");
         int flows = 300;
         Set<Integer> reached = new HashSet<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();

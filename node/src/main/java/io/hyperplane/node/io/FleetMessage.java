@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * <pre>
  *   0        1        2        3
  *  +--------+--------+--------+--------+
- *  | 0x50   | version| type   | count  |  type: 1 records, 2 acknowledgement; count: records
+ *  | 0x46   | version| type   | count  |  type: 1 records, 2 acknowledgement; count: records
  *  +--------+--------+--------+--------+
  *  | thread          | sender index    |  records: the sending thread; ack: the thread acknowledged
  *  +-----------------+-----------------+
@@ -34,7 +34,8 @@ import java.nio.ByteBuffer;
  * flow, and a backup that joins late learns a live flow from its next refresh.
  */
 public final class FleetMessage {
-    public static final byte MAGIC = 0x50;
+    /** "F"; the liveness probe starts with "P" (0x50), VXLAN with its flags (0x08 set): all three apart. */
+    public static final byte MAGIC = 0x46;
     public static final int VERSION = 1;
     public static final int RECORDS = 1;
     public static final int ACK = 2;
