@@ -303,7 +303,8 @@ public final class Forwarder {
 
     /**
      * Whether the packet being handed to the sink right now is the first a new flow sends (or the
-     * first of a promoted copy): the sink may hold it until the flow's copy is acknowledged.
+     * first of a promoted copy, or a packet that waited for ARP): the sink may hold it until the
+     * flow's copy is acknowledged.
      */
     public boolean sendingFirstPacket() {
         return sendingFirst;
@@ -1139,7 +1140,9 @@ public final class Forwarder {
             int at = pending.offset(slot);
             scratchEthernet.wrap(storage, at + FrameDecoder.ETHERNET_OFFSET);
             scratchEthernet.destination(mac);
+            sendingFirst = true; // usually a new flow's first packet, which waited for ARP: it may wait for its copy too
             out.send(storage, at, pending.length(slot), pending.vtep(slot), settings.vxlanPort());
+            sendingFirst = false;
             counters.increment(Counter.FORWARDED);
             counters.increment(Counter.FORWARDED_TO_VPC);
         }

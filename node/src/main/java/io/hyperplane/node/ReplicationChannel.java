@@ -125,6 +125,7 @@ final class ReplicationChannel implements FlowReplication {
             head = 0;
             acked = 0;
             sentTo = 0;
+            lastCopied = -1;
             silent = false;
             progressNanos = nowNanos;
         }
@@ -176,12 +177,13 @@ final class ReplicationChannel implements FlowReplication {
 
     /**
      * Called for a new flow's first packet instead of sending it: true when it is held until the
-     * backup has the flow's copy (the record just written); false when it must go now (no backup:
+     * backup has the flow's copy (the record last written: the flow's, or a later one when the
+     * packet waited for ARP, which is acknowledged only after the flow's); false when it must go now (no backup:
      * nothing to wait for; a silent backup, a full queue, a copy not written: counted unprotected).
      */
     boolean hold(ByteBuffer buffer, int offset, int length, int ip, int destinationPort) {
-        if (fleet.backupIp() == 0) {
-            return false;
+        if (fleet.backupIp() == 0 || lastCopied >= 0 && lastCopied < acked) {
+            return false; // nothing to wait for, or the copy is acknowledged already
         }
         if (silent || lastCopied < 0 || length > heldSlotSize || heldTail - reusableFrom == HELD_PACKETS) {
             unprotected++;
