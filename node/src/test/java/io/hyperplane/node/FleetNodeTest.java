@@ -272,8 +272,11 @@ class FleetNodeTest {
                 - before.thread(thread, Counter.ALLOCATED_BYTES_FORWARDING_THREAD);
         long copies = after.thread(thread, Counter.REPLICATION_SENT) - before.thread(thread, Counter.REPLICATION_SENT);
         long held = after.thread(thread, Counter.REPLICATION_HELD) - before.thread(thread, Counter.REPLICATION_HELD);
+        long bytes = after.thread(thread, Counter.REPLICATION_BYTES) - before.thread(thread, Counter.REPLICATION_BYTES);
+        long flows = after.thread(thread, Counter.FLOWS_CREATED) - before.thread(thread, Counter.FLOWS_CREATED);
         System.out.printf("forwarding thread %d with replication: %d bytes allocated over %d forwarded packets (%.4f B/packet), "
-                + "%d records sent, %d first packets held%n", thread, allocated, forwarded, (double) allocated / forwarded, copies, held);
+                + "%d records sent (%d bytes of channel payload from A) for %d new flows, %d first packets held%n", thread, allocated,
+                forwarded, (double) allocated / forwarded, copies, bytes, flows, held);
         assertThat(held).as("new flows' first packets waited for their copies").isPositive();
         assertThat((double) allocated / forwarded).isLessThan(0.05);
     }
