@@ -32,6 +32,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -302,6 +304,14 @@ class FleetNodeTest {
         }
     }
 
+    private static List<Map<String, Long>> nonZero(CountersFile.Snapshot snapshot) {
+        return snapshot.threads().stream().map(t -> {
+            Map<String, Long> shown = new TreeMap<>(t);
+            shown.values().removeIf(v -> v == 0);
+            return (Map<String, Long>) shown;
+        }).toList();
+    }
+
     private CountersFile.Snapshot counters(String node) throws IOException {
         return CountersFile.read(dir.resolve(node + ".counters"));
     }
@@ -327,7 +337,8 @@ class FleetNodeTest {
                 return;
             }
         }
-        throw new AssertionError("the VPC never got the warm-up packet from " + node);
+        throw new AssertionError("the VPC never got the warm-up packet from " + node + "; threads' counters: "
+                + nonZero(counters("a")) + " / " + nonZero(counters("b")));
     }
 
     private void answerArp(FrameDecoder request, String node) throws IOException {
