@@ -62,6 +62,8 @@ class FleetNodeTest {
     private static final int FLOWS = 200;
     private static final int FIRST_PORT = 30_000;
     private static final int REMOTE_PORT = 5432;
+    /** The security group lets UDP out to 53 only. */
+    private static final int DNS = 53;
 
     @TempDir
     Path dir;
@@ -291,10 +293,10 @@ class FleetNodeTest {
         for (int i = 0; i < count; i++) {
             if (i % 200 == 199) {
                 int port = 10_000 + newFlows[0]++;
-                while (steering.thread(port + REMOTE_PORT) != thread) {
+                while (steering.thread(port + DNS) != thread) {
                     port = 10_000 + newFlows[0]++;
                 }
-                send(host, NODE_A, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, port, RES1, REMOTE_PORT, 8));
+                send(host, NODE_A, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, port, RES1, DNS, 8));
             } else {
                 host.send(data);
             }
@@ -318,11 +320,16 @@ class FleetNodeTest {
 
     /**
      * Teaches the thread that will own TCP {@code sourcePort -> RES1:REMOTE_PORT} RES1's MAC with a
-     * UDP flow on the same ports (each thread resolves its own next hops; the port sum picks it),
+     * UDP flow to RES1's DNS port on that thread (each thread resolves its own next hops; the port sum picks it),
      * so that TCP flow's first packet waits for nothing but its copy.
      */
     private void resolveOn(String node, int sourcePort) throws IOException {
-        send(host, node, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sourcePort, RES1, REMOTE_PORT, 8));
+        ThreadSteering steering = new ThreadSteering(THREADS);
+        int udpPort = 30_000;
+        while (steering.thread(udpPort + DNS) != steering.thread(sourcePort + REMOTE_PORT)) {
+            udpPort++;
+        }
+        send(host, node, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, udpPort, RES1, DNS, 8));
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
             FrameDecoder d = receive(vpc);
@@ -333,7 +340,7 @@ class FleetNodeTest {
                 answerArp(d, node);
                 continue;
             }
-            if (d.protocol() == Ipv4Header.PROTOCOL_UDP && d.udp.destinationPort() == REMOTE_PORT) {
+            if (d.protocol() == Ipv4Header.PROTOCOL_UDP && d.udp.destinationPort() == DNS) {
                 return;
             }
         }
