@@ -252,6 +252,8 @@ public final class Forwarder {
     /** {@link #openedFlow}, while that packet is being handed to the sink. */
     private boolean sendingFirst;
     private int replicas;
+    /** The next table id {@link #resync} copies; past the table's end when no walk is under way. */
+    private int resyncCursor = Integer.MAX_VALUE;
     /** The transport fields {@link #readOutbound} read from the packet in hand. */
     private int outSourcePort;
     private int outRemotePort;
@@ -299,6 +301,30 @@ public final class Forwarder {
      */
     public void replication(FlowReplication r) {
         replication = r;
+    }
+
+    /**
+     * Starts copying every flow of this node's own to its backup again, a bounded share per
+     * {@link #resync} call: a new backup (the old one died, or a node returned) learns idle flows
+     * too, not only those that send. Call on the forwarding thread, between packets.
+     */
+    public void startResync() {
+        resyncCursor = 0;
+    }
+
+    /**
+     * Copies the own flows among the next {@code slots} ids of the table to the backup; returns
+     * whether the walk is done. Call once per duty cycle, on the forwarding thread.
+     */
+    public boolean resync(int slots) {
+        int end = (int) Math.min((long) resyncCursor + slots, flows.capacity());
+        for (int f = resyncCursor; f < end; f++) {
+            if (flows.isUsed(f) && !flows.isReplica(f)) {
+                replicate(f);
+            }
+        }
+        resyncCursor = end;
+        return resyncCursor == flows.capacity();
     }
 
     /**

@@ -78,6 +78,8 @@ final class ForwardingAgent implements Runnable {
     private NodeFleet fleet = NodeFleet.ALONE;
     private final ByteBuffer relays = ByteBuffer.allocateDirect(RELAY_SLOTS * RELAY_SLOT_SIZE);
     private int relaysQueued;
+    /** Copying every flow to a new backup, a share per cycle. */
+    private boolean resyncing;
     private long arpRelayed;
     private long arpRelayedIn;
     private final PublishedEniPorts publishedEniPorts;
@@ -235,7 +237,10 @@ final class ForwardingAgent implements Runnable {
         if (nextFleet != null) {
             fleet = nextFleet;
             forwarder.ownPortBlocks(nextFleet.ownedBlocks());
-            replication.fleet(nextFleet, socket.localPort());
+            resyncing |= replication.fleet(nextFleet, socket.localPort());
+            if (resyncing) {
+                forwarder.startResync();
+            }
         }
         relaysQueued = 0;
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
@@ -243,6 +248,9 @@ final class ForwardingAgent implements Runnable {
             decideSteered(received, steering);
         } else {
             decide(received);
+        }
+        if (resyncing) {
+            resyncing = !forwarder.resync(replication.resyncBudget()); // a new backup gets every flow, a bounded share per cycle
         }
         replication.endCycle();
         socket.flush();

@@ -44,6 +44,13 @@ final class ReplicationChannel implements FlowReplication {
      * never held longer than a dead node would have cost anyway.
      */
     static final long SILENT_NANOS = 100_000_000L;
+    /**
+     * Table ids a resync walks per duty cycle: a million-flow table in 250 cycles, each a few
+     * microseconds of reading the state column.
+     */
+    static final int RESYNC_SLOTS_PER_CYCLE = 4096;
+    /** Half the outbox stays free for new flows while a resync fills the rest. */
+    private static final int RESYNC_RESERVE = OUTBOX_RECORDS / 2;
     /** Members (indexes 1..16) times the threads a member may run, for the receive state. */
     private static final int MAX_MEMBERS = 17;
     static final int MAX_THREADS = 256;
@@ -111,10 +118,10 @@ final class ReplicationChannel implements FlowReplication {
 
     /**
      * Acts on a new plan; {@code vxlanPort} is where members listen. A new backup gets a new
-     * stream (a new epoch, the outbox emptied, held packets sent at once): what it lacks of the
-     * live flows reaches it with their next refresh, within a second of traffic.
+     * stream (a new epoch, the outbox emptied, held packets sent at once); returns true then, when
+     * the caller must copy every flow to it again ({@link Forwarder#startResync}).
      */
-    void fleet(NodeFleet next, int vxlanPort) {
+    boolean fleet(NodeFleet next, int vxlanPort) {
         port = vxlanPort;
         boolean newBackup = next.backupIp() != fleet.backupIp();
         fleet = next;
@@ -129,6 +136,13 @@ final class ReplicationChannel implements FlowReplication {
             silent = false;
             progressNanos = nowNanos;
         }
+        return newBackup && next.backupIp() != 0;
+    }
+
+    /** How many table ids a resync may walk this cycle: as many as the outbox can take beyond its reserve (each id at most one record). */
+    int resyncBudget() {
+        long room = OUTBOX_RECORDS - (head - acked) - RESYNC_RESERVE;
+        return (int) Math.max(0, Math.min(RESYNC_SLOTS_PER_CYCLE, room));
     }
 
     /** The start of a duty cycle: the time its timers read. */

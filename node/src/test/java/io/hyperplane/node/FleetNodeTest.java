@@ -212,6 +212,42 @@ class FleetNodeTest {
     }
 
     /**
+     * B out of service (A has no backup): A's flows are copied nowhere. B back in service: A
+     * copies every flow it has to it, idle ones included, as it does for any new backup (a node
+     * that returns is its predecessor's backup again).
+     */
+    @Test
+    void shouldCopyEveryFlowToABackupThatComesBack() throws IOException {
+        FleetPlan bAway = FleetPlan.of(2, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, false)));
+        a.fleet(bAway);
+        b.fleet(bAway);
+        int flows = 50;
+        Set<Integer> reached = new HashSet<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (reached.size() < flows && System.nanoTime() < deadline) {
+            for (int i = 0; i < flows; i++) {
+                if (!reached.contains(20_000 + i)) {
+                    send(host, NODE_A, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 20_000 + i, RES1, DNS, 8));
+                }
+            }
+            for (FrameDecoder d = receive(vpc); d != null; d = receive(vpc)) {
+                if (d.etherType() == EthernetHeader.TYPE_ARP) {
+                    answerArp(d, NODE_A);
+                } else {
+                    reached.add(d.udp.sourcePort());
+                }
+            }
+        }
+        assertThat(reached).hasSize(flows);
+        assertThat(counters("b").get(Counter.REPLICAS)).as("no backup, no copies").isZero();
+
+        FleetPlan bBack = FleetPlan.of(3, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
+        a.fleet(bBack);
+        b.fleet(bBack);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("b").get(Counter.REPLICAS)).isEqualTo(flows));
+    }
+
+    /**
      * 30% of the datagrams toward B's channel dropped (an nft rule in the namespace matching the
      * fleet message's first byte): every flow's copy still reaches B, by resends.
      */

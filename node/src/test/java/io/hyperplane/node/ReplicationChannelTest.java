@@ -40,6 +40,10 @@ class ReplicationChannelTest {
         final int ip;
 
         Node(String ip) {
+            this(ip, PLAN);
+        }
+
+        Node(String ip, FleetPlan plan) {
             this.ip = Ipv4Address.parse(ip);
             channel = new ReplicationChannel(0, forwarder, (buffer, offset, length, to, port) -> {
                 byte[] copy = new byte[length];
@@ -49,7 +53,7 @@ class ReplicationChannelTest {
             forwarder.startClock(1000);
             NodeSnapshot snapshot = TestConfigs.snapshot(1);
             forwarder.config(CompiledConfig.compile(snapshot));
-            channel.fleet(NodeFleet.of(PLAN, this.ip), 4789);
+            channel.fleet(NodeFleet.of(plan, this.ip), 4789);
             ByteBuffer arp = TestFrames.arp(SUBNET1_VNI, RES1_MAC, ENI_MAC, ArpPacket.REPLY, RES1_MAC, RES1, ENI_MAC, ENI_IP);
             forwarder.process(arp, 0, arp.limit(), VTEP, (b, o, l, t, p) -> { });
         }
@@ -153,6 +157,35 @@ class ReplicationChannelTest {
         assertThat(a.counter(Counter.REPLICATION_LAG_MS)).isZero();
         // Some first packets went before their copy: a copy that took over SILENT_NANOS, by design.
         assertThat(a.counter(Counter.REPLICATION_HELD)).isPositive();
+    }
+
+    /** A node alone gets a backup: every flow it has, idle ones included, is copied over, a share per cycle. */
+    @Test
+    void shouldCopyEveryFlowToANewBackup() {
+        Node a = new Node(A, FleetPlan.of(1, List.of(new FleetPlan.Candidate(1, "a", A, true))));
+        Node b = new Node(B);
+        int flows = 100;
+        for (int i = 0; i < flows; i++) {
+            a.syn(20_000 + i);
+        }
+        assertThat(a.take()).as("no backup: sent at once, nothing copied").hasSize(flows);
+        assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("a new backup").isTrue();
+        a.forwarder.startResync();
+        SplittableRandom random = new SplittableRandom(5);
+        boolean done = false;
+        for (int cycle = 1; cycle < 1000 && !done; cycle++) {
+            done = a.forwarder.resync(a.channel.resyncBudget());
+            a.cycle(cycle * 1_000_000L);
+            deliver(a, b, 0, random);
+            b.cycle(cycle * 1_000_000L);
+            deliver(b, a, 0, random);
+        }
+        a.cycle(2_000_000_000L);
+        deliver(a, b, 0, random);
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(done).isTrue();
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isEqualTo(flows);
+        assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("the same backup again: no resync").isFalse();
     }
 
     @Test

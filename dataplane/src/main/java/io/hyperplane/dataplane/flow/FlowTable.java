@@ -218,6 +218,11 @@ public final class FlowTable {
         return owner[f];
     }
 
+    /** Whether id {@code f} (0..capacity-1) holds a flow: a walk over the table skips the free ones. */
+    public boolean isUsed(int f) {
+        return state[f] != 0;
+    }
+
     public boolean isReplica(int f) {
         return owner[f] != SELF;
     }
