@@ -248,6 +248,57 @@ class FleetNodeTest {
     }
 
     /**
+     * What replication costs a new flow, measured (the issue's bench row, taken here because the
+     * bench's lab runs one node): bursts of 100 new UDP flows through A, each burst sent once its
+     * predecessor's first packets all arrived, with B as backup and then with A alone. The test's
+     * one sending thread is the load generator on the same 2 vCPUs, so the rates are latency-bound
+     * and for comparison only.
+     */
+    @Test
+    void shouldReportWhatReplicationCostsNewFlows() throws IOException {
+        ThreadSteering steering = new ThreadSteering(THREADS);
+        int other = 40_000;
+        while (steering.thread(other + REMOTE_PORT) == steering.thread(40_000 + REMOTE_PORT)) {
+            other++;
+        }
+        resolveOn(NODE_A, 40_000);
+        resolveOn(NODE_A, other);
+        double replicated = burstsPerSecond(10_000);
+        await().atMost(Duration.ofSeconds(5)).until(() -> counters("a").get(Counter.REPLICATION_ACKED) >= BURST * BURSTS);
+        CountersFile.Snapshot c = counters("a");
+        FleetPlan alone = FleetPlan.of(2, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true)));
+        a.fleet(alone);
+        double unreplicated = burstsPerSecond(20_000);
+        System.out.printf("new flows/s through A, bursts of %d: %.0f with replication to B, %.0f alone (%.2fx); "
+                        + "%d records, %d bytes of channel payload sent by A, %d held first packets, %d unprotected%n",
+                BURST, replicated, unreplicated, replicated / unreplicated, c.get(Counter.REPLICATION_SENT),
+                c.get(Counter.REPLICATION_BYTES), c.get(Counter.REPLICATION_HELD), c.get(Counter.REPLICATION_UNPROTECTED));
+        assertThat(replicated).isPositive();
+    }
+
+    private static final int BURST = 100;
+    private static final int BURSTS = 20;
+
+    private double burstsPerSecond(int firstPort) throws IOException {
+        long start = System.nanoTime();
+        for (int burst = 0; burst < BURSTS; burst++) {
+            Set<Integer> reached = new HashSet<>();
+            int base = firstPort + burst * BURST;
+            for (int i = 0; i < BURST; i++) {
+                send(host, NODE_A, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, base + i, RES1, DNS, 8));
+            }
+            while (reached.size() < BURST) {
+                FrameDecoder d = receive(vpc);
+                assertThat(d).as("burst %d: %d of %d arrived", burst, reached.size(), BURST).isNotNull();
+                if (d.etherType() == EthernetHeader.TYPE_IPV4) {
+                    reached.add(d.udp.sourcePort());
+                }
+            }
+        }
+        return BURST * BURSTS / ((System.nanoTime() - start) / 1e9);
+    }
+
+    /**
      * 30% of the datagrams toward B's channel dropped (an nft rule in the namespace matching the
      * fleet message's first byte): every flow's copy still reaches B, by resends.
      */
