@@ -1,5 +1,6 @@
 package io.hyperplane.node;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.node.io.BatchedUdpSocket;
@@ -61,6 +62,8 @@ public final class ForwarderNode implements AutoCloseable {
     private final CountDownLatch stopped;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Throwable failure;
+    private final Object fleetLock = new Object();
+    private long fleetVersion = -1;
 
     private ForwarderNode(NodeSettings settings) throws IOException {
         this.settings = settings.validate();
@@ -112,7 +115,7 @@ public final class ForwarderNode implements AutoCloseable {
             }
             this.forwarding = new ForwardingThreads(agents, countersFile);
             this.control = settings.controlUrl() == null ? null
-                    : new ControlPlaneClient(settings, bound.port(), forwarding, cache, this::sampleKernelDrops);
+                    : new ControlPlaneClient(settings, bound.port(), forwarding, cache, this::sampleKernelDrops, this::fleet);
         } catch (IOException | RuntimeException e) {
             if (bound != null) {
                 bound.close();
@@ -269,6 +272,22 @@ public final class ForwarderNode implements AutoCloseable {
 
     private void offer(LoadedConfig config) {
         forwarding.offer(config);
+    }
+
+    /**
+     * Acts on the fleet's plan from now on: NAT ports from this node's blocks, ARP answers relayed
+     * to the other members (docs/fleet.md). The node is the member at its underlay address
+     * ({@link NodeSettings#underlayIp()}); a plan without it leaves the node on its own. A plan
+     * older than the last one is ignored.
+     */
+    public void fleet(FleetPlan plan) {
+        synchronized (fleetLock) {
+            if (plan.version() < fleetVersion) {
+                return;
+            }
+            fleetVersion = plan.version();
+            forwarding.offer(NodeFleet.of(plan, settings.underlayIp()));
+        }
     }
 
     private void rejected() {
