@@ -14,6 +14,7 @@ import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.ec2.NatGatewayLifecycle;
 import io.hyperplane.control.ec2.NatGatewayView;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.fleet.FleetStreams;
 import io.hyperplane.control.fleet.NodeEndpoints;
 import io.hyperplane.control.fleet.FleetPlanner;
@@ -371,6 +372,11 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     public NatGatewayLifecycle natGateways() {
         return natGateways;
+    }
+
+    /** The fleet's plan as published now: its members' indexes, which are in service, their backups. */
+    public FleetPlan fleetPlan() {
+        return fleetPlanner.plan();
     }
 
     public NodeRegistry nodes() {
