@@ -32,6 +32,9 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
             }
             """.formatted(DEVICE);
 
+    /** Keeps every TCP socket's hash, so every packet of a flow, retransmissions included, goes to the flow's node (per namespace). */
+    static final String TX_REHASH_OFF = "net.core.txrehash=0";
+
     /** A prepared network not yet bound to an ENI. */
     record Slot(long index, String namespace, int vni, String ip, String mac) {
     }
@@ -68,6 +71,10 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
                 "link set " + device + " netns " + namespace));
         if (anycast) {
             nft(namespace, MARK_RULES);
+            // Each flow's node is picked by its socket's hash, which TCP would re-draw on a timeout or a
+            // retransmitted SYN (net.core.txrehash, default 1): the retry would land on a node without
+            // its state (a second translation: reset by the peer; or a stall), exactly when a node has died.
+            run(List.of("ip", "netns", "exec", namespace, "sysctl", "-qw", TX_REHASH_OFF), null);
         }
         run(List.of("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off"), null);
         batch(namespace, List.of(
