@@ -24,6 +24,7 @@ public final class PrivateFiles {
     /** No access for group and others on anything created. */
     static final int UMASK = 0077;
     private static final Set<PosixFilePermission> DIRECTORY = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-------");
 
     private PrivateFiles() {
     }
@@ -63,5 +64,21 @@ public final class PrivateFiles {
             }
         }
         return dir;
+    }
+
+    /**
+     * The mode to create a private file with (0600), whatever the process's umask: for files made
+     * by code that also runs in processes without ours (tests, tools), such as a lab's journal.
+     */
+    public static FileAttribute<Set<PosixFilePermission>> fileMode() {
+        return PosixFilePermissions.asFileAttribute(FILE);
+    }
+
+    /** Makes an existing file of ours 0600: an older version, or a process without our umask, may have made it readable. */
+    public static Path restrict(Path file) throws IOException {
+        if (!Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS).equals(FILE)) {
+            Files.setPosixFilePermissions(file, FILE);
+        }
+        return file;
     }
 }

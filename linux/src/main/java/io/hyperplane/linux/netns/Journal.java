@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -44,7 +45,8 @@ public final class Journal {
     public static Journal create(Path stateDir, String prefix) throws IOException {
         Path file = file(stateDir);
         PrivateFiles.createDirectories(stateDir);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PrivateFiles.fileMode())) {
             channel.write(ByteBuffer.wrap((PREFIX_ENTRY + prefix + "\n").getBytes(StandardCharsets.UTF_8)));
             channel.force(true);
         }
@@ -54,7 +56,7 @@ public final class Journal {
     /** The existing journal in {@code stateDir}, or a new one: for owners that converge repeatedly. */
     public static Journal openOrCreate(Path stateDir, String prefix) throws IOException {
         Path file = file(stateDir);
-        return Files.isRegularFile(file) ? new Journal(file) : create(stateDir, prefix);
+        return Files.isRegularFile(file) ? new Journal(PrivateFiles.restrict(file)) : create(stateDir, prefix);
     }
 
     /** Records a namespace about to be created; returns only once the entry is on disk. */
