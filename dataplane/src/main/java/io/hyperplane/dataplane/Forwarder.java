@@ -220,6 +220,12 @@ public final class Forwarder {
 
     private static final int ETHERNET_MIN_FRAME = 60; // without FCS (IEEE 802.3)
     private static final int PENDING_SLOT_BYTES = 2048;
+    /**
+     * Packets one next hop holds while it is resolved: a burst of new connections behind it (the
+     * kernel holds about 100, unres_qlen_bytes), and a quarter of the pool, so one next hop that
+     * never answers leaves room for the others.
+     */
+    private static final int PENDING_PER_HOP = 64;
     private static final int ARP_FRAME_LENGTH = VxlanHeader.LENGTH + ETHERNET_MIN_FRAME;
 
     private final FrameDecoder d = new FrameDecoder();
@@ -280,7 +286,7 @@ public final class Forwarder {
         natGatewayFlows = new LongCountTable(settings.maxEnis());
         neighbors = new NeighborTable(settings.neighborCapacity(), settings.neighborsPerSubnet(), settings.neighborTtlSeconds(),
                 Math.min(NEIGHBOR_REFRESH_SECONDS, settings.neighborTtlSeconds()), settings.arpRetrySeconds());
-        pending = new PendingResolutions(settings.pendingResolutions(), PENDING_SLOT_BYTES);
+        pending = new PendingResolutions(settings.pendingResolutions(), settings.pendingResolutions(), PENDING_PER_HOP, PENDING_SLOT_BYTES);
     }
 
     /** Installs a new configuration. Call on the forwarding thread, between packets. */
@@ -657,12 +663,8 @@ public final class Forwarder {
 
     private void holdAndResolve(long ourMac, int ourIp, int subnetVni, int nextHop, int vtep, int length, PacketSink out) {
         int slot = pending.acquire(subnetVni, nextHop, now);
-        if (pending.evictedHeldPacket()) {
-            counters.increment(Counter.DROP_ARP_UNRESOLVED);
-        }
-        if (pending.hold(slot, d.buffer(), d.offset(), length, vtep)) {
-            counters.increment(Counter.DROP_ARP_UNRESOLVED);
-        }
+        pending.hold(slot, d.buffer(), d.offset(), length, vtep);
+        counters.add(Counter.DROP_ARP_UNRESOLVED, pending.takeDropped());
         if (pending.shouldRequest(slot, now, settings.arpRetrySeconds())) {
             sendArpRequest(ourMac, ourIp, subnetVni, nextHop, vtep, MacAddress.BROADCAST, out);
         }
@@ -1161,13 +1163,13 @@ public final class Forwarder {
         if (slot == PendingResolutions.NONE) {
             return;
         }
-        if (pending.length(slot) > 0) {
-            ByteBuffer storage = pending.storage();
-            int at = pending.offset(slot);
+        ByteBuffer storage = pending.storage();
+        for (int p = pending.firstPacket(slot); p != PendingResolutions.NONE; p = pending.nextPacket(p)) {
+            int at = pending.offset(p);
             scratchEthernet.wrap(storage, at + FrameDecoder.ETHERNET_OFFSET);
             scratchEthernet.destination(mac);
             sendingFirst = true; // usually a new flow's first packet, which waited for ARP: it may wait for its copy too
-            out.send(storage, at, pending.length(slot), pending.vtep(slot), settings.vxlanPort());
+            out.send(storage, at, pending.length(p), pending.vtep(p), settings.vxlanPort());
             sendingFirst = false;
             counters.increment(Counter.FORWARDED);
             counters.increment(Counter.FORWARDED_TO_VPC);
@@ -1178,9 +1180,7 @@ public final class Forwarder {
     private void expirePending() {
         for (int i = 0; i < pending.slots(); i++) {
             if (pending.isUsed(i) && now - pending.createdAt(i) >= settings.arpGiveUpSeconds()) {
-                if (pending.length(i) > 0) {
-                    counters.increment(Counter.DROP_ARP_UNRESOLVED);
-                }
+                counters.add(Counter.DROP_ARP_UNRESOLVED, pending.held(i));
                 pending.release(i);
             }
         }

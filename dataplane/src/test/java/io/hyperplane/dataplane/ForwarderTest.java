@@ -113,6 +113,26 @@ class ForwarderTest {
         assertThat(count(Counter.FORWARDED_TO_VPC)).isEqualTo(1);
     }
 
+    /** Fifty environments starting at once behind a new ENI: every first SYN goes out on the answer, none waits a retransmission. */
+    @Test
+    void shouldHoldABurstOfFirstPacketsForOneNextHopAndSendThemAllInOrder() {
+        for (int i = 0; i < 50; i++) {
+            process(TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000 + i, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        }
+        assertThat(out.sent).as("one request for the burst").hasSize(1);
+        out.sent.clear();
+
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+
+        assertThat(out.sent).hasSize(50);
+        for (int i = 0; i < 50; i++) {
+            FrameDecoder released = decode(out.sent.get(i));
+            assertThat(released.ethernet.destination()).isEqualTo(RES1_MAC);
+            assertThat(released.tcp.sourcePort()).as("arrival order").isEqualTo(40000 + i);
+        }
+        assertThat(count(Counter.DROP_ARP_UNRESOLVED)).isZero();
+    }
+
     @Test
     void shouldForwardHeldPacketsFromDirectBuffersWithValidChecksums() {
         ByteBuffer heap = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0);

@@ -336,6 +336,9 @@ class FleetFailoverEndToEndTest {
                 udp.add(body.path("udp"));
             }
             failed.forEach(f -> System.out.println("FAILOVER environment failed: " + f));
+            if (!failed.isEmpty()) {
+                System.out.println("FAILOVER the nodes' counters:" + w.nodeCounters());
+            }
             assertThat(failed).as("environments whose exchange failed").isEmpty();
             String pingResult = ping.finish();
             Figures one = Figures.of("first kill (" + firstName + ")", tcp, firstKill);

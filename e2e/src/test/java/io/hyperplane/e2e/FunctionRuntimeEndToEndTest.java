@@ -281,7 +281,7 @@ class FunctionRuntimeEndToEndTest {
         int before = workerMetrics().path("coldStarts").asInt();
         for (CompletableFuture<InvokeResponse> call : w.burst("small", hold, 50)) {
             InvokeResponse r = call.join();
-            assertThat(r.functionError()).as(r.payload().asUtf8String()).isNull();
+            assertThat(r.functionError()).as(() -> r.payload().asUtf8String() + w.nodeCounters()).isNull();
             assertThat(payload(r).path("seen").asText()).startsWith("10.5.3.4:");
         }
         assertThat(workerMetrics().path("coldStarts").asInt() - before).isEqualTo(50);

@@ -8,6 +8,7 @@ import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.Directories;
+import io.hyperplane.node.CountersFile;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.ec2.Ec2Client;
@@ -156,6 +157,27 @@ final class RuntimeWorld implements AutoCloseable {
 
     static String log(InvokeResponse r) {
         return r.logResult() == null ? "" : new String(Base64.getDecoder().decode(r.logResult()), StandardCharsets.UTF_8);
+    }
+
+    /** Each node's counters that are not zero, in all and per thread: what a failed invocation's message says of the data plane. */
+    String nodeCounters() {
+        StringBuilder out = new StringBuilder();
+        for (LocalCloud.Node node : cloud.nodes()) {
+            try {
+                CountersFile.Snapshot s = CountersFile.read(node.stateDir().resolve("counters"));
+                out.append("\nnode ").append(node.name()).append(": ").append(nonZero(s.counters()));
+                for (int t = 0; t < s.threads().size(); t++) {
+                    out.append("\n  thread ").append(t).append(": ").append(nonZero(s.threads().get(t)));
+                }
+            } catch (IOException e) {
+                out.append("\nnode ").append(node.name()).append(": ").append(e.getMessage());
+            }
+        }
+        return out.toString();
+    }
+
+    private static List<String> nonZero(Map<String, Long> counters) {
+        return counters.entrySet().stream().filter(e -> e.getValue() != 0).map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
 
     static byte[] zip(Map<String, String> files) {
