@@ -49,6 +49,14 @@ final class FleetRouting implements AutoCloseable {
     static final int BLOCK_RULE_PRIORITY = 900;
     static final String TABLE = "hp_fleet";
     /**
+     * Before br_netfilter's hook (NF_BR_PRI_BRNF, 0), which the kernel runs on every bridged IPv4
+     * frame while the module is loaded: it passes the frame through the IP hooks and then resumes
+     * the bridge's only at priorities above 0, so a chain at 0 registered before it (this table is
+     * loaded before the router's bridges exist) never sees a forwarded frame. Measured: at 0 the
+     * replies went unmarked (every one to the group, none by its block), at -10 all were marked.
+     */
+    static final int PRIORITY = -10;
+    /**
      * The underlay namespace's own address, which the fabric's prober sends from: not a router's
      * (their seals drop what is not VXLAN), not a node's, below the internet router's .254.
      */
@@ -184,8 +192,8 @@ final class FleetRouting implements AutoCloseable {
         s.append("table bridge ").append(TABLE).append(" {\n");
         s.append("  map ports { typeof tcp dport : meta mark; flags interval; elements = { ").append(blocks).append(" } }\n");
         s.append("  map ids { typeof icmp id : meta mark; flags interval; elements = { ").append(blocks).append(" } }\n");
-        s.append("  chain forward { type filter hook forward priority 0; policy accept; jump steer; }\n");
-        s.append("  chain output { type filter hook output priority 0; policy accept; jump steer; }\n");
+        s.append("  chain forward { type filter hook forward priority ").append(PRIORITY).append("; policy accept; jump steer; }\n");
+        s.append("  chain output { type filter hook output priority ").append(PRIORITY).append("; policy accept; jump steer; }\n");
         s.append("  chain steer {\n");
         String ports = FleetPlan.FIRST_PORT + "-65535";
         for (Tunnel t : tunnels) {

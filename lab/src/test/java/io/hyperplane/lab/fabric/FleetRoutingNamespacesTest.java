@@ -93,11 +93,13 @@ class FleetRoutingNamespacesTest {
                         }
                         """.formatted(FleetPlan.ANYCAST, 416, 432, 624, INNER_PROTOCOL, INNER_L4));
             }
+            // The fabric's order: the router's tables, then its bridges (with br_netfilter loaded, a bridge chain
+            // registered before the bridge at br_netfilter's priority never sees a forwarded frame).
+            nft(ROUTER, FleetRouting.markRules(List.of(new FleetRouting.Tunnel(VNI, "10.9.1.0/24"))));
             ip(ROUTER, "link", "add", "hp-b" + VNI, "type", "bridge");
             ip(ROUTER, "address", "add", "10.9.1.1/24", "dev", "hp-b" + VNI);
             ip(ROUTER, "link", "set", "hp-b" + VNI, "up");
             LabFabric.tunnel(ROUTER, "198.19.0.9", VNI);
-            nft(ROUTER, FleetRouting.markRules(List.of(new FleetRouting.Tunnel(VNI, "10.9.1.0/24"))));
             ip(ROUTER, "link", "add", "pi", "type", "veth", "peer", "name", "eth0", "netns", INSTANCE);
             ip(ROUTER, "link", "set", "pi", "master", "hp-b" + VNI, "up");
             ip(INSTANCE, "address", "add", "10.9.1.4/24", "dev", "eth0");
