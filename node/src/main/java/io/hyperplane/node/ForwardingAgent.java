@@ -47,6 +47,12 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ForwardingAgent implements Runnable {
     /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
+    /**
+     * This process's incarnation in its probe answers (every thread's the same): a sender that
+     * found the node down and hears it again takes it back at once if it is the same process (it
+     * only went quiet, its flows intact), but not a restarted one, which must resynchronise first.
+     */
+    private static final int INCARNATION = LivenessProbe.newIncarnation();
     private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
     private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
     private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
@@ -438,7 +444,7 @@ final class ForwardingAgent implements Runnable {
      * answered in place, back to where it came from, before the forwarder sees it.
      */
     private void answerProbe(ByteBuffer rx, int at, int length, int i) {
-        LivenessProbe.answerInPlace(rx, at);
+        LivenessProbe.answerInPlace(rx, at, INCARNATION);
         send(rx, at, length, socket.sourceIp(i), socket.sourcePort(i));
         probesAnswered++;
     }

@@ -39,9 +39,13 @@ import java.util.function.Function;
  *       take its flows, so nothing moves;</li>
  * </ol>
  * and when every member is down the destination is blackholed. A member the prober found down
- * stays <em>evicted</em> (treated as down) even once it answers again, until a membership arrives
- * that has it out of service: a node that comes back resynchronises, out of service, before it is
- * put back in (docs/fleet.md, "Return"). Only a member that has answered can be found down: one
+ * stays <em>evicted</em> (treated as down) when it answers again from a new process (a new
+ * incarnation in its answers: it restarted, its flows gone), until a membership arrives that has
+ * it out of service: a node that comes back resynchronises, out of service, before it is put back
+ * in (docs/fleet.md, "Return"). One that answers again as the same process only went quiet for a
+ * moment (a node starved of CPU past the prober's misses) and holds its flows: it is taken back at
+ * once, or its slot would stay at the backup while its replies still came to it by their port
+ * block. Only a member that has answered can be found down: one
  * that never answered (a node that does not answer probes, or one dead since before this sender
  * started) is steered by the membership alone, whose in-service flag comes from heartbeats; so a
  * sender that starts (or a restarted one that adopts its groups) points everything home at once.
@@ -62,6 +66,9 @@ public final class SteeredGroups implements AutoCloseable {
     private final Set<Integer> evicted = new HashSet<>();
     /** Addresses that have answered a probe: only those can be found dead by the prober. */
     private final Set<InetAddress> answered = new HashSet<>();
+    /** The incarnation each address last answered as, and each evicted member's when it was found down. */
+    private final Map<InetAddress, Integer> incarnations = new HashMap<>();
+    private final Map<Integer, Integer> evictedIncarnations = new HashMap<>();
     private List<Member> members = List.of();
     private SortedMap<Integer, Inet4Address> targets = new TreeMap<>();
 
@@ -72,8 +79,8 @@ public final class SteeredGroups implements AutoCloseable {
         this.prober = probeNamespace == null ? null : UdpLivenessProber.start(probeNamespace, probeFrom, settings,
                 new UdpLivenessProber.Listener() {
                     @Override
-                    public void up(InetSocketAddress target) {
-                        answered(target.getAddress());
+                    public void up(InetSocketAddress target, int incarnation) {
+                        answered(target.getAddress(), incarnation);
                     }
 
                     @Override
@@ -119,11 +126,13 @@ public final class SteeredGroups implements AutoCloseable {
         for (Member m : members) {
             present.add(m.index());
             if (!m.inService() && evicted.remove(m.index())) {
+                evictedIncarnations.remove(m.index());
                 LOG.info("{}: fleet member {} ({}) is out of service: it comes back once in service and answering", name, m.index(),
                         m.address().getHostAddress());
             }
         }
         evicted.retainAll(present);
+        evictedIncarnations.keySet().retainAll(present);
         if (prober != null) {
             Set<InetSocketAddress> probed = new LinkedHashSet<>();
             members.forEach(m -> probed.add(new InetSocketAddress(m.address(), probePort)));
@@ -137,8 +146,17 @@ public final class SteeredGroups implements AutoCloseable {
         return new TreeMap<>(targets);
     }
 
-    private synchronized void answered(InetAddress address) {
+    private synchronized void answered(InetAddress address, int incarnation) {
         answered.add(address);
+        incarnations.put(address, incarnation);
+        for (Member m : members) {
+            Integer was = evictedIncarnations.get(m.index());
+            if (m.address().equals(address) && was != null && was == incarnation && evicted.remove(m.index())) {
+                evictedIncarnations.remove(m.index());
+                LOG.info("{}: fleet member {} ({}) answers again as the same process: it went quiet, not down", name, m.index(),
+                        address.getHostAddress());
+            }
+        }
         steer();
     }
 
@@ -148,6 +166,7 @@ public final class SteeredGroups implements AutoCloseable {
         }
         for (Member m : members) {
             if (m.address().equals(address) && evicted.add(m.index())) {
+                evictedIncarnations.put(m.index(), incarnations.getOrDefault(address, 0));
                 steer();
                 return;
             }

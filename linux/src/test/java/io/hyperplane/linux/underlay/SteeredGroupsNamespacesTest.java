@@ -105,6 +105,33 @@ class SteeredGroupsNamespacesTest {
         }
     }
 
+    /**
+     * A node that only went quiet (its link cut for a moment, as a node starved of CPU past the
+     * prober's misses would look) answers again as the same process: it comes home at once, with
+     * no new membership; the control plane never took it out of service, so nothing else would.
+     */
+    @Test
+    void shouldTakeBackAMemberThatWentQuietWithoutRestarting() throws Exception {
+        ResilientNexthopGroup group = ResilientNexthopGroup.open(lab.groupSettings());
+        try (SteeredGroups steering = SteeredGroups.probed("test host", lab.sender, new InetSocketAddress(UnderlayLab.SENDER, 0),
+                UnderlayLab.PROBE_PORT, UdpLivenessProber.Settings.DEFAULTS)) {
+            steering.add(group);
+            steering.members(fleet(true));
+            await().atMost(WITHIN).until(() -> steering.targets().size() == 3);
+            Map<Integer, Integer> home = land();
+
+            lab.cutLink(1);
+            await().atMost(WITHIN).until(() -> NODES.get(2).equals(steering.targets().get(2)));
+            lab.revive(1); // the link back; the same responder, the same incarnation
+
+            await().atMost(WITHIN).until(() -> NODES.get(1).equals(steering.targets().get(2)));
+            assertThat(group.slots()).containsEntry(2, NODES.get(1));
+            assertThat(land()).as("every flow where it first went").isEqualTo(home);
+        } finally {
+            group.close();
+        }
+    }
+
     @Test
     void shouldChainToTheBackupsBackupAndBlackholeOnlyWhenEveryMemberIsDown() {
         Inet4Address a = NODES.get(0);
