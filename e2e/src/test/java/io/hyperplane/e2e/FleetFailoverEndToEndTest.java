@@ -7,6 +7,7 @@ import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
+import io.hyperplane.node.CountersFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -63,6 +64,8 @@ class FleetFailoverEndToEndTest {
     private static final Duration FIRST_KILL = Duration.ofSeconds(5);
     /** After a kill, how long the traffic runs before the next step: the gaps it causes end well within it. */
     private static final Duration WATCH = Duration.ofSeconds(4);
+    /** After the rejoin, how long the traffic runs before the second kill, so each event's gaps are told apart. */
+    private static final Duration REJOIN_WATCH = Duration.ofSeconds(2);
     /** The bound on the largest gap any connection sees. */
     private static final double GAP_LIMIT_SECONDS = 1.0;
 
@@ -195,9 +198,14 @@ class FleetFailoverEndToEndTest {
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
             InvokeResponse r = w.invoke("traffic", event(1, 1));
             JsonNode body = JSON.readTree(r.payload().asUtf8String());
-            return r.functionError() == null && body.path("tcp").get(0).path("echoes").asInt() > 0;
+            boolean answered = r.functionError() == null && body.path("tcp").get(0).path("echoes").asInt() > 0;
+            if (!answered) {
+                System.out.println("warm-up: " + r.payload().asUtf8String() + w.nodeCounters());
+            }
+            return answered;
         });
         InvokeResponse r = w.invoke("traffic", event(1, 1));
+        assertThat(r.functionError()).as(() -> "the second warm-up: " + r.payload().asUtf8String() + w.nodeCounters()).isNull();
         pingFrom = namespaceWith(JSON.readTree(r.payload().asUtf8String()).path("address").asText());
     }
 
@@ -210,14 +218,22 @@ class FleetFailoverEndToEndTest {
         assertThat(Namespaces.list()).as("no namespace of this test is left").noneMatch(n -> n.startsWith(PREFIX) || n.startsWith("hp-ee-fo-"));
     }
 
-    /** The nodes' logs (the killed processes' too), into the build's output: the state directory goes with the world. */
+    /** The nodes' logs (the killed processes' too) and the worker's, into the build's output: the state directory goes with the world. */
     private void keepNodeLogs() throws Exception {
         Path kept = Files.createDirectories(Path.of("target", "fleet-failover-logs"));
         for (LocalCloud.Node node : w.cloud.nodes()) {
-            try (var logs = Files.list(node.stateDir())) {
-                for (Path log : logs.filter(p -> p.getFileName().toString().endsWith(".log")).toList()) {
-                    Files.copy(log, kept.resolve(node.name() + "-" + log.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-                }
+            keepLogs(node.stateDir(), node.name() + "-", kept);
+        }
+        keepLogs(w.dir.resolve("data").resolve("worker"), "", kept);
+    }
+
+    private static void keepLogs(Path dir, String prefix, Path kept) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().endsWith(".log")).toList()) {
+                Files.copy(log, kept.resolve(prefix + log.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
         }
     }
@@ -268,6 +284,11 @@ class FleetFailoverEndToEndTest {
         throw new IllegalStateException("no such node among " + nodes);
     }
 
+    /** Node k's (1-based) counter, over its threads, from its counters file (its current process's). */
+    private long counter(int k, String label) throws Exception {
+        return CountersFile.read(w.cloud.nodes().get(k - 1).stateDir().resolve("counters")).get(label);
+    }
+
     private String flows() {
         return w.server.nodes().live().stream().map(n -> n.name() + "=" + n.flows()).toList().toString();
     }
@@ -298,17 +319,22 @@ class FleetFailoverEndToEndTest {
             w.cloud.killNode(first);
             System.out.println("killed " + firstName + " at +" + (firstKill - started) + " ms");
             await().atMost(Duration.ofSeconds(10)).until(() -> !inService(firstName));
-            await().pollDelay(WATCH).until(() -> true);
+            // Its flows promoted where their copies are, and the kill's window (the figures' 5 s) watched before the restart.
+            int cover = coverOf(firstName, firstPlan);
+            await().atMost(WATCH.plusSeconds(10)).until(() -> counter(cover, "replica-promotions") > 0
+                    && System.currentTimeMillis() >= firstKill + WATCH.toMillis());
 
             w.cloud.restartNode(first);
             await().atMost(Duration.ofSeconds(20)).until(() -> inService(firstName));
             long rejoined = System.currentTimeMillis();
             System.out.println(firstName + " rejoined at +" + (rejoined - started) + " ms; plan " + w.server.fleetPlan() + "; flows " + flows());
-            await().pollDelay(Duration.ofSeconds(2)).until(() -> true);
+            // Its resync received (the node it backs up copies every flow to it), and the rejoin's gaps shown before the next kill.
+            await().atMost(Duration.ofSeconds(10)).until(() -> counter(first, "replication-records-received") > 0
+                    && System.currentTimeMillis() >= rejoined + REJOIN_WATCH.toMillis());
 
             // Not the node that covered for the first: the flows it promoted wait for the return's
             // missing pieces (below). The one left backs up to the returned node: its resync is tested.
-            String coverName = w.cloud.nodes().get(coverOf(firstName, firstPlan) - 1).name();
+            String coverName = w.cloud.nodes().get(cover - 1).name();
             int second = otherThan(firstName, coverName);
             String secondName = w.cloud.nodes().get(second - 1).name();
             long secondKill = System.currentTimeMillis();
@@ -333,12 +359,13 @@ class FleetFailoverEndToEndTest {
                     failed.add(body.path("address").asText() + " opened its connections after the exchange began: the kills' timeline is not what it says");
                 }
                 body.path("tcp").forEach(tcp::add);
+                System.out.println("FAILOVER environment " + body.path("address").asText() + ": connections (local port) with a gap over 1 s: "
+                        + java.util.stream.StreamSupport.stream(body.path("tcp").spliterator(), false)
+                        .filter(c -> largestGap(c.path("gaps"), 0, Long.MAX_VALUE) > 1).map(c -> c.path("port").asText()).toList());
                 udp.add(body.path("udp"));
             }
             failed.forEach(f -> System.out.println("FAILOVER environment failed: " + f));
-            if (!failed.isEmpty()) {
-                System.out.println("FAILOVER the nodes' counters:" + w.nodeCounters());
-            }
+            System.out.println("FAILOVER the nodes' counters:" + w.nodeCounters());
             assertThat(failed).as("environments whose exchange failed").isEmpty();
             String pingResult = ping.finish();
             Figures one = Figures.of("first kill (" + firstName + ")", tcp, firstKill);
