@@ -95,8 +95,7 @@ class FleetFailoverEndToEndTest {
                         except OSError as e:
                             retries.append(type(e).__name__)
                     return socket.create_connection((host, port), timeout=5)
-                # Eight at a time: a new flow's first packet waits for its copy on the backup, so one by one is
-                # slow; all at once (200 over four environments) loses SYNs (issue 17's open new-flow burst problem).
+                # Eight at a time: a new flow's first packet waits for its copy on the backup, so one by one is slow.
                 with ThreadPoolExecutor(max_workers=8) as opening:
                     sockets = list(opening.map(open_one, range(event["connections"])))
                 for s in sockets:
