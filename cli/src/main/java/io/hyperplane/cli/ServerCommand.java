@@ -1,6 +1,7 @@
 package io.hyperplane.cli;
 
 import io.hyperplane.config.fabric.Fabric;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.sigv4.Credential;
 import io.hyperplane.control.lambda.FunctionReconciler;
 import io.hyperplane.control.lambda.InvocationService;
@@ -139,7 +140,8 @@ final class ServerCommand implements Callable<Integer> {
         System.out.println("  AWS_SHARED_CREDENTIALS_FILE=" + server.credentialsFile().toAbsolutePath()
                 + " aws --region us-east-1 --endpoint-url " + server.endpoint() + " ec2 describe-vpcs");
         System.out.println("forwarder nodes: hyperplane node --control " + server.endpoint() + " --token-file "
-                + settings.dataDir().resolve("node-token").toAbsolutePath() + " --listen UNDERLAY_IP:4789 [--netns NS]");
+                + settings.dataDir().resolve("node-token").toAbsolutePath() + " --listen 0.0.0.0:4789 --underlay-ip UNDERLAY_IP [--netns NS] (NS with "
+                + FleetPlan.ANYCAST + "/32 on lo)");
         System.out.flush();
     }
 }

@@ -1,5 +1,6 @@
 package io.hyperplane.cloud;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.lab.Lab;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,6 +182,7 @@ public final class LocalCloud implements AutoCloseable {
         String underlay = LabFabric.underlayNamespace(settings.prefix());
         for (int k = 1; k <= settings.nodes(); k++) {
             join(journal, nodeNamespace(k), underlay, k == 1 ? "hp-un" : "hp-un" + k, nodeIp(k));
+            holdAnycast(nodeNamespace(k));
         }
         join(journal, workerNamespace, underlay, "hp-uw", WORKER_IP);
         if (settings.legacyWorker()) {
@@ -253,25 +256,41 @@ public final class LocalCloud implements AutoCloseable {
      */
     private void startNodes() throws IOException, InterruptedException {
         for (int k = 1; k <= settings.nodes(); k++) {
-            String name = "n" + k;
-            String namespace = nodeNamespace(k);
-            String ip = nodeIp(k);
-            Path dir = settings.server().dataDir().resolve(k == 1 ? "node" : "node" + k);
-            PrivateFiles.createDirectories(dir);
-            List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
-            command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
-                    "--listen", ip + ":4789", "--name", name, "--state-dir", dir.toString()));
-            command.addAll(nodeOptions);
-            progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
-            // In this process's session, as the worker: the control plane, nodes and worker share one
-            // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
-            DetachedProcess process = DetachedProcess.start("forwarder node " + name, command, dir.resolve("node.log"), false);
-            nodeProcesses.add(process);
-            nodes.add(new Node(name, namespace, ip, dir, process.pid()));
+            launchNode(k);
         }
         for (DetachedProcess process : nodeProcesses) {
             process.awaitReady("ready", Duration.ofSeconds(60));
         }
+        awaitRegistered();
+    }
+
+    /** Starts node k (1-based) as a process, in its place in {@link #nodes}: the same name, namespace and state directory each time. */
+    private DetachedProcess launchNode(int k) throws IOException {
+        String name = "n" + k;
+        String namespace = nodeNamespace(k);
+        String ip = nodeIp(k);
+        Path dir = settings.server().dataDir().resolve(k == 1 ? "node" : "node" + k);
+        PrivateFiles.createDirectories(dir);
+        List<String> command = new ArrayList<>(Jvm.command(serviceJvmOptions(), HYPERPLANE_MAIN));
+        command.addAll(List.of("node", "--control", server.endpoint().toString(), "--token-file", tokenFile().toString(), "--netns", namespace,
+                "--listen", NODE_LISTEN, "--underlay-ip", ip, "--name", name, "--state-dir", dir.toString()));
+        command.addAll(nodeOptions);
+        progress.accept("starting the forwarder node " + name + " (socket in " + namespace + " at " + ip + ")");
+        // In this process's session, as the worker: the control plane, nodes and worker share one
+        // scheduling group, so their background work (JIT, slot preparation) yields to cold starts.
+        DetachedProcess process = DetachedProcess.start("forwarder node " + name, command, dir.resolve("node.log"), false);
+        Node node = new Node(name, namespace, ip, dir, process.pid());
+        if (k <= nodes.size()) {
+            nodeProcesses.set(k - 1, process);
+            nodes.set(k - 1, node);
+        } else {
+            nodeProcesses.add(process);
+            nodes.add(node);
+        }
+        return process;
+    }
+
+    private void awaitRegistered() throws InterruptedException {
         long deadline = System.nanoTime() + REGISTRATION_WAIT.toNanos();
         while (!unregistered().isEmpty()) {
             giveUpIfAbandoned();
@@ -282,6 +301,24 @@ public final class LocalCloud implements AutoCloseable {
             }
             Thread.sleep(REGISTRATION_POLL);
         }
+    }
+
+    /** Kills node k (1-based) with SIGKILL, as a crash would, and waits until it is gone; its namespace and state stay. */
+    public void killNode(int k) {
+        ProcessHandle.of(nodes.get(k - 1).pid()).ifPresent(p -> {
+            p.destroyForcibly();
+            p.onExit().join();
+        });
+    }
+
+    /** Starts node k again on its name, namespace and state directory (after {@link #killNode}), and waits until it is ready and registered. */
+    public void restartNode(int k) throws IOException, InterruptedException {
+        Node killed = nodes.get(k - 1);
+        if (Files.exists(killed.log())) { // the new process's log starts afresh; the killed one's is kept beside it
+            Files.move(killed.log(), killed.stateDir().resolve("node-" + killed.pid() + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        launchNode(k).awaitReady("ready", Duration.ofSeconds(60));
+        awaitRegistered();
     }
 
     /** The nodes started that are not live in the control plane's registry yet. */
@@ -413,6 +450,17 @@ public final class LocalCloud implements AutoCloseable {
         run("ip", "-n", ns, "link", "set", "hp-ul0", "up");
         run("ip", "-n", ns, "link", "set", "lo", "up");
     }
+
+    /** A node's namespace holds the fleet's anycast address: senders' tunnels go there, spread per flow (docs/fleet.md). */
+    public static void holdAnycast(String ns) throws IOException, InterruptedException {
+        run("ip", "-n", ns, "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo");
+    }
+
+    /**
+     * A node's {@code --listen}: every address of its namespace, its own and the anycast one (what it
+     * sends leaves from its own, the route's source); its own is then given with {@code --underlay-ip}.
+     */
+    public static final String NODE_LISTEN = "0.0.0.0:4789";
 
     /** Runs a command; its output, or an IOException with it when it fails. */
     public static String run(String... command) throws IOException, InterruptedException {

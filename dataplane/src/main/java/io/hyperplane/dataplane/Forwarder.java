@@ -8,6 +8,7 @@ import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.counters.NatGatewayCounters;
 import io.hyperplane.dataplane.counters.NatGatewayMetric;
+import io.hyperplane.dataplane.flow.FlowReplication;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
@@ -208,6 +209,12 @@ public final class Forwarder {
      * entry is renewed before it expires and the next hop never goes dark (NeighborTable).
      */
     private static final int NEIGHBOR_REFRESH_SECONDS = 10;
+    /**
+     * A live flow's deadline is copied to the backup at most this often (docs/fleet.md): often
+     * enough that the copy outlives no flow by more than a second, and at most one record per flow
+     * per second however fast it sends.
+     */
+    static final int REPLICATION_REFRESH_SECONDS = 1;
     /** What a route lookup answers when there is no way to the destination: 0.0.0.0 is never a next hop. */
     private static final int NO_NEXT_HOP = 0;
 
@@ -245,6 +252,14 @@ public final class Forwarder {
 
     private CompiledConfig config;
     private int now;
+    private FlowReplication replication = FlowReplication.OFF;
+    /** The packet in hand opened (or promoted) a flow: its first packet here. */
+    private boolean openedFlow;
+    /** {@link #openedFlow}, while that packet is being handed to the sink. */
+    private boolean sendingFirst;
+    private int replicas;
+    /** The next table id {@link #resync} copies; past the table's end when no walk is under way. */
+    private int resyncCursor = Integer.MAX_VALUE;
     /** The transport fields {@link #readOutbound} read from the packet in hand. */
     private int outSourcePort;
     private int outRemotePort;
@@ -287,6 +302,91 @@ public final class Forwarder {
     }
 
     /**
+     * Where changes to this node's own flows go to reach its fleet backup (docs/fleet.md);
+     * {@link FlowReplication#OFF} without one. Call on the forwarding thread, between packets.
+     */
+    public void replication(FlowReplication r) {
+        replication = r;
+    }
+
+    /**
+     * Starts copying every flow of this node's own to its backup again, a bounded share per
+     * {@link #resync} call: a new backup (the old one died, or a node returned) learns idle flows
+     * too, not only those that send. Call on the forwarding thread, between packets.
+     */
+    public void startResync() {
+        resyncCursor = 0;
+    }
+
+    /**
+     * Copies the own flows among the next {@code slots} ids of the table to the backup; returns
+     * whether the walk is done. Call once per duty cycle, on the forwarding thread.
+     */
+    public boolean resync(int slots) {
+        int end = (int) Math.min((long) resyncCursor + slots, flows.capacity());
+        for (int f = resyncCursor; f < end; f++) {
+            if (flows.isUsed(f) && !flows.isReplica(f)) {
+                replicate(f);
+            }
+        }
+        resyncCursor = end;
+        return resyncCursor == flows.capacity();
+    }
+
+    /**
+     * Whether the packet being handed to the sink right now is the first a new flow sends (or the
+     * first of a promoted copy, or a packet that waited for ARP): the sink may hold it until the
+     * flow's copy is acknowledged.
+     */
+    public boolean sendingFirstPacket() {
+        return sendingFirst;
+    }
+
+    /**
+     * A copy of fleet member {@code owner}'s flow, as its record says: added, or brought up to
+     * date when this node has it already as a copy (never over a flow of this node's own).
+     * {@code expiresIn}: seconds from now. Call on the forwarding thread, between packets.
+     */
+    public void replicaCopy(int owner, int vni, int proto, int sourceIp, int eePort, int remoteIp, int remotePort, int eniVni,
+                            int eniIp, int natPort, byte state, int expiresIn) {
+        int f = flows.findForward(vni, proto, sourceIp, eePort, remoteIp, remotePort);
+        int deadline = now + Math.max(0, expiresIn);
+        if (f == FlowTable.NONE) {
+            f = flows.insert(vni, proto, sourceIp, eePort, remoteIp, remotePort, eniVni, eniIp, natPort, state, deadline);
+            if (f == FlowTable.NONE) {
+                counters.increment(Counter.DROP_FLOW_TABLE_FULL);
+                return;
+            }
+            flows.owner(f, owner);
+            replicas++;
+            return;
+        }
+        if (flows.isReplica(f)) {
+            flows.owner(f, owner);
+            flows.state(f, state);
+            flows.expiresAt(f, deadline);
+        }
+    }
+
+    /** Removes a copy of a member's flow its owner removed. Call on the forwarding thread, between packets. */
+    public void replicaForget(int vni, int proto, int sourceIp, int eePort, int remoteIp, int remotePort) {
+        int f = flows.findForward(vni, proto, sourceIp, eePort, remoteIp, remotePort);
+        if (f != FlowTable.NONE && flows.isReplica(f)) {
+            flows.remove(f);
+            replicas--;
+        }
+    }
+
+    /**
+     * The NAT port blocks this node owns in its fleet's plan (bit b: block b of
+     * {@link io.hyperplane.config.fleet.FleetPlan}): new flows' NAT ports and ICMP identifiers,
+     * ENIs' and NAT gateways' alike, come only from them. Call on the forwarding thread, between packets.
+     */
+    public void ownPortBlocks(int blocks) {
+        nat.ownBlocks(blocks);
+    }
+
+    /**
      * Advances time to {@code nowSeconds} (any monotonic origin) and does bounded timer work:
      * expiring flows and giving up on unanswered ARP. Call once per duty cycle, before processing.
      */
@@ -297,7 +397,8 @@ public final class Forwarder {
             counters.add(Counter.ARP_ENTRIES_EXPIRED, neighbors.expire(now, NEIGHBOR_SWEEP_PER_SECOND));
         }
         flows.expire(now, settings.expiryBudget(), flowGone);
-        counters.set(Counter.FLOWS_ACTIVE, flows.size());
+        counters.set(Counter.FLOWS_ACTIVE, flows.size() - replicas);
+        counters.set(Counter.REPLICAS, replicas);
     }
 
     /** Starts the clock; call once before the first {@link #process} when time does not start at 0. */
@@ -309,6 +410,7 @@ public final class Forwarder {
     /** Decides the fate of one VXLAN payload received from {@code outerSource} (the sending VTEP). */
     public void process(ByteBuffer buffer, int offset, int length, int outerSource, PacketSink out) {
         counters.increment(Counter.RECEIVED);
+        openedFlow = false;
         Malformation m = d.decode(buffer, offset, length);
         if (m != Malformation.NONE) {
             counters.malformed(m);
@@ -386,7 +488,7 @@ public final class Forwarder {
             counters.increment(Counter.DROP_TTL_EXCEEDED);
             return;
         }
-        int flow = flows.findForward(vni, proto, eeIp, eePort, destination, remotePort);
+        int flow = owned(flows.findForward(vni, proto, eeIp, eePort, destination, remotePort));
         boolean reopening = flow != FlowTable.NONE && proto == Ipv4Header.PROTOCOL_TCP
                 && FlowState.isReclaimable(flows.state(flow)) && FlowState.isOpeningSyn(tcpFlags);
         if (flow == FlowTable.NONE || reopening) {
@@ -434,9 +536,11 @@ public final class Forwarder {
             }
             flowCounts.portTaken(eniKey);
             counters.increment(Counter.FLOWS_CREATED);
+            opened(flow);
         } else if (reopening) {
             changeState(flow, FlowState.TCP_SYN_SENT);
             flows.expiresAt(flow, now + settings.timeouts().tcpSynSent());
+            replicate(flow);
         } else {
             track(flow, proto, tcpFlags, true);
         }
@@ -545,7 +649,9 @@ public final class Forwarder {
             return;
         }
         d.ethernet.destination(mac);
+        sendingFirst = openedFlow;
         out.send(d.buffer(), d.offset(), length, c.subnetVtep(subnet), settings.vxlanPort());
+        sendingFirst = false;
         counters.increment(Counter.FORWARDED);
         counters.increment(Counter.FORWARDED_TO_VPC);
         if (neighbors.refreshDue(now)) {
@@ -643,6 +749,7 @@ public final class Forwarder {
                 return;
             }
         }
+        flow = owned(flow);
         if (flow == FlowTable.NONE) {
             drop(Counter.DROP_NO_FLOW, gw);
             return;
@@ -729,7 +836,7 @@ public final class Forwarder {
             }
         }
         int natPort = u16(b, natPortAt);
-        int flow = flows.findReverse(innerProto, inner.destination(), remotePort, vni, eniIp, natPort);
+        int flow = owned(flows.findReverse(innerProto, inner.destination(), remotePort, vni, eniIp, natPort));
         if (flow == FlowTable.NONE) {
             drop(Counter.DROP_NO_FLOW, gw);
             return;
@@ -832,7 +939,7 @@ public final class Forwarder {
             drop(Counter.DROP_TTL_EXCEEDED, gw);
             return;
         }
-        int flow = flows.findForward(vni, proto, source, sourcePort, destination, remotePort);
+        int flow = owned(flows.findForward(vni, proto, source, sourcePort, destination, remotePort));
         if (flow != FlowTable.NONE && flows.eniIp(flow) != gwIp) {
             // The same connection through another NAT gateway of this subnet (its route changed): it
             // keeps that translation until it expires; the peer would not know a new one anyway.
@@ -868,6 +975,7 @@ public final class Forwarder {
             }
             changeState(flow, FlowState.TCP_SYN_SENT);
             flows.expiresAt(flow, now + settings.timeouts().tcpSynSent());
+            replicate(flow);
             natCounters.increment(gw, NatGatewayMetric.CONNECTION_ATTEMPT_COUNT);
         } else {
             track(flow, proto, tcpFlags, true);
@@ -940,6 +1048,7 @@ public final class Forwarder {
         }
         natCounters.increment(gw, NatGatewayMetric.CONNECTION_ATTEMPT_COUNT);
         counters.increment(Counter.FLOWS_CREATED);
+        opened(flow);
         return flow;
     }
 
@@ -1059,7 +1168,9 @@ public final class Forwarder {
             int at = pending.offset(p);
             scratchEthernet.wrap(storage, at + FrameDecoder.ETHERNET_OFFSET);
             scratchEthernet.destination(mac);
+            sendingFirst = true; // usually a new flow's first packet, which waited for ARP: it may wait for its copy too
             out.send(storage, at, pending.length(p), pending.vtep(p), settings.vxlanPort());
+            sendingFirst = false;
             counters.increment(Counter.FORWARDED);
             counters.increment(Counter.FORWARDED_TO_VPC);
         }
@@ -1111,6 +1222,53 @@ public final class Forwarder {
             }
         }
         flows.expiresAt(flow, now + timeoutSeconds(next, natGateway));
+        if (next != state || now - flows.replicatedAt(flow) >= REPLICATION_REFRESH_SECONDS) {
+            replicate(flow);
+        }
+    }
+
+    /** A new flow of this node's: its copy goes to the backup, and its first packet may wait for it. */
+    private void opened(int flow) {
+        openedFlow = true;
+        replicate(flow);
+    }
+
+    private void replicate(int flow) {
+        flows.replicatedAt(flow, now);
+        replication.copy(flows, flow, now);
+    }
+
+    /**
+     * The flow a packet matched, made this node's own if it was a copy of another member's: that
+     * member's traffic comes here only when the senders have re-pointed its next hop at this node
+     * (it died, docs/fleet.md "Takeover"). The flow keeps its NAT address, port and state; it joins
+     * this node's counts as if opened here, and its copy goes on to this node's own backup.
+     */
+    private int owned(int flow) {
+        if (flow == FlowTable.NONE || !flows.isReplica(flow)) {
+            return flow;
+        }
+        flows.owner(flow, FlowTable.SELF);
+        replicas--;
+        counters.increment(Counter.REPLICA_PROMOTIONS);
+        boolean open = !FlowState.isReclaimable(flows.state(flow));
+        long key = FlowCounts.eniKey(flows.eniVni(flow), flows.eniIp(flow));
+        if (flows.isNatGateway(flow)) {
+            natGatewayFlows.increment(key);
+            if (open) {
+                natConnections.increment(natDestinationKey(flow));
+                if (flows.protocol(flow) == Ipv4Header.PROTOCOL_TCP) {
+                    countNat(flow, NatGatewayMetric.ACTIVE_CONNECTION_COUNT, 1);
+                }
+            }
+        } else {
+            if (open) {
+                flowCounts.opened(key, flows.vni(flow));
+            }
+            flowCounts.portTaken(key);
+        }
+        opened(flow);
+        return flow;
     }
 
     /**
@@ -1157,6 +1315,11 @@ public final class Forwarder {
     }
 
     private void flowGone(int flow) {
+        if (flows.isReplica(flow)) {
+            replicas--; // a copy its owner stopped refreshing (it no longer backs up here, or the flow went quiet)
+            return;
+        }
+        replication.forget(flows, flow);
         counters.increment(Counter.FLOWS_EXPIRED);
         byte state = flows.state(flow);
         if (flows.isNatGateway(flow)) {

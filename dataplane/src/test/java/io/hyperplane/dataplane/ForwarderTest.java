@@ -1,9 +1,12 @@
 package io.hyperplane.dataplane;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.FlowCounts;
+import io.hyperplane.dataplane.flow.FlowReplication;
 import io.hyperplane.dataplane.flow.FlowState;
+import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.dataplane.flow.FlowTimeouts;
 import io.hyperplane.dataplane.flow.ThreadSteering;
 import io.hyperplane.dataplane.policy.CompiledConfig;
@@ -474,6 +477,102 @@ class ForwarderTest {
         }
         assertThat(ports).hasSize(10_000);
         assertThat(forwarder.flowCounts().natPorts(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(10_000);
+    }
+
+    /**
+     * Two nodes of a fleet with complementary port blocks (as {@code FleetPlan.of} deals them to two
+     * members), 10,000 concurrent flows from two environments with the same source ports to one
+     * destination, spread over both as ECMP would: every translation distinct across the nodes, and
+     * each in its own node's blocks, so a VPC router's block route brings the reply back to it.
+     */
+    @Test
+    void shouldGiveTwoNodesFlowsDistinctTranslationsFromTheirOwnBlocks() {
+        int evenBlocks = 0x5555;
+        int oddBlocks = 0xAAAA;
+        Forwarder[] nodes = {fleetNode(evenBlocks), fleetNode(oddBlocks)};
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            int vni = i % 2 == 0 ? EE1_VNI : EE2_VNI;
+            int node = (i / 2) % 2; // both environments' flow from port p on one node, p+1 on the other
+            processOn(nodes[node], TestFrames.tcp(vni, vni == EE1_VNI ? EE1_MAC : EE2_MAC, GATEWAY_MAC, vni == EE1_VNI ? EE1_IP : EE2_IP,
+                    1024 + 5 * (i / 2), RES1, 80, TcpHeader.SYN, 0), HOST);
+            FrameDecoder d = decode(out.only());
+            int port = d.tcp.sourcePort();
+            int block = FleetPlan.blockOf(port);
+            assertThat(((node == 0 ? evenBlocks : oddBlocks) >> block) & 1).as("port %d of node %d", port, node).isEqualTo(1);
+            assertThat(ports.add(port)).as("port %d handed out twice", port).isTrue();
+        }
+        assertThat(ports).hasSize(10_000);
+    }
+
+    /**
+     * Node A copies its flows to node B (its records applied to B's table as they are made); A
+     * dies after the SYN; the reply and the rest of the connection reach B, which promotes the copy
+     * and carries on with A's NAT port and state; a copy of a flow A closes and removes is gone from B.
+     */
+    @Test
+    void shouldPromoteACopyOnItsFirstPacketWithTheOwnersPortAndState() {
+        Forwarder a = fleetNode(0x5555);
+        Forwarder b = fleetNode(0xAAAA);
+        a.replication(new FlowReplication() {
+            @Override
+            public void copy(FlowTable flows, int f, int now) {
+                b.replicaCopy(1, flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f),
+                        flows.remotePort(f), flows.eniVni(f), flows.eniIp(f), flows.natPort(f), flows.state(f), flows.expiresAt(f) - now);
+            }
+
+            @Override
+            public void forget(FlowTable flows, int f) {
+                b.replicaForget(flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f), flows.remotePort(f));
+            }
+        });
+        processOn(a, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        assertThat(a.sendingFirstPacket()).isFalse();
+        int natPort = decode(out.only()).tcp.sourcePort();
+        b.tick(1000, out);
+        assertThat(b.counters().get(Counter.REPLICAS)).isEqualTo(1);
+        assertThat(b.counters().get(Counter.FLOWS_ACTIVE)).as("a copy is not the node's own flow").isZero();
+
+        processOn(b, TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0), VTEP);
+        FrameDecoder back = decode(out.only());
+        assertThat(back.ip.destination()).isEqualTo(EE1_IP);
+        assertThat(back.tcp.destinationPort()).isEqualTo(5000);
+        processOn(b, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.ACK, 0), HOST);
+        assertThat(decode(out.only()).tcp.sourcePort()).as("A's NAT port").isEqualTo(natPort);
+        assertThat(b.counters().get(Counter.REPLICA_PROMOTIONS)).isEqualTo(1);
+        int flow = b.flows().findForward(EE1_VNI, 6, EE1_IP, 5000, RES1, 5432);
+        assertThat(b.flows().state(flow)).isEqualTo(FlowState.TCP_ESTABLISHED);
+        assertThat(b.flowCounts().openOnEni(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).as("now B's own").isEqualTo(1);
+
+        processOn(a, TestFrames.udp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 6000, RES1, 53, 8), HOST);
+        out.take();
+        int udp = a.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53);
+        assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).isNotEqualTo(FlowTable.NONE);
+        a.tick(a.flows().expiresAt(udp) + 1, out);
+        assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).as("removed with its owner's").isEqualTo(FlowTable.NONE);
+    }
+
+    /** An ICMP identifier is a port too: taken from the node's blocks, even when the EE's own would be free. */
+    @Test
+    void shouldTakeIcmpIdentifiersFromTheNodesBlocks() {
+        forwarder = fleetNode(0x0002); // block 1 only: 5056..9087
+        processOn(forwarder, TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 2000, 1), HOST);
+        assertThat(decode(out.only()).icmp.identifier()).isBetween(5056, 9087);
+        processOn(forwarder, TestFrames.icmpEcho(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, RES1, IcmpHeader.ECHO_REQUEST, 6000, 1), HOST);
+        assertThat(decode(out.only()).icmp.identifier()).as("preserved: in the block").isEqualTo(6000);
+    }
+
+    private Forwarder fleetNode(int blocks) {
+        Forwarder node = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1 << 15).withFlowQuotas(65_000, 65_000));
+        node.startClock(1000);
+        node.config(CompiledConfig.compile(TestConfigs.snapshot(1)));
+        node.ownPortBlocks(blocks);
+        processOn(node, TestFrames.arp(SUBNET1_VNI, RES1_MAC, ENI_MAC, ArpPacket.REPLY, RES1_MAC, RES1, ENI_MAC, ENI_IP), VTEP);
+        return node;
+    }
+
+    private void processOn(Forwarder node, ByteBuffer frame, int outerSource) {
+        node.process(frame, 0, frame.limit(), outerSource, out);
     }
 
     @Test

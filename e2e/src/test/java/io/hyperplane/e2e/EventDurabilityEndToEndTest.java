@@ -184,6 +184,7 @@ class EventDurabilityEndToEndTest {
             // The hosts join the underlay the server's fabric made for the VPC.
             await().atMost(Duration.ofSeconds(60)).until(() -> Namespaces.list().contains(LabFabric.underlayNamespace(PREFIX)));
             joinHost(NODE_HOST, "hp-un", LocalCloud.NODE_IP);
+            LocalCloud.holdAnycast(NODE_HOST);
             joinHost(WORKER_HOST, "hp-uw", LocalCloud.WORKER_IP);
             startNodeAndWorker();
 
@@ -305,7 +306,7 @@ class EventDurabilityEndToEndTest {
         Path nodeDir = Files.createDirectories(dir.resolve("node"));
         List<String> nodeCommand = new ArrayList<>(Jvm.command(jvm, Main.class.getName()));
         nodeCommand.addAll(List.of("node", "--control", "http://127.0.0.1:" + port, "--token-file", token.toString(), "--netns", NODE_HOST,
-                "--listen", LocalCloud.NODE_IP + ":4789", "--name", "ev-n1", "--state-dir", nodeDir.toString()));
+                "--listen", LocalCloud.NODE_LISTEN, "--underlay-ip", LocalCloud.NODE_IP, "--name", "ev-n1", "--state-dir", nodeDir.toString()));
         node = DetachedProcess.start("forwarder node", nodeCommand, nodeDir.resolve("node.log"), false);
         node.awaitReady("ready", Duration.ofSeconds(60));
         Path workerDir = Files.createDirectories(dir.resolve("worker"));

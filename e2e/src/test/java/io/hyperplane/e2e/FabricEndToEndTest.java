@@ -6,6 +6,7 @@ import io.hyperplane.cli.Main;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.config.NodeSnapshot;
 import io.hyperplane.config.SnapshotJson;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.server.ControlPlaneServer;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.fabric.LabFabric;
@@ -270,7 +271,8 @@ class FabricEndToEndTest {
         String vtep = Ec2Lines.field(run(router, "ip", "-4", "-o", "addr", "show", "dev", "hp-ul0"), 3).split("/")[0];
         String vxlan = run(router, "ip", "-o", "link", "show", "type", "vxlan").split(":")[1].trim().split("@")[0];
         int vni = Integer.parseInt(vxlan.substring("hp-vx".length()));
-        assertThat(run(router, "bridge", "fdb", "show", "dev", vxlan)).as("the subnet floods to the node").contains("dst 198.18.0.1");
+        assertThat(run(router, "bridge", "fdb", "show", "dev", vxlan)).as("the subnet's tunnel goes to the fleet's anycast address")
+                .contains("dst " + FleetPlan.ANYCAST).doesNotContain("dst 198.18.0.1");
 
         String underlay = LabFabric.underlayNamespace(PREFIX);
         List<String> made = List.of(PREFIX + "t-node", PREFIX + "t-host", PREFIX + "t-ee");
@@ -280,6 +282,7 @@ class FabricEndToEndTest {
                 command("ip", "netns", "add", ns);
             }
             join(made.get(0), underlay, "hp-tn", "198.18.0.1");
+            LocalCloud.holdAnycast(made.get(0)); // where the router's tunnel goes
             join(made.get(1), underlay, "hp-th", "198.18.0.11");
             command("ip", "-n", made.get(1), "link", "add", "hp-vx5001", "type", "vxlan", "id", "5001", "local", "198.18.0.11",
                     "remote", "198.18.0.1", "dstport", "4789", "dev", "hp-ul0", "nolearning");
@@ -304,7 +307,7 @@ class FabricEndToEndTest {
             SnapshotJson.writeAtomically(snapshot, config);
             List<String> node = new ArrayList<>(List.of("ip", "netns", "exec", made.get(0), java, "--enable-native-access=ALL-UNNAMED",
                     "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "node", "--config", config.toString(),
-                    "--listen", "198.18.0.1:4789", "--name", "tn1", "--flow-capacity", "10000"));
+                    "--listen", LocalCloud.NODE_LISTEN, "--name", "tn1", "--flow-capacity", "10000"));
             Process nodeProcess = new ProcessBuilder(node).redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
             await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(dir.resolve("node.log")).contains("ready"));
             await().atMost(Duration.ofSeconds(30)).until(() -> instance(target.instanceId()).state().nameAsString().equals("running"));

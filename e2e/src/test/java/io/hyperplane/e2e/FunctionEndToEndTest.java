@@ -98,13 +98,14 @@ class FunctionEndToEndTest {
         }
         String underlay = LabFabric.underlayNamespace(PREFIX);
         join(made.get(0), underlay, "hp-tn", "198.18.0.1");
+        LocalCloud.holdAnycast(made.get(0));
         join(made.get(1), underlay, "hp-th", "198.18.0.11");
         String java = ProcessHandle.current().info().command().orElseThrow();
         // The node process stays in this namespace (it reaches the control plane on loopback); only
         // its VXLAN socket is opened in the node's namespace on the underlay.
         node = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "node", "--control", server.endpoint().toString(), "--token-file", dir.resolve("data/node-token").toString(),
-                "--netns", made.get(0), "--listen", "198.18.0.1:4789", "--name", "tn1", "--flow-capacity", "10000",
+                "--netns", made.get(0), "--listen", LocalCloud.NODE_LISTEN, "--underlay-ip", "198.18.0.1", "--name", "tn1", "--flow-capacity", "10000",
                 "--state-dir", dir.resolve("node").toString()).redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
         await().atMost(Duration.ofSeconds(30)).until(() -> !server.nodes().live().isEmpty());
     }

@@ -113,6 +113,7 @@ class KillRestartEndToEndTest {
         String underlay = LabFabric.underlayNamespace(PREFIX);
         LocalCloud.run("ip", "netns", "add", NODE_NS);
         LocalCloud.joinUnderlay(NODE_NS, underlay, "hp-krn", LocalCloud.NODE_IP);
+        LocalCloud.holdAnycast(NODE_NS);
         LocalCloud.run("ip", "netns", "add", WORKER_NS);
         LocalCloud.joinUnderlay(WORKER_NS, underlay, "hp-krw", LocalCloud.WORKER_IP);
     }
@@ -138,7 +139,7 @@ class KillRestartEndToEndTest {
 
     private Daemon node(Path state) throws IOException {
         return new Daemon("node", "--control", server.endpoint().toString(), "--token-file", dir.resolve("control/node-token").toString(),
-                "--netns", NODE_NS, "--listen", LocalCloud.NODE_IP + ":4789", "--name", "kn", "--state-dir", state.toString());
+                "--netns", NODE_NS, "--listen", LocalCloud.NODE_LISTEN, "--underlay-ip", LocalCloud.NODE_IP, "--name", "kn", "--state-dir", state.toString());
     }
 
     private Daemon worker(Path state) throws IOException {

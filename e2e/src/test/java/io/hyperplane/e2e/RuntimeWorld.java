@@ -76,10 +76,16 @@ final class RuntimeWorld implements AutoCloseable {
     /** As above, with options of the caller's for the forwarder node (limits and timeouts scaled down). */
     RuntimeWorld(String prefix, String workerName, String networkModel,
                  UnaryOperator<ControlPlaneServer.Settings> customize, Duration workerIdleTimeout, List<String> nodeOptions) throws Exception {
+        this(prefix, workerName, networkModel, customize, workerIdleTimeout, nodeOptions, 1);
+    }
+
+    /** As above, with {@code nodes} forwarder nodes. */
+    RuntimeWorld(String prefix, String workerName, String networkModel, UnaryOperator<ControlPlaneServer.Settings> customize,
+                 Duration workerIdleTimeout, List<String> nodeOptions, int nodes) throws Exception {
         dir = Files.createTempDirectory("hp-runtime-e2e");
         ControlPlaneServer.Settings settings = customize.apply(new ControlPlaneServer.Settings(dir.resolve("data"), "127.0.0.1", 0, null, null, null)
                 .withFunctions(FunctionReconciler.Settings.DEFAULTS.withEniGrace(Duration.ofSeconds(1))));
-        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64).withNodes(1), nodeOptions,
+        cloud = LocalCloud.start(new LocalCloud.Settings(settings, prefix, workerName, networkModel, workerIdleTimeout, 64).withNodes(nodes), nodeOptions,
                 line -> System.out.println("  " + line), () -> false);
         server = cloud.server();
         StaticCredentialsProvider credentials = AwsClients.credentials(server.defaultCredential());

@@ -306,7 +306,8 @@ public final class Lab {
             List<String> command = new ArrayList<>(launcher.command());
             command.addAll(List.of(
                     "--config", stateDir.resolve(node.name() + ".json").toString(),
-                    "--listen", node.underlayIp() + ":" + spec.underlay().vxlanPort(),
+                    // Every address of its namespace: its own and the fleet's anycast one, where the internet router's tunnel goes.
+                    "--listen", "0.0.0.0:" + spec.underlay().vxlanPort(),
                     "--name", node.name(),
                     "--counters", stateDir.resolve(node.name() + ".counters").toString()));
             String ns = spec.namespace(node.name());

@@ -1,6 +1,7 @@
 package io.hyperplane.lab;
 
 import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.lab.fabric.LabFabric;
 import io.hyperplane.lab.fabric.UnderlayPort;
 import io.hyperplane.linux.exec.Commands;
@@ -56,6 +57,8 @@ final class Topology {
             namespace(ns);
             // The node's veth keeps its offloads: it is a userspace VTEP that may want UDP GRO/GSO.
             joinUnderlay(ns, node.underlayIp(), ++member, false);
+            // The fleet's anycast address, where the internet router's tunnel goes (docs/fleet.md).
+            ip(ns, "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo");
             progress.accept("lab: node " + node.name() + " " + ns + " underlay " + node.underlayIp() + " ... ok");
         }
         for (LabSpec.Host host : spec.hosts()) {

@@ -172,13 +172,16 @@ class DefaultLabTest {
     }
 
     @Test
-    void shouldTunnelTheServiceEgressSubnetFromTheInternetRouterToTheNode() {
+    void shouldTunnelTheServiceEgressSubnetFromTheInternetRouterToTheNodesAnycastAddress() {
         ExecResult vxlan = lab.exec("hp-t-internet", SHORT, "ip", "-d", "link", "show", "hp-vx1000");
         ExecResult flood = lab.exec("hp-t-internet", SHORT, "bridge", "fdb", "show", "dev", "hp-vx1000");
+        ExecResult nexthops = lab.exec("hp-t-internet", SHORT, "ip", "nexthop", "show");
         ExecResult router = lab.exec("hp-t-internet", SHORT, "ip", "-4", "-o", "address", "show", "dev", "hp-b1000");
 
-        assertThat(vxlan.stdout()).contains("vxlan id 1000", "local 198.18.255.254", "dstport 4789", "nolearning");
-        assertThat(flood.stdout()).contains("00:00:00:00:00:00 dst 198.18.0.1");
+        assertThat(vxlan.stdout()).contains("vxlan id 1000", "remote 198.18.255.1", "local 198.18.255.254", "dstport 4789", "nolearning");
+        assertThat(flood.stdout()).as("no flood list: the one default entry, to the anycast address")
+                .contains("00:00:00:00:00:00 dst 198.18.255.1").doesNotContain("dst 198.18.0.1");
+        assertThat(nexthops.stdout()).as("the node's slot, pointed home").contains("via 198.18.0.1 dev hp-ul0");
         assertThat(router.stdout()).contains("192.0.2.1/24", "192.0.2.2/32");
     }
 

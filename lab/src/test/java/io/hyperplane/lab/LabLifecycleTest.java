@@ -134,7 +134,7 @@ class LabLifecycleTest {
         assertThat(status.nodes().getFirst().running()).isTrue();
         String log = Files.readString(lab.stateDir().resolve("node1.log"));
         assertThat(log).contains("fake node --config " + lab.stateDir().resolve("node1.json")
-                + " --listen 198.18.0.1:4789 --name node1 --counters " + lab.stateDir().resolve("node1.counters"));
+                + " --listen 0.0.0.0:4789 --name node1 --counters " + lab.stateDir().resolve("node1.counters"));
         assertThat(Namespaces.pids("hp-u-node1")).isNotEmpty();
     }
 

@@ -1,6 +1,8 @@
 package io.hyperplane.node;
 
 import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.FleetPlan;
+import io.hyperplane.config.fleet.NodeHeartbeatAnswer;
 import io.hyperplane.config.fleet.NodeHeartbeat;
 
 import java.io.IOException;
@@ -127,14 +129,22 @@ final class ControlPlaneApi {
         };
     }
 
-    /** Registers the node, or refreshes its registration, with what it runs on now. */
-    void heartbeat(NodeHeartbeat heartbeat) throws IOException, InterruptedException {
+    /**
+     * Registers the node, or refreshes its registration, with what it runs on now; returns the
+     * fleet's plan from the answer, or null when it carries none.
+     */
+    FleetPlan heartbeat(NodeHeartbeat heartbeat) throws IOException, InterruptedException {
         HttpRequest request = request(URI.create(nodeUrl), HEARTBEAT_TIMEOUT)
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(FleetJson.encode(heartbeat))).build();
         HttpResponse<String> response = send(request);
         if (response.statusCode() != OK) {
             throw unexpected(request, response);
+        }
+        try {
+            return FleetJson.decode(response.body(), NodeHeartbeatAnswer.class).fleet();
+        } catch (IllegalArgumentException e) {
+            throw new IOException("heartbeat answer from " + nodeUrl + " unreadable: " + e.getMessage(), e);
         }
     }
 

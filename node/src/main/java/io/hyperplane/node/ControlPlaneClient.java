@@ -1,11 +1,14 @@
 package io.hyperplane.node;
 
+import io.hyperplane.config.fleet.FleetPlan;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * A node's connection to its control plane: the configuration stream (or long poll) and the heartbeat, each on a
@@ -38,7 +41,8 @@ final class ControlPlaneClient implements AutoCloseable {
      * @param everyHeartbeat runs on the heartbeat thread about once per interval: other slow-path sampling
      * @throws IOException when the token file cannot be read
      */
-    ControlPlaneClient(NodeSettings settings, int port, ForwardingThreads agent, SnapshotCache cache, Runnable everyHeartbeat)
+    ControlPlaneClient(NodeSettings settings, int port, ForwardingThreads agent, SnapshotCache cache, Runnable everyHeartbeat,
+                       Consumer<FleetPlan> fleet)
             throws IOException {
         BearerToken token = BearerToken.read(settings.tokenFile());
         this.name = settings.name();
@@ -50,7 +54,7 @@ final class ControlPlaneClient implements AutoCloseable {
         ConfigPoller poller = new ConfigPoller(api, health, cache, agent::offer, agent::configRejected, agent.applied(),
                 settings.controlWait(), agent::appliedVersion);
         this.heartbeat = new HeartbeatSender(api, health, agent, settings.underlayIp(), port, settings.netns(),
-                settings.heartbeatInterval().toNanos(), everyHeartbeat);
+                settings.heartbeatInterval().toNanos(), everyHeartbeat, fleet);
         this.poller = poller;
         this.pollerThread = Thread.ofPlatform().name("hp-control-" + name).daemon().unstarted(poller);
         this.heartbeatThread = Thread.ofPlatform().name("hp-heartbeat-" + name).daemon().unstarted(heartbeat);

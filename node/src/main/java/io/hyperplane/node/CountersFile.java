@@ -208,7 +208,7 @@ public final class CountersFile implements AutoCloseable {
 
     /**
      * The node's totals when it has several threads: counters summed from the thread records (the
-     * config version is the oldest any thread runs), ENIs and NAT gateways as the threads' summed
+     * config version is the oldest any thread runs, the replication lag the largest any thread has), ENIs and NAT gateways as the threads' summed
      * publications give them. Called by one thread that is not a forwarding thread.
      */
     public void publishTotals(Map<Long, PublishedEniPorts.Load> enis, Map<String, Map<String, Long>> natGateways, long nowEpochMillis) {
@@ -219,7 +219,13 @@ public final class CountersFile implements AutoCloseable {
             int at = threadBase + t * values * 8;
             for (int i = 0; i < values; i++) {
                 long v = map.getLong(at + i * 8);
-                totals[i] = i == Counter.CONFIG_VERSION.id() ? Math.min(totals[i], v) : totals[i] + v;
+                if (i == Counter.CONFIG_VERSION.id()) {
+                    totals[i] = Math.min(totals[i], v);
+                } else if (i == Counter.REPLICATION_LAG_MS.id()) {
+                    totals[i] = Math.max(totals[i], v);
+                } else {
+                    totals[i] = totals[i] + v;
+                }
             }
         }
         for (int i = 0; i < values; i++) {

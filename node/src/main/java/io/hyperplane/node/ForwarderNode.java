@@ -1,5 +1,6 @@
 package io.hyperplane.node;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.node.io.BatchedUdpSocket;
@@ -61,6 +62,8 @@ public final class ForwarderNode implements AutoCloseable {
     private final CountDownLatch stopped;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Throwable failure;
+    private final Object fleetLock = new Object();
+    private long fleetVersion = -1;
 
     private ForwarderNode(NodeSettings settings) throws IOException {
         this.settings = settings.validate();
@@ -112,7 +115,7 @@ public final class ForwarderNode implements AutoCloseable {
             }
             this.forwarding = new ForwardingThreads(agents, countersFile);
             this.control = settings.controlUrl() == null ? null
-                    : new ControlPlaneClient(settings, bound.port(), forwarding, cache, this::sampleKernelDrops);
+                    : new ControlPlaneClient(settings, bound.port(), forwarding, cache, this::sampleKernelDrops, this::fleet);
         } catch (IOException | RuntimeException e) {
             if (bound != null) {
                 bound.close();
@@ -271,6 +274,22 @@ public final class ForwarderNode implements AutoCloseable {
         forwarding.offer(config);
     }
 
+    /**
+     * Acts on the fleet's plan from now on: NAT ports from this node's blocks, ARP answers relayed
+     * to the other members (docs/fleet.md). The node is the member at its underlay address
+     * ({@link NodeSettings#underlayIp()}); a plan without it leaves the node on its own. A plan
+     * older than the last one is ignored.
+     */
+    public void fleet(FleetPlan plan) {
+        synchronized (fleetLock) {
+            if (plan.version() < fleetVersion) {
+                return;
+            }
+            fleetVersion = plan.version();
+            forwarding.offer(NodeFleet.of(plan, settings.underlayIp()));
+        }
+    }
+
     private void rejected() {
         forwarding.configRejected();
     }
@@ -281,6 +300,15 @@ public final class ForwarderNode implements AutoCloseable {
 
     public int localPort() {
         return sockets.port();
+    }
+
+    /** Senders' liveness probes answered on the forwarding sockets, over every thread. */
+    public long probesAnswered() {
+        long answered = 0;
+        for (int t = 0; t < forwarding.size(); t++) {
+            answered += forwarding.agent(t).probesAnswered();
+        }
+        return answered;
     }
 
     /** The config version every forwarding thread runs on; -1 while one has none (waiting for the control plane). */

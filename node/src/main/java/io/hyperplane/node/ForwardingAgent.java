@@ -4,7 +4,9 @@ import com.sun.management.ThreadMXBean;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.linux.underlay.LivenessProbe;
 import io.hyperplane.node.io.BatchedUdpSocket;
+import io.hyperplane.node.io.FleetMessage;
 import io.hyperplane.node.io.SteeringProgram;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
@@ -19,7 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * A forwarding thread's duty cycle, in the manner of an Agrona agent:
  * <pre>
  *   receive one batch (recvmmsg, MSG_WAITFORONE: blocks when idle, batches when busy)
- *   read the clock once; swap in a new config if one was handed over; timer work (bounded)
+ *   read the clock once; swap in a new config (and fleet plan) if one was handed over; timer work (bounded)
  *   [several threads] process the ARP answers thread 0 handed over
  *   decide every datagram in place -> queue (zero copy) -> one sendmmsg for the batch
  *     [several threads, thread 0] copy each ARP answer to every other thread's ring first,
@@ -35,12 +37,41 @@ import java.util.concurrent.atomic.AtomicReference;
  * 0 also gets what cannot be steered (ARP, anything not IPv4); every thread resolves its own next
  * hops, so the answers, which reach thread 0, are copied to the others through a
  * {@link HandOffRing} each and a wake-up datagram the program steers to that thread.
+ * <p>In a fleet ({@link NodeFleet}) the thread that receives ARP (the only one, or thread 0)
+ * also relays every ARP reply from outside the fleet to the other members: a node's request is
+ * answered to the fleet's anycast address, and ECMP may give the answer to another node. The copy
+ * goes to the member's VXLAN port, marked in the VXLAN header's reserved fields (ignored on
+ * receipt, RFC 7348 §5) with a relay flag and the original outer source, which the member puts
+ * back (the forwarder checks a VPC frame's outer source against its subnet's VTEP). A member
+ * trusts the mark only from another member's address, and never relays a relayed frame again.
  */
 final class ForwardingAgent implements Runnable {
     /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
+    /**
+     * This process's incarnation in its probe answers (every thread's the same): a sender that
+     * found the node down and hears it again takes it back at once if it is the same process (it
+     * only went quiet, its flows intact), but not a restarted one, which must resynchronise first.
+     */
+    private static final int INCARNATION = LivenessProbe.newIncarnation();
     private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
     private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
     private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
+    /**
+     * A reserved bit of the VXLAN flags (RFC 7348 §5: written as zero, ignored on receipt), set on
+     * an ARP frame a fleet member relays. Only members set it, and only members' marks are believed.
+     */
+    static final int RELAY_FLAG = 0x01;
+    /** The original outer source of a relayed frame: its top 24 bits in the VXLAN header's reserved bytes 1-3... */
+    private static final int RELAY_SOURCE_HIGH = 1;
+    /** ...and its low 8 bits in the last reserved byte, after the VNI. */
+    private static final int RELAY_SOURCE_LOW = 7;
+    /**
+     * ARP replies one batch can relay before the relay copies are sent (each copy waits in the
+     * batch's send queue until the flush): a batch rarely holds more than a few ARP frames.
+     */
+    private static final int RELAY_SLOTS = 64;
+    /** An ARP frame in VXLAN is 68 bytes (60-byte minimum Ethernet frame); 128 leaves room for padding. */
+    static final int RELAY_SLOT_SIZE = 128;
 
     private final int thread;
     private final BatchedUdpSocket socket;
@@ -49,10 +80,21 @@ final class ForwardingAgent implements Runnable {
     private final CountersFile countersFile;
     private final long publishIntervalNanos;
     private final AtomicReference<LoadedConfig> handover = new AtomicReference<>();
+    private final AtomicReference<NodeFleet> fleetHandover = new AtomicReference<>();
+    /** The fleet this thread acts on; written by it only. */
+    private NodeFleet fleet = NodeFleet.ALONE;
+    private final ByteBuffer relays = ByteBuffer.allocateDirect(RELAY_SLOTS * RELAY_SLOT_SIZE);
+    private int relaysQueued;
+    /** Copying every flow to a new backup, a share per cycle. */
+    private boolean resyncing;
+    private long arpRelayed;
+    private long arpRelayedIn;
     private final PublishedEniPorts publishedEniPorts;
     private final PublishedNatGateways publishedNatGateways = new PublishedNatGateways(CountersFile.NAT_GATEWAY_SLOTS);
     private final Runnable wakeUp;
-    private final Forwarder.PacketSink sink = this::send;
+    /** The forwarder's way out: a new flow's first packet may wait there for its copy on the backup. */
+    private final Forwarder.PacketSink sink = this::forward;
+    private final ReplicationChannel replication;
     private final ThreadMXBean threads =
             (ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
@@ -64,6 +106,7 @@ final class ForwardingAgent implements Runnable {
     private volatile long socketOverflows;
     private long nextPublishNanos;
     private long ioTruncated;
+    private volatile long probesAnswered; // written by this thread alone
     private long handedOff;
     private long handedIn;
     private long handOffsRefused;
@@ -104,6 +147,7 @@ final class ForwardingAgent implements Runnable {
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
         this.publishedEniPorts = new PublishedEniPorts(forwarder.settings().maxEnis());
+        this.replication = new ReplicationChannel(thread, forwarder, this::send, socket.slotSize());
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
@@ -115,6 +159,12 @@ final class ForwardingAgent implements Runnable {
     void offer(LoadedConfig config) {
         handover.set(config);
         offeredVersion = config.version();
+        wakeUp.run();
+    }
+
+    /** Hands a new fleet plan's part for this node to the forwarding thread; it applies it before its next batch. */
+    void offer(NodeFleet next) {
+        fleetHandover.set(next);
         wakeUp.run();
     }
 
@@ -185,18 +235,34 @@ final class ForwardingAgent implements Runnable {
     int doWork() throws IOException {
         int received = socket.receive();
         long now = System.nanoTime();
+        replication.cycle(now);
         LoadedConfig next = handover.getAndSet(null);
         if (next != null) {
             forwarder.config(next.compiled());
             applied = next;
         }
+        NodeFleet nextFleet = fleetHandover.getAndSet(null);
+        if (nextFleet != null) {
+            fleet = nextFleet;
+            forwarder.ownPortBlocks(nextFleet.ownedBlocks());
+            resyncing |= replication.fleet(nextFleet, socket.localPort());
+            if (resyncing) {
+                forwarder.startResync();
+            }
+        }
+        relaysQueued = 0;
         forwarder.tick((int) ((now - originNanos) / 1_000_000_000L), sink);
         if (steering != null) {
             decideSteered(received, steering);
         } else {
             decide(received);
         }
+        if (resyncing) {
+            resyncing = !forwarder.resync(replication.resyncBudget()); // a new backup gets every flow, a bounded share per cycle
+        }
+        replication.endCycle();
         socket.flush();
+        replication.flushed();
         if (now >= nextPublishNanos) {
             publish();
             nextPublishNanos = now + publishIntervalNanos;
@@ -216,7 +282,17 @@ final class ForwardingAgent implements Runnable {
             if (socket.length(i) == 0) {
                 continue; // a wake-up (no VXLAN datagram is empty): the thread is awake, there is nothing to forward
             }
-            forwarder.process(rx, i * slot, socket.length(i), socket.sourceIp(i), sink);
+            int at = i * slot;
+            int length = socket.length(i);
+            if (LivenessProbe.isProbe(rx, at, length)) {
+                answerProbe(rx, at, length, i);
+                continue;
+            }
+            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
+                replication.receive(rx, at, length, socket.sourceIp(i));
+                continue;
+            }
+            forwarder.process(rx, at, length, arpAcrossFleet(rx, at, length, socket.sourceIp(i)), sink);
         }
     }
 
@@ -244,10 +320,19 @@ final class ForwardingAgent implements Runnable {
             if (length == 0 || SteeringProgram.isWake(rx, at, length)) {
                 continue; // a wake-up (or the node's check, at start, that it can reach itself): nothing to forward
             }
-            if (handsOff && isArpReply(rx, at, length)) {
-                handOff(rx, at, length, socket.sourceIp(i), steering.outboxes());
+            if (LivenessProbe.isProbe(rx, at, length)) {
+                answerProbe(rx, at, length, i); // whichever thread the steering picked: probes carry no flow
+                continue;
             }
-            forwarder.process(rx, at, length, socket.sourceIp(i), sink);
+            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
+                replication.receive(rx, at, length, socket.sourceIp(i));
+                continue;
+            }
+            int source = thread == 0 ? arpAcrossFleet(rx, at, length, socket.sourceIp(i)) : socket.sourceIp(i);
+            if (handsOff && isArpReply(rx, at, length)) {
+                handOff(rx, at, length, source, steering.outboxes());
+            }
+            forwarder.process(rx, at, length, source, sink);
         }
         if (handedOff != handedBefore && steering.wakeIp() != 0) {
             HandOffRing[] outboxes = steering.outboxes();
@@ -268,6 +353,81 @@ final class ForwardingAgent implements Runnable {
                 && rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY;
     }
 
+    /** A datagram of the fleet channel: a member's, and not VXLAN by its first byte ({@link FleetMessage}). */
+    private boolean isFleetMessage(ByteBuffer rx, int at, int length, int source) {
+        return FleetMessage.is(rx, at, length) && fleet.isPeer(source);
+    }
+
+    /** The forwarder's sink: a new flow's first packet waits for its copy's acknowledgement when the channel holds it. */
+    private void forward(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
+        if (forwarder.sendingFirstPacket() && replication.hold(buffer, offset, length, destinationIp, destinationPort)) {
+            return;
+        }
+        send(buffer, offset, length, destinationIp, destinationPort);
+    }
+
+    /**
+     * ARP in a fleet, before the frame is decided (answering a request rewrites it in place):
+     * a reply from outside the fleet is relayed to every other member; a frame a member relayed
+     * gets its original outer source back. Returns the outer source to decide the frame with.
+     */
+    private int arpAcrossFleet(ByteBuffer rx, int at, int length, int source) {
+        NodeFleet f = fleet;
+        if (f.peerCount() == 0 || length < ARP_OPERATION + 2 || rx.getShort(at + ETHER_TYPE) != ETHER_TYPE_ARP) {
+            return source;
+        }
+        if (f.isPeer(source)) {
+            if ((rx.get(at) & RELAY_FLAG) == 0) {
+                return source;
+            }
+            arpRelayedIn++;
+            return relayedSource(rx, at);
+        }
+        if (rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY && length <= RELAY_SLOT_SIZE) {
+            relay(rx, at, length, source, f);
+        }
+        return source;
+    }
+
+    /** The outer source a member wrote into a relayed frame's VXLAN header. */
+    static int relayedSource(ByteBuffer frame, int at) {
+        return (frame.get(at + RELAY_SOURCE_HIGH) & 0xff) << 24 | (frame.get(at + RELAY_SOURCE_HIGH + 1) & 0xff) << 16
+                | (frame.get(at + RELAY_SOURCE_HIGH + 2) & 0xff) << 8 | frame.get(at + RELAY_SOURCE_LOW) & 0xff;
+    }
+
+    /** Marks a copy of a VXLAN frame in place as relayed from {@code source}. */
+    static void markRelayed(ByteBuffer frame, int at, int source) {
+        frame.put(at, (byte) (frame.get(at) | RELAY_FLAG));
+        frame.put(at + RELAY_SOURCE_HIGH, (byte) (source >>> 24));
+        frame.put(at + RELAY_SOURCE_HIGH + 1, (byte) (source >>> 16));
+        frame.put(at + RELAY_SOURCE_HIGH + 2, (byte) (source >>> 8));
+        frame.put(at + RELAY_SOURCE_LOW, (byte) source);
+    }
+
+    private void relay(ByteBuffer rx, int at, int length, int source, NodeFleet f) {
+        if (relaysQueued == RELAY_SLOTS) {
+            flushNow(); // the queued copies are sent: their slots can be reused
+            relaysQueued = 0;
+        }
+        int slotAt = relaysQueued++ * RELAY_SLOT_SIZE;
+        for (int b = 0; b < length; b++) {
+            relays.put(slotAt + b, rx.get(at + b));
+        }
+        markRelayed(relays, slotAt, source);
+        for (int p = 0; p < f.peerCount(); p++) {
+            send(relays, slotAt, length, f.peer(p), socket.localPort());
+            arpRelayed++;
+        }
+    }
+
+    private void flushNow() {
+        try {
+            socket.flush();
+        } catch (IOException e) {
+            throw new IllegalStateException("forwarding socket failed: " + e.getMessage(), e);
+        }
+    }
+
     /** Copied before thread 0 decides it: answering rewrites a frame in place. */
     private void handOff(ByteBuffer rx, int at, int length, int source, HandOffRing[] outboxes) {
         for (int t = 1; t < outboxes.length; t++) {
@@ -279,13 +439,24 @@ final class ForwardingAgent implements Runnable {
         }
     }
 
+    /**
+     * A sender's liveness probe (its first byte has VXLAN's I flag clear, so it is never a frame):
+     * answered in place, back to where it came from, before the forwarder sees it.
+     */
+    private void answerProbe(ByteBuffer rx, int at, int length, int i) {
+        LivenessProbe.answerInPlace(rx, at, INCARNATION);
+        send(rx, at, length, socket.sourceIp(i), socket.sourcePort(i));
+        probesAnswered++;
+    }
+
+    /** Liveness probes this thread answered; read by another thread, so only ever approximately current. */
+    long probesAnswered() {
+        return probesAnswered;
+    }
+
     private void send(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
         if (!socket.queue(buffer, offset, length, destinationIp, destinationPort)) {
-            try {
-                socket.flush(); // more output than one batch (ARP traffic on top): send what we have
-            } catch (IOException e) {
-                throw new IllegalStateException("forwarding socket failed: " + e.getMessage(), e);
-            }
+            flushNow(); // more output than one batch (ARP traffic on top): send what we have
             socket.queue(buffer, offset, length, destinationIp, destinationPort);
         }
     }
@@ -301,6 +472,9 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.HANDED_OFF, handedOff);
         c.set(Counter.HANDED_IN, handedIn);
         c.set(Counter.DROP_HAND_OFF_FULL, handOffsRefused);
+        c.set(Counter.ARP_RELAYED, arpRelayed);
+        c.set(Counter.ARP_RELAYED_IN, arpRelayedIn);
+        replication.publish(c);
         if (steering == null) {
             countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());
         } // else the node's totals are summed by ForwardingThreads, off the forwarding threads

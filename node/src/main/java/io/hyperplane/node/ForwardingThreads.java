@@ -37,6 +37,13 @@ final class ForwardingThreads {
         }
     }
 
+    /** Hands this node's part of a fleet plan to every thread (each wakes and takes it before its next batch). */
+    void offer(NodeFleet fleet) {
+        for (ForwardingAgent agent : agents) {
+            agent.offer(fleet);
+        }
+    }
+
     /** Counted once, on thread 0. */
     void configRejected() {
         agents.getFirst().configRejected();

@@ -1,6 +1,7 @@
 package io.hyperplane.node;
 
 import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.config.fleet.NodeHeartbeat;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.packet.Ipv4Address;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 /**
  * Registers the node with the control plane and keeps it registered: a PUT every heartbeat
@@ -35,13 +37,16 @@ final class HeartbeatSender implements Runnable {
     private final long pid = ProcessHandle.current().pid();
     private final long intervalNanos;
     private final Runnable everyBeat;
+    /** Told each plan a heartbeat answer carries. */
+    private final Consumer<FleetPlan> fleet;
     private final Backoff backoff = new Backoff();
     /** This node process's run: the control plane tells a restart by it. */
     private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
     HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingThreads agent, int underlayIp, int port, String netns,
-                    long intervalNanos, Runnable everyBeat) {
+                    long intervalNanos, Runnable everyBeat, Consumer<FleetPlan> fleet) {
+        this.fleet = fleet;
         this.netns = netns == null ? "" : netns;
         this.api = api;
         this.health = health;
@@ -58,7 +63,10 @@ final class HeartbeatSender implements Runnable {
             everyBeat.run();
             long pauseNanos;
             try {
-                api.heartbeat(heartbeat());
+                FleetPlan plan = api.heartbeat(heartbeat());
+                if (plan != null) {
+                    fleet.accept(plan);
+                }
                 health.reached();
                 backoff.reset();
                 pauseNanos = intervalNanos;

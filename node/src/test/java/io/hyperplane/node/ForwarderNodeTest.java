@@ -6,6 +6,7 @@ import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.flow.ThreadSteering;
+import io.hyperplane.linux.underlay.LivenessProbe;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.FrameDecoder;
 import io.hyperplane.packet.Malformation;
@@ -311,5 +312,19 @@ class ForwarderNodeTest {
         if (i % 500 == 499) {
             LockSupport.parkNanos(500_000);
         }
+    }
+
+    @Test
+    void shouldAnswerALivenessProbeOnTheForwardingPortWithoutForwardingIt() throws IOException {
+        ByteBuffer probe = ByteBuffer.allocate(LivenessProbe.LENGTH);
+        LivenessProbe.writeProbe(probe, 0, 7, 42, 123_456_789L);
+        send(host, probe);
+
+        DatagramPacket p = new DatagramPacket(new byte[64], 64);
+        host.receive(p);
+        ByteBuffer answer = ByteBuffer.wrap(p.getData(), 0, p.getLength());
+        assertThat(LivenessProbe.isAnswer(answer, 0, p.getLength())).as("the probe, turned into its answer").isTrue();
+        assertThat(LivenessProbe.sequence(answer, 0)).isEqualTo(42);
+        assertThat(node.probesAnswered()).isEqualTo(1);
     }
 }

@@ -92,11 +92,11 @@ final class ControlClient {
         }
     }
 
-    /** Registers or refreshes the worker; returns the live forwarder nodes' underlay addresses. */
-    List<String> heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException {
+    /** Registers or refreshes the worker; returns the live forwarder nodes and the fleet's plan. */
+    WorkerHeartbeatAnswer heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException {
         String path = "/hyperplane/v1/workers/" + name;
         String body = call("PUT", path, new WorkerHeartbeat(url, underlayIp, networkModel, environments), Duration.ofSeconds(5));
-        return answer(body, WorkerHeartbeatAnswer.class, "PUT " + path).nodes().stream().map(WorkerHeartbeatAnswer.LiveNode::underlayIp).toList();
+        return answer(body, WorkerHeartbeatAnswer.class, "PUT " + path);
     }
 
     void leave(String name) throws IOException, InterruptedException {

@@ -1,5 +1,7 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
+
 import java.io.IOException;
 import java.net.URI;
 import java.util.List;
@@ -44,8 +46,8 @@ interface ControlPlane {
         }
     }
 
-    /** Registers or refreshes the worker; returns the live forwarder nodes' underlay addresses. */
-    List<String> heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException;
+    /** Registers or refreshes the worker; returns the live forwarder nodes and the fleet's plan. */
+    WorkerHeartbeatAnswer heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException;
 
     void leave(String name) throws IOException, InterruptedException;
 

@@ -1,6 +1,7 @@
 package io.hyperplane.worker;
 
 import io.hyperplane.config.fleet.LegacyEniCreated;
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 
 import java.io.IOException;
 import java.net.URI;
@@ -23,7 +24,7 @@ final class ControlWire implements ControlPlane {
     }
 
     @Override
-    public List<String> heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException {
+    public WorkerHeartbeatAnswer heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException, InterruptedException {
         return client.heartbeat(name, url, underlayIp, networkModel, environments);
     }
 

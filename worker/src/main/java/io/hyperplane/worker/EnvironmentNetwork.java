@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.linux.exec.Commands;
 import io.hyperplane.linux.netns.Journal;
 
@@ -20,6 +21,19 @@ import java.util.List;
 record EnvironmentNetwork(String namespace, int vni, String ip, String mac, String eniId, String legacyEniId) {
     static final String GATEWAY = "100.64.0.1";
     private static final String DEVICE = "eth0";
+    /**
+     * A non-zero mark on what leaves into the tunnel: the VXLAN device then looks its route up per
+     * packet instead of caching one per remote, so each inner flow's hash picks its node (research
+     * §1c; the lookup runs before the device scrubs the mark on its way to the host namespace).
+     */
+    static final String MARK_RULES = """
+            table ip hp-fleet {
+              chain out { type filter hook output priority 0; oifname "%s" meta mark set 0x1; }
+            }
+            """.formatted(DEVICE);
+
+    /** Keeps every TCP socket's hash, so every packet of a flow, retransmissions included, goes to the flow's node (per namespace). */
+    static final String TX_REHASH_OFF = "net.core.txrehash=0";
 
     /** A prepared network not yet bound to an ENI. */
     record Slot(long index, String namespace, int vni, String ip, String mac) {
@@ -49,10 +63,19 @@ record EnvironmentNetwork(String namespace, int vni, String ip, String mac, Stri
         int vni = control.registerEnvironment(namespace, w.underlayIp(), ip, mac, null, false);
         long t2 = System.nanoTime();
         String device = "hp-e" + index;
+        // To the fleet's anycast address: no "dev", or the kernel skips multipath and every flow goes to one node (research §1c).
+        boolean anycast = FleetPlan.ANYCAST.equals(nodeIp);
         batch(w.hostNamespace(), List.of(
                 "link add " + device + " address " + mac + " type vxlan id " + vni + " local " + w.underlayIp() + " remote " + nodeIp
-                        + " dstport 4789 dev hp-ul0 nolearning",
+                        + " dstport 4789" + (anycast ? "" : " dev " + HostFleet.UNDERLAY_DEVICE) + " nolearning",
                 "link set " + device + " netns " + namespace));
+        if (anycast) {
+            nft(namespace, MARK_RULES);
+            // Each flow's node is picked by its socket's hash, which TCP would re-draw on a timeout or a
+            // retransmitted SYN (net.core.txrehash, default 1): the retry would land on a node without
+            // its state (a second translation: reset by the peer; or a stall), exactly when a node has died.
+            run(List.of("ip", "netns", "exec", namespace, "sysctl", "-qw", TX_REHASH_OFF), null);
+        }
         run(List.of("ip", "netns", "exec", namespace, "ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off"), null);
         batch(namespace, List.of(
                 "link set lo up",

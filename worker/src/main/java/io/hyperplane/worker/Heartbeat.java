@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,8 +15,8 @@ import java.util.function.IntSupplier;
 
 /**
  * The worker's membership of the fleet: a heartbeat every {@link #INTERVAL} registers it (its URL,
- * underlay address, network model and environment count) and brings back the live forwarder nodes,
- * which prepared networks tunnel to and a VPC cold start needs. A control plane that stops answering
+ * underlay address, network model and environment count) and brings back the live forwarder nodes
+ * and the fleet's plan, which the host's {@link HostFleet} follows and prepared networks tunnel by. A control plane that stops answering
  * is logged once, and again once it answers.
  */
 final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
@@ -27,6 +28,7 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
     private final WorkerSettings settings;
     private final URI url;
     private final IntSupplier environments;
+    private final HostFleet fleet;
     private final ScheduledExecutorService timer =
             Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("hp-worker-heartbeat").daemon().unstarted(r));
     private volatile List<String> nodes = List.of();
@@ -36,7 +38,8 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
      * @param url          where the worker serves the control plane
      * @param environments how many environments the worker has now
      */
-    Heartbeat(ControlPlane control, WorkerSettings settings, URI url, IntSupplier environments) {
+    Heartbeat(ControlPlane control, WorkerSettings settings, URI url, IntSupplier environments, HostFleet fleet) {
+        this.fleet = fleet;
         this.control = control;
         this.settings = settings;
         this.url = url;
@@ -51,7 +54,7 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
     /** One heartbeat. */
     void beat() {
         try {
-            nodes = send();
+            nodes = tunnelEnds(send());
             if (!reachable) {
                 LOG.info("control plane {} reached again", settings.control());
                 reachable = true;
@@ -68,7 +71,7 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
         }
     }
 
-    /** The live nodes as the last heartbeat heard them. */
+    /** Where new environments tunnel to, as the last heartbeat heard it ({@link #tunnelEnds}). */
     List<String> nodes() {
         return nodes;
     }
@@ -78,13 +81,26 @@ final class Heartbeat implements NetworkAttach.LiveNodes, AutoCloseable {
     public List<String> live() throws IOException, InterruptedException {
         List<String> live = nodes;
         if (live.isEmpty()) {
-            live = send();
+            live = tunnelEnds(send());
             nodes = live;
         }
         return live;
     }
 
-    private List<String> send() throws IOException, InterruptedException {
+    /**
+     * Where new environments tunnel to: with a plan that has a member in service, the fleet's
+     * anycast address (the host's group made ready first, so the first packet finds it); with a
+     * plan but none in service, nowhere yet; without a plan (a control plane that plans no fleet),
+     * the live nodes, the first of which gets the tunnel.
+     */
+    private List<String> tunnelEnds(WorkerHeartbeatAnswer answer) throws IOException {
+        if (answer.fleet() == null) {
+            return answer.nodes().stream().map(WorkerHeartbeatAnswer.LiveNode::underlayIp).toList();
+        }
+        return fleet.apply(answer.fleet()) ? List.of(answer.fleet().anycast()) : List.of();
+    }
+
+    private WorkerHeartbeatAnswer send() throws IOException, InterruptedException {
         return control.heartbeat(settings.name(), url, settings.underlayIp(), settings.networkModel().wireName(), environments.getAsInt());
     }
 

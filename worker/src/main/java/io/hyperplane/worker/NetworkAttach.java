@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A cold start's network attach, and its undoing: a prepared slot tunnelled to the first live forwarder
- * node, bound to an ENI. In a VPC, the function's ENI in one of its subnets (taken in turn per
+ * A cold start's network attach, and its undoing: a prepared slot tunnelled to the fleet's anycast
+ * address (without a plan from the control plane, to the first live forwarder node), bound to an ENI. In a VPC, the function's ENI in one of its subnets (taken in turn per
  * environment key, so a function's environments spread over its subnets); in the legacy model first an
  * ENI of the environment's own, created through the control plane and deleted with the environment.
  * Without a VPC, the service's egress ({@link Internet#SERVICE_EGRESS_ENI_ID}): the function reaches the
@@ -41,7 +41,7 @@ final class NetworkAttach {
         }
     }
 
-    /** The live forwarder nodes' underlay addresses, asked for now when none is known. */
+    /** Where environments tunnel to (the fleet's anycast address, or the live nodes), asked for now when none is known. */
     interface LiveNodes {
         List<String> live() throws IOException, InterruptedException;
     }

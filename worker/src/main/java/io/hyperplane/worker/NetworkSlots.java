@@ -45,7 +45,7 @@ final class NetworkSlots implements NetworkSource, AutoCloseable {
     private volatile boolean running = true;
 
     /**
-     * @param nodes     the live forwarder nodes as last heard (a slot's tunnel goes to the first)
+     * @param nodes     where tunnels go as last heard (a slot's tunnel goes to the first: the anycast address, or a node)
      * @param lastIndex the highest index a namespace of this worker had (its previous run's): new ones continue after it
      * @param prefix    what every namespace of this worker's is named with, before its index
      * @param target    how many slots to keep ready

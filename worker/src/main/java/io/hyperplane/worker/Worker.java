@@ -3,6 +3,7 @@ package io.hyperplane.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.hyperplane.linux.PrivateFiles;
 import io.hyperplane.linux.netns.Journal;
+import io.hyperplane.linux.underlay.UdpLivenessProber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +40,7 @@ public final class Worker implements AutoCloseable {
     private final UidLeases uids;
     private final WorkerEndpoints endpoints;
     private final Heartbeat heartbeat;
+    private final HostFleet hostFleet;
     private final NetworkSlots slots;
     private final EnvironmentPool<ExecutionEnvironment> pool;
     private final ScheduledExecutorService reaper =
@@ -57,7 +59,8 @@ public final class Worker implements AutoCloseable {
         WorkerMetrics metrics = new WorkerMetrics();
         this.endpoints = WorkerEndpoints.bind(settings.token());
         // The heartbeat reports the pool's size and the pool is made last; neither is read before the heartbeat starts.
-        this.heartbeat = new Heartbeat(control, settings, endpoints.url(), this::environments);
+        this.hostFleet = new HostFleet(settings, UdpLivenessProber.Settings.DEFAULTS);
+        this.heartbeat = new Heartbeat(control, settings, endpoints.url(), this::environments, hostFleet);
         this.slots = new NetworkSlots(settings, control, journal, heartbeat::nodes, lastIndex, prefix, settings.readySlots(), metrics::slotPrepared);
         ColdStart coldStart = new ColdStart(new NetworkAttach(settings.networkModel(), slots, control, heartbeat, metrics), control,
                 new CodeCache(CodeCache.DEFAULT_MAX_BYTES), uids, new SandboxedRuntimeLauncher(settings), metrics);
@@ -119,5 +122,10 @@ public final class Worker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Leftovers.removeAtStop(settings, slots, uids);
+        try {
+            hostFleet.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("removing the host's fleet routes: {}", e.getMessage());
+        }
     }
 }

@@ -94,9 +94,9 @@ class ControlClientTest {
     void shouldSendTheHeartbeatAsARecordAndReturnTheLiveNodes() throws Exception {
         answers.add(new Answer(200, new WorkerHeartbeatAnswer(List.of(new WorkerHeartbeatAnswer.LiveNode("n1", "198.18.0.9", 4789)))));
 
-        List<String> nodes = client.heartbeat("w1", URI.create("http://127.0.0.1:4000"), "198.18.0.11", "shared", 3);
+        WorkerHeartbeatAnswer answer = client.heartbeat("w1", URI.create("http://127.0.0.1:4000"), "198.18.0.11", "shared", 3);
 
-        assertThat(nodes).containsExactly("198.18.0.9");
+        assertThat(answer.nodes()).extracting(WorkerHeartbeatAnswer.LiveNode::underlayIp).containsExactly("198.18.0.9");
         Received r = next();
         assertThat(r.method() + " " + r.path()).isEqualTo("PUT /hyperplane/v1/workers/w1");
         assertThat(r.authorization()).isEqualTo("Bearer " + TOKEN);

@@ -1,5 +1,7 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
+
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
@@ -26,12 +28,16 @@ final class FakeControlPlane implements ControlPlane {
     volatile Refused legacyRefusal;
 
     @Override
-    public List<String> heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException {
+    public WorkerHeartbeatAnswer heartbeat(String name, URI url, String underlayIp, String networkModel, int environments) throws IOException {
         beats.add(new Beat(name, url, underlayIp, networkModel, environments));
         if (heartbeatFailure != null) {
             throw heartbeatFailure;
         }
-        return nodes;
+        List<WorkerHeartbeatAnswer.LiveNode> live = new ArrayList<>();
+        for (String ip : nodes) {
+            live.add(new WorkerHeartbeatAnswer.LiveNode("n" + (live.size() + 1), ip, 4789));
+        }
+        return new WorkerHeartbeatAnswer(live);
     }
 
     @Override

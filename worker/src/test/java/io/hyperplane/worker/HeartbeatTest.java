@@ -1,5 +1,6 @@
 package io.hyperplane.worker;
 
+import io.hyperplane.linux.underlay.UdpLivenessProber;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,7 +26,8 @@ class HeartbeatTest {
 
     private final FakeControlPlane control = new FakeControlPlane();
     private final AtomicInteger environments = new AtomicInteger(3);
-    private final Heartbeat heartbeat = new Heartbeat(control, SETTINGS, URL, environments::get);
+    private final Heartbeat heartbeat = new Heartbeat(control, SETTINGS, URL, environments::get,
+            new HostFleet(SETTINGS, UdpLivenessProber.Settings.DEFAULTS)); // never made: the fake plans no fleet
 
     @AfterEach
     void stop() {

@@ -1,5 +1,7 @@
 package io.hyperplane.config.fabric;
 
+import io.hyperplane.config.fleet.FleetPlan;
+
 import java.util.List;
 import java.util.Objects;
 
@@ -9,11 +11,22 @@ import java.util.Objects;
  * groups' rules, references to other groups already resolved to the members' addresses), its
  * internet gateway and public addresses, and its DNS. Whole state, not a diff: applying it twice
  * changes nothing the second time.
+ *
+ * @param forwarderNodes every registered node's unicast underlay address: what routers accept
+ *                       tunnelled traffic from
+ * @param fleet          the fleet's plan: routers send their subnets' tunnels to its anycast address,
+ *                       spread over its members, and replies by port block to the block's owner
  */
-public record FabricState(List<VpcNetwork> vpcs, List<String> forwarderNodes) {
+public record FabricState(List<VpcNetwork> vpcs, List<String> forwarderNodes, FleetPlan fleet) {
     public FabricState {
         vpcs = List.copyOf(vpcs);
         forwarderNodes = List.copyOf(forwarderNodes);
+        Objects.requireNonNull(fleet, "fleet");
+    }
+
+    /** A state whose plan is that of {@code forwarderNodes}, every one in service (tests of the VPC side). */
+    public FabricState(List<VpcNetwork> vpcs, List<String> forwarderNodes) {
+        this(vpcs, forwarderNodes, FleetPlan.inService(forwarderNodes));
     }
 
     /**

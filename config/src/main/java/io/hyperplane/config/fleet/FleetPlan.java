@@ -154,6 +154,18 @@ public record FleetPlan(long version, String anycast, List<Member> members) {
         return new FleetPlan(version, ANYCAST, members);
     }
 
+    /**
+     * The plan of nodes at these addresses, in this order, all in service, named {@code node-INDEX}:
+     * for a fabric or host told only the addresses (tests, a lab without a control plane).
+     */
+    public static FleetPlan inService(List<String> underlayIps) {
+        List<Candidate> candidates = new ArrayList<>(underlayIps.size());
+        for (int i = 0; i < underlayIps.size(); i++) {
+            candidates.add(new Candidate(i + 1, "node-" + (i + 1), underlayIps.get(i), true));
+        }
+        return of(0, candidates);
+    }
+
     /** The block of a NAT port or ICMP identifier, -1 below {@link #FIRST_PORT} (never allocated). */
     public static int blockOf(int port) {
         if (port < FIRST_PORT || port > 65_535) {

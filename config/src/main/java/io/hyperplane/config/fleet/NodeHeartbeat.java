@@ -27,9 +27,12 @@ import java.util.function.ToLongFunction;
  * @param natPorts       NAT ports the whole node holds; a node that sends none: the sum over {@code enis}
  * @param netns          the network namespace its VXLAN socket is in, on its host (empty: the host's own, or not sent)
  * @param pid            its process on its host ({@link #NO_PID}: not sent); with {@code netns}, where an operator finds it
+ * @param ready          it may take its own traffic: false while it resynchronises its flows after a
+ *                       start (DESIGN.md §10); true when left out, as nodes before the fleet plan
+ *                       resynchronise nothing
  */
 public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
-                            List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
+                            List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
@@ -49,6 +52,12 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         Check.atLeast(natPorts, 0, MESSAGE, "natPorts");
         netns = netns == null || netns.isEmpty() ? "" : Check.name(netns, MESSAGE, "netns");
         Check.atLeast(pid, NO_PID, MESSAGE, "pid");
+    }
+
+    /** A ready node's heartbeat. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                         List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, netns, pid, true);
     }
 
     /** A heartbeat that says nothing of where the node runs. */
@@ -72,16 +81,16 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         return enis == null ? 0 : enis.stream().filter(Objects::nonNull).mapToLong(figure).sum();
     }
 
-    /** As read from the wire, where a node may leave out its port, its version, its ENIs, its node-wide figures and where it runs. */
+    /** As read from the wire, where a node may leave out its port, its version, its ENIs, its node-wide figures, where it runs and whether it is ready. */
     @JsonCreator
     static NodeHeartbeat read(@JsonProperty("underlayIp") String underlayIp, @JsonProperty("port") Integer port,
                               @JsonProperty("appliedVersion") Long appliedVersion, @JsonProperty("incarnation") String incarnation,
                               @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways,
                               @JsonProperty("flows") Long flows, @JsonProperty("natPorts") Long natPorts,
-                              @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid) {
+                              @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid, @JsonProperty("ready") Boolean ready) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
                 incarnation, enis, natGateways, flows == null ? sum(enis, EniUsage::flows) : flows,
-                natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid);
+                natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid, ready == null || ready);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.hyperplane.control.fabric;
 
 import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.store.Sql;
 import io.hyperplane.packet.Ipv4Address;
@@ -27,11 +28,15 @@ public final class FabricStateBuilder {
     private FabricStateBuilder() {
     }
 
-    public static FabricState build(Database db) {
-        return db.inTransaction(FabricStateBuilder::build);
+    /**
+     * The desired state with {@code fleet} as its plan; null: the registered nodes, all in service
+     * (what a control plane that has not heard from them yet believes: they were serving).
+     */
+    public static FabricState build(Database db, FleetPlan fleet) {
+        return db.inTransaction(c -> build(c, fleet));
     }
 
-    private static FabricState build(Connection c) throws SQLException {
+    private static FabricState build(Connection c, FleetPlan fleet) throws SQLException {
         Map<String, List<String>> members = new LinkedHashMap<>();
         try (PreparedStatement s = Sql.prepare(c, "SELECT m.group_id, i.private_ip FROM instance_security_groups m JOIN instances i"
                 + " ON i.id = m.instance_id WHERE i.state IN ('pending', 'running') AND i.private_ip IS NOT NULL"); ResultSet r = s.executeQuery()) {
@@ -111,6 +116,13 @@ public final class FabricStateBuilder {
                         gateway == null ? List.of() : publicAddresses.getOrDefault(r.getString(1), List.of())));
             }
         }
-        return new FabricState(vpcs, Sql.strings(c, "SELECT underlay_ip FROM forwarder_nodes ORDER BY underlay_ip"));
+        List<FleetPlan.Candidate> registered = new ArrayList<>();
+        try (PreparedStatement s = Sql.prepare(c, "SELECT fleet_index, name, underlay_ip FROM forwarder_nodes"); ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+                registered.add(new FleetPlan.Candidate(r.getInt(1), r.getString(2), r.getString(3), true));
+            }
+        }
+        FleetPlan plan = fleet == null ? FleetPlan.of(0, registered) : fleet;
+        return new FabricState(vpcs, Sql.strings(c, "SELECT underlay_ip FROM forwarder_nodes ORDER BY underlay_ip"), plan);
     }
 }

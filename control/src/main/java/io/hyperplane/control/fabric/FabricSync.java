@@ -2,6 +2,7 @@ package io.hyperplane.control.fabric;
 
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.store.Database;
 import io.hyperplane.control.concurrent.Rounds;
 import io.hyperplane.control.store.Sql;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Keeps the fabric converged on the store: one background thread applies the whole desired state
@@ -27,6 +29,8 @@ public final class FabricSync implements AutoCloseable {
     private final Database db;
     private final Fabric fabric;
     private final Rounds rounds;
+    /** The fleet's plan, once the node registry exists (after the first round, which adopts the fabric). */
+    private volatile Supplier<FleetPlan> fleet;
 
     public FabricSync(Database db, Fabric fabric) {
         this.db = db;
@@ -37,6 +41,15 @@ public final class FabricSync implements AutoCloseable {
     private final AtomicLong requested = new AtomicLong();
     private final Object completedLock = new Object();
     private long completed;
+
+    /**
+     * Where the fleet's plan comes from from now on: routers spread their tunnels by it. Until this
+     * is called every registered node counts as in service.
+     */
+    public void planBy(Supplier<FleetPlan> planner) {
+        fleet = planner;
+        changed();
+    }
 
     /** Asks for a convergence soon; cheap, callable from request threads. */
     public void changed() {
@@ -69,7 +82,8 @@ public final class FabricSync implements AutoCloseable {
         // Read who is leaving before the desired state: an instance terminated in between stays
         // shutting-down until a later round has removed it.
         List<String> leaving = db.inTransaction(c -> Sql.strings(c, "SELECT id FROM instances WHERE state = 'shutting-down'"));
-        FabricState desired = FabricStateBuilder.build(db);
+        Supplier<FleetPlan> planner = fleet;
+        FabricState desired = FabricStateBuilder.build(db, planner == null ? null : planner.get());
         Set<String> up = fabric.apply(desired);
         db.inTransaction(c -> {
             for (String id : up) {

@@ -9,6 +9,7 @@ import io.hyperplane.config.fleet.EnvironmentRegistered;
 import io.hyperplane.config.fleet.EnvironmentRegistration;
 import io.hyperplane.config.fleet.FleetError;
 import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.config.fleet.LegacyEniCreated;
 import io.hyperplane.config.fleet.LegacyEniRequest;
 import io.hyperplane.config.fleet.NodeHeartbeat;
@@ -82,6 +83,7 @@ public final class NodeEndpoints {
     private final Database db;
     private final NodeConfigPublisher publisher;
     private final NodeRegistry registry;
+    private final FleetPlanner planner;
     private final WorkerRegistry workers;
     private final LambdaApi lambda;
     private final LegacyEnis legacyEnis;
@@ -90,8 +92,9 @@ public final class NodeEndpoints {
     private final byte[] tokenBytes;
     private final Runnable changed;
 
-    public NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, WorkerRegistry workers, LambdaApi lambda,
-                         LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
+    public NodeEndpoints(Database db, NodeConfigPublisher publisher, NodeRegistry registry, FleetPlanner planner, WorkerRegistry workers,
+                         LambdaApi lambda, LegacyEnis legacyEnis, FabricSync fabric, String token, Runnable changed) {
+        this.planner = planner;
         this.fabric = fabric;
         this.db = db;
         this.publisher = publisher;
@@ -155,7 +158,7 @@ public final class NodeEndpoints {
         WorkerHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), WorkerHeartbeat.class);
         workers.heartbeat(name, beat.url(), beat.underlayIp(), beat.networkModel(), beat.environments());
         reply(ctx, 200, new WorkerHeartbeatAnswer(registry.live().stream()
-                .map(n -> new WorkerHeartbeatAnswer.LiveNode(n.name(), n.underlayIp(), n.port())).toList()));
+                .map(n -> new WorkerHeartbeatAnswer.LiveNode(n.name(), n.underlayIp(), n.port())).toList(), planner.plan()));
     }
 
     private void code(Context ctx) {
@@ -232,7 +235,7 @@ public final class NodeEndpoints {
         String name = name(ctx);
         NodeHeartbeat beat = FleetJson.decode(ctx.bodyAsBytes(), NodeHeartbeat.class);
         registry.heartbeat(name, beat);
-        reply(ctx, 200, new NodeHeartbeatAnswer(HEARTBEAT_INTERVAL_MS, publisher.current().version()));
+        reply(ctx, 200, new NodeHeartbeatAnswer(HEARTBEAT_INTERVAL_MS, publisher.current().version(), planner.plan()));
     }
 
     private void leave(Context ctx) {
@@ -374,17 +377,21 @@ public final class NodeEndpoints {
      * plane has heard from, with its underlay address (and, where it says, its namespace and pid on its host), liveness, last heartbeat, the configuration
      * version it runs, its open flows and NAT ports, and its share of the live nodes' flows. The
      * fleet's, not a tenant's: answered to the fleet's bearer token only, as the figures sum every
-     * tenant's flows.
+     * tenant's flows. With each node, its place in the fleet's plan (FleetVersion): its index, whether it
+     * is in service, its backup's index (0: none) and the NAT port blocks it owns.
      * <pre>
      *   {"ConfigVersion":42,"LiveNodes":2,"Flows":300,"NatPorts":310,
      *    "Nodes":[{"Name":"n1","UnderlayIp":"198.18.0.1","Port":4789,"Namespace":"hp-up-node","Pid":4242,"Live":true,"LastHeartbeat":"2026-…Z",
-     *              "AppliedVersion":42,"ConfigStream":true,"Flows":200,"NatPorts":205,"FlowShare":0.6667}, …]}
+     *              "AppliedVersion":42,"ConfigStream":true,"Flows":200,"NatPorts":205,"FlowShare":0.6667,
+     *              "Index":1,"InService":true,"Backup":2,"PortBlocks":["1024-5055","9088-13119",…]}, …]}
      * </pre>
      */
     public String fleetJson() {
         NodeRegistry.Fleet fleet = registry.fleet();
+        FleetPlan plan = planner.plan();
         ObjectNode out = NODES.objectNode();
         out.put("ConfigVersion", publisher.current().version());
+        out.put("FleetVersion", plan.version()).put("Anycast", plan.anycast());
         out.put("LiveNodes", fleet.nodes().stream().filter(NodeRegistry.NodeShare::live).count());
         out.put("Flows", fleet.flows()).put("NatPorts", fleet.natPorts());
         ArrayNode nodes = out.putArray("Nodes");
@@ -401,6 +408,16 @@ public final class NodeEndpoints {
                     .put("LastHeartbeat", n.lastSeen().toString()).put("AppliedVersion", n.appliedVersion())
                     .put("ConfigStream", registry.streaming(n.name())).put("Flows", n.flows()).put("NatPorts", n.natPorts())
                     .put("FlowShare", Math.round(share.flowShare() * SHARE_DIGITS) / (double) SHARE_DIGITS);
+            FleetPlan.Member member = plan.memberAt(n.underlayIp());
+            if (member != null && member.name().equals(n.name())) {
+                ObjectNode place = node.put("Index", member.index()).put("InService", member.inService()).put("Backup", member.backup());
+                ArrayNode blocks = place.putArray("PortBlocks");
+                for (int b = 0; b < FleetPlan.PORT_BLOCKS; b++) {
+                    if (member.owns(b)) {
+                        blocks.add(FleetPlan.firstPortOf(b) + "-" + (FleetPlan.firstPortOf(b) + FleetPlan.BLOCK_PORTS - 1));
+                    }
+                }
+            }
         }
         try {
             return JSON.writeValueAsString(out);

@@ -25,18 +25,20 @@ import java.util.concurrent.TimeUnit;
  * live while heartbeats keep coming (within {@code liveness}). Each heartbeat says which
  * configuration version the node's forwarding thread runs, per ENI its open flows and NAT ports in
  * use, and per NAT gateway its CloudWatch-named metrics; what a node stops reporting (it died) stops
- * counting with its liveness. Registration is also recorded in the store ({@link ForwarderNodes}), which is what
- * the VPC tunnels flood to; liveness is kept in memory only: after a restart nodes are live again
- * with their next heartbeat.
+ * counting with its liveness. Registration is also recorded in the store ({@link ForwarderNodes}), with
+ * the node's index in the fleet's plan ({@link FleetPlanner}); liveness is kept in memory only: after
+ * a restart nodes are live again with their next heartbeat.
  */
 public final class NodeRegistry {
     /**
      * What a node last reported. {@code incarnation} tells one run of a node process from the next
      * (empty if the node sends none); {@code flows} and {@code natPorts} are the whole node's;
-     * {@code netns} and {@code pid} say where it runs on its host (empty and 0 if it does not say).
+     * {@code netns} and {@code pid} say where it runs on its host (empty and 0 if it does not say);
+     * {@code ready}: not resynchronising (true for a node that does not say).
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
-                             String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid) {
+                             String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid,
+                             boolean ready) {
     }
 
     /**
@@ -128,13 +130,14 @@ public final class NodeRegistry {
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
             now = new NodeStatus(name, underlayIp, beat.port(), version, clock.instant(), beat.enis(), incarnation, beat.natGateways(),
-                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid());
+                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid(), beat.ready());
+            if (previous == null || !previous.underlayIp().equals(underlayIp)) {
+                registered.register(name, underlayIp); // a 17th node is refused here, before it counts as live
+            }
             nodes.put(name, now);
         }
-        if (previous == null || !previous.underlayIp().equals(underlayIp)) {
-            registered.register(name, underlayIp);
-        }
-        if (previous == null || previous.appliedVersion() != now.appliedVersion() || !isLive(previous)) {
+        if (previous == null || previous.appliedVersion() != now.appliedVersion() || !isLive(previous)
+                || !previous.underlayIp().equals(underlayIp) || previous.ready() != now.ready()) {
             progressed();
         }
     }
@@ -181,7 +184,8 @@ public final class NodeRegistry {
             raised = previous != null && version > previous.appliedVersion();
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
-                        previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid()));
+                        previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid(),
+                        previous.ready()));
             }
         }
         if (raised) {

@@ -14,8 +14,10 @@ import io.hyperplane.control.ec2.Ec2Api;
 import io.hyperplane.control.ec2.Ec2Quotas;
 import io.hyperplane.control.ec2.NatGatewayLifecycle;
 import io.hyperplane.control.ec2.NatGatewayView;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.fleet.FleetStreams;
 import io.hyperplane.control.fleet.NodeEndpoints;
+import io.hyperplane.control.fleet.FleetPlanner;
 import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.fleet.WorkerRegistry;
 import io.hyperplane.control.store.Database;
@@ -159,6 +161,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final ForwarderNodes forwarderNodes;
     private final NodeConfigPublisher nodeConfig;
     private final NodeRegistry nodes;
+    private final FleetPlanner fleetPlanner;
     private final FunctionReconciler reconciler;
     private final NatGatewayLifecycle natGateways;
     private final NatGatewayView natGatewayView;
@@ -190,6 +193,10 @@ public final class ControlPlaneServer implements AutoCloseable {
             started.add(nodeConfig);
             forwarderNodes = new ForwarderNodes(db, fabricSync::changed);
             nodes = new NodeRegistry(forwarderNodes, settings.nodeLiveness(), Clock.systemUTC());
+            // The fleet's plan: published in heartbeats' answers and to the routers, whose tunnels it spreads.
+            fleetPlanner = new FleetPlanner(nodes, forwarderNodes, Clock.systemUTC());
+            fleetPlanner.whenChanged(fabricSync::changed);
+            fabricSync.planBy(fleetPlanner::plan);
             iam = new IamApi(db);
             reconciler = new FunctionReconciler(db, iam, nodeConfig, nodes, settings.functions(), Clock.systemUTC());
             started.add(reconciler);
@@ -226,7 +233,8 @@ public final class ControlPlaneServer implements AutoCloseable {
             lambda = new LambdaApi(db, iam, Clock.systemUTC(), settings.accountConcurrency(), reconciler::changed, invocations);
             legacyEnis = new LegacyEnis(db, settings.legacyEnis(), settings.functions().eniQuotaPerVpc());
             // Environments and legacy ENIs change what nodes run and what ENIs are used, not the fabric.
-            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, workers, lambda, legacyEnis, fabricSync, token, reconciler::changed);
+            nodeEndpoints = new NodeEndpoints(db, nodeConfig, nodes, fleetPlanner, workers, lambda, legacyEnis, fabricSync, token,
+                    reconciler::changed);
             fleetStreams = new FleetStreams(nodeEndpoints, nodeConfig, nodes);
             started.add(fleetStreams);
             verifier = new SigV4Verifier(accounts, Clock.systemUTC());
@@ -364,6 +372,11 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     public NatGatewayLifecycle natGateways() {
         return natGateways;
+    }
+
+    /** The fleet's plan as published now: its members' indexes, which are in service, their backups. */
+    public FleetPlan fleetPlan() {
+        return fleetPlanner.plan();
     }
 
     public NodeRegistry nodes() {

@@ -7,6 +7,7 @@ import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.config.fleet.EnvironmentRegistered;
 import io.hyperplane.config.fleet.FleetError;
 import io.hyperplane.config.fleet.FleetJson;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.config.fleet.NodeHeartbeatAnswer;
 import io.hyperplane.config.fleet.WorkerHeartbeatAnswer;
 import io.hyperplane.control.nodes.NodeConfigPublisher;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * The fleet's HTTP endpoints read config.fleet's records: a body that is not one (not JSON, a
@@ -103,13 +105,17 @@ class FleetEndpointsTest {
     void shouldAnswerFleetMembersWithRecords() throws Exception {
         HttpResponse<String> node = send("PUT", NODE, "{\"underlayIp\":\"198.18.0.9\",\"appliedVersion\":0,\"enis\":[]}");
         assertThat(node.statusCode()).as(node.body()).isEqualTo(200);
-        assertThat(FleetJson.decode(node.body(), NodeHeartbeatAnswer.class).heartbeatIntervalMs()).isEqualTo(1000);
+        NodeHeartbeatAnswer nodeAnswer = FleetJson.decode(node.body(), NodeHeartbeatAnswer.class);
+        assertThat(nodeAnswer.heartbeatIntervalMs()).isEqualTo(1000);
+        assertThat(nodeAnswer.fleet().members()).extracting(FleetPlan.Member::index, FleetPlan.Member::name, FleetPlan.Member::inService)
+                .as("the plan, the node in it at index 1 and in service").containsExactly(tuple(1, "n1", true));
         assertThat(server.nodes().all()).extracting(NodeRegistry.NodeStatus::port).as("the port a node leaves out").containsExactly(4789);
 
         HttpResponse<String> worker = send("PUT", WORKER, "{\"url\":\"http://127.0.0.1:4000\",\"underlayIp\":\"198.18.0.11\",\"environments\":0}");
         assertThat(worker.statusCode()).as(worker.body()).isEqualTo(200);
-        assertThat(FleetJson.decode(worker.body(), WorkerHeartbeatAnswer.class).nodes())
-                .containsExactly(new WorkerHeartbeatAnswer.LiveNode("n1", "198.18.0.9", 4789));
+        WorkerHeartbeatAnswer workerAnswer = FleetJson.decode(worker.body(), WorkerHeartbeatAnswer.class);
+        assertThat(workerAnswer.nodes()).containsExactly(new WorkerHeartbeatAnswer.LiveNode("n1", "198.18.0.9", 4789));
+        assertThat(workerAnswer.fleet()).as("the same plan").isEqualTo(nodeAnswer.fleet());
         assertThat(server.workers().live()).extracting(WorkerRegistry.WorkerStatus::networkModel).containsExactly("shared");
 
         HttpResponse<String> gone = send("DELETE", ENVIRONMENTS + "/hp-ee-nosuch", null);
@@ -167,6 +173,11 @@ class FleetEndpointsTest {
         assertThat(n1.path("Flows").asLong()).isEqualTo(3);
         assertThat(n1.path("FlowShare").asDouble()).isEqualTo(0.75);
         assertThat(view.path("Nodes").get(1).path("FlowShare").asDouble()).as("n2: its ENIs' flows, as it sent no node-wide figure").isEqualTo(0.25);
+        assertThat(n1.path("Index").asInt()).isEqualTo(1);
+        assertThat(n1.path("InService").asBoolean()).isTrue();
+        assertThat(n1.path("Backup").asInt()).isEqualTo(2);
+        assertThat(n1.path("PortBlocks")).as("16 blocks dealt between two").hasSize(8);
+        assertThat(n1.path("PortBlocks").get(0).asText()).isEqualTo("1024-5055");
 
         assertThat(send("GET", "/hyperplane/v1/nodes", null, "wrong").statusCode()).as("every tenant's flows: the operator's view").isEqualTo(401);
     }

@@ -50,7 +50,33 @@ public enum Counter {
     /** ARP answers taken from this thread's ring and processed as if received. */
     HANDED_IN(37, "handed-in"),
     /** ARP answers not handed to a thread whose ring was full; that thread asks again. */
-    DROP_HAND_OFF_FULL(38, "drop-hand-off-full");
+    DROP_HAND_OFF_FULL(38, "drop-hand-off-full"),
+    /** ARP replies from outside the fleet copied to another member (ECMP may bring the answer to a node that did not ask). */
+    ARP_RELAYED(39, "arp-relayed"),
+    /** ARP replies another member relayed here, processed as if received from their sender. */
+    ARP_RELAYED_IN(40, "arp-relayed-in"),
+    /** Flows held as copies of another member's (its backup's share): a gauge. */
+    REPLICAS(41, "replicas"),
+    /** Copies turned into this node's own flows by a packet of theirs (their owner died). */
+    REPLICA_PROMOTIONS(42, "replica-promotions"),
+    /** Flow records sent to the backup, resends included. */
+    REPLICATION_SENT(43, "replication-records-sent"),
+    /** Flow records received from members this node backs up and applied. */
+    REPLICATION_RECEIVED(44, "replication-records-received"),
+    /** Flow records the backup acknowledged. */
+    REPLICATION_ACKED(45, "replication-records-acked"),
+    /** Flow records sent again after no acknowledgement came in time. */
+    REPLICATION_RESENT(46, "replication-records-resent"),
+    /** Bytes of replication datagrams (records and acknowledgements) sent, UDP payload. */
+    REPLICATION_BYTES(47, "replication-bytes-sent"),
+    /** Age of the oldest unacknowledged record, milliseconds: a gauge. */
+    REPLICATION_LAG_MS(48, "replication-lag-ms"),
+    /** New flows forwarded without their copy acknowledged: backup silent, outbox or hold queue full. */
+    REPLICATION_UNPROTECTED(49, "replication-unprotected"),
+    /** First packets held until the backup acknowledged their flow's copy. */
+    REPLICATION_HELD(50, "replication-held"),
+    /** Record datagrams that arrived past a gap (or from an unknown sender) and were left for the resend. */
+    REPLICATION_OUT_OF_ORDER(51, "replication-out-of-order");
 
     private static final Counter[] BY_ID;
 

@@ -32,6 +32,8 @@ import java.util.Arrays;
  */
 public final class FlowTable {
     public static final int NONE = -1;
+    /** The owner of a flow this node created or promoted: itself. Any other owner is a fleet member's index. */
+    public static final int SELF = 0;
     /** One-second wheel slots; deadlines further out are parked in the last slot and re-filed. */
     static final int WHEEL_SLOTS = 1024;
     private static final int WHEEL_MASK = WHEEL_SLOTS - 1;
@@ -53,6 +55,10 @@ public final class FlowTable {
     private final byte[] protocol;
     private final byte[] state;
     private final int[] expiresAt;
+    /** {@link #SELF}, or the index of the fleet member whose flow this is a replica of (docs/fleet.md). */
+    private final byte[] owner;
+    /** When this node last copied the flow to its backup (seconds): refreshes are sent at most once a second. */
+    private final int[] replicatedAt;
     private final int[] next;
     /** Previous flow in the wheel slot; for a slot's head, {@code -2 - slot}. */
     private final int[] prev;
@@ -82,6 +88,8 @@ public final class FlowTable {
         protocol = new byte[capacity];
         state = new byte[capacity];
         expiresAt = new int[capacity];
+        owner = new byte[capacity];
+        replicatedAt = new int[capacity];
         next = new int[capacity];
         prev = new int[capacity];
         int indexSize = Integer.highestOneBit(capacity * 2 - 1) << 1;
@@ -154,6 +162,8 @@ public final class FlowTable {
         this.natPort[f] = (char) natPort;
         this.state[f] = state;
         this.expiresAt[f] = expiresAt;
+        this.owner[f] = SELF;
+        this.replicatedAt[f] = 0;
         int i = forwardHash(vni, protocol, sourceIp, eePort, remoteIp, remotePort) & indexMask;
         while (forward[i] != 0) {
             i = (i + 1) & indexMask;
@@ -197,6 +207,32 @@ public final class FlowTable {
 
     public void state(int f, byte newState) {
         state[f] = newState;
+    }
+
+    /** Marks the flow a replica of fleet member {@code index}'s, or {@link #SELF}'s own. */
+    public void owner(int f, int index) {
+        owner[f] = (byte) index;
+    }
+
+    public int owner(int f) {
+        return owner[f];
+    }
+
+    /** Whether id {@code f} (0..capacity-1) holds a flow: a walk over the table skips the free ones. */
+    public boolean isUsed(int f) {
+        return state[f] != 0;
+    }
+
+    public boolean isReplica(int f) {
+        return owner[f] != SELF;
+    }
+
+    public void replicatedAt(int f, int seconds) {
+        replicatedAt[f] = seconds;
+    }
+
+    public int replicatedAt(int f) {
+        return replicatedAt[f];
     }
 
     /**

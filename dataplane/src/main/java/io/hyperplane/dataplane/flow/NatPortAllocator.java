@@ -1,5 +1,7 @@
 package io.hyperplane.dataplane.flow;
 
+import io.hyperplane.config.fleet.FleetPlan;
+
 /**
  * Endpoint-dependent source NAT ports (RFC 4787 §4.1 "address and port-dependent mapping"):
  * a port from 1024..65535 that no other flow uses for the same (ENI, protocol,
@@ -11,16 +13,21 @@ package io.hyperplane.dataplane.flow;
  * that owns it only if {@code thread(remotePort + natPort) == thread(remotePort + sourcePort)}
  * (docs/architecture.md, "The node's duty cycle"). With one thread every port qualifies.
  * <p>
+ * In a fleet ({@link FleetPlan}) the port space is cut into {@link FleetPlan#PORT_BLOCKS} blocks
+ * and a node hands out ports only from the blocks the plan gives it ({@link #ownBlocks}): VPC
+ * routers send a reply to the owner of its destination port's block, so NAT ports never collide
+ * across nodes and both directions of a flow meet on the node that created it (docs/fleet.md).
+ * Without a plan, or alone, a node owns every block.
+ * <p>
  * Rules, in order:
  * <ol>
- *   <li>Keep the EE's own source port when it is in range and free (port preservation, as
+ *   <li>Keep the EE's own source port when it is in range, in a block this node owns and free (port preservation, as
  *       Linux masquerade does): it keeps captures readable, needs no search, and trivially
  *       steers like itself.</li>
  *   <li>Otherwise search from a rotating cursor, so consecutive allocations find free ports at
  *       once, and take the first port that qualifies ({@link #qualifies}: it steers to the
- *       flow's thread) and is free. About one port in {@code threads} qualifies, spread evenly by
- *       the hash. A further restriction (the ports this node owns, say) is one more condition in
- *       {@link #qualifies}, not another search.</li>
+ *       flow's thread and lies in a block this node owns) and is free. About one port in
+ *       {@code threads} qualifies, spread evenly by the hash.</li>
  *   <li>A port held by a finished TCP flow (TIME_WAIT, CLOSED) is reclaimed rather than failing:
  *       under connection churn that is what keeps a destination from running dry.</li>
  *   <li>With every qualifying port in use for that destination (about 64,512 / threads), fail:
@@ -32,11 +39,14 @@ public final class NatPortAllocator {
     public static final int MAX_PORT = 65535;
     public static final int RANGE = MAX_PORT - MIN_PORT + 1;
     public static final int EXHAUSTED = -1;
+    /** Every block: no plan, or the only member. */
+    public static final int ALL_BLOCKS = (1 << FleetPlan.PORT_BLOCKS) - 1;
 
     private final FlowTable flows;
     private final FlowTable.ExpiryListener reclaimed;
     private final ThreadSteering steering;
     private int cursor;
+    private int ownedBlocks = ALL_BLOCKS;
 
     /** One thread: every port qualifies. */
     public NatPortAllocator(FlowTable flows, FlowTable.ExpiryListener reclaimed) {
@@ -55,12 +65,34 @@ public final class NatPortAllocator {
     }
 
     /**
+     * From now on, hand out ports only from these blocks (bit b: {@link FleetPlan#blockOf} b).
+     * Flows already open keep their ports. Call on the forwarding thread, between packets.
+     */
+    public void ownBlocks(int blocks) {
+        if (blocks == 0 || (blocks & ~ALL_BLOCKS) != 0) {
+            throw new IllegalArgumentException("owned port blocks 0x" + Integer.toHexString(blocks) + ": must be a non-empty subset of 0x"
+                    + Integer.toHexString(ALL_BLOCKS));
+        }
+        ownedBlocks = blocks;
+    }
+
+    /** The blocks ports are handed out from. */
+    public int ownedBlocks() {
+        return ownedBlocks;
+    }
+
+    /** Whether this node may hand out {@code port} (1024..65535). */
+    public boolean owns(int port) {
+        return ownedBlocks == ALL_BLOCKS || (ownedBlocks & (1 << FleetPlan.blockOf(port))) != 0;
+    }
+
+    /**
      * A port for a new flow of the ENI (subnet VNI, address) toward (protocol, remote, remote
      * port; 0 for ICMP) from {@code preferredPort} (the flow's source port or ICMP identifier,
      * 0..65535), steering to the same thread; {@link #EXHAUSTED} when none is free.
      */
     public int allocate(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int preferredPort) {
-        if (preferredPort >= MIN_PORT && isFree(eniVni, eniIp, protocol, remoteIp, remotePort, preferredPort)) {
+        if (preferredPort >= MIN_PORT && owns(preferredPort) && isFree(eniVni, eniIp, protocol, remoteIp, remotePort, preferredPort)) {
             return preferredPort;
         }
         int thread = steering.thread(remotePort + preferredPort);
@@ -76,9 +108,9 @@ public final class NatPortAllocator {
         return EXHAUSTED;
     }
 
-    /** Whether a reply to {@code port} would reach {@code thread}, the flow's. */
+    /** Whether a reply to {@code port} would reach this node and {@code thread}, the flow's. */
     private boolean qualifies(int port, int remotePort, int thread) {
-        return steering.thread(remotePort + port) == thread;
+        return owns(port) && steering.thread(remotePort + port) == thread;
     }
 
     private boolean isFree(int eniVni, int eniIp, int protocol, int remoteIp, int remotePort, int port) {

@@ -1,5 +1,6 @@
 package io.hyperplane.dataplane.flow;
 
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.packet.Ipv4Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,6 +50,36 @@ class NatPortAllocatorTest {
         for (int t = 0; t < threads; t++) {
             assertThat(perThread[t]).as("thread %d's share of even source ports", t).isBetween(FLOWS / threads * 8 / 10, FLOWS / threads * 12 / 10);
         }
+    }
+
+    /** Two threads of a node owning blocks 3 and 9 only: ports from those blocks, still steering like the source. */
+    @Test
+    void shouldHandOutOnlyPortsOfTheOwnedBlocksThatSteerLikeTheSourcePort() {
+        ThreadSteering steering = new ThreadSteering(2);
+        FlowTable flows = new FlowTable(FLOWS);
+        NatPortAllocator nat = new NatPortAllocator(flows, f -> { }, steering);
+        nat.ownBlocks(1 << 3 | 1 << 9);
+        Set<Integer> taken = new HashSet<>();
+        for (int i = 0; i < 3000; i++) {
+            int sourcePort = 1024 + i * 13 % 60_000;
+            boolean preservable = (FleetPlan.blockOf(sourcePort) == 3 || FleetPlan.blockOf(sourcePort) == 9) && !taken.contains(sourcePort);
+            int port = nat.allocate(ENI_VNI, ENI_IP, Ipv4Header.PROTOCOL_UDP, REMOTE_IP, REMOTE_PORT, sourcePort);
+            assertThat(FleetPlan.blockOf(port)).as("port %d", port).isIn(3, 9);
+            assertThat(steering.thread(REMOTE_PORT + port)).isEqualTo(steering.thread(REMOTE_PORT + sourcePort));
+            if (preservable) {
+                assertThat(port).as("an owned, free source port is kept").isEqualTo(sourcePort);
+            }
+            assertThat(taken.add(port)).isTrue();
+            flows.insert(EE_VNI, Ipv4Header.PROTOCOL_UDP, 0x6440_0000 + i, sourcePort, REMOTE_IP, REMOTE_PORT, ENI_VNI, ENI_IP, port,
+                    FlowState.UDP_UNREPLIED, 1000);
+        }
+    }
+
+    @Test
+    void shouldRefuseAnEmptyOrOutOfRangeBlockSet() {
+        NatPortAllocator nat = new NatPortAllocator(new FlowTable(16), f -> { });
+        assertThatThrownBy(() -> nat.ownBlocks(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("non-empty");
+        assertThatThrownBy(() -> nat.ownBlocks(1 << 16)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -79,13 +79,15 @@ final class InternetRouter {
     }
 
     /** The router, its underlay link and egress subnet, its outside; and the hosts' services when simulated. */
-    void converge(Journal journal, Set<String> existing, UnderlayPort underlay, List<String> forwarderNodes) throws IOException, InterruptedException {
+    void converge(Journal journal, Set<String> existing, UnderlayPort underlay, List<String> forwarderNodes, FleetRouting fleet)
+            throws IOException, InterruptedException {
         String ns = namespace(prefix);
         boolean created = !existing.contains(ns);
         if (created) {
             fabric.namespace(journal, ns);
         }
-        fabric.nft(ns, InternetSeal.render(forwarderNodes));
+        fabric.nft(ns, InternetSeal.render(forwarderNodes)
+                + FleetRouting.markRules(List.of(new FleetRouting.Tunnel(Internet.SERVICE_EGRESS_VNI, Internet.SERVICE_EGRESS_SUBNET.toString()))));
         if (created) {
             LabFabric.shell(ns, "echo 1 > /proc/sys/net/ipv4/ip_forward");
         }
@@ -102,7 +104,8 @@ final class InternetRouter {
             LabFabric.ip(ns, "address", "add", Internet.SERVICE_RESOLVER + "/32", "dev", bridge);
             LabFabric.ip(ns, "link", "set", bridge, "up");
         }
-        LabFabric.tunnel(ns, Internet.ROUTER_VTEP, Internet.SERVICE_EGRESS_VNI, forwarderNodes);
+        LabFabric.tunnel(ns, Internet.ROUTER_VTEP, Internet.SERVICE_EGRESS_VNI);
+        fleet.router(ns);
         switch (outside) {
             case Outside.Simulated _ -> hosts(journal, existing, ns);
             case Outside.Uplink uplink -> uplink(ns, uplink);

@@ -3,6 +3,7 @@ package io.hyperplane.lab.fabric;
 import io.hyperplane.config.fabric.Fabric;
 import io.hyperplane.config.fabric.FabricState;
 import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.lab.dns.Answers;
 import io.hyperplane.lab.dns.DnsServer;
 import io.hyperplane.lab.dns.InternetDnsMain;
@@ -40,15 +41,17 @@ import java.util.function.Consumer;
  *                    subnet's router address (.1), IP forwarding, and the subnets' network ACLs
  *                    as nftables chains on the forward hook (stateless, numbered, default deny);
  *                    on the underlay at the VPC's VTEP address, a VXLAN device per subnet ("hp-vx"
- *                    + VNI) on its bridge, flooding to every forwarder node: where the nodes reach
- *                    the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
+ *                    + VNI) on its bridge, to the fleet's anycast address, spread per flow over the
+ *                    plan's nodes and replies routed by port block ({@link FleetRouting}): where the
+ *                    nodes reach the subnet (DESIGN.md §2, "VNI = subnet"); sealed from the underlay
  *                    ({@link UnderlaySeal}): nothing routed between it and the subnets, no subnet
  *                    reaches the system's ranges, the tunnels take VXLAN from the nodes only.
  *                    Each subnet's route table as policy routing ({@link RouteTables}); with an
  *                    internet gateway, a link "hp-igw" to the internet router and a one-to-one NAT
  *                    of the VPC's public addresses on it ({@link GatewayNat}); AmazonProvidedDNS
  *                    at the VPC's base address + 2 (on lo; {@link DnsServer}, in this JVM)
- *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join
+ *   PREFIX + underlay the underlay bridge "hp-ul" (198.18.0.0/15) the routers and nodes join; the
+ *                    fleet's prober sends from its address on it ({@link FleetRouting#PROBER_ADDRESS})
  *   PREFIX + i-…     one per instance: a veth "hp-eth0" on its subnet's bridge, its private
  *                    address and default route, its security groups as a stateful nftables table
  *                    (established first, then the allow rules, policy drop), its UserData run once
@@ -69,7 +72,6 @@ public final class LabFabric implements Fabric {
     static final String UNDERLAY_PORT = "hp-ul0";
     private static final int UNDERLAY_PREFIX = 15; // 198.18.0.0/15: nodes in the lower half, VPC VTEPs in the upper
     private static final int UNDERLAY_MTU = 1600; // a 1500-byte inner frame plus VXLAN's 50 bytes
-    private static final String FLOOD = "00:00:00:00:00:00";
     /** An instance's /tmp and /dev/shm: tmpfs, bounded so that one instance cannot take the machine's memory through them. */
     private static final long INSTANCE_TMP_BYTES = 1024L * 1024 * 1024;
     /** What an instance may write to its own /usr, /etc, /var and /root: room for a package or two and their data. */
@@ -94,6 +96,8 @@ public final class LabFabric implements Fabric {
     private final Map<String, String> loaded = new HashMap<>();
     private final Outside outside;
     private final InternetRouter internet;
+    /** The routers' way to the fleet; made with the underlay (its prober lives there), by the sync thread. */
+    private FleetRouting fleet;
     /**
      * The DNS servers running in this JVM, by "namespace address": shared by every fabric in it, so
      * that a fabric made again for the same namespaces (a restarted control plane) adopts the running
@@ -127,7 +131,7 @@ public final class LabFabric implements Fabric {
     /**
      * Builds the internet router and the simulated internet's hosts for a lab that is no fabric's
      * ({@code hyperplane lab up}): on the lab's underlay through {@code underlay}, the service
-     * egress subnet's tunnel flooding to {@code forwarderNodes}, each namespace journalled in
+     * egress subnet's tunnel spread over {@code forwarderNodes} (each pointed home once), each namespace journalled in
      * {@code journal} before it is made. The code a fabric converges its internet with, run once.
      * The DNS servers, which a fabric keeps in its own JVM, run in a process of their own
      * ({@link InternetDnsMain}, logging to {@link #INTERNET_DNS_LOG}): {@code lab up}'s JVM exits.
@@ -137,7 +141,10 @@ public final class LabFabric implements Fabric {
     public static List<String> buildInternet(Path stateDir, String prefix, Journal journal, UnderlayPort underlay,
                                              List<String> forwarderNodes, Consumer<String> log) throws IOException, InterruptedException {
         InternetRouter internet = new LabFabric(stateDir, prefix, Outside.SIMULATED, log).internet;
-        internet.converge(journal, Namespaces.list(), underlay, forwarderNodes);
+        // No process stays to probe: every node is pointed home once, as the plan of these nodes has them all in service.
+        FleetRouting fleet = FleetRouting.unprobed(log);
+        fleet.plan(FleetPlan.inService(forwarderNodes));
+        internet.converge(journal, Namespaces.list(), underlay, forwarderNodes, fleet);
         String hosts = internetHostsNamespace(prefix);
         List<String> command = new ArrayList<>(Jvm.command(DNS_JVM_OPTIONS, InternetDnsMain.class.getName()));
         command.addAll(List.of(internetNamespace(prefix), hosts));
@@ -149,6 +156,13 @@ public final class LabFabric implements Fabric {
     /** Stops the DNS servers in this fabric's namespaces (the namespaces stay: {@code lab down} removes them). */
     @Override
     public synchronized void close() {
+        if (fleet != null) {
+            try {
+                fleet.close();
+            } catch (IOException e) {
+                log.accept("fabric: stopping the fleet's prober: " + e.getMessage());
+            }
+        }
         DNS.values().removeIf(server -> {
             if (server.namespace().startsWith(prefix)) {
                 server.close();
@@ -207,12 +221,19 @@ public final class LabFabric implements Fabric {
                     ip(underlay, "link", "set", UNDERLAY_BRIDGE, "up");
                 }
             }
+            if (wanted.contains(underlay)) {
+                if (fleet == null) {
+                    fleet = FleetRouting.probed(underlay, UNDERLAY_BRIDGE, log);
+                }
+                fleet.plan(desired.fleet());
+            }
             Set<String> dnsWanted = new HashSet<>();
             boolean internetUp = false;
             if (internet != null && wanted.contains(underlay)) {
                 wanted.addAll(internet.namespaces());
                 try {
-                    internet.converge(journal, existing, underlayPort(underlay, InternetRouter.FABRIC_UNDERLAY_PEER), desired.forwarderNodes());
+                    internet.converge(journal, existing, underlayPort(underlay, InternetRouter.FABRIC_UNDERLAY_PEER), desired.forwarderNodes(),
+                            fleet);
                     dns(internetNamespace(prefix), Internet.SERVICE_RESOLVER, Zones.serviceResolver(), dnsWanted);
                     if (outside instanceof Outside.Simulated) {
                         dns(internetHostsNamespace(prefix), Internet.DNS, Zones.internetAuthority(), dnsWanted);
@@ -261,6 +282,9 @@ public final class LabFabric implements Fabric {
                 Namespaces.killProcesses(stale, Duration.ofSeconds(3));
                 for (String ns : stale) {
                     forget(ns);
+                    if (fleet != null) {
+                        fleet.forget(ns);
+                    }
                     Namespaces.delete(ns);
                     if (ns.startsWith(prefix + "i-")) {
                         removeInstanceFiles(ns.substring(prefix.length()));
@@ -287,7 +311,8 @@ public final class LabFabric implements Fabric {
         // The ACLs, the seal and the gateway's NAT, in one transaction, before a new router has a link or forwards anything.
         List<String> mapped = vpc.publicAddresses().stream().map(FabricState.PublicAddress::privateIp).toList();
         nft(router, AclRules.render(vpc.subnets()) + UnderlaySeal.render(desired.forwarderNodes(), mapped)
-                + GatewayNat.render(vpc, internet != null && vpc.internetGateway() != null));
+                + GatewayNat.render(vpc, internet != null && vpc.internetGateway() != null)
+                + FleetRouting.markRules(vpc.subnets().stream().map(s -> new FleetRouting.Tunnel(s.vni(), s.cidr())).toList()));
         if (created) {
             // Forwarding on; no redirects: a NAT gateway's route may send a subnet's packets back out of its own bridge.
             shell(router, "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects"
@@ -306,8 +331,11 @@ public final class LabFabric implements Fabric {
                 log.accept("fabric: subnet " + subnet.id() + " " + subnet.cidr() + " -> bridge " + bridge + " in " + router);
             }
             if (vpc.vtepIp() != null) {
-                tunnel(router, vpc.vtepIp(), subnet.vni(), desired.forwarderNodes());
+                tunnel(router, vpc.vtepIp(), subnet.vni());
             }
+        }
+        if (vpc.vtepIp() != null) {
+            fleet.router(router);
         }
     }
 
@@ -480,30 +508,22 @@ public final class LabFabric implements Fabric {
      * The subnet's VXLAN toward the forwarder nodes: created once, its flood list (all-zero MAC
      * entries, one per node) reconciled to the current nodes each time.
      */
-    static void tunnel(String router, String vtep, int vni, List<String> nodes) {
+    static void tunnel(String router, String vtep, int vni) {
         String vx = "hp-vx" + vni;
-        if (!hasLink(router, vx)) {
-            ip(router, "link", "add", vx, "type", "vxlan", "id", String.valueOf(vni), "local", vtep,
-                    "dstport", "4789", "dev", UNDERLAY_PORT, "nolearning");
-            offloadsOff(router, vx);
-            ip(router, "link", "set", vx, "mtu", "1500", "master", "hp-b" + vni, "up");
-        }
-        Set<String> current = new HashSet<>();
-        ExecResult fdb = Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "show", "dev", vx)));
-        for (String line : fdb.stdout().lines().toList()) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length >= 3 && f[0].equals(FLOOD) && f[1].equals("dst")) {
-                current.add(f[2]);
+        if (hasLink(router, vx)) {
+            String shown = Commands.check(STEP, Namespaces.ipIn(router, "-d", "link", "show", "dev", vx)).stdout();
+            if (shown.contains("remote " + FleetPlan.ANYCAST + " ") && !shown.contains(" dev ")) {
+                return;
             }
+            // A router made before the fleet's plan: flooding to every node through "dev". A VXLAN device's
+            // remote cannot be changed, so it is made again (its frames in flight are lost, once).
+            ip(router, "link", "del", vx);
         }
-        for (String node : nodes) {
-            if (!current.remove(node)) {
-                Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "append", FLOOD, "dev", vx, "dst", node)));
-            }
-        }
-        for (String gone : current) {
-            Commands.check(STEP, Namespaces.execIn(router, List.of("bridge", "fdb", "del", FLOOD, "dev", vx, "dst", gone)));
-        }
+        // No "dev": with it the kernel sets the lookup's output device and skips multipath (research §1c).
+        ip(router, "link", "add", vx, "type", "vxlan", "id", String.valueOf(vni), "local", vtep, "remote", FleetPlan.ANYCAST,
+                "dstport", "4789", "nolearning");
+        offloadsOff(router, vx);
+        ip(router, "link", "set", vx, "mtu", "1500", "master", "hp-b" + vni, "up");
     }
 
     /** Checksum and segmentation offloads off where packets enter a tunnel toward a userspace forwarder. */

@@ -12,6 +12,7 @@ import io.hyperplane.config.fabric.FabricState.RouteTarget;
 import io.hyperplane.config.fabric.FabricState.SubnetNetwork;
 import io.hyperplane.config.fabric.FabricState.VpcNetwork;
 import io.hyperplane.config.fabric.Internet;
+import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.lab.Lab;
 import io.hyperplane.lab.dns.Answers;
 import io.hyperplane.lab.service.ServiceHost;
@@ -248,6 +249,8 @@ class InternetFabricTest {
             Commands.check(Namespaces.ipIn(node, "address", "add", nodeIp + "/15", "dev", "hp-ul0"));
             Commands.check(Namespaces.ipIn(node, "link", "set", "hp-ul0", "up"));
             Commands.check(Namespaces.ipIn(node, "link", "set", "lo", "up"));
+            // The fleet's anycast address, where the router's tunnel sends (its VXLAN socket listens on every address).
+            Commands.check(Namespaces.ipIn(node, "address", "add", FleetPlan.ANYCAST + "/32", "dev", "lo"));
             Commands.check(Namespaces.ipIn(node, "link", "add", "hp-vx1000", "type", "vxlan", "id", "1000", "local", nodeIp,
                     "remote", Internet.ROUTER_VTEP, "dstport", "4789", "dev", "hp-ul0"));
             Commands.check(Namespaces.ipIn(node, "link", "set", "hp-vx1000", "mtu", "1500", "up"));

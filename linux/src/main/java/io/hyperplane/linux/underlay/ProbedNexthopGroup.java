@@ -60,7 +60,7 @@ public final class ProbedNexthopGroup implements AutoCloseable {
         this.changes = changes;
         this.prober = UdpLivenessProber.start(group.settings().namespace(), probeFrom, settings, new UdpLivenessProber.Listener() {
             @Override
-            public void up(InetSocketAddress target) {
+            public void up(InetSocketAddress target, int incarnation) {
                 onUp(target.getAddress());
             }
 

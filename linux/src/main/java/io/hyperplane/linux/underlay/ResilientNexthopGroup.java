@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -232,6 +233,79 @@ public final class ResilientNexthopGroup implements AutoCloseable {
         }
     }
 
+    /**
+     * The nexthop id of member slot {@code slot} (1..maxMembers) when the group is driven by
+     * {@link #slots}: what a route that must reach that one member (and whoever stands in for it)
+     * names with {@code nhid}.
+     */
+    public int slotId(int slot) {
+        if (slot < 1 || slot > settings.maxMembers()) {
+            throw new IllegalArgumentException("slot " + slot + ": must be 1.." + settings.maxMembers());
+        }
+        return settings.firstMemberId() + slot - 1;
+    }
+
+    /**
+     * Makes the group's members exactly the slots of {@code via}, slot s being the nexthop object
+     * {@link #slotId}(s) and going via {@code via.get(s)}: a fleet member's place in the group
+     * that stays while the member is away. Pointing a slot at another address is one
+     * {@code nexthop replace id X via ADDR} and moves no bucket (measured): every flow that hashed
+     * to the slot goes to the new address, every other flow stays where it was. Only adding or
+     * removing slots replaces the group (a removed slot's buckets move to the others). The empty
+     * map blackholes the destination. Use either this or {@link #members(Set)} on one group, not both.
+     *
+     * @throws CommandFailedException when {@code ip} refuses; the kernel's state is read again
+     */
+    public synchronized void slots(SortedMap<Integer, Inet4Address> via) {
+        via.keySet().forEach(this::slotId);
+        if (via.containsValue(UNUSABLE)) {
+            throw new IllegalArgumentException("slots: 0.0.0.0 is not an address to send to");
+        }
+        Plan plan = planSlots(settings, state, via);
+        if (plan.lines().isEmpty()) {
+            return;
+        }
+        try {
+            check(ip, List.of("-batch", "-"), String.join("\n", plan.lines()) + "\n");
+            state = plan.after();
+        } catch (CommandFailedException e) {
+            state = read(settings, ip);
+            throw e;
+        }
+    }
+
+    /** Where each slot in the group points now, by slot; empty when the destination is blackholed. */
+    public synchronized SortedMap<Integer, Inet4Address> slots() {
+        SortedMap<Integer, Inet4Address> out = new TreeMap<>();
+        if (state.routeToGroup()) {
+            for (int id : state.groupMembers()) {
+                Inet4Address address = state.objects().get(id);
+                if (address != null && !address.equals(UNUSABLE)) {
+                    out.put(id - settings.firstMemberId() + 1, address);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The lines from {@code now} to the slots of {@code via}: each slot's object made or re-pointed, then group and route. */
+    static Plan planSlots(Settings settings, KernelState now, SortedMap<Integer, Inet4Address> via) {
+        List<String> lines = new ArrayList<>();
+        Map<Integer, Inet4Address> objects = new TreeMap<>(now.objects());
+        List<Integer> members = new ArrayList<>();
+        via.forEach((slot, address) -> {
+            int id = settings.firstMemberId() + slot - 1;
+            Inet4Address was = objects.get(id);
+            if (!address.equals(was)) {
+                lines.add("nexthop " + (was == null ? "add" : "replace") + " id " + id + " via " + address.getHostAddress() + " dev "
+                        + settings.device());
+                objects.put(id, address);
+            }
+            members.add(id);
+        });
+        return groupAndRoute(settings, now, members.isEmpty() ? List.of(settings.blackholeId()) : members, lines, objects);
+    }
+
     /** Removes the route (if it still names the group), the group and every nexthop in the id range. */
     @Override
     public synchronized void close() {
@@ -314,8 +388,18 @@ public final class ResilientNexthopGroup implements AutoCloseable {
         }
         // Rule: the empty set is the blackhole nexthop alone; the kernel refuses an empty group.
         List<Integer> members = wanted.isEmpty() ? List.of(settings.blackholeId()) : wanted.stream().map(idOf::get).sorted().toList();
+        return groupAndRoute(settings, now, members, lines, objects);
+    }
+
+    /**
+     * The lines after the member objects: the blackhole object if the group is to be it alone,
+     * then the group, then the route; one rule per case, in the order the kernel needs them.
+     */
+    private static Plan groupAndRoute(Settings settings, KernelState now, List<Integer> members, List<String> lines,
+                                      Map<Integer, Inet4Address> objects) {
         boolean blackhole = now.blackholeExists();
-        if (wanted.isEmpty() && !blackhole) {
+        boolean wantedEmpty = members.equals(List.of(settings.blackholeId()));
+        if (wantedEmpty && !blackhole) {
             lines.add("nexthop add id " + settings.blackholeId() + " blackhole");
             blackhole = true;
         }

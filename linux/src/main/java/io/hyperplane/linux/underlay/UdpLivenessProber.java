@@ -62,7 +62,8 @@ public final class UdpLivenessProber implements AutoCloseable {
 
     /** What the prober tells: called on its thread, one call per transition. */
     public interface Listener {
-        void up(InetSocketAddress target);
+        /** {@code incarnation}: the answering process's ({@link LivenessProbe#incarnation}); a new one after a down means it restarted. */
+        void up(InetSocketAddress target, int incarnation);
 
         /** {@code silent}: since the target's last answer. */
         void down(InetSocketAddress target, Duration silent);
@@ -100,6 +101,7 @@ public final class UdpLivenessProber implements AutoCloseable {
         int missed;
         Verdict verdict = Verdict.UNKNOWN;
         long lastAnswerNanos;
+        int incarnation;
 
         Target(InetSocketAddress address, int id, long now) {
             this.address = address;
@@ -261,12 +263,12 @@ public final class UdpLivenessProber implements AutoCloseable {
             }
             buffer.flip();
             if (LivenessProbe.isAnswer(buffer, 0, buffer.remaining())) {
-                answered(LivenessProbe.target(buffer, 0));
+                answered(LivenessProbe.target(buffer, 0), LivenessProbe.incarnation(buffer, 0));
             }
         }
     }
 
-    private void answered(int id) {
+    private void answered(int id, int incarnation) {
         for (int i = 0; i < targets.size(); i++) {
             Target t = targets.get(i);
             if (t.id == id) {
@@ -277,6 +279,7 @@ public final class UdpLivenessProber implements AutoCloseable {
                     t.verdict = Verdict.UP;
                     verdicts.put(t.address, Verdict.UP);
                     LOG.info("underlay {} from {}: up", t.address, namespace);
+                    t.incarnation = incarnation;
                     tell(t, true, Duration.ZERO);
                 }
                 return;
@@ -287,7 +290,7 @@ public final class UdpLivenessProber implements AutoCloseable {
     private void tell(Target t, boolean up, Duration silent) {
         try {
             if (up) {
-                listener.up(t.address);
+                listener.up(t.address, t.incarnation);
             } else {
                 listener.down(t.address, silent);
             }

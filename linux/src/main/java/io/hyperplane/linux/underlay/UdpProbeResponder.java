@@ -30,6 +30,8 @@ public final class UdpProbeResponder implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong answered = new AtomicLong();
     private final AtomicLong ignored = new AtomicLong();
+    /** This responder's, new each time one starts (a restarted node's differs). */
+    private final int incarnation = LivenessProbe.newIncarnation();
 
     private UdpProbeResponder(String namespace, InetSocketAddress address, DatagramChannel channel) {
         this.namespace = namespace;
@@ -78,7 +80,7 @@ public final class UdpProbeResponder implements AutoCloseable {
                     ignored.incrementAndGet();
                     continue;
                 }
-                LivenessProbe.answerInPlace(buffer, 0);
+                LivenessProbe.answerInPlace(buffer, 0, incarnation);
                 channel.send(buffer, from);
                 answered.incrementAndGet();
             } catch (ClosedChannelException e) {

@@ -18,13 +18,14 @@ class LivenessProbeTest {
 
         assertThat(LivenessProbe.isProbe(buffer, 8, LivenessProbe.LENGTH)).isTrue();
         assertThat(LivenessProbe.isAnswer(buffer, 8, LivenessProbe.LENGTH)).isFalse();
-        LivenessProbe.answerInPlace(buffer, 8);
+        LivenessProbe.answerInPlace(buffer, 8, 0xbeef);
 
         assertThat(LivenessProbe.isAnswer(buffer, 8, LivenessProbe.LENGTH)).isTrue();
         assertThat(LivenessProbe.isProbe(buffer, 8, LivenessProbe.LENGTH)).isFalse();
         assertThat(LivenessProbe.target(buffer, 8)).isEqualTo(7);
         assertThat(LivenessProbe.sequence(buffer, 8)).isEqualTo(41);
         assertThat(LivenessProbe.sentAtNanos(buffer, 8)).isEqualTo(123_456_789_012L);
+        assertThat(LivenessProbe.incarnation(buffer, 8)).as("the responder's, unsigned").isEqualTo(0xbeef);
     }
 
     @Test

@@ -57,14 +57,26 @@ final class UnderlayLab implements AutoCloseable {
     final String prefix;
     final String underlay;
     final String sender;
+    /** Where vx0 is and the inner flows start: the sender, or (as a worker's environment) a namespace of its own. */
+    final String inner;
     final List<String> nodes;
     private final List<String> made = new ArrayList<>();
     private final Map<Inet4Address, UdpProbeResponder> responders = new HashMap<>();
 
     UnderlayLab(String prefix) throws IOException {
+        this(prefix, false);
+    }
+
+    /**
+     * With {@code environment}, vx0 is made in the sender and moved into {@code PREFIX-ee}, and the
+     * mark rule is there, as a worker host does with an execution environment's tunnel: the mark
+     * set in one namespace must still steer the VXLAN device's route lookup in the other.
+     */
+    UnderlayLab(String prefix, boolean environment) throws IOException {
         this.prefix = prefix;
         this.underlay = prefix + "ul";
         this.sender = prefix + "s";
+        this.inner = environment ? prefix + "ee" : sender;
         this.nodes = List.of(prefix + "n1", prefix + "n2", prefix + "n3");
         try {
             build();
@@ -75,7 +87,11 @@ final class UnderlayLab implements AutoCloseable {
     }
 
     private void build() throws IOException {
-        for (String ns : List.of(underlay, sender, nodes.get(0), nodes.get(1), nodes.get(2))) {
+        List<String> all = new ArrayList<>(List.of(underlay, sender, nodes.get(0), nodes.get(1), nodes.get(2)));
+        if (!inner.equals(sender)) {
+            all.add(inner);
+        }
+        for (String ns : all) {
             Namespaces.delete(ns); // a previous run's, killed before its cleanup: same exact name
             Namespaces.add(ns);
             made.add(ns);
@@ -99,12 +115,15 @@ final class UnderlayLab implements AutoCloseable {
         }
         ip(sender, "link", "add", "vx0", "address", "02:00:00:00:00:02", "type", "vxlan", "id", "100", "local", SENDER.getHostAddress(),
                 "remote", ANYCAST.getHostAddress(), "dstport", "4789", "nolearning");
-        Commands.check(Namespaces.execIn(sender, List.of("sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1")));
-        ip(sender, "addr", "add", INNER_SOURCE + "/24", "dev", "vx0");
-        ip(sender, "link", "set", "vx0", "up");
-        ip(sender, "neigh", "add", INNER_DESTINATION.getAddress().getHostAddress(), "lladdr", "02:00:00:00:00:01", "dev", "vx0",
+        if (!inner.equals(sender)) {
+            ip(sender, "link", "set", "vx0", "netns", inner);
+        }
+        Commands.check(Namespaces.execIn(inner, List.of("sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1")));
+        ip(inner, "addr", "add", INNER_SOURCE + "/24", "dev", "vx0");
+        ip(inner, "link", "set", "vx0", "up");
+        ip(inner, "neigh", "add", INNER_DESTINATION.getAddress().getHostAddress(), "lladdr", "02:00:00:00:00:01", "dev", "vx0",
                 "nud", "permanent");
-        nft(sender, """
+        nft(inner, """
                 table ip %s {
                   chain out { type filter hook output priority 0; oifname "vx0" meta mark set 0x1; }
                 }
@@ -157,7 +176,7 @@ final class UnderlayLab implements AutoCloseable {
 
     /** One datagram of each inner flow: inner source ports {@code first .. first+count-1}, through vx0. */
     void send(int first, int count) throws IOException {
-        NetworkNamespace.call(sender, () -> {
+        NetworkNamespace.call(inner, () -> {
             ByteBuffer payload = ByteBuffer.allocate(16);
             for (int port = first; port < first + count; port++) {
                 try (DatagramChannel channel = DatagramChannel.open(StandardProtocolFamily.INET)) {

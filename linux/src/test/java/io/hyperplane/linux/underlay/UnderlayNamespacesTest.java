@@ -210,7 +210,7 @@ class UnderlayNamespacesTest {
         try (UdpLivenessProber prober = UdpLivenessProber.start(lab.sender, new InetSocketAddress(UnderlayLab.SENDER, 0),
                 UdpLivenessProber.Settings.DEFAULTS, new UdpLivenessProber.Listener() {
                     @Override
-                    public void up(InetSocketAddress target) {
+                    public void up(InetSocketAddress target, int incarnation) {
                         told.add("up " + target.getAddress().getHostAddress());
                     }
 

@@ -34,6 +34,9 @@ import java.util.Objects;
  *       embedded header, the translated packet that caused them, whose port sum (or echo
  *       identifier) is the flow's. The embedded IPv4 header is assumed to be 20 bytes: options
  *       on a packet we sent never occur, and a wrong guess only costs the error its flow.</li>
+ *   <li>A fleet message ({@link FleetMessage}, first byte {@link FleetMessage#MAGIC}, never a
+ *       VXLAN flags byte): {@code thread field mod threads}, the thread its records belong to or
+ *       its acknowledgement is for.</li>
  *   <li>ARP, anything not IPv4, later fragments (no ports), anything short: thread 0. A load
  *       past the packet's end ends the program with 0, which is thread 0 as well.</li>
  * </ul>
@@ -98,7 +101,9 @@ public final class SteeringProgram {
             throw new IllegalArgumentException("threads " + threads + ": a steering program needs 2..65535");
         }
         Assembler a = new Assembler();
-        a.op(LD_H_ABS, INNER_ETHER_TYPE).jeq(ETHER_TYPE_IPV4, null, "zero");
+        a.op(LD_B_ABS, 0).jeq(FleetMessage.MAGIC, null, "vxlan");
+        a.op(LD_H_ABS, FleetMessage.THREAD_OFFSET).op(MOD_K, threads).op(RET_A, 0);
+        a.label("vxlan").op(LD_H_ABS, INNER_ETHER_TYPE).jeq(ETHER_TYPE_IPV4, null, "zero");
         a.op(LD_H_ABS, INNER_FRAGMENT).jset(FRAGMENT_OFFSET_MASK, "zero", null);
         a.op(LDX_B_MSH, INNER_IP);
         a.op(LD_B_ABS, INNER_PROTOCOL).jeq(TCP, "ports", null).jeq(UDP, "ports", null).jeq(ICMP, null, "zero");

@@ -52,6 +52,18 @@ class SteeringProgramTest {
         }
     }
 
+    /** A fleet message goes to the thread its header names (mod the group's size), whatever follows. */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void shouldSteerAFleetMessageByItsThreadField(int threads) {
+        SteeringProgram program = SteeringProgram.forThreads(threads);
+        for (int thread = 0; thread < 5; thread++) {
+            ByteBuffer message = ByteBuffer.allocate(FleetMessage.HEADER_SIZE);
+            FleetMessage.header(message, 0, FleetMessage.ACK, 0, thread, 1, 7, 99, 0);
+            assertThat(run(program, message)).isEqualTo(thread % threads);
+        }
+    }
+
     /** Linux's connect() picks even ports: one client's connections to one port must still spread. */
     @Test
     void shouldSpreadAClientsEvenPortsOverTheThreads() {

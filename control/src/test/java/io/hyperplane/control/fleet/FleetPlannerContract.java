@@ -1,0 +1,138 @@
+package io.hyperplane.control.fleet;
+
+import io.hyperplane.config.fleet.FleetPlan;
+import io.hyperplane.config.fleet.NodeHeartbeat;
+import io.hyperplane.control.fabric.ForwarderNodes;
+import io.hyperplane.control.store.Database;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+/**
+ * The fleet's plan on a real store (the V15 migration's {@code fleet_index}): run on embedded H2
+ * ({@link FleetPlannerH2Test}) and PostgreSQL ({@link FleetPlannerPostgresTest}). Indexes are kept
+ * by name across a control plane's restart, the lowest free one is given, a 17th node is refused,
+ * in service means live, applied and ready, and the version grows with every change.
+ */
+@Timeout(60)
+abstract class FleetPlannerContract {
+    private static final Duration LIVENESS = Duration.ofSeconds(3);
+    private Database db;
+    private Instant now = Instant.parse("2026-12-07T12:00:00Z");
+    private final Clock clock = new Clock() {
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    };
+    private NodeRegistry registry;
+    private FleetPlanner planner;
+
+    /** A fresh, migrated store. */
+    abstract Database open() throws Exception;
+
+    @BeforeEach
+    void start() throws Exception {
+        db = open();
+        restart();
+    }
+
+    @AfterEach
+    void stop() {
+        db.close();
+    }
+
+    /** A new control plane process on the same store: nothing in memory. */
+    private void restart() {
+        ForwarderNodes registered = new ForwarderNodes(db, () -> { });
+        registry = new NodeRegistry(registered, LIVENESS, clock);
+        planner = new FleetPlanner(registry, registered, clock);
+    }
+
+    private void beat(String name, String ip, long applied, boolean ready) {
+        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, applied, "run-1", List.of(), List.of(), 0, 0, "", 0, ready));
+    }
+
+    @Test
+    void shouldKeepEachNodesIndexByNameAcrossARestartAndPlanBlocksAndBackupsAsFleetPlanOf() {
+        beat("n1", "198.18.0.11", 1, true);
+        beat("n2", "198.18.0.12", 1, true);
+        beat("n3", "198.18.0.13", 1, true);
+        FleetPlan first = planner.plan();
+        assertThat(first).isEqualTo(FleetPlan.of(first.version(), List.of(new FleetPlan.Candidate(1, "n1", "198.18.0.11", true),
+                new FleetPlan.Candidate(2, "n2", "198.18.0.12", true), new FleetPlan.Candidate(3, "n3", "198.18.0.13", true))));
+        assertThat(planner.plan()).as("nothing changed: the same version").isSameAs(first);
+
+        restart();
+        now = now.plusSeconds(1);
+        beat("n3", "198.18.0.13", 1, true); // the first heard after the restart keeps its index
+        FleetPlan after = planner.plan();
+        assertThat(after.members()).extracting(FleetPlan.Member::index, FleetPlan.Member::name, FleetPlan.Member::inService)
+                .containsExactly(tuple(1, "n1", false), tuple(2, "n2", false),
+                        tuple(3, "n3", true));
+        assertThat(after.member(1).backup()).as("the not-yet-heard are covered by the one in service").isEqualTo(3);
+
+        registry.remove("n2"); // left cleanly: its index is free for the next newcomer
+        beat("n4", "198.18.0.14", 1, true);
+        assertThat(planner.plan().member(2).name()).isEqualTo("n4");
+    }
+
+    @Test
+    void shouldPutANodeInServiceOnlyWhenLiveAppliedAndReadyAndGrowTheVersionWithEveryChange() {
+        beat("n1", "198.18.0.11", NodeHeartbeat.NO_VERSION, true);
+        beat("n2", "198.18.0.12", 1, true);
+        FleetPlan v1 = planner.plan();
+        assertThat(v1.member(1).inService()).as("runs no configuration yet").isFalse();
+        assertThat(v1.member(2).backup()).as("no other member in service").isEqualTo(FleetPlan.NO_BACKUP);
+
+        beat("n1", "198.18.0.11", 1, false);
+        FleetPlan v2 = planner.plan();
+        assertThat(v2.member(1).inService()).as("resynchronising").isFalse();
+
+        beat("n1", "198.18.0.11", 1, true);
+        FleetPlan v3 = planner.plan();
+        assertThat(v3.member(1).inService()).isTrue();
+        assertThat(v3.member(2).backup()).isEqualTo(1);
+        assertThat(v3.version()).isGreaterThan(v1.version());
+
+        now = now.plus(LIVENESS).plusSeconds(1);
+        beat("n2", "198.18.0.12", 1, true);
+        FleetPlan v4 = planner.plan();
+        assertThat(v4.member(1).inService()).as("silent past the liveness").isFalse();
+        assertThat(v4.member(1).blocks()).as("its blocks stay its own while away").isEqualTo(v3.member(1).blocks());
+        assertThat(v4.version()).isGreaterThan(v3.version());
+    }
+
+    @Test
+    void shouldRefuseASeventeenthNodeWithAFleetError() {
+        for (int i = 1; i <= FleetPlan.PORT_BLOCKS; i++) {
+            beat("n" + i, "198.18.0." + (10 + i), 1, true);
+        }
+        assertThatThrownBy(() -> beat("n17", "198.18.0.27", 1, true)).isInstanceOf(ForwarderNodes.FleetFullException.class)
+                .hasMessageContaining("the fleet is full: 16 nodes are registered");
+        assertThat(registry.all()).noneMatch(n -> n.name().equals("n17"));
+        assertThat(planner.plan().members()).hasSize(FleetPlan.PORT_BLOCKS);
+    }
+}

@@ -1,0 +1,217 @@
+package io.hyperplane.node;
+
+import io.hyperplane.config.NodeSnapshot;
+import io.hyperplane.config.fleet.FleetPlan;
+import io.hyperplane.dataplane.Forwarder;
+import io.hyperplane.dataplane.TestConfigs;
+import io.hyperplane.dataplane.TestFrames;
+import io.hyperplane.dataplane.counters.Counter;
+import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.dataplane.policy.CompiledConfig;
+import io.hyperplane.node.io.FleetMessage;
+import io.hyperplane.packet.ArpPacket;
+import io.hyperplane.packet.Ipv4Address;
+import io.hyperplane.packet.TcpHeader;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static io.hyperplane.dataplane.TestConfigs.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Two nodes' channels wired to each other in memory (Netty's EmbeddedChannel habit): what one
+ * sends is handed to the other's receive by the test, which can lose it; time is advanced by hand.
+ */
+class ReplicationChannelTest {
+    private static final String A = "198.18.0.11";
+    private static final String B = "198.18.0.12";
+    private static final FleetPlan PLAN = FleetPlan.of(1, List.of(new FleetPlan.Candidate(1, "a", A, true),
+            new FleetPlan.Candidate(2, "b", B, true)));
+
+    /** One node: its forwarder, its channel, and what it sent (packets and channel datagrams). */
+    private static final class Node {
+        final Forwarder forwarder = new Forwarder(Forwarder.Settings.DEFAULTS.withFlowCapacity(1 << 12));
+        final List<Sent> sent = new ArrayList<>();
+        final ReplicationChannel channel;
+        final int ip;
+
+        Node(String ip) {
+            this(ip, PLAN);
+        }
+
+        Node(String ip, FleetPlan plan) {
+            this.ip = Ipv4Address.parse(ip);
+            channel = new ReplicationChannel(0, forwarder, (buffer, offset, length, to, port) -> {
+                byte[] copy = new byte[length];
+                buffer.get(offset, copy);
+                sent.add(new Sent(ByteBuffer.wrap(copy), to));
+            }, 2048);
+            forwarder.startClock(1000);
+            NodeSnapshot snapshot = TestConfigs.snapshot(1);
+            forwarder.config(CompiledConfig.compile(snapshot));
+            channel.fleet(NodeFleet.of(plan, this.ip), 4789);
+            ByteBuffer arp = TestFrames.arp(SUBNET1_VNI, RES1_MAC, ENI_MAC, ArpPacket.REPLY, RES1_MAC, RES1, ENI_MAC, ENI_IP);
+            forwarder.process(arp, 0, arp.limit(), VTEP, (b, o, l, t, p) -> { });
+        }
+
+        /** An EE's SYN: the forwarder decides it, its first packet offered to the channel as the agent's sink does. */
+        void syn(int sourcePort) {
+            ByteBuffer frame = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, sourcePort, RES1, 5432, TcpHeader.SYN, 0);
+            forwarder.process(frame, 0, frame.limit(), HOST, (buffer, offset, length, to, port) -> {
+                if (!(forwarder.sendingFirstPacket() && channel.hold(buffer, offset, length, to, port))) {
+                    byte[] copy = new byte[length];
+                    buffer.get(offset, copy);
+                    sent.add(new Sent(ByteBuffer.wrap(copy), to));
+                }
+            });
+        }
+
+        long counter(Counter c) {
+            Counters counters = forwarder.counters();
+            channel.publish(counters);
+            return counters.get(c);
+        }
+
+        /** The end of a duty cycle at {@code nanos}. */
+        void cycle(long nanos) {
+            channel.cycle(nanos);
+            channel.endCycle();
+            channel.flushed();
+        }
+
+        List<Sent> take() {
+            List<Sent> out = new ArrayList<>(sent);
+            sent.clear();
+            return out;
+        }
+    }
+
+    private record Sent(ByteBuffer bytes, int to) {
+        boolean isFleet() {
+            return FleetMessage.is(bytes, 0, bytes.limit());
+        }
+    }
+
+    /** Delivers what {@code from} sent on the channel to {@code to}, each datagram lost with probability {@code loss}; returns the packets it sent. */
+    private static List<Sent> deliver(Node from, Node to, double loss, SplittableRandom random) {
+        List<Sent> packets = new ArrayList<>();
+        for (Sent s : from.take()) {
+            if (!s.isFleet()) {
+                packets.add(s);
+            } else if (random.nextDouble() >= loss) {
+                to.channel.receive(s.bytes(), 0, s.bytes().limit(), from.ip);
+            }
+        }
+        return packets;
+    }
+
+    @Test
+    void shouldHoldAFirstPacketUntilTheBackupAcknowledgesItsFlow() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(1);
+        a.syn(40_000);
+        a.cycle(1_000_000);
+        assertThat(deliver(a, b, 0, random)).as("the SYN waits").isEmpty();
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).as("the copy is on B").isEqualTo(1);
+        b.cycle(1_100_000);
+        deliver(b, a, 0, random);
+        a.cycle(1_200_000);
+        List<Sent> released = a.take();
+        assertThat(released).hasSize(1);
+        assertThat(released.getFirst().to()).isEqualTo(VTEP);
+        assertThat(a.counter(Counter.REPLICATION_HELD)).isEqualTo(1);
+        assertThat(a.counter(Counter.REPLICATION_ACKED)).isEqualTo(1);
+        assertThat(a.counter(Counter.REPLICATION_UNPROTECTED)).isZero();
+        assertThat(a.counter(Counter.REPLICATION_LAG_MS)).isZero();
+    }
+
+    /** Half the datagrams both ways lost, the first ones included: the resends bring every copy over and every held packet out. */
+    @Test
+    void shouldConvergeUnderLoss() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(7);
+        int flows = 200; // within the held packets' queue: a burst beyond it goes unprotected
+        int forwarded = 0;
+        long now = 1_000_000;
+        for (int i = 0; i < flows; i++) {
+            a.syn(20_000 + i);
+        }
+        for (int round = 0; round < 200 && (forwarded < flows || a.counter(Counter.REPLICATION_LAG_MS) > 0); round++) {
+            now += ReplicationChannel.RESEND_NANOS / 4;
+            a.cycle(now);
+            forwarded += deliver(a, b, 0.5, random).size();
+            b.cycle(now);
+            deliver(b, a, 0.5, random);
+        }
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(forwarded).isEqualTo(flows);
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isEqualTo(flows);
+        assertThat(a.counter(Counter.REPLICATION_RESENT)).isPositive();
+        assertThat(a.counter(Counter.REPLICATION_LAG_MS)).isZero();
+        // Some first packets went before their copy: a copy that took over SILENT_NANOS, by design.
+        assertThat(a.counter(Counter.REPLICATION_HELD)).isPositive();
+    }
+
+    /** A node alone gets a backup: every flow it has, idle ones included, is copied over, a share per cycle. */
+    @Test
+    void shouldCopyEveryFlowToANewBackup() {
+        Node a = new Node(A, FleetPlan.of(1, List.of(new FleetPlan.Candidate(1, "a", A, true))));
+        Node b = new Node(B);
+        int flows = 100;
+        for (int i = 0; i < flows; i++) {
+            a.syn(20_000 + i);
+        }
+        assertThat(a.take()).as("no backup: sent at once, nothing copied").hasSize(flows);
+        assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("a new backup").isTrue();
+        a.forwarder.startResync();
+        SplittableRandom random = new SplittableRandom(5);
+        boolean done = false;
+        for (int cycle = 1; cycle < 1000 && !done; cycle++) {
+            done = a.forwarder.resync(a.channel.resyncBudget());
+            a.cycle(cycle * 1_000_000L);
+            deliver(a, b, 0, random);
+            b.cycle(cycle * 1_000_000L);
+            deliver(b, a, 0, random);
+        }
+        a.cycle(2_000_000_000L);
+        deliver(a, b, 0, random);
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(done).isTrue();
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isEqualTo(flows);
+        assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("the same backup again: no resync").isFalse();
+    }
+
+    @Test
+    void shouldLetFirstPacketsGoWhenTheBackupStaysSilent() {
+        Node a = new Node(A);
+        a.syn(40_000);
+        a.cycle(1_000_000);
+        assertThat(a.take().stream().filter(s -> !s.isFleet())).isEmpty();
+        a.cycle(1_000_000 + ReplicationChannel.SILENT_NANOS + 1);
+        assertThat(a.take().stream().filter(s -> !s.isFleet())).hasSize(1);
+        assertThat(a.counter(Counter.REPLICATION_UNPROTECTED)).isEqualTo(1);
+        a.syn(40_001);
+        assertThat(a.take().stream().filter(s -> !s.isFleet())).as("sent at once while silent").hasSize(1);
+    }
+
+    @Test
+    void shouldIgnoreGarbageAndStrangers() {
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(3);
+        for (int i = 0; i < 10_000; i++) {
+            ByteBuffer garbage = ByteBuffer.allocate(random.nextInt(1, 200));
+            random.nextBytes(garbage.array());
+            garbage.put(0, FleetMessage.MAGIC);
+            b.channel.receive(garbage, 0, garbage.limit(), Ipv4Address.parse(random.nextBoolean() ? A : "198.18.0.99"));
+        }
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isZero();
+    }
+}
