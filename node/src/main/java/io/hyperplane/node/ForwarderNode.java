@@ -302,6 +302,14 @@ public final class ForwarderNode implements AutoCloseable {
         return sockets.port();
     }
 
+    /**
+     * The backup every forwarding thread has copied all its flows to, every copy acknowledged, as a
+     * dotted address; empty while copying or without one (the heartbeat's {@code syncedTo}).
+     */
+    public String syncedTo() {
+        return forwarding.syncedTo();
+    }
+
     /** Senders' liveness probes answered on the forwarding sockets, over every thread. */
     public long probesAnswered() {
         long answered = 0;

@@ -87,6 +87,10 @@ final class ForwardingAgent implements Runnable {
     private int relaysQueued;
     /** Copying every flow to a new backup, a share per cycle. */
     private boolean resyncing;
+    /** The outbox sequence a finished resync walk reached: once the backup acknowledges it, it holds every flow. -1: none pending. */
+    private long syncedThrough = -1;
+    /** The backup this thread has copied every flow of its own to, acknowledged (0: none, or still copying); read by the heartbeat. */
+    private volatile int syncedTo;
     private long arpRelayed;
     private long arpRelayedIn;
     private final PublishedEniPorts publishedEniPorts;
@@ -178,6 +182,11 @@ final class ForwardingAgent implements Runnable {
         return offeredVersion;
     }
 
+    /** The underlay address of the backup holding a copy of every flow of this thread's, 0 while none does. */
+    int syncedTo() {
+        return syncedTo;
+    }
+
     /** The config the forwarding thread is running on, not merely offered; null before any. */
     LoadedConfig applied() {
         return applied;
@@ -245,7 +254,12 @@ final class ForwardingAgent implements Runnable {
         if (nextFleet != null) {
             fleet = nextFleet;
             forwarder.ownPortBlocks(nextFleet.ownedBlocks());
-            resyncing |= replication.fleet(nextFleet, socket.localPort());
+            boolean newBackup = replication.fleet(nextFleet, socket.localPort());
+            resyncing |= newBackup;
+            if (newBackup || nextFleet.backupIp() == 0) {
+                syncedTo = 0;
+                syncedThrough = -1;
+            }
             if (resyncing) {
                 forwarder.startResync();
             }
@@ -259,6 +273,13 @@ final class ForwardingAgent implements Runnable {
         }
         if (resyncing) {
             resyncing = !forwarder.resync(replication.resyncBudget()); // a new backup gets every flow, a bounded share per cycle
+            if (!resyncing) {
+                syncedThrough = replication.head();
+            }
+        }
+        if (syncedThrough >= 0 && replication.acknowledged(syncedThrough)) {
+            syncedTo = fleet.backupIp();
+            syncedThrough = -1;
         }
         replication.endCycle();
         socket.flush();

@@ -1,6 +1,7 @@
 package io.hyperplane.node;
 
 import io.hyperplane.dataplane.counters.FlowCounts;
+import io.hyperplane.packet.Ipv4Address;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -61,6 +62,20 @@ final class ForwardingThreads {
             version = Math.min(version, agent.acknowledgedVersion());
         }
         return version;
+    }
+
+    /**
+     * The backup every thread has copied all its flows to, acknowledged, as a dotted address; empty
+     * while any thread is still copying or has none (the heartbeat's {@code syncedTo}).
+     */
+    String syncedTo() {
+        int ip = agents.getFirst().syncedTo();
+        for (ForwardingAgent agent : agents) {
+            if (agent.syncedTo() != ip) {
+                return "";
+            }
+        }
+        return ip == 0 ? "" : Ipv4Address.format(ip);
     }
 
     /** The config every thread runs on (the oldest any of them does); null while one has none. */

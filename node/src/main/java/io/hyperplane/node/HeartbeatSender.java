@@ -104,6 +104,7 @@ final class HeartbeatSender implements Runnable {
         // Node-wide: every ENI that holds flows, whether or not the applied snapshot lists it.
         long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
         long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
-        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts, netns, pid);
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts, netns, pid,
+                true, agent.syncedTo());
     }
 }

@@ -139,6 +139,16 @@ final class ReplicationChannel implements FlowReplication {
         return newBackup && next.backupIp() != 0;
     }
 
+    /** The sequence the next record gets: everything below it is written. */
+    long head() {
+        return head;
+    }
+
+    /** Whether the backup has acknowledged every record below {@code sequence}. */
+    boolean acknowledged(long sequence) {
+        return acked >= sequence;
+    }
+
     /** How many table ids a resync may walk this cycle: as many as the outbox can take beyond its reserve (each id at most one record). */
     int resyncBudget() {
         long room = OUTBOX_RECORDS - (head - acked) - RESYNC_RESERVE;

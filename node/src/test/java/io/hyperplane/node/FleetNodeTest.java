@@ -240,11 +240,13 @@ class FleetNodeTest {
         }
         assertThat(reached).hasSize(flows);
         assertThat(counters("b").get(Counter.REPLICAS)).as("no backup, no copies").isZero();
+        assertThat(a.syncedTo()).as("nothing copied anywhere").isEmpty();
 
         FleetPlan bBack = FleetPlan.of(3, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
         a.fleet(bBack);
         b.fleet(bBack);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("b").get(Counter.REPLICAS)).isEqualTo(flows));
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.syncedTo().equals(NODE_B)); // what its heartbeat tells the control plane
     }
 
     /**

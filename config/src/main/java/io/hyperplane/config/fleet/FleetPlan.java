@@ -155,6 +155,22 @@ public record FleetPlan(long version, String anycast, List<Member> members) {
     }
 
     /**
+     * This plan with member {@code cover}'s backup set to {@code returning}: while a node that
+     * came back is out of service, the member that carried its flows copies every flow it holds
+     * to it (the hand-back, docs/fleet.md "Return"). Unknown indexes change nothing.
+     */
+    public FleetPlan handingBack(int cover, int returning) {
+        if (cover == returning || member(cover) == null || member(returning) == null) {
+            return this;
+        }
+        List<Member> next = new ArrayList<>(members.size());
+        for (Member m : members) {
+            next.add(m.index() == cover ? new Member(m.index(), m.name(), m.underlayIp(), m.inService(), returning, m.blocks()) : m);
+        }
+        return new FleetPlan(version, anycast, next);
+    }
+
+    /**
      * The plan of nodes at these addresses, in this order, all in service, named {@code node-INDEX}:
      * for a fabric or host told only the addresses (tests, a lab without a control plane).
      */

@@ -30,9 +30,13 @@ import java.util.function.ToLongFunction;
  * @param ready          it may take its own traffic: false while it resynchronises its flows after a
  *                       start (DESIGN.md §10); true when left out, as nodes before the fleet plan
  *                       resynchronise nothing
+ * @param syncedTo       the underlay address of the backup this node has copied every flow of its own to, every
+ *                       copy acknowledged (empty: none, or still copying): the control plane hands a returning
+ *                       node's flows back this way before it puts it in service (docs/fleet.md, "Return")
  */
 public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
-                            List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready) {
+                            List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready,
+                            String syncedTo) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
@@ -52,6 +56,13 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         Check.atLeast(natPorts, 0, MESSAGE, "natPorts");
         netns = netns == null || netns.isEmpty() ? "" : Check.name(netns, MESSAGE, "netns");
         Check.atLeast(pid, NO_PID, MESSAGE, "pid");
+        syncedTo = syncedTo == null || syncedTo.isEmpty() ? "" : Check.ipv4(syncedTo, MESSAGE, "syncedTo");
+    }
+
+    /** A heartbeat that reports no finished copy to a backup. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                         List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, netns, pid, ready, "");
     }
 
     /** A ready node's heartbeat. */
@@ -87,10 +98,12 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
                               @JsonProperty("appliedVersion") Long appliedVersion, @JsonProperty("incarnation") String incarnation,
                               @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways,
                               @JsonProperty("flows") Long flows, @JsonProperty("natPorts") Long natPorts,
-                              @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid, @JsonProperty("ready") Boolean ready) {
+                              @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid, @JsonProperty("ready") Boolean ready,
+                              @JsonProperty("syncedTo") String syncedTo) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
                 incarnation, enis, natGateways, flows == null ? sum(enis, EniUsage::flows) : flows,
-                natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid, ready == null || ready);
+                natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid, ready == null || ready,
+                syncedTo);
     }
 
     /**

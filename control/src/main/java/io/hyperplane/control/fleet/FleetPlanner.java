@@ -6,6 +6,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,13 +26,31 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Its version grows whenever the members change. It starts at the clock's milliseconds, so a
  * restarted control plane publishes versions above those it published before (a receiver ignores
  * an older plan) without storing them.
+ * <p>The return (docs/fleet.md, "Return"): when a member leaves service, its backup carries its
+ * flows (senders re-point its slot there, the backup promotes its copies). When it is ready again
+ * it is not put back in service at once, or its flows' packets would reach a node without them:
+ * the plan first makes it the backup of the member that covered for it, which copies it every
+ * flow it holds, and only once that member reports the copy acknowledged ({@code syncedTo}) is
+ * the returning node in service, and its slot back home. If the covering member is gone, or the
+ * hand-back takes longer than {@link #HAND_BACK_LIMIT}, the node goes back in service anyway.
  */
 public final class FleetPlanner {
     private static final Logger LOG = LoggerFactory.getLogger(FleetPlanner.class);
+    /**
+     * The longest a returning node waits out of service for its flows: a million-flow walk takes
+     * 250 duty cycles and a round trip per 38 records, well under a second here; past this the
+     * covering member is taken to be stuck and the node is put back without them.
+     */
+    static final Duration HAND_BACK_LIMIT = Duration.ofSeconds(10);
 
     private final NodeRegistry registry;
     private final ForwarderNodes registered;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final Clock clock;
+    /** Per node that left service while others carried its flows: the member that covered for it. */
+    private final Map<String, String> coveredBy = new HashMap<>();
+    /** Per covered node that is ready again: since when its flows are being handed back. */
+    private final Map<String, Instant> returningSince = new HashMap<>();
     private volatile boolean stale = true;
     private List<ForwarderNodes.Registered> candidates = List.of();
     private FleetPlan plan;
@@ -39,6 +59,7 @@ public final class FleetPlanner {
         this.registry = registry;
         this.registered = registered;
         this.plan = FleetPlan.empty(clock.millis());
+        this.clock = clock;
         registry.whenProgressed(() -> stale = true);
         registered.whenChanged(() -> stale = true);
     }
@@ -59,21 +80,68 @@ public final class FleetPlanner {
             Map<String, NodeRegistry.NodeStatus> reported = new HashMap<>();
             registry.all().forEach(n -> reported.put(n.name(), n));
             List<FleetPlan.Candidate> now = new ArrayList<>(candidates.size());
+            Map<Integer, Integer> handBacks = new HashMap<>();
             for (ForwarderNodes.Registered r : candidates) {
                 NodeRegistry.NodeStatus status = reported.get(r.name());
-                boolean inService = status != null && registry.isLive(status) && status.appliedVersion() >= 0 && status.ready();
+                boolean ready = status != null && registry.isLive(status) && status.appliedVersion() >= 0 && status.ready();
+                noteDeparture(r.name(), ready);
+                boolean inService = ready && !handingBack(r, reported, handBacks);
                 now.add(new FleetPlan.Candidate(r.index(), r.name(), r.underlayIp(), inService));
             }
             FleetPlan candidate = FleetPlan.of(plan.version(), now);
+            for (Map.Entry<Integer, Integer> h : handBacks.entrySet()) {
+                candidate = candidate.handingBack(h.getKey(), h.getValue());
+            }
             if (candidate.members().equals(plan.members())) {
                 return plan;
             }
-            next = FleetPlan.of(plan.version() + 1, now);
+            next = new FleetPlan(plan.version() + 1, candidate.anycast(), candidate.members());
             plan = next;
         }
         LOG.info("fleet plan {}: {}", next.version(), next.members().stream()
                 .map(m -> m.index() + "=" + m.name() + (m.inService() ? "" : " (out of service)") + " backup " + m.backup()).toList());
         listeners.forEach(Runnable::run);
         return next;
+    }
+
+    /** A member in service in the last plan that is not ready now left: its backup there carries its flows from now on. */
+    private void noteDeparture(String name, boolean ready) {
+        FleetPlan.Member before = plan.members().stream().filter(m -> m.name().equals(name)).findFirst().orElse(null);
+        if (before == null || !before.inService() || ready || before.backup() == FleetPlan.NO_BACKUP) {
+            return;
+        }
+        coveredBy.put(name, plan.member(before.backup()).name());
+        returningSince.remove(name);
+    }
+
+    /**
+     * Whether ready node {@code r} waits out of service while the member that covered for it
+     * copies it every flow ({@code handBacks} gets cover index → {@code r}'s index); false once
+     * that member reports the copy acknowledged, is gone, or took too long.
+     */
+    private boolean handingBack(ForwarderNodes.Registered r, Map<String, NodeRegistry.NodeStatus> reported, Map<Integer, Integer> handBacks) {
+        String coverName = coveredBy.get(r.name());
+        if (coverName == null) {
+            return false;
+        }
+        Instant since = returningSince.computeIfAbsent(r.name(), n -> clock.instant());
+        NodeRegistry.NodeStatus cover = reported.get(coverName);
+        FleetPlan.Member coverMember = plan.members().stream().filter(m -> m.name().equals(coverName)).findFirst().orElse(null);
+        String outcome = null;
+        if (cover == null || !registry.isLive(cover) || coverMember == null) {
+            outcome = "its cover " + coverName + " is gone: in service without its flows";
+        } else if (cover.syncedTo().equals(r.underlayIp()) && cover.lastSeen().isAfter(since)) {
+            outcome = coverName + " handed its flows back";
+        } else if (Duration.between(since, clock.instant()).compareTo(HAND_BACK_LIMIT) > 0) {
+            outcome = coverName + " did not hand its flows back within " + HAND_BACK_LIMIT.toSeconds() + " s: in service without them";
+        }
+        if (outcome != null) {
+            coveredBy.remove(r.name());
+            returningSince.remove(r.name());
+            LOG.info("fleet: {} returns, {}", r.name(), outcome);
+            return false;
+        }
+        handBacks.put(coverMember.index(), r.index());
+        return true;
     }
 }

@@ -75,6 +75,65 @@ abstract class FleetPlannerContract {
         registry.heartbeat(name, new NodeHeartbeat(ip, 4789, applied, "run-1", List.of(), List.of(), 0, 0, "", 0, ready));
     }
 
+    private void beat(String name, String ip, String incarnation, boolean ready, String syncedTo) {
+        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, 1, incarnation, List.of(), List.of(), 0, 0, "", 0, ready, syncedTo));
+    }
+
+    /** n1..n3 in service, then n1 silent past the liveness: n2, its backup, carries its flows. */
+    private void thirdNodeDiesCoveredBySecond() {
+        beat("n1", "198.18.0.11", 1, true);
+        beat("n2", "198.18.0.12", 1, true);
+        beat("n3", "198.18.0.13", 1, true);
+        assertThat(planner.plan().member(1).backup()).isEqualTo(2);
+        now = now.plus(LIVENESS).plusSeconds(1);
+        beat("n2", "198.18.0.12", 1, true);
+        beat("n3", "198.18.0.13", 1, true);
+        assertThat(planner.plan().member(1).inService()).isFalse();
+    }
+
+    @Test
+    void shouldKeepAReturningNodeOutOfServiceUntilTheNodeThatCoveredForItHandsItsFlowsBack() {
+        thirdNodeDiesCoveredBySecond();
+        now = now.plusSeconds(1);
+        beat("n1", "198.18.0.11", "run-2", true, ""); // restarted: ready, but empty
+        FleetPlan returning = planner.plan();
+        assertThat(returning.member(1).inService()).as("its flows are still on n2").isFalse();
+        assertThat(returning.member(2).backup()).as("n2 copies every flow it holds to n1").isEqualTo(1);
+        assertThat(returning.member(1).backup()).as("senders still send n1's traffic to n2").isEqualTo(2);
+
+        now = now.plusSeconds(1);
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.13"); // a copy to its old backup says nothing of n1
+        beat("n1", "198.18.0.11", "run-2", true, "");
+        assertThat(planner.plan().member(1).inService()).isFalse();
+
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11");
+        FleetPlan back = planner.plan();
+        assertThat(back.member(1).inService()).as("handed back").isTrue();
+        assertThat(back.member(2).backup()).as("n2 backs up to n3 again, as FleetPlan.of has it").isEqualTo(3);
+        assertThat(back.version()).isGreaterThan(returning.version());
+    }
+
+    @Test
+    void shouldPutAReturningNodeBackWithoutItsFlowsWhenItsCoverIsGoneOrTooSlow() {
+        thirdNodeDiesCoveredBySecond();
+        beat("n1", "198.18.0.11", "run-2", true, "");
+        assertThat(planner.plan().member(1).inService()).isFalse();
+        now = now.plus(FleetPlanner.HAND_BACK_LIMIT).plusSeconds(1);
+        beat("n1", "198.18.0.11", "run-2", true, "");
+        beat("n2", "198.18.0.12", "run-1", true, "");
+        beat("n3", "198.18.0.13", "run-1", true, "");
+        assertThat(planner.plan().member(1).inService()).as("never handed back: in service all the same").isTrue();
+
+        now = now.plus(LIVENESS).plusSeconds(1); // n1 dies again, covered by n2; then n2 dies too
+        beat("n2", "198.18.0.12", "run-1", true, "");
+        beat("n3", "198.18.0.13", "run-1", true, "");
+        assertThat(planner.plan().member(1).inService()).isFalse();
+        now = now.plus(LIVENESS).plusSeconds(1);
+        beat("n3", "198.18.0.13", "run-1", true, "");
+        beat("n1", "198.18.0.11", "run-3", true, "");
+        assertThat(planner.plan().member(1).inService()).as("its cover is gone: nothing to wait for").isTrue();
+    }
+
     @Test
     void shouldKeepEachNodesIndexByNameAcrossARestartAndPlanBlocksAndBackupsAsFleetPlanOf() {
         beat("n1", "198.18.0.11", 1, true);
