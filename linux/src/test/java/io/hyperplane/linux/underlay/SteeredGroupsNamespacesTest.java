@@ -53,6 +53,15 @@ class SteeredGroupsNamespacesTest {
                 new SteeredGroups.Member(3, NODES.get(2), true, 1));
     }
 
+    /** The test host's steering of {@code group}, probing from the lab's sender, every member in service. */
+    private static SteeredGroups steering(ResilientNexthopGroup group) throws IOException {
+        SteeredGroups steering = SteeredGroups.probed("test host", lab.sender, new InetSocketAddress(UnderlayLab.SENDER, 0),
+                UnderlayLab.PROBE_PORT, UdpLivenessProber.Settings.DEFAULTS);
+        steering.add(group);
+        steering.members(fleet(true));
+        return steering;
+    }
+
     /** Sends one datagram per flow and waits until all have landed: which node (0..2) each inner source port reached. */
     private static Map<Integer, Integer> land() throws IOException {
         lab.forget();
@@ -74,10 +83,7 @@ class SteeredGroupsNamespacesTest {
     @Test
     void shouldSendADeadMembersFlowsToItsBackupMovingNoOtherAndBringThemHomeOnceInService() throws Exception {
         ResilientNexthopGroup group = ResilientNexthopGroup.open(lab.groupSettings());
-        try (SteeredGroups steering = SteeredGroups.probed("test host", lab.sender, new InetSocketAddress(UnderlayLab.SENDER, 0),
-                UnderlayLab.PROBE_PORT, UdpLivenessProber.Settings.DEFAULTS)) {
-            steering.add(group);
-            steering.members(fleet(true));
+        try (SteeredGroups steering = steering(group)) {
             Map<Integer, Integer> home = land();
             for (int node = 0; node < 3; node++) {
                 int n = node;
@@ -113,10 +119,7 @@ class SteeredGroupsNamespacesTest {
     @Test
     void shouldTakeBackAMemberThatWentQuietWithoutRestarting() throws Exception {
         ResilientNexthopGroup group = ResilientNexthopGroup.open(lab.groupSettings());
-        try (SteeredGroups steering = SteeredGroups.probed("test host", lab.sender, new InetSocketAddress(UnderlayLab.SENDER, 0),
-                UnderlayLab.PROBE_PORT, UdpLivenessProber.Settings.DEFAULTS)) {
-            steering.add(group);
-            steering.members(fleet(true));
+        try (SteeredGroups steering = steering(group)) {
             await().atMost(WITHIN).until(() -> steering.targets().size() == 3);
             Map<Integer, Integer> home = land();
 
