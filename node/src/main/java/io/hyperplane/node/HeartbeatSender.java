@@ -87,7 +87,8 @@ final class HeartbeatSender implements Runnable {
     private NodeHeartbeat heartbeat() {
         LoadedConfig applied = agent.applied();
         if (applied == null) {
-            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of(), List.of(), 0, 0, netns, pid);
+            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of(), List.of(), 0, 0, netns, pid,
+                    true, "", agent.size());
         }
         NodeSnapshot snapshot = applied.snapshot();
         Map<String, Integer> vniBySubnet = new HashMap<>();
@@ -105,6 +106,6 @@ final class HeartbeatSender implements Runnable {
         long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
         long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
         return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts, netns, pid,
-                true, agent.syncedTo());
+                true, agent.syncedTo(), agent.size());
     }
 }

@@ -33,16 +33,20 @@ import java.util.function.ToLongFunction;
  * @param syncedTo       the underlay address of the backup this node has copied every flow of its own to, every
  *                       copy acknowledged (empty: none, or still copying): the control plane hands a returning
  *                       node's flows back this way before it puts it in service (docs/fleet.md, "Return")
+ * @param threads        its forwarding threads ({@link #THREADS_UNKNOWN}: not sent); a fleet's members must
+ *                       run the same number, since a flow's copy is applied on the thread of the sender's
  */
 public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
                             List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready,
-                            String syncedTo) {
+                            String syncedTo, int threads) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
     public static final long NO_VERSION = -1;
     /** The pid of a node that sends none. */
     public static final long NO_PID = 0;
+    /** The thread count of a node that sends none. */
+    public static final int THREADS_UNKNOWN = 0;
     private static final String MESSAGE = "node heartbeat";
 
     public NodeHeartbeat {
@@ -57,12 +61,13 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         netns = netns == null || netns.isEmpty() ? "" : Check.name(netns, MESSAGE, "netns");
         Check.atLeast(pid, NO_PID, MESSAGE, "pid");
         syncedTo = syncedTo == null || syncedTo.isEmpty() ? "" : Check.ipv4(syncedTo, MESSAGE, "syncedTo");
+        Check.atLeast(threads, THREADS_UNKNOWN, MESSAGE, "threads");
     }
 
     /** A heartbeat that reports no finished copy to a backup. */
     public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
                          List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready) {
-        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, netns, pid, ready, "");
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, netns, pid, ready, "", THREADS_UNKNOWN);
     }
 
     /** A ready node's heartbeat. */
@@ -99,11 +104,11 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
                               @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways,
                               @JsonProperty("flows") Long flows, @JsonProperty("natPorts") Long natPorts,
                               @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid, @JsonProperty("ready") Boolean ready,
-                              @JsonProperty("syncedTo") String syncedTo) {
+                              @JsonProperty("syncedTo") String syncedTo, @JsonProperty("threads") Integer threads) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
                 incarnation, enis, natGateways, flows == null ? sum(enis, EniUsage::flows) : flows,
                 natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid, ready == null || ready,
-                syncedTo);
+                syncedTo, threads == null ? THREADS_UNKNOWN : threads);
     }
 
     /**

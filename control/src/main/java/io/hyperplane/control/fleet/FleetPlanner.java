@@ -1,6 +1,7 @@
 package io.hyperplane.control.fleet;
 
 import io.hyperplane.config.fleet.FleetPlan;
+import io.hyperplane.config.fleet.NodeHeartbeat;
 import io.hyperplane.control.fabric.ForwarderNodes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +35,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * flow it holds, and only once that member reports the copy acknowledged ({@code syncedTo}) is
  * the returning node in service, and its slot back home. If the covering member is gone, or the
  * hand-back takes longer than {@link #HAND_BACK_LIMIT}, the node goes back in service anyway.
+ * <p>Members must run as many forwarding threads as each other: a flow's copy is applied on the
+ * thread of the sender's that made it, which is the thread its packets reach only when both
+ * nodes steer alike. The fleet's count is that of its lowest-index ready member that reports one;
+ * a node that runs another is kept out of service, and the log says why once.
  */
 public final class FleetPlanner {
     private static final Logger LOG = LoggerFactory.getLogger(FleetPlanner.class);
@@ -51,6 +57,8 @@ public final class FleetPlanner {
     private final Map<String, String> coveredBy = new HashMap<>();
     /** Per covered node that is ready again: since when its flows are being handed back. */
     private final Map<String, Instant> returningSince = new HashMap<>();
+    /** Nodes kept out for their thread count, with the count they ran when told: one warning each. */
+    private final Map<String, Integer> mismatched = new HashMap<>();
     private volatile boolean stale = true;
     private List<ForwarderNodes.Registered> candidates = List.of();
     private FleetPlan plan;
@@ -81,9 +89,11 @@ public final class FleetPlanner {
             registry.all().forEach(n -> reported.put(n.name(), n));
             List<FleetPlan.Candidate> now = new ArrayList<>(candidates.size());
             Map<Integer, Integer> handBacks = new HashMap<>();
+            int threads = fleetThreads(reported);
             for (ForwarderNodes.Registered r : candidates) {
                 NodeRegistry.NodeStatus status = reported.get(r.name());
-                boolean ready = status != null && registry.isLive(status) && status.appliedVersion() >= 0 && status.ready();
+                boolean ready = status != null && registry.isLive(status) && status.appliedVersion() >= 0 && status.ready()
+                        && threadsMatch(r.name(), status.threads(), threads);
                 noteDeparture(r.name(), ready);
                 boolean inService = ready && !handingBack(r, reported, handBacks);
                 now.add(new FleetPlan.Candidate(r.index(), r.name(), r.underlayIp(), inService));
@@ -102,6 +112,30 @@ public final class FleetPlanner {
                 .map(m -> m.index() + "=" + m.name() + (m.inService() ? "" : " (out of service)") + " backup " + m.backup()).toList());
         listeners.forEach(Runnable::run);
         return next;
+    }
+
+    /** The thread count of the lowest-index live member that reports one; unknown when none does. */
+    private int fleetThreads(Map<String, NodeRegistry.NodeStatus> reported) {
+        for (ForwarderNodes.Registered r : candidates.stream().sorted(Comparator.comparingInt(ForwarderNodes.Registered::index)).toList()) {
+            NodeRegistry.NodeStatus status = reported.get(r.name());
+            if (status != null && registry.isLive(status) && status.threads() != NodeHeartbeat.THREADS_UNKNOWN) {
+                return status.threads();
+            }
+        }
+        return NodeHeartbeat.THREADS_UNKNOWN;
+    }
+
+    /** Whether a node of {@code threads} may serve in a fleet of {@code fleet}; says so once when not. */
+    private boolean threadsMatch(String name, int threads, int fleet) {
+        if (threads == NodeHeartbeat.THREADS_UNKNOWN || fleet == NodeHeartbeat.THREADS_UNKNOWN || threads == fleet) {
+            mismatched.remove(name);
+            return true;
+        }
+        if (!Integer.valueOf(threads).equals(mismatched.put(name, threads))) {
+            LOG.warn("fleet: node {} runs {} forwarding threads, the fleet {}: it stays out of service until it runs {} "
+                    + "(hyperplane node --threads {})", name, threads, fleet, fleet, fleet);
+        }
+        return false;
     }
 
     /** A member in service in the last plan that is not ready now left: its backup there carries its flows from now on. */

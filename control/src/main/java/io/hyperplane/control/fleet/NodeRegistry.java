@@ -38,7 +38,7 @@ public final class NodeRegistry {
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
                              String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid,
-                             boolean ready, String syncedTo) {
+                             boolean ready, String syncedTo, int threads) {
     }
 
     /**
@@ -130,7 +130,7 @@ public final class NodeRegistry {
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
             now = new NodeStatus(name, underlayIp, beat.port(), version, clock.instant(), beat.enis(), incarnation, beat.natGateways(),
-                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid(), beat.ready(), beat.syncedTo());
+                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid(), beat.ready(), beat.syncedTo(), beat.threads());
             if (previous == null || !previous.underlayIp().equals(underlayIp)) {
                 registered.register(name, underlayIp); // a 17th node is refused here, before it counts as live
             }
@@ -185,7 +185,7 @@ public final class NodeRegistry {
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
                         previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid(),
-                        previous.ready(), previous.syncedTo()));
+                        previous.ready(), previous.syncedTo(), previous.threads()));
             }
         }
         if (raised) {

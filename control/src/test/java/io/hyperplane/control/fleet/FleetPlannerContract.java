@@ -76,7 +76,7 @@ abstract class FleetPlannerContract {
     }
 
     private void beat(String name, String ip, String incarnation, boolean ready, String syncedTo) {
-        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, 1, incarnation, List.of(), List.of(), 0, 0, "", 0, ready, syncedTo));
+        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, 1, incarnation, List.of(), List.of(), 0, 0, "", 0, ready, syncedTo, 2));
     }
 
     /** n1..n3 in service, then n1 silent past the liveness: n2, its backup, carries its flows. */
@@ -182,6 +182,20 @@ abstract class FleetPlannerContract {
         assertThat(v4.member(1).inService()).as("silent past the liveness").isFalse();
         assertThat(v4.member(1).blocks()).as("its blocks stay its own while away").isEqualTo(v3.member(1).blocks());
         assertThat(v4.version()).isGreaterThan(v3.version());
+    }
+
+    /** A flow's copy is applied on the sender's thread: a member that steers otherwise would hold copies its packets never reach. */
+    @Test
+    void shouldKeepANodeWithAnotherThreadCountOutOfService() {
+        registry.heartbeat("n1", new NodeHeartbeat("198.18.0.11", 4789, 1, "run-1", List.of(), List.of(), 0, 0, "", 0, true, "", 2));
+        registry.heartbeat("n2", new NodeHeartbeat("198.18.0.12", 4789, 1, "run-1", List.of(), List.of(), 0, 0, "", 0, true, "", 4));
+        registry.heartbeat("n3", new NodeHeartbeat("198.18.0.13", 4789, 1, "run-1", List.of(), List.of(), 0, 0, "", 0, true, "", 2));
+        FleetPlan plan = planner.plan();
+        assertThat(plan.members()).extracting(FleetPlan.Member::name, FleetPlan.Member::inService)
+                .containsExactly(tuple("n1", true), tuple("n2", false), tuple("n3", true));
+
+        registry.heartbeat("n2", new NodeHeartbeat("198.18.0.12", 4789, 1, "run-2", List.of(), List.of(), 0, 0, "", 0, true, "", 2));
+        assertThat(planner.plan().member(2).inService()).as("restarted with the fleet's count").isTrue();
     }
 
     @Test
