@@ -159,6 +159,35 @@ class ReplicationChannelTest {
         assertThat(a.counter(Counter.REPLICATION_HELD)).isPositive();
     }
 
+    /**
+     * A backup whose acknowledgements take 30 ms (a busy machine's, as in the kill test): after the
+     * first record, resent once at the initial 20 ms, the channel waits for them instead of sending
+     * everything again every 20 ms.
+     */
+    @Test
+    void shouldWaitForSlowAcknowledgementsRatherThanResendEverything() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(3);
+        long rtt = 30_000_000L;
+        long now = 1_000_000;
+        for (int i = 0; i < 20; i++) {
+            a.syn(30_000 + i);
+            for (long t = 0; t < rtt; t += ReplicationChannel.RESEND_NANOS / 4) {
+                a.cycle(now + t);
+                deliver(a, b, 0, random);
+            }
+            b.cycle(now + rtt);
+            deliver(b, a, 0, random); // the acknowledgement, 30 ms late
+            now += rtt;
+            a.cycle(now);
+            a.take();
+        }
+        assertThat(a.counter(Counter.REPLICATION_ACKED)).isEqualTo(20);
+        assertThat(a.counter(Counter.REPLICATION_RESENT)).as("only before the first round trip was known").isEqualTo(1);
+        assertThat(a.channel.resendTimeout()).isEqualTo(ReplicationChannel.MAX_RESEND_NANOS);
+    }
+
     /** A node alone gets a backup: every flow it has, idle ones included, is copied over, a share per cycle. */
     @Test
     void shouldCopyEveryFlowToANewBackup() {
