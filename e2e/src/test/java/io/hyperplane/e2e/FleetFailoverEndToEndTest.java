@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cloud.LocalCloud;
 import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.fleet.NodeRegistry;
+import io.hyperplane.control.iam.ManagedPolicies;
 import io.hyperplane.lab.service.ServiceHostMain;
 import io.hyperplane.linux.netns.Namespaces;
 import io.hyperplane.node.CountersFile;
@@ -29,6 +30,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -185,7 +188,7 @@ class FleetFailoverEndToEndTest {
         w.db = w.ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(w.subnetA).securityGroupIds(w.dbGroup)
                 .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
         w.role = w.iam.createRole(b -> b.roleName("fn-role").assumeRolePolicyDocument(RuntimeWorld.TRUST)).role().arn();
-        w.iam.attachRolePolicy(b -> b.roleName("fn-role").policyArn(io.hyperplane.control.iam.ManagedPolicies.VPC_ACCESS_EXECUTION));
+        w.iam.attachRolePolicy(b -> b.roleName("fn-role").policyArn(ManagedPolicies.VPC_ACCESS_EXECUTION));
         await().atMost(Duration.ofSeconds(60)).until(() -> w.ec2.describeInstances(b -> b.instanceIds(w.db.instanceId())).reservations().getFirst()
                 .instances().getFirst().state().nameAsString().equals("running"));
         dbIp = w.db.privateIpAddress();
@@ -343,7 +346,7 @@ class FleetFailoverEndToEndTest {
                 }
                 body.path("tcp").forEach(tcp::add);
                 System.out.println("FAILOVER environment " + body.path("address").asText() + ": connections (local port) with a gap over 1 s: "
-                        + java.util.stream.StreamSupport.stream(body.path("tcp").spliterator(), false)
+                        + StreamSupport.stream(body.path("tcp").spliterator(), false)
                         .filter(c -> largestGap(c.path("gaps"), 0, Long.MAX_VALUE) > 1).map(c -> c.path("port").asText()).toList());
                 udp.add(body.path("udp"));
             }
@@ -359,13 +362,13 @@ class FleetFailoverEndToEndTest {
                 System.out.println("FAILOVER " + f);
             }
             System.out.println("FAILOVER gaps over 0.5 s, by when they began (s after the exchange began: length s): " + tcp.stream()
-                    .flatMap(c -> java.util.stream.StreamSupport.stream(c.path("gaps").spliterator(), false))
+                    .flatMap(c -> StreamSupport.stream(c.path("gaps").spliterator(), false))
                     .filter(g -> g.get(1).asDouble() - g.get(0).asDouble() > 0.5)
                     .map(g -> String.format("%.1f: %.2f", g.get(0).asDouble() - started / 1000.0, g.get(1).asDouble() - g.get(0).asDouble()))
                     .sorted().toList());
             double endOfExchange = started / 1000.0 + EXCHANGE_SECONDS;
             System.out.println("FAILOVER connections stalled at the end (no echo in the last 2 s): " + tcp.stream()
-                    .filter(c -> java.util.stream.StreamSupport.stream(c.path("gaps").spliterator(), false)
+                    .filter(c -> StreamSupport.stream(c.path("gaps").spliterator(), false)
                             .anyMatch(g -> g.get(1).asDouble() >= endOfExchange - 0.5 && g.get(1).asDouble() - g.get(0).asDouble() > 2)).count()
                     + " of " + tcp.size());
             udp.forEach(u -> System.out.println("FAILOVER udp: sent " + u.path("sent").asInt() + ", echoes " + u.path("echoes").asInt()
@@ -451,7 +454,7 @@ class FleetFailoverEndToEndTest {
                 longest = Math.max(longest, seqs.get(i) - seqs.get(i - 1) - 1);
             }
             String summary = out.lines().filter(l -> l.contains("packets transmitted")).findFirst().orElse(out.strip());
-            System.out.println("ping output:\n" + out.lines().limit(15).collect(java.util.stream.Collectors.joining("\n")));
+            System.out.println("ping output:\n" + out.lines().limit(15).collect(Collectors.joining("\n")));
             return summary + "; longest run unanswered " + longest + " (" + String.format("%.1f s", longest * 0.1) + ")";
         }
     }

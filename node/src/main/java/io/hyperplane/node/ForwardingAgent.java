@@ -46,13 +46,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * trusts the mark only from another member's address, and never relays a relayed frame again.
  */
 final class ForwardingAgent implements Runnable {
-    /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
     /**
      * This process's incarnation in its probe answers (every thread's the same): a sender that
      * found the node down and hears it again takes it back at once if it is the same process (it
      * only went quiet, its flows intact), but not a restarted one, which must resynchronise first.
      */
     private static final int INCARNATION = LivenessProbe.newIncarnation();
+    /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
     private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
     private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
     private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;

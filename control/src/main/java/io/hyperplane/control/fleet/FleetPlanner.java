@@ -10,7 +10,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,7 +115,7 @@ public final class FleetPlanner {
 
     /** The thread count of the lowest-index live member that reports one; unknown when none does. */
     private int fleetThreads(Map<String, NodeRegistry.NodeStatus> reported) {
-        for (ForwarderNodes.Registered r : candidates.stream().sorted(Comparator.comparingInt(ForwarderNodes.Registered::index)).toList()) {
+        for (ForwarderNodes.Registered r : candidates) { // in index order, as the store lists them
             NodeRegistry.NodeStatus status = reported.get(r.name());
             if (status != null && registry.isLive(status) && status.threads() != NodeHeartbeat.THREADS_UNKNOWN) {
                 return status.threads();
@@ -138,9 +137,14 @@ public final class FleetPlanner {
         return false;
     }
 
+    /** The member named {@code name} in the last plan published, or null. */
+    private FleetPlan.Member planned(String name) {
+        return plan.members().stream().filter(m -> m.name().equals(name)).findFirst().orElse(null);
+    }
+
     /** A member in service in the last plan that is not ready now left: its backup there carries its flows from now on. */
     private void noteDeparture(String name, boolean ready) {
-        FleetPlan.Member before = plan.members().stream().filter(m -> m.name().equals(name)).findFirst().orElse(null);
+        FleetPlan.Member before = planned(name);
         if (before == null || !before.inService() || ready || before.backup() == FleetPlan.NO_BACKUP) {
             return;
         }
@@ -160,7 +164,7 @@ public final class FleetPlanner {
         }
         Instant since = returningSince.computeIfAbsent(r.name(), n -> clock.instant());
         NodeRegistry.NodeStatus cover = reported.get(coverName);
-        FleetPlan.Member coverMember = plan.members().stream().filter(m -> m.name().equals(coverName)).findFirst().orElse(null);
+        FleetPlan.Member coverMember = planned(coverName);
         String outcome = null;
         if (cover == null || !registry.isLive(cover) || coverMember == null) {
             outcome = "its cover " + coverName + " is gone: in service without its flows";

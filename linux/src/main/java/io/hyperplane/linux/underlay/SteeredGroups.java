@@ -66,7 +66,11 @@ public final class SteeredGroups implements AutoCloseable {
     private final Set<Integer> evicted = new HashSet<>();
     /** Addresses that have answered a probe: only those can be found dead by the prober. */
     private final Set<InetAddress> answered = new HashSet<>();
-    /** The incarnation each address last answered as, and each evicted member's when it was found down. */
+    /**
+     * The incarnation each address last came up as, and each evicted member's when it was found
+     * down: kept apart, since a restarted node can come up (a new incarnation) and go quiet again
+     * while still evicted, and only its incarnation at the eviction says it is the same process.
+     */
     private final Map<InetAddress, Integer> incarnations = new HashMap<>();
     private final Map<Integer, Integer> evictedIncarnations = new HashMap<>();
     private List<Member> members = List.of();
