@@ -95,9 +95,10 @@ public final class ForwarderNode implements AutoCloseable {
             bound = openSockets(settings);
             BoundSockets opened = bound;
             List<ForwardingAgent> agents = new ArrayList<>(threads);
+            int incarnation = ReplicationChannel.newIncarnation();
             if (threads == 1) {
-                agents.add(new ForwardingAgent(bound.sockets()[0], new Forwarder(settings.forwarder()), countersFile,
-                        settings.publishInterval().toNanos(), initial, () -> opened.wake(0)));
+                agents.add(new ForwardingAgent(0, null, bound.sockets()[0], new Forwarder(settings.forwarder()), countersFile,
+                        settings.publishInterval().toNanos(), initial, () -> opened.wake(0), incarnation));
             } else {
                 HandOffRing[] rings = new HandOffRing[threads];
                 for (int t = 1; t < threads; t++) {
@@ -110,10 +111,10 @@ public final class ForwarderNode implements AutoCloseable {
                             ? new ForwardingAgent.Steering(null, rings, bound.wakes(), bound.wakeIp(), bound.port())
                             : new ForwardingAgent.Steering(rings[t], new HandOffRing[0], bound.wakes(), bound.wakeIp(), bound.port());
                     agents.add(new ForwardingAgent(t, steering, bound.sockets()[t], new Forwarder(share, threads), countersFile,
-                            settings.publishInterval().toNanos(), initial, () -> opened.wake(thread)));
+                            settings.publishInterval().toNanos(), initial, () -> opened.wake(thread), incarnation));
                 }
             }
-            this.forwarding = new ForwardingThreads(agents, countersFile);
+            this.forwarding = new ForwardingThreads(agents, countersFile, incarnation);
             this.control = settings.controlUrl() == null ? null
                     : new ControlPlaneClient(settings, bound.port(), forwarding, cache, this::sampleKernelDrops, this::fleet);
         } catch (IOException | RuntimeException e) {
@@ -307,7 +308,17 @@ public final class ForwarderNode implements AutoCloseable {
      * dotted address; empty while copying or without one (the heartbeat's {@code syncedTo}).
      */
     public String syncedTo() {
+        return forwarding.syncedTo().backup();
+    }
+
+    /** {@link #syncedTo()} with the incarnation of that backup's process, read together. */
+    ForwardingThreads.Synced synced() {
         return forwarding.syncedTo();
+    }
+
+    /** This process's incarnation (hex), which its fleet channel's acknowledgements and its heartbeats carry. */
+    public String incarnation() {
+        return forwarding.incarnation();
     }
 
     /** Senders' liveness probes answered on the forwarding sockets, over every thread. */

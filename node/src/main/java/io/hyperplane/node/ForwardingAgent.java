@@ -89,8 +89,11 @@ final class ForwardingAgent implements Runnable {
     private boolean resyncing;
     /** The outbox sequence a finished resync walk reached: once the backup acknowledges it, it holds every flow. -1: none pending. */
     private long syncedThrough = -1;
-    /** The backup this thread has copied every flow of its own to, acknowledged (0: none, or still copying); read by the heartbeat. */
-    private volatile int syncedTo;
+    /**
+     * The backup this thread has copied every flow of its own to, acknowledged: its address (high
+     * 32 bits; 0: none, or still copying) and its process's incarnation (low 32); read by the heartbeat.
+     */
+    private volatile long synced;
     private long arpRelayed;
     private long arpRelayedIn;
     private final PublishedEniPorts publishedEniPorts;
@@ -128,21 +131,14 @@ final class ForwardingAgent implements Runnable {
     }
 
     /**
-     * The node's only thread. {@code initial} (null: none, the node drops everything until one is
-     * offered) is installed now, before the thread starts. {@code wakeUp} makes the forwarding
-     * thread's receive return (an empty datagram to its socket).
-     */
-    ForwardingAgent(BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile, long publishIntervalNanos,
-                    LoadedConfig initial, Runnable wakeUp) {
-        this(0, null, socket, forwarder, countersFile, publishIntervalNanos, initial, wakeUp);
-    }
-
-    /**
      * Thread {@code thread} of several ({@code steering} non-null), or the only one (null), each
-     * with its own socket and forwarder; {@code wakeUp} makes this thread's receive return.
+     * with its own socket and forwarder. {@code initial} (null: none, the node drops everything
+     * until one is offered) is installed now, before the thread starts; {@code wakeUp} makes this
+     * thread's receive return; {@code incarnation} is this node process's run
+     * ({@link ReplicationChannel#newIncarnation()}), the same on every thread.
      */
     ForwardingAgent(int thread, Steering steering, BatchedUdpSocket socket, Forwarder forwarder, CountersFile countersFile,
-                    long publishIntervalNanos, LoadedConfig initial, Runnable wakeUp) {
+                    long publishIntervalNanos, LoadedConfig initial, Runnable wakeUp, int incarnation) {
         this.thread = thread;
         this.steering = steering;
         this.wakeUp = wakeUp;
@@ -151,7 +147,7 @@ final class ForwardingAgent implements Runnable {
         this.countersFile = countersFile;
         this.publishIntervalNanos = publishIntervalNanos;
         this.publishedEniPorts = new PublishedEniPorts(forwarder.settings().maxEnis());
-        this.replication = new ReplicationChannel(thread, forwarder, this::send, socket.slotSize());
+        this.replication = new ReplicationChannel(thread, forwarder, this::send, socket.slotSize(), incarnation);
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
@@ -184,7 +180,12 @@ final class ForwardingAgent implements Runnable {
 
     /** The underlay address of the backup holding a copy of every flow of this thread's, 0 while none does. */
     int syncedTo() {
-        return syncedTo;
+        return (int) (synced >>> 32);
+    }
+
+    /** {@link #syncedTo()} (high 32 bits) and the incarnation of that backup's process (low 32), read together. */
+    long synced() {
+        return synced;
     }
 
     /** The config the forwarding thread is running on, not merely offered; null before any. */
@@ -257,7 +258,7 @@ final class ForwardingAgent implements Runnable {
             boolean newBackup = replication.fleet(nextFleet, socket.localPort());
             resyncing |= newBackup;
             if (newBackup || nextFleet.backupIp() == 0) {
-                syncedTo = 0;
+                synced = 0;
                 syncedThrough = -1;
             }
             if (resyncing) {
@@ -271,14 +272,21 @@ final class ForwardingAgent implements Runnable {
         } else {
             decide(received);
         }
+        if (replication.takeBackupRestarted()) {
+            // The backup answered as another process: the copies it acknowledged died with the one before.
+            synced = 0;
+            syncedThrough = -1;
+            resyncing = true;
+            forwarder.startResync();
+        }
         if (resyncing) {
             resyncing = !forwarder.resync(replication.resyncBudget()); // a new backup gets every flow, a bounded share per cycle
             if (!resyncing) {
                 syncedThrough = replication.head();
             }
         }
-        if (syncedThrough >= 0 && replication.acknowledged(syncedThrough)) {
-            syncedTo = fleet.backupIp();
+        if (syncedThrough >= 0 && replication.acknowledged(syncedThrough) && replication.backupIncarnation() != 0) {
+            synced = (long) fleet.backupIp() << 32 | replication.backupIncarnation() & 0xffffffffL;
             syncedThrough = -1;
         }
         replication.endCycle();

@@ -17,10 +17,17 @@ import java.util.Map;
 final class ForwardingThreads {
     private final List<ForwardingAgent> agents;
     private final CountersFile countersFile;
+    private final String incarnation;
 
-    ForwardingThreads(List<ForwardingAgent> agents, CountersFile countersFile) {
+    ForwardingThreads(List<ForwardingAgent> agents, CountersFile countersFile, int incarnation) {
         this.agents = List.copyOf(agents);
         this.countersFile = countersFile;
+        this.incarnation = ReplicationChannel.formatIncarnation(incarnation);
+    }
+
+    /** This node process's run, as its heartbeats and its fleet channel's acknowledgements give it. */
+    String incarnation() {
+        return incarnation;
     }
 
     int size() {
@@ -68,14 +75,20 @@ final class ForwardingThreads {
      * The backup every thread has copied all its flows to, acknowledged, as a dotted address; empty
      * while any thread is still copying or has none (the heartbeat's {@code syncedTo}).
      */
-    String syncedTo() {
-        int ip = agents.getFirst().syncedTo();
+    Synced syncedTo() {
+        long synced = agents.getFirst().synced();
         for (ForwardingAgent agent : agents) {
-            if (agent.syncedTo() != ip) {
-                return "";
+            if (agent.synced() != synced) {
+                return Synced.NONE;
             }
         }
-        return ip == 0 ? "" : Ipv4Address.format(ip);
+        int ip = (int) (synced >>> 32);
+        return ip == 0 ? Synced.NONE : new Synced(Ipv4Address.format(ip), ReplicationChannel.formatIncarnation((int) synced));
+    }
+
+    /** The backup a node's flows are all copied to (dotted address) and the incarnation of its process; empty strings: none. */
+    record Synced(String backup, String incarnation) {
+        static final Synced NONE = new Synced("", "");
     }
 
     /** The config every thread runs on (the oldest any of them does); null while one has none. */

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -40,8 +39,6 @@ final class HeartbeatSender implements Runnable {
     /** Told each plan a heartbeat answer carries. */
     private final Consumer<FleetPlan> fleet;
     private final Backoff backoff = new Backoff();
-    /** This node process's run: the control plane tells a restart by it. */
-    private final String incarnation = UUID.randomUUID().toString();
 
     /** {@code everyBeat} runs on this thread before each heartbeat: other slow-path sampling for the node. */
     HeartbeatSender(ControlPlaneApi api, ControlPlaneHealth health, ForwardingThreads agent, int underlayIp, int port, String netns,
@@ -87,7 +84,7 @@ final class HeartbeatSender implements Runnable {
     private NodeHeartbeat heartbeat() {
         LoadedConfig applied = agent.applied();
         if (applied == null) {
-            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, incarnation, List.of(), List.of(), 0, 0, netns, pid,
+            return new NodeHeartbeat(underlayIp, port, NodeHeartbeat.NO_VERSION, agent.incarnation(), List.of(), List.of(), 0, 0, netns, pid,
                     true, "", agent.size());
         }
         NodeSnapshot snapshot = applied.snapshot();
@@ -105,7 +102,9 @@ final class HeartbeatSender implements Runnable {
         // Node-wide: every ENI that holds flows, whether or not the applied snapshot lists it.
         long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
         long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
-        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), incarnation, usage, natGateways, flows, natPorts, netns, pid,
-                true, agent.syncedTo(), agent.size());
+        // The process's run: the control plane tells a restart by it, and a copy to this node's earlier run from one to this.
+        ForwardingThreads.Synced synced = agent.syncedTo();
+        return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), agent.incarnation(), usage, natGateways, flows, natPorts,
+                netns, pid, true, synced.backup(), agent.size(), synced.incarnation());
     }
 }

@@ -26,6 +26,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * once (RFC 6298's backoff and Karn's rule): on 2 busy vCPUs acknowledgements took tens of
  * milliseconds, and a fixed 20 ms sent most records several times (40,129 resends for 3,144
  * records in one kill test).
+ * Every acknowledgement carries the acknowledging process's incarnation: a backup that restarted
+ * in place (same address, its copies gone) answers as another, and the sender starts a new
+ * stream and copies it every flow again, as for a new backup. A channel with nothing to send
+ * says so every {@link #KEEPALIVE_NANOS} (an empty records datagram), so such a restart is
+ * noticed even when no flow changes.
  * A backup that stays silent for {@link #SILENT_NANOS} is taken for dead: first packets then
  * leave at once (counted {@code replication-unprotected}) rather than wait, since the tenant's
  * traffic matters more than its copy, until it acknowledges again or the plan names another.
@@ -51,6 +56,8 @@ final class ReplicationChannel implements FlowReplication {
      * never held longer than a dead node would have cost anyway.
      */
     static final long SILENT_NANOS = 100_000_000L;
+    /** With nothing to send for this long, an empty records datagram: its acknowledgement tells whether the backup restarted. */
+    static final long KEEPALIVE_NANOS = 100_000_000L;
     /**
      * Table ids a resync walks per duty cycle: a million-flow table in 250 cycles, each a few
      * microseconds of reading the state column.
@@ -66,6 +73,13 @@ final class ReplicationChannel implements FlowReplication {
     private final Forwarder forwarder;
     private final Forwarder.PacketSink out;
     private final int heldSlotSize;
+    /** This node process's run, in every acknowledgement this channel sends; never 0. */
+    private final int incarnation;
+    /** The backup's incarnation as its acknowledgements give it; 0 before the first. */
+    private int backupIncarnation;
+    private boolean backupRestarted;
+    private long lastSentNanos;
+    private long restarts;
     private NodeFleet fleet = NodeFleet.ALONE;
     private int port;
 
@@ -119,7 +133,11 @@ final class ReplicationChannel implements FlowReplication {
      * The channel of forwarding thread {@code thread}, whose packets and channel datagrams go out
      * through {@code out}; a first packet up to {@code slotSize} bytes can be held.
      */
-    ReplicationChannel(int thread, Forwarder forwarder, Forwarder.PacketSink out, int slotSize) {
+    ReplicationChannel(int thread, Forwarder forwarder, Forwarder.PacketSink out, int slotSize, int incarnation) {
+        if (incarnation == 0) {
+            throw new IllegalArgumentException("incarnation 0 is reserved for none");
+        }
+        this.incarnation = incarnation;
         this.thread = thread;
         this.forwarder = forwarder;
         this.out = out;
@@ -139,16 +157,52 @@ final class ReplicationChannel implements FlowReplication {
         fleet = next;
         forwarder.replication(next.backupIp() == 0 ? FlowReplication.OFF : this);
         if (newBackup) {
-            releaseHeld(Long.MAX_VALUE, false);
-            epoch++;
-            head = 0;
-            acked = 0;
-            sentTo = 0;
-            lastCopied = -1;
-            silent = false;
-            progressNanos = nowNanos;
+            newStream();
+            backupIncarnation = 0;
+            backupRestarted = false;
         }
         return newBackup && next.backupIp() != 0;
+    }
+
+    /** A stream to a backup that holds nothing of this one's yet: a new epoch, the outbox emptied, held packets sent at once. */
+    private void newStream() {
+        releaseHeld(Long.MAX_VALUE, false);
+        epoch++;
+        head = 0;
+        acked = 0;
+        sentTo = 0;
+        lastCopied = -1;
+        silent = false;
+        progressNanos = nowNanos;
+    }
+
+    /** A new random incarnation for a node process, never 0. */
+    static int newIncarnation() {
+        int value;
+        do {
+            value = ThreadLocalRandom.current().nextInt();
+        } while (value == 0);
+        return value;
+    }
+
+    /** An incarnation as heartbeats carry it: 8 hex digits. */
+    static String formatIncarnation(int incarnation) {
+        return String.format("%08x", incarnation);
+    }
+
+    /** The backup's process as its acknowledgements gave it; 0 before the first. */
+    int backupIncarnation() {
+        return backupIncarnation;
+    }
+
+    /**
+     * Whether the backup restarted since last asked (it acknowledged as another process): the
+     * stream has started again, and the caller must copy it every flow again ({@link Forwarder#startResync}).
+     */
+    boolean takeBackupRestarted() {
+        boolean restarted = backupRestarted;
+        backupRestarted = false;
+        return restarted;
     }
 
     /** The sequence the next record gets: everything below it is written. */
@@ -291,7 +345,8 @@ final class ReplicationChannel implements FlowReplication {
         if (ack < 0) {
             return; // the sender resends, and this is acknowledged then
         }
-        FleetMessage.header(tx, ack, FleetMessage.ACK, 0, streamThread, fleet.selfIndex(), streamEpochNow, expected[stream], 0);
+        FleetMessage.header(tx, ack, FleetMessage.ACK, 0, streamThread, fleet.selfIndex(), streamEpochNow, expected[stream],
+                incarnation & 0xffffffffL);
         send(ack, FleetMessage.HEADER_SIZE, source);
     }
 
@@ -315,6 +370,17 @@ final class ReplicationChannel implements FlowReplication {
     private void acknowledgement(ByteBuffer rx, int at, int source, int streamThread) {
         if (source != fleet.backupIp() || streamThread != thread || FleetMessage.epoch(rx, at) != epoch) {
             return; // for an earlier backup or stream
+        }
+        int from = (int) FleetMessage.floor(rx, at);
+        if (from != backupIncarnation) {
+            boolean restarted = backupIncarnation != 0;
+            backupIncarnation = from;
+            if (restarted) {
+                restarts++;
+                newStream();
+                backupRestarted = true;
+                return;
+            }
         }
         long upTo = Math.min(FleetMessage.sequence(rx, at), head);
         silent = false;
@@ -353,6 +419,13 @@ final class ReplicationChannel implements FlowReplication {
             releaseHeld(Long.MAX_VALUE, true);
         }
         int backup = fleet.backupIp();
+        if (backup != 0 && sentTo == head && nowNanos - lastSentNanos > KEEPALIVE_NANOS) {
+            int d = txSlot();
+            if (d >= 0) { // nothing to send: an empty datagram, whose acknowledgement says who the backup is now
+                FleetMessage.header(tx, d, FleetMessage.RECORDS, 0, thread, fleet.selfIndex(), epoch, sentTo, acked);
+                send(d, FleetMessage.HEADER_SIZE, backup);
+            }
+        }
         while (backup != 0 && sentTo < head) {
             int d = txSlot();
             if (d < 0) {
@@ -391,6 +464,7 @@ final class ReplicationChannel implements FlowReplication {
     private void send(int at, int length, int ip) {
         out.send(tx, at, length, ip, port);
         bytes += length;
+        lastSentNanos = nowNanos;
     }
 
     void publish(Counters c) {
@@ -403,5 +477,6 @@ final class ReplicationChannel implements FlowReplication {
         c.set(Counter.REPLICATION_UNPROTECTED, unprotected);
         c.set(Counter.REPLICATION_HELD, heldCount);
         c.set(Counter.REPLICATION_OUT_OF_ORDER, outOfOrder);
+        c.set(Counter.REPLICATION_BACKUP_RESTARTS, restarts);
     }
 }

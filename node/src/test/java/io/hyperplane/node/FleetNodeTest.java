@@ -222,6 +222,46 @@ class FleetNodeTest {
         a.fleet(bAway);
         b.fleet(bAway);
         int flows = 50;
+        openUdpFlowsThroughA(flows);
+        assertThat(counters("b").get(Counter.REPLICAS)).as("no backup, no copies").isZero();
+        assertThat(a.syncedTo()).as("nothing copied anywhere").isEmpty();
+
+        FleetPlan bBack = FleetPlan.of(3, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
+        a.fleet(bBack);
+        b.fleet(bBack);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("b").get(Counter.REPLICAS)).isEqualTo(flows));
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.syncedTo().equals(NODE_B)); // what its heartbeat tells the control plane
+        assertThat(a.synced().incarnation()).isEqualTo(b.incarnation());
+    }
+
+    /**
+     * B restarts in place (a new process on its address, without the copies) and the plan does not
+     * change: A's channel hears B's acknowledgements come from another incarnation (its keepalive
+     * asks when no flow changes) and copies every flow to the new process; what A reports copied
+     * names the new incarnation only once that is done.
+     */
+    @Test
+    void shouldCopyEveryFlowAgainToABackupThatRestartedInPlace() throws IOException {
+        int flows = 50;
+        openUdpFlowsThroughA(flows);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("b").get(Counter.REPLICAS)).isEqualTo(flows));
+        await().atMost(Duration.ofSeconds(10)).until(() -> b.incarnation().equals(a.synced().incarnation()));
+        String before = b.incarnation();
+
+        b.close();
+        b = ForwarderNode.start(new NodeSettings().name("b").listen(NODE_B + ":" + VXLAN).configFile(dir.resolve("node.json"))
+                .countersFile(dir.resolve("b2.counters")).flowCapacity(1 << 14).batchSize(4).threads(THREADS).netns(NAMESPACE));
+        b.fleet(plan);
+        assertThat(b.incarnation()).isNotEqualTo(before);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(counters("b2").get(Counter.REPLICAS)).as("every flow on the new process").isEqualTo(flows);
+            assertThat(a.synced().incarnation()).isEqualTo(b.incarnation());
+        });
+        assertThat(counters("a").get(Counter.REPLICATION_BACKUP_RESTARTS)).as("once per thread").isEqualTo(THREADS);
+    }
+
+    /** Opens {@code flows} UDP flows from the EE through A (answering A's ARP), every one's first packet through. */
+    private void openUdpFlowsThroughA(int flows) throws IOException {
         Set<Integer> reached = new HashSet<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (reached.size() < flows && System.nanoTime() < deadline) {
@@ -239,14 +279,6 @@ class FleetNodeTest {
             }
         }
         assertThat(reached).hasSize(flows);
-        assertThat(counters("b").get(Counter.REPLICAS)).as("no backup, no copies").isZero();
-        assertThat(a.syncedTo()).as("nothing copied anywhere").isEmpty();
-
-        FleetPlan bBack = FleetPlan.of(3, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
-        a.fleet(bBack);
-        b.fleet(bBack);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("b").get(Counter.REPLICAS)).isEqualTo(flows));
-        await().atMost(Duration.ofSeconds(10)).until(() -> a.syncedTo().equals(NODE_B)); // what its heartbeat tells the control plane
     }
 
     /**

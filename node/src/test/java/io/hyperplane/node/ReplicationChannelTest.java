@@ -49,7 +49,7 @@ class ReplicationChannelTest {
                 byte[] copy = new byte[length];
                 buffer.get(offset, copy);
                 sent.add(new Sent(ByteBuffer.wrap(copy), to));
-            }, 2048);
+            }, 2048, ReplicationChannel.newIncarnation());
             forwarder.startClock(1000);
             NodeSnapshot snapshot = TestConfigs.snapshot(1);
             forwarder.config(CompiledConfig.compile(snapshot));
@@ -215,6 +215,59 @@ class ReplicationChannelTest {
         assertThat(done).isTrue();
         assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isEqualTo(flows);
         assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("the same backup again: no resync").isFalse();
+    }
+
+    /**
+     * The backup restarts in place (same address, a new process without the copies) while no flow
+     * changes: the keepalive's acknowledgement comes from another incarnation, the channel starts
+     * a new stream, and every flow is copied to the new process.
+     */
+    @Test
+    void shouldCopyEveryFlowAgainToABackupThatRestartedInPlace() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(9);
+        int flows = 50;
+        for (int i = 0; i < flows; i++) {
+            a.syn(20_000 + i);
+        }
+        long now = 1_000_000;
+        for (int round = 0; round < 10; round++, now += 1_000_000) {
+            a.cycle(now);
+            deliver(a, b, 0, random);
+            b.cycle(now);
+            deliver(b, a, 0, random);
+        }
+        assertThat(a.counter(Counter.REPLICATION_ACKED)).isEqualTo(flows);
+        int first = a.channel.backupIncarnation();
+        assertThat(first).as("known from the acknowledgements").isNotZero();
+
+        Node restarted = new Node(B);
+        now += ReplicationChannel.KEEPALIVE_NANOS + 1;
+        a.cycle(now);
+        List<Sent> keepalive = a.take();
+        assertThat(keepalive).as("nothing to send for a while: one keepalive").hasSize(1);
+        restarted.channel.receive(keepalive.getFirst().bytes(), 0, keepalive.getFirst().bytes().limit(), a.ip);
+        restarted.cycle(now);
+        deliver(restarted, a, 0, random);
+        assertThat(a.channel.backupIncarnation()).as("the new process's").isNotEqualTo(first).isNotZero();
+        assertThat(a.channel.takeBackupRestarted()).isTrue();
+        assertThat(a.channel.takeBackupRestarted()).as("told once").isFalse();
+
+        a.forwarder.startResync(); // as the forwarding thread does when told
+        boolean done = false;
+        for (int cycle = 0; cycle < 1000 && !done; cycle++, now += 1_000_000) {
+            done = a.forwarder.resync(a.channel.resyncBudget());
+            a.cycle(now);
+            deliver(a, restarted, 0, random);
+            restarted.cycle(now);
+            deliver(restarted, a, 0, random);
+        }
+        restarted.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(done).isTrue();
+        assertThat(restarted.forwarder.counters().get(Counter.REPLICAS)).as("every flow on the new process").isEqualTo(flows);
+        assertThat(a.counter(Counter.REPLICATION_BACKUP_RESTARTS)).isEqualTo(1);
+        assertThat(a.channel.takeBackupRestarted()).as("the same process since").isFalse();
     }
 
     @Test

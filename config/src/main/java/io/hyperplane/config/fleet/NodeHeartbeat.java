@@ -33,12 +33,15 @@ import java.util.function.ToLongFunction;
  * @param syncedTo       the underlay address of the backup this node has copied every flow of its own to, every
  *                       copy acknowledged (empty: none, or still copying): the control plane hands a returning
  *                       node's flows back this way before it puts it in service (docs/fleet.md, "Return")
+ * @param syncedToIncarnation the incarnation of that backup's process, as its acknowledgements gave it (empty
+ *                       with {@code syncedTo}): a copy to a backup that restarted since is no copy, and a node
+ *                       that restarted in place is told from its earlier run by this
  * @param threads        its forwarding threads ({@link #THREADS_UNKNOWN}: not sent); a fleet's members must
  *                       run the same number, since a flow's copy is applied on the thread of the sender's
  */
 public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
                             List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready,
-                            String syncedTo, int threads) {
+                            String syncedTo, int threads, String syncedToIncarnation) {
     /** VXLAN's IANA port (RFC 7348 §5): the port of a node that names none. */
     public static final int DEFAULT_PORT = 4789;
     /** The applied version of a node that runs no configuration yet, or names none. */
@@ -62,6 +65,15 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
         Check.atLeast(pid, NO_PID, MESSAGE, "pid");
         syncedTo = syncedTo == null || syncedTo.isEmpty() ? "" : Check.ipv4(syncedTo, MESSAGE, "syncedTo");
         Check.atLeast(threads, THREADS_UNKNOWN, MESSAGE, "threads");
+        syncedToIncarnation = syncedToIncarnation == null || syncedToIncarnation.isEmpty() || syncedTo.isEmpty() ? ""
+                : Check.name(syncedToIncarnation, MESSAGE, "syncedToIncarnation");
+    }
+
+    /** A heartbeat that does not say which run of its backup it copied its flows to. */
+    public NodeHeartbeat(String underlayIp, int port, long appliedVersion, String incarnation, List<EniUsage> enis,
+                         List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid, boolean ready,
+                         String syncedTo, int threads) {
+        this(underlayIp, port, appliedVersion, incarnation, enis, natGateways, flows, natPorts, netns, pid, ready, syncedTo, threads, "");
     }
 
     /** A heartbeat that reports no finished copy to a backup. */
@@ -104,11 +116,12 @@ public record NodeHeartbeat(String underlayIp, int port, long appliedVersion, St
                               @JsonProperty("enis") List<EniUsage> enis, @JsonProperty("natGateways") List<NatGatewayUsage> natGateways,
                               @JsonProperty("flows") Long flows, @JsonProperty("natPorts") Long natPorts,
                               @JsonProperty("netns") String netns, @JsonProperty("pid") Long pid, @JsonProperty("ready") Boolean ready,
-                              @JsonProperty("syncedTo") String syncedTo, @JsonProperty("threads") Integer threads) {
+                              @JsonProperty("syncedTo") String syncedTo, @JsonProperty("threads") Integer threads,
+                              @JsonProperty("syncedToIncarnation") String syncedToIncarnation) {
         return new NodeHeartbeat(underlayIp, port == null ? DEFAULT_PORT : port, appliedVersion == null ? NO_VERSION : appliedVersion,
                 incarnation, enis, natGateways, flows == null ? sum(enis, EniUsage::flows) : flows,
                 natPorts == null ? sum(enis, EniUsage::natPorts) : natPorts, netns, pid == null ? NO_PID : pid, ready == null || ready,
-                syncedTo, threads == null ? THREADS_UNKNOWN : threads);
+                syncedTo, threads == null ? THREADS_UNKNOWN : threads, syncedToIncarnation);
     }
 
     /**

@@ -34,6 +34,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * flow it holds, and only once that member reports the copy acknowledged ({@code syncedTo}) is
  * the returning node in service, and its slot back home. If the covering member is gone, or the
  * hand-back takes longer than {@link #HAND_BACK_LIMIT}, the node goes back in service anyway.
+ * A copy counts only if it went to the returning node's present process: {@code syncedTo} names
+ * the backup's incarnation as its acknowledgements gave it. A member that restarts while in
+ * service, faster than the liveness window (its heartbeats never stop, their incarnation
+ * changes), has lost its flows as surely as one that died, and returns the same way.
  * <p>Members must run as many forwarding threads as each other: a flow's copy is applied on the
  * thread of the sender's that made it, which is the thread its packets reach only when both
  * nodes steer alike. The fleet's count is that of its lowest-index ready member that reports one;
@@ -56,6 +60,8 @@ public final class FleetPlanner {
     private final Map<String, String> coveredBy = new HashMap<>();
     /** Per covered node that is ready again: since when its flows are being handed back. */
     private final Map<String, Instant> returningSince = new HashMap<>();
+    /** Per member in service in the last plan: the incarnation it served as. */
+    private final Map<String, String> servedAs = new HashMap<>();
     /** Nodes kept out for their thread count, with the count they ran when told: one warning each. */
     private final Map<String, Integer> mismatched = new HashMap<>();
     private volatile boolean stale = true;
@@ -93,8 +99,13 @@ public final class FleetPlanner {
                 NodeRegistry.NodeStatus status = reported.get(r.name());
                 boolean ready = status != null && registry.isLive(status) && status.appliedVersion() >= 0 && status.ready()
                         && threadsMatch(r.name(), status.threads(), threads);
-                noteDeparture(r.name(), ready);
+                noteDeparture(r.name(), ready && !restartedInService(r.name(), status));
                 boolean inService = ready && !handingBack(r, reported, handBacks);
+                if (inService) {
+                    servedAs.put(r.name(), status.incarnation());
+                } else {
+                    servedAs.remove(r.name());
+                }
                 now.add(new FleetPlan.Candidate(r.index(), r.name(), r.underlayIp(), inService));
             }
             FleetPlan candidate = FleetPlan.of(plan.version(), now);
@@ -142,6 +153,12 @@ public final class FleetPlanner {
         return plan.members().stream().filter(m -> m.name().equals(name)).findFirst().orElse(null);
     }
 
+    /** Whether a member in service in the last plan reports another incarnation than it served as: it restarted in place. */
+    private boolean restartedInService(String name, NodeRegistry.NodeStatus status) {
+        String before = servedAs.get(name);
+        return before != null && status != null && !before.equals(status.incarnation());
+    }
+
     /** A member in service in the last plan that is not ready now left: its backup there carries its flows from now on. */
     private void noteDeparture(String name, boolean ready) {
         FleetPlan.Member before = planned(name);
@@ -168,7 +185,8 @@ public final class FleetPlanner {
         String outcome = null;
         if (cover == null || !registry.isLive(cover) || coverMember == null) {
             outcome = "its cover " + coverName + " is gone: in service without its flows";
-        } else if (cover.syncedTo().equals(r.underlayIp()) && cover.lastSeen().isAfter(since)) {
+        } else if (cover.syncedTo().equals(r.underlayIp()) && cover.syncedToIncarnation().equals(incarnation(reported.get(r.name())))
+                && cover.lastSeen().isAfter(since)) {
             outcome = coverName + " handed its flows back";
         } else if (Duration.between(since, clock.instant()).compareTo(HAND_BACK_LIMIT) > 0) {
             outcome = coverName + " did not hand its flows back within " + HAND_BACK_LIMIT.toSeconds() + " s: in service without them";
@@ -181,5 +199,9 @@ public final class FleetPlanner {
         }
         handBacks.put(coverMember.index(), r.index());
         return true;
+    }
+
+    private static String incarnation(NodeRegistry.NodeStatus status) {
+        return status == null ? "" : status.incarnation();
     }
 }

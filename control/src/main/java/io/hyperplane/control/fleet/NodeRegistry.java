@@ -38,7 +38,7 @@ public final class NodeRegistry {
      */
     public record NodeStatus(String name, String underlayIp, int port, long appliedVersion, Instant lastSeen, List<EniUsage> enis,
                              String incarnation, List<NatGatewayUsage> natGateways, long flows, long natPorts, String netns, long pid,
-                             boolean ready, String syncedTo, int threads) {
+                             boolean ready, String syncedTo, int threads, String syncedToIncarnation) {
     }
 
     /**
@@ -130,7 +130,8 @@ public final class NodeRegistry {
             long version = previous != null && previous.incarnation().equals(incarnation) && isLive(previous)
                     ? Math.max(previous.appliedVersion(), appliedVersion) : appliedVersion;
             now = new NodeStatus(name, underlayIp, beat.port(), version, clock.instant(), beat.enis(), incarnation, beat.natGateways(),
-                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid(), beat.ready(), beat.syncedTo(), beat.threads());
+                    beat.flows(), beat.natPorts(), beat.netns(), beat.pid(), beat.ready(), beat.syncedTo(), beat.threads(),
+                    beat.syncedToIncarnation());
             if (previous == null || !previous.underlayIp().equals(underlayIp)) {
                 registered.register(name, underlayIp); // a 17th node is refused here, before it counts as live
             }
@@ -185,7 +186,7 @@ public final class NodeRegistry {
             if (raised) {
                 nodes.put(name, new NodeStatus(name, previous.underlayIp(), previous.port(), version, clock.instant(), previous.enis(),
                         previous.incarnation(), previous.natGateways(), previous.flows(), previous.natPorts(), previous.netns(), previous.pid(),
-                        previous.ready(), previous.syncedTo(), previous.threads()));
+                        previous.ready(), previous.syncedTo(), previous.threads(), previous.syncedToIncarnation()));
             }
         }
         if (raised) {

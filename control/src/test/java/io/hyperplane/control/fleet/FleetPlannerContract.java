@@ -76,7 +76,13 @@ abstract class FleetPlannerContract {
     }
 
     private void beat(String name, String ip, String incarnation, boolean ready, String syncedTo) {
-        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, 1, incarnation, List.of(), List.of(), 0, 0, "", 0, ready, syncedTo, 2));
+        beat(name, ip, incarnation, ready, syncedTo, "");
+    }
+
+    /** A heartbeat whose node copied every flow to {@code syncedTo}, whose process acknowledged as {@code syncedToIncarnation}. */
+    private void beat(String name, String ip, String incarnation, boolean ready, String syncedTo, String syncedToIncarnation) {
+        registry.heartbeat(name, new NodeHeartbeat(ip, 4789, 1, incarnation, List.of(), List.of(), 0, 0, "", 0, ready, syncedTo, 2,
+                syncedToIncarnation));
     }
 
     /** n1..n3 in service, then n1 silent past the liveness: n2, its backup, carries its flows. */
@@ -106,11 +112,42 @@ abstract class FleetPlannerContract {
         beat("n1", "198.18.0.11", "run-2", true, "");
         assertThat(planner.plan().member(1).inService()).isFalse();
 
-        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11");
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11", "run-1");
+        assertThat(planner.plan().member(1).inService()).as("a copy to n1's run before its restart is no copy").isFalse();
+
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11", "run-2");
         FleetPlan back = planner.plan();
         assertThat(back.member(1).inService()).as("handed back").isTrue();
         assertThat(back.member(2).backup()).as("n2 backs up to n3 again, as FleetPlan.of has it").isEqualTo(3);
         assertThat(back.version()).isGreaterThan(returning.version());
+    }
+
+    /**
+     * A member restarts in place faster than the liveness window: its heartbeats never stop, but
+     * come from another incarnation. It has lost its flows as surely as a dead one: it leaves
+     * service and returns through the hand-back.
+     */
+    @Test
+    void shouldTakeAMemberThatRestartedInPlaceThroughTheHandBack() {
+        beat("n1", "198.18.0.11", "run-1", true, "");
+        beat("n2", "198.18.0.12", "run-1", true, "");
+        beat("n3", "198.18.0.13", "run-1", true, "");
+        FleetPlan before = planner.plan();
+        assertThat(before.member(1).inService()).isTrue();
+
+        now = now.plusSeconds(1);
+        beat("n1", "198.18.0.11", "run-2", true, ""); // a new process, configured and ready at once
+        FleetPlan returning = planner.plan();
+        assertThat(returning.member(1).inService()).as("its flows are on n2 now").isFalse();
+        assertThat(returning.member(2).backup()).as("n2 copies every flow it holds to n1").isEqualTo(1);
+
+        now = now.plusSeconds(1);
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11", "run-1");
+        assertThat(planner.plan().member(1).inService()).as("n2's copy went to n1's run before the restart").isFalse();
+        beat("n2", "198.18.0.12", "run-1", true, "198.18.0.11", "run-2");
+        assertThat(planner.plan().member(1).inService()).as("handed back").isTrue();
+        beat("n1", "198.18.0.11", "run-2", true, "");
+        assertThat(planner.plan().member(1).inService()).as("the same process since: stays in service").isTrue();
     }
 
     @Test

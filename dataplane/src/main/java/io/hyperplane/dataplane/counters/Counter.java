@@ -76,7 +76,9 @@ public enum Counter {
     /** First packets held until the backup acknowledged their flow's copy. */
     REPLICATION_HELD(50, "replication-held"),
     /** Record datagrams that arrived past a gap (or from an unknown sender) and were left for the resend. */
-    REPLICATION_OUT_OF_ORDER(51, "replication-out-of-order");
+    REPLICATION_OUT_OF_ORDER(51, "replication-out-of-order"),
+    /** Times the backup acknowledged as another process (it restarted in place): every flow was copied to it again. */
+    REPLICATION_BACKUP_RESTARTS(52, "replication-backup-restarts");
 
     private static final Counter[] BY_ID;
 

@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * <pre>
  *   0        1        2        3
  *  +--------+--------+--------+--------+
- *  | 0x46   | version| type   | count  |  type: 1 records, 2 acknowledgement; count: records
+ *  | 0x46   | version| type   | count  |  type: 1 records, 2 acknowledgement; count: records (0: keepalive)
  *  +--------+--------+--------+--------+
  *  | thread          | sender index    |  records: the sending thread; ack: the thread acknowledged
  *  +-----------------+-----------------+
@@ -21,7 +21,7 @@ import java.nio.ByteBuffer;
  *  |                                   |
  *  +-----------------------------------+
  *  | floor (64 bits): records: the oldest record the sender still holds (a receiver that does not
- *  | know the stream starts there); ack: 0
+ *  | know the stream starts there); ack: the acknowledging process's incarnation (low 32 bits)
  *  +-----------------------------------+
  *  | records, {@link #RECORD_SIZE} bytes each
  * </pre>
@@ -91,7 +91,7 @@ public final class FleetMessage {
 
     /**
      * Whether the datagram is a well-formed message of this version: a known type, and for
-     * records exactly {@code count} of them; anything else is ignored by the receiver.
+     * records exactly {@code count} of them (none: a keepalive); anything else is ignored by the receiver.
      */
     public static boolean isValid(ByteBuffer b, int at, int length) {
         if (length < HEADER_SIZE || b.get(at) != MAGIC || b.get(at + VERSION_OFFSET) != VERSION) {
@@ -100,7 +100,7 @@ public final class FleetMessage {
         int type = b.get(at + TYPE_OFFSET);
         int count = b.get(at + COUNT_OFFSET) & 0xff;
         return type == ACK && length == HEADER_SIZE
-                || type == RECORDS && count >= 1 && count <= MAX_RECORDS && length == HEADER_SIZE + count * RECORD_SIZE;
+                || type == RECORDS && count <= MAX_RECORDS && length == HEADER_SIZE + count * RECORD_SIZE;
     }
 
     public static int type(ByteBuffer b, int at) {
