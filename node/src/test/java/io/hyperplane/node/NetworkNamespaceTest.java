@@ -8,11 +8,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -33,9 +30,7 @@ class NetworkNamespaceTest {
 
     @AfterAll
     static void deleteNamespace() throws IOException, InterruptedException {
-        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
-            run("ip", "netns", "delete", NAMESPACE);
-        }
+        TestNamespace.deleteIfPresent(NAMESPACE);
     }
 
     private NodeSettings settings() throws IOException {
@@ -69,11 +64,6 @@ class NetworkNamespaceTest {
     }
 
     private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + out);
-        }
-        return out;
+        return TestNamespace.run(command);
     }
 }

@@ -4,7 +4,6 @@ import io.hyperplane.config.SnapshotJson;
 import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
-import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
 import io.hyperplane.packet.FrameDecoder;
@@ -22,17 +21,12 @@ import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import static io.hyperplane.dataplane.TestConfigs.*;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,6 +58,7 @@ class ThreadedForwarderNodeTest {
 
     @TempDir
     Path dir;
+    private TestNamespace namespace;
     private ForwarderNode node;
     private DatagramSocket host;
     private DatagramSocket vpc;
@@ -71,18 +66,14 @@ class ThreadedForwarderNodeTest {
     @BeforeEach
     void start() throws IOException, InterruptedException {
         assumeTrue("root".equals(System.getProperty("user.name")), "making a network namespace needs root");
-        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
-            run("ip", "netns", "delete", NAMESPACE); // left by a run that was killed
-        }
-        run("ip", "netns", "add", NAMESPACE);
-        run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up");
+        namespace = TestNamespace.create(NAMESPACE); // 127.0.17.0/24 is the loopback's already
         Path config = dir.resolve("node.json");
         SnapshotJson.writeAtomically(TestConfigs.wayOut(1, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl(), HOST_VTEP, VPC_VTEP),
                 config);
         node = ForwarderNode.start(new NodeSettings().name("threads").listen(NODE + ":" + VXLAN).configFile(config)
                 .countersFile(dir.resolve("node.counters")).flowCapacity(1 << 16).threads(THREADS).netns(NAMESPACE));
-        host = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(HOST_VTEP, VXLAN)));
-        vpc = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(VPC_VTEP, VXLAN)));
+        host = namespace.socket(HOST_VTEP, VXLAN);
+        vpc = namespace.socket(VPC_VTEP, VXLAN);
         host.setSoTimeout(5000);
         vpc.setSoTimeout(5000);
         host.setReceiveBufferSize(4 << 20);
@@ -91,25 +82,20 @@ class ThreadedForwarderNodeTest {
 
     @AfterEach
     void stop() throws IOException, InterruptedException {
-        if (node != null) {
-            node.close();
-        }
-        if (host != null) {
-            host.close();
-        }
-        if (vpc != null) {
-            vpc.close();
-        }
-        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
-            run("ip", "netns", "delete", NAMESPACE);
-        }
-    }
-
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + out);
+        try {
+            if (node != null) {
+                node.close();
+            }
+            if (host != null) {
+                host.close();
+            }
+            if (vpc != null) {
+                vpc.close();
+            }
+        } finally {
+            if (namespace != null) {
+                namespace.close();
+            }
         }
     }
 
