@@ -8,6 +8,7 @@ import io.hyperplane.dataplane.counters.Counters;
 import io.hyperplane.dataplane.counters.FlowCounts;
 import io.hyperplane.dataplane.counters.NatGatewayCounters;
 import io.hyperplane.dataplane.counters.NatGatewayMetric;
+import io.hyperplane.dataplane.flow.FleetPeers;
 import io.hyperplane.dataplane.flow.FlowReplication;
 import io.hyperplane.dataplane.flow.FlowState;
 import io.hyperplane.dataplane.flow.FlowTable;
@@ -253,6 +254,9 @@ public final class Forwarder {
     private CompiledConfig config;
     private int now;
     private FlowReplication replication = FlowReplication.OFF;
+    private FleetPeers peers = FleetPeers.NONE;
+    /** The outer source of the frame in hand, as {@link #process} got it. */
+    private int frameSource;
     /** The packet in hand opened (or promoted) a flow: its first packet here. */
     private boolean openedFlow;
     /** {@link #openedFlow}, while that packet is being handed to the sink. */
@@ -307,6 +311,11 @@ public final class Forwarder {
      */
     public void replication(FlowReplication r) {
         replication = r;
+    }
+
+    /** The fleet's other members, to which a packet of a flow still theirs is passed on ({@link FleetPeers#NONE}: none). */
+    public void peers(FleetPeers p) {
+        peers = p;
     }
 
     /**
@@ -411,6 +420,7 @@ public final class Forwarder {
     public void process(ByteBuffer buffer, int offset, int length, int outerSource, PacketSink out) {
         counters.increment(Counter.RECEIVED);
         openedFlow = false;
+        frameSource = outerSource;
         Malformation m = d.decode(buffer, offset, length);
         if (m != Malformation.NONE) {
             counters.malformed(m);
@@ -488,7 +498,11 @@ public final class Forwarder {
             counters.increment(Counter.DROP_TTL_EXCEEDED);
             return;
         }
-        int flow = owned(flows.findForward(vni, proto, eeIp, eePort, destination, remotePort));
+        int found = flows.findForward(vni, proto, eeIp, eePort, destination, remotePort);
+        if (passedToOwner(found, length, out)) {
+            return;
+        }
+        int flow = owned(found);
         boolean reopening = flow != FlowTable.NONE && proto == Ipv4Header.PROTOCOL_TCP
                 && FlowState.isReclaimable(flows.state(flow)) && FlowState.isOpeningSyn(tcpFlags);
         if (flow == FlowTable.NONE || reopening) {
@@ -939,7 +953,11 @@ public final class Forwarder {
             drop(Counter.DROP_TTL_EXCEEDED, gw);
             return;
         }
-        int flow = owned(flows.findForward(vni, proto, source, sourcePort, destination, remotePort));
+        int found = flows.findForward(vni, proto, source, sourcePort, destination, remotePort);
+        if (passedToOwner(found, length, out)) {
+            return;
+        }
+        int flow = owned(found);
         if (flow != FlowTable.NONE && flows.eniIp(flow) != gwIp) {
             // The same connection through another NAT gateway of this subnet (its route changed): it
             // keeps that translation until it expires; the peer would not know a new one anyway.
@@ -1236,6 +1254,22 @@ public final class Forwarder {
     private void replicate(int flow) {
         flows.replicatedAt(flow, now);
         replication.copy(flows, flow, now);
+    }
+
+    /**
+     * A packet, in its source's direction, of a flow this node holds only as another member's copy
+     * whose NAT port is in that member's blocks, while that member serves (docs/fleet.md,
+     * "Redirect"): the flow was made there while this node was away, and the packet reached this
+     * node because its slot came home. It goes on to the owner, as it came, and its replies reach
+     * the owner by block: the flow keeps one owner. True when passed on.
+     */
+    private boolean passedToOwner(int flow, int length, PacketSink out) {
+        if (flow == FlowTable.NONE || !flows.isReplica(flow) || nat.owns(flows.natPort(flow))
+                || !peers.redirect(flows.owner(flow), d.buffer(), d.offset(), length, frameSource, out)) {
+            return false;
+        }
+        counters.increment(Counter.REDIRECTED_TO_OWNER);
+        return true;
     }
 
     /**

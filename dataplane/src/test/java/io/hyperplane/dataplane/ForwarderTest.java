@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -514,18 +515,7 @@ class ForwarderTest {
     void shouldPromoteACopyOnItsFirstPacketWithTheOwnersPortAndState() {
         Forwarder a = fleetNode(0x5555);
         Forwarder b = fleetNode(0xAAAA);
-        a.replication(new FlowReplication() {
-            @Override
-            public void copy(FlowTable flows, int f, int now) {
-                b.replicaCopy(1, flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f),
-                        flows.remotePort(f), flows.eniVni(f), flows.eniIp(f), flows.natPort(f), flows.state(f), flows.expiresAt(f) - now);
-            }
-
-            @Override
-            public void forget(FlowTable flows, int f) {
-                b.replicaForget(flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f), flows.remotePort(f));
-            }
-        });
+        a.replication(copiesTo(b));
         processOn(a, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.SYN, 0), HOST);
         assertThat(a.sendingFirstPacket()).isFalse();
         int natPort = decode(out.only()).tcp.sourcePort();
@@ -550,6 +540,66 @@ class ForwarderTest {
         assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).isNotEqualTo(FlowTable.NONE);
         a.tick(a.flows().expiresAt(udp) + 1, out);
         assertThat(b.flows().findForward(EE1_VNI, 17, EE1_IP, 6000, RES1, 53)).as("removed with its owner's").isEqualTo(FlowTable.NONE);
+    }
+
+    /**
+     * B holds A's flow as a copy, its NAT port in A's blocks, and A serves: a packet of it that
+     * reaches B (its slot came home to B after A made it) is passed on to A as it came, not taken
+     * over. When A is not heard, or when the port is in B's own blocks, B takes it over as before.
+     */
+    @Test
+    void shouldPassAPacketOfAFlowItsOwnerKeepsOnToThatOwner() {
+        Forwarder a = fleetNode(0x5555);
+        Forwarder b = fleetNode(0xAAAA);
+        a.replication(copiesTo(b));
+        processOn(a, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        int natPort = decode(out.only()).tcp.sourcePort();
+        List<int[]> asked = new ArrayList<>();
+        boolean[] aServes = {true};
+        b.peers((owner, frame, offset, length, outerSource, to) -> {
+            asked.add(new int[] {owner, outerSource, length});
+            return aServes[0];
+        });
+
+        ByteBuffer ack = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.ACK, 0);
+        processOn(b, ack, HOST);
+        assertThat(out.isEmpty()).as("passed on by the peers, not forwarded by B").isTrue();
+        assertThat(asked).singleElement().satisfies(q -> assertThat(q).containsExactly(1, HOST, ack.limit()));
+        assertThat(b.counters().get(Counter.REDIRECTED_TO_OWNER)).isEqualTo(1);
+        assertThat(b.counters().get(Counter.REPLICA_PROMOTIONS)).isZero();
+        assertThat(b.flows().isReplica(b.flows().findForward(EE1_VNI, 6, EE1_IP, 5000, RES1, 5432))).as("still A's").isTrue();
+
+        aServes[0] = false; // A not heard lately: it died, and this packet came to its backup
+        processOn(b, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.ACK, 0), HOST);
+        assertThat(decode(out.only()).tcp.sourcePort()).as("taken over with A's NAT port").isEqualTo(natPort);
+        assertThat(b.counters().get(Counter.REPLICA_PROMOTIONS)).isEqualTo(1);
+
+        Forwarder c = fleetNode(0xFFFF); // a copy whose port is in C's own blocks: C's to take, nobody asked
+        a.replication(copiesTo(c));
+        processOn(a, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5001, RES1, 5432, TcpHeader.SYN, 0), HOST);
+        out.take();
+        asked.clear();
+        c.peers((owner, frame, offset, length, outerSource, to) -> asked.add(new int[] {owner}));
+        processOn(c, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5001, RES1, 5432, TcpHeader.ACK, 0), HOST);
+        assertThat(decode(out.only()).tcp.sourcePort()).as("forwarded by C").isEqualTo(5001);
+        assertThat(asked).isEmpty();
+        assertThat(c.counters().get(Counter.REPLICA_PROMOTIONS)).isEqualTo(1);
+    }
+
+    /** Applies what the forwarder it is given to copies to {@code backup}'s table at once, as member 1's. */
+    private static FlowReplication copiesTo(Forwarder backup) {
+        return new FlowReplication() {
+            @Override
+            public void copy(FlowTable flows, int f, int now) {
+                backup.replicaCopy(1, flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f),
+                        flows.remotePort(f), flows.eniVni(f), flows.eniIp(f), flows.natPort(f), flows.state(f), flows.expiresAt(f) - now);
+            }
+
+            @Override
+            public void forget(FlowTable flows, int f) {
+                backup.replicaForget(flows.vni(f), flows.protocol(f), flows.sourceIp(f), flows.eePort(f), flows.remoteIp(f), flows.remotePort(f));
+            }
+        };
     }
 
     /** An ICMP identifier is a port too: taken from the node's blocks, even when the EE's own would be free. */

@@ -4,6 +4,7 @@ import com.sun.management.ThreadMXBean;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.dataplane.flow.FleetPeers;
 import io.hyperplane.linux.underlay.LivenessProbe;
 import io.hyperplane.node.io.BatchedUdpSocket;
 import io.hyperplane.node.io.FleetMessage;
@@ -11,6 +12,7 @@ import io.hyperplane.node.io.SteeringProgram;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
 import io.hyperplane.packet.FrameDecoder;
+import io.hyperplane.packet.VxlanHeader;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -44,6 +46,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * receipt, RFC 7348 §5) with a relay flag and the original outer source, which the member puts
  * back (the forwarder checks a VPC frame's outer source against its subnet's VTEP). A member
  * trusts the mark only from another member's address, and never relays a relayed frame again.
+ * The same mark carries a packet a member passes on to this node because this node owns its flow
+ * (docs/fleet.md, "Redirect"): any thread may get one, and puts the original outer source back.
  */
 final class ForwardingAgent implements Runnable {
     /**
@@ -56,15 +60,6 @@ final class ForwardingAgent implements Runnable {
     private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
     private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
     private static final short ETHER_TYPE_ARP = (short) EthernetHeader.TYPE_ARP;
-    /**
-     * A reserved bit of the VXLAN flags (RFC 7348 §5: written as zero, ignored on receipt), set on
-     * an ARP frame a fleet member relays. Only members set it, and only members' marks are believed.
-     */
-    static final int RELAY_FLAG = 0x01;
-    /** The original outer source of a relayed frame: its top 24 bits in the VXLAN header's reserved bytes 1-3... */
-    private static final int RELAY_SOURCE_HIGH = 1;
-    /** ...and its low 8 bits in the last reserved byte, after the VNI. */
-    private static final int RELAY_SOURCE_LOW = 7;
     /**
      * ARP replies one batch can relay before the relay copies are sent (each copy waits in the
      * batch's send queue until the flush): a batch rarely holds more than a few ARP frames.
@@ -96,6 +91,7 @@ final class ForwardingAgent implements Runnable {
     private volatile long synced;
     private long arpRelayed;
     private long arpRelayedIn;
+    private long redirectedIn;
     private final PublishedEniPorts publishedEniPorts;
     private final PublishedNatGateways publishedNatGateways = new PublishedNatGateways(CountersFile.NAT_GATEWAY_SLOTS);
     private final Runnable wakeUp;
@@ -255,6 +251,7 @@ final class ForwardingAgent implements Runnable {
         if (nextFleet != null) {
             fleet = nextFleet;
             forwarder.ownPortBlocks(nextFleet.ownedBlocks());
+            forwarder.peers(nextFleet.peerCount() == 0 ? FleetPeers.NONE : replication);
             boolean newBackup = replication.fleet(nextFleet, socket.localPort());
             resyncing |= newBackup;
             if (newBackup || nextFleet.backupIp() == 0) {
@@ -317,11 +314,11 @@ final class ForwardingAgent implements Runnable {
                 answerProbe(rx, at, length, i);
                 continue;
             }
-            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
-                replication.receive(rx, at, length, socket.sourceIp(i));
+            if (FleetMessage.is(rx, at, length)) {
+                replication.receive(rx, at, length, socket.sourceIp(i)); // a stranger's is counted there, out of order
                 continue;
             }
-            forwarder.process(rx, at, length, arpAcrossFleet(rx, at, length, socket.sourceIp(i)), sink);
+            forwarder.process(rx, at, length, acrossFleet(rx, at, length, socket.sourceIp(i)), sink);
         }
     }
 
@@ -353,11 +350,11 @@ final class ForwardingAgent implements Runnable {
                 answerProbe(rx, at, length, i); // whichever thread the steering picked: probes carry no flow
                 continue;
             }
-            if (isFleetMessage(rx, at, length, socket.sourceIp(i))) {
-                replication.receive(rx, at, length, socket.sourceIp(i));
+            if (FleetMessage.is(rx, at, length)) {
+                replication.receive(rx, at, length, socket.sourceIp(i)); // a stranger's is counted there, out of order
                 continue;
             }
-            int source = thread == 0 ? arpAcrossFleet(rx, at, length, socket.sourceIp(i)) : socket.sourceIp(i);
+            int source = acrossFleet(rx, at, length, socket.sourceIp(i)); // ARP only ever reaches thread 0
             if (handsOff && isArpReply(rx, at, length)) {
                 handOff(rx, at, length, source, steering.outboxes());
             }
@@ -382,11 +379,6 @@ final class ForwardingAgent implements Runnable {
                 && rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY;
     }
 
-    /** A datagram of the fleet channel: a member's, and not VXLAN by its first byte ({@link FleetMessage}). */
-    private boolean isFleetMessage(ByteBuffer rx, int at, int length, int source) {
-        return FleetMessage.is(rx, at, length) && fleet.isPeer(source);
-    }
-
     /** The forwarder's sink: a new flow's first packet waits for its copy's acknowledgement when the channel holds it. */
     private void forward(ByteBuffer buffer, int offset, int length, int destinationIp, int destinationPort) {
         if (forwarder.sendingFirstPacket() && replication.hold(buffer, offset, length, destinationIp, destinationPort)) {
@@ -396,41 +388,32 @@ final class ForwardingAgent implements Runnable {
     }
 
     /**
-     * ARP in a fleet, before the frame is decided (answering a request rewrites it in place):
-     * a reply from outside the fleet is relayed to every other member; a frame a member relayed
-     * gets its original outer source back. Returns the outer source to decide the frame with.
+     * A frame in a fleet, before it is decided (answering an ARP request rewrites it in place): a
+     * frame another member passed on (an ARP answer it relays, or a packet of a flow this node
+     * owns, {@link VxlanHeader#RELAY_FLAG}) gets its original outer source back; an ARP reply from
+     * outside the fleet is relayed to every other member. Returns the outer source to decide the frame with.
      */
-    private int arpAcrossFleet(ByteBuffer rx, int at, int length, int source) {
+    private int acrossFleet(ByteBuffer rx, int at, int length, int source) {
         NodeFleet f = fleet;
-        if (f.peerCount() == 0 || length < ARP_OPERATION + 2 || rx.getShort(at + ETHER_TYPE) != ETHER_TYPE_ARP) {
+        if (f.peerCount() == 0 || length < VxlanHeader.LENGTH) {
             return source;
         }
+        boolean arp = length >= ARP_OPERATION + 2 && rx.getShort(at + ETHER_TYPE) == ETHER_TYPE_ARP;
         if (f.isPeer(source)) {
-            if ((rx.get(at) & RELAY_FLAG) == 0) {
+            if (!VxlanHeader.isRelayed(rx, at)) {
                 return source;
             }
-            arpRelayedIn++;
-            return relayedSource(rx, at);
+            if (arp) {
+                arpRelayedIn++;
+            } else {
+                redirectedIn++;
+            }
+            return VxlanHeader.relayedSource(rx, at);
         }
-        if (rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY && length <= RELAY_SLOT_SIZE) {
+        if (arp && rx.getShort(at + ARP_OPERATION) == ArpPacket.REPLY && length <= RELAY_SLOT_SIZE) {
             relay(rx, at, length, source, f);
         }
         return source;
-    }
-
-    /** The outer source a member wrote into a relayed frame's VXLAN header. */
-    static int relayedSource(ByteBuffer frame, int at) {
-        return (frame.get(at + RELAY_SOURCE_HIGH) & 0xff) << 24 | (frame.get(at + RELAY_SOURCE_HIGH + 1) & 0xff) << 16
-                | (frame.get(at + RELAY_SOURCE_HIGH + 2) & 0xff) << 8 | frame.get(at + RELAY_SOURCE_LOW) & 0xff;
-    }
-
-    /** Marks a copy of a VXLAN frame in place as relayed from {@code source}. */
-    static void markRelayed(ByteBuffer frame, int at, int source) {
-        frame.put(at, (byte) (frame.get(at) | RELAY_FLAG));
-        frame.put(at + RELAY_SOURCE_HIGH, (byte) (source >>> 24));
-        frame.put(at + RELAY_SOURCE_HIGH + 1, (byte) (source >>> 16));
-        frame.put(at + RELAY_SOURCE_HIGH + 2, (byte) (source >>> 8));
-        frame.put(at + RELAY_SOURCE_LOW, (byte) source);
     }
 
     private void relay(ByteBuffer rx, int at, int length, int source, NodeFleet f) {
@@ -442,7 +425,7 @@ final class ForwardingAgent implements Runnable {
         for (int b = 0; b < length; b++) {
             relays.put(slotAt + b, rx.get(at + b));
         }
-        markRelayed(relays, slotAt, source);
+        VxlanHeader.markRelayed(relays, slotAt, source);
         for (int p = 0; p < f.peerCount(); p++) {
             send(relays, slotAt, length, f.peer(p), socket.localPort());
             arpRelayed++;
@@ -503,6 +486,7 @@ final class ForwardingAgent implements Runnable {
         c.set(Counter.DROP_HAND_OFF_FULL, handOffsRefused);
         c.set(Counter.ARP_RELAYED, arpRelayed);
         c.set(Counter.ARP_RELAYED_IN, arpRelayedIn);
+        c.set(Counter.REDIRECTED_IN, redirectedIn);
         replication.publish(c);
         if (steering == null) {
             countersFile.publish(c, forwarder.flowCounts(), forwarder.natGatewayCounters(), System.currentTimeMillis());

@@ -16,10 +16,11 @@ import java.util.Arrays;
  * @param backupIp    the underlay address of this node's backup, 0 without one (alone, or the only member in service)
  * @param ownedBlocks bit b: this node owns port block b ({@link NatPortAllocator#ALL_BLOCKS} alone or outside a plan)
  * @param peers       the other members' underlay addresses, in index order
+ * @param serving     by member index (1..16), the address of each other member in service; 0 for the rest
  */
-record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int[] peers) {
+record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int[] peers, int[] serving) {
     /** No plan, or a plan without this node: every port, nobody to relay to (a node on its own, as before fleets). */
-    static final NodeFleet ALONE = new NodeFleet(-1, 0, 0, NatPortAllocator.ALL_BLOCKS, new int[0]);
+    static final NodeFleet ALONE = new NodeFleet(-1, 0, 0, NatPortAllocator.ALL_BLOCKS, new int[0], new int[FleetPlan.PORT_BLOCKS + 1]);
 
     NodeFleet {
         if (ownedBlocks == 0 || (ownedBlocks & ~NatPortAllocator.ALL_BLOCKS) != 0) {
@@ -27,6 +28,11 @@ record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int
                     + Integer.toHexString(NatPortAllocator.ALL_BLOCKS));
         }
         peers = peers.clone();
+        if (serving.length != FleetPlan.PORT_BLOCKS + 1) {
+            throw new IllegalArgumentException("node fleet: serving has " + serving.length + " entries, not one per member index 0.."
+                    + FleetPlan.PORT_BLOCKS);
+        }
+        serving = serving.clone();
     }
 
     /**
@@ -40,9 +46,11 @@ record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int
             return ALONE;
         }
         int[] peers = plan.members().stream().filter(m -> m != self).mapToInt(m -> Ipv4Address.parse(m.underlayIp())).toArray();
+        int[] serving = new int[FleetPlan.PORT_BLOCKS + 1];
+        plan.members().stream().filter(m -> m != self && m.inService()).forEach(m -> serving[m.index()] = Ipv4Address.parse(m.underlayIp()));
         FleetPlan.Member backup = plan.member(self.backup());
         return new NodeFleet(plan.version(), self.index(), backup == null ? 0 : Ipv4Address.parse(backup.underlayIp()),
-                self.blocks() == 0 ? NatPortAllocator.ALL_BLOCKS : self.blocks(), peers);
+                self.blocks() == 0 ? NatPortAllocator.ALL_BLOCKS : self.blocks(), peers, serving);
     }
 
     /** Whether {@code ip} is another member's unicast address: what it relays is trusted as a member's. */
@@ -60,6 +68,16 @@ record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int
         return peers.clone();
     }
 
+    @Override
+    public int[] serving() {
+        return serving.clone();
+    }
+
+    /** The address of member {@code index} if it is another member in service, else 0; without copying. */
+    int servingIp(int index) {
+        return index > 0 && index < serving.length ? serving[index] : 0;
+    }
+
     /** The number of peers, without copying them. */
     int peerCount() {
         return peers.length;
@@ -73,12 +91,12 @@ record NodeFleet(long version, int selfIndex, int backupIp, int ownedBlocks, int
     @Override
     public boolean equals(Object o) {
         return o instanceof NodeFleet f && f.version == version && f.selfIndex == selfIndex && f.backupIp == backupIp
-                && f.ownedBlocks == ownedBlocks && Arrays.equals(f.peers, peers);
+                && f.ownedBlocks == ownedBlocks && Arrays.equals(f.peers, peers) && Arrays.equals(f.serving, serving);
     }
 
     @Override
     public int hashCode() {
-        return ((Long.hashCode(version) * 31 + selfIndex) * 31 + backupIp) * 31 + ownedBlocks * 17 + Arrays.hashCode(peers);
+        return ((Long.hashCode(version) * 31 + selfIndex) * 31 + backupIp) * 31 + ownedBlocks * 17 + Arrays.hashCode(peers) * 7 + Arrays.hashCode(serving);
     }
 
     @Override

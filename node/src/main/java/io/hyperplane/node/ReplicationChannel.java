@@ -3,9 +3,11 @@ package io.hyperplane.node;
 import io.hyperplane.dataplane.Forwarder;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.counters.Counters;
+import io.hyperplane.dataplane.flow.FleetPeers;
 import io.hyperplane.dataplane.flow.FlowReplication;
 import io.hyperplane.dataplane.flow.FlowTable;
 import io.hyperplane.node.io.FleetMessage;
+import io.hyperplane.packet.VxlanHeader;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ThreadLocalRandom;
@@ -31,12 +33,17 @@ import java.util.concurrent.ThreadLocalRandom;
  * stream and copies it every flow again, as for a new backup. A channel with nothing to send
  * says so every {@link #KEEPALIVE_NANOS} (an empty records datagram), so such a restart is
  * noticed even when no flow changes.
+ * Every {@link #HELLO_NANOS} the thread says hello to every other member's same thread, and it
+ * notes when it last heard from each member (any datagram of the channel): a packet of a flow
+ * that another member owns and keeps is passed on to it ({@link #redirect}) only while that
+ * member is in service and heard within {@link #HEARD_NANOS}, less than the senders take to find
+ * a node dead, so a packet that reached this node because its owner died is never sent to it.
  * A backup that stays silent for {@link #SILENT_NANOS} is taken for dead: first packets then
  * leave at once (counted {@code replication-unprotected}) rather than wait, since the tenant's
  * traffic matters more than its copy, until it acknowledges again or the plan names another.
  * Everything is preallocated; the thread that owns the forwarder is the only one calling in.
  */
-final class ReplicationChannel implements FlowReplication {
+final class ReplicationChannel implements FlowReplication, FleetPeers {
     /**
      * Records awaiting acknowledgement per thread: a second's worth of new flows at the node's
      * measured ~30,000 connections/s, at 36 bytes each (2.4 MB).
@@ -58,6 +65,14 @@ final class ReplicationChannel implements FlowReplication {
     static final long SILENT_NANOS = 100_000_000L;
     /** With nothing to send for this long, an empty records datagram: its acknowledgement tells whether the backup restarted. */
     static final long KEEPALIVE_NANOS = 100_000_000L;
+    /** How often a thread says hello to every other member. */
+    static final long HELLO_NANOS = 40_000_000L;
+    /**
+     * A member heard from within this long counts as alive for a redirect: three hellos' worth, and
+     * below the senders' 150 ms failure detection (three missed 50 ms probes), after which a dead
+     * member's packets start to arrive here.
+     */
+    static final long HEARD_NANOS = 120_000_000L;
     /**
      * Table ids a resync walks per duty cycle: a million-flow table in 250 cycles, each a few
      * microseconds of reading the state column.
@@ -80,6 +95,11 @@ final class ReplicationChannel implements FlowReplication {
     private boolean backupRestarted;
     private long lastSentNanos;
     private long restarts;
+    /** Per member index: when a datagram of the channel from it was last received; valid where {@link #heard} is set. */
+    private final long[] heardAt = new long[MAX_MEMBERS];
+    private final boolean[] heard = new boolean[MAX_MEMBERS];
+    private long helloSentNanos;
+    private boolean helloSent;
     private NodeFleet fleet = NodeFleet.ALONE;
     private int port;
 
@@ -312,6 +332,14 @@ final class ReplicationChannel implements FlowReplication {
             outOfOrder++;
             return;
         }
+        int from = FleetMessage.sender(rx, at);
+        if (from >= 1 && from < MAX_MEMBERS) {
+            heardAt[from] = nowNanos;
+            heard[from] = true;
+        }
+        if (FleetMessage.type(rx, at) == FleetMessage.HELLO) {
+            return;
+        }
         int streamThread = FleetMessage.thread(rx, at);
         if (FleetMessage.type(rx, at) == FleetMessage.ACK) {
             acknowledgement(rx, at, source, streamThread);
@@ -418,12 +446,25 @@ final class ReplicationChannel implements FlowReplication {
         if (silent) {
             releaseHeld(Long.MAX_VALUE, true);
         }
+        if (fleet.peerCount() > 0 && (!helloSent || nowNanos - helloSentNanos >= HELLO_NANOS)) {
+            helloSent = true;
+            helloSentNanos = nowNanos;
+            for (int p = 0; p < fleet.peerCount(); p++) {
+                int d = txSlot();
+                if (d < 0) {
+                    break;
+                }
+                FleetMessage.header(tx, d, FleetMessage.HELLO, 0, thread, fleet.selfIndex(), epoch, 0, incarnation & 0xffffffffL);
+                send(d, FleetMessage.HEADER_SIZE, fleet.peer(p));
+            }
+        }
         int backup = fleet.backupIp();
         if (backup != 0 && sentTo == head && nowNanos - lastSentNanos > KEEPALIVE_NANOS) {
             int d = txSlot();
             if (d >= 0) { // nothing to send: an empty datagram, whose acknowledgement says who the backup is now
                 FleetMessage.header(tx, d, FleetMessage.RECORDS, 0, thread, fleet.selfIndex(), epoch, sentTo, acked);
                 send(d, FleetMessage.HEADER_SIZE, backup);
+                lastSentNanos = nowNanos;
             }
         }
         while (backup != 0 && sentTo < head) {
@@ -438,9 +479,25 @@ final class ReplicationChannel implements FlowReplication {
                 tx.put(d + FleetMessage.HEADER_SIZE + i * FleetMessage.RECORD_SIZE, outbox, from, FleetMessage.RECORD_SIZE);
             }
             send(d, FleetMessage.HEADER_SIZE + count * FleetMessage.RECORD_SIZE, backup);
+            lastSentNanos = nowNanos;
             sent += count;
             sentTo += count;
         }
+    }
+
+    /**
+     * Passes a packet of member {@code owner}'s flow on to it, marked with its original outer
+     * source, if that member is in service in the plan and was heard within {@link #HEARD_NANOS}.
+     */
+    @Override
+    public boolean redirect(int owner, ByteBuffer frame, int offset, int length, int outerSource, Forwarder.PacketSink to) {
+        int ip = fleet.servingIp(owner);
+        if (ip == 0 || !heard[owner] || nowNanos - heardAt[owner] > HEARD_NANOS) {
+            return false;
+        }
+        VxlanHeader.markRelayed(frame, offset, outerSource);
+        to.send(frame, offset, length, ip, port);
+        return true;
     }
 
     /** How long the channel waits for an acknowledgement before it sends everything unacknowledged again. */
@@ -464,7 +521,6 @@ final class ReplicationChannel implements FlowReplication {
     private void send(int at, int length, int ip) {
         out.send(tx, at, length, ip, port);
         bytes += length;
-        lastSentNanos = nowNanos;
     }
 
     void publish(Counters c) {

@@ -6,7 +6,6 @@ import io.hyperplane.dataplane.TestConfigs;
 import io.hyperplane.dataplane.TestFrames;
 import io.hyperplane.dataplane.counters.Counter;
 import io.hyperplane.dataplane.flow.ThreadSteering;
-import io.hyperplane.linux.netns.NetworkNamespace;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.EthernetHeader;
 import io.hyperplane.packet.FrameDecoder;
@@ -23,11 +22,8 @@ import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -35,7 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import static io.hyperplane.dataplane.TestConfigs.*;
@@ -67,6 +62,7 @@ class FleetNodeTest {
 
     @TempDir
     Path dir;
+    private TestNamespace namespace;
     private ForwarderNode a;
     private ForwarderNode b;
     private DatagramSocket host;
@@ -76,14 +72,7 @@ class FleetNodeTest {
     @BeforeEach
     void start() throws IOException, InterruptedException {
         assumeTrue("root".equals(System.getProperty("user.name")), "making a network namespace needs root");
-        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
-            run("ip", "netns", "delete", NAMESPACE); // left by a run that was killed
-        }
-        run("ip", "netns", "add", NAMESPACE);
-        run("ip", "netns", "exec", NAMESPACE, "ip", "link", "set", "lo", "up");
-        for (String ip : List.of(NODE_A, NODE_B, HOST_VTEP, VPC_VTEP)) {
-            run("ip", "netns", "exec", NAMESPACE, "ip", "addr", "add", ip + "/32", "dev", "lo");
-        }
+        namespace = TestNamespace.create(NAMESPACE, NODE_A, NODE_B, HOST_VTEP, VPC_VTEP);
         Path config = dir.resolve("node.json");
         SnapshotJson.writeAtomically(TestConfigs.wayOut(1, privateRoutesToNat(), publicRoutesToIgw(), defaultAcl(), HOST_VTEP, VPC_VTEP),
                 config);
@@ -92,8 +81,8 @@ class FleetNodeTest {
         plan = FleetPlan.of(1, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
         a.fleet(plan);
         b.fleet(plan);
-        host = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(HOST_VTEP, VXLAN)));
-        vpc = NetworkNamespace.call(NAMESPACE, () -> new DatagramSocket(new InetSocketAddress(VPC_VTEP, VXLAN)));
+        host = namespace.socket(HOST_VTEP, VXLAN);
+        vpc = namespace.socket(VPC_VTEP, VXLAN);
     }
 
     private ForwarderNode startNode(String name, String ip, Path config) throws IOException {
@@ -103,25 +92,22 @@ class FleetNodeTest {
 
     @AfterEach
     void stop() throws IOException, InterruptedException {
-        for (AutoCloseable c : new AutoCloseable[] {a, b, host, vpc}) {
+        Exception failure = null;
+        for (AutoCloseable c : new AutoCloseable[] {a, b, host, vpc, namespace}) { // the namespace last, whatever failed before it
             if (c != null) {
                 try {
                     c.close();
                 } catch (Exception e) {
-                    throw new IOException(e);
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
                 }
             }
         }
-        if (Files.exists(Path.of("/run/netns", NAMESPACE))) {
-            run("ip", "netns", "delete", NAMESPACE);
-        }
-    }
-
-    private static void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + out);
+        if (failure != null) {
+            throw new IOException(failure);
         }
     }
 
@@ -256,8 +242,48 @@ class FleetNodeTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(counters("b2").get(Counter.REPLICAS)).as("every flow on the new process").isEqualTo(flows);
             assertThat(a.synced().incarnation()).isEqualTo(b.incarnation());
+            assertThat(counters("a").get(Counter.REPLICATION_BACKUP_RESTARTS)).as("once per thread").isEqualTo(THREADS);
         });
-        assertThat(counters("a").get(Counter.REPLICATION_BACKUP_RESTARTS)).as("once per thread").isEqualTo(THREADS);
+    }
+
+    /**
+     * A is away and B makes a flow whose packets would go to A's slot; B hands its flows to A when A
+     * returns, then both serve. The flow's next packet reaches A, which holds a copy whose NAT port
+     * is in B's blocks: A passes it on to B, which forwards it with its port and gets its reply.
+     * The flow keeps one owner: A takes nothing over.
+     */
+    @Test
+    void shouldPassAFlowsPacketsOnToTheMemberThatMadeItWhileThisOneWasAway() throws IOException {
+        FleetPlan aAway = FleetPlan.of(2, List.of(new FleetPlan.Candidate(1, "a", NODE_A, false), new FleetPlan.Candidate(2, "b", NODE_B, true)));
+        a.fleet(aAway);
+        b.fleet(aAway);
+        resolveOn(NODE_B, 40_002);
+        send(host, NODE_B, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40_002, RES1, REMOTE_PORT, TcpHeader.SYN, 0));
+        int natPort = receiveTcp(vpc, NODE_B).tcp.sourcePort();
+        assertThat(aAway.owner(FleetPlan.blockOf(natPort)).name()).isEqualTo("b");
+
+        FleetPlan handBack = FleetPlan.of(3, List.of(new FleetPlan.Candidate(1, "a", NODE_A, false),
+                new FleetPlan.Candidate(2, "b", NODE_B, true))).handingBack(2, 1);
+        a.fleet(handBack);
+        b.fleet(handBack);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(counters("a").get(Counter.REPLICAS)).isEqualTo(2));
+        FleetPlan both = FleetPlan.of(4, List.of(new FleetPlan.Candidate(1, "a", NODE_A, true), new FleetPlan.Candidate(2, "b", NODE_B, true)));
+        a.fleet(both);
+        b.fleet(both);
+
+        send(vpc, NODE_B, TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, REMOTE_PORT, ENI_IP, natPort, TcpHeader.SYN | TcpHeader.ACK, 0));
+        assertThat(receiveTcp(host, NODE_B).tcp.destinationPort()).isEqualTo(40_002);
+        send(host, NODE_A, TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40_002, RES1, REMOTE_PORT, TcpHeader.ACK, 10));
+        FrameDecoder data = receiveTcp(vpc, NODE_B);
+        assertThat(data.tcp.sourcePort()).as("B's NAT port").isEqualTo(natPort);
+        assertThat(data.tcp.flags() & TcpHeader.RST).isZero();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(counters("a").get(Counter.REDIRECTED_TO_OWNER)).isEqualTo(1);
+            assertThat(counters("a").get(Counter.REPLICA_PROMOTIONS)).as("A took nothing over").isZero();
+            assertThat(counters("b").get(Counter.REDIRECTED_IN)).isEqualTo(1);
+            assertThat(counters("b").get(Counter.DROP_NO_FLOW)).isZero();
+            assertThat(counters("b").get(Counter.DROP_SPOOF)).as("its original outer source came with it").isZero();
+        });
     }
 
     /** Opens {@code flows} UDP flows from the EE through A (answering A's ARP), every one's first packet through. */
@@ -338,10 +364,10 @@ class FleetNodeTest {
      */
     @Test
     void shouldConvergeWhenReplicationDatagramsAreLost() throws IOException, InterruptedException {
-        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "table", "inet", "hplosstest");
-        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "chain", "inet", "hplosstest", "input",
+        TestNamespace.run("ip", "netns", "exec", NAMESPACE, "nft", "add", "table", "inet", "hplosstest");
+        TestNamespace.run("ip", "netns", "exec", NAMESPACE, "nft", "add", "chain", "inet", "hplosstest", "input",
                 "{ type filter hook input priority 0 ; }");
-        run("ip", "netns", "exec", NAMESPACE, "nft", "add", "rule", "inet", "hplosstest", "input", "ip", "daddr", NODE_B, "udp", "dport",
+        TestNamespace.run("ip", "netns", "exec", NAMESPACE, "nft", "add", "rule", "inet", "hplosstest", "input", "ip", "daddr", NODE_B, "udp", "dport",
                 String.valueOf(VXLAN), "@th,64,8", "0x46", "numgen", "random", "mod", "100", "<", "30", "drop");
         int flows = 300;
         Set<Integer> reached = new HashSet<>();

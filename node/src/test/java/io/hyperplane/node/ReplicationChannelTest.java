@@ -12,6 +12,7 @@ import io.hyperplane.node.io.FleetMessage;
 import io.hyperplane.packet.ArpPacket;
 import io.hyperplane.packet.Ipv4Address;
 import io.hyperplane.packet.TcpHeader;
+import io.hyperplane.packet.VxlanHeader;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -245,7 +246,7 @@ class ReplicationChannelTest {
         Node restarted = new Node(B);
         now += ReplicationChannel.KEEPALIVE_NANOS + 1;
         a.cycle(now);
-        List<Sent> keepalive = a.take();
+        List<Sent> keepalive = a.take().stream().filter(x -> FleetMessage.type(x.bytes(), 0) == FleetMessage.RECORDS).toList();
         assertThat(keepalive).as("nothing to send for a while: one keepalive").hasSize(1);
         restarted.channel.receive(keepalive.getFirst().bytes(), 0, keepalive.getFirst().bytes().limit(), a.ip);
         restarted.cycle(now);
@@ -268,6 +269,48 @@ class ReplicationChannelTest {
         assertThat(restarted.forwarder.counters().get(Counter.REPLICAS)).as("every flow on the new process").isEqualTo(flows);
         assertThat(a.counter(Counter.REPLICATION_BACKUP_RESTARTS)).isEqualTo(1);
         assertThat(a.channel.takeBackupRestarted()).as("the same process since").isFalse();
+    }
+
+    /**
+     * B passes a packet of A's flow on to A only while A is in service and heard lately (its hellos
+     * every HELLO_NANOS), marked with the packet's original outer source; never to a member it has
+     * not heard within HEARD_NANOS, which may have died.
+     */
+    @Test
+    void shouldRedirectOnlyToAMemberInServiceAndHeardLately() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(11);
+        ByteBuffer frame = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 5000, RES1, 5432, TcpHeader.ACK, 0);
+        List<Sent> passed = new ArrayList<>();
+        Forwarder.PacketSink to = (buffer, offset, length, ip, port) -> {
+            byte[] copy = new byte[length];
+            buffer.get(offset, copy);
+            passed.add(new Sent(ByteBuffer.wrap(copy), ip));
+        };
+        b.cycle(1_000_000);
+        assertThat(b.channel.redirect(1, frame, 0, frame.limit(), HOST, to)).as("A not heard yet").isFalse();
+
+        a.cycle(1_000_000); // its hello
+        deliver(a, b, 0, random);
+        assertThat(b.channel.redirect(1, frame, 0, frame.limit(), HOST, to)).isTrue();
+        assertThat(passed).singleElement().satisfies(p -> {
+            assertThat(p.to()).isEqualTo(a.ip);
+            assertThat(VxlanHeader.isRelayed(p.bytes(), 0)).isTrue();
+            assertThat(VxlanHeader.relayedSource(p.bytes(), 0)).as("the original outer source").isEqualTo(HOST);
+        });
+
+        long later = 1_000_000 + ReplicationChannel.HEARD_NANOS + 1;
+        b.cycle(later);
+        assertThat(b.channel.redirect(1, frame, 0, frame.limit(), HOST, to)).as("not heard since: maybe dead").isFalse();
+        a.cycle(later);
+        deliver(a, b, 0, random);
+        assertThat(b.channel.redirect(1, frame, 0, frame.limit(), HOST, to)).as("heard again").isTrue();
+
+        FleetPlan aAway = FleetPlan.of(2, List.of(new FleetPlan.Candidate(1, "a", A, false), new FleetPlan.Candidate(2, "b", B, true)));
+        b.channel.fleet(NodeFleet.of(aAway, b.ip), 4789);
+        assertThat(b.channel.redirect(1, frame, 0, frame.limit(), HOST, to)).as("out of service in the plan").isFalse();
+        assertThat(b.channel.redirect(7, frame, 0, frame.limit(), HOST, to)).as("no such member").isFalse();
     }
 
     @Test

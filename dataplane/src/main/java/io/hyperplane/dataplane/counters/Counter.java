@@ -78,7 +78,11 @@ public enum Counter {
     /** Record datagrams that arrived past a gap (or from an unknown sender) and were left for the resend. */
     REPLICATION_OUT_OF_ORDER(51, "replication-out-of-order"),
     /** Times the backup acknowledged as another process (it restarted in place): every flow was copied to it again. */
-    REPLICATION_BACKUP_RESTARTS(52, "replication-backup-restarts");
+    REPLICATION_BACKUP_RESTARTS(52, "replication-backup-restarts"),
+    /** Packets of another member's flow (a copy here, its NAT port in that member's blocks) passed on to that member. */
+    REDIRECTED_TO_OWNER(53, "redirected-to-owner"),
+    /** Packets another member passed on here because this node owns their flow. */
+    REDIRECTED_IN(54, "redirected-in");
 
     private static final Counter[] BY_ID;
 

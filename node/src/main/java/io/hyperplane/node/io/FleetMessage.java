@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * <pre>
  *   0        1        2        3
  *  +--------+--------+--------+--------+
- *  | 0x46   | version| type   | count  |  type: 1 records, 2 acknowledgement; count: records (0: keepalive)
+ *  | 0x46   | version| type   | count  |  type: 1 records, 2 ack, 3 hello; count: records (0: keepalive)
  *  +--------+--------+--------+--------+
  *  | thread          | sender index    |  records: the sending thread; ack: the thread acknowledged
  *  +-----------------+-----------------+
@@ -39,6 +39,8 @@ public final class FleetMessage {
     public static final int VERSION = 1;
     public static final int RECORDS = 1;
     public static final int ACK = 2;
+    /** A member's periodic word to every other member, so each knows which members it hears (docs/fleet.md, "Redirect"). */
+    public static final int HELLO = 3;
     public static final int VERSION_OFFSET = 1;
     public static final int TYPE_OFFSET = 2;
     public static final int COUNT_OFFSET = 3;
@@ -99,7 +101,7 @@ public final class FleetMessage {
         }
         int type = b.get(at + TYPE_OFFSET);
         int count = b.get(at + COUNT_OFFSET) & 0xff;
-        return type == ACK && length == HEADER_SIZE
+        return (type == ACK || type == HELLO) && length == HEADER_SIZE
                 || type == RECORDS && count <= MAX_RECORDS && length == HEADER_SIZE + count * RECORD_SIZE;
     }
 
