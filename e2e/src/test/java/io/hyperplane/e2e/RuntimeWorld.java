@@ -166,6 +166,10 @@ final class RuntimeWorld implements AutoCloseable {
             try {
                 CountersFile.Snapshot s = CountersFile.read(node.stateDir().resolve("counters"));
                 out.append("\nnode ").append(node.name()).append(": ").append(nonZero(s.counters()));
+                List<String> malformed = nonZero(s.malformations());
+                if (!malformed.isEmpty()) {
+                    out.append("\n  malformed, by kind: ").append(malformed);
+                }
                 for (int t = 0; t < s.threads().size(); t++) {
                     out.append("\n  thread ").append(t).append(": ").append(nonZero(s.threads().get(t)));
                 }
