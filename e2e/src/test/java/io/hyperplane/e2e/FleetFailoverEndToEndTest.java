@@ -384,6 +384,8 @@ class FleetFailoverEndToEndTest {
             assertThat(whole.max()).as(whole.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(udp).as("the UDP exchanges went on").allMatch(u -> u.path("echoes").asInt() > u.path("sent").asInt() / 2
                     && largestGap(u.path("gaps"), 0, Long.MAX_VALUE) < 2 * GAP_LIMIT_SECONDS);
+            assertThat(w.nodesMalformed("malformed-ipv6")).as("IPv6 frames down the environments' tunnels (their namespaces run without IPv6)")
+                    .isZero();
         } finally {
             pool.shutdownNow();
         }

@@ -180,6 +180,15 @@ final class RuntimeWorld implements AutoCloseable {
         return out.toString();
     }
 
+    /** One malformation's count ({@code label}, as the counters file names it) summed over the nodes running now. */
+    long nodesMalformed(String label) throws IOException {
+        long sum = 0;
+        for (LocalCloud.Node node : cloud.nodes()) {
+            sum += CountersFile.read(node.stateDir().resolve("counters")).malformations().getOrDefault(label, 0L);
+        }
+        return sum;
+    }
+
     private static List<String> nonZero(Map<String, Long> counters) {
         return counters.entrySet().stream().filter(e -> e.getValue() != 0).map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
