@@ -66,13 +66,14 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
     /** With nothing to send for this long, an empty records datagram: its acknowledgement tells whether the backup restarted. */
     static final long KEEPALIVE_NANOS = 100_000_000L;
     /** How often a thread says hello to every other member. */
-    static final long HELLO_NANOS = 40_000_000L;
+    static final long HELLO_NANOS = 30_000_000L;
     /**
-     * A member heard from within this long counts as alive for a redirect: three hellos' worth, and
-     * below the senders' 150 ms failure detection (three missed 50 ms probes), after which a dead
-     * member's packets start to arrive here.
+     * A member heard from within this long counts as alive for a redirect: two and a half hellos'
+     * worth, and well below the senders' failure detection (three missed 50 ms probes, at least
+     * about 100 ms after a death), after which a dead member's packets start to arrive here; the
+     * margin covers a thread that notes a hello late.
      */
-    static final long HEARD_NANOS = 120_000_000L;
+    static final long HEARD_NANOS = 75_000_000L;
     /**
      * Table ids a resync walks per duty cycle: a million-flow table in 250 cycles, each a few
      * microseconds of reading the state column.
