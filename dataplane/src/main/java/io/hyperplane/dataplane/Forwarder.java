@@ -255,8 +255,6 @@ public final class Forwarder {
     private int now;
     private FlowReplication replication = FlowReplication.OFF;
     private FleetPeers peers = FleetPeers.NONE;
-    /** The outer source of the frame in hand, as {@link #process} got it. */
-    private int frameSource;
     /** The packet in hand opened (or promoted) a flow: its first packet here. */
     private boolean openedFlow;
     /** {@link #openedFlow}, while that packet is being handed to the sink. */
@@ -420,7 +418,6 @@ public final class Forwarder {
     public void process(ByteBuffer buffer, int offset, int length, int outerSource, PacketSink out) {
         counters.increment(Counter.RECEIVED);
         openedFlow = false;
-        frameSource = outerSource;
         Malformation m = d.decode(buffer, offset, length);
         if (m != Malformation.NONE) {
             counters.malformed(m);
@@ -499,7 +496,7 @@ public final class Forwarder {
             return;
         }
         int found = flows.findForward(vni, proto, eeIp, eePort, destination, remotePort);
-        if (passedToOwner(found, length, out)) {
+        if (passedToOwner(found, outerSource, length, out)) {
             return;
         }
         int flow = owned(found);
@@ -715,7 +712,7 @@ public final class Forwarder {
         int eniIp = ip.destination();
         int through = c.natGatewayByMac(subnet, d.ethernet.destination());
         if (through != CompiledConfig.NONE && eniIp != c.natGatewayIp(through)) {
-            fromSourceThroughNatGateway(c, subnet, through, vni, length, out);
+            fromSourceThroughNatGateway(c, subnet, through, vni, outerSource, length, out);
             return;
         }
         // A reply, to an ENI or to a NAT gateway: gw names the NAT gateway, NONE for an ENI.
@@ -919,7 +916,7 @@ public final class Forwarder {
      * no ACL applies), then outbound toward the destination (unless that is in the subnet). Like
      * the ACL, this is stateless: every packet is checked, not only a flow's first.
      */
-    private void fromSourceThroughNatGateway(CompiledConfig c, int subnet, int gw, int vni, int length, PacketSink out) {
+    private void fromSourceThroughNatGateway(CompiledConfig c, int subnet, int gw, int vni, int outerSource, int length, PacketSink out) {
         Ipv4Header ip = d.ip;
         natCounters.increment(gw, NatGatewayMetric.PACKETS_IN_FROM_SOURCE);
         natCounters.add(gw, NatGatewayMetric.BYTES_IN_FROM_SOURCE, ip.totalLength());
@@ -954,7 +951,7 @@ public final class Forwarder {
             return;
         }
         int found = flows.findForward(vni, proto, source, sourcePort, destination, remotePort);
-        if (passedToOwner(found, length, out)) {
+        if (passedToOwner(found, outerSource, length, out)) {
             return;
         }
         int flow = owned(found);
@@ -1263,9 +1260,9 @@ public final class Forwarder {
      * node because its slot came home. It goes on to the owner, as it came, and its replies reach
      * the owner by block: the flow keeps one owner. True when passed on.
      */
-    private boolean passedToOwner(int flow, int length, PacketSink out) {
+    private boolean passedToOwner(int flow, int outerSource, int length, PacketSink out) {
         if (flow == FlowTable.NONE || !flows.isReplica(flow) || nat.owns(flows.natPort(flow))
-                || !peers.redirect(flows.owner(flow), d.buffer(), d.offset(), length, frameSource, out)) {
+                || !peers.redirect(flows.owner(flow), d.buffer(), d.offset(), length, outerSource, out)) {
             return false;
         }
         counters.increment(Counter.REDIRECTED_TO_OWNER);

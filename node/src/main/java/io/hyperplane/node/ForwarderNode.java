@@ -308,12 +308,12 @@ public final class ForwarderNode implements AutoCloseable {
      * dotted address; empty while copying or without one (the heartbeat's {@code syncedTo}).
      */
     public String syncedTo() {
-        return forwarding.syncedTo().backup();
+        return forwarding.synced().backup();
     }
 
     /** {@link #syncedTo()} with the incarnation of that backup's process, read together. */
     ForwardingThreads.Synced synced() {
-        return forwarding.syncedTo();
+        return forwarding.synced();
     }
 
     /** This process's incarnation (hex), which its fleet channel's acknowledgements and its heartbeats carry. */

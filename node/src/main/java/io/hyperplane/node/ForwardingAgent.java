@@ -174,12 +174,10 @@ final class ForwardingAgent implements Runnable {
         return offeredVersion;
     }
 
-    /** The underlay address of the backup holding a copy of every flow of this thread's, 0 while none does. */
-    int syncedTo() {
-        return (int) (synced >>> 32);
-    }
-
-    /** {@link #syncedTo()} (high 32 bits) and the incarnation of that backup's process (low 32), read together. */
+    /**
+     * The underlay address of the backup holding a copy of every flow of this thread's (high 32
+     * bits, 0 while none does) and the incarnation of that backup's process (low 32), read together.
+     */
     long synced() {
         return synced;
     }

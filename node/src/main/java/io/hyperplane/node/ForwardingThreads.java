@@ -75,7 +75,7 @@ final class ForwardingThreads {
      * The backup every thread has copied all its flows to, acknowledged, as a dotted address; empty
      * while any thread is still copying or has none (the heartbeat's {@code syncedTo}).
      */
-    Synced syncedTo() {
+    Synced synced() {
         long synced = agents.getFirst().synced();
         for (ForwardingAgent agent : agents) {
             if (agent.synced() != synced) {

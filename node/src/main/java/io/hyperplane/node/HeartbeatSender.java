@@ -103,7 +103,7 @@ final class HeartbeatSender implements Runnable {
         long flows = loads.values().stream().mapToLong(PublishedEniPorts.Load::openFlows).sum();
         long natPorts = loads.values().stream().mapToLong(PublishedEniPorts.Load::natPorts).sum();
         // The process's run: the control plane tells a restart by it, and a copy to this node's earlier run from one to this.
-        ForwardingThreads.Synced synced = agent.syncedTo();
+        ForwardingThreads.Synced synced = agent.synced();
         return new NodeHeartbeat(underlayIp, port, agent.acknowledgedVersion(), agent.incarnation(), usage, natGateways, flows, natPorts,
                 netns, pid, true, synced.backup(), agent.size(), synced.incarnation());
     }

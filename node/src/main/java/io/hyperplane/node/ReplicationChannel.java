@@ -338,11 +338,12 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
             heardAt[from] = nowNanos;
             heard[from] = true;
         }
-        if (FleetMessage.type(rx, at) == FleetMessage.HELLO) {
+        int type = FleetMessage.type(rx, at);
+        if (type == FleetMessage.HELLO) {
             return;
         }
         int streamThread = FleetMessage.thread(rx, at);
-        if (FleetMessage.type(rx, at) == FleetMessage.ACK) {
+        if (type == FleetMessage.ACK) {
             acknowledgement(rx, at, source, streamThread);
             return;
         }
