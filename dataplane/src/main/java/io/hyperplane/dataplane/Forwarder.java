@@ -652,7 +652,7 @@ public final class Forwarder {
     /** Sends the packet into {@code subnet} from our address there ({@code ourMac}, {@code ourIp}: an ENI or a NAT gateway). */
     private void toVpc(CompiledConfig c, long ourMac, int ourIp, int subnet, int nextHop, int length, PacketSink out) {
         int subnetVni = c.subnetVni(subnet);
-        d.vxlan.vni(subnetVni);
+        d.vxlan.set(subnetVni); // the whole header: whatever reserved bits came in (a member's relay mark) go out as zero
         d.ethernet.source(ourMac);
         long mac = neighbors.lookup(subnetVni, nextHop, now);
         if (mac == NeighborTable.MISSING) {
@@ -1204,7 +1204,7 @@ public final class Forwarder {
     // ---- shared ---------------------------------------------------------------------------------
 
     private void toExecutionEnvironment(CompiledConfig c, int ee, int eeVni, int length, PacketSink out) {
-        d.vxlan.vni(eeVni);
+        d.vxlan.set(eeVni);
         d.ethernet.source(c.gatewayMac()).destination(c.eeMac(ee));
         out.send(d.buffer(), d.offset(), length, c.eeHost(ee), settings.vxlanPort());
         counters.increment(Counter.FORWARDED);
@@ -1216,6 +1216,7 @@ public final class Forwarder {
         ArpPacket arp = d.arp;
         long askerMac = arp.senderMac();
         int askerIp = arp.senderIp();
+        d.vxlan.set(d.vxlan.vni());
         d.ethernet.destination(askerMac).source(ourMac);
         arp.set(ArpPacket.REPLY, ourMac, ourIp, askerMac, askerIp);
     }

@@ -180,6 +180,36 @@ class ForwarderTest {
         assertThat(forwarder.flowCounts().openOnEni(FlowCounts.eniKey(SUBNET1_VNI, ENI_IP))).isEqualTo(1);
     }
 
+    /**
+     * RFC 7348 §5: reserved bits are ignored on receipt and written as zero. A kernel VTEP drops a
+     * frame with any of them set, so what came in with some (a member's relay mark, or any sender's)
+     * goes out with none, whichever way it goes.
+     */
+    @Test
+    void shouldSendEveryVxlanHeaderWithItsReservedBitsZero() {
+        learn(SUBNET1_VNI, RES1, RES1_MAC);
+        ByteBuffer syn = TestFrames.tcp(EE1_VNI, EE1_MAC, GATEWAY_MAC, EE1_IP, 40000, RES1, 5432, TcpHeader.SYN, 0);
+        VxlanHeader.markRelayed(syn, 0, HOST);
+        process(syn, HOST);
+        assertCleanHeader(out.only(), SUBNET1_VNI);
+
+        ByteBuffer synAck = TestFrames.tcp(SUBNET1_VNI, RES1_MAC, ENI_MAC, RES1, 5432, ENI_IP, 40000, TcpHeader.SYN | TcpHeader.ACK, 0);
+        synAck.put(0, (byte) 0xff);
+        process(synAck, VTEP);
+        assertCleanHeader(out.only(), EE1_VNI);
+
+        ByteBuffer arp = TestFrames.arp(EE1_VNI, EE1_MAC, MacAddress.BROADCAST, ArpPacket.REQUEST, EE1_MAC, EE1_IP, 0, GATEWAY_IP);
+        arp.put(VxlanHeader.LENGTH - 1, (byte) 0x5a);
+        process(arp, HOST);
+        assertCleanHeader(out.only(), EE1_VNI);
+    }
+
+    private static void assertCleanHeader(RecordingSink.Sent sent, int vni) {
+        ByteBuffer b = sent.bytes();
+        assertThat(b.getInt(0)).as("flags and reserved bytes").isEqualTo(VxlanHeader.FLAG_I << 24);
+        assertThat(b.getInt(VxlanHeader.VNI_OFFSET)).as("VNI and reserved byte").isEqualTo(vni << 8);
+    }
+
     @Test
     void shouldRouteOtherSubnetsThroughTheSubnetGateway() {
         learn(SUBNET1_VNI, ROUTER1, ROUTER1_MAC);

@@ -12,6 +12,7 @@ import io.hyperplane.packet.FrameDecoder;
 import io.hyperplane.packet.Ipv4Header;
 import io.hyperplane.packet.Malformation;
 import io.hyperplane.packet.TcpHeader;
+import io.hyperplane.packet.VxlanHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -277,6 +278,10 @@ class FleetNodeTest {
         FrameDecoder data = receiveTcp(vpc, NODE_B);
         assertThat(data.tcp.sourcePort()).as("B's NAT port").isEqualTo(natPort);
         assertThat(data.tcp.flags() & TcpHeader.RST).isZero();
+        // The relay mark stays between members: B sends the frame on as RFC 7348 has senders write a header
+        // (the I flag, every reserved bit zero), which a kernel VTEP requires: it drops a frame with any other bit set.
+        assertThat(data.buffer().getInt(0)).as("B's VXLAN flags and first reserved bytes").isEqualTo(VxlanHeader.FLAG_I << 24);
+        assertThat(data.buffer().get(VxlanHeader.LENGTH - 1)).as("B's VXLAN last reserved byte").isZero();
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             assertThat(counters("a").get(Counter.REDIRECTED_TO_OWNER)).isEqualTo(1);
             assertThat(counters("a").get(Counter.REPLICA_PROMOTIONS)).as("A took nothing over").isZero();

@@ -27,7 +27,8 @@ public final class VxlanHeader extends Flyweight<VxlanHeader> {
      * sets on a frame it passes to another member: an ARP answer it relays, or a packet of a flow
      * that member owns. The original outer source goes in the reserved bytes: its top 24 bits in
      * bytes 1-3, its low 8 in byte 7, after the VNI. Only members set it, and only members' marks
-     * are believed.
+     * are believed. It never leaves the fleet: the forwarder writes every header it sends whole
+     * ({@link #set}), and a kernel VTEP drops a frame with any reserved bit set.
      */
     public static final int RELAY_FLAG = 0x01;
     private static final int RELAY_SOURCE_HIGH = 1;
@@ -68,11 +69,6 @@ public final class VxlanHeader extends Flyweight<VxlanHeader> {
     /** Writes a complete header: I flag, zero reserved bits, the VNI. */
     public VxlanHeader set(int vni) {
         Bytes.i32(buffer, offset + FLAGS_OFFSET, FLAG_I << 24);
-        Bytes.i32(buffer, offset + VNI_OFFSET, vni << 8);
-        return this;
-    }
-
-    public VxlanHeader vni(int vni) {
         Bytes.i32(buffer, offset + VNI_OFFSET, vni << 8);
         return this;
     }

@@ -39,17 +39,19 @@ class VxlanHeaderTest {
     }
 
     @Test
-    void shouldRewriteOnlyTheVni() {
+    void shouldWriteEveryReservedBitAsZeroOverAReceivedHeader() {
         ByteBuffer b = ByteBuffer.allocate(16);
         VxlanHeader vxlan = new VxlanHeader().wrap(b, 4);
         vxlan.set(1);
+        VxlanHeader.markRelayed(b, 4, 0xC612_0005); // a member's relay mark: a reserved flag bit and the reserved bytes
         b.put(4, (byte) 0xff);
 
-        vxlan.vni(0x12_3456);
+        vxlan.set(0x12_3456);
 
         assertThat(vxlan.vni()).isEqualTo(0x12_3456);
-        assertThat(vxlan.flags()).isEqualTo(0xff);
-        assertThat(b.get(11)).isZero();
+        assertThat(vxlan.flags()).isEqualTo(VxlanHeader.FLAG_I);
+        assertThat(VxlanHeader.isRelayed(b, 4)).isFalse();
+        assertThat(VxlanHeader.relayedSource(b, 4)).isZero();
     }
 
     @Test
