@@ -46,6 +46,11 @@ import static org.awaitility.Awaitility.await;
  * of 1 s either. Then that covering node, which carried the most, is killed, with the same
  * outcome. The gaps are measured in the environments, as a client sees them: the time between two
  * echoes received; the figures are printed ("FAILOVER").
+ * <p>
+ * Each environment also opens 10 connections while the first node is away. The node covering for it
+ * makes those of its slot, with its own NAT ports; once the first node is back, it passes their
+ * packets on to that maker (docs/fleet.md, "Redirect"), and when the maker is killed second they go on
+ * from its copies. They too go on without a loss or a gap of 1 s.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(300)
@@ -67,6 +72,13 @@ class FleetFailoverEndToEndTest {
     private static final Duration WATCH = Duration.ofSeconds(4);
     /** After the rejoin, how long the traffic runs before the second kill, so each event's gaps are told apart. */
     private static final Duration REJOIN_WATCH = Duration.ofSeconds(2);
+    /**
+     * When each environment opens its late connections after the exchange began: after the first kill
+     * (about {@link #FIRST_KILL}) and before that node is restarted ({@link #WATCH} after it), so the
+     * node that covers for it makes the ones of its slot, and hands them back as another's.
+     */
+    private static final Duration LATE_AT = Duration.ofSeconds(7);
+    private static final int LATE_EACH = 10;
     /** The issue's bound on the largest gap any connection sees. */
     private static final double GAP_LIMIT_SECONDS = 1.0;
 
@@ -78,7 +90,7 @@ class FleetFailoverEndToEndTest {
      * error) is lost; nothing reconnects.
      */
     static final String TRAFFIC_APP = """
-            import os, selectors, socket, time
+            import os, queue, selectors, socket, threading, time
             from concurrent.futures import ThreadPoolExecutor
 
             def handler(event, context):
@@ -99,12 +111,30 @@ class FleetFailoverEndToEndTest {
                 # Eight at a time: a new flow's first packet waits for its copy on the backup, so one by one is slow.
                 with ThreadPoolExecutor(max_workers=8) as opening:
                     sockets = list(opening.map(open_one, range(event["connections"])))
-                for s in sockets:
+                def track(s, c):
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     s.setblocking(False)
-                    c = {"s": s, "last": time.time(), "gaps": [], "echoes": 0, "lost": None, "local": s.getsockname()[1]}
+                    c.update({"s": s, "last": time.time(), "gaps": [], "echoes": 0, "lost": None, "local": s.getsockname()[1]})
                     conns.append(c)
                     sel.register(s, selectors.EVENT_READ, c)
+                for s in sockets:
+                    track(s, {})
+                # Late connections: opened at event["late"]["at"] on a thread of their own, once, with no retry; joined to the exchange as they open.
+                late = event.get("late")
+                arrived = queue.Queue()
+                late_failures = []
+                def open_late(i):
+                    began = time.time()
+                    try:
+                        arrived.put((socket.create_connection((host, port), timeout=5), began, time.time()))
+                    except OSError as e:
+                        late_failures.append(type(e).__name__)
+                def open_all_late():
+                    time.sleep(max(0.0, late["at"] - time.time()))
+                    with ThreadPoolExecutor(max_workers=8) as opening:
+                        list(opening.map(open_late, range(late["connections"])))
+                if late:
+                    threading.Thread(target=open_all_late, daemon=True).start()
                 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 u.connect((host, port))
                 u.setblocking(False)
@@ -118,6 +148,9 @@ class FleetFailoverEndToEndTest {
                 for c in conns + [udp]:
                     c["last"] = tick
                 while time.time() < end:
+                    while not arrived.empty():
+                        s, began, opened_at = arrived.get()
+                        track(s, {"late": True, "began": began, "opened": opened_at})
                     now = time.time()
                     if now >= tick:
                         tick += 0.1
@@ -159,8 +192,13 @@ class FleetFailoverEndToEndTest {
                     if t - c["last"] > 0.15:
                         c["gaps"].append([c["last"], t])
                     c["s"].close()
+                while not arrived.empty():
+                    arrived.get()[0].close()
                 return {"address": address, "opened": opened, "start": start, "setupRetries": retries,
-                        "tcp": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"]} for c in conns],
+                        "tcp": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"]} for c in conns if not c.get("late")],
+                        "late": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"], "began": c["began"],
+                                  "opened": c["opened"]} for c in conns if c.get("late")],
+                        "lateFailures": late_failures,
                         "udp": {"gaps": udp["gaps"], "echoes": udp["echoes"], "sent": udp["sent"]}}
             """;
 
@@ -242,10 +280,13 @@ class FleetFailoverEndToEndTest {
         return "{\"host\":\"" + dbIp + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + ",\"seconds\":" + seconds + "}";
     }
 
-    /** As above, the exchange beginning at {@code startMillis} (wall clock), once every environment has opened its connections. */
-    private String event(int connections, int seconds, long startMillis) {
+    /**
+     * As above, the exchange beginning at {@code startMillis} (wall clock), once every environment has opened its connections;
+     * {@code late} more connections open at {@code lateMillis} and join it.
+     */
+    private String event(int connections, int seconds, long startMillis, int late, long lateMillis) {
         return "{\"host\":\"" + dbIp + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + ",\"seconds\":" + seconds
-                + ",\"start\":" + startMillis / 1000.0 + "}";
+                + ",\"start\":" + startMillis / 1000.0 + ",\"late\":{\"at\":" + lateMillis / 1000.0 + ",\"connections\":" + late + "}}";
     }
 
     /** The live node with the most open flows (heartbeats say, once a second), other than {@code except}: 1-based, as LocalCloud counts. */
@@ -291,7 +332,8 @@ class FleetFailoverEndToEndTest {
         List<CompletableFuture<InvokeResponse>> calls = new ArrayList<>();
         long started = System.currentTimeMillis() + SETUP.toMillis();
         for (int i = 0; i < ENVIRONMENTS; i++) {
-            calls.add(CompletableFuture.supplyAsync(() -> w.invoke("traffic", event(CONNECTIONS_EACH, EXCHANGE_SECONDS, started)), pool));
+            calls.add(CompletableFuture.supplyAsync(() -> w.invoke("traffic",
+                    event(CONNECTIONS_EACH, EXCHANGE_SECONDS, started, LATE_EACH, started + LATE_AT.toMillis())), pool));
         }
         try {
             // The exchange running a while on every connection, and the nodes' heartbeats counting its flows.
@@ -330,6 +372,7 @@ class FleetFailoverEndToEndTest {
                     .isLessThan(TimeUnit.SECONDS.toMillis(EXCHANGE_SECONDS) - WATCH.toMillis());
 
             List<JsonNode> tcp = new ArrayList<>();
+            List<JsonNode> late = new ArrayList<>();
             List<JsonNode> udp = new ArrayList<>();
             List<String> failed = new ArrayList<>();
             for (CompletableFuture<InvokeResponse> call : calls) {
@@ -345,6 +388,10 @@ class FleetFailoverEndToEndTest {
                     failed.add(body.path("address").asText() + " opened its connections after the exchange began: the kills' timeline is not what it says");
                 }
                 body.path("tcp").forEach(tcp::add);
+                body.path("late").forEach(late::add);
+                if (!body.path("lateFailures").isEmpty()) {
+                    failed.add(body.path("address").asText() + " could not open late connections: " + body.path("lateFailures"));
+                }
                 System.out.println("FAILOVER environment " + body.path("address").asText() + ": connections (local port) with a gap over 1 s: "
                         + StreamSupport.stream(body.path("tcp").spliterator(), false)
                         .filter(c -> largestGap(c.path("gaps"), 0, Long.MAX_VALUE) > 1).map(c -> c.path("port").asText()).toList());
@@ -358,13 +405,20 @@ class FleetFailoverEndToEndTest {
             Figures back = Figures.of("rejoin (" + firstName + ")", tcp, rejoined);
             Figures two = Figures.of("second kill (" + secondName + ")", tcp, secondKill);
             Figures whole = Figures.of("whole exchange", tcp, 0);
-            for (Figures f : List.of(one, back, two, whole)) {
+            Figures lateWhole = Figures.of("late connections, from their opening", late, 0);
+            for (Figures f : List.of(one, back, two, whole, lateWhole)) {
                 System.out.println("FAILOVER " + f);
             }
             System.out.println("FAILOVER gaps over 0.5 s, by when they began (s after the exchange began: length s): " + tcp.stream()
                     .flatMap(c -> StreamSupport.stream(c.path("gaps").spliterator(), false))
                     .filter(g -> g.get(1).asDouble() - g.get(0).asDouble() > 0.5)
                     .map(g -> String.format("%.1f: %.2f", g.get(0).asDouble() - started / 1000.0, g.get(1).asDouble() - g.get(0).asDouble()))
+                    .sorted().toList());
+            System.out.println("FAILOVER late connections' gaps over 0.5 s (s after the exchange began: length s, by local port): " + late.stream()
+                    .flatMap(c -> StreamSupport.stream(c.path("gaps").spliterator(), false)
+                            .filter(g -> g.get(1).asDouble() - g.get(0).asDouble() > 0.5)
+                            .map(g -> String.format("%.1f: %.2f (%s)", g.get(0).asDouble() - started / 1000.0,
+                                    g.get(1).asDouble() - g.get(0).asDouble(), c.path("port").asText())))
                     .sorted().toList());
             double endOfExchange = started / 1000.0 + EXCHANGE_SECONDS;
             System.out.println("FAILOVER connections stalled at the end (no echo in the last 2 s): " + tcp.stream()
@@ -375,13 +429,31 @@ class FleetFailoverEndToEndTest {
                     + ", largest gap " + String.format("%.3f s", largestGap(u.path("gaps"), 0, Long.MAX_VALUE))));
             System.out.println("FAILOVER ping: " + pingResult);
 
+            System.out.printf("FAILOVER late connections: %d opened from +%.2f s to +%.2f s (the first kill at +%.2f s, the rejoin at +%.2f s), "
+                            + "longest opening %.3f s; %s redirected %d packets to their owner, %s took %d%n",
+                    late.size(), late.stream().mapToDouble(c -> c.path("began").asDouble()).min().orElse(0) - started / 1000.0,
+                    late.stream().mapToDouble(c -> c.path("opened").asDouble()).max().orElse(0) - started / 1000.0,
+                    (firstKill - started) / 1000.0, (rejoined - started) / 1000.0,
+                    late.stream().mapToDouble(c -> c.path("opened").asDouble() - c.path("began").asDouble()).max().orElse(0),
+                    firstName, counter(first, "redirected-to-owner"), secondName, counter(second, "redirected-in"));
             tcp.stream().filter(c -> !c.path("lost").isNull()).limit(10).forEach(c -> System.out.println("FAILOVER lost: " + c));
+            late.stream().filter(c -> !c.path("lost").isNull()).limit(10).forEach(c -> System.out.println("FAILOVER late lost: " + c));
             assertThat(tcp).hasSize(ENVIRONMENTS * CONNECTIONS_EACH);
             assertThat(tcp).as("connections lost (reset, EOF or an error)").allMatch(c -> c.path("lost").isNull());
             assertThat(one.max()).as(one.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(two.max()).as(two.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(back.max()).as(back.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(whole.max()).as(whole.toString()).isLessThan(GAP_LIMIT_SECONDS);
+            // Opened while the first node was away (by the node covering for it, for its slot), then carried through its
+            // return (its slot's packets passed on to that maker) and through that maker's death.
+            assertThat(late).hasSize(ENVIRONMENTS * LATE_EACH);
+            assertThat(late).as("late connections opened while %s was away (the timeline: killed at %d, back in service at %d ms)",
+                    firstName, firstKill, rejoined).allMatch(c -> c.path("began").asDouble() * 1000 > firstKill
+                    && c.path("opened").asDouble() * 1000 < rejoined);
+            assertThat(late).as("late connections lost (reset, EOF or an error)").allMatch(c -> c.path("lost").isNull());
+            assertThat(lateWhole.max()).as(lateWhole.toString()).isLessThan(GAP_LIMIT_SECONDS);
+            assertThat(counter(first, "redirected-to-owner")).as("packets of late connections that %s passed on to their maker after its return", firstName)
+                    .isPositive();
             assertThat(udp).as("the UDP exchanges went on").allMatch(u -> u.path("echoes").asInt() > u.path("sent").asInt() / 2
                     && largestGap(u.path("gaps"), 0, Long.MAX_VALUE) < 2 * GAP_LIMIT_SECONDS);
             assertThat(w.nodesMalformed("malformed-ipv6")).as("IPv6 frames down the environments' tunnels (their namespaces run without IPv6)")
@@ -425,6 +497,9 @@ class FleetFailoverEndToEndTest {
             long from = at == 0 ? 0 : at - GAP_BEFORE_EVENT_MS;
             long to = at == 0 ? Long.MAX_VALUE : at + 5000;
             double[] largest = tcp.stream().mapToDouble(c -> Math.max(0.1, largestGap(c.path("gaps"), from, to))).sorted().toArray();
+            if (largest.length == 0) {
+                return new Figures(kill, 0, 0, 0, 0);
+            }
             long lost = tcp.stream().filter(c -> !c.path("lost").isNull()).count();
             return new Figures(kill, percentile(largest, 0.50), percentile(largest, 0.99), largest[largest.length - 1], lost);
         }
