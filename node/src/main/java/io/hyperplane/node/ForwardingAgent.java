@@ -50,12 +50,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * (docs/fleet.md, "Redirect"): any thread may get one, and puts the original outer source back.
  */
 final class ForwardingAgent implements Runnable {
-    /**
-     * This process's incarnation in its probe answers (every thread's the same): a sender that
-     * found the node down and hears it again takes it back at once if it is the same process (it
-     * only went quiet, its flows intact), but not a restarted one, which must resynchronise first.
-     */
-    private static final int INCARNATION = LivenessProbe.newIncarnation();
     /** Where a VXLAN datagram holds the inner ethertype and, for ARP, the operation. */
     private static final int ETHER_TYPE = FrameDecoder.ETHERNET_OFFSET + 12;
     private static final int ARP_OPERATION = FrameDecoder.L3_OFFSET + 6;
@@ -98,6 +92,13 @@ final class ForwardingAgent implements Runnable {
     /** The forwarder's way out: a new flow's first packet may wait there for its copy on the backup. */
     private final Forwarder.PacketSink sink = this::forward;
     private final ReplicationChannel replication;
+    /**
+     * The node process's incarnation in its probe answers (its low 16 bits, every thread's the
+     * same): a sender that found the node down and hears it again takes it back at once if it is
+     * the same process (it only went quiet, its flows intact), but not a restarted one, which must
+     * resynchronise first.
+     */
+    private final int probeIncarnation;
     private final ThreadMXBean threads =
             (ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final long originNanos = System.nanoTime();
@@ -144,6 +145,7 @@ final class ForwardingAgent implements Runnable {
         this.publishIntervalNanos = publishIntervalNanos;
         this.publishedEniPorts = new PublishedEniPorts(forwarder.settings().maxEnis());
         this.replication = new ReplicationChannel(thread, forwarder, this::send, socket.slotSize(), incarnation);
+        this.probeIncarnation = ReplicationChannel.probeIncarnation(incarnation);
         if (initial != null) {
             forwarder.config(initial.compiled());
             applied = initial;
@@ -454,7 +456,7 @@ final class ForwardingAgent implements Runnable {
      * answered in place, back to where it came from, before the forwarder sees it.
      */
     private void answerProbe(ByteBuffer rx, int at, int length, int i) {
-        LivenessProbe.answerInPlace(rx, at, INCARNATION);
+        LivenessProbe.answerInPlace(rx, at, probeIncarnation);
         send(rx, at, length, socket.sourceIp(i), socket.sourcePort(i));
         probesAnswered++;
     }

@@ -40,7 +40,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * a node dead, so a packet that reached this node because its owner died is never sent to it.
  * A backup that stays silent for {@link #SILENT_NANOS} is taken for dead: first packets then
  * leave at once (counted {@code replication-unprotected}) rather than wait, since the tenant's
- * traffic matters more than its copy, until it acknowledges again or the plan names another.
+ * traffic matters more than its copy, and each resend asks it with the oldest datagram only,
+ * until it acknowledges again or the plan names another.
  * Everything is preallocated; the thread that owns the forwarder is the only one calling in.
  */
 final class ReplicationChannel implements FlowReplication, FleetPeers {
@@ -111,6 +112,8 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
     private long head;
     private long acked;
     private long sentTo;
+    /** Records below this sequence went out at least once: sending one again is a resend. */
+    private long sentBefore;
     private long progressNanos;
     /** Smoothed round trip of acknowledgements (RFC 6298's SRTT, gain 1/8), 0 before the first sample. */
     private long smoothedRttNanos;
@@ -192,18 +195,27 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
         head = 0;
         acked = 0;
         sentTo = 0;
+        sentBefore = 0;
         lastCopied = -1;
         silent = false;
         progressNanos = nowNanos;
     }
 
-    /** A new random incarnation for a node process, never 0. */
+    /**
+     * A new random incarnation for a node process: its low 16 bits, which its liveness probe
+     * answers carry ({@link #probeIncarnation}), are never 0 (a probe's own value), so neither is it.
+     */
     static int newIncarnation() {
         int value;
         do {
             value = ThreadLocalRandom.current().nextInt();
-        } while (value == 0);
+        } while (probeIncarnation(value) == 0);
         return value;
+    }
+
+    /** The part of a node's incarnation its liveness probe answers carry (LivenessProbe's 16 bits). */
+    static int probeIncarnation(int incarnation) {
+        return incarnation & 0xffff;
     }
 
     /** An incarnation as heartbeats carry it: 8 hex digits. */
@@ -436,7 +448,6 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
      */
     void endCycle() {
         if (head > acked && nowNanos - progressNanos > resendTimeoutNanos) {
-            resent += sentTo - acked;
             sentTo = acked; // go back N
             progressNanos = nowNanos;
             lastResendNanos = nowNanos;
@@ -469,12 +480,17 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
                 lastSentNanos = nowNanos;
             }
         }
-        while (backup != 0 && sentTo < head) {
+        // A silent backup (dead, most likely, until the plan names another) is asked with the oldest
+        // datagram's worth per resend timeout, not the whole window: a thread that just took over a
+        // dead member's flows has better things to do than send its outbox, up to 1,725 datagrams,
+        // into the void every 50 ms. Its first acknowledgement ends the silence, and the rest follows.
+        long until = silent ? Math.min(head, acked + FleetMessage.MAX_RECORDS) : head;
+        while (backup != 0 && sentTo < until) {
             int d = txSlot();
             if (d < 0) {
                 return;
             }
-            int count = (int) Math.min(FleetMessage.MAX_RECORDS, head - sentTo);
+            int count = (int) Math.min(FleetMessage.MAX_RECORDS, until - sentTo);
             FleetMessage.header(tx, d, FleetMessage.RECORDS, count, thread, fleet.selfIndex(), epoch, sentTo, acked);
             for (int i = 0; i < count; i++) {
                 int from = (int) ((sentTo + i) & (OUTBOX_RECORDS - 1)) * FleetMessage.RECORD_SIZE;
@@ -483,7 +499,9 @@ final class ReplicationChannel implements FlowReplication, FleetPeers {
             send(d, FleetMessage.HEADER_SIZE + count * FleetMessage.RECORD_SIZE, backup);
             lastSentNanos = nowNanos;
             sent += count;
+            resent += Math.max(0, Math.min(sentTo + count, sentBefore) - sentTo);
             sentTo += count;
+            sentBefore = Math.max(sentBefore, sentTo);
         }
     }
 

@@ -325,6 +325,8 @@ class ForwarderNodeTest {
         ByteBuffer answer = ByteBuffer.wrap(p.getData(), 0, p.getLength());
         assertThat(LivenessProbe.isAnswer(answer, 0, p.getLength())).as("the probe, turned into its answer").isTrue();
         assertThat(LivenessProbe.sequence(answer, 0)).isEqualTo(42);
+        assertThat(LivenessProbe.incarnation(answer, 0)).as("this node process's incarnation, as its heartbeats give it (low 16 bits)")
+                .isEqualTo(Integer.parseUnsignedInt(node.incarnation(), 16) & 0xffff);
         assertThat(node.probesAnswered()).isEqualTo(1);
     }
 }

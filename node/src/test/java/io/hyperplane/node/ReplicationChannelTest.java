@@ -71,6 +71,13 @@ class ReplicationChannelTest {
             });
         }
 
+        /** {@code count} SYNs from source ports 20,000 up: as many new flows. */
+        void syns(int count) {
+            for (int i = 0; i < count; i++) {
+                syn(20_000 + i);
+            }
+        }
+
         long counter(Counter c) {
             Counters counters = forwarder.counters();
             channel.publish(counters);
@@ -133,6 +140,15 @@ class ReplicationChannelTest {
     }
 
     /** Half the datagrams both ways lost, the first ones included: the resends bring every copy over and every held packet out. */
+    /** One duty cycle of each at {@code now}, what each sent delivered to the other with {@code loss}; returns the packets {@code a} sent. */
+    private static List<Sent> exchange(Node a, Node b, long now, double loss, SplittableRandom random) {
+        a.cycle(now);
+        List<Sent> packets = deliver(a, b, loss, random);
+        b.cycle(now);
+        deliver(b, a, loss, random);
+        return packets;
+    }
+
     @Test
     void shouldConvergeUnderLoss() {
         Node a = new Node(A);
@@ -141,15 +157,10 @@ class ReplicationChannelTest {
         int flows = 200; // within the held packets' queue: a burst beyond it goes unprotected
         int forwarded = 0;
         long now = 1_000_000;
-        for (int i = 0; i < flows; i++) {
-            a.syn(20_000 + i);
-        }
+        a.syns(flows);
         for (int round = 0; round < 200 && (forwarded < flows || a.counter(Counter.REPLICATION_LAG_MS) > 0); round++) {
             now += ReplicationChannel.RESEND_NANOS / 4;
-            a.cycle(now);
-            forwarded += deliver(a, b, 0.5, random).size();
-            b.cycle(now);
-            deliver(b, a, 0.5, random);
+            forwarded += exchange(a, b, now, 0.5, random).size();
         }
         b.forwarder.tick(1000, (x, y, z, t, p) -> { });
         assertThat(forwarded).isEqualTo(flows);
@@ -195,9 +206,7 @@ class ReplicationChannelTest {
         Node a = new Node(A, FleetPlan.of(1, List.of(new FleetPlan.Candidate(1, "a", A, true))));
         Node b = new Node(B);
         int flows = 100;
-        for (int i = 0; i < flows; i++) {
-            a.syn(20_000 + i);
-        }
+        a.syns(flows);
         assertThat(a.take()).as("no backup: sent at once, nothing copied").hasSize(flows);
         assertThat(a.channel.fleet(NodeFleet.of(PLAN, a.ip), 4789)).as("a new backup").isTrue();
         a.forwarder.startResync();
@@ -229,15 +238,10 @@ class ReplicationChannelTest {
         Node b = new Node(B);
         SplittableRandom random = new SplittableRandom(9);
         int flows = 50;
-        for (int i = 0; i < flows; i++) {
-            a.syn(20_000 + i);
-        }
+        a.syns(flows);
         long now = 1_000_000;
         for (int round = 0; round < 10; round++, now += 1_000_000) {
-            a.cycle(now);
-            deliver(a, b, 0, random);
-            b.cycle(now);
-            deliver(b, a, 0, random);
+            exchange(a, b, now, 0, random);
         }
         assertThat(a.counter(Counter.REPLICATION_ACKED)).isEqualTo(flows);
         int first = a.channel.backupIncarnation();
@@ -259,10 +263,7 @@ class ReplicationChannelTest {
         boolean done = false;
         for (int cycle = 0; cycle < 1000 && !done; cycle++, now += 1_000_000) {
             done = a.forwarder.resync(a.channel.resyncBudget());
-            a.cycle(now);
-            deliver(a, restarted, 0, random);
-            restarted.cycle(now);
-            deliver(restarted, a, 0, random);
+            exchange(a, restarted, now, 0, random);
         }
         restarted.forwarder.tick(1000, (x, y, z, t, p) -> { });
         assertThat(done).isTrue();
@@ -324,6 +325,47 @@ class ReplicationChannelTest {
         assertThat(a.counter(Counter.REPLICATION_UNPROTECTED)).isEqualTo(1);
         a.syn(40_001);
         assertThat(a.take().stream().filter(s -> !s.isFleet())).as("sent at once while silent").hasSize(1);
+    }
+
+    /**
+     * A backup that dies leaves its member's channel with a full window unacknowledged until the
+     * plan names another (a second or more). The channel asks it again with the oldest datagram per
+     * resend, not every record every 50 ms; when it answers, the rest follows and all converge.
+     */
+    @Test
+    void shouldAskASilentBackupWithOneDatagramPerResendNotTheWholeWindow() {
+        Node a = new Node(A);
+        Node b = new Node(B);
+        SplittableRandom random = new SplittableRandom(11);
+        int flows = 1000;
+        a.syns(flows);
+        long now = 1_000_000;
+        a.cycle(now);
+        assertThat(records(a.take())).as("the window, sent once").isEqualTo(flows);
+        long silence = 2_000_000_000L;
+        long silentFrom = ReplicationChannel.SILENT_NANOS + ReplicationChannel.MAX_RESEND_NANOS;
+        long asked = 0;
+        for (long t = 0; t < silence; t += 5_000_000L) {
+            a.cycle(now + t);
+            long records = records(a.take()); // lost: the backup is dead
+            asked += t >= silentFrom ? records : 0;
+        }
+        assertThat(asked).as("records sent to the backup once silent, in %d ms (the window is %d)", (silence - silentFrom) / 1_000_000, flows)
+                .isLessThanOrEqualTo(((silence - silentFrom) / ReplicationChannel.MAX_RESEND_NANOS + 1) * FleetMessage.MAX_RECORDS);
+        now += silence;
+        for (int round = 0; round < 100 && a.counter(Counter.REPLICATION_ACKED) < flows; round++) {
+            now += ReplicationChannel.RESEND_NANOS / 4;
+            exchange(a, b, now, 0, random);
+        }
+        assertThat(a.counter(Counter.REPLICATION_ACKED)).as("every record, once the backup answers").isEqualTo(flows);
+        b.forwarder.tick(1000, (x, y, z, t, p) -> { });
+        assertThat(b.forwarder.counters().get(Counter.REPLICAS)).isEqualTo(flows);
+    }
+
+    /** Records carried by the channel's records datagrams among {@code sent}. */
+    private static long records(List<Sent> sent) {
+        return sent.stream().filter(s -> s.isFleet() && FleetMessage.type(s.bytes(), 0) == FleetMessage.RECORDS)
+                .mapToLong(s -> FleetMessage.count(s.bytes(), 0)).sum();
     }
 
     @Test
