@@ -3,6 +3,7 @@ package io.hyperplane.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.hyperplane.cloud.LocalCloud;
+import io.hyperplane.config.fabric.Internet;
 import io.hyperplane.config.fleet.FleetPlan;
 import io.hyperplane.control.fleet.NodeRegistry;
 import io.hyperplane.control.iam.ManagedPolicies;
@@ -14,6 +15,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import software.amazon.awssdk.services.ec2.model.DomainType;
+import software.amazon.awssdk.services.ec2.model.NatGatewayState;
 import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 
 import java.nio.charset.StandardCharsets;
@@ -47,6 +50,10 @@ import static org.awaitility.Awaitility.await;
  * outcome. The gaps are measured in the environments, as a client sees them: the time between two
  * echoes received; the figures are printed ("FAILOVER").
  * <p>
+ * Each environment also holds 10 connections to the simulated internet's echo through its subnet's
+ * NAT gateway: two flows each, its ENI's and its NAT gateway's, on whichever nodes the senders'
+ * hashes pick, through both kills alike.
+ * <p>
  * Each environment also opens 10 connections while the first node is away. The node covering for it
  * makes those of its slot, with its own NAT ports; once the first node is back, it passes their
  * packets on to that maker (docs/fleet.md, "Redirect"), and when the maker is killed second they go on
@@ -79,6 +86,8 @@ class FleetFailoverEndToEndTest {
      */
     private static final Duration LATE_AT = Duration.ofSeconds(7);
     private static final int LATE_EACH = 10;
+    /** Per environment, connections to the simulated internet's echo through the subnet's NAT gateway (another flow on some node). */
+    private static final int INTERNET_EACH = 10;
     /** The bound on the largest gap any connection sees. */
     private static final double GAP_LIMIT_SECONDS = 1.0;
 
@@ -100,25 +109,28 @@ class FleetFailoverEndToEndTest {
                 sel = selectors.DefaultSelector()
                 conns = []
                 retries = []
-                def open_one(i):
+                def open_one(destination):
                     # Before the exchange: a connection that does not open in 5 s is opened again, and counted.
                     for attempt in range(3):
                         try:
-                            return socket.create_connection((host, port), timeout=5)
+                            return socket.create_connection(destination, timeout=5)
                         except OSError as e:
                             retries.append(type(e).__name__)
-                    return socket.create_connection((host, port), timeout=5)
+                    return socket.create_connection(destination, timeout=5)
+                # The VPC's echo, and the internet's through the NAT gateway (event["internet"]).
+                internet = event.get("internet", {"host": host, "port": port, "connections": 0})
+                destinations = [(host, port)] * event["connections"] + [(internet["host"], internet["port"])] * internet["connections"]
                 # Eight at a time: a new flow's first packet waits for its copy on the backup, so one by one is slow.
                 with ThreadPoolExecutor(max_workers=8) as opening:
-                    sockets = list(opening.map(open_one, range(event["connections"])))
+                    sockets = list(opening.map(open_one, destinations))
                 def track(s, c):
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     s.setblocking(False)
                     c.update({"s": s, "last": time.time(), "gaps": [], "echoes": 0, "lost": None, "local": s.getsockname()[1]})
                     conns.append(c)
                     sel.register(s, selectors.EVENT_READ, c)
-                for s in sockets:
-                    track(s, {})
+                for i, s in enumerate(sockets):
+                    track(s, {"internet": i >= event["connections"]})
                 # Late connections: opened at event["late"]["at"] on a thread of their own, once, with no retry; joined to the exchange as they open.
                 late = event.get("late")
                 arrived = queue.Queue()
@@ -195,7 +207,10 @@ class FleetFailoverEndToEndTest {
                 while not arrived.empty():
                     arrived.get()[0].close()
                 return {"address": address, "opened": opened, "start": start, "setupRetries": retries,
-                        "tcp": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"]} for c in conns if not c.get("late")],
+                        "tcp": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"]} for c in conns
+                                if not c.get("late") and not c.get("internet")],
+                        "internet": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"]} for c in conns
+                                if c.get("internet")],
                         "late": [{"gaps": c["gaps"], "echoes": c["echoes"], "lost": c["lost"], "port": c["local"], "began": c["began"],
                                   "opened": c["opened"]} for c in conns if c.get("late")],
                         "lateFailures": late_failures,
@@ -225,18 +240,34 @@ class FleetFailoverEndToEndTest {
                 + ServiceHostMain.class.getName() + " --tcp-echo " + ECHO_PORT + " --udp-echo " + ECHO_PORT + "\n";
         w.db = w.ec2.runInstances(b -> b.imageId("ami-hyperplane").minCount(1).maxCount(1).subnetId(w.subnetA).securityGroupIds(w.dbGroup)
                 .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))).instances().getFirst();
+        // The way out: the environments' subnet routes the internet to a NAT gateway in a public subnet.
+        String igw = w.ec2.createInternetGateway(b -> { }).internetGateway().internetGatewayId();
+        w.ec2.attachInternetGateway(b -> b.internetGatewayId(igw).vpcId(w.vpc));
+        String publicSubnet = w.ec2.createSubnet(b -> b.vpcId(w.vpc).cidrBlock("10.17.2.0/24")).subnet().subnetId();
+        String publicTable = w.ec2.createRouteTable(b -> b.vpcId(w.vpc)).routeTable().routeTableId();
+        w.ec2.createRoute(b -> b.routeTableId(publicTable).destinationCidrBlock("0.0.0.0/0").gatewayId(igw));
+        w.ec2.associateRouteTable(b -> b.routeTableId(publicTable).subnetId(publicSubnet));
+        String natAllocation = w.ec2.allocateAddress(b -> b.domain(DomainType.VPC)).allocationId();
+        String nat = w.ec2.createNatGateway(b -> b.subnetId(publicSubnet).allocationId(natAllocation)).natGateway().natGatewayId();
         w.role = w.iam.createRole(b -> b.roleName("fn-role").assumeRolePolicyDocument(RuntimeWorld.TRUST)).role().arn();
         w.iam.attachRolePolicy(b -> b.roleName("fn-role").policyArn(ManagedPolicies.VPC_ACCESS_EXECUTION));
         await().atMost(Duration.ofSeconds(60)).until(() -> w.ec2.describeInstances(b -> b.instanceIds(w.db.instanceId())).reservations().getFirst()
                 .instances().getFirst().state().nameAsString().equals("running"));
         dbIp = w.db.privateIpAddress();
+        await().atMost(Duration.ofSeconds(60)).until(() -> w.ec2.describeNatGateways(b -> b.natGatewayIds(nat)).natGateways().getFirst()
+                .state() == NatGatewayState.AVAILABLE);
+        String privateTable = w.ec2.createRouteTable(b -> b.vpcId(w.vpc)).routeTable().routeTableId();
+        w.ec2.createRoute(b -> b.routeTableId(privateTable).destinationCidrBlock("0.0.0.0/0").natGatewayId(nat));
+        w.ec2.associateRouteTable(b -> b.routeTableId(privateTable).subnetId(w.subnetA));
+        w.server.syncFabric();
         w.createFunction("traffic", "python3.12", "app.handler", RuntimeWorld.zip(Map.of("app.py", TRAFFIC_APP)), List.of(w.subnetA),
                 EXCHANGE_SECONDS + 40, 128);
         // Until the instance's echo answers through the fleet (its services start after "running").
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
             InvokeResponse r = w.invoke("traffic", event(1, 1));
             JsonNode body = JSON.readTree(r.payload().asUtf8String());
-            boolean answered = r.functionError() == null && body.path("tcp").get(0).path("echoes").asInt() > 0;
+            boolean answered = r.functionError() == null && body.path("tcp").get(0).path("echoes").asInt() > 0
+                    && body.path("internet").get(0).path("echoes").asInt() > 0;
             if (!answered) {
                 System.out.println("warm-up: " + r.payload().asUtf8String() + w.nodeCounters());
             }
@@ -277,7 +308,13 @@ class FleetFailoverEndToEndTest {
     }
 
     private String event(int connections, int seconds) {
-        return "{\"host\":\"" + dbIp + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + ",\"seconds\":" + seconds + "}";
+        return "{\"host\":\"" + dbIp + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + ",\"seconds\":" + seconds
+                + ",\"internet\":" + internet(connections) + "}";
+    }
+
+    /** {@code connections} to the simulated internet's echo, through the subnet's NAT gateway. */
+    private static String internet(int connections) {
+        return "{\"host\":\"" + Internet.HOST + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + "}";
     }
 
     /**
@@ -286,7 +323,8 @@ class FleetFailoverEndToEndTest {
      */
     private String event(int connections, int seconds, long startMillis, int late, long lateMillis) {
         return "{\"host\":\"" + dbIp + "\",\"port\":" + ECHO_PORT + ",\"connections\":" + connections + ",\"seconds\":" + seconds
-                + ",\"start\":" + startMillis / 1000.0 + ",\"late\":{\"at\":" + lateMillis / 1000.0 + ",\"connections\":" + late + "}}";
+                + ",\"internet\":" + internet(INTERNET_EACH) + ",\"start\":" + startMillis / 1000.0
+                + ",\"late\":{\"at\":" + lateMillis / 1000.0 + ",\"connections\":" + late + "}}";
     }
 
     /** The live node with the most open flows (heartbeats say, once a second), other than {@code except}: 1-based, as LocalCloud counts. */
@@ -373,6 +411,7 @@ class FleetFailoverEndToEndTest {
 
             List<JsonNode> tcp = new ArrayList<>();
             List<JsonNode> late = new ArrayList<>();
+            List<JsonNode> out = new ArrayList<>();
             List<JsonNode> udp = new ArrayList<>();
             List<String> failed = new ArrayList<>();
             for (CompletableFuture<InvokeResponse> call : calls) {
@@ -389,6 +428,7 @@ class FleetFailoverEndToEndTest {
                 }
                 body.path("tcp").forEach(tcp::add);
                 body.path("late").forEach(late::add);
+                body.path("internet").forEach(out::add);
                 if (!body.path("lateFailures").isEmpty()) {
                     failed.add(body.path("address").asText() + " could not open late connections: " + body.path("lateFailures"));
                 }
@@ -406,7 +446,8 @@ class FleetFailoverEndToEndTest {
             Figures two = Figures.of("second kill (" + secondName + ")", tcp, secondKill);
             Figures whole = Figures.of("whole exchange", tcp, 0);
             Figures lateWhole = Figures.of("late connections, from their opening", late, 0);
-            for (Figures f : List.of(one, back, two, whole, lateWhole)) {
+            Figures outWhole = Figures.of("connections to the internet through the NAT gateway, whole exchange", out, 0);
+            for (Figures f : List.of(one, back, two, whole, lateWhole, outWhole)) {
                 System.out.println("FAILOVER " + f);
             }
             System.out.println("FAILOVER gaps over 0.5 s, by when they began (s after the exchange began: length s): " + tcp.stream()
@@ -438,6 +479,7 @@ class FleetFailoverEndToEndTest {
                     firstName, counter(first, "redirected-to-owner"), secondName, counter(second, "redirected-in"));
             tcp.stream().filter(c -> !c.path("lost").isNull()).limit(10).forEach(c -> System.out.println("FAILOVER lost: " + c));
             late.stream().filter(c -> !c.path("lost").isNull()).limit(10).forEach(c -> System.out.println("FAILOVER late lost: " + c));
+            out.stream().filter(c -> !c.path("lost").isNull()).limit(10).forEach(c -> System.out.println("FAILOVER internet lost: " + c));
             assertThat(tcp).hasSize(ENVIRONMENTS * CONNECTIONS_EACH);
             assertThat(tcp).as("connections lost (reset, EOF or an error)").allMatch(c -> c.path("lost").isNull());
             assertThat(one.max()).as(one.toString()).isLessThan(GAP_LIMIT_SECONDS);
@@ -454,6 +496,10 @@ class FleetFailoverEndToEndTest {
             assertThat(lateWhole.max()).as(lateWhole.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(counter(first, "redirected-to-owner")).as("packets of late connections that %s passed on to their maker after its return", firstName)
                     .isPositive();
+            // Each has two flows, on nodes of their own: its ENI's and its NAT gateway's.
+            assertThat(out).hasSize(ENVIRONMENTS * INTERNET_EACH);
+            assertThat(out).as("connections to the internet lost (reset, EOF or an error)").allMatch(c -> c.path("lost").isNull());
+            assertThat(outWhole.max()).as(outWhole.toString()).isLessThan(GAP_LIMIT_SECONDS);
             assertThat(udp).as("the UDP exchanges went on").allMatch(u -> u.path("echoes").asInt() > u.path("sent").asInt() / 2
                     && largestGap(u.path("gaps"), 0, Long.MAX_VALUE) < 2 * GAP_LIMIT_SECONDS);
             assertThat(w.nodesMalformed("malformed-ipv6")).as("IPv6 frames down the environments' tunnels (their namespaces run without IPv6)")
