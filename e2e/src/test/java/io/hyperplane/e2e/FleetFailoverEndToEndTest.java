@@ -395,7 +395,11 @@ class FleetFailoverEndToEndTest {
             await().atMost(WATCH.plusSeconds(10)).until(() -> counter(cover, "replica-promotions") > 0
                     && System.currentTimeMillis() >= firstKill + WATCH.toMillis());
 
+            long restarting = System.currentTimeMillis();
             w.cloud.restartNode(first);
+            // Printed to tell the gaps the restart's load on the shared vCPUs causes (README, limitations) from the kills'.
+            System.out.println("restarted " + firstName + " at +" + (restarting - started) + " ms: ready and registered at +"
+                    + (System.currentTimeMillis() - started) + " ms");
             await().atMost(Duration.ofSeconds(20)).until(() -> inService(firstName));
             long rejoined = System.currentTimeMillis();
             System.out.println(firstName + " rejoined at +" + (rejoined - started) + " ms; plan " + w.server.fleetPlan() + "; flows " + flows());
