@@ -33,6 +33,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 
@@ -397,9 +398,9 @@ class FleetFailoverEndToEndTest {
 
             long restarting = System.currentTimeMillis();
             w.cloud.restartNode(first);
-            // Printed to tell the gaps the restart's load on the shared vCPUs causes (README, limitations) from the kills'.
+            StartUp startUp = new StartUp(restarting, System.currentTimeMillis());
             System.out.println("restarted " + firstName + " at +" + (restarting - started) + " ms: ready and registered at +"
-                    + (System.currentTimeMillis() - started) + " ms");
+                    + (startUp.ready() - started) + " ms");
             await().atMost(Duration.ofSeconds(20)).until(() -> inService(firstName));
             long rejoined = System.currentTimeMillis();
             System.out.println(firstName + " rejoined at +" + (rejoined - started) + " ms; plan " + w.server.fleetPlan() + "; flows " + flows());
@@ -448,13 +449,20 @@ class FleetFailoverEndToEndTest {
             System.out.println("FAILOVER the nodes' counters:" + w.nodeCounters());
             assertThat(failed).as("environments whose exchange failed").isEmpty();
             String pingResult = ping.finish();
-            Figures one = Figures.of("first kill (" + firstName + ")", tcp, firstKill);
-            Figures back = Figures.of("rejoin (" + firstName + ")", tcp, rejoined);
-            Figures two = Figures.of("second kill (" + secondName + ")", tcp, secondKill);
-            Figures whole = Figures.of("whole exchange", tcp, 0);
-            Figures lateWhole = Figures.of("late connections, from their opening", late, 0);
-            Figures outWhole = Figures.of("connections to the internet through the NAT gateway, whole exchange", out, 0);
-            for (Figures f : List.of(one, back, two, whole, lateWhole, outWhole)) {
+            List<JsonNode> all = new ArrayList<>(tcp);
+            all.addAll(late);
+            all.addAll(out);
+            Figures one = Figures.of("first kill (" + firstName + "), until its restart", tcp, firstKill - Figures.GAP_BEFORE_EVENT_MS,
+                    startUp.launched(), startUp);
+            Figures back = Figures.of("rejoin (" + firstName + ")", tcp, rejoined, startUp);
+            Figures two = Figures.of("second kill (" + secondName + ")", tcp, secondKill, startUp);
+            Figures whole = Figures.of("whole exchange, but for the restart's start-up", tcp, 0, Long.MAX_VALUE, startUp);
+            Figures lateWhole = Figures.of("late connections, from their opening, but for the restart's start-up", late, 0, Long.MAX_VALUE, startUp);
+            Figures outWhole = Figures.of("connections to the internet through the NAT gateway, but for the restart's start-up", out, 0,
+                    Long.MAX_VALUE, startUp);
+            Figures starting = Figures.within("the restart's start-up, every connection (" + (startUp.ready() - startUp.launched()) + " ms)",
+                    all, startUp);
+            for (Figures f : List.of(one, back, two, whole, lateWhole, outWhole, starting)) {
                 System.out.println("FAILOVER " + f);
             }
             System.out.println("FAILOVER gaps over 0.5 s, by when they began (s after the exchange began: length s): " + tcp.stream()
@@ -528,10 +536,16 @@ class FleetFailoverEndToEndTest {
 
     /** The largest gap (seconds) that began within [from, to) ms. */
     private static double largestGap(JsonNode gaps, long from, long to) {
+        return largestGap(gaps, from, to, StartUp.NONE);
+    }
+
+    /** The largest gap (seconds) that began within [from, to) ms, but for those the restart's start-up holds whole. */
+    private static double largestGap(JsonNode gaps, long from, long to, StartUp startUp) {
         double largest = 0;
         for (JsonNode gap : gaps) {
             long begin = (long) (gap.get(0).asDouble() * 1000);
-            if (begin >= from && begin < to) {
+            long end = (long) (gap.get(1).asDouble() * 1000);
+            if (begin >= from && begin < to && !startUp.holds(begin, end)) {
                 largest = Math.max(largest, gap.get(1).asDouble() - gap.get(0).asDouble());
             }
         }
@@ -539,17 +553,56 @@ class FleetFailoverEndToEndTest {
     }
 
     /**
+     * The restarted node's JVM start, from its launch until it was ready and registered. The
+     * environments' processes run at idle priority (TenantCpu: tenants never slow the system), so
+     * while a JVM starts on the 2 vCPUs they get none; every connection of an environment then
+     * shows one gap at once, whatever node carries it, which is the client's own stall and not the
+     * network's: nothing in the network changes then, the node being out of service until after it
+     * is ready (measured: 127 of the 200 VPC connections, 0.5-0.73 s each, all beginning within
+     * 0.8 s of the launch, 2 s before ready). The issue bounds the kills' gaps; the restart's are
+     * counted apart: a gap that begins after the launch and ends within 500 ms of ready is the
+     * start-up's. A stall the return caused would last past that and count.
+     */
+    private record StartUp(long launched, long ready) {
+        static final StartUp NONE = new StartUp(Long.MAX_VALUE, Long.MIN_VALUE);
+        private static final long SETTLE_MS = 500;
+
+        boolean holds(long begin, long end) {
+            return begin >= launched && end <= ready + SETTLE_MS;
+        }
+    }
+
+    /**
      * Per connection, its largest gap that began around an event (from just before it, the last echo
-     * before a kill being at most one 100 ms period earlier, to 5 s after;
-     * at 0, over the whole exchange); their distribution.
+     * before a kill being at most one 100 ms period earlier, to 5 s after; or within [from, to)),
+     * but for the restart's start-up; their distribution.
      */
     private record Figures(String kill, double p50, double p99, double max, long lost) {
-        private static final long GAP_BEFORE_EVENT_MS = 200;
+        static final long GAP_BEFORE_EVENT_MS = 200;
 
-        static Figures of(String kill, List<JsonNode> tcp, long at) {
-            long from = at == 0 ? 0 : at - GAP_BEFORE_EVENT_MS;
-            long to = at == 0 ? Long.MAX_VALUE : at + 5000;
-            double[] largest = tcp.stream().mapToDouble(c -> Math.max(0.1, largestGap(c.path("gaps"), from, to))).sorted().toArray();
+        static Figures of(String kill, List<JsonNode> tcp, long at, StartUp startUp) {
+            return of(kill, tcp, at - GAP_BEFORE_EVENT_MS, at + 5000, startUp);
+        }
+
+        static Figures of(String kill, List<JsonNode> tcp, long from, long to, StartUp startUp) {
+            return of(kill, tcp, c -> largestGap(c.path("gaps"), from, to, startUp));
+        }
+
+        /** The gaps the start-up holds whole, alone. */
+        static Figures within(String kill, List<JsonNode> tcp, StartUp startUp) {
+            return of(kill, tcp, c -> {
+                double largest = 0;
+                for (JsonNode gap : c.path("gaps")) {
+                    if (startUp.holds((long) (gap.get(0).asDouble() * 1000), (long) (gap.get(1).asDouble() * 1000))) {
+                        largest = Math.max(largest, gap.get(1).asDouble() - gap.get(0).asDouble());
+                    }
+                }
+                return largest;
+            });
+        }
+
+        private static Figures of(String kill, List<JsonNode> tcp, ToDoubleFunction<JsonNode> gap) {
+            double[] largest = tcp.stream().mapToDouble(c -> Math.max(0.1, gap.applyAsDouble(c))).sorted().toArray();
             if (largest.length == 0) {
                 return new Figures(kill, 0, 0, 0, 0);
             }
